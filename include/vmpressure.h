@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvmpressure — the Linux kernel's memory pressure notification mechanism
+ * (mm/vmpressure.c), as an embeddable userspace library.
+ *
+ * Conventions: every handle is opaque; functions that can fail return 0 or a
+ * negative errno value and write their out-parameters only on success;
+ * every *_free()/destroy accepting a pointer is a no-op on NULL. The library
+ * never logs and never exits.
+ *
+ * Rules referenced as R-n are those of docs/kernel-vmpressure-spec.md.
+ */
+#ifndef VMPRESSURE_H
+#define VMPRESSURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMP_VERSION_MAJOR 0
+#define VMP_VERSION_MINOR 1
+#define VMP_VERSION_PATCH 0
+#define VMP_VERSION_HEX                                                        \
+	((VMP_VERSION_MAJOR << 16) | (VMP_VERSION_MINOR << 8) | VMP_VERSION_PATCH)
+#define VMP_VERSION_STRING "0.1.0"
+
+/* The run-time library's version, as VMP_VERSION_HEX. */
+unsigned vmp_version(void);
+
+/* ---- Constants of the mechanism (spec §2) ------------------------------ */
+
+#define VMP_WINDOW 512u         /* scanned pages per evaluation window */
+#define VMP_MED_THRESHOLD 60u   /* pressure >= 60 %: medium */
+#define VMP_CRIT_THRESHOLD 95u  /* pressure >= 95 %: critical */
+#define VMP_CRIT_PRIO 3         /* reclaim priority <= 3 injects 512/0 */
+#define VMP_MAX_ARGS_LEN 19u    /* registration args beyond this are cut */
+
+/* GFP bits that make a reclaim context count: HIGHMEM|MOVABLE|IO|FS. */
+#define VMP_GFP_RELEVANT_DEFAULT 0xcau
+
+typedef enum vmp_level {
+	VMP_LEVEL_LOW = 0,
+	VMP_LEVEL_MEDIUM = 1,
+	VMP_LEVEL_CRITICAL = 2,
+} vmp_level;
+
+typedef enum vmp_mode {
+	VMP_MODE_DEFAULT = 0,
+	VMP_MODE_HIERARCHY = 1,
+	VMP_MODE_LOCAL = 2,
+} vmp_mode;
+
+/* "low", "medium", "critical"; NULL for an out-of-range value. */
+const char *vmp_level_name(vmp_level level);
+/* "default", "hierarchy", "local"; NULL for an out-of-range value. */
+const char *vmp_mode_name(vmp_mode mode);
+
+/* ---- The level formula (spec §4) --------------------------------------- */
+
+/* Flags for vmp_calc(). */
+#define VMP_CALC_UL32 0x1u    /* 32-bit kernel: unsigned long is 32 bits */
+#define VMP_CALC_NO_GUARD 0x2u /* kernels before v4.11: no r >= s guard */
+
+/*
+ * The kernel's pressure percentage and level for one window, with the
+ * kernel's exact truncating, wrapping unsigned-long arithmetic.
+ * -EINVAL if scanned is 0 (the kernel never evaluates an empty window).
+ * Where scanned + reclaimed wraps to 0 the kernel divides by zero; this
+ * library defines that case as pressure 100, CRITICAL (see level.c).
+ */
+int vmp_calc(uint64_t scanned, uint64_t reclaimed, unsigned flags,
+	     uint64_t *pressure, vmp_level *level);
+
+/* ---- Registration arguments (spec R-14) -------------------------------- */
+
+/*
+ * Parse "level[,mode]" exactly as memory.pressure_level registration does:
+ * only the first 19 bytes count, tokens are exact and case-sensitive,
+ * anything after a second comma is ignored. -EINVAL on a syntax error.
+ */
+int vmp_parse_args(const char *args, vmp_level *level, vmp_mode *mode);
+
+/* ---- Engine context ---------------------------------------------------- */
+
+typedef struct vmp_ctx vmp_ctx;
+typedef struct vmp_group vmp_group;
+
+/* Where deferred evaluations run (spec R-9). */
+typedef enum vmp_executor {
+	/* One or more worker threads: production use. */
+	VMP_EXECUTOR_THREAD = 0,
+	/* In the caller, right after the call that filled the window. */
+	VMP_EXECUTOR_INLINE = 1,
+	/* Only when vmp_group_run_job() is called: kernel-timed replay. */
+	VMP_EXECUTOR_MANUAL = 2,
+} vmp_executor;
+
+/* Context flags. */
+#define VMP_CTX_CGROUP_V1 0x1u   /* legacy hierarchy: local path off (F1) */
+#define VMP_CTX_NO_GUARD 0x2u    /* pre-v4.11 formula (VMP_CALC_NO_GUARD) */
+#define VMP_CTX_UL32 0x4u        /* emulate a 32-bit kernel's arithmetic */
+
+struct vmp_config {
+	unsigned flags;              /* VMP_CTX_* */
+	vmp_executor executor;
+	unsigned threads;            /* worker threads; 0 means 1 */
+	uint32_t gfp_relevant;       /* 0 means VMP_GFP_RELEVANT_DEFAULT */
+	/* Monotonic clock in ns, for the socket-pressure deadline (R-12);
+	 * NULL means CLOCK_MONOTONIC. */
+	uint64_t (*clock_ns)(void *arg);
+	void *clock_arg;
+};
+
+/* Fill *cfg with the defaults: thread executor, one worker, v2 rules. */
+void vmp_config_init(struct vmp_config *cfg);
+
+/* A new context with its root group. cfg NULL means the defaults. */
+int vmp_ctx_new(vmp_ctx **out, const struct vmp_config *cfg);
+/* Waits for pending evaluations, removes every group (their listeners get
+ * the removal signal), stops the workers and frees everything. */
+void vmp_ctx_free(vmp_ctx *ctx);
+/* Wait until no evaluation is pending or running in the whole context. */
+int vmp_ctx_flush(vmp_ctx *ctx);
+
+/* ---- Groups ------------------------------------------------------------ */
+
+vmp_group *vmp_root(vmp_ctx *ctx);
+
+/*
+ * Create group `name` (one path component: no '/', not "." or "..", at most
+ * 255 bytes) below `parent`. -EEXIST if it exists, -EINVAL for a bad name,
+ * -ENOENT if the parent was destroyed.
+ */
+int vmp_group_new(vmp_group *parent, const char *name, vmp_group **out);
+
+/* Find a live group by path ("/" for the root, "a/b" or "/a/b" below it).
+ * The pointer stays valid until the group is destroyed, or longer if the
+ * caller holds a reference (vmp_group_ref). -ENOENT if there is none. */
+int vmp_group_lookup(vmp_ctx *ctx, const char *path, vmp_group **out);
+
+/*
+ * Remove a group (cgroup rmdir, R-22): it leaves the lookup table, its
+ * pending evaluation is flushed, each of its listeners is signalled once
+ * more (callbacks see VMP_EVENT_REMOVED) and dropped. -EBUSY while it has
+ * live children, -EPERM for the root. The memory is freed once the last
+ * reference is gone; accounting to a removed group is still safe for
+ * holders of a reference.
+ */
+int vmp_group_destroy(vmp_group *g);
+
+/* Keep a group's memory alive across a concurrent vmp_group_destroy(). */
+vmp_group *vmp_group_ref(vmp_group *g);
+void vmp_group_unref(vmp_group *g);
+
+/* "/" for the root, else "a/b" (no leading slash), as in vmptrace files. */
+const char *vmp_group_path(const vmp_group *g);
+vmp_group *vmp_group_parent(const vmp_group *g);
+
+/* ---- Accounting: the kernel's entry points (spec §5, §6) --------------- */
+
+/*
+ * vmpressure(gfp, memcg, tree, scanned, reclaimed). g NULL means the root.
+ * Never sleeps and takes no mutex; safe from any number of threads.
+ */
+void vmp_account(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, bool tree,
+		 uint64_t scanned, uint64_t reclaimed);
+
+/* vmpressure_prio(): prio <= 3 accounts a synthetic 512 scanned, 0
+ * reclaimed on the tree path. */
+void vmp_account_prio(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, int prio);
+
+/*
+ * Run g's deferred evaluation now, over whatever its tree accumulator
+ * holds (a kernel `work` item running). For the manual executor this is
+ * the only way evaluations happen. -EBUSY if another thread is running it.
+ */
+int vmp_group_run_job(vmp_group *g);
+
+/* True while g or an ancestor is within 1 s of a local-path evaluation of
+ * medium or above (R-12). */
+bool vmp_group_socket_pressure(const vmp_group *g);
+
+/* ---- Listeners (spec §7, §8) ------------------------------------------- */
+
+#define VMP_EVENT_REMOVED 0x1u /* the group was destroyed: last event */
+
+struct vmp_event {
+	unsigned flags;          /* VMP_EVENT_* */
+	vmp_level level;         /* evaluated level (a removal: min_level) */
+	uint64_t scanned;        /* the evaluated window */
+	uint64_t reclaimed;
+	uint64_t pressure;       /* percent, as the kernel computed it */
+	vmp_group *origin;       /* the group the window was accounted to */
+	vmp_group *group;        /* the listener's group */
+	vmp_level min_level;     /* the listener's registration */
+	vmp_mode mode;
+};
+
+/*
+ * Called from the evaluating thread with the group's listener lock held:
+ * it must not register or unregister listeners of that group (that
+ * returns -EDEADLK) and should return quickly.
+ */
+typedef void (*vmp_notify_fn)(const struct vmp_event *ev, void *arg);
+
+/*
+ * Register an eventfd (the kernel's counter semantics: +1 per fire) or a
+ * callback with "level[,mode]" args (vmp_parse_args). The newest
+ * registration is first in delivery order. Duplicates are allowed.
+ */
+int vmp_listen_eventfd(vmp_group *g, int efd, const char *args);
+int vmp_listen_callback(vmp_group *g, const char *args, vmp_notify_fn fn,
+			void *arg);
+
+/* Remove the newest registration with this eventfd / callback and arg.
+ * -ENOENT if there is none. No event reaches it after this returns. */
+int vmp_unlisten_eventfd(vmp_group *g, int efd);
+int vmp_unlisten_callback(vmp_group *g, vmp_notify_fn fn, void *arg);
+
+/* ---- vmptrace files (docs/vmptrace.md) --------------------------------- */
+
+typedef struct vmp_replay vmp_replay;
+
+struct vmp_trace_error {
+	unsigned long line;      /* 1-based; 0 when not about one line */
+	char msg[160];
+};
+
+/* Called for every notification during a replay: t is the record's time
+ * text exactly as in the file. */
+typedef void (*vmp_replay_event_fn)(const char *t, size_t tlen,
+				    unsigned listener_id, vmp_level level,
+				    void *arg);
+
+/*
+ * Parse and replay a whole vmptrace v1 buffer. On a malformed trace:
+ * -EINVAL with *err naming the line; nothing of the replay is kept.
+ */
+int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn ev,
+		   void *ev_arg, vmp_replay **out, struct vmp_trace_error *err);
+void vmp_replay_free(vmp_replay *r);
+
+/* Listeners of a replay, in ascending id order. */
+size_t vmp_replay_listener_count(const vmp_replay *r);
+struct vmp_replay_listener {
+	unsigned id;
+	uint64_t count;          /* notifications delivered */
+	bool has_expect;         /* the file has an `expect` record for it */
+	uint64_t expect;
+};
+int vmp_replay_listener(const vmp_replay *r, size_t index,
+			struct vmp_replay_listener *out);
+/* True if the file had `work` records (kernel timing). */
+bool vmp_replay_kernel_timing(const vmp_replay *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMPRESSURE_H */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal engine declarations: shared by the engine's files, not exported. */
+#ifndef VMP_ENGINE_H
+#define VMP_ENGINE_H
+
+#include "vmpressure.h"
+#include "accumulator.h"
+#include "../export.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+
+/* level.c */
+vmp_level vmp_level_of(uint64_t pressure);
+uint64_t vmp_pressure_of(uint64_t s, uint64_t r, unsigned calc_flags);
+
+/* The deferred job's states, kept in vmp_group.job. */
+enum {
+	JOB_IDLE = 0,
+	JOB_PENDING,
+	JOB_RUNNING,
+	JOB_RUNNING_PENDING, /* scheduled again while running: one more run */
+};
+
+struct vmp_listener {
+	struct vmp_listener *next; /* newest first */
+	int efd;                   /* -1 for a callback listener */
+	vmp_notify_fn fn;
+	void *arg;
+	vmp_level min_level;
+	vmp_mode mode;
+};
+
+struct vmp_group {
+	/* Hot: written by every vmp_account(). Alone in its cache lines. */
+	struct vmp_acc tree;
+	struct vmp_acc local;
+	_Atomic int job;
+
+	/* Cold. */
+	_Alignas(64) vmp_ctx *ctx;
+	vmp_group *parent;        /* holds a reference on the parent */
+	_Atomic unsigned long refs;
+	_Atomic uint64_t socket_deadline_ns;
+	bool removed;             /* under ctx->groups_lock */
+	unsigned live_children;   /* under ctx->groups_lock */
+	struct vmp_group *hnext;  /* lookup hash chain, under groups_lock */
+	struct vmp_group *qnext;  /* executor queue, under exec_lock */
+	bool queued;              /* in the executor queue, under exec_lock */
+	pthread_mutex_t listeners_lock;
+	struct vmp_listener *listeners;
+	char *path;
+};
+
+struct vmp_exec_thread;
+
+struct vmp_ctx {
+	struct vmp_config cfg;
+	unsigned calc_flags;
+	vmp_group *root;
+
+	pthread_mutex_t groups_lock; /* the lookup table and tree shape */
+	vmp_group **htab;
+	size_t hsize, hcount;
+
+	/* executor.c */
+	pthread_mutex_t exec_lock;
+	pthread_cond_t exec_cond;  /* work arrived, or stopping */
+	pthread_cond_t idle_cond;  /* a job finished */
+	vmp_group *qhead, *qtail;
+	unsigned running_jobs;
+	unsigned sleeping_workers;
+	bool stopping;
+	pthread_t *workers;
+	unsigned nworkers;
+};
+
+/* executor.c */
+int vmp_exec_start(vmp_ctx *ctx);
+void vmp_exec_stop(vmp_ctx *ctx);
+void vmp_job_schedule(vmp_group *g);
+void vmp_job_flush(vmp_group *g);
+
+/* delivery.c */
+void vmp_evaluate_tree_window(vmp_group *origin);
+void vmp_notify(struct vmp_listener *l, const struct vmp_event *ev);
+
+/* listener.c */
+void vmp_listeners_remove_all(vmp_group *g);
+void vmp_listeners_delivering(const vmp_group *g); /* NULL when done */
+
+/* group.c */
+uint64_t vmp_now_ns(const vmp_ctx *ctx);
+
+#endif
