@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* A minimal test harness: TAP output, one process per test file. */
+#ifndef VMP_CHECK_H
+#define VMP_CHECK_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_failed, check_count;
+
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		check_count++;                                                 \
+		if (!(cond)) {                                                 \
+			check_failed++;                                        \
+			printf("not ok %d - %s:%d: %s: ", check_count,         \
+			       __FILE__, __LINE__, #cond);                     \
+		} else                                                         \
+			printf("ok %d - ", check_count);                       \
+		printf(__VA_ARGS__);                                           \
+		printf("\n");                                                  \
+	} while (0)
+
+#define CHECK_EQ_U64(a, b, ...)                                                \
+	do {                                                                   \
+		uint64_t a_ = (a), b_ = (b);                                   \
+		check_count++;                                                 \
+		if (a_ != b_) {                                                \
+			check_failed++;                                        \
+			printf("not ok %d - %s:%d: %s == %" PRIu64             \
+			       ", expected %" PRIu64 ": ",                     \
+			       check_count, __FILE__, __LINE__, #a, a_, b_);   \
+		} else                                                         \
+			printf("ok %d - ", check_count);                       \
+		printf(__VA_ARGS__);                                           \
+		printf("\n");                                                  \
+	} while (0)
+
+/* Abort the test file: the rest depends on this. */
+#define REQUIRE(cond, ...)                                                     \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			printf("Bail out! %s:%d: %s: ", __FILE__, __LINE__,    \
+			       #cond);                                         \
+			printf(__VA_ARGS__);                                   \
+			printf("\n");                                          \
+			exit(99);                                              \
+		}                                                              \
+	} while (0)
+
+static inline int check_done(const char *name)
+{
+	printf("1..%d\n# %s: %d checks, %d failed\n", check_count, name,
+	       check_count, check_failed);
+	return check_failed ? 1 : 0;
+}
+
+#endif
