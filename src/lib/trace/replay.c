@@ -14,6 +14,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,22 @@ static char *spandup(struct vmp_span s, char *buf, size_t cap)
 	size_t n = s.n < cap - 1 ? s.n : cap - 1;
 	memcpy(buf, s.p, n);
 	buf[n] = 0;
+	return buf;
+}
+
+/* For messages: a field with the bytes a terminal would act on (control
+ * characters, DEL, the quote) as \xNN, like the reader's messages. */
+static char *spanshow(struct vmp_span s, char *buf, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < s.n && o + 5 < cap; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+		if (c >= 0x20 && c != 0x7f && c != '\'')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+	}
+	buf[o] = 0;
 	return buf;
 }
 
@@ -242,7 +259,7 @@ static int on_record(const struct vmp_trace_rec *rec, void *arg, struct vmp_trac
 		if (rc == -EINVAL) {
 			char sb[64];
 			return ERR("listen: args '%s' are not level[,mode]; the kernel would reject them (EINVAL)",
-				   spandup(rec->args, sb, sizeof(sb)));
+				   spanshow(rec->args, sb, sizeof(sb)));
 		}
 		if (rc)
 			return ERR("listen: cannot register: error %d", rc);
