@@ -152,6 +152,11 @@ int vmp_group_lookup(vmp_ctx *ctx, const char *path, vmp_group **out);
  */
 int vmp_group_destroy(vmp_group *g);
 
+/* Like vmp_group_lookup(), but takes a reference (under the same lock as
+ * the lookup, so it cannot race with the group's removal). Release it
+ * with vmp_group_unref(). */
+int vmp_group_get(vmp_ctx *ctx, const char *path, vmp_group **out);
+
 /* Keep a group's memory alive across a concurrent vmp_group_destroy(). */
 vmp_group *vmp_group_ref(vmp_group *g);
 void vmp_group_unref(vmp_group *g);

@@ -280,17 +280,29 @@ static const char *normalize(const char *path)
 	return *path ? path : "/";
 }
 
-VMP_EXPORT int vmp_group_lookup(vmp_ctx *ctx, const char *path, vmp_group **out)
+static int lookup(vmp_ctx *ctx, const char *path, vmp_group **out, bool ref)
 {
 	if (!ctx || !path || !out)
 		return -EINVAL;
 	pthread_mutex_lock(&ctx->groups_lock);
 	vmp_group *g = htab_find(ctx, normalize(path));
+	if (g && ref)
+		vmp_group_ref(g);
 	pthread_mutex_unlock(&ctx->groups_lock);
 	if (!g)
 		return -ENOENT;
 	*out = g;
 	return 0;
+}
+
+VMP_EXPORT int vmp_group_lookup(vmp_ctx *ctx, const char *path, vmp_group **out)
+{
+	return lookup(ctx, path, out, false);
+}
+
+VMP_EXPORT int vmp_group_get(vmp_ctx *ctx, const char *path, vmp_group **out)
+{
+	return lookup(ctx, path, out, true);
 }
 
 VMP_EXPORT int vmp_group_destroy(vmp_group *g)

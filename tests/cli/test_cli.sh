@@ -1,0 +1,104 @@
+#!/bin/sh
+# The vmpressure command line, as a user runs it: the replay contract of
+# docs/vmptrace.md (output, --check, --events, exit codes), calc, help.
+# usage: test_cli.sh VMPRESSURE DATADIR
+set -u
+V=$1
+D=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
+check() { # description, then a command whose success is the check
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else no "$d"; fi
+}
+
+# replay --check on every trace: exit 0, counts for every listener
+for f in "$D"/*.vmpt; do
+	b=$(basename "$f")
+	"$V" replay --check "$f" >"$T/out" 2>"$T/err"
+	check "$b: replay --check exits 0" [ $? -eq 0 ]
+	check "$b: one '<id> <count>' line per listener" \
+		[ "$(grep -c '^listen ' "$f")" -eq "$(grep -cE '^[0-9]+ [0-9]+$' "$T/out")" ]
+	check "$b: no mismatch" [ "$(grep -c mismatch "$T/out")" -eq 0 ]
+done
+
+f=$D/file1.vmpt
+# the counts equal the expect records, in ascending id order
+"$V" replay "$f" >"$T/counts"
+grep '^expect ' "$f" | cut -d' ' -f2,3 | sort -n >"$T/expect"
+check "replay prints exactly the kernel's counts" cmp -s "$T/counts" "$T/expect"
+
+# a changed expect record: exit 1 and the mismatch named
+sed 's/^expect 3 \([0-9]*\)$/expect 3 999/' "$f" >"$T/bad.vmpt"
+"$V" replay --check "$T/bad.vmpt" >"$T/out" 2>/dev/null
+check "--check with a wrong expect exits 1" [ $? -eq 1 ]
+check "--check names the mismatch" grep -qE '^mismatch 3 got [0-9]+ expected 999$' "$T/out"
+
+# --events: '<t> <listener> <level>' lines, one per notification
+"$V" replay --events --quiet "$f" >"$T/ev"
+check "--events lines have the documented form" \
+	sh -c "! grep -vqE '^[0-9]+\\.[0-9]+ [0-9]+ (low|medium|critical)$' '$T/ev'"
+total=$(awk '{s += $2} END {print s}' "$T/counts")
+check "--events prints one line per counted notification ($total)" [ "$(wc -l <"$T/ev")" -eq "$total" ]
+check "--events times are the kernel's work records" \
+	sh -c "cut -d' ' -f1 '$T/ev' | sort -u | while read t; do grep -q \"^work \$t \" '$f' || exit 1; done"
+awk '$2 == 7' "$T/ev" >"$T/ev7"
+check "listener 7's events are all critical" sh -c "! grep -qv ' critical$' '$T/ev7'"
+
+# standard input
+"$V" replay - <"$f" >"$T/stdin"
+check "FILE - reads standard input" cmp -s "$T/stdin" "$T/counts"
+
+# malformed input: line number on stderr, exit 2, nothing on stdout
+printf 'group / -\nlisten 0 / low\nvmpressure 1.0 / 1 12x 0 0xca\n' >"$T/m.vmpt"
+"$V" replay --events "$T/m.vmpt" >"$T/out" 2>"$T/err"
+check "malformed: exit 2" [ $? -eq 2 ]
+check "malformed: nothing on stdout" [ ! -s "$T/out" ]
+check "malformed: stderr names file and line 3" grep -q "m.vmpt:3:" "$T/err"
+check "malformed: stderr shows the bad bytes" grep -q "'12x'" "$T/err"
+"$V" replay "$T/missing.vmpt" >/dev/null 2>"$T/err"
+check "unreadable file: exit 74" [ $? -eq 74 ]
+check "unreadable file: the path is named" grep -q "missing.vmpt" "$T/err"
+"$V" replay >/dev/null 2>&1
+check "replay without FILE: usage, exit 64" [ $? -eq 64 ]
+"$V" replay --bogus "$f" >/dev/null 2>&1
+check "unknown option: exit 64" [ $? -eq 64 ]
+
+# calc: the kernel's arithmetic
+c() { [ "$("$V" calc "$@" 2>/dev/null)" = "$EXPECT" ]; }
+EXPECT="66 medium" check "calc 2 1" c 2 1
+EXPECT="95 critical" check "calc 514 26" c 514 26
+EXPECT="60 medium" check "calc 514 206" c 514 206
+EXPECT="0 low" check "calc 512 600" c 512 600
+EXPECT="90 medium" check "calc 4e9 3e9 wraps" c 4000000000 3000000000
+EXPECT="78 medium" check "calc --32 100000 50000" c --32 100000 50000
+EXPECT="16588798627436629 critical" check "calc --no-guard 512 600" c --no-guard 512 600
+EXPECT="100 critical" check "calc: scale wraps to 0 is defined" c 18446744073709551615 1
+"$V" calc 0 5 >/dev/null 2>&1
+check "calc 0 5: exit 2" [ $? -eq 2 ]
+"$V" calc 1x 5 >/dev/null 2>"$T/err"
+check "calc 1x: exit 2" [ $? -eq 2 ]
+check "calc 1x: names the argument" grep -q "'1x'" "$T/err"
+"$V" calc 18446744073709551616 1 >/dev/null 2>&1
+check "calc 2^64: exit 2" [ $? -eq 2 ]
+"$V" calc 1 >/dev/null 2>&1
+check "calc with one number: exit 64" [ $? -eq 64 ]
+
+# help and version
+"$V" --help >"$T/out"
+check "--help exits 0 and lists the commands" grep -q "replay" "$T/out"
+"$V" replay --help >"$T/out"
+check "replay --help describes --check" grep -q -- "--check" "$T/out"
+"$V" version >"$T/out"
+check "version" grep -q "^vmpressure " "$T/out"
+"$V" frobnicate >/dev/null 2>&1
+check "unknown command: exit 64" [ $? -eq 64 ]
+
+echo "1..$n"
+echo "# cli: $n checks, $fail failed"
+[ "$fail" -eq 0 ]
