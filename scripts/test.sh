@@ -1,0 +1,83 @@
+#!/bin/sh
+# Build vmpressure and run the whole test suite: the plain build, again
+# under ASan+UBSan and under TSan, the malformed-input suite, and a short
+# run of every fuzzer. Ends with one line: "N passed, N failed".
+#
+#   scripts/test.sh            everything
+#   FUZZ_SECONDS=5 scripts/test.sh   shorter fuzzing (default 20 s a target)
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+sh scripts/deps.sh test || { echo "test.sh: cannot install the build dependencies"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+failures=""
+note() { # name, status
+	if [ "$2" -eq 0 ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures="$failures $1"
+	fi
+}
+
+# Count meson's per-test results from its JSON log.
+count_meson() { # builddir, label
+	python3 - "$1/meson-logs/testlog.json" "$2" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r == "SKIP": s += 1
+    else: f += 1
+print(p, f, s)
+PY
+}
+
+run_build() { # label, builddir, meson setup options...
+	label=$1
+	dir=$2
+	shift 2
+	echo "=== $label: configure and build ($dir)"
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; note "$label-build" 1; return; }
+	fi
+	if ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
+		cat "$dir.ninja.log"
+		note "$label-build" 1
+		return
+	fi
+	echo "=== $label: tests"
+	meson test -C "$dir" --print-errorlogs --no-suite vm $MESON_TEST_ARGS
+	set -- $(count_meson "$dir" "$label")
+	echo "=== $label: $1 passed, $2 failed, $3 skipped"
+	passed=$((passed + $1))
+	failed=$((failed + $2))
+	[ "$2" -eq 0 ] || failures="$failures $label"
+}
+
+MESON_TEST_ARGS=${MESON_TEST_ARGS:-}
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+run_build "default" build
+run_build "asan+ubsan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+run_build "tsan" build-tsan -Db_sanitize=thread -Db_lundef=false
+
+if [ -x tests/malformed/run.sh ]; then
+	echo "=== malformed traces (under ASan+UBSan)"
+	VMPRESSURE=$top/build-asan/vmpressure sh tests/malformed/run.sh
+	note malformed $?
+fi
+if [ -x fuzz/run.sh ]; then
+	echo "=== fuzzing, ${FUZZ_SECONDS:-20} s a target"
+	sh fuzz/run.sh "${FUZZ_SECONDS:-20}"
+	note fuzz $?
+fi
+
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
