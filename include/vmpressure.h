@@ -226,6 +226,79 @@ int vmp_listen_callback(vmp_group *g, const char *args, vmp_notify_fn fn,
 int vmp_unlisten_eventfd(vmp_group *g, int efd);
 int vmp_unlisten_callback(vmp_group *g, vmp_notify_fn fn, void *arg);
 
+/* ---- Sources: a real kernel feeding the engine ------------------------- */
+
+/*
+ * A source watches a live machine and notifies subscriptions with the
+ * kernel's semantics:
+ *  - cgroup v1: the kernel's own memory.pressure_level, registered through
+ *    cgroup.event_control and relayed (exact by construction);
+ *  - cgroup v2: an estimator turning memory.stat / memory.events /
+ *    memory.pressure deltas into origin-attributed windows for the engine;
+ *  - machine: /proc/vmstat and /proc/pressure/memory for the root ("/").
+ * A source is driven by the caller's loop: poll vmp_source_fd() for input,
+ * call vmp_source_dispatch() when it is readable. Callbacks run inside
+ * dispatch, in the caller's thread. Not thread-safe: one thread per source.
+ */
+typedef struct vmp_source vmp_source;
+typedef struct vmp_sub vmp_sub;
+
+typedef enum vmp_source_kind {
+	VMP_SOURCE_AUTO = 0,    /* v1 if a v1 memory controller is mounted, else v2 */
+	VMP_SOURCE_V1 = 1,      /* kernel passthrough */
+	VMP_SOURCE_V2 = 2,      /* estimator on cgroup v2 counters */
+	VMP_SOURCE_MACHINE = 3, /* /proc/vmstat estimator, "/" only */
+} vmp_source_kind;
+
+struct vmp_source_config {
+	vmp_source_kind kind;
+	/* Roots, so that tests can use fixture trees. NULL: the system's
+	 * (/sys/fs/cgroup/memory for v1, /sys/fs/cgroup for v2, /proc). */
+	const char *cgroup_root;
+	const char *proc_root;
+	unsigned idle_interval_ms; /* estimator sampling when calm; 0: 1000 */
+	unsigned busy_interval_ms; /* under pressure; 0: 20 */
+};
+
+#define VMP_EVENT_NO_EVIDENCE 0x2u /* scanned/reclaimed/pressure unknown */
+#define VMP_EVENT_ESTIMATED 0x4u   /* from the v2/machine estimator */
+
+struct vmp_source_event {
+	unsigned flags;           /* VMP_EVENT_* */
+	vmp_level level;
+	const char *cgroup;       /* the subscription's cgroup, "/" for the root */
+	const char *origin;       /* where the window was accounted; NULL if unknown */
+	uint64_t scanned, reclaimed, pressure;
+	double psi_some_avg10;    /* the cgroup's memory.pressure; negative if unknown */
+	double psi_full_avg10;
+	uint64_t time_ns;         /* CLOCK_REALTIME */
+	uint64_t count;           /* notifications this event stands for (>= 1) */
+};
+
+typedef void (*vmp_source_fn)(const struct vmp_source_event *ev, void *arg);
+
+void vmp_source_config_init(struct vmp_source_config *cfg);
+/* -ENOENT if the requested kind is not available on this machine. */
+int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg);
+void vmp_source_free(vmp_source *src);
+vmp_source_kind vmp_source_get_kind(const vmp_source *src);
+
+/*
+ * Subscribe to `cgroup` (relative to the cgroup root; "/" for the root or
+ * the whole machine) with "level[,mode]" args. -ENOENT: no such cgroup;
+ * -EINVAL: bad args or path; -EACCES: not permitted. After the cgroup is
+ * removed the subscription gets one event with VMP_EVENT_REMOVED and is
+ * dead: unsubscribe it.
+ */
+int vmp_source_subscribe(vmp_source *src, const char *cgroup, const char *args,
+			 vmp_source_fn fn, void *arg, vmp_sub **out);
+void vmp_source_unsubscribe(vmp_source *src, vmp_sub *sub);
+
+/* A pollable fd (readable when dispatch has work), and the dispatcher
+ * (never blocks). Dispatch returns 0 or -errno of a fatal error. */
+int vmp_source_fd(const vmp_source *src);
+int vmp_source_dispatch(vmp_source *src);
+
 /* ---- vmptrace files (docs/vmptrace.md) --------------------------------- */
 
 typedef struct vmp_replay vmp_replay;

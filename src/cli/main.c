@@ -20,6 +20,7 @@ static void usage(FILE *f)
 		"The Linux kernel's memory pressure levels (mm/vmpressure.c), in userspace.\n"
 		"\n"
 		"commands:\n"
+		"  watch [CGROUP]           live pressure notifications (default: the whole machine)\n"
 		"  calc SCANNED RECLAIMED   the kernel's pressure %% and level for one window\n"
 		"  replay [--check] [--events] FILE\n"
 		"                           replay a vmptrace file, print notifications per listener\n"
@@ -27,7 +28,8 @@ static void usage(FILE *f)
 		"  version                  the program and library versions\n"
 		"\n"
 		"'vmpressure COMMAND --help' describes each command; man vmpressure(1) has it all.\n"
-		"exit status: 0 ok, 1 replay --check mismatch, 2 malformed input, 64 usage, 74 I/O error\n");
+		"exit status: 0 ok, 1 replay --check mismatch, 2 malformed input, 64 usage,\n"
+		"             69 no pressure source, 70 internal error, 74 I/O error\n");
 }
 
 int read_file(const char *path, char **buf, size_t *len)
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
 		return cmd_calc(argc - 1, argv + 1);
 	if (strcmp(cmd, "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
+	if (strcmp(cmd, "watch") == 0)
+		return cmd_watch(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmpressure watch: live pressure events for one cgroup or the whole
+ * machine, one line each (human or JSON), and a summary on exit. Runs the
+ * sources and the engine in-process.
+ */
+#include "cli.h"
+#include "vmpressure.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmpressure watch [CGROUP] [options]\n"
+		"\n"
+		"Print memory pressure notifications as they happen, for CGROUP (a path below\n"
+		"the memory cgroup root) or, by default, the whole machine ('/').\n"
+		"\n"
+		"  -l, --level L      low, medium or critical: the least level shown (low)\n"
+		"  -m, --mode M       default, hierarchy or local (hierarchy: windows anywhere\n"
+		"                     below CGROUP too; default: only until a listener below\n"
+		"                     handled it, as the kernel's default mode)\n"
+		"  -j, --json         one JSON object per line\n"
+		"  -n, --count N      exit after N notifications\n"
+		"  -t, --timeout S    exit after S seconds (decimals allowed)\n"
+		"      --source K     auto, v1, v2 or machine (auto: the kernel's own levels on\n"
+		"                     cgroup v1, the estimator on cgroup v2, /proc/vmstat else)\n"
+		"      --cgroup-root DIR, --proc-root DIR\n"
+		"                     read cgroups and /proc from elsewhere (fixtures, containers)\n"
+		"\n"
+		"A summary (events per level, duration) goes to standard error on exit.\n"
+		"exit status: 0 ok (count, timeout or signal), 2 bad argument or no such cgroup,\n"
+		"             64 usage, 69 no source available, 70 internal error\n");
+}
+
+struct watch {
+	bool json;
+	uint64_t max_count, seen;
+	uint64_t by_level[3];
+	bool removed;
+	const char *source_name;
+};
+
+static void fmt_time(uint64_t ns, char *buf, size_t cap, bool iso)
+{
+	time_t s = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	localtime_r(&s, &tm);
+	size_t n = strftime(buf, cap, iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
+	snprintf(buf + n, cap - n, ".%03u", (unsigned)(ns / 1000000u % 1000u));
+}
+
+static void json_str(const char *s)
+{
+	if (!s) {
+		fputs("null", stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void on_event(const struct vmp_source_event *ev, void *arg)
+{
+	struct watch *w = arg;
+	char ts[64];
+	bool removed = ev->flags & VMP_EVENT_REMOVED;
+	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
+	if (removed)
+		w->removed = true;
+	else {
+		w->seen += ev->count;
+		w->by_level[ev->level] += ev->count;
+	}
+	if (w->json) {
+		fmt_time(ev->time_ns, ts, sizeof(ts), true);
+		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, removed ? "removed" : "pressure");
+		json_str(ev->cgroup);
+		printf(",\"origin\":");
+		json_str(ev->origin);
+		printf(",\"level\":\"%s\",\"count\":%" PRIu64, vmp_level_name(ev->level), ev->count);
+		if (evidence)
+			printf(",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
+			       ev->scanned, ev->reclaimed, ev->pressure);
+		else
+			printf(",\"scanned\":null,\"reclaimed\":null,\"pressure\":null");
+		if (ev->psi_some_avg10 >= 0)
+			printf(",\"psi_some_avg10\":%.2f,\"psi_full_avg10\":%.2f", ev->psi_some_avg10,
+			       ev->psi_full_avg10);
+		printf(",\"source\":\"%s\"}\n", w->source_name);
+	} else {
+		fmt_time(ev->time_ns, ts, sizeof(ts), false);
+		if (removed) {
+			printf("%s  %-8s  cgroup %s was removed\n", ts, "removed", ev->cgroup);
+		} else {
+			printf("%s  %-8s", ts, vmp_level_name(ev->level));
+			if (ev->count > 1)
+				printf(" x%-4" PRIu64, ev->count);
+			else
+				printf("      ");
+			printf("  %s", ev->cgroup);
+			if (ev->origin && strcmp(ev->origin, ev->cgroup) != 0)
+				printf("  (from %s)", ev->origin);
+			if (evidence)
+				printf("  scanned %" PRIu64 " reclaimed %" PRIu64 " pressure %" PRIu64 "%%", ev->scanned,
+				       ev->reclaimed, ev->pressure);
+			if (ev->psi_some_avg10 >= 0)
+				printf("  psi some %.2f full %.2f", ev->psi_some_avg10, ev->psi_full_avg10);
+			putchar('\n');
+		}
+	}
+	fflush(stdout);
+}
+
+static const char *kind_name(vmp_source_kind k)
+{
+	switch (k) {
+	case VMP_SOURCE_V1:
+		return "cgroup-v1";
+	case VMP_SOURCE_V2:
+		return "cgroup-v2";
+	case VMP_SOURCE_MACHINE:
+		return "machine";
+	default:
+		return "auto";
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	const char *cgroup = "/", *level = "low", *mode = "hierarchy";
+	struct watch w = {0};
+	double timeout = -1;
+	struct vmp_source_config cfg;
+	vmp_source_config_init(&cfg);
+	bool have_cgroup = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDVAL()                                                                        \
+	do {                                                                             \
+		if (!val) {                                                              \
+			fprintf(stderr, "%s watch: %s needs a value\n", prog, a);        \
+			return EXIT_USAGE;                                               \
+		}                                                                        \
+		i++;                                                                     \
+	} while (0)
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "-l") || !strcmp(a, "--level")) {
+			NEEDVAL();
+			level = val;
+		} else if (!strcmp(a, "-m") || !strcmp(a, "--mode")) {
+			NEEDVAL();
+			mode = val;
+		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			w.json = true;
+		} else if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
+			NEEDVAL();
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(val, &end, 10);
+			if (errno || *end || !*val || val[0] == '-' || n == 0) {
+				fprintf(stderr, "%s watch: --count '%s' is not a positive integer\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+			w.max_count = n;
+		} else if (!strcmp(a, "-t") || !strcmp(a, "--timeout")) {
+			NEEDVAL();
+			char *end;
+			errno = 0;
+			timeout = strtod(val, &end);
+			if (errno || *end || !*val || !(timeout >= 0) || timeout > 1e9) {
+				fprintf(stderr, "%s watch: --timeout '%s' is not a number of seconds\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+		} else if (!strcmp(a, "--source")) {
+			NEEDVAL();
+			static const char *const k[] = {"auto", "v1", "v2", "machine"};
+			int found = -1;
+			for (int j = 0; j < 4; j++)
+				if (!strcmp(val, k[j]))
+					found = j;
+			if (found < 0) {
+				fprintf(stderr, "%s watch: --source '%s': use auto, v1, v2 or machine\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+			cfg.kind = (vmp_source_kind)found;
+		} else if (!strcmp(a, "--cgroup-root")) {
+			NEEDVAL();
+			cfg.cgroup_root = val;
+		} else if (!strcmp(a, "--proc-root")) {
+			NEEDVAL();
+			cfg.proc_root = val;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "%s watch: unknown option '%s'\n", prog, a);
+			usage(stderr);
+			return EXIT_USAGE;
+		} else if (!have_cgroup) {
+			cgroup = a;
+			have_cgroup = true;
+		} else {
+			fprintf(stderr, "%s watch: one CGROUP only ('%s' is extra)\n", prog, a);
+			return EXIT_USAGE;
+		}
+	}
+	char args[64];
+	snprintf(args, sizeof(args), "%s,%s", level, mode);
+	vmp_level lv;
+	vmp_mode md;
+	if (vmp_parse_args(args, &lv, &md) != 0) {
+		fprintf(stderr, "%s watch: '%s' is not level[,mode] (levels: low medium critical; "
+				"modes: default hierarchy local)\n", prog, args);
+		return EXIT_BADINPUT;
+	}
+
+	vmp_source *src;
+	int rc = vmp_source_new(&src, &cfg);
+	if (rc) {
+		fprintf(stderr, "%s watch: no pressure source: %s\n", prog, strerror(-rc));
+		return EXIT_UNAVAILABLE;
+	}
+	w.source_name = kind_name(vmp_source_get_kind(src));
+	vmp_sub *sub;
+	rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
+	if (rc) {
+		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
+			w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+		vmp_source_free(src);
+		return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+	}
+	fprintf(stderr, "%s: watching %s at %s (%s source)%s\n", prog, cgroup, args, w.source_name,
+		w.json ? "" : "; Ctrl-C to stop");
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	double start = now_s();
+	int status = EXIT_OK;
+	struct pollfd pfd[2] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+	while (!w.removed && (!w.max_count || w.seen < w.max_count)) {
+		int ms = -1;
+		if (timeout >= 0) {
+			double left = start + timeout - now_s();
+			if (left <= 0)
+				break;
+			ms = (int)(left * 1000) + 1;
+		}
+		int n = poll(pfd, 2, ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "%s watch: poll: %s\n", prog, strerror(errno));
+			status = EXIT_SOFTWARE;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents && (rc = vmp_source_dispatch(src)) != 0) {
+			fprintf(stderr, "%s watch: %s\n", prog, strerror(-rc));
+			status = EXIT_SOFTWARE;
+			break;
+		}
+	}
+	double dur = now_s() - start;
+	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
+			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
+		w.removed ? "; the cgroup was removed" : "");
+	vmp_source_unsubscribe(src, sub);
+	vmp_source_free(src);
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}

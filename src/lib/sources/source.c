@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sources: the common part. A source owns an epoll fd that holds every fd
+ * it needs (kernel eventfds, PSI triggers, its sampling timer); the caller
+ * polls that one fd and calls vmp_source_dispatch(), which runs the ready
+ * handlers. The kinds (v1.c, estimator glue in live.c) fill in the rest.
+ */
+#include "source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t vmp_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+VMP_EXPORT void vmp_source_config_init(struct vmp_source_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* AUTO: the v1 memory controller if it is mounted (the exact case), else
+ * cgroup v2 with the memory controller, else the machine alone. */
+static vmp_source_kind detect(const struct vmp_source_config *cfg)
+{
+	char buf[4096];
+	const char *v1 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup/memory";
+	snprintf(buf, sizeof(buf), "%s/cgroup.event_control", v1);
+	if (exists(buf))
+		return VMP_SOURCE_V1;
+	const char *v2 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup";
+	snprintf(buf, sizeof(buf), "%s/cgroup.controllers", v2);
+	if (exists(buf))
+		return VMP_SOURCE_V2;
+	return VMP_SOURCE_MACHINE;
+}
+
+VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg)
+{
+	struct vmp_source_config c;
+	if (!out)
+		return -EINVAL;
+	if (cfg)
+		c = *cfg;
+	else
+		vmp_source_config_init(&c);
+	if ((unsigned)c.kind > VMP_SOURCE_MACHINE)
+		return -EINVAL;
+	if (!c.idle_interval_ms)
+		c.idle_interval_ms = 1000;
+	if (!c.busy_interval_ms)
+		c.busy_interval_ms = 20;
+	vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? detect(&c) : c.kind;
+
+	struct vmp_source *src = calloc(1, sizeof(*src));
+	if (!src)
+		return -ENOMEM;
+	src->cfg = c;
+	src->kind = kind;
+	src->ops = kind == VMP_SOURCE_V1 ? &vmp_source_v1_ops : &vmp_source_est_ops;
+	const char *croot = c.cgroup_root ? c.cgroup_root
+			    : kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
+						    : "/sys/fs/cgroup";
+	src->cgroup_root = strdup(croot);
+	src->proc_root = strdup(c.proc_root ? c.proc_root : "/proc");
+	src->epfd = epoll_create1(EPOLL_CLOEXEC);
+	int rc = 0;
+	if (!src->cgroup_root || !src->proc_root)
+		rc = -ENOMEM;
+	else if (src->epfd < 0)
+		rc = -errno;
+	else
+		rc = src->ops->init(src);
+	if (rc) {
+		if (src->epfd >= 0)
+			close(src->epfd);
+		free(src->cgroup_root);
+		free(src->proc_root);
+		free(src);
+		return rc;
+	}
+	*out = src;
+	return 0;
+}
+
+static void sub_free(struct vmp_sub *sub)
+{
+	free(sub->cgroup);
+	free(sub->args);
+	free(sub);
+}
+
+VMP_EXPORT void vmp_source_free(vmp_source *src)
+{
+	if (!src)
+		return;
+	while (src->subs)
+		vmp_source_unsubscribe(src, src->subs);
+	src->ops->fini(src);
+	close(src->epfd);
+	free(src->cgroup_root);
+	free(src->proc_root);
+	free(src);
+}
+
+VMP_EXPORT vmp_source_kind vmp_source_get_kind(const vmp_source *src)
+{
+	return src ? src->kind : VMP_SOURCE_AUTO;
+}
+
+VMP_EXPORT int vmp_source_subscribe(vmp_source *src, const char *cgroup, const char *args,
+				    vmp_source_fn fn, void *arg, vmp_sub **out)
+{
+	if (!src || !cgroup || !args || !fn || !out)
+		return -EINVAL;
+	vmp_level level;
+	vmp_mode mode;
+	int rc = vmp_parse_args(args, &level, &mode);
+	if (rc)
+		return rc;
+	struct vmp_sub *sub = calloc(1, sizeof(*sub));
+	if (!sub)
+		return -ENOMEM;
+	sub->src = src;
+	sub->cgroup = vmp_cgroup_normalize(cgroup);
+	sub->args = strdup(args);
+	sub->level = level;
+	sub->mode = mode;
+	sub->fn = fn;
+	sub->arg = arg;
+	if (!sub->cgroup || !sub->args) {
+		rc = sub->args && !sub->cgroup ? -EINVAL : -ENOMEM;
+		sub_free(sub);
+		return rc;
+	}
+	rc = src->ops->subscribe(src, sub);
+	if (rc) {
+		sub_free(sub);
+		return rc;
+	}
+	sub->next = src->subs;
+	src->subs = sub;
+	*out = sub;
+	return 0;
+}
+
+VMP_EXPORT void vmp_source_unsubscribe(vmp_source *src, vmp_sub *sub)
+{
+	if (!src || !sub)
+		return;
+	for (struct vmp_sub **pp = &src->subs; *pp; pp = &(*pp)->next)
+		if (*pp == sub) {
+			*pp = sub->next;
+			src->ops->unsubscribe(src, sub);
+			sub_free(sub);
+			return;
+		}
+}
+
+VMP_EXPORT int vmp_source_fd(const vmp_source *src)
+{
+	return src ? src->epfd : -EINVAL;
+}
+
+int vmp_source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+	return epoll_ctl(src->epfd, EPOLL_CTL_ADD, w->fd, &ev) ? -errno : 0;
+}
+
+void vmp_source_unwatch(struct vmp_source *src, struct vmp_watch *w)
+{
+	epoll_ctl(src->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+VMP_EXPORT int vmp_source_dispatch(vmp_source *src)
+{
+	if (!src)
+		return -EINVAL;
+	/* One ready fd at a time: a callback may unsubscribe, which removes
+	 * fds from the epoll set, so no stale batch is ever walked. */
+	for (int i = 0; i < 256; i++) {
+		struct epoll_event ev;
+		int n = epoll_wait(src->epfd, &ev, 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		struct vmp_watch *w = ev.data.ptr;
+		int rc = w->ready(src, w, ev.events);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void vmp_source_emit(struct vmp_sub *sub, struct vmp_source_event *ev)
+{
+	if (sub->dead)
+		return;
+	ev->cgroup = sub->cgroup;
+	if (!ev->time_ns)
+		ev->time_ns = vmp_realtime_ns();
+	if (ev->flags & VMP_EVENT_REMOVED)
+		sub->dead = true;
+	sub->fn(ev, sub->arg);
+}

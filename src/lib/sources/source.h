@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal: what every kind of source shares (source.c), and the kinds. */
+#ifndef VMP_SOURCE_H
+#define VMP_SOURCE_H
+
+#include "vmpressure.h"
+#include "../export.h"
+
+#include <sys/epoll.h>
+#include <sys/types.h>
+
+struct vmp_source;
+
+/* The epoll tag of every fd a source watches: who handles it. */
+struct vmp_watch {
+	int (*ready)(struct vmp_source *src, struct vmp_watch *w, uint32_t events);
+	int fd;
+};
+
+struct vmp_sub {
+	struct vmp_sub *next;
+	struct vmp_source *src;
+	char *cgroup;          /* normalized: "/" or "a/b" */
+	char *args;            /* as given */
+	vmp_level level;
+	vmp_mode mode;
+	vmp_source_fn fn;
+	void *arg;
+	bool dead;             /* removal delivered */
+	void *kind_data;       /* the kind's per-subscription state */
+};
+
+struct vmp_source_ops {
+	const char *name;
+	int (*init)(struct vmp_source *src);
+	void (*fini)(struct vmp_source *src);
+	int (*subscribe)(struct vmp_source *src, struct vmp_sub *sub);
+	void (*unsubscribe)(struct vmp_source *src, struct vmp_sub *sub);
+};
+
+struct vmp_source {
+	struct vmp_source_config cfg;
+	vmp_source_kind kind;
+	const struct vmp_source_ops *ops;
+	char *cgroup_root;
+	char *proc_root;
+	int epfd;
+	struct vmp_sub *subs;
+	void *kind_data;
+};
+
+extern const struct vmp_source_ops vmp_source_v1_ops;
+extern const struct vmp_source_ops vmp_source_est_ops; /* v2 and machine */
+
+/* source.c */
+int vmp_source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events);
+void vmp_source_unwatch(struct vmp_source *src, struct vmp_watch *w);
+void vmp_source_emit(struct vmp_sub *sub, struct vmp_source_event *ev);
+uint64_t vmp_realtime_ns(void);
+
+/* paths.c: "/" or "a/b" from user input; NULL if it escapes the root. */
+char *vmp_cgroup_normalize(const char *path);
+char *vmp_path_join(const char *root, const char *rel, const char *file);
+
+#endif
