@@ -226,6 +226,11 @@ int vmp_listen_callback(vmp_group *g, const char *args, vmp_notify_fn fn,
 int vmp_unlisten_eventfd(vmp_group *g, int efd);
 int vmp_unlisten_callback(vmp_group *g, vmp_notify_fn fn, void *arg);
 
+struct vmp_trace_error {
+	unsigned long line;      /* 1-based; 0 when not about one line */
+	char msg[160];
+};
+
 /* ---- Sources: a real kernel feeding the engine ------------------------- */
 
 /*
@@ -248,6 +253,7 @@ typedef enum vmp_source_kind {
 	VMP_SOURCE_V1 = 1,      /* kernel passthrough */
 	VMP_SOURCE_V2 = 2,      /* estimator on cgroup v2 counters */
 	VMP_SOURCE_MACHINE = 3, /* /proc/vmstat estimator, "/" only */
+	VMP_SOURCE_TRACE = 4,   /* a vmptrace file played back in real time */
 } vmp_source_kind;
 
 struct vmp_source_config {
@@ -258,6 +264,12 @@ struct vmp_source_config {
 	const char *proc_root;
 	unsigned idle_interval_ms; /* estimator sampling when calm; 0: 1000 */
 	unsigned busy_interval_ms; /* under pressure; 0: 20 */
+	/* VMP_SOURCE_TRACE: the file, its speed (2.0 plays twice as fast;
+	 * 0 as fast as possible), and whether to wait for vmp_source_start(). */
+	const char *trace_path;
+	double trace_speed;
+	bool trace_hold;
+	struct vmp_trace_error *trace_error; /* if set: why the trace did not load */
 };
 
 #define VMP_EVENT_NO_EVIDENCE 0x2u /* scanned/reclaimed/pressure unknown */
@@ -294,6 +306,9 @@ int vmp_source_subscribe(vmp_source *src, const char *cgroup, const char *args,
 			 vmp_source_fn fn, void *arg, vmp_sub **out);
 void vmp_source_unsubscribe(vmp_source *src, vmp_sub *sub);
 
+/* Start a held trace source; a no-op for the others. */
+int vmp_source_start(vmp_source *src);
+
 /* A pollable fd (readable when dispatch has work), and the dispatcher
  * (never blocks). Dispatch returns 0 or -errno of a fatal error. */
 int vmp_source_fd(const vmp_source *src);
@@ -303,10 +318,6 @@ int vmp_source_dispatch(vmp_source *src);
 
 typedef struct vmp_replay vmp_replay;
 
-struct vmp_trace_error {
-	unsigned long line;      /* 1-based; 0 when not about one line */
-	char msg[160];
-};
 
 /* Called for every notification during a replay: t is the record's time
  * text exactly as in the file. */

@@ -35,6 +35,8 @@ static void usage(FILE *f)
 		"  -t, --timeout S    exit after S seconds (decimals allowed)\n"
 		"      --source K     auto, v1, v2 or machine (auto: the kernel's own levels on\n"
 		"                     cgroup v1, the estimator on cgroup v2, /proc/vmstat else)\n"
+		"      --trace FILE   play a vmptrace file back instead of watching this machine\n"
+		"      --speed X      with --trace: X times real time; 0 as fast as possible (1)\n"
 		"      --cgroup-root DIR, --proc-root DIR\n"
 		"                     read cgroups and /proc from elsewhere (fixtures, containers)\n"
 		"\n"
@@ -140,6 +142,8 @@ static const char *kind_name(vmp_source_kind k)
 		return "cgroup-v2";
 	case VMP_SOURCE_MACHINE:
 		return "machine";
+	case VMP_SOURCE_TRACE:
+		return "trace";
 	default:
 		return "auto";
 	}
@@ -159,7 +163,9 @@ int cmd_watch(int argc, char **argv)
 	double timeout = -1;
 	struct vmp_source_config cfg;
 	vmp_source_config_init(&cfg);
-	bool have_cgroup = false;
+	bool have_cgroup = false, speed_set = false;
+	struct vmp_trace_error terr = {0};
+	cfg.trace_error = &terr;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -214,6 +220,20 @@ int cmd_watch(int argc, char **argv)
 				return EXIT_BADINPUT;
 			}
 			cfg.kind = (vmp_source_kind)found;
+		} else if (!strcmp(a, "--trace")) {
+			NEEDVAL();
+			cfg.kind = VMP_SOURCE_TRACE;
+			cfg.trace_path = val;
+		} else if (!strcmp(a, "--speed")) {
+			NEEDVAL();
+			char *end;
+			errno = 0;
+			cfg.trace_speed = strtod(val, &end);
+			if (errno || *end || !*val || !(cfg.trace_speed >= 0)) {
+				fprintf(stderr, "%s watch: --speed '%s' is not a non-negative number\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+			speed_set = true;
 		} else if (!strcmp(a, "--cgroup-root")) {
 			NEEDVAL();
 			cfg.cgroup_root = val;
@@ -242,8 +262,18 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_BADINPUT;
 	}
 
+	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
+		cfg.trace_speed = 1;
 	vmp_source *src;
 	int rc = vmp_source_new(&src, &cfg);
+	if (rc && terr.line) {
+		fprintf(stderr, "%s watch: %s:%lu: %s\n", prog, cfg.trace_path, terr.line, terr.msg);
+		return EXIT_BADINPUT;
+	}
+	if (rc && cfg.kind == VMP_SOURCE_TRACE) {
+		fprintf(stderr, "%s watch: %s: %s\n", prog, cfg.trace_path, strerror(-rc));
+		return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
+	}
 	if (rc) {
 		fprintf(stderr, "%s watch: no pressure source: %s\n", prog, strerror(-rc));
 		return EXIT_UNAVAILABLE;

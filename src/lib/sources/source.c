@@ -56,7 +56,8 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 		c = *cfg;
 	else
 		vmp_source_config_init(&c);
-	if ((unsigned)c.kind > VMP_SOURCE_MACHINE)
+	if ((unsigned)c.kind > VMP_SOURCE_TRACE || (c.kind == VMP_SOURCE_TRACE && !c.trace_path) ||
+	    !(c.trace_speed >= 0))
 		return -EINVAL;
 	if (!c.idle_interval_ms)
 		c.idle_interval_ms = 1000;
@@ -69,7 +70,9 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 		return -ENOMEM;
 	src->cfg = c;
 	src->kind = kind;
-	src->ops = kind == VMP_SOURCE_V1 ? &vmp_source_v1_ops : &vmp_source_est_ops;
+	src->ops = kind == VMP_SOURCE_V1      ? &vmp_source_v1_ops
+		   : kind == VMP_SOURCE_TRACE ? &vmp_source_trace_ops
+					      : &vmp_source_est_ops;
 	const char *croot = c.cgroup_root ? c.cgroup_root
 			    : kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
 						    : "/sys/fs/cgroup";
@@ -167,6 +170,60 @@ VMP_EXPORT void vmp_source_unsubscribe(vmp_source *src, vmp_sub *sub)
 			sub_free(sub);
 			return;
 		}
+}
+
+VMP_EXPORT int vmp_source_start(vmp_source *src)
+{
+	if (!src)
+		return -EINVAL;
+	return src->ops->start ? src->ops->start(src) : 0;
+}
+
+/* ---- engine-backed subscriptions -------------------------------------- */
+
+static void engine_event(const struct vmp_event *ev, void *arg)
+{
+	struct vmp_sub *sub = arg;
+	struct vmp_source_event out = {
+		.flags = ev->flags & VMP_EVENT_REMOVED,
+		.level = ev->level,
+		.origin = vmp_group_path(ev->origin),
+		.scanned = ev->scanned,
+		.reclaimed = ev->reclaimed,
+		.pressure = ev->pressure,
+		.psi_some_avg10 = -1,
+		.psi_full_avg10 = -1,
+		.count = 1,
+	};
+	if (sub->src->kind != VMP_SOURCE_TRACE)
+		out.flags |= VMP_EVENT_ESTIMATED;
+	if (out.flags & VMP_EVENT_REMOVED)
+		out.flags |= VMP_EVENT_NO_EVIDENCE;
+	else if (sub->src->ops->psi) {
+		struct vmp_psi_pair p = sub->src->ops->psi(sub->src, ev->group);
+		out.psi_some_avg10 = p.some;
+		out.psi_full_avg10 = p.full;
+	}
+	vmp_source_emit(sub, &out);
+}
+
+int vmp_source_engine_subscribe(struct vmp_sub *sub, vmp_group *g)
+{
+	int rc = vmp_listen_callback(g, sub->args, engine_event, sub);
+	if (rc)
+		return rc;
+	sub->kind_data = vmp_group_ref(g);
+	return 0;
+}
+
+void vmp_source_engine_unsubscribe(struct vmp_sub *sub)
+{
+	vmp_group *g = sub->kind_data;
+	if (!g)
+		return;
+	vmp_unlisten_callback(g, engine_event, sub);
+	vmp_group_unref(g);
+	sub->kind_data = NULL;
 }
 
 VMP_EXPORT int vmp_source_fd(const vmp_source *src)

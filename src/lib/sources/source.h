@@ -30,12 +30,19 @@ struct vmp_sub {
 	void *kind_data;       /* the kind's per-subscription state */
 };
 
+struct vmp_psi_pair {
+	double some, full; /* avg10; negative: unknown */
+};
+
 struct vmp_source_ops {
 	const char *name;
 	int (*init)(struct vmp_source *src);
 	void (*fini)(struct vmp_source *src);
 	int (*subscribe)(struct vmp_source *src, struct vmp_sub *sub);
 	void (*unsubscribe)(struct vmp_source *src, struct vmp_sub *sub);
+	int (*start)(struct vmp_source *src); /* optional */
+	/* optional: the PSI to report with an event of a listener on g */
+	struct vmp_psi_pair (*psi)(struct vmp_source *src, vmp_group *g);
 };
 
 struct vmp_source {
@@ -51,12 +58,19 @@ struct vmp_source {
 
 extern const struct vmp_source_ops vmp_source_v1_ops;
 extern const struct vmp_source_ops vmp_source_est_ops; /* v2 and machine */
+extern const struct vmp_source_ops vmp_source_trace_ops;
 
 /* source.c */
 int vmp_source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events);
 void vmp_source_unwatch(struct vmp_source *src, struct vmp_watch *w);
 void vmp_source_emit(struct vmp_sub *sub, struct vmp_source_event *ev);
 uint64_t vmp_realtime_ns(void);
+
+/* Engine-backed kinds: a subscription is a callback listener on group g,
+ * whose events become source events. */
+int vmp_source_engine_subscribe(struct vmp_sub *sub, vmp_group *g);
+void vmp_source_engine_unsubscribe(struct vmp_sub *sub);
+
 
 /* paths.c: "/" or "a/b" from user input; NULL if it escapes the root. */
 char *vmp_cgroup_normalize(const char *path);
