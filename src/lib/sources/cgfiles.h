@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kernel counter files: memory.stat, memory.events, /proc/vmstat ("key
+ * value" lines) and PSI files ("some avg10=... total=..."). Parsers are
+ * pure (fuzzed, unit-tested on fixtures); reading is one pread at offset 0
+ * on a descriptor kept open, which makes cgroupfs and procfs regenerate the
+ * text without a new open().
+ */
+#ifndef VMP_CGFILES_H
+#define VMP_CGFILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fill vals[i] for each keys[i] found; *found gets bit i. -EBADMSG if a
+ * line is not "key <unsigned decimal>" (the file changed shape). */
+int vmp_parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys,
+		 uint64_t *vals, uint64_t *found);
+
+struct vmp_psi {
+	double some_avg10, full_avg10;
+	uint64_t some_total, full_total; /* microseconds */
+	bool have_full;
+};
+
+/* -EBADMSG if the text is not PSI. */
+int vmp_parse_psi(const char *buf, size_t len, struct vmp_psi *out);
+
+/* Read a whole small file from offset 0 into buf (NUL-terminated).
+ * -EFBIG if it does not fit; -errno otherwise (-ENODEV/-ENOENT: gone). */
+int vmp_pread_all(int fd, char *buf, size_t cap, size_t *len);
+
+#endif
