@@ -333,10 +333,38 @@ VMP_EXPORT int vmp_group_destroy(vmp_group *g)
 	return 0;
 }
 
-/* Children before parents, so every destroy succeeds. */
+/* A child's path is its parent's plus "/name": longer. */
+static int longer_path_first(const void *a, const void *b)
+{
+	size_t la = strlen((*(vmp_group *const *)a)->path);
+	size_t lb = strlen((*(vmp_group *const *)b)->path);
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Children before parents, so every destroy succeeds. One pass over the
+ * table and a sort by path length: rescanning the table for a leaf before
+ * each removal made freeing n groups O(n^2). */
 static void destroy_subtree(vmp_ctx *ctx)
 {
-	for (;;) {
+	pthread_mutex_lock(&ctx->groups_lock);
+	size_t n = 0;
+	vmp_group **all = malloc((ctx->hcount ? ctx->hcount : 1) * sizeof(*all));
+	if (all)
+		for (size_t i = 0; i < ctx->hsize; i++)
+			for (vmp_group *g = ctx->htab[i]; g; g = g->hnext)
+				if (g != ctx->root)
+					all[n++] = vmp_group_ref(g);
+	pthread_mutex_unlock(&ctx->groups_lock);
+	if (all) {
+		qsort(all, n, sizeof(*all), longer_path_first);
+		for (size_t i = 0; i < n; i++) {
+			vmp_group_destroy(all[i]);
+			vmp_group_unref(all[i]);
+		}
+		free(all);
+		return;
+	}
+	for (;;) { /* out of memory: the slow way, a scan per leaf */
 		vmp_group *leaf = NULL;
 		pthread_mutex_lock(&ctx->groups_lock);
 		for (size_t i = 0; i < ctx->hsize && !leaf; i++)
