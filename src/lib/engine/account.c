@@ -19,26 +19,10 @@
 /* How long a local-path medium/critical keeps socket pressure on (HZ). */
 #define SOCKET_PRESSURE_HOLD_NS 1000000000u
 
-VMP_EXPORT void vmp_account(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, bool tree,
-			    uint64_t scanned, uint64_t reclaimed)
+/* The local path, out of line: the tree path must not pay for its frame. */
+static __attribute__((noinline)) void account_local(vmp_ctx *ctx, vmp_group *g, uint64_t ul,
+						    uint64_t scanned, uint64_t reclaimed)
 {
-	if (!tree && (ctx->cfg.flags & VMP_CTX_CGROUP_V1))
-		return; /* F1 */
-	if (!g)
-		g = ctx->root;
-	if (!(gfp & ctx->cfg.gfp_relevant))
-		return; /* F2 */
-	const uint64_t ul = (ctx->calc_flags & VMP_CALC_UL32) ? UINT32_MAX : UINT64_MAX;
-	if ((scanned & ul) == 0)
-		return; /* F3 */
-
-	if (tree) {
-		/* the post-add total, compared outside any lock. */
-		if ((vmp_acc_add(&g->tree, scanned, reclaimed) & ul) >= VMP_WINDOW)
-			vmp_job_schedule(g);
-		return;
-	}
-
 	if (g == ctx->root)
 		return; /* F4 */
 	if ((vmp_acc_add(&g->local, scanned, reclaimed) & ul) < VMP_WINDOW)
@@ -52,6 +36,31 @@ VMP_EXPORT void vmp_account(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, bool tree,
 		atomic_store_explicit(&g->socket_deadline_ns,
 				      vmp_now_ns(ctx) + SOCKET_PRESSURE_HOLD_NS,
 				      memory_order_relaxed);
+}
+
+VMP_EXPORT void vmp_account(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, bool tree,
+			    uint64_t scanned, uint64_t reclaimed)
+{
+	if (!tree && (ctx->cfg.flags & VMP_CTX_CGROUP_V1))
+		return; /* F1 */
+	if (!g)
+		g = ctx->root;
+	if (!(gfp & ctx->cfg.gfp_relevant))
+		return; /* F2 */
+	const uint64_t ul = (ctx->calc_flags & VMP_CALC_UL32) ? UINT32_MAX : UINT64_MAX;
+	if ((scanned & ul) == 0)
+		return; /* F3 */
+	if (!tree) {
+		account_local(ctx, g, ul, scanned, reclaimed);
+		return;
+	}
+	/* R-6: the post-add total, compared outside any lock. Scheduling a
+	 * job that is already pending does nothing (R-9): skip the call. */
+	if ((vmp_acc_add(&g->tree, scanned, reclaimed) & ul) >= VMP_WINDOW) {
+		int js = atomic_load_explicit(&g->job, memory_order_relaxed);
+		if (js != JOB_PENDING && js != JOB_RUNNING_PENDING)
+			vmp_job_schedule(g);
+	}
 }
 
 VMP_EXPORT void vmp_account_prio(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, int prio)

@@ -2,9 +2,7 @@
 /* Lock-free window accumulator; see accumulator.h for the theory. */
 #include "accumulator.h"
 
-#define FAST_MAX (UINT64_C(1) << 16)
-#define FOLD (UINT64_C(1) << 31)
-#define LOW32 UINT64_C(0xffffffff)
+#define LOW32 VMP_ACC_LOW32
 
 #if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax() __builtin_ia32_pause()
@@ -33,15 +31,8 @@ static void fold_locked(struct vmp_acc *a, uint64_t extra_s, uint64_t extra_r)
 	atomic_store_explicit(&a->wide_r, wr + (x & LOW32) + extra_r, memory_order_relaxed);
 }
 
-uint64_t vmp_acc_add(struct vmp_acc *a, uint64_t s, uint64_t r)
+uint64_t vmp_acc_add_slow(struct vmp_acc *a, uint64_t s, uint64_t r)
 {
-	if (__builtin_expect((s | r) < FAST_MAX, 1)) {
-		uint64_t d = (s << 32) | r;
-		uint64_t post = atomic_fetch_add_explicit(&a->packed, d, memory_order_relaxed) + d;
-		if (__builtin_expect((post >> 32) < FOLD && (post & LOW32) < FOLD, 1))
-			return (post >> 32) + atomic_load_explicit(&a->wide_s, memory_order_relaxed);
-		s = r = 0; /* already added: only fold */
-	}
 	acc_lock(a);
 	fold_locked(a, s, r);
 	uint64_t total = atomic_load_explicit(&a->wide_s, memory_order_relaxed) +

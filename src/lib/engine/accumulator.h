@@ -36,9 +36,26 @@ struct vmp_acc {
 
 #define VMP_ACC_INIT {0, 0, 0, ATOMIC_FLAG_INIT}
 
+#define VMP_ACC_FAST_MAX (UINT64_C(1) << 16)
+#define VMP_ACC_FOLD (UINT64_C(1) << 31)
+#define VMP_ACC_LOW32 UINT64_C(0xffffffff)
+
+/* The rare cases, out of line: wide values and folding. */
+uint64_t vmp_acc_add_slow(struct vmp_acc *a, uint64_t s, uint64_t r);
+
 /* Add a sample; returns the scanned total right after the add (the kernel's
- * post-add snapshot, R-6). */
-uint64_t vmp_acc_add(struct vmp_acc *a, uint64_t s, uint64_t r);
+ * post-add snapshot, R-6). Inline: this is the whole hot path. */
+static inline uint64_t vmp_acc_add(struct vmp_acc *a, uint64_t s, uint64_t r)
+{
+	if (__builtin_expect((s | r) < VMP_ACC_FAST_MAX, 1)) {
+		uint64_t d = (s << 32) | r;
+		uint64_t post = atomic_fetch_add_explicit(&a->packed, d, memory_order_relaxed) + d;
+		if (__builtin_expect((post >> 32) < VMP_ACC_FOLD && (post & VMP_ACC_LOW32) < VMP_ACC_FOLD, 1))
+			return (post >> 32) + atomic_load_explicit(&a->wide_s, memory_order_relaxed);
+		s = r = 0; /* already added: only fold */
+	}
+	return vmp_acc_add_slow(a, s, r);
+}
 
 /* Take the whole pair and zero it, unless the scanned total is 0 (R-10):
  * then nothing is taken and false is returned. ul_mask is the emulated

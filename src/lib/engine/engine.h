@@ -46,8 +46,8 @@ struct vmp_group {
 	bool removed;             /* under ctx->groups_lock */
 	unsigned live_children;   /* under ctx->groups_lock */
 	struct vmp_group *hnext;  /* lookup hash chain, under groups_lock */
-	struct vmp_group *qnext;  /* executor queue, under exec_lock */
-	bool queued;              /* in the executor queue, under exec_lock */
+	struct vmp_group *qnext;  /* executor queue link */
+	atomic_bool queued;       /* in the executor queue */
 	pthread_mutex_t listeners_lock;
 	struct vmp_listener *listeners;
 	char *path;
@@ -64,14 +64,17 @@ struct vmp_ctx {
 	vmp_group **htab;
 	size_t hsize, hcount;
 
-	/* executor.c */
+	/* executor.c: a lock-free queue, so that vmp_account() never takes a
+	 * mutex even when it schedules; workers sleep on a futex. */
+	_Atomic(vmp_group *) incoming;  /* LIFO of submitted jobs */
+	_Atomic uint32_t wake_seq;      /* futex word */
+	atomic_uint sleeping;           /* workers asleep on wake_seq */
+	atomic_uint outstanding;        /* jobs queued or running */
+	atomic_bool stopping;
+	/* Flushers (cold path) wait here for a job to finish. */
 	pthread_mutex_t exec_lock;
-	pthread_cond_t exec_cond;  /* work arrived, or stopping */
-	pthread_cond_t idle_cond;  /* a job finished */
-	vmp_group *qhead, *qtail;
-	unsigned running_jobs;
-	unsigned sleeping_workers;
-	bool stopping;
+	pthread_cond_t idle_cond;
+	atomic_uint flush_waiters;
 	pthread_t *workers;
 	unsigned nworkers;
 };
@@ -81,6 +84,7 @@ int vmp_exec_start(vmp_ctx *ctx);
 void vmp_exec_stop(vmp_ctx *ctx);
 void vmp_job_schedule(vmp_group *g);
 void vmp_job_flush(vmp_group *g);
+void vmp_exec_wait_idle(vmp_ctx *ctx);
 
 /* delivery.c */
 void vmp_evaluate_tree_window(vmp_group *origin);

@@ -21,28 +21,61 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* The group whose job this thread is running: flushing it from its own
  * notification callback must not wait for itself. */
 static _Thread_local vmp_group *tls_running;
 
+static void futex_wait(_Atomic uint32_t *w, uint32_t val)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *w, int n)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/*
+ * Thread executor queue: producers push onto a lock-free stack (one CAS),
+ * a worker takes the whole stack at once and runs it oldest first. A
+ * group is in the queue at most once (`queued`); a queued job holds a
+ * group reference. A worker is woken through a futex only when one
+ * sleeps, so a busy executor costs producers no system call.
+ */
 static void queue_push(vmp_ctx *ctx, vmp_group *g)
 {
-	/* Caller holds exec_lock. A queued job holds a group reference. */
-	if (g->queued)
+	bool was = false;
+	if (!atomic_compare_exchange_strong(&g->queued, &was, true))
 		return;
 	vmp_group_ref(g);
-	g->queued = true;
-	g->qnext = NULL;
-	if (ctx->qtail)
-		ctx->qtail->qnext = g;
-	else
-		ctx->qhead = g;
-	ctx->qtail = g;
-	if (ctx->sleeping_workers)
-		pthread_cond_signal(&ctx->exec_cond);
+	atomic_fetch_add(&ctx->outstanding, 1);
+	vmp_group *head = atomic_load_explicit(&ctx->incoming, memory_order_relaxed);
+	do
+		g->qnext = head;
+	while (!atomic_compare_exchange_weak_explicit(&ctx->incoming, &head, g, memory_order_release,
+						      memory_order_relaxed));
+	/* seq_cst with the worker's sleeping++ / re-check: one of the two
+	 * sides sees the other (no lost wake-up). */
+	if (atomic_load(&ctx->sleeping)) {
+		atomic_fetch_add(&ctx->wake_seq, 1);
+		futex_wake(&ctx->wake_seq, 1);
+	}
+}
+
+/* A job finished: wake flushers, if any wait. */
+static void job_done(vmp_ctx *ctx)
+{
+	if (atomic_load(&ctx->flush_waiters)) {
+		pthread_mutex_lock(&ctx->exec_lock);
+		pthread_cond_broadcast(&ctx->idle_cond);
+		pthread_mutex_unlock(&ctx->exec_lock);
+	}
 }
 
 static void submit(vmp_group *g)
@@ -50,9 +83,7 @@ static void submit(vmp_group *g)
 	vmp_ctx *ctx = g->ctx;
 	switch (ctx->cfg.executor) {
 	case VMP_EXECUTOR_THREAD:
-		pthread_mutex_lock(&ctx->exec_lock);
 		queue_push(ctx, g);
-		pthread_mutex_unlock(&ctx->exec_lock);
 		break;
 	case VMP_EXECUTOR_INLINE:
 		vmp_group_run_job(g);
@@ -128,57 +159,55 @@ VMP_EXPORT int vmp_group_run_job(vmp_group *g)
 		if (!finish(g))
 			break;
 		if (thread) { /* the kernel re-queues it behind other work */
-			pthread_mutex_lock(&ctx->exec_lock);
 			queue_push(ctx, g);
-			pthread_mutex_unlock(&ctx->exec_lock);
 			break;
 		}
 		if (!claim(g, true))
 			break;
 	}
-	if (thread) {
-		pthread_mutex_lock(&ctx->exec_lock);
-		pthread_cond_broadcast(&ctx->idle_cond);
-		pthread_mutex_unlock(&ctx->exec_lock);
-	}
+	if (thread)
+		job_done(ctx);
 	return 0;
 }
 
 static void *worker_main(void *arg)
 {
 	vmp_ctx *ctx = arg;
-	pthread_mutex_lock(&ctx->exec_lock);
+	vmp_group *batch = NULL; /* this worker's share, oldest first */
 	for (;;) {
-		while (!ctx->qhead && !ctx->stopping) {
-			ctx->sleeping_workers++;
-			pthread_cond_wait(&ctx->exec_cond, &ctx->exec_lock);
-			ctx->sleeping_workers--;
+		if (!batch) {
+			vmp_group *g = atomic_exchange_explicit(&ctx->incoming, NULL, memory_order_acquire);
+			while (g) { /* reverse the stack: FIFO, as a workqueue */
+				vmp_group *next = g->qnext;
+				g->qnext = batch;
+				batch = g;
+				g = next;
+			}
 		}
-		if (!ctx->qhead)
-			break; /* stopping, and the queue is drained */
-		vmp_group *g = ctx->qhead;
-		ctx->qhead = g->qnext;
-		if (!ctx->qhead)
-			ctx->qtail = NULL;
-		g->queued = false;
-		ctx->running_jobs++;
-		pthread_mutex_unlock(&ctx->exec_lock);
-
+		if (!batch) {
+			if (atomic_load(&ctx->stopping))
+				break;
+			uint32_t seq = atomic_load(&ctx->wake_seq);
+			atomic_fetch_add(&ctx->sleeping, 1);
+			if (!atomic_load(&ctx->incoming) && !atomic_load(&ctx->stopping))
+				futex_wait(&ctx->wake_seq, seq);
+			atomic_fetch_sub(&ctx->sleeping, 1);
+			continue;
+		}
+		vmp_group *g = batch;
+		batch = g->qnext;
+		atomic_store(&g->queued, false);
 		bool again = false;
 		if (claim(g, true)) {
 			run_claimed(g);
 			again = finish(g);
 		}
-		pthread_mutex_lock(&ctx->exec_lock);
 		if (again)
 			queue_push(ctx, g);
-		ctx->running_jobs--;
-		pthread_cond_broadcast(&ctx->idle_cond);
-		pthread_mutex_unlock(&ctx->exec_lock);
+		atomic_fetch_sub(&ctx->outstanding, 1);
+		job_done(ctx);
 		vmp_group_unref(g); /* the queue's reference */
-		pthread_mutex_lock(&ctx->exec_lock);
 	}
-	pthread_mutex_unlock(&ctx->exec_lock);
 	return NULL;
 }
 
@@ -202,15 +231,27 @@ int vmp_exec_start(vmp_ctx *ctx)
 
 void vmp_exec_stop(vmp_ctx *ctx)
 {
-	pthread_mutex_lock(&ctx->exec_lock);
-	ctx->stopping = true;
-	pthread_cond_broadcast(&ctx->exec_cond);
-	pthread_mutex_unlock(&ctx->exec_lock);
+	atomic_store(&ctx->stopping, true);
+	atomic_fetch_add(&ctx->wake_seq, 1);
+	futex_wake(&ctx->wake_seq, INT32_MAX);
 	for (unsigned i = 0; i < ctx->nworkers; i++)
 		pthread_join(ctx->workers[i], NULL);
 	ctx->nworkers = 0;
 	free(ctx->workers);
 	ctx->workers = NULL;
+}
+
+/* Wait until nothing is queued or running (vmp_ctx_flush). */
+void vmp_exec_wait_idle(vmp_ctx *ctx)
+{
+	if (ctx->cfg.executor != VMP_EXECUTOR_THREAD || !ctx->nworkers)
+		return;
+	pthread_mutex_lock(&ctx->exec_lock);
+	atomic_fetch_add(&ctx->flush_waiters, 1);
+	while (atomic_load(&ctx->outstanding))
+		pthread_cond_wait(&ctx->idle_cond, &ctx->exec_lock);
+	atomic_fetch_sub(&ctx->flush_waiters, 1);
+	pthread_mutex_unlock(&ctx->exec_lock);
 }
 
 /* wait until g's job is neither pending nor running. */
@@ -221,8 +262,10 @@ void vmp_job_flush(vmp_group *g)
 		return;
 	if (ctx->cfg.executor == VMP_EXECUTOR_THREAD && ctx->nworkers) {
 		pthread_mutex_lock(&ctx->exec_lock);
+		atomic_fetch_add(&ctx->flush_waiters, 1);
 		while (atomic_load(&g->job) != JOB_IDLE)
 			pthread_cond_wait(&ctx->idle_cond, &ctx->exec_lock);
+		atomic_fetch_sub(&ctx->flush_waiters, 1);
 		pthread_mutex_unlock(&ctx->exec_lock);
 		return;
 	}

@@ -183,7 +183,6 @@ VMP_EXPORT int vmp_ctx_new(vmp_ctx **out, const struct vmp_config *cfg)
 			  ((c.flags & VMP_CTX_UL32) ? VMP_CALC_UL32 : 0);
 	pthread_mutex_init(&ctx->groups_lock, NULL);
 	pthread_mutex_init(&ctx->exec_lock, NULL);
-	pthread_cond_init(&ctx->exec_cond, NULL);
 	pthread_cond_init(&ctx->idle_cond, NULL);
 
 	char *rp = strdup("/");
@@ -382,10 +381,7 @@ VMP_EXPORT int vmp_ctx_flush(vmp_ctx *ctx)
 {
 	if (!ctx)
 		return -EINVAL;
-	pthread_mutex_lock(&ctx->exec_lock);
-	while (ctx->qhead || ctx->running_jobs)
-		pthread_cond_wait(&ctx->idle_cond, &ctx->exec_lock);
-	pthread_mutex_unlock(&ctx->exec_lock);
+	vmp_exec_wait_idle(ctx);
 	return 0;
 }
 
@@ -401,7 +397,6 @@ VMP_EXPORT void vmp_ctx_free(vmp_ctx *ctx)
 	vmp_group_unref(ctx->root);
 	pthread_mutex_destroy(&ctx->groups_lock);
 	pthread_mutex_destroy(&ctx->exec_lock);
-	pthread_cond_destroy(&ctx->exec_cond);
 	pthread_cond_destroy(&ctx->idle_cond);
 	free(ctx->htab);
 	free(ctx);
