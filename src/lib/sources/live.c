@@ -1,37 +1,712 @@
 /* SPDX-License-Identifier: MIT */
-/* Estimator sources (cgroup v2, machine): not wired up yet. */
+/*
+ * Estimator sources on a live machine: cgroup v2 and the machine alone.
+ * This file is the I/O half: which files to read and when. What the
+ * numbers mean (origins, windows, the priority-path stand-in) is
+ * estimator.c's business.
+ *
+ * Reading less without missing pressure. A reclaim window that the kernel
+ * would report originates either in a memcg whose limit was hit, or at the
+ * root (global reclaim). A limit hit always bumps the memcg's
+ * memory.events (`high` or `max`), and v2 makes memory.events
+ * hierarchical and pollable: the kernel raises a file-modified event on
+ * every change. So:
+ *  - every cgroup of a watched subtree has an inotify watch on its
+ *    memory.events: an idle machine costs no reads at all;
+ *  - a modified memory.events makes that cgroup "hot": it is sampled at
+ *    the busy interval (memory.stat, memory.events, memory.pressure) until
+ *    it has been calm for a while;
+ *  - as a safety net, each idle tick reads the memory.events of every
+ *    subscription's root (one read per subscription, whatever the size of
+ *    the subtree) and, when it moved with no hot descendant to explain it,
+ *    walks down the children whose events moved;
+ *  - global reclaim shows only in /proc/vmstat, which is read each tick
+ *    while someone watches the root.
+ * Descriptors stay open and are re-read with pread.
+ */
 #include "source.h"
+#include "cgfiles.h"
+#include "estimator.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
-static int est_init(struct vmp_source *src)
+/* A cgroup sampled at the busy rate stays hot this long after its last
+ * change, so that the estimator sees the tail of a burst. */
+#define HOT_HOLD_NS 2000000000u
+#define FILEBUF 8192
+
+struct cg {
+	struct cg *parent, *child, *next;
+	struct cg *hnext;        /* by inotify wd */
+	char *path;              /* "/" or "a/b" */
+	vmp_group *g;
+	int dirfd;
+	int fd_stat, fd_events, fd_local, fd_pressure;
+	int wd;
+	unsigned watchers;       /* subscriptions whose subtree holds this cgroup */
+	uint64_t hot_until;
+	uint64_t psi_read_at;
+	bool gone;
+	uint64_t ev_sum;         /* high+max+oom+oom_kill at the last look */
+	struct vmp_psi psi;
+	bool have_psi;
+};
+
+struct live {
+	vmp_ctx *ctx;
+	struct vmp_est *est;
+	struct cg *root;
+	int ino_fd;
+	struct vmp_watch ino_w, timer_w;
+	int fd_vmstat, fd_mpsi;
+	unsigned root_subs;
+	bool v2;
+	char buf[FILEBUF];
+	/* per-step scratch */
+	vmp_group **sg;
+	struct vmp_est_cgroup *sc;
+	size_t scap;
+	uint64_t last_idle_check;
+};
+
+static uint64_t mono_ns(void)
 {
-	(void)src;
-	return -ENOTSUP;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void est_fini(struct vmp_source *src)
+/* ---- reading ----------------------------------------------------------- */
+
+static int reopen(int dirfd, const char *name, int *fd)
 {
-	(void)src;
+	if (*fd >= 0)
+		return 0;
+	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
 }
 
-static int est_subscribe(struct vmp_source *src, struct vmp_sub *sub)
+static int read_kv(struct live *lv, int fd, const char *const *keys, size_t n, uint64_t *vals,
+		   uint64_t *found)
 {
-	(void)src;
-	(void)sub;
-	return -ENOTSUP;
+	size_t len;
+	int rc = vmp_pread_all(fd, lv->buf, sizeof(lv->buf), &len);
+	if (rc)
+		return rc;
+	return vmp_parse_kv(lv->buf, len, keys, n, vals, found);
 }
 
-static void est_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
+static const char *const ev_keys[] = {"high", "max", "oom", "oom_kill"};
+
+static int read_events(struct live *lv, struct cg *c, uint64_t ev[4])
 {
+	int rc = reopen(c->dirfd, "memory.events", &c->fd_events);
+	uint64_t found = 0;
+	memset(ev, 0, 4 * sizeof(ev[0]));
+	if (!rc)
+		rc = read_kv(lv, c->fd_events, ev_keys, 4, ev, &found);
+	if (!rc && (found & 3) != 3)
+		rc = -EBADMSG; /* high and max are always there in v2 */
+	return rc;
+}
+
+static void read_psi(struct live *lv, struct cg *c)
+{
+	size_t len;
+	if (reopen(c->dirfd, "memory.pressure", &c->fd_pressure) != 0 ||
+	    vmp_pread_all(c->fd_pressure, lv->buf, sizeof(lv->buf), &len) != 0 ||
+	    vmp_parse_psi(lv->buf, len, &c->psi) != 0) {
+		c->have_psi = false;
+		return;
+	}
+	c->have_psi = true;
+	c->psi_read_at = mono_ns();
+}
+
+/* One cgroup's snapshot for the estimator. */
+static void sample_cg(struct live *lv, struct cg *c, struct vmp_est_cgroup *out)
+{
+	static const char *const stat_keys[] = {"pgscan", "pgsteal"};
+	static const char *const local_keys[] = {"high", "max", "oom"};
+	memset(out, 0, sizeof(*out));
+	uint64_t ev[4], st[2] = {0, 0}, found = 0;
+	if (read_events(lv, c, ev) != 0)
+		return; /* invalid: vanished or changed shape */
+	if (reopen(c->dirfd, "memory.stat", &c->fd_stat) != 0 ||
+	    read_kv(lv, c->fd_stat, stat_keys, 2, st, &found) != 0 || found != 3)
+		return;
+	out->pgscan = st[0];
+	out->pgsteal = st[1];
+	out->high = ev[0];
+	out->max = ev[1];
+	out->oom = ev[2];
+	out->oom_kill = ev[3];
+	uint64_t lvals[3] = {0, 0, 0};
+	if (reopen(c->dirfd, "memory.events.local", &c->fd_local) == 0 &&
+	    read_kv(lv, c->fd_local, local_keys, 3, lvals, &found) == 0 && (found & 3) == 3) {
+		out->have_local = true;
+		out->local_high = lvals[0];
+		out->local_max = lvals[1];
+		out->local_oom = lvals[2];
+	}
+	read_psi(lv, c);
+	out->psi_some_avg10 = c->have_psi ? c->psi.some_avg10 : -1;
+	out->psi_full_avg10 = c->have_psi ? c->psi.full_avg10 : -1;
+	out->psi_some_total = c->psi.some_total;
+	out->psi_full_total = c->psi.full_total;
+	out->valid = true;
+	c->ev_sum = ev[0] + ev[1] + ev[2] + ev[3];
+}
+
+static bool sample_machine(struct live *lv, struct vmp_est_machine *m)
+{
+	static const char *const keys[] = {"pgscan_kswapd",      "pgscan_direct",     "pgsteal_kswapd",
+					   "pgsteal_direct",     "allocstall_normal", "allocstall_movable",
+					   "allocstall_dma32",   "allocstall_dma"};
+	uint64_t v[8] = {0}, found = 0;
+	memset(m, 0, sizeof(*m));
+	if (lv->fd_vmstat < 0 || read_kv(lv, lv->fd_vmstat, keys, 8, v, &found) != 0 || (found & 15) != 15)
+		return false;
+	m->pgscan_kswapd = v[0];
+	m->pgscan_direct = v[1];
+	m->pgsteal_kswapd = v[2];
+	m->pgsteal_direct = v[3];
+	m->allocstall = v[4] + v[5] + v[6] + v[7];
+	struct vmp_psi p = {0};
+	size_t len;
+	if (lv->fd_mpsi >= 0 && vmp_pread_all(lv->fd_mpsi, lv->buf, sizeof(lv->buf), &len) == 0 &&
+	    vmp_parse_psi(lv->buf, len, &p) == 0) {
+		m->psi_some_avg10 = p.some_avg10;
+		m->psi_full_avg10 = p.full_avg10;
+		m->psi_some_total = p.some_total;
+		m->psi_full_total = p.full_total;
+	} else {
+		m->psi_some_avg10 = m->psi_full_avg10 = -1;
+	}
+	m->valid = true;
+	return true;
+}
+
+/* ---- the cgroup tree ---------------------------------------------------- */
+
+static void cg_close(struct cg *c)
+{
+	int *fds[] = {&c->fd_stat, &c->fd_events, &c->fd_local, &c->fd_pressure, &c->dirfd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, vmp_group *g, int dirfd)
+{
+	struct cg *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->path = strdup(path);
+	if (!c->path) {
+		free(c);
+		return NULL;
+	}
+	c->fd_stat = c->fd_events = c->fd_local = c->fd_pressure = -1;
+	c->wd = -1;
+	c->dirfd = dirfd;
+	c->g = g;
+	c->parent = parent;
+	if (parent) {
+		c->next = parent->child;
+		parent->child = c;
+	}
+	if (lv->v2 && lv->ino_fd >= 0 && dirfd >= 0) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d/memory.events", dirfd);
+		c->wd = inotify_add_watch(lv->ino_fd, p, IN_MODIFY | IN_DELETE_SELF);
+	}
+	return c;
+}
+
+static struct cg *find_child(struct cg *p, const char *name)
+{
+	const char *leaf;
+	for (struct cg *c = p->child; c; c = c->next) {
+		leaf = strrchr(c->path, '/');
+		leaf = leaf ? leaf + 1 : c->path;
+		if (strcmp(leaf, name) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* Find or create the child `name` of p (its directory must exist). */
+static int cg_child(struct live *lv, struct vmp_source *src, struct cg *p, const char *name, struct cg **out)
+{
+	struct cg *c = find_child(p, name);
+	if (c) {
+		*out = c;
+		return 0;
+	}
+	int dfd = openat(p->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOTDIR ? -ENOENT : -errno;
+	if (faccessat(dfd, "memory.stat", F_OK, 0) != 0) {
+		close(dfd);
+		return -ENOTSUP; /* the memory controller is not enabled there */
+	}
+	vmp_group *g;
+	int rc = vmp_group_new(p->g, name, &g);
+	if (rc) {
+		close(dfd);
+		return rc;
+	}
+	char *path = vmp_path_join(strcmp(p->path, "/") ? p->path : "", name, NULL);
+	const char *rel = path ? (path[0] == '/' ? path + 1 : path) : NULL;
+	c = rel ? cg_new(lv, p, rel, g, dfd) : NULL;
+	free(path);
+	if (!c) {
+		vmp_group_destroy(g);
+		close(dfd);
+		return -ENOMEM;
+	}
 	(void)src;
-	(void)sub;
+	*out = c;
+	return 0;
+}
+
+/* Add every descendant directory of c that has memory files. */
+static void scan_children(struct live *lv, struct vmp_source *src, struct cg *c, bool recurse)
+{
+	int fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN))
+			continue;
+		struct cg *ch;
+		bool known = find_child(c, e->d_name) != NULL;
+		if (cg_child(lv, src, c, e->d_name, &ch) == 0) {
+			if (!known)
+				ch->watchers = c->watchers;
+			if (recurse)
+				scan_children(lv, src, ch, true);
+		}
+	}
+	closedir(d);
+}
+
+static void set_watchers(struct cg *c, int delta)
+{
+	c->watchers += (unsigned)delta;
+	for (struct cg *ch = c->child; ch; ch = ch->next)
+		set_watchers(ch, delta);
+}
+
+/* The cgroup is gone: its subtree leaves the engine, leaves first, and
+ * the engine's removal signal reaches their listeners. */
+static void cg_remove(struct live *lv, struct cg *c)
+{
+	while (c->child)
+		cg_remove(lv, c->child);
+	if (c->parent) {
+		struct cg **pp = &c->parent->child;
+		while (*pp != c)
+			pp = &(*pp)->next;
+		*pp = c->next;
+	}
+	if (c->wd >= 0 && lv->ino_fd >= 0)
+		inotify_rm_watch(lv->ino_fd, c->wd);
+	cg_close(c);
+	if (c->g && c->parent)
+		vmp_group_destroy(c->g);
+	free(c->path);
+	free(c);
+}
+
+static struct cg *cg_by_path(struct cg *c, const char *path)
+{
+	if (strcmp(c->path, path) == 0)
+		return c;
+	for (struct cg *ch = c->child; ch; ch = ch->next) {
+		size_t n = strlen(ch->path);
+		if (strncmp(ch->path, path, n) == 0 && (path[n] == 0 || path[n] == '/'))
+			return cg_by_path(ch, path);
+	}
+	return NULL;
+}
+
+static struct cg *cg_by_wd(struct cg *c, int wd)
+{
+	if (c->wd == wd)
+		return c;
+	for (struct cg *ch = c->child; ch; ch = ch->next) {
+		struct cg *r = cg_by_wd(ch, wd);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+static struct cg *cg_by_group(struct cg *c, const vmp_group *g)
+{
+	if (c->g == g)
+		return c;
+	for (struct cg *ch = c->child; ch; ch = ch->next) {
+		struct cg *r = cg_by_group(ch, g);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+/* Remove c and everything below it that no subscription watches. */
+static void prune(struct live *lv, struct cg *c)
+{
+	for (struct cg *ch = c->child, *next; ch; ch = next) {
+		next = ch->next;
+		prune(lv, ch);
+	}
+	if (c->parent && !c->watchers && !c->child)
+		cg_remove(lv, c);
+}
+
+/* ---- sampling ----------------------------------------------------------- */
+
+static void mark_hot(struct cg *c, uint64_t now)
+{
+	for (; c; c = c->parent)
+		c->hot_until = now + HOT_HOLD_NS;
+}
+
+static int collect(struct live *lv, struct cg *c, uint64_t now, size_t *n)
+{
+	if (c->parent && c->hot_until > now && !c->gone) {
+		if (*n == lv->scap) {
+			size_t ncap = lv->scap ? lv->scap * 2 : 64;
+			vmp_group **ng = realloc(lv->sg, ncap * sizeof(*ng));
+			if (!ng)
+				return -ENOMEM;
+			lv->sg = ng;
+			struct vmp_est_cgroup *nc = realloc(lv->sc, ncap * sizeof(*nc));
+			if (!nc)
+				return -ENOMEM;
+			lv->sc = nc;
+			lv->scap = ncap;
+		}
+		sample_cg(lv, c, &lv->sc[*n]);
+		if (!lv->sc[*n].valid && faccessat(c->dirfd, "memory.events", F_OK, 0) != 0)
+			c->gone = true;
+		lv->sg[(*n)++] = c->g;
+	}
+	for (struct cg *ch = c->child; ch; ch = ch->next) {
+		int rc = collect(lv, ch, now, n);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The safety net: memory.events of a watched subtree's top moved, with no
+ * hot cgroup below to explain it. Walk down to where it changed. */
+static void descend(struct live *lv, struct vmp_source *src, struct cg *c, uint64_t now)
+{
+	uint64_t ev[4];
+	if (c->gone || read_events(lv, c, ev) != 0)
+		return;
+	uint64_t sum = ev[0] + ev[1] + ev[2] + ev[3];
+	if (sum == c->ev_sum)
+		return;
+	c->ev_sum = sum;
+	mark_hot(c, now);
+	scan_children(lv, src, c, false); /* a new child may be the one */
+	for (struct cg *ch = c->child; ch; ch = ch->next)
+		descend(lv, src, ch, now);
+}
+
+static void sweep_gone(struct live *lv, struct cg *c)
+{
+	for (struct cg *ch = c->child, *next; ch; ch = next) {
+		next = ch->next;
+		if (ch->gone)
+			cg_remove(lv, ch);
+		else
+			sweep_gone(lv, ch);
+	}
+}
+
+static void subtree_tops(struct live *lv, struct vmp_source *src, struct cg *c, uint64_t now)
+{
+	/* A top is a watched cgroup whose parent is not watched. */
+	if (c->watchers && (!c->parent || !c->parent->watchers)) {
+		if (c->parent && faccessat(c->dirfd, "memory.events", F_OK, 0) != 0) {
+			c->gone = true;
+			return;
+		}
+		if (c->parent)
+			descend(lv, src, c, now);
+		else
+			for (struct cg *ch = c->child; ch; ch = ch->next)
+				descend(lv, src, ch, now);
+		return;
+	}
+	for (struct cg *ch = c->child; ch; ch = ch->next)
+		subtree_tops(lv, src, ch, now);
+}
+
+static void arm(struct live *lv, unsigned ms)
+{
+	struct itimerspec it = {0};
+	it.it_value.tv_sec = ms / 1000;
+	it.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	if (!ms)
+		it.it_value.tv_nsec = 1;
+	timerfd_settime(lv->timer_w.fd, 0, &it, NULL);
+}
+
+static int step(struct vmp_source *src)
+{
+	struct live *lv = src->kind_data;
+	uint64_t now = mono_ns();
+	if (lv->v2 && now - lv->last_idle_check >= (uint64_t)src->cfg.idle_interval_ms * 1000000u) {
+		lv->last_idle_check = now;
+		subtree_tops(lv, src, lv->root, now);
+	}
+	size_t n = 0;
+	int rc = collect(lv, lv->root, now, &n);
+	if (rc)
+		return rc;
+	struct vmp_est_machine m;
+	bool have_m = lv->root_subs && sample_machine(lv, &m);
+	rc = vmp_est_step(lv->est, now, have_m ? &m : NULL, n, lv->sg, lv->sc);
+	sweep_gone(lv, lv->root);
+	arm(lv, vmp_est_next_interval_ms(lv->est, src->cfg.idle_interval_ms, src->cfg.busy_interval_ms));
+	return rc == -ENOMEM ? rc : 0;
+}
+
+static int timer_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
+{
+	(void)events;
+	uint64_t x;
+	if (read(w->fd, &x, sizeof(x)) < 0) {
+		/* EAGAIN: re-armed meanwhile */
+	}
+	return step(src);
+}
+
+static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
+{
+	(void)events;
+	struct live *lv = src->kind_data;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	uint64_t now = mono_ns();
+	bool any = false;
+	for (;;) {
+		ssize_t n = read(w->fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			struct cg *c = cg_by_wd(lv->root, e->wd);
+			if (c) {
+				if (e->mask & (IN_DELETE_SELF | IN_IGNORED)) {
+					c->wd = -1;
+					c->gone = true;
+				}
+				mark_hot(c, now);
+				any = true;
+			}
+			p += sizeof(*e) + e->len;
+		}
+	}
+	return any ? step(src) : 0;
+}
+
+/* ---- the source kind ---------------------------------------------------- */
+
+static void live_fini(struct vmp_source *src)
+{
+	struct live *lv = src->kind_data;
+	if (!lv)
+		return;
+	if (lv->root) {
+		while (lv->root->child)
+			cg_remove(lv, lv->root->child);
+		cg_close(lv->root);
+		free(lv->root->path);
+		free(lv->root);
+	}
+	vmp_est_free(lv->est);
+	vmp_ctx_free(lv->ctx);
+	int fds[] = {lv->ino_fd, lv->timer_w.fd, lv->fd_vmstat, lv->fd_mpsi};
+	for (size_t i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(lv->sg);
+	free(lv->sc);
+	free(lv);
+	src->kind_data = NULL;
+}
+
+static int live_init(struct vmp_source *src)
+{
+	struct live *lv = calloc(1, sizeof(*lv));
+	if (!lv)
+		return -ENOMEM;
+	src->kind_data = lv;
+	lv->ino_fd = lv->timer_w.fd = lv->fd_vmstat = lv->fd_mpsi = -1;
+	lv->v2 = src->kind == VMP_SOURCE_V2;
+	struct vmp_config cfg;
+	vmp_config_init(&cfg);
+	cfg.executor = VMP_EXECUTOR_INLINE; /* evaluations inside dispatch */
+	int rc = vmp_ctx_new(&lv->ctx, &cfg);
+	if (!rc)
+		rc = vmp_est_new(&lv->est, lv->ctx);
+	char *p = NULL;
+	if (!rc && (p = vmp_path_join(src->proc_root, "vmstat", NULL)) == NULL)
+		rc = -ENOMEM;
+	if (!rc) {
+		lv->fd_vmstat = open(p, O_RDONLY | O_CLOEXEC);
+		if (lv->fd_vmstat < 0 && src->kind == VMP_SOURCE_MACHINE)
+			rc = -errno;
+	}
+	free(p);
+	if (!rc && (p = vmp_path_join(src->proc_root, "pressure/memory", NULL)) != NULL) {
+		lv->fd_mpsi = open(p, O_RDONLY | O_CLOEXEC);
+		free(p);
+	}
+	int dfd = -1;
+	if (!rc && lv->v2) {
+		dfd = open(src->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			rc = -errno;
+		else if (faccessat(dfd, "cgroup.controllers", F_OK, 0) != 0)
+			rc = -ENOENT; /* not a cgroup v2 hierarchy */
+		if (!rc) {
+			lv->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+			lv->ino_w.fd = lv->ino_fd;
+			lv->ino_w.ready = inotify_ready;
+			if (lv->ino_fd >= 0)
+				rc = vmp_source_watch(src, &lv->ino_w, EPOLLIN);
+		}
+	}
+	if (!rc && !(lv->root = cg_new(lv, NULL, "/", vmp_root(lv->ctx), dfd)))
+		rc = -ENOMEM;
+	else if (rc && dfd >= 0)
+		close(dfd);
+	if (!rc) {
+		lv->timer_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		lv->timer_w.ready = timer_ready;
+		rc = lv->timer_w.fd < 0 ? -errno : vmp_source_watch(src, &lv->timer_w, EPOLLIN);
+	}
+	if (rc) {
+		live_fini(src);
+		return rc;
+	}
+	return 0;
+}
+
+static int live_subscribe(struct vmp_source *src, struct vmp_sub *sub)
+{
+	struct live *lv = src->kind_data;
+	bool is_root = strcmp(sub->cgroup, "/") == 0;
+	if (!lv->v2 && !is_root)
+		return -ENOTSUP; /* the machine source knows only the root */
+	struct cg *c = lv->root;
+	if (!is_root) {
+		/* Create the chain of cgroups down to the subscribed one. */
+		char *path = strdup(sub->cgroup), *save = NULL;
+		if (!path)
+			return -ENOMEM;
+		for (char *tok = strtok_r(path, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+			int rc = cg_child(lv, src, c, tok, &c);
+			if (rc) {
+				free(path);
+				return rc;
+			}
+		}
+		free(path);
+	}
+	int rc = vmp_source_engine_subscribe(sub, c->g);
+	if (rc)
+		return rc;
+	if (lv->v2)
+		scan_children(lv, src, c, true);
+	set_watchers(c, +1);
+	if (is_root)
+		lv->root_subs++;
+	if (lv->root_subs == 1 || !is_root)
+		step(src); /* take the baselines now */
+	return 0;
+}
+
+static void live_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
+{
+	struct live *lv = src->kind_data;
+	vmp_group *g = sub->kind_data;
+	struct cg *c = g ? cg_by_group(lv->root, g) : NULL;
+	vmp_source_engine_unsubscribe(sub);
+	if (!c)
+		return; /* its cgroup is already gone */
+	set_watchers(c, -1);
+	if (c == lv->root)
+		lv->root_subs--;
+	/* Cgroups no subscription watches leave the engine (no listener
+	 * remains on them), unless a watched one lies below. */
+	struct cg *p = c->parent;
+	prune(lv, c); /* may free c */
+	while (p && p->parent) {
+		struct cg *pp = p->parent;
+		prune(lv, p);
+		p = pp;
+	}
+}
+
+static struct vmp_psi_pair live_psi(struct vmp_source *src, vmp_group *g)
+{
+	struct live *lv = src->kind_data;
+	struct vmp_psi_pair r = {-1, -1};
+	struct cg *c = cg_by_group(lv->root, g);
+	if (!c)
+		return r;
+	if (c == lv->root) {
+		struct vmp_psi p;
+		size_t len;
+		if (lv->fd_mpsi >= 0 && vmp_pread_all(lv->fd_mpsi, lv->buf, sizeof(lv->buf), &len) == 0 &&
+		    vmp_parse_psi(lv->buf, len, &p) == 0) {
+			r.some = p.some_avg10;
+			r.full = p.full_avg10;
+		}
+		return r;
+	}
+	if (mono_ns() - c->psi_read_at > 100000000u)
+		read_psi(lv, c);
+	if (c->have_psi) {
+		r.some = c->psi.some_avg10;
+		r.full = c->psi.full_avg10;
+	}
+	return r;
 }
 
 const struct vmp_source_ops vmp_source_est_ops = {
 	.name = "estimator",
-	.init = est_init,
-	.fini = est_fini,
-	.subscribe = est_subscribe,
-	.unsubscribe = est_unsubscribe,
+	.init = live_init,
+	.fini = live_fini,
+	.subscribe = live_subscribe,
+	.unsubscribe = live_unsubscribe,
+	.psi = live_psi,
 };
