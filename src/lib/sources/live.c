@@ -29,6 +29,7 @@
 #include "estimator.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -54,7 +55,9 @@ struct cg {
 	int fd_stat, fd_events, fd_local, fd_pressure;
 	int wd;
 	unsigned watchers;       /* subscriptions whose subtree holds this cgroup */
+	unsigned direct_subs;    /* subscriptions on this very cgroup */
 	uint64_t hot_until;
+	bool need_baseline;      /* sample once: new to the estimator */
 	uint64_t psi_read_at;
 	bool gone;
 	uint64_t ev_sum;         /* high+max+oom+oom_kill at the last look */
@@ -77,6 +80,7 @@ struct live {
 	struct vmp_est_cgroup *sc;
 	size_t scap;
 	uint64_t last_idle_check;
+	unsigned idle_checks;
 };
 
 static uint64_t mono_ns(void)
@@ -223,6 +227,7 @@ static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, v
 	c->wd = -1;
 	c->dirfd = dirfd;
 	c->g = g;
+	c->need_baseline = parent != NULL;
 	c->parent = parent;
 	if (parent) {
 		c->next = parent->child;
@@ -338,18 +343,6 @@ static void cg_remove(struct live *lv, struct cg *c)
 	free(c);
 }
 
-static struct cg *cg_by_path(struct cg *c, const char *path)
-{
-	if (strcmp(c->path, path) == 0)
-		return c;
-	for (struct cg *ch = c->child; ch; ch = ch->next) {
-		size_t n = strlen(ch->path);
-		if (strncmp(ch->path, path, n) == 0 && (path[n] == 0 || path[n] == '/'))
-			return cg_by_path(ch, path);
-	}
-	return NULL;
-}
-
 static struct cg *cg_by_wd(struct cg *c, int wd)
 {
 	if (c->wd == wd)
@@ -395,7 +388,8 @@ static void mark_hot(struct cg *c, uint64_t now)
 
 static int collect(struct live *lv, struct cg *c, uint64_t now, size_t *n)
 {
-	if (c->parent && c->hot_until > now && !c->gone) {
+	if (c->parent && (c->hot_until > now || c->need_baseline) && !c->gone) {
+		c->need_baseline = false;
 		if (*n == lv->scap) {
 			size_t ncap = lv->scap ? lv->scap * 2 : 64;
 			vmp_group **ng = realloc(lv->sg, ncap * sizeof(*ng));
@@ -436,6 +430,18 @@ static void descend(struct live *lv, struct vmp_source *src, struct cg *c, uint6
 	scan_children(lv, src, c, false); /* a new child may be the one */
 	for (struct cg *ch = c->child; ch; ch = ch->next)
 		descend(lv, src, ch, now);
+}
+
+/* Removal shows as a missing file (kernfs drops the directory; our open
+ * descriptors go stale). Subscribed cgroups are checked every idle tick,
+ * the rest every tenth: one faccessat each. */
+static void check_gone(struct cg *c, bool all)
+{
+	if (c->parent && !c->gone && (all || c->direct_subs) &&
+	    faccessat(c->dirfd, "memory.events", F_OK, 0) != 0)
+		c->gone = true;
+	for (struct cg *ch = c->child; ch; ch = ch->next)
+		check_gone(ch, all);
 }
 
 static void sweep_gone(struct live *lv, struct cg *c)
@@ -484,6 +490,7 @@ static int step(struct vmp_source *src)
 	uint64_t now = mono_ns();
 	if (lv->v2 && now - lv->last_idle_check >= (uint64_t)src->cfg.idle_interval_ms * 1000000u) {
 		lv->last_idle_check = now;
+		check_gone(lv->root, lv->idle_checks++ % 10 == 0);
 		subtree_tops(lv, src, lv->root, now);
 	}
 	size_t n = 0;
@@ -647,6 +654,7 @@ static int live_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	if (lv->v2)
 		scan_children(lv, src, c, true);
 	set_watchers(c, +1);
+	c->direct_subs++;
 	if (is_root)
 		lv->root_subs++;
 	if (lv->root_subs == 1 || !is_root)
@@ -663,6 +671,7 @@ static void live_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 	if (!c)
 		return; /* its cgroup is already gone */
 	set_watchers(c, -1);
+	c->direct_subs--;
 	if (c == lv->root)
 		lv->root_subs--;
 	/* Cgroups no subscription watches leave the engine (no listener
