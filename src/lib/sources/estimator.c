@@ -38,9 +38,12 @@
  *    the step (a negative remainder, from reading the parent before the
  *    child, is carried to the next step rather than dropped, so skew
  *    cancels out instead of inventing origins). A group is an origin when
- *    its own high+max or oom grew; it stays one for one more step, for a
- *    reclaim call whose event and pages straddle a sample. The root is the
- *    origin of global reclaim: the machine's vmstat deltas.
+ *    its own high+max or oom grew in the interval. (Pages of a call that
+ *    straddles a sample and lands in an interval without any event of
+ *    its origin are dropped: at most one call's worth per episode. Keeping
+ *    the origin for one more interval was tried and rejected: it also
+ *    takes kswapd's or an ancestor's scanning of the subtree.) The root
+ *    is the origin of global reclaim: the machine's vmstat deltas.
  *
  * 3. Attribution. v2 counters are hierarchical and a limit reclaim scans
  *    the whole subtree of its origin, so an origin's scan is its subtree's
@@ -88,6 +91,10 @@
  *     - OOM: a memcg OOM (`oom` in memory.events.local) comes only after
  *       MAX_RECLAIM_RETRIES + 1 = 17 calls that freed nothing; if fewer
  *       failures were seen in the last 5 s, the missing ones are added.
+ *    A failed call stalls its task (reclaim runs inside a PSI memstall),
+ *    so where PSI works an interval without any `some` stall at the origin
+ *    has no failed call: this keeps out `max` events of forced (atomic,
+ *    __GFP_HIGH) charges, which are raised without any reclaim.
  *    Each failed call becomes 4 vmp_account_prio() injections at the
  *    origin, after the interval's real windows (failures come last, on the
  *    way to the OOM). The same for the root with allocstall as the calls
@@ -155,7 +162,7 @@ struct est_origin {
 	double avg_ok;         /* pages per call without failure */
 	uint64_t unclaimed;    /* failed calls not yet explained by an oom */
 	uint64_t last_fail_ns;
-	bool called_last;      /* had its own reclaim calls in the last step */
+	bool called_last;      /* root: allocstall grew in the last step */
 };
 
 struct est_entry {
@@ -178,6 +185,7 @@ struct est_scratch {
 	bool local_known;
 	bool origin;
 	bool children_ok;
+	bool stalled;       /* PSI shows stall in the interval, or is unknown */
 	uint64_t ds_tot, dr_tot, ds_dir, dr_dir;
 	uint64_t dcalls_h, doom_h, dkill_h;
 	uint64_t calls, oom; /* the group's own */
@@ -430,7 +438,7 @@ static void feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o,
  */
 static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o,
 			       uint64_t now, uint64_t calls, uint64_t R,
-			       uint64_t ooms, double full)
+			       uint64_t ooms, double full, bool stalled)
 {
 	const unsigned f = e->cfg.prio;
 	uint64_t fails = 0;
@@ -438,7 +446,11 @@ static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o,
 	if (o->unclaimed && now - o->last_fail_ns > EST_FAIL_MEMORY_NS)
 		o->unclaimed = 0;
 
-	if ((f & VMP_EST_PRIO_DEFICIT) && calls) {
+	if ((f & VMP_EST_PRIO_DEFICIT) && calls && !stalled) {
+		/* Limit events with no stall at all: forced (atomic) charges
+		 * raise `max` without reclaiming; no reclaim call failed. */
+		o->credit = 0;
+	} else if ((f & VMP_EST_PRIO_DEFICIT) && calls) {
 		uint64_t need = calls > UINT64_MAX / EST_BATCH ? UINT64_MAX : calls * EST_BATCH;
 		int64_t t = sat_add(o->credit, sdiff(R, need));
 		o->credit = t > 0 ? 0 : t; /* a surplus is not banked */
@@ -611,7 +623,6 @@ static int rebuild_entries(struct vmp_est *e, uint64_t now, size_t n,
 		}
 		/* Absent: the baseline stays, the short-term state goes. */
 		en->calls_carry = en->oom_carry = en->scan_carry = en->steal_carry = 0;
-		en->o.called_last = false;
 		ne[i++] = *en;
 	}
 	free(e->ents);
@@ -683,6 +694,9 @@ static bool take_deltas(struct vmp_est *e, size_t i, vmp_group *g,
 			s->oom = c->local_oom - p->local_oom;
 		}
 		s->full_share = share(c->psi_full_total - p->psi_full_total, dt);
+		/* PSI works if it ever counted a stall; unknown: assume stall. */
+		bool psi = c->psi_some_avg10 >= 0 && c->psi_some_total > 0;
+		s->stalled = !psi || c->psi_some_total > p->psi_some_total;
 		double some = share(c->psi_some_total - p->psi_some_total, dt);
 		active = s->ds_tot || s->dcalls_h || s->doom_h || s->dkill_h ||
 			 some >= EST_PSI_BUSY_SHARE;
@@ -776,8 +790,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 		}
 		if (!s->local_known)
 			continue;
-		uint64_t ds = all_direct ? s->ds_dir : s->ds_tot;
-		s->origin = s->calls || s->oom || (en->o.called_last && ds);
+		s->origin = s->calls || s->oom;
 	}
 
 	/* 3. Attribution: an origin explains its subtree. */
@@ -802,7 +815,6 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 		struct est_entry *en = &e->ents[i];
 		if (!s->origin) {
 			en->scan_carry = en->steal_carry = 0;
-			en->o.called_last = false;
 			continue;
 		}
 		uint64_t ds = all_direct ? s->ds_dir : s->ds_tot;
@@ -810,8 +822,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 		s->S = take_with_carry(sdiff(ds, s->sub_s), &en->scan_carry);
 		s->R = take_with_carry(sdiff(dr, s->sub_r), &en->steal_carry);
 		s->fails = estimate_fails(e, &en->o, now, s->calls, s->R, s->oom,
-					  s->full_share);
-		en->o.called_last = s->calls != 0;
+					  s->full_share, s->stalled);
 	}
 
 	/* 4. The root: global reclaim from the machine's counters. */
@@ -833,9 +844,11 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 			uint64_t gooms = kills > memcg_kills && (calls || e->root.called_last)
 						 ? kills - memcg_kills
 						 : 0;
+			bool psi = m->psi_some_avg10 >= 0 && m->psi_some_total > 0;
 			rfails = estimate_fails(e, &e->root, now, calls,
 						m->pgsteal_direct - p->pgsteal_direct, gooms,
-						share(m->psi_full_total - p->psi_full_total, dt));
+						share(m->psi_full_total - p->psi_full_total, dt),
+						!psi || m->psi_some_total > p->psi_some_total);
 			e->root.called_last = calls != 0;
 			double some = share(m->psi_some_total - p->psi_some_total, dt);
 			if (rS || calls || kills || some >= EST_PSI_BUSY_SHARE)
