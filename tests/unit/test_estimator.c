@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cgroup v2 estimator (src/lib/sources/estimator.c): origins through a
+ * three-level hierarchy, counter resets, vanishing cgroups, the
+ * priority-path stand-in, adaptive sampling, and its fidelity on the
+ * recorded v2 study (argv[1]: tests/data/v2), with the issue's goals as
+ * thresholds.
+ */
+#include "check.h"
+#include "v2study.h"
+
+#include <errno.h>
+
+#define MS 1000000ull
+#define SEC 1000000000ull
+
+/* ---- a context with a/b/c and recording listeners ----------------------- */
+
+struct rec {
+	unsigned n;
+	unsigned by_level[3];
+	char origin[64][16]; /* the first 64 events' origin paths */
+};
+
+struct fx {
+	vmp_ctx *ctx;
+	vmp_group *a, *b, *c, *root;
+	struct vmp_est *est;
+	struct rec at_a, at_b, at_c, at_root; /* low,local listeners */
+	struct rec all;                        /* root low,hierarchy: everything */
+	uint64_t now;
+};
+
+static void on_event(const struct vmp_event *ev, void *arg)
+{
+	struct rec *r = arg;
+	if (ev->flags & VMP_EVENT_REMOVED)
+		return;
+	if (r->n < 64)
+		snprintf(r->origin[r->n], sizeof(r->origin[0]), "%s", vmp_group_path(ev->origin));
+	r->n++;
+	r->by_level[ev->level]++;
+}
+
+static void fx_init(struct fx *f, vmp_executor ex, const struct vmp_est_config *cfg)
+{
+	memset(f, 0, sizeof(*f));
+	struct vmp_config c;
+	vmp_config_init(&c);
+	c.executor = ex;
+	REQUIRE(vmp_ctx_new(&f->ctx, &c) == 0, "ctx");
+	f->root = vmp_root(f->ctx);
+	REQUIRE(vmp_group_new(f->root, "a", &f->a) == 0, "a");
+	REQUIRE(vmp_group_new(f->a, "b", &f->b) == 0, "a/b");
+	REQUIRE(vmp_group_new(f->b, "c", &f->c) == 0, "a/b/c");
+	REQUIRE(vmp_listen_callback(f->a, "low,local", on_event, &f->at_a) == 0, "listen");
+	REQUIRE(vmp_listen_callback(f->b, "low,local", on_event, &f->at_b) == 0, "listen");
+	REQUIRE(vmp_listen_callback(f->c, "low,local", on_event, &f->at_c) == 0, "listen");
+	REQUIRE(vmp_listen_callback(f->root, "low,local", on_event, &f->at_root) == 0, "listen");
+	REQUIRE(vmp_listen_callback(f->root, "low,hierarchy", on_event, &f->all) == 0, "listen");
+	REQUIRE(vmp_est_new_config(&f->est, f->ctx, cfg) == 0, "est");
+	f->now = 10 * SEC;
+}
+
+static void fx_free(struct fx *f)
+{
+	vmp_est_free(f->est);
+	vmp_ctx_free(f->ctx);
+}
+
+static void fx_clear(struct fx *f)
+{
+	memset(&f->at_a, 0, sizeof(f->at_a));
+	memset(&f->at_b, 0, sizeof(f->at_b));
+	memset(&f->at_c, 0, sizeof(f->at_c));
+	memset(&f->at_root, 0, sizeof(f->at_root));
+	memset(&f->all, 0, sizeof(f->all));
+}
+
+/* Counters of a, b, c (hierarchical, as v2 reports them). */
+struct cg3 {
+	struct vmp_est_cgroup a, b, c;
+};
+
+static void cg3_init(struct cg3 *s, bool local)
+{
+	memset(s, 0, sizeof(*s));
+	s->a.valid = s->b.valid = s->c.valid = true;
+	s->a.have_local = s->b.have_local = s->c.have_local = local;
+	/* PSI unknown unless a test sets it */
+	s->a.psi_some_avg10 = s->b.psi_some_avg10 = s->c.psi_some_avg10 = -1;
+}
+
+/* Reclaim of `scan`/`steal` pages in group x (pages of x's own lruvec),
+ * counted hierarchically up to a. */
+static void pages(struct cg3 *s, char x, uint64_t scan, uint64_t steal)
+{
+	struct vmp_est_cgroup *chain[3] = {&s->a, &s->b, &s->c};
+	int depth = x - 'a';
+	for (int i = 0; i <= depth; i++) {
+		chain[i]->pgscan += scan;
+		chain[i]->pgsteal += steal;
+	}
+}
+
+/* `calls` limit reclaim calls driven by x's limit: max in x and above,
+ * local max in x only. */
+static void limit_hits(struct cg3 *s, char x, uint64_t calls)
+{
+	struct vmp_est_cgroup *chain[3] = {&s->a, &s->b, &s->c};
+	int depth = x - 'a';
+	for (int i = 0; i <= depth; i++)
+		chain[i]->max += calls;
+	chain[depth]->local_max += calls;
+}
+
+static void ooms(struct cg3 *s, char x, uint64_t n)
+{
+	struct vmp_est_cgroup *chain[3] = {&s->a, &s->b, &s->c};
+	int depth = x - 'a';
+	for (int i = 0; i <= depth; i++)
+		chain[i]->oom += n;
+	chain[depth]->local_oom += n;
+}
+
+static int step3(struct fx *f, const struct cg3 *s, const struct vmp_est_machine *m)
+{
+	vmp_group *g[3] = {f->a, f->b, f->c};
+	struct vmp_est_cgroup c[3] = {s->a, s->b, s->c};
+	f->now += 100 * MS;
+	return vmp_est_step(f->est, f->now, m, 3, g, c);
+}
+
+static bool all_from(const struct rec *r, const char *origin)
+{
+	for (unsigned i = 0; i < r->n && i < 64; i++)
+		if (strcmp(r->origin[i], origin) != 0)
+			return false;
+	return true;
+}
+
+/* ---- origins through three levels ------------------------------------- */
+
+static void test_origins(bool local)
+{
+	const char *how = local ? "events.local" : "derived local events";
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, local);
+	struct vmp_est_machine m = {.valid = true, .psi_some_avg10 = -1};
+	REQUIRE(step3(&f, &s, &m) == 0, "baseline");
+	CHECK_EQ_U64(f.all.n, 0, "%s: a baseline makes no window", how);
+
+	/* (1) c's limit: 2048 pages scanned in c, all stolen. */
+	limit_hits(&s, 'c', 64);
+	pages(&s, 'c', 2048, 2048);
+	REQUIRE(step3(&f, &s, &m) == 0, "step");
+	CHECK_EQ_U64(f.at_c.n, 4, "%s: child limit: 2048 pages are 4 windows at c", how);
+	CHECK_EQ_U64(f.at_b.n + f.at_a.n + f.at_root.n, 0, "%s: child limit: none elsewhere", how);
+	CHECK(all_from(&f.all, "a/b/c") && f.all.n == 4, "%s: child limit: origin a/b/c", how);
+	CHECK_EQ_U64(f.at_c.by_level[VMP_LEVEL_LOW], 4, "%s: all stolen: low", how);
+	fx_clear(&f);
+
+	/* (2) b's limit: it scans b's own pages and c's (its subtree). */
+	limit_hits(&s, 'b', 40);
+	pages(&s, 'b', 1024, 1024);
+	pages(&s, 'c', 512, 512);
+	REQUIRE(step3(&f, &s, &m) == 0, "step");
+	CHECK_EQ_U64(f.at_b.n, 3, "%s: middle limit: its subtree's 1536 pages at b", how);
+	CHECK_EQ_U64(f.at_c.n + f.at_a.n + f.at_root.n, 0,
+		     "%s: middle limit: never reported down to c (R-28)", how);
+	fx_clear(&f);
+
+	/* (3) global reclaim: kswapd scans pages of every group; no limit. */
+	m.pgscan_kswapd += 3072;
+	m.pgsteal_kswapd += 3072;
+	pages(&s, 'a', 1024, 1024);
+	pages(&s, 'b', 1024, 1024);
+	pages(&s, 'c', 1024, 1024);
+	REQUIRE(step3(&f, &s, &m) == 0, "step");
+	CHECK_EQ_U64(f.at_root.n, 6, "%s: global reclaim: 3072 pages at the root", how);
+	CHECK_EQ_U64(f.at_a.n + f.at_b.n + f.at_c.n, 0, "%s: global reclaim: no memcg origin", how);
+	fx_clear(&f);
+
+	/* (4) c's and a's limits in one interval, with b in between: c keeps
+	 * its subtree, a gets the rest; b is no origin. 1024 in c (c's
+	 * reclaim), 1024 in b and 2048 in a (a's reclaim). */
+	limit_hits(&s, 'c', 3);
+	limit_hits(&s, 'a', 90);
+	pages(&s, 'c', 1024, 100);
+	pages(&s, 'b', 1024, 1024);
+	pages(&s, 'a', 2048, 2048);
+	REQUIRE(step3(&f, &s, &m) == 0, "step");
+	CHECK_EQ_U64(f.at_c.n, 2, "%s: nested origins: c's 1024 pages are c's", how);
+	CHECK_EQ_U64(f.at_c.by_level[VMP_LEVEL_MEDIUM], 2,
+		     "%s: nested origins: c's windows keep c's ratio (512/50: 90 %%)", how);
+	CHECK_EQ_U64(f.at_a.n, 6, "%s: nested origins: a gets its subtree minus c's", how);
+	CHECK_EQ_U64(f.at_a.by_level[VMP_LEVEL_LOW], 6, "%s: a's ratio is a's", how);
+	CHECK_EQ_U64(f.at_b.n, 0, "%s: nested origins: b is no origin", how);
+	fx_free(&f);
+}
+
+/* Residues carry over; a delta is split into windows at its ratio. */
+static void test_windows(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, true);
+	REQUIRE(step3(&f, &s, NULL) == 0, "baseline");
+	limit_hits(&s, 'c', 9);
+	pages(&s, 'c', 300, 300);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 0, "300 pages: below a window, kept");
+	limit_hits(&s, 'c', 9);
+	pages(&s, 'c', 300, 300);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 1, "300 more: one window (the kernel's residue carries)");
+	fx_clear(&f);
+	/* 5000 pages in one interval: the kernel evaluated ~9 windows, not one
+	 * of 5000 (R-8). 88 left + 5000 = 5088: 9 windows, 480 left. */
+	limit_hits(&s, 'c', 30);
+	pages(&s, 'c', 5000, 1000);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 9, "5000 pages: 9 windows of 512");
+	/* (88 + 424 scanned, 0 + 84 stolen) then 512/~102 each: medium. */
+	CHECK_EQ_U64(f.at_c.by_level[VMP_LEVEL_MEDIUM], 9, "at the interval's ratio: medium");
+	struct vmp_est_stats st;
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.scanned, 5600, "every scanned page fed once");
+	CHECK_EQ_U64(st.reclaimed, 1600, "every stolen page fed once");
+	fx_free(&f);
+}
+
+/* The thread executor: each piece still evaluates on its own. */
+static void test_thread_executor(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_THREAD, NULL);
+	struct cg3 s;
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 300);
+	pages(&s, 'c', 51200, 51200);
+	step3(&f, &s, NULL);
+	vmp_ctx_flush(f.ctx);
+	CHECK_EQ_U64(f.at_b.n, 100, "thread executor: 100 windows, none coalesced");
+	fx_free(&f);
+}
+
+/* ---- resets and vanishing cgroups --------------------------------------- */
+
+static void test_resets(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, true);
+	limit_hits(&s, 'c', 1000000);
+	pages(&s, 'c', 1000000000, 900000000);
+	step3(&f, &s, NULL);
+	/* c is recreated under the same name: its counters start again, its
+	 * ancestors' keep growing. */
+	struct cg3 t = s;
+	t.c.pgscan = 100;
+	t.c.pgsteal = 100;
+	t.c.max = t.c.local_max = 1;
+	limit_hits(&t, 'c', 0);
+	step3(&f, &t, NULL);
+	CHECK_EQ_U64(f.all.n, 0, "a counter went back: no window, certainly no huge one");
+	struct vmp_est_stats st;
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.resets, 1, "counted as a reset");
+	limit_hits(&t, 'c', 20);
+	pages(&t, 'c', 1024, 1024);
+	step3(&f, &t, NULL);
+	CHECK_EQ_U64(f.at_c.n, 2, "the next delta starts from the new baseline");
+	CHECK(all_from(&f.all, "a/b/c"), "and keeps its origin");
+	fx_free(&f);
+
+	/* The engine group replaced (destroyed and created again). */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	REQUIRE(vmp_group_destroy(f.c) == 0, "destroy");
+	REQUIRE(vmp_group_new(f.b, "c", &f.c) == 0, "recreate");
+	REQUIRE(vmp_listen_callback(f.c, "low,local", on_event, &f.at_c) == 0, "listen");
+	limit_hits(&s, 'c', 200);
+	pages(&s, 'c', 8192, 8192);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 0, "a replaced engine group starts from a baseline");
+	fx_free(&f);
+}
+
+static void test_vanish(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024, 1024);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 2, "before: 2 windows at c");
+	fx_clear(&f);
+
+	/* c unreadable for one sample (its counters moved meanwhile). */
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024, 1024);
+	struct cg3 gone = s;
+	gone.c.valid = false;
+	memset(&gone.c.pgscan, 0xff, sizeof(gone.c.pgscan)); /* garbage: ignored */
+	REQUIRE(step3(&f, &gone, NULL) == 0, "step with c invalid");
+	CHECK_EQ_U64(f.at_c.n, 0, "invalid: skipped");
+	CHECK_EQ_U64(f.at_a.n + f.at_b.n, 0, "its events are not pinned on a or b");
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024, 1024);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 0, "back: a new baseline first (what happened meanwhile is lost)");
+	CHECK_EQ_U64(f.at_a.n + f.at_b.n, 0, "nor pinned on a or b then");
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024, 1024);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 2, "then deltas again");
+	struct vmp_est_stats st;
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.skipped, 1, "one invalid snapshot skipped");
+	fx_clear(&f);
+
+	/* Missing from a step (the glue samples only busy cgroups): the
+	 * baseline stays, the delta on return covers the gap. */
+	vmp_group *g2[2] = {f.a, f.b};
+	struct vmp_est_cgroup c2[2] = {s.a, s.b};
+	f.now += 100 * MS;
+	REQUIRE(vmp_est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024, 1024);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 2, "absent for a step: the delta covers the gap");
+	fx_clear(&f);
+	/* ... but not forever. */
+	f.now += 11 * SEC;
+	REQUIRE(vmp_est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
+	f.now += 11 * SEC;
+	REQUIRE(vmp_est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024, 1024);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_c.n, 0, "absent for 22 s: forgotten, a new baseline");
+	fx_free(&f);
+}
+
+/* Parent read before child: the child's events show first. */
+static void test_skew(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, false);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'c', 10);
+	pages(&s, 'c', 1024, 1024);
+	struct cg3 t = s;
+	t.a.max -= 4; /* a and b read 4 calls earlier */
+	t.b.max -= 4;
+	step3(&f, &t, NULL);
+	CHECK_EQ_U64(f.at_c.n, 2, "skew: c's windows");
+	limit_hits(&s, 'c', 10);
+	pages(&s, 'c', 1024, 1024);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_a.n + f.at_b.n, 0, "skew: a and b never become origins");
+	CHECK_EQ_U64(f.at_c.n, 4, "skew: c keeps its windows");
+	fx_free(&f);
+}
+
+/* ---- the priority-path stand-in ----------------------------------------- */
+
+static void test_standin(void)
+{
+	struct fx f;
+	struct vmp_est_stats st;
+	struct cg3 s;
+
+	/* An oom event, reclaim otherwise healthy: at least 17 calls failed. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 10);
+	pages(&s, 'c', 640, 640);
+	ooms(&s, 'b', 1);
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 17, "oom: 17 failed calls (MAX_RECLAIM_RETRIES + 1)");
+	CHECK_EQ_U64(st.prio_windows, 68, "4 prio windows each (priorities 3..0)");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 67,
+		     "critical, at the oom's origin, ...");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 1,
+		     "... but the first meets the residue, 128/128 + 512/0: medium (R-9a)");
+	CHECK_EQ_U64(f.at_b.n, 69, "after the interval's real window");
+	CHECK_EQ_U64(f.at_a.n + f.at_c.n, 0, "nowhere else");
+	fx_free(&f);
+
+	/* Reclaim calls freeing nothing (with stall), then the oom: the
+	 * failures seen explain the oom, none are added twice. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	s.b.psi_some_avg10 = 0;
+	s.b.psi_some_total = 1000;
+	step3(&f, &s, NULL);
+	for (int k = 0; k < 4; k++) { /* healthy: 34 pages per call */
+		limit_hits(&s, 'b', 60);
+		pages(&s, 'c', 2040, 2040);
+		s.b.psi_some_total += 40000;
+		step3(&f, &s, NULL);
+	}
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "healthy reclaim: no failure");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM] + f.at_b.by_level[VMP_LEVEL_CRITICAL], 0,
+		     "healthy reclaim: low only");
+	limit_hits(&s, 'b', 25);
+	s.b.psi_some_total += 40000;
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 25, "25 calls, 0 pages: 25 failed");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 99,
+		     "100 prio windows: critical, but the first meets the residue");
+	CHECK_EQ_U64(st.prio_windows, 100, "(480/480 + 512/0: low, R-9a)");
+	ooms(&s, 'b', 1);
+	s.b.psi_some_total += 40000;
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 25, "the oom is explained by the failures seen");
+	fx_free(&f);
+
+	/* Mixed interval: the bound, then the learned pages per call. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	for (int k = 0; k < 8; k++) { /* healthy: 40 pages per call */
+		limit_hits(&s, 'b', 50);
+		pages(&s, 'c', 2000, 2000);
+		step3(&f, &s, NULL);
+	}
+	limit_hits(&s, 'b', 60); /* 30 succeed at 40 pages, 30 fail */
+	pages(&s, 'c', 1200, 1200);
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK(st.failed_calls >= 27 && st.failed_calls <= 30,
+	      "30 of 60 calls failed: estimated %llu (bound alone: 22)",
+	      (unsigned long long)st.failed_calls);
+	fx_free(&f);
+
+	struct vmp_est_config cfg;
+	vmp_est_config_init(&cfg);
+	cfg.prio = VMP_EST_PRIO_DEFICIT;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 60);
+	pages(&s, 'c', 1200, 1200);
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 22, "the bound alone: ceil((1920 - 1200 - 32) / 32)");
+	fx_free(&f);
+
+	/* No false alarm from an event counted before its pages. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 16);
+	pages(&s, 'c', 510, 510); /* the 16th call's pages come later */
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 66);
+	pages(&s, 'c', 2278, 2278);
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "a call straddling a sample is no failure");
+	fx_free(&f);
+
+	/* Forced (atomic) charges raise max without reclaim and without stall. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	s.b.psi_some_avg10 = 0.5;
+	s.b.psi_some_total = 123456;
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 500);
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "max events without any stall: no failed reclaim");
+	s.b.psi_some_total += 20000;
+	limit_hits(&s, 'b', 10);
+	step3(&f, &s, NULL);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 10, "with stall they are failures");
+	fx_free(&f);
+
+	/* Global: allocstall is the root's reclaim calls, vmstat oom_kill
+	 * without a memcg oom_kill a global OOM. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	struct vmp_est_machine m = {.valid = true, .psi_some_avg10 = -1};
+	step3(&f, &s, &m);
+	m.allocstall += 10;
+	m.pgscan_direct += 200;
+	m.pgsteal_direct += 0;
+	step3(&f, &s, &m);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 10, "global direct reclaim freeing nothing: failures");
+	CHECK_EQ_U64(f.at_root.by_level[VMP_LEVEL_CRITICAL], 40, "at the root");
+	m.allocstall += 1;
+	m.oom_kill += 1;
+	step3(&f, &s, &m);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 10 + 1 + 6, "a global OOM: 17 failures in all");
+	s.a.oom_kill += 1; /* a memcg kill is no global OOM */
+	s.b.oom_kill += 1;
+	m.oom_kill += 1;
+	m.allocstall += 1;
+	m.pgsteal_direct += 64;
+	m.pgscan_direct += 64;
+	step3(&f, &s, &m);
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 17, "a memcg oom_kill is not a global OOM");
+	fx_free(&f);
+}
+
+/* ---- adaptive sampling -------------------------------------------------- */
+
+static void test_interval(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, true);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "no delta yet: busy");
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "a baseline only: busy");
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "calm: idle");
+	s.c.psi_some_total += 500; /* 0.5 % of 100 ms */
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "a trace of stall: idle");
+	s.c.psi_some_total += 5000; /* 5 % */
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "stall: busy");
+	for (int k = 0; k < 19; k++)
+		step3(&f, &s, NULL);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "calm 1.9 s: still busy");
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "calm 2 s: idle");
+	pages(&s, 'a', 32, 32); /* proactive reclaim, say: no origin, still activity */
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "scanning anywhere: busy");
+	CHECK_EQ_U64(f.all.n, 0, "scanning without an origin makes no window");
+	for (int k = 0; k < 20; k++)
+		step3(&f, &s, NULL);
+	struct vmp_est_machine m = {.valid = true, .psi_some_avg10 = -1};
+	step3(&f, &s, &m);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "idle again");
+	m.allocstall++;
+	step3(&f, &s, &m);
+	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "allocstall: busy");
+	fx_free(&f);
+}
+
+/* ---- argument checks ---------------------------------------------------- */
+
+static void test_args(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct vmp_est_cgroup c[2] = {{.valid = true}, {.valid = true}};
+	vmp_group *dup[2] = {f.a, f.a};
+	vmp_group *root[1] = {f.root};
+	CHECK(vmp_est_step(f.est, 1, NULL, 2, dup, c) == -EINVAL, "a group twice: -EINVAL");
+	CHECK(vmp_est_step(f.est, 1, NULL, 1, root, c) == -EINVAL, "the root: -EINVAL");
+	CHECK(vmp_est_step(f.est, 5, NULL, 1, dup, c) == 0, "ok");
+	CHECK(vmp_est_step(f.est, 5, NULL, 1, dup, c) == -EINVAL, "time not moving: -EINVAL");
+	CHECK(vmp_est_step(f.est, 6, NULL, 0, NULL, NULL) == 0, "nothing to sample: ok");
+	CHECK(vmp_est_new(NULL, f.ctx) == -EINVAL, "NULL out: -EINVAL");
+	vmp_est_free(NULL);
+	fx_free(&f);
+}
+
+/* ---- fidelity on the v2 study ------------------------------------------- */
+
+static void test_fidelity(const char *dir)
+{
+	static const char *const runs[] = {"v2file", "v2anon"};
+	for (size_t r = 0; r < 2; r++) {
+		struct v2s_run *run;
+		char err[512] = "";
+		int rc = v2s_load(dir, runs[r], &run, err, sizeof(err));
+		REQUIRE(rc == 0, "%s", err);
+		static struct v2s_result k, e, nv;
+		REQUIRE(v2s_kernel(run, &k) == 0, "%s: the kernel's replay matches expect", runs[r]);
+		REQUIRE(v2s_estimate(run, NULL, 0, 0, &e) == 0, "%s: estimate", runs[r]);
+		struct v2s_verdict v;
+		v2s_judge(run, &k, &e, &v);
+		for (size_t i = 0; i < run->nlisten; i++) {
+			const struct v2s_listener *l = &run->l[i];
+			CHECK(v.l[i].levels, "%s %s:%s: levels reached as the kernel's (%s%s%s)",
+			      runs[r], l->group, l->args, e.l[i].first[0] >= 0 ? "L" : "-",
+			      e.l[i].first[1] >= 0 ? "M" : "-", e.l[i].first[2] >= 0 ? "C" : "-");
+			CHECK(v.l[i].count,
+			      "%s %s:%s: %llu vs the kernel's %llu: within %.0f %% (%+.0f %%)",
+			      runs[r], l->group, l->args, (unsigned long long)e.l[i].count,
+			      (unsigned long long)k.l[i].count,
+			      (l->min_level == VMP_LEVEL_LOW ? V2S_TOL_LOW : V2S_TOL_MEDCRIT) * 100,
+			      v.l[i].rel_err * 100);
+			CHECK(v.l[i].timing,
+			      "%s %s:%s: first medium %+.3f s, first critical %+.3f s after the "
+			      "kernel's (at most %.1f s)",
+			      runs[r], l->group, l->args, v.l[i].late[1], v.l[i].late[2],
+			      V2S_MAX_LATE_S);
+		}
+		/* The adaptive sampler loses nothing here. */
+		struct v2s_result a;
+		REQUIRE(v2s_estimate(run, NULL, 1000, 100, &a) == 0, "adaptive");
+		struct v2s_verdict va;
+		v2s_judge(run, &k, &a, &va);
+		CHECK(va.levels && va.counts && va.timing,
+		      "%s: adaptive sampling (idle 1 s, PSI wake) meets the goals with %zu of %zu "
+		      "samples", runs[r], a.samples_used, run->nsamples);
+		/* The test has teeth: the naive baseline fails on the OOM run. */
+		REQUIRE(v2s_naive(run, &nv) == 0, "naive");
+		struct v2s_verdict vn;
+		v2s_judge(run, &k, &nv, &vn);
+		if (r == 1)
+			CHECK(!vn.counts, "%s: the naive estimator misses the counts", runs[r]);
+		v2s_free(run);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	test_origins(true);
+	test_origins(false);
+	test_windows();
+	test_thread_executor();
+	test_resets();
+	test_vanish();
+	test_skew();
+	test_standin();
+	test_interval();
+	test_args();
+	if (argc > 1)
+		test_fidelity(argv[1]);
+	else
+		printf("# no v2-study directory given: fidelity not checked\n");
+	return check_done("estimator");
+}

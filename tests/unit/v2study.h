@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The v2-study harness, shared by tests/unit/test_estimator.c and
+ * bench/v2_fidelity.c: load a recorded cgroup v2 run (tests/data/v2/: the
+ * kernel's vmptrace with hypothetical listeners, the 100 ms counter
+ * samples, the PSI trigger log), replay the kernel's truth, drive the
+ * estimator (or the naive baseline of the study's README) with the
+ * samples into a context with the same listeners, and judge the result
+ * against the fidelity goals.
+ */
+#ifndef VMP_V2STUDY_H
+#define VMP_V2STUDY_H
+
+#include "sources/estimator.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define V2S_MAXG 16 /* groups of a run, the root excluded */
+#define V2S_MAXL 16 /* listeners */
+
+struct v2s_listener {
+	unsigned id;
+	char group[128]; /* "/" or "a/b" */
+	char args[32];
+	vmp_level min_level;
+	bool has_expect;
+	uint64_t expect;
+};
+
+struct v2s_sample {
+	double t;
+	struct vmp_est_machine m;
+	struct vmp_est_cgroup c[V2S_MAXG]; /* by group index; valid if sampled */
+};
+
+struct v2s_run {
+	char name[64];
+	char *vmpt;
+	size_t vmpt_len;
+	size_t ngroups;
+	char group[V2S_MAXG][128];  /* "a/b", declaration order (parents first) */
+	char parent[V2S_MAXG][128]; /* "/" for a top-level group */
+	size_t nlisten;
+	struct v2s_listener l[V2S_MAXL];
+	size_t nsamples;
+	struct v2s_sample *s;
+	size_t npsi;
+	double *psi_t;      /* PSI trigger firings */
+	double oom_kill_t;  /* printk time of the OOM kill; < 0: none */
+};
+
+/* Per listener: the count, and the first notification at or above each
+ * level, in seconds from the first sample (< 0: never). */
+struct v2s_lres {
+	uint64_t count;
+	double first[3];
+};
+
+struct v2s_result {
+	size_t n; /* = run->nlisten */
+	struct v2s_lres l[V2S_MAXL];
+	struct vmp_est_stats st; /* estimator runs only */
+	size_t samples_used;
+};
+
+/* Load <dir>/<name>.{vmpt,samples,psi}. -errno, with a message in err. */
+int v2s_load(const char *dir, const char *name, struct v2s_run **out, char *err,
+	     size_t errlen);
+void v2s_free(struct v2s_run *run);
+
+/* The kernel's truth: replay of the vmptrace (its counts are checked
+ * against the file's expect records: -EPROTO if they differ). */
+int v2s_kernel(const struct v2s_run *run, struct v2s_result *out);
+
+/* The estimator with cfg (NULL: defaults) on every sample, or, with
+ * idle_ms > 0, on the samples that an adaptive sampler would have taken:
+ * vmp_est_next_interval_ms(idle_ms, busy_ms) after each one, woken early
+ * by a PSI trigger firing. */
+int v2s_estimate(const struct v2s_run *run, const struct vmp_est_config *cfg,
+		 unsigned idle_ms, unsigned busy_ms, struct v2s_result *out);
+
+/* The naive estimator of the study's README: the origin is the group whose
+ * memory.events max grew; one window per whole 512 pages of its
+ * hierarchical pgscan delta in each interval, at the interval's ratio; a
+ * 512/0 (critical) window on an oom event. */
+int v2s_naive(const struct v2s_run *run, struct v2s_result *out);
+
+/*
+ * The same run with samples synthesised every period_s from the kernel's
+ * own trace instead of the recorded ones: pgscan/pgsteal from the per-memcg
+ * (tree=0) records, `max` from the reclaim calls (their priority-12
+ * record); oom, oom_kill and PSI from the recorded sample in force. For
+ * measuring the effect of the sampling interval; free with v2s_free().
+ */
+int v2s_synth(const struct v2s_run *run, double period_s, struct v2s_run **out);
+
+/* The goals, per listener. */
+#define V2S_TOL_LOW 0.25       /* low listeners: count within 25 % */
+#define V2S_TOL_MEDCRIT 0.50   /* medium and critical listeners: 50 % */
+#define V2S_MAX_LATE_S 1.0     /* first medium/critical at most 1 s late */
+
+struct v2s_lverdict {
+	bool levels;     /* the same levels reached (>= semantics) as the kernel */
+	bool count;      /* within the tolerance of its min level */
+	bool timing;     /* first medium and first critical in time (or neither) */
+	double rel_err;  /* (est - kernel) / kernel; 0 if both 0 */
+	double late[3];  /* est first - kernel first, s; 0 when not both */
+};
+
+struct v2s_verdict {
+	bool levels, counts, timing; /* all listeners */
+	struct v2s_lverdict l[V2S_MAXL];
+};
+
+void v2s_judge(const struct v2s_run *run, const struct v2s_result *kernel,
+	       const struct v2s_result *est, struct v2s_verdict *v);
+
+#endif
