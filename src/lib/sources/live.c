@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -81,6 +82,9 @@ struct live {
 	size_t scap;
 	uint64_t last_idle_check;
 	unsigned idle_checks;
+	/* Descriptors kept open, and how many we allow ourselves: half of
+	 * RLIMIT_NOFILE, so that a daemon keeps room for its clients. */
+	size_t fds_open, fd_budget;
 };
 
 static uint64_t mono_ns(void)
@@ -92,19 +96,37 @@ static uint64_t mono_ns(void)
 
 /* ---- reading ----------------------------------------------------------- */
 
-static int reopen(int dirfd, const char *name, int *fd)
+/* Read one of a cgroup's files into lv->buf through its kept descriptor,
+ * opening it on first use. Out of descriptors (a very large tree and a low
+ * RLIMIT_NOFILE), read it through a transient one instead: slower, but no
+ * pressure goes unseen. */
+static int cg_read(struct live *lv, struct cg *c, const char *name, int *fd, size_t *len)
 {
-	if (*fd >= 0)
-		return 0;
-	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	return *fd < 0 ? -errno : 0;
+	if (*fd < 0) {
+		if (lv->fds_open < lv->fd_budget)
+			*fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+		else
+			errno = EMFILE;
+		if (*fd >= 0)
+			lv->fds_open++;
+		if (*fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			int tfd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+			int rc = tfd < 0 ? -errno : vmp_pread_all(tfd, lv->buf, sizeof(lv->buf), len);
+			if (tfd >= 0)
+				close(tfd);
+			return rc;
+		}
+		if (*fd < 0)
+			return -errno;
+	}
+	return vmp_pread_all(*fd, lv->buf, sizeof(lv->buf), len);
 }
 
-static int read_kv(struct live *lv, int fd, const char *const *keys, size_t n, uint64_t *vals,
-		   uint64_t *found)
+static int read_kv(struct live *lv, struct cg *c, const char *name, int *fd, const char *const *keys,
+		   size_t n, uint64_t *vals, uint64_t *found)
 {
 	size_t len;
-	int rc = vmp_pread_all(fd, lv->buf, sizeof(lv->buf), &len);
+	int rc = cg_read(lv, c, name, fd, &len);
 	if (rc)
 		return rc;
 	return vmp_parse_kv(lv->buf, len, keys, n, vals, found);
@@ -114,11 +136,9 @@ static const char *const ev_keys[] = {"high", "max", "oom", "oom_kill"};
 
 static int read_events(struct live *lv, struct cg *c, uint64_t ev[4])
 {
-	int rc = reopen(c->dirfd, "memory.events", &c->fd_events);
 	uint64_t found = 0;
 	memset(ev, 0, 4 * sizeof(ev[0]));
-	if (!rc)
-		rc = read_kv(lv, c->fd_events, ev_keys, 4, ev, &found);
+	int rc = read_kv(lv, c, "memory.events", &c->fd_events, ev_keys, 4, ev, &found);
 	if (!rc && (found & 3) != 3)
 		rc = -EBADMSG; /* high and max are always there in v2 */
 	return rc;
@@ -127,8 +147,7 @@ static int read_events(struct live *lv, struct cg *c, uint64_t ev[4])
 static void read_psi(struct live *lv, struct cg *c)
 {
 	size_t len;
-	if (reopen(c->dirfd, "memory.pressure", &c->fd_pressure) != 0 ||
-	    vmp_pread_all(c->fd_pressure, lv->buf, sizeof(lv->buf), &len) != 0 ||
+	if (cg_read(lv, c, "memory.pressure", &c->fd_pressure, &len) != 0 ||
 	    vmp_parse_psi(lv->buf, len, &c->psi) != 0) {
 		c->have_psi = false;
 		return;
@@ -140,24 +159,26 @@ static void read_psi(struct live *lv, struct cg *c)
 /* One cgroup's snapshot for the estimator. */
 static void sample_cg(struct live *lv, struct cg *c, struct vmp_est_cgroup *out)
 {
-	static const char *const stat_keys[] = {"pgscan", "pgsteal"};
+	static const char *const stat_keys[] = {"pgscan", "pgsteal", "pgscan_direct", "pgsteal_direct"};
 	static const char *const local_keys[] = {"high", "max", "oom"};
 	memset(out, 0, sizeof(*out));
-	uint64_t ev[4], st[2] = {0, 0}, found = 0;
+	uint64_t ev[4], st[4] = {0, 0, 0, 0}, found = 0;
 	if (read_events(lv, c, ev) != 0)
 		return; /* invalid: vanished or changed shape */
-	if (reopen(c->dirfd, "memory.stat", &c->fd_stat) != 0 ||
-	    read_kv(lv, c->fd_stat, stat_keys, 2, st, &found) != 0 || found != 3)
+	if (read_kv(lv, c, "memory.stat", &c->fd_stat, stat_keys, 4, st, &found) != 0 || (found & 3) != 3)
 		return;
 	out->pgscan = st[0];
 	out->pgsteal = st[1];
+	out->have_direct = (found & 12) == 12;
+	out->pgscan_direct = st[2];
+	out->pgsteal_direct = st[3];
 	out->high = ev[0];
 	out->max = ev[1];
 	out->oom = ev[2];
 	out->oom_kill = ev[3];
 	uint64_t lvals[3] = {0, 0, 0};
-	if (reopen(c->dirfd, "memory.events.local", &c->fd_local) == 0 &&
-	    read_kv(lv, c->fd_local, local_keys, 3, lvals, &found) == 0 && (found & 3) == 3) {
+	if (read_kv(lv, c, "memory.events.local", &c->fd_local, local_keys, 3, lvals, &found) == 0 &&
+	    (found & 3) == 3) {
 		out->have_local = true;
 		out->local_high = lvals[0];
 		out->local_max = lvals[1];
@@ -176,18 +197,20 @@ static bool sample_machine(struct live *lv, struct vmp_est_machine *m)
 {
 	static const char *const keys[] = {"pgscan_kswapd",      "pgscan_direct",     "pgsteal_kswapd",
 					   "pgsteal_direct",     "allocstall_normal", "allocstall_movable",
-					   "allocstall_dma32",   "allocstall_dma"};
-	uint64_t v[8] = {0}, found = 0;
+					   "allocstall_dma32",   "allocstall_dma",     "oom_kill"};
+	uint64_t v[9] = {0}, found = 0;
 	memset(m, 0, sizeof(*m));
-	if (lv->fd_vmstat < 0 || read_kv(lv, lv->fd_vmstat, keys, 8, v, &found) != 0 || (found & 15) != 15)
+	size_t len;
+	if (lv->fd_vmstat < 0 || vmp_pread_all(lv->fd_vmstat, lv->buf, sizeof(lv->buf), &len) != 0 ||
+	    vmp_parse_kv(lv->buf, len, keys, 9, v, &found) != 0 || (found & 15) != 15)
 		return false;
 	m->pgscan_kswapd = v[0];
 	m->pgscan_direct = v[1];
 	m->pgsteal_kswapd = v[2];
 	m->pgsteal_direct = v[3];
 	m->allocstall = v[4] + v[5] + v[6] + v[7];
+	m->oom_kill = v[8];
 	struct vmp_psi p = {0};
-	size_t len;
 	if (lv->fd_mpsi >= 0 && vmp_pread_all(lv->fd_mpsi, lv->buf, sizeof(lv->buf), &len) == 0 &&
 	    vmp_parse_psi(lv->buf, len, &p) == 0) {
 		m->psi_some_avg10 = p.some_avg10;
@@ -203,13 +226,14 @@ static bool sample_machine(struct live *lv, struct vmp_est_machine *m)
 
 /* ---- the cgroup tree ---------------------------------------------------- */
 
-static void cg_close(struct cg *c)
+static void cg_close(struct live *lv, struct cg *c)
 {
 	int *fds[] = {&c->fd_stat, &c->fd_events, &c->fd_local, &c->fd_pressure, &c->dirfd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
 			*fds[i] = -1;
+			lv->fds_open--;
 		}
 }
 
@@ -226,6 +250,8 @@ static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, v
 	c->fd_stat = c->fd_events = c->fd_local = c->fd_pressure = -1;
 	c->wd = -1;
 	c->dirfd = dirfd;
+	if (dirfd >= 0)
+		lv->fds_open++;
 	c->g = g;
 	c->need_baseline = parent != NULL;
 	c->parent = parent;
@@ -336,7 +362,7 @@ static void cg_remove(struct live *lv, struct cg *c)
 	}
 	if (c->wd >= 0 && lv->ino_fd >= 0)
 		inotify_rm_watch(lv->ino_fd, c->wd);
-	cg_close(c);
+	cg_close(lv, c);
 	if (c->g && c->parent)
 		vmp_group_destroy(c->g);
 	free(c->path);
@@ -553,7 +579,7 @@ static void live_fini(struct vmp_source *src)
 	if (lv->root) {
 		while (lv->root->child)
 			cg_remove(lv, lv->root->child);
-		cg_close(lv->root);
+		cg_close(lv, lv->root);
 		free(lv->root->path);
 		free(lv->root);
 	}
@@ -577,6 +603,8 @@ static int live_init(struct vmp_source *src)
 	src->kind_data = lv;
 	lv->ino_fd = lv->timer_w.fd = lv->fd_vmstat = lv->fd_mpsi = -1;
 	lv->v2 = src->kind == VMP_SOURCE_V2;
+	struct rlimit rl;
+	lv->fd_budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur / 2 : 512;
 	struct vmp_config cfg;
 	vmp_config_init(&cfg);
 	cfg.executor = VMP_EXECUTOR_INLINE; /* evaluations inside dispatch */
