@@ -536,15 +536,14 @@ static int ensure_scratch(struct vmp_est *e, size_t n)
 }
 
 /* The pointer map of this step: -EINVAL on a duplicate. */
-static int build_pmap(struct vmp_est *e, size_t n, vmp_group *const *groups,
-		      const vmp_group *const *ptrs)
+static int build_pmap(struct vmp_est *e, size_t n, vmp_group *const *groups)
 {
 	memset(e->pmap, 0, e->pmap_cap * sizeof(*e->pmap));
 	size_t mask = e->pmap_cap - 1;
 	for (size_t i = 0; i < n; i++) {
 		size_t b = hash_ptr(groups[i]) & mask;
 		while (e->pmap[b]) {
-			if (ptrs[e->pmap[b] - 1] == groups[i])
+			if (groups[e->pmap[b] - 1] == groups[i])
 				return -EINVAL;
 			b = (b + 1) & mask;
 		}
@@ -724,7 +723,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 	int rc = ensure_scratch(e, n);
 	if (rc)
 		return rc;
-	rc = build_pmap(e, n, groups, (const vmp_group *const *)groups);
+	rc = build_pmap(e, n, groups);
 	if (rc)
 		return rc;
 	rc = rebuild_entries(e, now, n, groups);
