@@ -10,6 +10,7 @@
 #include "v2study.h"
 
 #include <errno.h>
+#include <stddef.h>
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -584,6 +585,71 @@ static void test_args(void)
 	fx_free(&f);
 }
 
+/* ---- random walks: resets, gaps, skew; never more pages than happened --- */
+
+static uint64_t rnd_state = 88172645463325252ull;
+static uint64_t rnd(uint64_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return n ? rnd_state % n : 0;
+}
+
+static void test_random(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, false);
+	struct vmp_est_machine m = {.valid = true, .psi_some_avg10 = -1};
+	uint64_t pages_total = 0, steps_ok = 0;
+	for (int k = 0; k < 3000; k++) {
+		char x = (char)('a' + rnd(3));
+		uint64_t p = rnd(3000), st = rnd(p + 1);
+		pages(&s, x, p, st);
+		pages_total += p;
+		if (rnd(2))
+			limit_hits(&s, (char)('a' + rnd(3)), rnd(100));
+		if (!rnd(50))
+			ooms(&s, x, 1);
+		if (!rnd(4)) {
+			uint64_t g = rnd(2000);
+			m.pgscan_kswapd += g;
+			m.pgsteal_kswapd += rnd(g + 1);
+			pages_total += g;
+		}
+		if (!rnd(5))
+			m.allocstall += rnd(4);
+		s.a.psi_some_total += rnd(20000);
+		struct cg3 t = s;
+		if (!rnd(40)) { /* b recreated: its counters start over */
+			memset(&s.b.pgscan, 0, sizeof(s.b) - offsetof(struct vmp_est_cgroup, pgscan));
+			s.b.valid = true;
+			t = s;
+		}
+		if (!rnd(30))
+			t.c.valid = false;
+		if (!rnd(10)) /* read skew */
+			t.a.max = t.a.max > 3 ? t.a.max - 3 : 0;
+		vmp_group *g[3] = {f.a, f.b, f.c};
+		struct vmp_est_cgroup c[3] = {t.a, t.b, t.c};
+		size_t n = rnd(20) ? 3 : 2; /* sometimes c is absent */
+		f.now += (1 + rnd(300)) * MS;
+		if (vmp_est_step(f.est, f.now, rnd(10) ? &m : NULL, n, g, c) == 0)
+			steps_ok++;
+	}
+	struct vmp_est_stats st;
+	vmp_est_get_stats(f.est, &st);
+	CHECK_EQ_U64(steps_ok, 3000, "random walk: every step accepted");
+	CHECK(st.scanned <= pages_total, "never more pages fed (%llu) than scanned (%llu)",
+	      (unsigned long long)st.scanned, (unsigned long long)pages_total);
+	CHECK(st.windows <= pages_total / VMP_WINDOW + 4, "nor more windows than they fill");
+	CHECK(st.resets > 0 && st.skipped > 0, "resets (%llu) and skips (%llu) were exercised",
+	      (unsigned long long)st.resets, (unsigned long long)st.skipped);
+	fx_free(&f);
+}
+
 /* ---- fidelity on the v2 study ------------------------------------------- */
 
 static void test_fidelity(const char *dir)
@@ -646,6 +712,7 @@ int main(int argc, char **argv)
 	test_standin();
 	test_interval();
 	test_args();
+	test_random();
 	if (argc > 1)
 		test_fidelity(argv[1]);
 	else
