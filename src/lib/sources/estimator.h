@@ -37,7 +37,10 @@ struct vmp_est_cgroup {
 	/* memory.events.local, if the kernel has it (v5.2+) */
 	bool have_local;
 	uint64_t local_high, local_max, local_oom;
-	/* memory.pressure: avg10 in percent (informational), totals in us */
+	/* memory.pressure: avg10 in percent, negative if unreadable; totals
+	 * in us. Where PSI works (avg10 >= 0, some total > 0), an interval
+	 * without `some` stall has no failed reclaim call; unreadable PSI
+	 * never vetoes one. */
 	double psi_some_avg10, psi_full_avg10;
 	uint64_t psi_some_total, psi_full_total;
 	/* false: could not be read this time (vanished, shape changed) */
