@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmpressured's shared state and the interfaces between its files:
+ *
+ *   main.c          options, startup, signals, readiness (sd_notify)
+ *   socket.c        the control socket: path checks, stale socket, bind
+ *   loop.c          the epoll loop: what is ready, and the end-of-round work
+ *   client.c        one connection: buffers, non-blocking I/O, SCM_RIGHTS,
+ *                   peer credentials
+ *   requests.c      what each request does, and its reply
+ *   subscriptions.c one source subscription per distinct (cgroup, level,
+ *                   mode), shared by every client subscription to it;
+ *                   fan-out of its events to eventfds and streams
+ *   access.c        the read-permission rule for SO_PEERCRED credentials
+ *   protocol.c      parsing and JSON formatting, pure
+ *   log.c           the log (stderr or a file, reopened on SIGHUP)
+ *
+ * Everything runs in one thread; nothing blocks except epoll_wait().
+ */
+#ifndef VMPD_DAEMON_H
+#define VMPD_DAEMON_H
+
+#include "protocol.h"
+#include "vmpressure.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Limits of docs/protocol.md. */
+#define VMPD_MAX_CLIENTS 4096u
+#define VMPD_MAX_SUBS 256u          /* per connection */
+#define VMPD_MAX_QUEUE (256u << 10) /* queued output per connection */
+
+/* Exit statuses (vmpressured(8)). */
+enum {
+	VMPD_EXIT_OK = 0,          /* stopped by SIGTERM or SIGINT */
+	VMPD_EXIT_BADTRACE = 2,    /* --trace FILE is not a valid vmptrace file */
+	VMPD_EXIT_RUNNING = 3,     /* another daemon answers on the socket */
+	VMPD_EXIT_USAGE = 64,      /* bad command line */
+	VMPD_EXIT_UNAVAILABLE = 69, /* the requested source is not available */
+	VMPD_EXIT_SOFTWARE = 70,   /* the source failed while running */
+	VMPD_EXIT_OSERR = 71,      /* a system call needed at startup failed */
+	VMPD_EXIT_CANTCREAT = 73,  /* cannot create the socket, its directory, the log */
+	VMPD_EXIT_IOERR = 74,      /* cannot read --trace FILE */
+};
+
+struct vmpd;
+
+/* What epoll hands back: the fd and who handles it. */
+struct vmpd_io {
+	int fd;
+	void (*ready)(struct vmpd *d, struct vmpd_io *io, uint32_t events);
+};
+
+struct vmpd_client;
+struct vmpd_shared;
+
+/* One subscription of one client (an id of that connection). */
+struct vmpd_csub {
+	uint64_t id;
+	struct vmpd_client *client;
+	struct vmpd_shared *shared;
+	char *args;        /* as the client wrote them, for replies */
+	int efd;           /* -1 unless the client asked for an eventfd */
+	bool stream;
+	uint64_t events;   /* notifications delivered */
+	struct vmpd_csub *cnext, **cprev; /* the client's list */
+	struct vmpd_csub *snext, **sprev; /* the shared subscription's list */
+};
+
+/* A file descriptor to pass with the byte at `off` of the output queue. */
+struct vmpd_passfd {
+	size_t off;
+	int fd;
+};
+
+/* One connection (client.c). */
+struct vmpd_client {
+	struct vmpd_io io;
+	struct vmpd *d;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups; /* supplementary groups (SO_PEERGROUPS) */
+	size_t ngroups;
+
+	struct vmpd_framer in;
+	bool rd_eof;       /* the peer shut down its sending side */
+	/* Output: out[head, len) is unsent; fds[] ascend by offset. */
+	char *out;
+	size_t head, len, cap;
+	struct vmpd_passfd *fds;
+	size_t nfds, fdcap;
+	bool dropping;     /* stream events dropped until the queue drains */
+	uint64_t dropped;  /* since the last `dropped` event */
+	uint32_t want;     /* the epoll interest now registered */
+
+	struct vmpd_csub *subs;
+	unsigned nsubs;
+	uint64_t next_id;
+
+	bool closed, is_dirty;
+	struct vmpd_client *next, **prev; /* d->clients */
+	struct vmpd_client *dirty_next;   /* d->dirty */
+	struct vmpd_client *dead_next;    /* d->dead */
+};
+
+struct vmpd_subs; /* subscriptions.c */
+
+struct vmpd {
+	/* set up by main.c */
+	vmp_source *src;
+	const char *source_name;
+	bool check_access;       /* cgroup directories exist: check permissions */
+	const char *cgroup_root; /* where they are */
+	unsigned max_clients;
+
+	/* loop.c */
+	int epfd;
+	struct vmpd_io listener, signals, source, backoff;
+	bool running;
+	int exit_code;
+	void (*on_signal)(struct vmpd *d, int signo); /* main.c */
+
+	/* client.c */
+	struct vmpd_client *clients;  /* every open connection */
+	struct vmpd_client *dirty;    /* with output to flush this round */
+	struct vmpd_client *dead;     /* closed, freed at the end of the round */
+	unsigned nclients;
+	uint64_t accept_refused;      /* over the connection limit */
+
+	/* subscriptions.c */
+	struct vmpd_subs *subs;
+	uint64_t nsubs;               /* client subscriptions */
+	uint64_t events, dropped;     /* totals, for status */
+
+	double t0;                    /* CLOCK_MONOTONIC at startup */
+	struct vmpd_buf scratch;      /* formatting, reused */
+};
+
+/* ---- loop.c ---- */
+int vmpd_loop_init(struct vmpd *d);
+void vmpd_loop_fini(struct vmpd *d);
+int vmpd_loop_add(struct vmpd *d, struct vmpd_io *io, uint32_t events);
+int vmpd_loop_mod(struct vmpd *d, struct vmpd_io *io, uint32_t events);
+void vmpd_loop_del(struct vmpd *d, struct vmpd_io *io);
+/* Run until d->running is false; returns d->exit_code. */
+int vmpd_loop_run(struct vmpd *d);
+/* Stop accepting for a while (out of file descriptors). */
+void vmpd_loop_accept_backoff(struct vmpd *d);
+double vmpd_now(void); /* CLOCK_MONOTONIC seconds */
+
+/* ---- client.c ---- */
+void vmpd_client_accept(struct vmpd *d);
+/* A reply line: never dropped. fd >= 0: attach a copy of it (SCM_RIGHTS)
+ * to the sendmsg() carrying the line's first byte. -ENOMEM/-EMFILE if
+ * the copy cannot be made; the line is not queued then. */
+int vmpd_client_reply(struct vmpd_client *c, const char *s, size_t n, int fd);
+/* A stream event: dropped (and counted) if the queue is full; `must`
+ * events (removal) are queued regardless. */
+void vmpd_client_event(struct vmpd_client *c, const char *s, size_t n, bool must);
+void vmpd_client_close(struct vmpd_client *c, const char *why);
+void vmpd_clients_flush(struct vmpd *d);
+void vmpd_clients_reap(struct vmpd *d);
+void vmpd_clients_close_all(struct vmpd *d);
+/* The peer's credentials may read this cgroup directory: 0, -ENOENT
+ * (none), -EACCES, or another -errno of stat(). */
+int vmpd_client_check_access(const struct vmpd_client *c, const char *dir);
+
+/* ---- requests.c ---- */
+void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_t len);
+void vmpd_request_overlong(struct vmpd *d, struct vmpd_client *c);
+
+/* ---- subscriptions.c ---- */
+int vmpd_subs_init(struct vmpd *d);
+void vmpd_subs_fini(struct vmpd *d);
+/* A client subscription to (req->cgroup, req->level, req->mode), sharing
+ * the source subscription if one exists. 0 or -errno (from the source:
+ * ENOENT, EINVAL, EACCES, ENOTSUP; EMFILE/ENFILE for the eventfd). */
+int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
+		 struct vmpd_csub **out);
+/* End a client subscription: its eventfd closed, the source subscription
+ * released with its last user. Not from inside vmp_source_dispatch(). */
+void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs);
+/* After vmp_source_dispatch(): release source subscriptions whose cgroup
+ * went away (the source may not be called from its own callbacks). */
+void vmpd_subs_reap(struct vmpd *d);
+size_t vmpd_subs_shared_count(const struct vmpd *d);
+/* The normalised cgroup of a client subscription. */
+const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
+
+/* ---- access.c (pure) ---- */
+bool vmpd_may_read(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups,
+		   size_t ngroups);
+
+/* ---- socket.c ---- */
+struct vmpd_socket {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+};
+/* Returns 0 or a VMPD_EXIT_* status, with the reason in err. */
+int vmpd_socket_open(struct vmpd_socket *s, const char *path, mode_t mode, char *err,
+		     size_t errcap);
+/* Close it and remove the path if it is still the socket we bound. */
+void vmpd_socket_close(struct vmpd_socket *s, const char *path);
+
+/* ---- log.c ---- */
+enum { VMPD_LOG_ERR = 3, VMPD_LOG_WARNING = 4, VMPD_LOG_INFO = 6, VMPD_LOG_DEBUG = 7 };
+/* NULL: stderr. -errno if the file cannot be opened. */
+int vmpd_log_open(const char *path);
+/* SIGHUP: open the path again (after logrotate moved it). */
+int vmpd_log_reopen(void);
+void vmpd_log_close(void);
+void vmpd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

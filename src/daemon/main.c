@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmpressured: memory pressure subscriptions over a Unix socket.
+ *
+ * A foreground daemon in the systemd style: no fork, no pid file, logs to
+ * standard error (or --log-file), readiness and shutdown announced with
+ * sd_notify datagrams when $NOTIFY_SOCKET is set (written by hand: the
+ * protocol is one sendto() and not worth a libsystemd dependency).
+ *
+ * Startup order matters: the source is created before the socket is bound,
+ * so that a daemon that cannot watch anything never appears to answer; and
+ * READY=1 is sent only once the socket accepts connections.
+ *
+ * Signals arrive through a signalfd (loop.c): SIGTERM and SIGINT stop the
+ * loop (then clients are closed, the socket removed); SIGHUP reopens the
+ * log file; SIGUSR1 starts a trace source held by --trace-hold.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/vmpressure/control"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmpressured [options]\n"
+		"\n"
+		"Serve memory pressure subscriptions (the kernel's low/medium/critical levels\n"
+		"of mm/vmpressure.c) over a Unix socket; see vmpressured(8) and\n"
+		"docs/protocol.md. Runs in the foreground.\n"
+		"\n"
+		"  --socket PATH        the control socket (" DEFAULT_SOCKET ")\n"
+		"  --socket-mode MODE   its permissions, octal (0666: any local user may\n"
+		"                       connect; each subscription is checked against the\n"
+		"                       client's credentials)\n"
+		"  --source K           auto, v1, v2, machine or trace (auto)\n"
+		"  --cgroup-root DIR    the memory cgroup hierarchy (/sys/fs/cgroup/memory on\n"
+		"                       v1, /sys/fs/cgroup on v2)\n"
+		"  --proc-root DIR      /proc, for the machine source\n"
+		"  --trace FILE         play a vmptrace file back (implies --source trace)\n"
+		"  --speed X            trace speed: X times real time, 0 as fast as possible (1)\n"
+		"  --trace-hold         start the trace only on SIGUSR1\n"
+		"  --log-file PATH      log there instead of standard error; SIGHUP reopens it\n"
+		"  -h, --help           this text\n"
+		"  -V, --version        the version\n"
+		"\n"
+		"exit status: 0 stopped by SIGTERM/SIGINT, 2 malformed trace file, 3 another\n"
+		"daemon answers on the socket, 64 usage, 69 source not available here,\n"
+		"70 the source failed, 71 system error, 73 cannot create the socket or log,\n"
+		"74 cannot read the trace file\n");
+}
+
+/* sd_notify(3), the part we need. */
+static void notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path)
+		return;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n = strlen(path);
+	if (n >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@')) {
+		vmpd_log(VMPD_LOG_WARNING, "NOTIFY_SOCKET=%s: not a socket path; not notifying", path);
+		return;
+	}
+	memcpy(sa.sun_path, path, n);
+	if (path[0] == '@')
+		sa.sun_path[0] = 0; /* abstract namespace */
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
+		vmpd_log(VMPD_LOG_WARNING, "sd_notify to %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static const char *kind_name(vmp_source_kind k)
+{
+	switch (k) {
+	case VMP_SOURCE_V1: return "cgroup-v1";
+	case VMP_SOURCE_V2: return "cgroup-v2";
+	case VMP_SOURCE_MACHINE: return "machine";
+	case VMP_SOURCE_TRACE: return "trace";
+	default: return "auto";
+	}
+}
+
+static void on_signal(struct vmpd *d, int signo)
+{
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		vmpd_log(VMPD_LOG_INFO, "%s: stopping", strsignal(signo));
+		d->running = false;
+		break;
+	case SIGHUP: {
+		int rc = vmpd_log_reopen();
+		if (rc)
+			vmpd_log(VMPD_LOG_ERR, "SIGHUP: cannot reopen the log file: %s; still writing to the old one",
+				 strerror(-rc));
+		else
+			vmpd_log(VMPD_LOG_INFO, "SIGHUP: log reopened");
+		break;
+	}
+	case SIGUSR1: {
+		int rc = vmp_source_start(d->src);
+		if (rc)
+			vmpd_log(VMPD_LOG_ERR, "SIGUSR1: cannot start the source: %s", strerror(-rc));
+		else
+			vmpd_log(VMPD_LOG_INFO, "SIGUSR1: source started");
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* The soft descriptor limit up to the hard one: every eventfd subscription
+ * and every client is a descriptor (up to 4096 connections). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 2 * VMPD_MAX_CLIENTS + 64)
+		vmpd_log(VMPD_LOG_WARNING,
+			 "the descriptor limit is %llu: fewer than %u clients with an eventfd each",
+			 (unsigned long long)rl.rlim_cur, VMPD_MAX_CLIENTS);
+}
+
+enum {
+	OPT_SOCKET = 256,
+	OPT_SOCKET_MODE,
+	OPT_SOURCE,
+	OPT_CGROUP_ROOT,
+	OPT_PROC_ROOT,
+	OPT_TRACE,
+	OPT_SPEED,
+	OPT_TRACE_HOLD,
+	OPT_LOG_FILE,
+};
+
+static const struct option long_opts[] = {
+	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT},
+	{"proc-root", required_argument, NULL, OPT_PROC_ROOT},
+	{"trace", required_argument, NULL, OPT_TRACE},
+	{"speed", required_argument, NULL, OPT_SPEED},
+	{"trace-hold", no_argument, NULL, OPT_TRACE_HOLD},
+	{"log-file", required_argument, NULL, OPT_LOG_FILE},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "vmpressured: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(vmpressured --help lists the options)\n");
+	return VMPD_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	const char *socket_path = DEFAULT_SOCKET, *log_file = NULL;
+	mode_t socket_mode = 0666;
+	struct vmp_source_config cfg;
+	struct vmp_trace_error terr = {0};
+	bool source_set = false, speed_set = false;
+	vmp_source_config_init(&cfg);
+	cfg.trace_error = &terr;
+
+	int o;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "hV", long_opts, NULL)) != -1) {
+		char *end;
+		switch (o) {
+		case OPT_SOCKET:
+			socket_path = optarg;
+			break;
+		case OPT_SOCKET_MODE: {
+			errno = 0;
+			unsigned long m = strtoul(optarg, &end, 8);
+			if (errno || *end || !*optarg || optarg[0] == '-' || optarg[0] == '+' || m > 0777)
+				return bad("--socket-mode '%s': an octal mode such as 0660", optarg);
+			socket_mode = (mode_t)m;
+			break;
+		}
+		case OPT_SOURCE: {
+			static const char *const k[] = {"auto", "v1", "v2", "machine", "trace"};
+			int found = -1;
+			for (int i = 0; i < 5; i++)
+				if (!strcmp(optarg, k[i]))
+					found = i;
+			if (found < 0)
+				return bad("--source '%s': use auto, v1, v2, machine or trace", optarg);
+			cfg.kind = (vmp_source_kind)found;
+			source_set = true;
+			break;
+		}
+		case OPT_CGROUP_ROOT:
+			cfg.cgroup_root = optarg;
+			break;
+		case OPT_PROC_ROOT:
+			cfg.proc_root = optarg;
+			break;
+		case OPT_TRACE:
+			cfg.trace_path = optarg;
+			break;
+		case OPT_SPEED:
+			errno = 0;
+			cfg.trace_speed = strtod(optarg, &end);
+			if (errno || *end || !*optarg || !(cfg.trace_speed >= 0) || !isfinite(cfg.trace_speed))
+				return bad("--speed '%s': a number >= 0 (0: as fast as possible)", optarg);
+			speed_set = true;
+			break;
+		case OPT_TRACE_HOLD:
+			cfg.trace_hold = true;
+			break;
+		case OPT_LOG_FILE:
+			log_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return VMPD_EXIT_OK;
+		case 'V': {
+			unsigned v = vmp_version();
+			printf("vmpressured %s (libvmpressure %u.%u.%u, protocol %d)\n", VMP_VERSION_STRING,
+			       v >> 16, (v >> 8) & 0xff, v & 0xff, VMPD_PROTOCOL_VERSION);
+			return VMPD_EXIT_OK;
+		}
+		default:
+			return bad("unknown option or missing value: '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	if (cfg.trace_path && !source_set)
+		cfg.kind = VMP_SOURCE_TRACE;
+	if (cfg.kind == VMP_SOURCE_TRACE && !cfg.trace_path)
+		return bad("%s--source trace needs --trace FILE", "");
+	if (cfg.kind != VMP_SOURCE_TRACE && (cfg.trace_path || speed_set || cfg.trace_hold))
+		return bad("%s--trace, --speed and --trace-hold are for the trace source", "");
+	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
+		cfg.trace_speed = 1;
+
+	int rc = vmpd_log_open(log_file);
+	if (rc) {
+		fprintf(stderr, "vmpressured: cannot open the log file %s: %s\n", log_file, strerror(-rc));
+		return VMPD_EXIT_CANTCREAT;
+	}
+
+	/* Before any thread or descriptor exists: the signals go to the
+	 * signalfd only, and a client that vanishes is an EPIPE, not a kill. */
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+
+	struct vmpd d = {.epfd = -1, .signals.fd = -1, .backoff.fd = -1, .listener.fd = -1};
+	d.max_clients = VMPD_MAX_CLIENTS;
+	d.t0 = vmpd_now();
+	vmpd_buf_init(&d.scratch);
+	d.on_signal = on_signal;
+
+	rc = vmp_source_new(&d.src, &cfg);
+	if (rc) {
+		int status;
+		if (cfg.kind == VMP_SOURCE_TRACE && terr.line) {
+			vmpd_log(VMPD_LOG_ERR, "%s:%lu: %s", cfg.trace_path, terr.line, terr.msg);
+			status = VMPD_EXIT_BADTRACE;
+		} else if (cfg.kind == VMP_SOURCE_TRACE) {
+			vmpd_log(VMPD_LOG_ERR, "cannot load the trace %s: %s", cfg.trace_path, strerror(-rc));
+			status = rc == -EINVAL ? VMPD_EXIT_BADTRACE : VMPD_EXIT_IOERR;
+		} else {
+			vmpd_log(VMPD_LOG_ERR, "no %s source on this machine (cgroup root %s): %s",
+				 cfg.kind == VMP_SOURCE_AUTO ? "usable" : kind_name(cfg.kind),
+				 cfg.cgroup_root ? cfg.cgroup_root : "the default", strerror(-rc));
+			status = VMPD_EXIT_UNAVAILABLE;
+		}
+		vmpd_log_close();
+		return status;
+	}
+	vmp_source_kind kind = vmp_source_get_kind(d.src);
+	d.source_name = kind_name(kind);
+	d.check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
+	d.cgroup_root = cfg.cgroup_root ? cfg.cgroup_root
+			: kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
+						: "/sys/fs/cgroup";
+
+	struct vmpd_socket sock = {.fd = -1};
+	char err[512];
+	int status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err));
+	if (status) {
+		vmpd_log(VMPD_LOG_ERR, "%s", err);
+		vmp_source_free(d.src);
+		vmpd_log_close();
+		return status;
+	}
+	d.listener.fd = sock.fd;
+	rc = vmpd_loop_init(&d);
+	if (!rc)
+		rc = vmpd_subs_init(&d);
+	if (rc) {
+		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
+		status = VMPD_EXIT_OSERR;
+	} else {
+		vmpd_log(VMPD_LOG_INFO, "serving on %s (mode %04o) with the %s source%s", socket_path,
+			 (unsigned)socket_mode, d.source_name,
+			 cfg.trace_hold ? ", held until SIGUSR1" : "");
+		char ready[700];
+		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving on %s (%s source)", socket_path,
+			 d.source_name);
+		notify(ready);
+		status = vmpd_loop_run(&d);
+		notify("STOPPING=1");
+	}
+
+	vmpd_clients_close_all(&d);
+	vmpd_subs_fini(&d);
+	vmp_source_free(d.src);
+	vmpd_socket_close(&sock, socket_path);
+	vmpd_loop_fini(&d);
+	vmpd_buf_free(&d.scratch);
+	vmpd_log(VMPD_LOG_INFO, "stopped");
+	vmpd_log_close();
+	return status;
+}

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Subscriptions: one source subscription per distinct (cgroup, level,
+ * mode), shared by every client subscription to it.
+ *
+ * Why share: on cgroup v1 every source subscription is up to three kernel
+ * registrations (v1.c), each an eventfd and a kernel structure; on the
+ * estimators each is an engine listener evaluated on every window. A
+ * thousand clients watching the same cgroup should cost one of those, not a
+ * thousand. Sharing changes nothing that a client can observe: listeners
+ * with the same group, level and mode receive exactly the same
+ * notifications (spec §8: delivery depends on the group, the level and the
+ * mode, and on which listeners exist below, never on how many identical
+ * ones there are). The key is the parsed level and mode, not the text, so
+ * "low" and "low,default" share too; the source is subscribed with the
+ * canonical text (protocol.c, vmpd_canonical_args()).
+ *
+ * Fan-out: the source's callback runs inside vmp_source_dispatch(). For
+ * each client subscription it adds the event's count to the eventfd at
+ * once (write(2) on an eventfd adds; it cannot be dropped or reordered),
+ * and queues a stream event (client.c decides whether it fits). A pressure
+ * event differs between subscribers only by the id, so its text is
+ * formatted once per source event.
+ *
+ * Removal: the source reports it once, last. Every client subscription
+ * gets the final increment and a `removed` event, and is freed (its id
+ * with it). The source subscription itself is released after dispatch
+ * returns (vmpd_subs_reap()), because the source may not be called from
+ * its own callback.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct vmpd_shared {
+	struct vmpd *d;
+	char *cgroup;
+	vmp_level level;
+	vmp_mode mode;
+	vmp_sub *sub;
+	struct vmpd_csub *members;
+	unsigned nmembers;
+	bool removed;
+	struct vmpd_shared *hnext;
+	struct vmpd_shared *reap_next;
+};
+
+struct vmpd_subs {
+	struct vmpd_shared **buckets;
+	size_t nbuckets, count;
+	struct vmpd_shared *reap;
+	struct vmpd_buf tail, line;
+};
+
+static uint64_t hash_key(const char *cgroup, vmp_level level, vmp_mode mode)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)cgroup; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	h = (h ^ (unsigned)level) * 1099511628211ull;
+	h = (h ^ (unsigned)mode) * 1099511628211ull;
+	return h;
+}
+
+static struct vmpd_shared **bucket(struct vmpd_subs *s, const char *cgroup, vmp_level level,
+				   vmp_mode mode)
+{
+	return &s->buckets[hash_key(cgroup, level, mode) & (s->nbuckets - 1)];
+}
+
+static struct vmpd_shared *lookup(struct vmpd_subs *s, const char *cgroup, vmp_level level,
+				  vmp_mode mode)
+{
+	for (struct vmpd_shared *sh = *bucket(s, cgroup, level, mode); sh; sh = sh->hnext)
+		if (sh->level == level && sh->mode == mode && !strcmp(sh->cgroup, cgroup))
+			return sh;
+	return NULL;
+}
+
+static void grow(struct vmpd_subs *s)
+{
+	size_t n = s->nbuckets * 2;
+	struct vmpd_shared **nb = calloc(n, sizeof(*nb));
+	if (!nb)
+		return; /* longer chains; still correct */
+	for (size_t i = 0; i < s->nbuckets; i++)
+		while (s->buckets[i]) {
+			struct vmpd_shared *sh = s->buckets[i];
+			s->buckets[i] = sh->hnext;
+			struct vmpd_shared **b = &nb[hash_key(sh->cgroup, sh->level, sh->mode) & (n - 1)];
+			sh->hnext = *b;
+			*b = sh;
+		}
+	free(s->buckets);
+	s->buckets = nb;
+	s->nbuckets = n;
+}
+
+static void unhash(struct vmpd_subs *s, struct vmpd_shared *sh)
+{
+	for (struct vmpd_shared **pp = bucket(s, sh->cgroup, sh->level, sh->mode); *pp;
+	     pp = &(*pp)->hnext)
+		if (*pp == sh) {
+			*pp = sh->hnext;
+			s->count--;
+			return;
+		}
+}
+
+static void shared_free(struct vmpd_shared *sh)
+{
+	free(sh->cgroup);
+	free(sh);
+}
+
+int vmpd_subs_init(struct vmpd *d)
+{
+	struct vmpd_subs *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->nbuckets = 64;
+	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+	if (!s->buckets) {
+		free(s);
+		return -ENOMEM;
+	}
+	vmpd_buf_init(&s->tail);
+	vmpd_buf_init(&s->line);
+	d->subs = s;
+	return 0;
+}
+
+size_t vmpd_subs_shared_count(const struct vmpd *d)
+{
+	return d->subs ? d->subs->count : 0;
+}
+
+const char *vmpd_sub_cgroup(const struct vmpd_csub *cs)
+{
+	return cs->shared->cgroup;
+}
+
+/* Add to an eventfd's counter. EAGAIN only if the counter would pass
+ * 2^64-2, which a reader would have to ignore for centuries. */
+static void efd_add(int efd, uint64_t n)
+{
+	if (efd < 0 || !n)
+		return;
+	while (write(efd, &n, sizeof(n)) < 0 && errno == EINTR) {
+	}
+}
+
+/* Unlink a client subscription from its client and its shared one, close
+ * its eventfd, free it. The shared subscription is the caller's affair. */
+static void member_free(struct vmpd *d, struct vmpd_csub *cs)
+{
+	struct vmpd_shared *sh = cs->shared;
+	*cs->cprev = cs->cnext;
+	if (cs->cnext)
+		cs->cnext->cprev = cs->cprev;
+	*cs->sprev = cs->snext;
+	if (cs->snext)
+		cs->snext->sprev = cs->sprev;
+	sh->nmembers--;
+	cs->client->nsubs--;
+	d->nsubs--;
+	if (cs->efd >= 0)
+		close(cs->efd);
+	free(cs->args);
+	free(cs);
+}
+
+static void on_event(const struct vmp_source_event *ev, void *arg)
+{
+	struct vmpd_shared *sh = arg;
+	struct vmpd *d = sh->d;
+	struct vmpd_subs *s = d->subs;
+	if (sh->removed)
+		return;
+	if (ev->flags & VMP_EVENT_REMOVED) {
+		sh->removed = true;
+		unhash(s, sh);
+		sh->reap_next = s->reap;
+		s->reap = sh;
+		while (sh->members) {
+			struct vmpd_csub *cs = sh->members;
+			efd_add(cs->efd, ev->count ? ev->count : 1);
+			if (cs->stream) {
+				vmpd_buf_reset(&s->line);
+				vmpd_fmt_removed(&s->line, cs->id, ev->time_ns, sh->cgroup);
+				if (!s->line.oom)
+					vmpd_client_event(cs->client, s->line.p, s->line.len, true);
+			}
+			member_free(d, cs);
+		}
+		return;
+	}
+	bool have_tail = false;
+	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
+		cs->events += ev->count;
+		d->events += ev->count;
+		efd_add(cs->efd, ev->count);
+		if (!cs->stream)
+			continue;
+		if (!have_tail) {
+			vmpd_buf_reset(&s->tail);
+			vmpd_fmt_pressure_tail(&s->tail, ev);
+			have_tail = true;
+		}
+		vmpd_buf_reset(&s->line);
+		vmpd_fmt_pressure(&s->line, cs->id, s->tail.p, s->tail.len);
+		if (s->tail.oom || s->line.oom) {
+			cs->client->dropped++;
+			cs->client->dropping = true;
+			d->dropped++;
+		} else
+			vmpd_client_event(cs->client, s->line.p, s->line.len, false);
+	}
+}
+
+int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
+		 struct vmpd_csub **out)
+{
+	struct vmpd_subs *s = d->subs;
+	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	cs->efd = -1;
+	cs->args = strdup(req->args);
+	if (!cs->args) {
+		free(cs);
+		return -ENOMEM;
+	}
+	/* The eventfd first: it is the one step that commonly fails (out of
+	 * descriptors), and it needs no undoing at the source. */
+	if (req->eventfd && (cs->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		int e = -errno;
+		free(cs->args);
+		free(cs);
+		return e;
+	}
+	struct vmpd_shared *sh = lookup(s, req->cgroup, req->level, req->mode);
+	if (!sh) {
+		sh = calloc(1, sizeof(*sh));
+		int rc = -ENOMEM;
+		if (sh && (sh->cgroup = strdup(req->cgroup))) {
+			char args[32];
+			vmpd_canonical_args(req->level, req->mode, args, sizeof(args));
+			sh->d = d;
+			sh->level = req->level;
+			sh->mode = req->mode;
+			rc = vmp_source_subscribe(d->src, req->cgroup, args, on_event, sh, &sh->sub);
+		}
+		if (rc) {
+			if (sh)
+				shared_free(sh);
+			if (cs->efd >= 0)
+				close(cs->efd);
+			free(cs->args);
+			free(cs);
+			return rc;
+		}
+		if (s->count >= s->nbuckets)
+			grow(s);
+		struct vmpd_shared **b = bucket(s, sh->cgroup, sh->level, sh->mode);
+		sh->hnext = *b;
+		*b = sh;
+		s->count++;
+	}
+	cs->id = c->next_id++;
+	cs->client = c;
+	cs->shared = sh;
+	cs->stream = req->stream;
+	/* Client list in id order (list replies), at most 256 long. */
+	struct vmpd_csub **pp = &c->subs;
+	while (*pp)
+		pp = &(*pp)->cnext;
+	cs->cprev = pp;
+	*pp = cs;
+	cs->snext = sh->members;
+	if (sh->members)
+		sh->members->sprev = &cs->snext;
+	cs->sprev = &sh->members;
+	sh->members = cs;
+	sh->nmembers++;
+	c->nsubs++;
+	d->nsubs++;
+	*out = cs;
+	return 0;
+}
+
+void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs)
+{
+	struct vmpd_shared *sh = cs->shared;
+	member_free(d, cs);
+	if (sh->nmembers || sh->removed)
+		return; /* still used, or waiting for vmpd_subs_reap() */
+	unhash(d->subs, sh);
+	vmp_source_unsubscribe(d->src, sh->sub);
+	shared_free(sh);
+}
+
+void vmpd_subs_reap(struct vmpd *d)
+{
+	struct vmpd_subs *s = d->subs;
+	while (s->reap) {
+		struct vmpd_shared *sh = s->reap;
+		s->reap = sh->reap_next;
+		vmp_source_unsubscribe(d->src, sh->sub);
+		shared_free(sh);
+	}
+}
+
+void vmpd_subs_fini(struct vmpd *d)
+{
+	struct vmpd_subs *s = d->subs;
+	if (!s)
+		return;
+	vmpd_subs_reap(d);
+	/* Clients are closed first (main.c), so nothing is left but in case. */
+	for (size_t i = 0; i < s->nbuckets; i++)
+		while (s->buckets[i]) {
+			struct vmpd_shared *sh = s->buckets[i];
+			s->buckets[i] = sh->hnext;
+			while (sh->members)
+				member_free(d, sh->members);
+			vmp_source_unsubscribe(d->src, sh->sub);
+			shared_free(sh);
+		}
+	free(s->buckets);
+	vmpd_buf_free(&s->tail);
+	vmpd_buf_free(&s->line);
+	free(s);
+	d->subs = NULL;
+}
