@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's pure protocol layer (src/daemon/protocol.c, access.c):
+ * framing, every request kind and every error of docs/protocol.md, the
+ * exact text of replies and events, JSON escaping of odd cgroup names,
+ * and the permission rule. No daemon runs here.
+ */
+#include "../unit/check.h"
+#include "daemon.h"
+#include "json_check.h"
+#include "protocol.h"
+
+#include <errno.h>
+#include <math.h>
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static int parse(const char *line, struct vmpd_request *req, char *msg, size_t cap)
+{
+	return vmpd_parse_request(line, strlen(line), req, msg, cap);
+}
+
+static int perr(const char *line)
+{
+	static struct vmpd_request req;
+	char msg[512];
+	return parse(line, &req, msg, sizeof(msg));
+}
+
+static const char *buf_str(struct vmpd_buf *b)
+{
+	return b->len ? b->p : "";
+}
+
+/* Feed s to a framer in chunks of `chunk`, collect lines as "L:<text>" and
+ * overlong marks as "O", joined by '|'. */
+static void frame_all(const char *s, size_t n, size_t chunk, char *out, size_t cap)
+{
+	struct vmpd_framer f;
+	vmpd_framer_init(&f);
+	size_t o = 0, i = 0;
+	out[0] = 0;
+	for (;;) {
+		const char *line;
+		size_t len;
+		enum vmpd_frame r;
+		while ((r = vmpd_framer_next(&f, &line, &len)) != VMPD_FRAME_NONE) {
+			if (r == VMPD_FRAME_LINE)
+				o += (size_t)snprintf(out + o, cap - o, "%sL:%.*s", o ? "|" : "", (int)len, line);
+			else
+				o += (size_t)snprintf(out + o, cap - o, "%sO", o ? "|" : "");
+			if (o >= cap)
+				return;
+		}
+		if (i == n)
+			break;
+		size_t room;
+		char *p = vmpd_framer_space(&f, &room);
+		size_t k = n - i < chunk ? n - i : chunk;
+		if (k > room)
+			k = room;
+		memcpy(p, s + i, k);
+		vmpd_framer_commit(&f, k);
+		i += k;
+	}
+}
+
+/* ---- framing ------------------------------------------------------------------- */
+
+static void test_framing(void)
+{
+	char out[8192];
+	const char *s = "hello 1\nlist\n\nstatus\npartial";
+	size_t chunks[] = {1, 2, 3, 7, 1024};
+	for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		frame_all(s, strlen(s), chunks[c], out, sizeof(out));
+		CHECK(!strcmp(out, "L:hello 1|L:list|L:|L:status"), "lines in chunks of %zu: %s", chunks[c], out);
+	}
+
+	/* The limit: 1023 bytes + newline fit, 1024 + newline do not. */
+	static char big[5000];
+	memset(big, 'a', 1023);
+	big[1023] = '\n';
+	memcpy(big + 1024, "list\n", 5);
+	for (size_t c = 0; c < 3; c++) {
+		size_t chunk = c == 0 ? 1 : c == 1 ? 100 : 4096;
+		frame_all(big, 1029, chunk, out, sizeof(out));
+		CHECK(strlen(out) == 2 + 1023 + 7 && !strncmp(out, "L:aaa", 5) && !strcmp(out + 1025, "|L:list"),
+		      "a 1024-byte line (newline included) is accepted (chunk %zu)", chunk);
+	}
+	memset(big, 'b', 1024);
+	big[1024] = '\n';
+	memcpy(big + 1025, "list\n", 5);
+	for (size_t c = 0; c < 3; c++) {
+		size_t chunk = c == 0 ? 1 : c == 1 ? 100 : 4096;
+		frame_all(big, 1030, chunk, out, sizeof(out));
+		CHECK(!strcmp(out, "O|L:list"), "a 1025-byte line is overlong, reported once, the next line kept (chunk %zu): %.40s",
+		      chunk, out);
+	}
+	/* A very long line, and lines after it in the same chunk. */
+	memset(big, 'c', 4000);
+	memcpy(big + 4000, "\nstatus\nlist\n", 13);
+	frame_all(big, 4013, 4096, out, sizeof(out));
+	CHECK(!strcmp(out, "O|L:status|L:list"), "a 4000-byte line is reported once: %s", out);
+	frame_all(big, 4013, 333, out, sizeof(out));
+	CHECK(!strcmp(out, "O|L:status|L:list"), "... also in odd chunks: %s", out);
+	/* Two overlong lines in a row */
+	memset(big, 'd', 2100);
+	big[1500] = '\n';
+	big[2099] = '\n';
+	memcpy(big + 2100, "x\n", 2);
+	frame_all(big, 2102, 4096, out, sizeof(out));
+	char expect[700] = "O|L:";
+	memset(expect + 4, 'd', 598);
+	strcpy(expect + 4 + 598, "|L:x");
+	CHECK(!strcmp(out, expect), "an overlong line, then a 598-byte line, then another");
+	/* NUL bytes are carried to the parser (which rejects them). */
+	frame_all("a\0b\n", 4, 4, out, sizeof(out));
+	CHECK(!memcmp(out, "L:a", 3), "a NUL byte does not end a line");
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+static void test_requests(void)
+{
+	struct vmpd_request req;
+	char msg[512];
+
+	CHECK(parse("hello 1", &req, msg, sizeof(msg)) == 0 && req.verb == VMPD_VERB_HELLO && req.version == 1,
+	      "hello 1");
+	CHECK(parse("hello 2", &req, msg, sizeof(msg)) == EPROTO && req.verb == VMPD_VERB_HELLO &&
+		      strstr(msg, "unsupported protocol version 2"),
+	      "hello 2: EPROTO, unsupported version (%s)", msg);
+	CHECK(perr("hello") == EPROTO, "hello without a version: EPROTO");
+	CHECK(perr("hello 1 1") == EPROTO, "hello with two versions: EPROTO");
+	CHECK(perr("hello 01") == EPROTO, "hello 01: EPROTO (no leading zero)");
+	CHECK(perr("hello one") == EPROTO, "hello one: EPROTO");
+	CHECK(perr("hello 99999999999999999999999") == EPROTO, "hello with a huge version: EPROTO");
+
+	CHECK(parse("subscribe a/b low,hierarchy eventfd", &req, msg, sizeof(msg)) == 0 &&
+		      req.verb == VMPD_VERB_SUBSCRIBE && !strcmp(req.cgroup, "a/b") &&
+		      !strcmp(req.args, "low,hierarchy") && req.level == VMP_LEVEL_LOW &&
+		      req.mode == VMP_MODE_HIERARCHY && req.eventfd && !req.stream,
+	      "subscribe a/b low,hierarchy eventfd");
+	CHECK(parse("subscribe / critical stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "/") &&
+		      req.level == VMP_LEVEL_CRITICAL && req.mode == VMP_MODE_DEFAULT && !req.eventfd && req.stream,
+	      "subscribe / critical stream");
+	CHECK(parse("subscribe x medium,local stream eventfd", &req, msg, sizeof(msg)) == 0 && req.eventfd &&
+		      req.stream && req.mode == VMP_MODE_LOCAL && req.level == VMP_LEVEL_MEDIUM,
+	      "flags in either order");
+	CHECK(parse("subscribe x low eventfd stream", &req, msg, sizeof(msg)) == 0 && req.eventfd && req.stream,
+	      "both flags");
+	CHECK(parse("subscribe //a///b// low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "a/b"),
+	      "slashes collapsed: %s", req.cgroup);
+	CHECK(parse("subscribe /// low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "/"),
+	      "only slashes: the root");
+	CHECK(parse("subscribe a low,hierarchy,whatever stream", &req, msg, sizeof(msg)) == 0 &&
+		      req.mode == VMP_MODE_HIERARCHY,
+	      "args: the kernel ignores what follows a second comma");
+	CHECK(parse("subscribe a..b low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "a..b"),
+	      "'a..b' is a name, not '..'");
+	CHECK(parse("subscribe .hidden low stream", &req, msg, sizeof(msg)) == 0, "'.hidden' is a name");
+	CHECK(parse("subscribe a\"b\\c low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "a\"b\\c"),
+	      "quotes and backslashes are printable ASCII");
+
+	/* EPROTO: the shape of the request */
+	CHECK(perr("subscribe a low") == EPROTO, "subscribe without a flag: EPROTO");
+	CHECK(perr("subscribe a") == EPROTO, "subscribe without args: EPROTO");
+	CHECK(perr("subscribe") == EPROTO, "subscribe alone: EPROTO");
+	CHECK(perr("subscribe a low eventfd eventfd") == EPROTO, "a flag twice: EPROTO");
+	CHECK(perr("subscribe a low stream stream") == EPROTO, "stream twice: EPROTO");
+	CHECK(perr("subscribe a low events") == EPROTO, "an unknown flag: EPROTO");
+	CHECK(perr("subscribe a low Stream") == EPROTO, "flags are case-sensitive");
+	CHECK(perr("subscribe a low eventfd stream x") == EPROTO, "a third flag: EPROTO");
+	CHECK(perr("subscribe a low eventfd stream x y z w") == EPROTO, "many fields: EPROTO");
+	CHECK(perr("subscribe .. low bogus") == EPROTO, "a bad flag is reported before a bad path");
+	CHECK(perr("subscribe a nonsense bogus") == EPROTO, "a bad flag is reported before bad args");
+
+	/* EINVAL: the content */
+	CHECK(parse("subscribe .. low stream", &req, msg, sizeof(msg)) == EINVAL && req.verb == VMPD_VERB_SUBSCRIBE,
+	      "'..': EINVAL (%s)", msg);
+	CHECK(perr("subscribe a/../../etc low stream") == EINVAL, "'a/../../etc': EINVAL");
+	CHECK(perr("subscribe /.. low stream") == EINVAL, "'/..': EINVAL");
+	CHECK(perr("subscribe a/.. low stream") == EINVAL, "'a/..': EINVAL");
+	CHECK(perr("subscribe ./a low stream") == EINVAL, "'./a': EINVAL");
+	char longname[600];
+	snprintf(longname, sizeof(longname), "subscribe a/%0256d low stream", 7);
+	CHECK(perr(longname) == EINVAL, "a 256-byte component: EINVAL");
+	snprintf(longname, sizeof(longname), "subscribe a/%0255d low stream", 7);
+	CHECK(perr(longname) == 0, "a 255-byte component is fine");
+	CHECK(parse("subscribe a lowx stream", &req, msg, sizeof(msg)) == EINVAL && strstr(msg, "lowx"),
+	      "bad level: EINVAL naming it (%s)", msg);
+	CHECK(perr("subscribe a Low stream") == EINVAL, "levels are case-sensitive");
+	CHECK(perr("subscribe a low,hier stream") == EINVAL, "bad mode: EINVAL");
+	CHECK(perr("subscribe a ,low stream") == EINVAL, "empty level: EINVAL");
+	CHECK(perr("subscribe a low, stream") == EINVAL, "empty mode: EINVAL");
+
+	/* unsubscribe */
+	CHECK(parse("unsubscribe 3", &req, msg, sizeof(msg)) == 0 && req.verb == VMPD_VERB_UNSUBSCRIBE && req.id == 3,
+	      "unsubscribe 3");
+	CHECK(parse("unsubscribe 0", &req, msg, sizeof(msg)) == 0 && req.id == 0, "unsubscribe 0 parses (ENOENT later)");
+	CHECK(parse("unsubscribe 18446744073709551615", &req, msg, sizeof(msg)) == 0 && req.id == UINT64_MAX,
+	      "unsubscribe of the largest id");
+	CHECK(perr("unsubscribe 18446744073709551616") == EPROTO, "an id that does not fit: EPROTO");
+	CHECK(perr("unsubscribe 007") == EPROTO, "leading zeros: EPROTO");
+	CHECK(perr("unsubscribe -1") == EPROTO, "negative: EPROTO");
+	CHECK(perr("unsubscribe +1") == EPROTO, "plus sign: EPROTO");
+	CHECK(perr("unsubscribe 1x") == EPROTO, "trailing garbage: EPROTO");
+	CHECK(perr("unsubscribe") == EPROTO, "no id: EPROTO");
+	CHECK(perr("unsubscribe 1 2") == EPROTO, "two ids: EPROTO");
+
+	/* list, status */
+	CHECK(parse("list", &req, msg, sizeof(msg)) == 0 && req.verb == VMPD_VERB_LIST, "list");
+	CHECK(parse("status", &req, msg, sizeof(msg)) == 0 && req.verb == VMPD_VERB_STATUS, "status");
+	CHECK(parse("list all", &req, msg, sizeof(msg)) == EPROTO && req.verb == VMPD_VERB_LIST, "list all: EPROTO");
+	CHECK(perr("status now") == EPROTO, "status now: EPROTO");
+
+	/* bytes and spaces */
+	CHECK(parse("", &req, msg, sizeof(msg)) == EPROTO && req.verb == VMPD_VERB_NONE, "empty line: EPROTO");
+	CHECK(parse("LIST", &req, msg, sizeof(msg)) == EPROTO && req.verb == VMPD_VERB_NONE, "verbs are case-sensitive");
+	CHECK(parse("frobnicate", &req, msg, sizeof(msg)) == EPROTO && strstr(msg, "frobnicate"),
+	      "unknown verb: EPROTO naming it (%s)", msg);
+	CHECK(perr(" list") == EPROTO, "leading space");
+	CHECK(perr("list ") == EPROTO, "trailing space");
+	CHECK(perr("unsubscribe  1") == EPROTO, "two spaces");
+	CHECK(perr("unsubscribe\t1") == EPROTO, "a tab");
+	CHECK(perr("list\r") == EPROTO, "CR (CRLF line ends are not accepted)");
+	CHECK(perr("list\x7f") == EPROTO, "DEL");
+	CHECK(perr("subscribe caf\xc3\xa9 low stream") == EPROTO, "UTF-8 in a request: EPROTO (ASCII only)");
+	CHECK(vmpd_parse_request("li\0st", 5, &req, msg, sizeof(msg)) == EPROTO && strstr(msg, "0x00"),
+	      "a NUL byte: EPROTO naming it (%s)", msg);
+	static char huge[2000];
+	memset(huge, 'a', sizeof(huge));
+	CHECK(vmpd_parse_request(huge, 1024, &req, msg, sizeof(msg)) == EMSGSIZE, "1024 bytes without newline: EMSGSIZE");
+	CHECK(vmpd_parse_request(huge, 1023, &req, msg, sizeof(msg)) == EPROTO, "1023 bytes: parsed (unknown verb)");
+	/* A tiny message buffer truncates, never overflows. */
+	char tiny[8];
+	CHECK(parse("frobnicate", &req, tiny, sizeof(tiny)) == EPROTO && strlen(tiny) == 7, "message truncated to its buffer");
+	CHECK(parse("frobnicate", &req, NULL, 0) == EPROTO, "no message buffer at all");
+
+	/* Fields running to the end of a buffer without a NUL: the message
+	 * must not read past them (ASan watches this). */
+	char *edge = malloc(9);
+	memcpy(edge, "hello xyz", 9);
+	CHECK(vmpd_parse_request(edge, 9, &req, msg, sizeof(msg)) == EPROTO && strstr(msg, "'xyz'"),
+	      "an unterminated field is quoted by its length (%s)", msg);
+	free(edge);
+}
+
+/* ---- formatting ------------------------------------------------------------------- */
+
+#define CHECK_LINE(b, expect, ...)                                                       \
+	do {                                                                             \
+		CHECK(!strcmp(buf_str(b), expect), __VA_ARGS__);                         \
+		if (strcmp(buf_str(b), expect))                                          \
+			printf("#  got:      %s#  expected: %s", buf_str(b), expect);    \
+		CHECK(json_valid_line((b)->p, (b)->len), "... and it is one valid JSON line"); \
+	} while (0)
+
+static void test_replies(void)
+{
+	struct vmpd_buf b;
+	vmpd_buf_init(&b);
+
+	vmpd_fmt_hello(&b);
+	CHECK_LINE(&b, "{\"reply\":\"hello\",\"ok\":true,\"version\":1}\n", "hello reply");
+
+	vmpd_buf_reset(&b);
+	struct vmpd_sub_info s = {.id = 3, .cgroup = "a/b", .args = "low,hierarchy", .eventfd = true};
+	vmpd_fmt_subscribed(&b, &s);
+	CHECK_LINE(&b,
+		   "{\"reply\":\"subscribe\",\"ok\":true,\"id\":3,\"cgroup\":\"a/b\",\"args\":\"low,hierarchy\","
+		   "\"eventfd\":true,\"stream\":false}\n",
+		   "subscribe reply, as in the protocol document");
+
+	vmpd_buf_reset(&b);
+	vmpd_fmt_error(&b, VMPD_VERB_SUBSCRIBE, ENOENT, "no such cgroup: a/x");
+	CHECK_LINE(&b,
+		   "{\"reply\":\"subscribe\",\"ok\":false,\"error\":\"ENOENT\",\"message\":\"no such cgroup: a/x\"}\n",
+		   "error reply, as in the protocol document");
+
+	vmpd_buf_reset(&b);
+	vmpd_fmt_error(&b, VMPD_VERB_NONE, EMSGSIZE, "too long");
+	CHECK_LINE(&b, "{\"reply\":null,\"ok\":false,\"error\":\"EMSGSIZE\",\"message\":\"too long\"}\n",
+		   "an unrecognised request: reply null");
+
+	vmpd_buf_reset(&b);
+	vmpd_fmt_unsubscribed(&b, 3);
+	CHECK_LINE(&b, "{\"reply\":\"unsubscribe\",\"ok\":true,\"id\":3}\n", "unsubscribe reply");
+
+	vmpd_buf_reset(&b);
+	vmpd_fmt_list_begin(&b);
+	s.events = 12;
+	vmpd_fmt_list_item(&b, &s, true);
+	struct vmpd_sub_info s2 = {.id = 4, .cgroup = "/", .args = "critical", .stream = true, .events = 0};
+	vmpd_fmt_list_item(&b, &s2, false);
+	vmpd_fmt_list_end(&b);
+	CHECK_LINE(&b,
+		   "{\"reply\":\"list\",\"ok\":true,\"subscriptions\":[{\"id\":3,\"cgroup\":\"a/b\",\"args\":"
+		   "\"low,hierarchy\",\"eventfd\":true,\"stream\":false,\"events\":12},{\"id\":4,\"cgroup\":\"/\","
+		   "\"args\":\"critical\",\"eventfd\":false,\"stream\":true,\"events\":0}]}\n",
+		   "list reply with two subscriptions");
+	vmpd_buf_reset(&b);
+	vmpd_fmt_list_begin(&b);
+	vmpd_fmt_list_end(&b);
+	CHECK_LINE(&b, "{\"reply\":\"list\",\"ok\":true,\"subscriptions\":[]}\n", "empty list");
+
+	vmpd_buf_reset(&b);
+	struct vmpd_status st = {.source = "cgroup-v1", .uptime_s = 12.5, .clients = 3, .subscriptions = 5,
+				 .events = 120, .dropped = 0};
+	vmpd_fmt_status(&b, &st);
+	CHECK_LINE(&b,
+		   "{\"reply\":\"status\",\"ok\":true,\"version\":1,\"source\":\"cgroup-v1\",\"uptime_s\":12.500,"
+		   "\"clients\":3,\"subscriptions\":5,\"events\":120,\"dropped\":0}\n",
+		   "status reply");
+	vmpd_buf_reset(&b);
+	st.uptime_s = NAN;
+	vmpd_fmt_status(&b, &st);
+	CHECK(strstr(buf_str(&b), "\"uptime_s\":null") && json_valid_line(b.p, b.len), "NaN becomes null");
+
+	/* every errno name the protocol documents */
+	static const struct {
+		int e;
+		const char *n;
+	} names[] = {{EPROTO, "EPROTO"}, {EMSGSIZE, "EMSGSIZE"}, {EINVAL, "EINVAL"}, {ENOENT, "ENOENT"},
+		     {EACCES, "EACCES"}, {EMFILE, "EMFILE"},     {ENOTSUP, "ENOTSUP"}, {-ENOENT, "ENOENT"},
+		     {12345, "EIO"}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		CHECK(!strcmp(vmpd_errno_name(names[i].e), names[i].n), "errno name %s", names[i].n);
+	vmpd_buf_free(&b);
+}
+
+static void test_events(void)
+{
+	struct vmpd_buf b, tail;
+	vmpd_buf_init(&b);
+	vmpd_buf_init(&tail);
+	/* 2026-11-25T17:04:44.149Z */
+	uint64_t t = 1795626284ull * 1000000000ull + 149000000ull;
+	struct vmp_source_event ev = {
+		.level = VMP_LEVEL_MEDIUM,
+		.cgroup = "a/b",
+		.origin = "a/b/c",
+		.scanned = 512,
+		.reclaimed = 100,
+		.pressure = 80,
+		.psi_some_avg10 = 1.25,
+		.psi_full_avg10 = 0.10,
+		.time_ns = t,
+		.count = 1,
+	};
+	vmpd_fmt_pressure_tail(&tail, &ev);
+	vmpd_fmt_pressure(&b, 3, tail.p, tail.len);
+	CHECK_LINE(&b,
+		   "{\"event\":\"pressure\",\"id\":3,\"time\":\"2026-11-25T17:04:44.149Z\",\"cgroup\":\"a/b\","
+		   "\"origin\":\"a/b/c\",\"level\":\"medium\",\"count\":1,\"scanned\":512,\"reclaimed\":100,"
+		   "\"pressure\":80,\"psi_some_avg10\":1.25,\"psi_full_avg10\":0.10}\n",
+		   "pressure event, as in the protocol document");
+
+	/* v1 passthrough: no evidence, no PSI */
+	ev.flags = VMP_EVENT_NO_EVIDENCE;
+	ev.origin = NULL;
+	ev.psi_some_avg10 = ev.psi_full_avg10 = -1;
+	ev.level = VMP_LEVEL_CRITICAL;
+	ev.count = 7;
+	vmpd_buf_reset(&tail);
+	vmpd_buf_reset(&b);
+	vmpd_fmt_pressure_tail(&tail, &ev);
+	vmpd_fmt_pressure(&b, 18446744073709551615ull, tail.p, tail.len);
+	CHECK_LINE(&b,
+		   "{\"event\":\"pressure\",\"id\":18446744073709551615,\"time\":\"2026-11-25T17:04:44.149Z\","
+		   "\"cgroup\":\"a/b\",\"origin\":null,\"level\":\"critical\",\"count\":7,\"scanned\":null,"
+		   "\"reclaimed\":null,\"pressure\":null,\"psi_some_avg10\":null,\"psi_full_avg10\":null}\n",
+		   "pressure event without evidence: nulls");
+	/* The same tail serves several subscribers. */
+	vmpd_buf_reset(&b);
+	vmpd_fmt_pressure(&b, 4, tail.p, tail.len);
+	CHECK(!strncmp(buf_str(&b), "{\"event\":\"pressure\",\"id\":4,\"time\"", 33), "one tail, another id");
+
+	vmpd_buf_reset(&b);
+	vmpd_fmt_removed(&b, 3, t, "a/b");
+	CHECK_LINE(&b, "{\"event\":\"removed\",\"id\":3,\"time\":\"2026-11-25T17:04:44.149Z\",\"cgroup\":\"a/b\"}\n",
+		   "removed event");
+	vmpd_buf_reset(&b);
+	vmpd_fmt_dropped(&b, 17);
+	CHECK_LINE(&b, "{\"event\":\"dropped\",\"count\":17}\n", "dropped event");
+
+	vmpd_buf_reset(&b);
+	vmpd_fmt_time(&b, 0);
+	CHECK(!strcmp(buf_str(&b), "\"1970-01-01T00:00:00.000Z\""), "the epoch: %s", buf_str(&b));
+	vmpd_buf_free(&b);
+	vmpd_buf_free(&tail);
+}
+
+static void test_escaping(void)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *out;
+		const char *what;
+	} cases[] = {
+		{"plain/name", 10, "\"plain/name\"", "plain"},
+		{"a\"b", 3, "\"a\\\"b\"", "a quote"},
+		{"a\\b", 3, "\"a\\\\b\"", "a backslash"},
+		{"\\\"", 2, "\"\\\\\\\"\"", "backslash then quote"},
+		{"a\nb\tc\rd", 7, "\"a\\nb\\tc\\rd\"", "newline, tab, CR"},
+		{"\x01\x1f", 2, "\"\\u0001\\u001f\"", "control bytes"},
+		{"x\x7fy", 3, "\"x\\u007fy\"", "DEL"},
+		{"a\0b", 3, "\"a\\u0000b\"", "an embedded NUL"},
+		{"caf\xc3\xa9", 5, "\"caf\xc3\xa9\"", "valid UTF-8 is kept"},
+		{"\xe2\x82\xac\xf0\x9f\x90\xa7", 7, "\"\xe2\x82\xac\xf0\x9f\x90\xa7\"", "3- and 4-byte UTF-8 kept"},
+		{"a\xffz", 3, "\"a\\ufffdz\"", "a byte that is never UTF-8"},
+		{"\xc3", 1, "\"\\ufffd\"", "a truncated sequence"},
+		{"\xc0\x80", 2, "\"\\ufffd\\ufffd\"", "an overlong NUL"},
+		{"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"", "a UTF-16 surrogate"},
+		{"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", "above U+10FFFF"},
+		{"\xe2\x82", 2, "\"\\ufffd\\ufffd\"", "a sequence cut at the end"},
+		{"", 0, "\"\"", "empty"},
+	};
+	struct vmpd_buf b;
+	vmpd_buf_init(&b);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vmpd_buf_reset(&b);
+		vmpd_json_string(&b, cases[i].in, cases[i].n);
+		CHECK(b.len == strlen(cases[i].out) && !memcmp(b.p, cases[i].out, b.len), "JSON string: %s", cases[i].what);
+	}
+	vmpd_buf_reset(&b);
+	vmpd_json_cstring(&b, NULL);
+	CHECK(!strcmp(buf_str(&b), "null"), "NULL is null");
+
+	/* Odd cgroup names in whole lines stay valid JSON. */
+	static const char *const odd[] = {"we\"ird", "back\\slash", "new\nline", "tab\there", "\xff\xfe",
+					  "caf\xc3\xa9/\xe2\x98\x83", "}{\",\":", "\x1b[31mred"};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		struct vmp_source_event ev = {.cgroup = odd[i], .origin = odd[i], .count = 1, .time_ns = 1,
+					      .psi_some_avg10 = -1, .psi_full_avg10 = -1};
+		struct vmpd_buf tail;
+		vmpd_buf_init(&tail);
+		vmpd_fmt_pressure_tail(&tail, &ev);
+		vmpd_buf_reset(&b);
+		vmpd_fmt_pressure(&b, 1, tail.p, tail.len);
+		bool ok = json_valid_line(b.p, b.len);
+		vmpd_buf_reset(&b);
+		vmpd_fmt_removed(&b, 1, 1, odd[i]);
+		ok = ok && json_valid_line(b.p, b.len);
+		vmpd_buf_reset(&b);
+		struct vmpd_sub_info s = {.id = 1, .cgroup = odd[i], .args = odd[i]};
+		vmpd_fmt_subscribed(&b, &s);
+		ok = ok && json_valid_line(b.p, b.len);
+		vmpd_buf_reset(&b);
+		vmpd_fmt_error(&b, VMPD_VERB_SUBSCRIBE, EINVAL, odd[i]);
+		ok = ok && json_valid_line(b.p, b.len);
+		CHECK(ok, "odd cgroup name %zu gives valid JSON lines", i);
+		vmpd_buf_free(&tail);
+	}
+	/* Escaping grows the text: a buffer that has to reallocate. */
+	static char many[3000];
+	memset(many, '"', sizeof(many));
+	vmpd_buf_reset(&b);
+	vmpd_json_string(&b, many, sizeof(many));
+	CHECK(b.len == 2 * sizeof(many) + 2 && !b.oom, "3000 quotes: 6002 bytes");
+	vmpd_buf_reset(&b);
+	vmpd_buf_printf(&b, "%s-%0500d", "x", 1);
+	CHECK(b.len == 502, "printf longer than the stack buffer");
+	vmpd_buf_free(&b);
+}
+
+static void test_normalize(void)
+{
+	char out[64];
+	CHECK(vmpd_cgroup_normalize("a/b", 3, out, sizeof(out)) == 0 && !strcmp(out, "a/b"), "a/b");
+	CHECK(vmpd_cgroup_normalize("", 0, out, sizeof(out)) == 0 && !strcmp(out, "/"), "empty: the root");
+	CHECK(vmpd_cgroup_normalize("/a/", 3, out, sizeof(out)) == 0 && !strcmp(out, "a"), "/a/");
+	CHECK(vmpd_cgroup_normalize("abcdef", 6, out, 4) == -EINVAL, "a result that does not fit: EINVAL");
+	CHECK(vmpd_cgroup_normalize("abc", 3, out, 4) == 0 && !strcmp(out, "abc"), "a result that just fits");
+	vmpd_canonical_args(VMP_LEVEL_LOW, VMP_MODE_DEFAULT, out, sizeof(out));
+	CHECK(!strcmp(out, "low"), "canonical low,default is low");
+	vmpd_canonical_args(VMP_LEVEL_CRITICAL, VMP_MODE_LOCAL, out, sizeof(out));
+	CHECK(!strcmp(out, "critical,local"), "canonical critical,local");
+	vmpd_canonical_args(VMP_LEVEL_MEDIUM, VMP_MODE_HIERARCHY, out, sizeof(out));
+	CHECK(!strcmp(out, "medium,hierarchy"), "canonical medium,hierarchy");
+}
+
+static void test_access(void)
+{
+	struct stat st = {0};
+	gid_t groups[] = {10, 20};
+	st.st_uid = 1000;
+	st.st_gid = 20;
+	st.st_mode = S_IFDIR | 0750;
+	CHECK(vmpd_may_read(&st, 0, 0, NULL, 0), "root may always read");
+	CHECK(vmpd_may_read(&st, 1000, 1000, NULL, 0), "the owner with u+r");
+	CHECK(vmpd_may_read(&st, 1001, 20, NULL, 0), "the primary group with g+r");
+	CHECK(vmpd_may_read(&st, 1001, 1001, groups, 2), "a supplementary group with g+r");
+	CHECK(!vmpd_may_read(&st, 1001, 1001, NULL, 0), "others without o+r");
+	st.st_mode = S_IFDIR | 0075;
+	CHECK(!vmpd_may_read(&st, 1000, 20, NULL, 0), "the owner class decides: u-r denies the owner though g+r, o+r");
+	CHECK(!vmpd_may_read(&st, 1001, 1001, NULL, 0) == false, "others with o+r");
+	st.st_mode = S_IFDIR | 0704;
+	CHECK(!vmpd_may_read(&st, 1001, 20, NULL, 0), "group class without g+r is denied though o+r");
+	st.st_mode = S_IFDIR | 0755;
+	CHECK(vmpd_may_read(&st, 65534, 65534, NULL, 0), "0755: everybody");
+}
+
+int main(void)
+{
+	test_framing();
+	test_requests();
+	test_replies();
+	test_events();
+	test_escaping();
+	test_normalize();
+	test_access();
+	return check_done("daemon protocol");
+}
