@@ -733,7 +733,8 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 	/* From here on nothing fails. */
 	const uint64_t dt = e->stepped ? now - e->last_ns : 0;
 	bool active = false;
-	memset(e->scr, 0, n * sizeof(*e->scr));
+	if (n)
+		memset(e->scr, 0, n * sizeof(*e->scr));
 
 	/* 1. Deltas and the set's own tree. */
 	for (size_t i = 0; i < n; i++) {
