@@ -67,11 +67,6 @@ run_build "default" build
 run_build "asan+ubsan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 run_build "tsan" build-tsan -Db_sanitize=thread -Db_lundef=false
 
-if [ -x tests/malformed/run.sh ]; then
-	echo "=== malformed traces (under ASan+UBSan)"
-	VMPRESSURE=$top/build-asan/vmpressure sh tests/malformed/run.sh
-	note malformed $?
-fi
 if [ -x fuzz/run.sh ]; then
 	echo "=== fuzzing, ${FUZZ_SECONDS:-20} s a target"
 	sh fuzz/run.sh "${FUZZ_SECONDS:-20}"
