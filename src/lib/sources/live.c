@@ -21,7 +21,10 @@
  *    the subtree) and, when it moved with no hot descendant to explain it,
  *    walks down the children whose events moved;
  *  - global reclaim shows only in /proc/vmstat, which is read each tick
- *    while someone watches the root.
+ *    while someone watches the root;
+ *  - where the kernel lets us, a PSI trigger on each subscribed cgroup's
+ *    memory.pressure (and /proc/pressure/memory for the root) wakes the
+ *    source as soon as tasks stall, before the next tick.
  * Descriptors stay open and are re-read with pread.
  */
 #include "source.h"
@@ -47,7 +50,11 @@
 #define HOT_HOLD_NS 2000000000u
 #define FILEBUF 8192
 
+/* PSI trigger: 100 ms of "some" stall within 1 s, lmkd's medium. */
+#define PSI_TRIGGER "some 100000 1000000"
+
 struct cg {
+	struct vmp_watch psi_w;  /* first: the watch leads to its cgroup */
 	struct cg *parent, *child, *next;
 	struct cg *hnext;        /* by inotify wd */
 	char *path;              /* "/" or "a/b" */
@@ -228,6 +235,10 @@ static bool sample_machine(struct live *lv, struct vmp_est_machine *m)
 
 static void cg_close(struct live *lv, struct cg *c)
 {
+	if (c->psi_w.fd >= 0) { /* closing it also leaves the epoll set */
+		close(c->psi_w.fd);
+		c->psi_w.fd = -1;
+	}
 	int *fds[] = {&c->fd_stat, &c->fd_events, &c->fd_local, &c->fd_pressure, &c->dirfd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0) {
@@ -248,6 +259,7 @@ static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, v
 		return NULL;
 	}
 	c->fd_stat = c->fd_events = c->fd_local = c->fd_pressure = -1;
+	c->psi_w.fd = -1;
 	c->wd = -1;
 	c->dirfd = dirfd;
 	if (dirfd >= 0)
@@ -569,6 +581,57 @@ static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t e
 	return any ? step(src) : 0;
 }
 
+/* ---- PSI triggers --------------------------------------------------------- */
+
+static void psi_unarm(struct vmp_source *src, struct cg *c)
+{
+	if (c->psi_w.fd < 0)
+		return;
+	vmp_source_unwatch(src, &c->psi_w);
+	close(c->psi_w.fd);
+	c->psi_w.fd = -1;
+}
+
+static int psi_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
+{
+	struct live *lv = src->kind_data;
+	struct cg *c = (struct cg *)w; /* psi_w is the first member */
+	if (events & EPOLLERR) { /* the cgroup went away */
+		psi_unarm(src, c);
+		c->gone = c->parent != NULL;
+	}
+	uint64_t now = mono_ns();
+	mark_hot(c, now);
+	if (c->parent)
+		descend(lv, src, c, now);
+	return step(src);
+}
+
+/* Best effort: no trigger (no PSI, no permission, a fixture) only means
+ * the next tick finds the stall instead. */
+static void psi_arm(struct vmp_source *src, struct cg *c)
+{
+	if (c->psi_w.fd >= 0)
+		return;
+	int fd;
+	if (c->parent)
+		fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	else {
+		char *p = vmp_path_join(src->proc_root, "pressure/memory", NULL);
+		fd = p ? open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+		free(p);
+	}
+	if (fd < 0)
+		return;
+	c->psi_w.fd = fd;
+	c->psi_w.ready = psi_ready;
+	if (write(fd, PSI_TRIGGER, sizeof(PSI_TRIGGER)) != (ssize_t)sizeof(PSI_TRIGGER) ||
+	    vmp_source_watch(src, &c->psi_w, EPOLLPRI) != 0) {
+		close(fd);
+		c->psi_w.fd = -1;
+	}
+}
+
 /* ---- the source kind ---------------------------------------------------- */
 
 static void live_fini(struct vmp_source *src)
@@ -683,6 +746,7 @@ static int live_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 		scan_children(lv, src, c, true);
 	set_watchers(c, +1);
 	c->direct_subs++;
+	psi_arm(src, c);
 	if (is_root)
 		lv->root_subs++;
 	if (lv->root_subs == 1 || !is_root)
@@ -699,7 +763,8 @@ static void live_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 	if (!c)
 		return; /* its cgroup is already gone */
 	set_watchers(c, -1);
-	c->direct_subs--;
+	if (!--c->direct_subs)
+		psi_unarm(src, c);
 	if (c == lv->root)
 		lv->root_subs--;
 	/* Cgroups no subscription watches leave the engine (no listener
