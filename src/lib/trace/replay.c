@@ -301,6 +301,8 @@ VMP_EXPORT int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn e
 {
 	if ((!buf && len) || !out)
 		return -EINVAL;
+	if (!buf)
+		buf = ""; /* (NULL, 0) is an empty trace: no arithmetic on NULL */
 	struct vmp_replay *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
