@@ -21,6 +21,23 @@ int cmd_calc(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 
+/* watch_daemon.c: `vmpressure watch` through vmpressured. */
+#include "vmpressure.h"
+#define WATCH_DEFAULT_SOCKET "/run/vmpressure/control"
+#define WATCH_NO_DAEMON 1 /* nothing (usable) answers: watch in-process */
+struct watch_daemon;
+/* Connect, check the daemon's source against `want` (AUTO: any), and
+ * subscribe with a stream. 0; WATCH_NO_DAEMON; or -errno of the daemon's
+ * error reply with its message in err. */
+int watch_daemon_open(struct watch_daemon **out, const char *path, const char *cgroup, const char *args,
+		      vmp_source_kind want, char *err, size_t errcap);
+const char *watch_daemon_source(const struct watch_daemon *wd);
+int watch_daemon_fd(const struct watch_daemon *wd);
+/* Read what arrived and pass each event to fn; -EPIPE once the daemon has
+ * closed the connection. */
+int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
+void watch_daemon_close(struct watch_daemon *wd);
+
 /* Read a whole file ("-" is stdin). 0, or -errno. */
 int read_file(const char *path, char **buf, size_t *len);
 

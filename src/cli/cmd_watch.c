@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vmpressure watch: live pressure events for one cgroup or the whole
- * machine, one line each (human or JSON), and a summary on exit. Runs the
- * sources and the engine in-process.
+ * machine, one line each (human or JSON), and a summary on exit. Through
+ * vmpressured when its socket answers (watch_daemon.c turns its events back
+ * into source events), else with the sources and the engine in-process;
+ * the output is the same either way, and standard error says which.
  */
 #include "cli.h"
 #include "vmpressure.h"
@@ -39,6 +41,10 @@ static void usage(FILE *f)
 		"      --speed X      with --trace: X times real time; 0 as fast as possible (1)\n"
 		"      --cgroup-root DIR, --proc-root DIR\n"
 		"                     read cgroups and /proc from elsewhere (fixtures, containers)\n"
+		"      --socket PATH  vmpressured's socket (" WATCH_DEFAULT_SOCKET "): used when\n"
+		"                     a daemon answers there, unless --trace, --cgroup-root or\n"
+		"                     --proc-root is given or its source is not the one asked for\n"
+		"      --no-daemon    always watch in-process\n"
 		"\n"
 		"A summary (events per level, duration) goes to standard error on exit.\n"
 		"exit status: 0 ok (count, timeout or signal), 2 bad argument or no such cgroup,\n"
@@ -163,7 +169,8 @@ int cmd_watch(int argc, char **argv)
 	double timeout = -1;
 	struct vmp_source_config cfg;
 	vmp_source_config_init(&cfg);
-	bool have_cgroup = false, speed_set = false;
+	bool have_cgroup = false, speed_set = false, no_daemon = false;
+	const char *socket_path = WATCH_DEFAULT_SOCKET;
 	struct vmp_trace_error terr = {0};
 	cfg.trace_error = &terr;
 
@@ -240,6 +247,11 @@ int cmd_watch(int argc, char **argv)
 		} else if (!strcmp(a, "--proc-root")) {
 			NEEDVAL();
 			cfg.proc_root = val;
+		} else if (!strcmp(a, "--socket")) {
+			NEEDVAL();
+			socket_path = val;
+		} else if (!strcmp(a, "--no-daemon")) {
+			no_daemon = true;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "%s watch: unknown option '%s'\n", prog, a);
 			usage(stderr);
@@ -264,31 +276,51 @@ int cmd_watch(int argc, char **argv)
 
 	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
 		cfg.trace_speed = 1;
-	vmp_source *src;
-	int rc = vmp_source_new(&src, &cfg);
-	if (rc && terr.line) {
-		fprintf(stderr, "%s watch: %s:%lu: %s\n", prog, cfg.trace_path, terr.line, terr.msg);
-		return EXIT_BADINPUT;
+	vmp_source *src = NULL;
+	vmp_sub *sub = NULL;
+	struct watch_daemon *wd = NULL;
+	int rc;
+	/* The daemon, unless the user asked for a source only we can build. */
+	if (!no_daemon && cfg.kind != VMP_SOURCE_TRACE && !cfg.cgroup_root && !cfg.proc_root) {
+		char err[1024] = "";
+		rc = watch_daemon_open(&wd, socket_path, cgroup, args, cfg.kind, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
+				socket_path, err[0] ? err : strerror(-rc));
+			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+		}
+		if (rc == 0)
+			w.source_name = watch_daemon_source(wd);
 	}
-	if (rc && cfg.kind == VMP_SOURCE_TRACE) {
-		fprintf(stderr, "%s watch: %s: %s\n", prog, cfg.trace_path, strerror(-rc));
-		return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
+	if (!wd) {
+		rc = vmp_source_new(&src, &cfg);
+		if (rc && terr.line) {
+			fprintf(stderr, "%s watch: %s:%lu: %s\n", prog, cfg.trace_path, terr.line, terr.msg);
+			return EXIT_BADINPUT;
+		}
+		if (rc && cfg.kind == VMP_SOURCE_TRACE) {
+			fprintf(stderr, "%s watch: %s: %s\n", prog, cfg.trace_path, strerror(-rc));
+			return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
+		}
+		if (rc) {
+			fprintf(stderr, "%s watch: no pressure source: %s\n", prog, strerror(-rc));
+			return EXIT_UNAVAILABLE;
+		}
+		w.source_name = kind_name(vmp_source_get_kind(src));
+		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
+		if (rc) {
+			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
+				w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+			vmp_source_free(src);
+			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+		}
 	}
-	if (rc) {
-		fprintf(stderr, "%s watch: no pressure source: %s\n", prog, strerror(-rc));
-		return EXIT_UNAVAILABLE;
-	}
-	w.source_name = kind_name(vmp_source_get_kind(src));
-	vmp_sub *sub;
-	rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-	if (rc) {
-		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
-			w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
-		vmp_source_free(src);
-		return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
-	}
-	fprintf(stderr, "%s: watching %s at %s (%s source)%s\n", prog, cgroup, args, w.source_name,
-		w.json ? "" : "; Ctrl-C to stop");
+	if (wd)
+		fprintf(stderr, "%s: watching %s at %s (%s source, through vmpressured at %s)%s\n", prog, cgroup,
+			args, w.source_name, socket_path, w.json ? "" : "; Ctrl-C to stop");
+	else
+		fprintf(stderr, "%s: watching %s at %s (%s source, in-process)%s\n", prog, cgroup, args,
+			w.source_name, w.json ? "" : "; Ctrl-C to stop");
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -299,7 +331,8 @@ int cmd_watch(int argc, char **argv)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	double start = now_s();
 	int status = EXIT_OK;
-	struct pollfd pfd[2] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+	struct pollfd pfd[2] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
+				{.fd = sfd, .events = POLLIN}};
 	while (!w.removed && (!w.max_count || w.seen < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
@@ -318,7 +351,15 @@ int cmd_watch(int argc, char **argv)
 		}
 		if (pfd[1].revents)
 			break;
-		if (pfd[0].revents && (rc = vmp_source_dispatch(src)) != 0) {
+		if (pfd[0].revents && wd && (rc = watch_daemon_dispatch(wd, on_event, &w)) != 0) {
+			if (rc == -EPIPE)
+				fprintf(stderr, "%s watch: vmpressured closed the connection\n", prog);
+			else
+				fprintf(stderr, "%s watch: reading from vmpressured: %s\n", prog, strerror(-rc));
+			status = w.removed ? EXIT_OK : EXIT_UNAVAILABLE;
+			break;
+		}
+		if (pfd[0].revents && !wd && (rc = vmp_source_dispatch(src)) != 0) {
 			fprintf(stderr, "%s watch: %s\n", prog, strerror(-rc));
 			status = EXIT_SOFTWARE;
 			break;
@@ -328,8 +369,11 @@ int cmd_watch(int argc, char **argv)
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
 		w.removed ? "; the cgroup was removed" : "");
-	vmp_source_unsubscribe(src, sub);
-	vmp_source_free(src);
+	if (src) {
+		vmp_source_unsubscribe(src, sub);
+		vmp_source_free(src);
+	}
+	watch_daemon_close(wd);
 	if (sfd >= 0)
 		close(sfd);
 	return status;
