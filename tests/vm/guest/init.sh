@@ -1,0 +1,173 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# /init of the VM suite's initramfs (busybox). The kernel command line says
+# what to run:
+#   vmcg=1|2        the memory controller: cgroup v1 (memory.pressure_level:
+#                   the kernel's own listeners) or cgroup v2 (no interface:
+#                   the kernel's truth comes from the kprobe capture alone)
+#   vmscen=a,b,c    the workloads, /scen/<name>.sh each
+#
+# Disks: /dev/vda, the data (read-only: the files the workloads read);
+# /dev/vdb, the output (a fresh ext4 per run; the host reads it back with
+# debugfs). Per workload, /out/<name>/ gets:
+#   groups      "group <path> <kernfs id>", "hyp <spec>" (the listeners)
+#   klisten     cgroup v1: what the kernel delivered to direct listeners
+#   client      what vmpressured's subscribers received
+#   trace       the kprobe capture (vmpressure, vmpressure_prio, the work
+#               item, eventfd_signal)
+#   meta        start/end (CLOCK_MONOTONIC) and exit codes
+#   log         workload and tool output, the dmesg of the workload
+# Progress goes to the console as "VM: ..." lines; the host's timeout is the
+# only watchdog (a hung guest is killed and its console log kept).
+PATH=/bin
+export PATH
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mkdir -p /run
+mount -t tmpfs run /run
+
+fail() { echo "VM: FATAL $*"; sync; poweroff -f; sleep 10; }
+
+for m in $(cat /mods/order); do
+	insmod /mods/$m.ko 2>/dev/null || echo "VM: insmod $m failed (built in?)"
+done
+mkdir -p /mnt/data /out
+mount -t ext4 -o ro /dev/vda /mnt/data || fail "cannot mount the data disk /dev/vda"
+mount -t ext4 /dev/vdb /out || fail "cannot mount the output disk /dev/vdb"
+mount -t tracefs tracefs /sys/kernel/tracing || fail "no tracefs"
+
+arg() { sed -n "s/.*$1=\([A-Za-z0-9,_-]*\).*/\1/p" /proc/cmdline; }
+CG=$(arg vmcg)
+SCEN=$(arg vmscen)
+if [ "$CG" = 2 ]; then
+	M=/sys/fs/cgroup
+	mount -t cgroup2 none $M || fail "cannot mount cgroup2"
+	echo +memory > $M/cgroup.subtree_control || fail "no memory controller on cgroup v2"
+else
+	CG=1
+	mount -t tmpfs cg /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory
+	M=/sys/fs/cgroup/memory
+	mount -t cgroup -o memory memory $M || fail "cannot mount the cgroup v1 memory controller"
+fi
+
+# The kprobes. Offsets are those of Debian's 6.1 kernels (x86-64):
+#   memcg (2nd argument, %si) -> css.cgroup (+0) -> kn (+248) -> id (+104);
+#   vmpressure_work_fn(work): work is memcg->vmpressure.work, 1160 bytes
+#   past the memcg, and tree_scanned/tree_reclaimed lie 72 and 64 bytes
+#   before it; eventfd_ctx->id at +44. A NULL memcg (global reclaim: the
+#   root) cannot be dereferenced, and the kernel leaves that field
+#   unwritten: mc, the pointer itself, tells the converter. The host checks that every id it sees is
+#   a group of the workload, so a kernel with another layout fails loudly.
+T=/sys/kernel/tracing
+echo 65536 > $T/buffer_size_kb
+echo mono > $T/trace_clock
+N='mc=%si:x64 cg=+104(+248(+0(%si))):u64'
+echo "p:vmp vmpressure gfp=%di:x32 $N tree=%dx:u8 scanned=%cx:u64 reclaimed=%r8:u64" >> $T/kprobe_events ||
+	fail "kprobe on vmpressure"
+echo "p:vmprio vmpressure_prio gfp=%di:x32 $N prio=%dx:s32" >> $T/kprobe_events ||
+	fail "kprobe on vmpressure_prio"
+echo 'p:vmwork vmpressure_work_fn w=%di:x64 id=+104(+248(-1160(%di))):u64 ts=-72(%di):u64 tr=-64(%di):u64' >> $T/kprobe_events ||
+	fail "kprobe on vmpressure_work_fn"
+echo 'p:efd eventfd_signal id=+44(%di):s32' >> $T/kprobe_events || fail "kprobe on eventfd_signal"
+
+# The daemon, for the whole boot.
+SOCK=/run/vmpressured.sock
+DAEMON=
+if [ -x /bin/vmpressured ]; then
+	/bin/vmpressured --source v$CG --socket $SOCK --log-file /out/vmpressured.log &
+	DAEMON=$!
+	i=0
+	while [ ! -S $SOCK ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -S $SOCK ] || { echo "VM: vmpressured did not create $SOCK"; DAEMON=; }
+fi
+echo "VM: cgroup v$CG, daemon ${DAEMON:-none}, workloads $SCEN"
+
+# Helpers for the workload files.
+mkgrp() { # path [limit]
+	if [ $CG = 2 ]; then
+		case $1 in */*) echo +memory > "$M/${1%/*}/cgroup.subtree_control" ;; esac
+		mkdir "$M/$1" && { [ -z "$2" ] || echo "$2" > "$M/$1/memory.max"; }
+	else
+		mkdir "$M/$1" && { [ -z "$2" ] || echo "$2" > "$M/$1/memory.limit_in_bytes"; }
+	fi
+}
+run() { # group hog-args...: a workload process inside group
+	g=$1
+	shift
+	/bin/hog -c "$M/$g" "$@"
+	echo "run $g $*: exit $?"
+}
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+waitfor() { # file pattern seconds
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		[ $i -ge $(($3 * 10)) ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+run_scen() {
+	s=$1
+	O=/out/$s
+	mkdir -p $O
+	GROUPS= LISTEN= SETTLE=1 CUSTOM=
+	. /scen/$s.sh || { echo "VM: $s: no such workload"; return; }
+	echo "VM: workload $s begin"
+	if [ -n "$CUSTOM" ]; then
+		custom >> $O/log 2>&1
+		echo "VM: workload $s end"
+		sync
+		return
+	fi
+	for g in $GROUPS; do mkgrp ${g%%=*} $(case $g in *=*) echo ${g#*=} ;; esac) || echo "VM: $s: mkgrp $g failed"; done
+	{
+		echo "group / $(stat -c %i $M)"
+		for g in $GROUPS; do echo "group ${g%%=*} $(stat -c %i $M/${g%%=*})"; done
+		for l in $LISTEN; do echo "hyp $l"; done
+	} > $O/groups
+	KP= CP=
+	if [ $CG = 1 ]; then
+		/bin/klisten $M $LISTEN > $O/klisten 2>> $O/log &
+		KP=$!
+		waitfor $O/klisten READY 10 || echo "VM: $s: klisten not ready"
+	fi
+	if [ -n "$DAEMON" ]; then
+		if [ $CG = 1 ]; then CF=-e; else CF=-s; fi
+		/bin/vmpclient $SOCK $CF $LISTEN > $O/client 2>> $O/log &
+		CP=$!
+		waitfor $O/client READY 10 || echo "VM: $s: vmpclient not ready"
+	fi
+	sleep 1
+	dmesg -c > /dev/null
+	echo > $T/trace
+	echo 1 > $T/events/kprobes/enable
+	echo "start $(/bin/hog now)" > $O/meta
+	workload >> $O/log 2>&1
+	echo "end $(/bin/hog now)" >> $O/meta
+	sleep $SETTLE
+	echo 0 > $T/events/kprobes/enable
+	[ -n "$KP" ] && kill $KP
+	[ -n "$CP" ] && kill $CP
+	wait $KP $CP 2>/dev/null
+	cat $T/trace > $O/trace
+	dmesg -c >> $O/log
+	sleep 1
+	for g in $(echo $GROUPS | tr ' ' '\n' | sed 's/=.*//' | sed -n '1!G;h;$p'); do
+		[ -d $M/$g ] && { rmdir $M/$g || echo "VM: $s: rmdir $g failed"; }
+	done
+	echo "VM: workload $s end ($(grep -c . $O/trace) trace lines)"
+	sync
+}
+
+for s in $(echo $SCEN | tr , ' '); do
+	run_scen $s
+done
+[ -n "$DAEMON" ] && { kill $DAEMON; wait $DAEMON; echo "daemon exit $?" > /out/daemon.exit; }
+sync
+umount /out
+echo "VM: ALLDONE"
+poweroff -f

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Convert one workload's kernel capture (the guest's /out/<workload>/) into
+vmptrace v1 (docs/vmptrace.md).
+
+    k2vmpt.py DIR [SOURCE-TEXT] > file.vmpt
+
+DIR holds what tests/vm/guest/init.sh wrote:
+  groups   "group <path> <kernfs id>" (the root first), "hyp <spec>"
+  klisten  cgroup v1 only: "efdid <i> <spec> <eventfd id>" and, at the end,
+           "expect <i> <spec> <count>" (the kernel's deliveries)
+  trace    the ftrace text of the kprobes vmp, vmprio, vmwork and efd
+
+Listeners are klisten's registrations when there is a klisten file (their
+expect records are the kernel's counts), else the hypothetical ones of the
+groups file (cgroup v2: no interface, no expect records; replay gives the
+kernel's truth).
+
+A vmpressure_prio() call at priority <= 3 makes its own vmpressure(512, 0)
+call, which the capture sees too; vmptrace's `prio` record stands for both,
+so that inner call is dropped. A NULL memcg (global reclaim) is the root.
+A group id that is not one of the workload's groups is an error (exit 3):
+either a stray group or a kernel whose structure offsets differ from the
+kprobes' (tests/vm/guest/init.sh), and either way the capture is not the
+workload's.
+"""
+import re
+import sys
+
+LINE = re.compile(r'\s(\d+\.\d+): (\w+): \(\S+\)(.*)$')
+KV = re.compile(r'(\w+)=(\S+)')
+
+
+class CaptureError(Exception):
+    pass
+
+
+def parent_of(g):
+    if g == '/':
+        return '-'
+    return g.rsplit('/', 1)[0] if '/' in g else '/'
+
+
+def read_listeners(d):
+    """[(index, group, args, eventfd id or None)], {index: expected count}"""
+    listeners, expects, hyp = [], {}, []
+    groups, order = {}, []
+    for line in open(f'{d}/groups', errors='replace'):
+        f = line.split()
+        if len(f) == 3 and f[0] == 'group':
+            groups[f[2]] = f[1]
+            order.append(f[1])
+        elif len(f) == 2 and f[0] == 'hyp':
+            hyp.append(f[1])
+    try:
+        kl = open(f'{d}/klisten', errors='replace').read().splitlines()
+    except FileNotFoundError:
+        kl = None
+    if kl is not None:
+        for line in kl:
+            f = line.split()
+            if len(f) == 4 and f[0] == 'efdid':
+                g, args = f[2].rsplit(':', 1)
+                listeners.append((int(f[1]), g, args, int(f[3])))
+            elif len(f) == 4 and f[0] == 'expect':
+                expects[int(f[1])] = int(f[3])
+    else:
+        for i, spec in enumerate(hyp):
+            g, args = spec.rsplit(':', 1)
+            listeners.append((i, g, args, None))
+    return groups, order, listeners, expects
+
+
+def convert(d, out, source='linux'):
+    groups, order, listeners, expects = read_listeners(d)
+    if not order or order[0] != '/':
+        raise CaptureError(f'{d}/groups: no root group line')
+    root_id = groups_inv = None
+    groups_inv = {v: k for k, v in groups.items()}
+    root_id = groups_inv['/']
+
+    def gname(memcg, cg):
+        if memcg is not None and int(memcg, 16) == 0:
+            return '/'
+        g = groups.get(cg)
+        if g is None:
+            raise CaptureError(f'cgroup id {cg} is none of the workload\'s groups '
+                               f'({", ".join(f"{v}={k}" for k, v in groups.items())}): '
+                               'a stray group, or kprobe offsets that do not fit this kernel')
+        return g
+
+    w = out.write
+    w(f'# vmptrace 1\n# source: {source}\n')
+    for g in order:
+        w(f'group {g} {parent_of(g)}\n')
+    for idx, g, args, _ in listeners:
+        w(f'listen {idx} {g} {args}\n')
+    efd2l = {e: i for i, _, _, e in listeners if e is not None}
+    inner = None  # (group, gfp) of a prio <= 3 call whose own vmpressure() is next
+    n = 0
+    for line in open(f'{d}/trace', errors='replace'):
+        if line.startswith('#'):
+            continue
+        m = LINE.search(line)
+        if not m:
+            continue
+        t, ev, a = m.group(1), m.group(2), dict(KV.findall(m.group(3)))
+        n += 1
+        if ev == 'vmp':
+            g = gname(a.get('mc'), a['cg'])
+            if inner == (g, a['gfp']) and a['tree'] == '1' and a['scanned'] == '512' and a['reclaimed'] == '0':
+                inner = None
+                continue
+            inner = None
+            w(f"vmpressure {t} {g} {a['tree']} {a['scanned']} {a['reclaimed']} {a['gfp']}\n")
+        elif ev == 'vmprio':
+            g = gname(a.get('mc'), a['cg'])
+            w(f"prio {t} {g} {a['prio']} {a['gfp']}\n")
+            inner = (g, a['gfp']) if int(a['prio']) <= 3 else None
+        elif ev == 'vmwork':
+            w(f"work {t} {gname(None, a['id'])}\n")
+        elif ev == 'efd':
+            i = int(a['id'])
+            if i in efd2l:
+                w(f'# kernel-signal {t} {efd2l[i]}\n')
+    for idx in sorted(expects):
+        w(f'expect {idx} {expects[idx]}\n')
+    return n
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.stderr.write('usage: k2vmpt.py DIR [SOURCE-TEXT]\n')
+        return 64
+    try:
+        convert(sys.argv[1], sys.stdout, sys.argv[2] if len(sys.argv) > 2 else 'linux')
+    except CaptureError as e:
+        sys.stderr.write(f'k2vmpt: {sys.argv[1]}: {e}\n')
+        return 3
+    except (OSError, KeyError, ValueError) as e:
+        sys.stderr.write(f'k2vmpt: {sys.argv[1]}: cannot read the capture: {e!r}\n')
+        return 3
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,697 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The VM suite: a real Linux kernel as the judge.
+
+    vmsuite.py v1|v2 --source-root DIR --build-root DIR --cli PATH [--workloads a,b]
+
+Boots Debian's own kernel (the package linux-image-amd64 depends on) under
+qemu (TCG, one CPU, 512 MiB) with a busybox initramfs holding the project's
+programs built statically, runs memory workloads in fresh cgroup trees, and
+captures the kernel's vmpressure inputs with kprobes (guest/init.sh).
+
+  v1  cgroup v1, exactness (a test): per workload, the kernel's deliveries
+      to listeners registered directly (guest/klisten.c) must equal the
+      replay of the capture through libvmpressure (`vmpressure replay
+      --check`), and what vmpressured (--source v1) relayed to a client's
+      eventfds (guest/vmpclient.c) must equal them too.
+  v2  cgroup v2, estimator fidelity (a benchmark): vmpressured --source v2
+      serves the same listeners; the capture, replayed for them, is the
+      kernel's truth. Writes BUILD/vm/v2_fidelity.md and .json.
+  Both boots end with the end-to-end workload (e2e): a client woken through
+  the daemon's eventfd under real pressure, then its cgroup removed.
+
+TAP on standard output; "1..0 # SKIP ..." where qemu, the kernel package or
+root (to install them) cannot be had. Artifacts: BUILD/vm/<v1|v2>/ (console
+log, per-workload capture, vmptrace, tool output); for each failed check the
+guest's output is kept as BUILD/vm/logs/<boot>-<workload>.log. Downloads
+and the data disk are cached in BUILD/vm-cache (VMP_VM_CACHE overrides).
+
+Environment: VMP_VM_KERNEL=<package> pins the kernel package;
+VMP_VM_TIMEOUT=<s> the guest's time limit (default 1200 s).
+"""
+import argparse
+import glob
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import k2vmpt  # noqa: E402
+
+V1_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'mixed', 'e2e']
+V2_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'mixed', 'e2e']
+PACKAGES = {  # Debian package: what we need of it
+    'qemu-system-x86': 'qemu-system-x86_64',
+    'busybox-static': 'a static /bin/busybox',
+    'cpio': 'cpio',
+    'e2fsprogs': 'mkfs.ext4, debugfs',
+}
+MODULES = ['crypto/crc32c_generic', 'drivers/virtio/virtio_ring', 'drivers/virtio/virtio',
+           'drivers/virtio/virtio_pci_modern_dev', 'drivers/virtio/virtio_pci_legacy_dev',
+           'drivers/virtio/virtio_pci', 'drivers/block/virtio_blk', 'lib/crc16', 'fs/mbcache',
+           'fs/jbd2/jbd2', 'fs/ext4/ext4']
+DATA_FILES = [('f192', 192), ('f128', 128), ('f64', 64), ('f64b', 64)]  # MiB
+DATA_VERSION = 1  # bump when DATA_FILES change: the cached image is rebuilt
+
+
+class Skip(Exception):
+    pass
+
+
+class HarnessError(Exception):
+    pass
+
+
+def log(msg):
+    sys.stderr.write(f'vmsuite: {msg}\n')
+    sys.stderr.flush()
+
+
+def run(cmd, cwd=None, timeout=600, check=True, **kw):
+    try:
+        r = subprocess.run(cmd, cwd=cwd, timeout=timeout, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, errors='replace', **kw)
+    except FileNotFoundError:
+        raise HarnessError(f'{cmd[0]}: not found')
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f'{" ".join(cmd)}: no answer after {timeout} s')
+    if check and r.returncode != 0:
+        raise HarnessError(f'{" ".join(cmd)}: exit {r.returncode}: {(r.stderr or r.stdout).strip()[-2000:]}')
+    return r
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, good, text, diag=()):
+        self.n += 1
+        if not good:
+            self.failed += 1
+        print(f'{"ok" if good else "not ok"} {self.n} - {text}')
+        for d in diag:
+            print(f'# {d}')
+        sys.stdout.flush()
+
+    def skip(self, text, why):
+        self.n += 1
+        print(f'ok {self.n} - {text} # SKIP {why}')
+        sys.stdout.flush()
+
+    def diag(self, text):
+        for line in text.splitlines():
+            print(f'# {line}')
+        sys.stdout.flush()
+
+    def done(self):
+        print(f'1..{self.n}')
+
+
+# ---- The host: packages, kernel, programs, disks --------------------------
+
+_apt_updated = False
+
+
+def apt_update_once():
+    global _apt_updated
+    if not _apt_updated:
+        log('apt-get update')
+        run(['apt-get', 'update'], timeout=600, check=False)
+        _apt_updated = True
+
+
+def installed(pkg):
+    r = run(['dpkg-query', '-W', '-f=${db:Status-Status}', pkg], check=False)
+    return r.returncode == 0 and r.stdout.strip() == 'installed'
+
+
+def ensure_packages():
+    if not shutil.which('dpkg-query'):
+        missing = [p for p, b in [('qemu-system-x86', 'qemu-system-x86_64'), ('cpio', 'cpio'),
+                                  ('e2fsprogs', 'debugfs')] if not shutil.which(b)]
+        if missing:
+            raise Skip(f'not a Debian system and missing: {", ".join(missing)}')
+        return
+    missing = [p for p in PACKAGES if not installed(p)]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        raise Skip(f'not root, and these packages are missing: {" ".join(missing)} '
+                   f'(apt-get install {" ".join(missing)})')
+    apt_update_once()
+    log(f'apt-get install {" ".join(missing)}')
+    r = run(['apt-get', 'install', '-y', '--no-install-recommends'] + missing, timeout=1200,
+            check=False, env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
+    if r.returncode != 0:
+        raise Skip(f'cannot install {" ".join(missing)}: {r.stderr.strip()[-500:]}')
+
+
+def kernel_package():
+    """The versioned package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64."""
+    if os.environ.get('VMP_VM_KERNEL'):
+        return os.environ['VMP_VM_KERNEL']
+    for attempt in range(2):
+        r = run(['apt-cache', 'depends', 'linux-image-amd64'], check=False)
+        m = re.search(r'Depends:\s*(linux-image-\d\S*-amd64)\b', r.stdout)
+        if m:
+            return m.group(1)
+        if attempt == 0 and os.geteuid() == 0:
+            apt_update_once()
+    return None
+
+
+def fetch_kernel(cache):
+    """Cache dir with vmlinuz and the modules the guest loads: (dir, release)."""
+    pkg = None
+    if shutil.which('apt-cache'):
+        pkg = kernel_package()
+    if pkg is None:
+        have = sorted(glob.glob(f'{cache}/kernel-*/complete'))
+        if have:
+            d = os.path.dirname(have[-1])
+            log(f'apt offers no kernel package; using the cached {d}')
+            return d, open(have[-1]).read().strip()
+        raise Skip('no kernel package: apt-cache knows no linux-image-amd64 (not Debian, or no apt lists)')
+    rel = pkg[len('linux-image-'):]
+    d = f'{cache}/kernel-{rel}'
+    if os.path.exists(f'{d}/complete'):
+        return d, rel
+    log(f'fetching {pkg}')
+    tmp = tempfile.mkdtemp(prefix='kernel.', dir=cache)
+    try:
+        r = run(['apt-get', 'download', pkg], cwd=tmp, timeout=900, check=False)
+        debs = glob.glob(f'{tmp}/*.deb')
+        if r.returncode != 0 or not debs:
+            raise Skip(f'cannot download {pkg}: {r.stderr.strip()[-500:]}')
+        run(['dpkg-deb', '-x', debs[0], f'{tmp}/root'], timeout=600)
+        os.makedirs(f'{tmp}/k/mods')
+        shutil.copy(f'{tmp}/root/boot/vmlinuz-{rel}', f'{tmp}/k/vmlinuz')
+        kdir = f'{tmp}/root/lib/modules/{rel}/kernel'
+        order = []
+        for m in MODULES:
+            p = f'{kdir}/{m}.ko'
+            if os.path.exists(p):
+                shutil.copy(p, f'{tmp}/k/mods/')
+                order.append(os.path.basename(m))
+        with open(f'{tmp}/k/mods/order', 'w') as f:
+            f.write('\n'.join(order) + '\n')
+        with open(f'{tmp}/k/complete', 'w') as f:
+            f.write(rel + '\n')
+        shutil.rmtree(d, ignore_errors=True)
+        os.rename(f'{tmp}/k', d)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return d, rel
+
+
+def newer(out, srcs):
+    if not os.path.exists(out):
+        return False
+    t = os.path.getmtime(out)
+    return all(os.path.getmtime(s) <= t for s in srcs)
+
+
+def build_static(src, bindir):
+    """Static guest programs: the CLI, the daemon (if it builds), the helpers.
+    Returns (programs, daemon error text or None)."""
+    os.makedirs(bindir, exist_ok=True)
+    cc = os.environ.get('CC_STATIC', 'gcc')
+    cflags = ['-O2', '-std=gnu11', '-D_GNU_SOURCE', '-static', '-pthread', '-w']
+    lib = sorted(glob.glob(f'{src}/src/lib/**/*.c', recursive=True))
+    hdrs = sorted(glob.glob(f'{src}/src/**/*.h', recursive=True)) + [f'{src}/include/vmpressure.h']
+    progs = {}
+
+    def build(name, files, incs):
+        out = f'{bindir}/{name}'
+        if not newer(out, files + hdrs):
+            run([cc] + cflags + [f'-I{i}' for i in incs] + ['-o', out] + files + ['-lm'], timeout=600)
+        progs[name] = out
+
+    libinc = [f'{src}/include', f'{src}/src/lib']
+    for h in ['klisten', 'hog', 'vmpclient']:
+        build(h, [f'{HERE}/guest/{h}.c'], [])
+    build('vmpressure', lib + sorted(glob.glob(f'{src}/src/cli/*.c')), libinc + [f'{src}/src/cli'])
+    daemon_err = None
+    dsrc = sorted(glob.glob(f'{src}/src/daemon/*.c'))
+    if not dsrc:
+        daemon_err = 'src/daemon does not exist yet'
+    else:
+        try:
+            build('vmpressured', lib + dsrc, libinc + [f'{src}/src/daemon'])
+        except HarnessError as e:
+            daemon_err = f'vmpressured does not build statically: {e}'
+    return progs, daemon_err
+
+
+def data_disk(cache):
+    img = f'{cache}/data-{DATA_VERSION}.img'
+    if os.path.exists(img):
+        return img
+    log('building the data disk (random files, once)')
+    tmp = tempfile.mkdtemp(prefix='data.', dir=cache)
+    try:
+        os.makedirs(f'{tmp}/d')
+        for name, mb in DATA_FILES:
+            with open(f'{tmp}/d/{name}', 'wb') as f:
+                for _ in range(mb):
+                    f.write(os.urandom(1 << 20))
+        total = sum(mb for _, mb in DATA_FILES) + 48
+        with open(f'{tmp}/img', 'wb') as f:
+            f.truncate(total << 20)
+        run(['mkfs.ext4', '-q', '-F', '-O', '^metadata_csum,^has_journal', '-d', f'{tmp}/d', f'{tmp}/img'])
+        os.rename(f'{tmp}/img', img)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return img
+
+
+def initramfs(out, kdir, progs, cgv, tmpdir):
+    ir = f'{tmpdir}/ir'
+    for d in ['bin', 'proc', 'sys', 'dev', 'tmp', 'run', 'mnt', 'mods', 'scen', 'out']:
+        os.makedirs(f'{ir}/{d}')
+    bb = shutil.which('busybox') or '/bin/busybox'
+    if shutil.which('ldd'):
+        r = run(['ldd', bb], check=False)
+        if r.returncode == 0 and 'statically' not in r.stdout + r.stderr:
+            raise Skip(f'{bb} is not static (install busybox-static)')
+    shutil.copy(bb, f'{ir}/bin/busybox')
+    for a in run([f'{ir}/bin/busybox', '--list']).stdout.split():
+        if a != 'busybox' and not os.path.exists(f'{ir}/bin/{a}'):
+            os.symlink('busybox', f'{ir}/bin/{a}')
+    for name, path in progs.items():
+        shutil.copy(path, f'{ir}/bin/{name}')
+    for f in glob.glob(f'{kdir}/mods/*'):
+        shutil.copy(f, f'{ir}/mods/')
+    for f in glob.glob(f'{HERE}/guest/scen/*.sh'):
+        shutil.copy(f, f'{ir}/scen/')
+    shutil.copy(f'{HERE}/guest/init.sh', f'{ir}/init')
+    os.chmod(f'{ir}/init', 0o755)
+    files = run(['find', '.'], cwd=ir).stdout
+    r = subprocess.run(['cpio', '-o', '-H', 'newc', '--quiet'], cwd=ir, input=files.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    if r.returncode != 0:
+        raise HarnessError(f'cpio: {r.stderr.decode(errors="replace")}')
+    with gzip.open(out, 'wb', compresslevel=1) as f:
+        f.write(r.stdout)
+
+
+def boot(rundir, kdir, data, initrd, cgv, workloads, timeout):
+    """Run the guest; returns (seconds, console text, timed out?)."""
+    outimg = f'{rundir}/out.img'
+    with open(outimg, 'wb') as f:
+        f.truncate(512 << 20)
+    run(['mkfs.ext4', '-q', '-F', '-O', '^metadata_csum,^has_journal', outimg])
+    cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '512M', '-smp', '1', '-nographic',
+           '-no-reboot', '-kernel', f'{kdir}/vmlinuz', '-initrd', initrd,
+           '-drive', f'file={data},format=raw,if=virtio,readonly=on',
+           '-drive', f'file={outimg},format=raw,if=virtio',
+           '-append', f'console=ttyS0 quiet panic=-1 vmcg={cgv[1]} vmscen={",".join(workloads)}']
+    console = f'{rundir}/console.log'
+    t0 = time.monotonic()
+    log(f'booting the {cgv} guest: {" ".join(workloads)} (timeout {timeout} s)')
+    timed_out = False
+    with open(console, 'wb') as f:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            p.kill()
+            p.wait()
+    secs = time.monotonic() - t0
+    text = open(console, errors='replace').read()
+    log(f'guest ran {secs:.0f} s')
+    if os.path.exists(f'{rundir}/out'):
+        shutil.rmtree(f'{rundir}/out')
+    os.makedirs(f'{rundir}/out')
+    run(['debugfs', '-R', f'rdump / {rundir}/out', outimg], check=False)
+    os.unlink(outimg)
+    return secs, text, timed_out
+
+
+# ---- Reading what the guest wrote ------------------------------------------
+
+def read(path, default=''):
+    try:
+        return open(path, errors='replace').read()
+    except OSError:
+        return default
+
+
+def meta(d):
+    m = {}
+    for line in read(f'{d}/meta').splitlines():
+        f = line.split()
+        if len(f) == 2:
+            try:
+                m[f[0]] = float(f[1])
+            except ValueError:
+                pass
+    return m
+
+
+def client_subs(text):
+    """vmpclient output: {index: (spec, id)}, {index: eventfd total}, events."""
+    subs, counts, events, efds = {}, {}, [], []
+    for line in text.splitlines():
+        f = line.split(' ', 2)
+        if f[0] == 'sub' and len(f) == 3:
+            spec, sid = f[2].rsplit(' ', 1)
+            subs[int(f[1])] = (spec, int(sid))
+        elif f[0] == 'count' and len(f) == 3:
+            counts[int(f[1])] = int(f[2].rsplit(' ', 1)[1])
+        elif f[0] == 'json' and len(f) == 3:
+            try:
+                events.append((float(f[1]), json.loads(f[2])))
+            except ValueError:
+                pass
+        elif f[0] == 'efd' and len(f) == 3:
+            i, n = f[2].split()
+            efds.append((float(f[1]), int(i), int(n)))
+    return subs, counts, events, efds
+
+
+def keep_log(logdir, name, d, console, extra=''):
+    os.makedirs(logdir, exist_ok=True)
+    path = f'{logdir}/{name}.log'
+    with open(path, 'w') as f:
+        f.write(f'# {name}: guest output (workload, tools, dmesg)\n')
+        for part in ['meta', 'groups', 'klisten', 'client', 'log']:
+            f.write(f'\n## {part}\n{read(f"{d}/{part}", "(none)")}')
+        if extra:
+            f.write(f'\n## harness\n{extra}\n')
+        f.write(f'\n## console\n{console}')
+    return path
+
+
+def convert(d, vmpt, rel, cgv):
+    with open(vmpt, 'w') as f:
+        return k2vmpt.convert(d, f, f'Linux (Debian {rel}), cgroup {cgv} memory controller, '
+                                    'kprobe capture under qemu (tests/vm)')
+
+
+# ---- cgroup v1: exactness ----------------------------------------------------
+
+def check_v1(tap, w, d, rundir, logdir, cli, rel, console, have_daemon, daemon_err):
+    vmpt = f'{rundir}/{w}.vmpt'
+    problems = []
+    try:
+        records = convert(d, vmpt, rel, 'v1')
+    except (k2vmpt.CaptureError, OSError, KeyError, ValueError) as e:
+        path = keep_log(logdir, f'v1-{w}', d, console, f'conversion: {e}')
+        tap.ok(False, f'v1 {w}: the capture converts to vmptrace', [str(e), f'guest output: {path}'])
+        return
+    _, _, listeners, expects = k2vmpt.read_listeners(d)
+    specs = {i: f'{g}:{a}' for i, g, a, _ in listeners}
+    if not listeners or len(expects) != len(listeners):
+        path = keep_log(logdir, f'v1-{w}', d, console)
+        tap.ok(False, f'v1 {w}: the kernel listeners reported their counts',
+               [f'{len(listeners)} registered, {len(expects)} counts', f'guest output: {path}'])
+        return
+    r = run([cli, 'replay', '--check', vmpt], check=False)
+    got = {}
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) == 2 and f[0].isdigit():
+            got[int(f[0])] = int(f[1])
+    total = sum(expects.values())
+    diag = [f'{records} kprobe records, {sum(1 for _ in open(vmpt))} vmptrace lines']
+    for i in sorted(specs):
+        diag.append(f'  {specs[i]:<24} kernel {expects[i]:>5}  replay {got.get(i, "?"):>5}')
+    if r.returncode not in (0, 1):
+        problems.append(f'vmpressure replay: exit {r.returncode}: {r.stderr.strip()}')
+    elif r.returncode == 1:
+        problems.append('replay differs: ' + '; '.join(l for l in r.stdout.splitlines() if l.startswith('mismatch')))
+    if total == 0:
+        problems.append('no listener received anything: the workload made no pressure')
+    good = not problems
+    if not good:
+        path = keep_log(logdir, f'v1-{w}', d, console, '\n'.join(problems + diag) + '\n' + r.stdout + r.stderr)
+        diag += problems + [f'guest output: {path}']
+    tap.ok(good, f'v1 {w}: {len(specs)} listeners, the replay of the capture gives the kernel\'s counts '
+                 f'({total} notifications)', diag)
+
+    if not have_daemon:
+        tap.skip(f'v1 {w}: vmpressured relays the same counts', daemon_err)
+        return
+    subs, counts, _, _ = client_subs(read(f'{d}/client'))
+    diag, bad = [], []
+    for i in sorted(specs):
+        c = counts.get(i)
+        diag.append(f'  {specs[i]:<24} kernel {expects[i]:>5}  vmpressured {c if c is not None else "-":>5}')
+        if c != expects[i]:
+            bad.append(specs[i])
+    if bad:
+        path = keep_log(logdir, f'v1-{w}-daemon', d, console, '\n'.join(diag))
+        diag += [f'differ: {" ".join(bad)}', f'daemon log: {rundir}/out/vmpressured.log',
+                 f'guest output: {path}']
+    tap.ok(not bad, f'v1 {w}: vmpressured (--source v1) relays the kernel\'s counts to eventfd subscribers', diag)
+
+
+# ---- End to end -------------------------------------------------------------
+
+def check_e2e(tap, cgv, d, logdir, console, have_daemon, daemon_err):
+    name = f'{cgv} e2e'
+    if not have_daemon:
+        tap.skip(f'{name}: a client woken through vmpressured, then its cgroup removed', daemon_err)
+        return
+    m = meta(d)
+    subs, counts, events, efds = client_subs(read(f'{d}/client'))
+    rm = m.get('rmdir')
+    checks = []
+    checks.append(('subscribed through the socket, eventfd received', 0 in subs))
+    woke = [e for e in efds if rm is None or e[0] < rm]
+    checks.append(('woken through the eventfd under real pressure',
+                   bool(woke) and 'start' in m and woke[0][0] >= m['start']))
+    removed = [t for t, e in events if e.get('event') == 'removed']
+    checks.append(('a "removed" event after the rmdir', rm is not None and any(t >= rm for t in removed)))
+    checks.append(('the final eventfd increment after the rmdir', rm is not None and any(e[0] >= rm for e in efds)))
+    good = all(ok for _, ok in checks)
+    diag = [f'  {"ok " if ok else "NOT"} {what}' for what, ok in checks]
+    if woke and 'start' in m:
+        diag.append(f'  first wake {woke[0][0] - m["start"]:.3f} s after the workload started; '
+                    f'{sum(e[2] for e in woke)} notifications before the rmdir')
+    if not good:
+        diag.append(f'guest output: {keep_log(logdir, f"{cgv}-e2e", d, console)}')
+    tap.ok(good, f'{name}: a client woken through vmpressured\'s eventfd, then its cgroup removed under it', diag)
+
+
+# ---- cgroup v2: estimator fidelity -------------------------------------------
+
+LEVELS = ['low', 'medium', 'critical']
+
+
+def kernel_truth(cli, vmpt, n):
+    r = run([cli, 'replay', '--events', vmpt], check=False)
+    if r.returncode != 0:
+        raise HarnessError(f'vmpressure replay --events {vmpt}: exit {r.returncode}: {r.stderr.strip()}')
+    by = {i: {lv: 0 for lv in LEVELS} for i in range(n)}
+    first = {i: {} for i in range(n)}
+    for line in r.stdout.splitlines():
+        f = line.split()
+        if len(f) == 3:
+            t, i, lv = float(f[0]), int(f[1]), f[2]
+            by[i][lv] += 1
+            first[i].setdefault(lv, t)
+    return by, first
+
+
+def estimator_view(d, n):
+    subs, _, events, _ = client_subs(read(f'{d}/client'))
+    id2i = {sid: i for i, (_, sid) in subs.items()}
+    by = {i: {lv: 0 for lv in LEVELS} for i in range(n)}
+    first = {i: {} for i in range(n)}
+    for t, e in events:
+        if e.get('event') != 'pressure' or e.get('id') not in id2i:
+            continue
+        i, lv = id2i[e['id']], e.get('level')
+        if lv in by[i]:
+            by[i][lv] += int(e.get('count', 1))
+            first[i].setdefault(lv, t)
+    return by, first, len(subs)
+
+
+def within(k, e, frac):
+    if k == 0:
+        return e == 0
+    return abs(e - k) <= frac * k
+
+
+def fidelity(w, d, rundir, cli, rel):
+    vmpt = f'{rundir}/{w}.vmpt'
+    records = convert(d, vmpt, rel, 'v2')
+    _, _, listeners, _ = k2vmpt.read_listeners(d)
+    n = len(listeners)
+    kby, kfirst = kernel_truth(cli, vmpt, n)
+    eby, efirst, nsubs = estimator_view(d, n)
+    start = meta(d).get('start')
+    rows = []
+    for i, g, a, _ in listeners:
+        row = {'workload': w, 'listener': f'{g}:{a}', 'kernel': kby[i], 'estimator': eby[i],
+               'first_kernel': {}, 'first_estimator': {}}
+        goals = {}
+        kreach = {lv for lv in LEVELS if kby[i][lv]}
+        ereach = {lv for lv in LEVELS if eby[i][lv]}
+        goals['levels'] = kreach == ereach
+        goals['low_25'] = within(kby[i]['low'], eby[i]['low'], 0.25)
+        goals['medium_50'] = within(kby[i]['medium'], eby[i]['medium'], 0.50)
+        goals['critical_50'] = within(kby[i]['critical'], eby[i]['critical'], 0.50)
+        for lv in ['medium', 'critical']:
+            kt = kfirst[i].get(lv)
+            et = efirst[i].get(lv)
+            row['first_kernel'][lv] = round(kt - start, 3) if kt is not None and start else None
+            row['first_estimator'][lv] = round(et - start, 3) if et is not None and start else None
+            if kt is not None:
+                goals[f'first_{lv}_1s'] = et is not None and et - kt <= 1.0
+        row['goals'] = goals
+        rows.append(row)
+    return rows, records, nsubs
+
+
+def fmt_t(t):
+    return '–' if t is None else f'{t:.2f}'
+
+
+def fidelity_report(rows, path_md, path_json, meta_info):
+    goals_met = sum(all(r['goals'].values()) for r in rows)
+    lines = ['# cgroup v2 estimator fidelity: vmpressured --source v2 against the kernel', '',
+             f'Kernel: Debian {meta_info["kernel"]}, qemu TCG, 1 CPU, 512 MiB. The kernel\'s truth is '
+             'the kprobe capture of its vmpressure inputs replayed for the same (hypothetical) '
+             'listeners. Counts are kernel / estimator; first medium and first critical are '
+             'seconds from the workload\'s start (kernel / estimator). Goals: the same levels '
+             'reached; low within 25 %, medium and critical within 50 %; first medium and '
+             'critical at most 1 s after the kernel\'s.', '',
+             f'{goals_met} of {len(rows)} listeners meet every goal.', '',
+             '| workload | listener | low | medium | critical | first medium | first critical | goals missed |',
+             '|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        k, e = r['kernel'], r['estimator']
+        missed = [g for g, ok in r['goals'].items() if not ok]
+        lines.append(f'| {r["workload"]} | `{r["listener"]}` | ' +
+                     ' | '.join(f'{k[lv]} / {e[lv]}' for lv in LEVELS) + ' | ' +
+                     ' | '.join(f'{fmt_t(r["first_kernel"][lv])} / {fmt_t(r["first_estimator"][lv])}'
+                                for lv in ['medium', 'critical']) +
+                     f' | {", ".join(missed) or "none"} |')
+    with open(path_md, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(path_json, 'w') as f:
+        json.dump({'kernel': meta_info['kernel'], 'listeners': len(rows), 'all_goals_met': goals_met,
+                   'rows': rows}, f, indent=1)
+    return '\n'.join(lines)
+
+
+# ---- Main --------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('boot', choices=['v1', 'v2'])
+    ap.add_argument('--source-root', required=True)
+    ap.add_argument('--build-root', required=True)
+    ap.add_argument('--cli', required=True, help='the vmpressure CLI of the build (host side)')
+    ap.add_argument('--workloads', help='comma-separated subset')
+    args = ap.parse_args()
+    src = os.path.abspath(args.source_root)
+    build = os.path.abspath(args.build_root)
+    cache = os.environ.get('VMP_VM_CACHE', f'{build}/vm-cache')
+    vmdir = f'{build}/vm'
+    rundir = f'{vmdir}/{args.boot}'
+    logdir = f'{vmdir}/logs'
+    timeout = int(os.environ.get('VMP_VM_TIMEOUT', '1200'))
+    all_w = V1_WORKLOADS if args.boot == 'v1' else V2_WORKLOADS
+    workloads = args.workloads.split(',') if args.workloads else all_w
+    tap = Tap()
+    t0 = time.monotonic()
+    try:
+        for exe in ['qemu-system-x86_64']:
+            if not shutil.which(exe) and os.geteuid() != 0:
+                raise Skip(f'{exe} not installed and not root (apt-get install qemu-system-x86)')
+        ensure_packages()
+        if not shutil.which('qemu-system-x86_64'):
+            raise Skip('qemu-system-x86_64 is not available')
+        os.makedirs(cache, exist_ok=True)
+        kdir, rel = fetch_kernel(cache)
+        progs, daemon_err = build_static(src, f'{vmdir}/bin')
+        data = data_disk(cache)
+    except Skip as e:
+        print(f'1..0 # SKIP {e}')
+        return 0
+    except HarnessError as e:
+        tap.ok(False, f'{args.boot}: prepare the guest', [str(e)])
+        tap.done()
+        return 1
+    have_daemon = 'vmpressured' in progs
+    if not have_daemon:
+        log(daemon_err)
+    shutil.rmtree(rundir, ignore_errors=True)
+    os.makedirs(rundir)
+    for f in glob.glob(f'{logdir}/{args.boot}-*.log'):
+        os.unlink(f)
+    tmp = tempfile.mkdtemp(prefix=f'vm-{args.boot}.')
+    try:
+        initrd = f'{tmp}/initrd.gz'
+        initramfs(initrd, kdir, progs, args.boot, tmp)
+        secs, console, timed_out = boot(rundir, kdir, data, initrd, args.boot, workloads, timeout)
+    except HarnessError as e:
+        tap.ok(False, f'{args.boot}: boot the guest', [str(e)])
+        tap.done()
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    fatal = re.findall(r'VM: FATAL .*', console)
+    done = 'VM: ALLDONE' in console
+    diag = [f'Debian kernel {rel}, guest time {secs:.0f} s, console: {rundir}/console.log']
+    if timed_out:
+        diag.append(f'the guest did not finish within {timeout} s (VMP_VM_TIMEOUT)')
+    diag += fatal
+    if not done:
+        diag.append('console tail:')
+        diag += ['  ' + line for line in console.splitlines()[-25:]]
+    tap.ok(done and not fatal, f'{args.boot}: the guest booted, ran {len(workloads)} workloads and powered off', diag)
+    out = f'{rundir}/out'
+
+    rows = []
+    for w in workloads:
+        d = f'{out}/{w}'
+        if not os.path.isdir(d):
+            tap.ok(False, f'{args.boot} {w}: the guest ran the workload', ['no output from the guest'])
+            continue
+        if w == 'e2e':
+            check_e2e(tap, args.boot, d, logdir, console, have_daemon, daemon_err)
+        elif args.boot == 'v1':
+            check_v1(tap, w, d, rundir, logdir, args.cli, rel, console, have_daemon, daemon_err)
+        else:
+            if not have_daemon:
+                tap.skip(f'v2 {w}: estimator fidelity', daemon_err)
+                continue
+            try:
+                r, records, nsubs = fidelity(w, d, rundir, args.cli, rel)
+            except (k2vmpt.CaptureError, HarnessError, OSError, KeyError, ValueError) as e:
+                path = keep_log(logdir, f'v2-{w}', d, console, str(e))
+                tap.ok(False, f'v2 {w}: capture and estimator run', [str(e), f'guest output: {path}'])
+                continue
+            good = records > 0 and nsubs == len(r)
+            diag = [f'{records} kprobe records; {nsubs} of {len(r)} subscriptions accepted']
+            if not good:
+                diag.append(f'guest output: {keep_log(logdir, f"v2-{w}", d, console)}')
+            tap.ok(good, f'v2 {w}: captured the kernel and ran the estimator ({len(r)} listeners)', diag)
+            rows += r
+    if rows:
+        md = fidelity_report(rows, f'{vmdir}/v2_fidelity.md', f'{vmdir}/v2_fidelity.json', {'kernel': rel})
+        tap.diag(md)
+        tap.diag(f'written: {vmdir}/v2_fidelity.md, {vmdir}/v2_fidelity.json')
+    tap.diag(f'{args.boot}: {time.monotonic() - t0:.0f} s in all')
+    tap.done()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
