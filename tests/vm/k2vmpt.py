@@ -75,10 +75,6 @@ def convert(d, out, source='linux'):
     groups, order, listeners, expects = read_listeners(d)
     if not order or order[0] != '/':
         raise CaptureError(f'{d}/groups: no root group line')
-    root_id = groups_inv = None
-    groups_inv = {v: k for k, v in groups.items()}
-    root_id = groups_inv['/']
-
     def gname(memcg, cg):
         if memcg is not None and int(memcg, 16) == 0:
             return '/'
@@ -100,6 +96,10 @@ def convert(d, out, source='linux'):
     n = 0
     for line in open(f'{d}/trace', errors='replace'):
         if line.startswith('#'):
+            m = re.search(r'entries-in-buffer/entries-written: (\d+)/(\d+)', line)
+            if m and m.group(1) != m.group(2):
+                raise CaptureError(f'the trace ring buffer overflowed: {int(m.group(2)) - int(m.group(1))} '
+                                   f'of {m.group(2)} records lost (raise buffer_size_kb in guest/init.sh)')
             continue
         m = LINE.search(line)
         if not m:

@@ -45,8 +45,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import k2vmpt  # noqa: E402
 
-V1_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'mixed', 'e2e']
-V2_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'mixed', 'e2e']
+V1_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed', 'e2e']
+V2_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed', 'e2e']
 PACKAGES = {  # Debian package: what we need of it
     'qemu-system-x86': 'qemu-system-x86_64',
     'busybox-static': 'a static /bin/busybox',
