@@ -14,7 +14,8 @@
 # Every valid/*.vmpt must replay with exit status 0 and empty stderr, and,
 # where valid/NAME.out exists, print exactly that on stdout.
 #
-# Output: `ok N - ...` / `not ok N - ...` per check, then `P passed, F failed`;
+# Output: `ok N - ...` / `not ok N - ...` per check, the TAP plan `1..N`,
+# then `P passed, F failed`;
 # exit status 1 if anything failed. POSIX sh.
 set -u
 
@@ -103,5 +104,6 @@ for path in "$here"/valid/*.vmpt; do
 	report "$name: valid"
 done
 
+echo "1..$n"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$n" -gt 0 ]
