@@ -652,8 +652,10 @@ def main():
     if timed_out:
         diag.append(f'the guest did not finish within {timeout} s (VMP_VM_TIMEOUT)')
     diag += fatal
-    if not done:
-        diag.append('console tail:')
+    if not done or fatal:
+        os.makedirs(logdir, exist_ok=True)
+        shutil.copy(f'{rundir}/console.log', f'{logdir}/{args.boot}-console.log')
+        diag.append(f'console kept as {logdir}/{args.boot}-console.log; its tail:')
         diag += ['  ' + line for line in console.splitlines()[-25:]]
     tap.ok(done and not fatal, f'{args.boot}: the guest booted, ran {len(workloads)} workloads and powered off', diag)
     out = f'{rundir}/out'
