@@ -401,9 +401,11 @@ def convert(d, vmpt, rel, cgv):
 
 # ---- cgroup v1: exactness ----------------------------------------------------
 
-def check_v1(tap, w, d, rundir, logdir, cli, rel, console, have_daemon, daemon_err):
+def check_v1(tap, w, d, rundir, logdir, cli, rel, console, have_daemon, daemon_err, results):
     vmpt = f'{rundir}/{w}.vmpt'
     problems = []
+    res = {'workload': w, 'listeners': [], 'replay_match': False, 'daemon_match': None}
+    results.append(res)
     try:
         records = convert(d, vmpt, rel, 'v1')
     except (k2vmpt.CaptureError, OSError, KeyError, ValueError) as e:
@@ -434,6 +436,8 @@ def check_v1(tap, w, d, rundir, logdir, cli, rel, console, have_daemon, daemon_e
     if total == 0:
         problems.append('no listener received anything: the workload made no pressure')
     good = not problems
+    res['replay_match'] = good
+    res['listeners'] = [{'listener': specs[i], 'kernel': expects[i], 'replay': got.get(i)} for i in sorted(specs)]
     if not good:
         path = keep_log(logdir, f'v1-{w}', d, console, '\n'.join(problems + diag) + '\n' + r.stdout + r.stderr)
         diag += problems + [f'guest output: {path}']
@@ -450,6 +454,8 @@ def check_v1(tap, w, d, rundir, logdir, cli, rel, console, have_daemon, daemon_e
         diag.append(f'  {specs[i]:<24} kernel {expects[i]:>5}  vmpressured {c if c is not None else "-":>5}')
         if c != expects[i]:
             bad.append(specs[i])
+        res['listeners'][i]['vmpressured'] = c
+    res['daemon_match'] = not bad
     if bad:
         path = keep_log(logdir, f'v1-{w}-daemon', d, console, '\n'.join(diag))
         diag += [f'differ: {" ".join(bad)}', f'daemon log: {rundir}/out/vmpressured.log',
@@ -589,6 +595,27 @@ def fidelity_report(rows, path_md, path_json, meta_info):
     return '\n'.join(lines)
 
 
+def exactness_report(results, path_md, path_json, rel):
+    def yn(v):
+        return '–' if v is None else ('yes' if v else '**NO**')
+    lines = ['# cgroup v1 exactness: the kernel, its replay, vmpressured', '',
+             f'Kernel: Debian {rel}, qemu TCG, 1 CPU, 512 MiB. Per workload: the listeners registered '
+             'directly with the kernel, the notifications they received, whether `vmpressure replay '
+             '--check` of the kprobe capture gives every listener\'s count, and whether vmpressured '
+             '(--source v1) relayed the same counts to eventfd subscribers.', '',
+             '| workload | listeners | kernel notifications (per listener) | replay exact | vmpressured exact |',
+             '|---|---|---|---|---|']
+    for r in results:
+        counts = ' '.join(str(x['kernel']) for x in r['listeners'])
+        lines.append(f'| {r["workload"]} | {len(r["listeners"])} | {counts} | {yn(r["replay_match"])} | '
+                     f'{yn(r["daemon_match"])} |')
+    with open(path_md, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(path_json, 'w') as f:
+        json.dump({'kernel': rel, 'workloads': results}, f, indent=1)
+    return '\n'.join(lines)
+
+
 # ---- Main --------------------------------------------------------------------
 
 def main():
@@ -652,6 +679,7 @@ def main():
     if timed_out:
         diag.append(f'the guest did not finish within {timeout} s (VMP_VM_TIMEOUT)')
     diag += fatal
+    diag += re.findall(r'VM: .*(?:failed|left in|not ready).*', console)
     if not done or fatal:
         os.makedirs(logdir, exist_ok=True)
         shutil.copy(f'{rundir}/console.log', f'{logdir}/{args.boot}-console.log')
@@ -660,7 +688,7 @@ def main():
     tap.ok(done and not fatal, f'{args.boot}: the guest booted, ran {len(workloads)} workloads and powered off', diag)
     out = f'{rundir}/out'
 
-    rows = []
+    rows, v1res = [], []
     for w in workloads:
         d = f'{out}/{w}'
         if not os.path.isdir(d):
@@ -669,7 +697,7 @@ def main():
         if w == 'e2e':
             check_e2e(tap, args.boot, d, logdir, console, have_daemon, daemon_err)
         elif args.boot == 'v1':
-            check_v1(tap, w, d, rundir, logdir, args.cli, rel, console, have_daemon, daemon_err)
+            check_v1(tap, w, d, rundir, logdir, args.cli, rel, console, have_daemon, daemon_err, v1res)
         else:
             if not have_daemon:
                 tap.skip(f'v2 {w}: estimator fidelity', daemon_err)
@@ -686,6 +714,9 @@ def main():
                 diag.append(f'guest output: {keep_log(logdir, f"v2-{w}", d, console)}')
             tap.ok(good, f'v2 {w}: captured the kernel and ran the estimator ({len(r)} listeners)', diag)
             rows += r
+    if v1res:
+        md = exactness_report(v1res, f'{vmdir}/v1_exactness.md', f'{vmdir}/v1_exactness.json', rel)
+        tap.diag(md)
     if rows:
         md = fidelity_report(rows, f'{vmdir}/v2_fidelity.md', f'{vmdir}/v2_fidelity.json', {'kernel': rel})
         tap.diag(md)

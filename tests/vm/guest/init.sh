@@ -157,7 +157,14 @@ run_scen() {
 	dmesg -c >> $O/log
 	sleep 1
 	for g in $(echo $GROUPS | tr ' ' '\n' | sed 's/=.*//' | sed -n '1!G;h;$p'); do
-		[ -d $M/$g ] && { rmdir $M/$g || echo "VM: $s: rmdir $g failed"; }
+		[ -d $M/$g ] || continue
+		left=$(cat $M/$g/cgroup.procs)
+		if [ -n "$left" ]; then
+			echo "VM: $s: processes left in $g: $left (killed)"
+			kill -9 $left
+			sleep 0.5
+		fi
+		rmdir $M/$g || echo "VM: $s: rmdir $g failed"
 	done
 	echo "VM: workload $s end ($(grep -c . $O/trace) trace lines)"
 	sync

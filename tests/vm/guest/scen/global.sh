@@ -5,7 +5,7 @@ GROUPS="gl gl/a gl/b"
 LISTEN="/:low /:medium /:critical /:low,local /:medium,hierarchy gl:low gl/b:low,hierarchy"
 workload() {
 	drop
-	run gl/a hold 280 60 &
+	/bin/hog -c $M/gl/a hold 280 60 &
 	W=$!
 	sleep 3
 	run gl/b file /mnt/data/f192 /mnt/data/f128 /mnt/data/f64 /mnt/data/f64b
