@@ -161,6 +161,10 @@ int vmp_group_get(vmp_ctx *ctx, const char *path, vmp_group **out);
 vmp_group *vmp_group_ref(vmp_group *g);
 void vmp_group_unref(vmp_group *g);
 
+/* A number that identifies the group within its context and is never
+ * reused, not even by a group created later at the same path or address. */
+uint64_t vmp_group_id(const vmp_group *g);
+
 /* "/" for the root, else "a/b" (no leading slash), as in vmptrace files. */
 const char *vmp_group_path(const vmp_group *g);
 vmp_group *vmp_group_parent(const vmp_group *g);

@@ -347,6 +347,10 @@ static void group_api(void)
 	CHECK(vmp_group_new(a, big, &x) == -EINVAL, "name too long");
 	CHECK(vmp_group_destroy(root) == -EPERM, "root");
 	CHECK(vmp_group_destroy(a) == -EBUSY, "a has a child");
+	uint64_t bid = vmp_group_id(b);
+	CHECK(bid != 0 && bid != vmp_group_id(a) && vmp_group_id(root) != bid, "ids differ");
+	CHECK(vmp_group_destroy(b) == 0 && vmp_group_new(a, "b", &b) == 0, "recreate a/b");
+	CHECK(vmp_group_id(b) != bid, "a recreated group has a new id");
 	vmp_group *held = vmp_group_ref(a);
 	CHECK(vmp_group_destroy(b) == 0 && vmp_group_destroy(a) == 0, "leaf first");
 	CHECK(vmp_group_new(held, "c", &x) == -ENOENT, "no child of a removed group");

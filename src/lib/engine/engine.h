@@ -42,6 +42,7 @@ struct vmp_group {
 	_Alignas(64) vmp_ctx *ctx;
 	vmp_group *parent;        /* holds a reference on the parent */
 	_Atomic unsigned long refs;
+	uint64_t id;              /* vmp_group_id(): never reused */
 	_Atomic uint64_t socket_deadline_ns;
 	bool removed;             /* under ctx->groups_lock */
 	unsigned live_children;   /* under ctx->groups_lock */
@@ -61,6 +62,7 @@ struct vmp_ctx {
 	vmp_group *root;
 
 	pthread_mutex_t groups_lock; /* the lookup table and tree shape */
+	uint64_t next_id;            /* under groups_lock */
 	vmp_group **htab;
 	size_t hsize, hcount;
 

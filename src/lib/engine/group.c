@@ -213,6 +213,11 @@ VMP_EXPORT const char *vmp_group_path(const vmp_group *g)
 	return g ? g->path : NULL;
 }
 
+VMP_EXPORT uint64_t vmp_group_id(const vmp_group *g)
+{
+	return g ? g->id : 0;
+}
+
 VMP_EXPORT vmp_group *vmp_group_parent(const vmp_group *g)
 {
 	return g ? g->parent : NULL;
@@ -259,6 +264,7 @@ VMP_EXPORT int vmp_group_new(vmp_group *parent, const char *name, vmp_group **ou
 	if (!rc) {
 		vmp_group_ref(parent);
 		parent->live_children++;
+		g->id = ++ctx->next_id;
 	}
 	pthread_mutex_unlock(&ctx->groups_lock);
 	if (rc) {

@@ -167,7 +167,8 @@ struct est_origin {
 
 struct est_entry {
 	char *path;
-	vmp_group *g;          /* the engine group it was last seen with */
+	uint64_t gid;          /* the engine group it was last seen with (an id:
+				* a new group may reuse a freed one's address) */
 	uint64_t last_seen_ns;
 	bool have_prev;
 	struct vmp_est_cgroup prev;
@@ -660,9 +661,9 @@ static bool take_deltas(struct vmp_est *e, size_t i, vmp_group *g,
 	struct est_entry *en = &e->ents[i];
 	struct est_scratch *s = &e->scr[i];
 	bool active = false;
-	if (en->g != g) { /* new, or the engine group was replaced */
+	if (en->gid != vmp_group_id(g)) { /* new, or the engine group was replaced */
 		en->have_prev = false;
-		en->g = g;
+		en->gid = vmp_group_id(g);
 		origin_init(&en->o);
 	}
 	if (!c->valid) {
