@@ -236,7 +236,7 @@ def build_static(src, bindir):
         progs[name] = out
 
     libinc = [f'{src}/include', f'{src}/src/lib']
-    for h in ['klisten', 'hog', 'vmpclient']:
+    for h in ['klisten', 'hog', 'vmpclient', 'kofs']:
         build(h, [f'{HERE}/guest/{h}.c'], [])
     build('vmpressure', lib + sorted(glob.glob(f'{src}/src/cli/*.c')), libinc + [f'{src}/src/cli'])
     daemon_err = None

@@ -53,25 +53,42 @@ else
 	mount -t cgroup -o memory memory $M || fail "cannot mount the cgroup v1 memory controller"
 fi
 
-# The kprobes. Offsets are those of Debian's 6.1 kernels (x86-64):
-#   memcg (2nd argument, %si) -> css.cgroup (+0) -> kn (+248) -> id (+104);
-#   vmpressure_work_fn(work): work is memcg->vmpressure.work, 1160 bytes
-#   past the memcg, and tree_scanned/tree_reclaimed lie 72 and 64 bytes
-#   before it; eventfd_ctx->id at +44. A NULL memcg (global reclaim: the
-#   root) cannot be dereferenced, and the kernel leaves that field
-#   unwritten: mc, the pointer itself, tells the converter. The host checks that every id it sees is
-#   a group of the workload, so a kernel with another layout fails loudly.
+# The kprobes. They follow pointers from the probed functions' arguments:
+#   vmpressure(gfp, memcg, tree, scanned, reclaimed), vmpressure_prio(gfp,
+#   memcg, prio): memcg (%si) -> css.cgroup -> kn -> id, the cgroup's
+#   kernfs id (its inode number, as stat shows it);
+#   vmpressure_work_fn(work): work is memcg->vmpressure.work, so the memcg
+#   lies a fixed distance before it, and so do tree_scanned/tree_reclaimed;
+#   eventfd_signal(ctx): ctx->id, the eventfd-id of /proc/<pid>/fdinfo.
+# The offsets come from the kernel's own BTF (kofs); without it, from
+# Debian 6.1's layout. A NULL memcg (global reclaim: the root) cannot be
+# dereferenced, and the kernel then leaves that field unwritten: mc, the
+# pointer itself, tells the converter. The host checks that every id it sees
+# is a group of the workload, so a wrong layout fails loudly.
 T=/sys/kernel/tracing
+if OFS=$(/bin/kofs mem_cgroup.css cgroup_subsys_state.cgroup cgroup.kn kernfs_node.id \
+	mem_cgroup.vmpressure vmpressure.work vmpressure.tree_scanned vmpressure.tree_reclaimed \
+	eventfd_ctx.id 2> /tmp/kofs.err); then
+	set -- $OFS
+	CGP=$(($1 + $2)) KN=$3 KNID=$4 WORK=$(($5 + $6)) TS=$(($7 - $6)) TR=$(($8 - $6)) EFDID=$9
+	HOW="the kernel's BTF"
+else
+	CGP=0 KN=248 KNID=104 WORK=1160 TS=-72 TR=-64 EFDID=44
+	HOW="Debian 6.1's layout (no BTF: $(cat /tmp/kofs.err))"
+fi
+o() { if [ "$1" -lt 0 ]; then echo "$1"; else echo "+$1"; fi; }
+echo "VM: kprobe offsets from $HOW: css.cgroup $CGP kn $KN id $KNID work $WORK tree_scanned $TS tree_reclaimed $TR eventfd id $EFDID"
 echo 65536 > $T/buffer_size_kb
 echo mono > $T/trace_clock
-N='mc=%si:x64 cg=+104(+248(+0(%si))):u64'
+N="mc=%si:x64 cg=$(o $KNID)($(o $KN)($(o $CGP)(%si))):u64"
 echo "p:vmp vmpressure gfp=%di:x32 $N tree=%dx:u8 scanned=%cx:u64 reclaimed=%r8:u64" >> $T/kprobe_events ||
 	fail "kprobe on vmpressure"
 echo "p:vmprio vmpressure_prio gfp=%di:x32 $N prio=%dx:s32" >> $T/kprobe_events ||
 	fail "kprobe on vmpressure_prio"
-echo 'p:vmwork vmpressure_work_fn w=%di:x64 id=+104(+248(-1160(%di))):u64 ts=-72(%di):u64 tr=-64(%di):u64' >> $T/kprobe_events ||
+echo "p:vmwork vmpressure_work_fn w=%di:x64 id=$(o $KNID)($(o $KN)($(o $((CGP - WORK)))(%di))):u64 ts=$(o $TS)(%di):u64 tr=$(o $TR)(%di):u64" >> $T/kprobe_events ||
 	fail "kprobe on vmpressure_work_fn"
-echo 'p:efd eventfd_signal id=+44(%di):s32' >> $T/kprobe_events || fail "kprobe on eventfd_signal"
+echo "p:efd eventfd_signal id=$(o $EFDID)(%di):s32" >> $T/kprobe_events || fail "kprobe on eventfd_signal"
+cat $T/kprobe_events > /out/kprobes
 
 # The daemon, for the whole boot.
 SOCK=/run/vmpressured.sock
