@@ -153,7 +153,7 @@ run_scen() {
 		waitfor $O/klisten READY 10 || echo "VM: $s: klisten not ready"
 	fi
 	if [ -n "$DAEMON" ]; then
-		if [ $CG = 1 ]; then CF=-e; else CF=-s; fi
+		if [ $CG = 1 ]; then CF="-e -s"; else CF=-s; fi
 		/bin/vmpclient $SOCK $CF $LISTEN > $O/client 2>> $O/log &
 		CP=$!
 		waitfor $O/client READY 10 || echo "VM: $s: vmpclient not ready"
