@@ -36,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -325,8 +326,10 @@ def boot(rundir, kdir, data, initrd, cgv, workloads, timeout):
             p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            p.kill()
-            p.wait()
+        finally:  # a timeout, or meson's SIGTERM (SystemExit): no qemu left behind
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     secs = time.monotonic() - t0
     text = open(console, errors='replace').read()
     log(f'guest ran {secs:.0f} s')
@@ -651,6 +654,8 @@ def main():
     ap.add_argument('--cli', required=True, help='the vmpressure CLI of the build (host side)')
     ap.add_argument('--workloads', help='comma-separated subset')
     args = ap.parse_args()
+    # meson's timeout sends SIGTERM: unwind (qemu killed, temp dirs removed).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     src = os.path.abspath(args.source_root)
     build = os.path.abspath(args.build_root)
     cache = os.environ.get('VMP_VM_CACHE', f'{build}/vm-cache')
@@ -676,7 +681,7 @@ def main():
     except Skip as e:
         print(f'1..0 # SKIP {e}')
         return 0
-    except HarnessError as e:
+    except (HarnessError, OSError) as e:
         tap.ok(False, f'{args.boot}: prepare the guest', [str(e)])
         tap.done()
         return 1
@@ -692,7 +697,7 @@ def main():
         initrd = f'{tmp}/initrd.gz'
         initramfs(initrd, kdir, progs, args.boot, tmp)
         secs, console, timed_out = boot(rundir, kdir, data, initrd, args.boot, workloads, timeout)
-    except HarnessError as e:
+    except (HarnessError, OSError) as e:
         tap.ok(False, f'{args.boot}: boot the guest', [str(e)])
         tap.done()
         return 1
