@@ -108,6 +108,10 @@ int main(int argc, char **argv)
 		printf("%s efd=%llu stream=%llu low=%llu medium=%llu critical=%llu removed=%d unsubscribe=%s\n", s->args,
 		       (unsigned long long)efd, (unsigned long long)s->stream, (unsigned long long)s->by[0],
 		       (unsigned long long)s->by[1], (unsigned long long)s->by[2], s->removed, err);
+		close(s->efd);
 	}
+	fflush(stdout);
+	cu_close(&c);
+	close(sfd);
 	return 0;
 }
