@@ -87,7 +87,7 @@ struct vmpd_client {
 	gid_t *groups; /* supplementary groups (SO_PEERGROUPS) */
 	size_t ngroups;
 
-	struct vmpd_framer in;
+	struct vmpd_framer *in; /* only while a partial line is buffered */
 	bool rd_eof;       /* the peer shut down its sending side */
 	/* Output: out[head, len) is unsent; fds[] ascend by offset. */
 	char *out;
