@@ -565,6 +565,60 @@ static void requests(void)
 	CHECK(lstat(sock, &sb) != 0 && errno == ENOENT, "the socket is removed");
 }
 
+/* ---- 2a. the connection limit ------------------------------------------------------ */
+
+static void connection_limit(void)
+{
+	char trace[512];
+	snprintf(trace, sizeof(trace), "%s/file1.vmpt", data_dir);
+	if (cu_raise_nofile(4200) < 4200) {
+		printf("ok %d - # SKIP the connection limit needs 4200 descriptors here\n", ++check_count);
+		return;
+	}
+	const char *sock = path_in_tmp("limit.sock");
+	int st;
+	pid_t pid = start_daemon(sock, path_in_tmp("limit.err"), &st, "--trace", trace, NULL);
+	REQUIRE(pid > 0, "daemon for the connection limit");
+	static struct cu_conn cs[4097];
+	int n = 0;
+	for (; n < 4096; n++)
+		if (cu_connect(&cs[n], sock, false))
+			break;
+	char r[4096];
+	uint64_t v = 0;
+	/* the last of them asks: the daemon has accepted all by then */
+	CHECK(n == 4096 && cu_request(&cs[n - 1], "status\n", r, sizeof(r), NULL, NULL, NULL, TIMEOUT) &&
+		      cu_json_u64(r, "clients", &v) && v == 4096,
+	      "4096 connections are served (%d connected, status says %llu)", n, (unsigned long long)v);
+	struct cu_conn extra;
+	/* Accepted and closed at once: the send may already fail (EPIPE), the
+	 * read sees the end (or a reset), never a reply. */
+	bool closed = cu_connect(&extra, sock, false) == 0;
+	if (closed) {
+		cu_send(&extra, "status\n");
+		closed = cu_fill(&extra, TIMEOUT) <= 0 && extra.len == 0;
+	}
+	CHECK(closed, "the 4097th is closed without a reply");
+	cu_close(&extra);
+	cu_close(&cs[0]);
+	double end = cu_now() + 5;
+	bool back = false;
+	while (!back && cu_now() < end) {
+		struct cu_conn again;
+		if (cu_connect(&again, sock, false) == 0) {
+			back = cu_request(&again, "status\n", r, sizeof(r), NULL, NULL, NULL, 1000) &&
+			       cu_json_is(r, "ok", "true");
+			cu_close(&again);
+		}
+		if (!back)
+			cu_sleep_ms(20);
+	}
+	CHECK(back, "once one has gone, a new connection is served again");
+	for (int i = 1; i < n; i++)
+		cu_close(&cs[i]);
+	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "... and the daemon exits 0");
+}
+
 /* ---- 2b. permissions on a v1 fixture tree --------------------------------------------- */
 
 static void permissions(void)
@@ -803,6 +857,7 @@ int main(int argc, char **argv)
 	trace_counts("file1.vmpt", true);
 	trace_counts("anon1.vmpt", false);
 	requests();
+	connection_limit();
 	if (geteuid() == 0)
 		permissions();
 	else
