@@ -131,7 +131,7 @@ run_scen() {
 	s=$1
 	O=/out/$s
 	mkdir -p $O
-	GROUPS= LISTEN= SETTLE=1 CUSTOM=
+	GROUPS= LISTEN= SETTLE=1 CUSTOM= WATCH=1
 	. /scen/$s.sh || { echo "VM: $s: no such workload"; return; }
 	echo "VM: workload $s begin"
 	if [ -n "$CUSTOM" ]; then
@@ -158,6 +158,20 @@ run_scen() {
 		CP=$!
 		waitfor $O/client READY 10 || echo "VM: $s: vmpclient not ready"
 	fi
+	WP=
+	if [ $CG = 1 ] && [ -n "$WATCH" ]; then
+		# The CLI too: one `vmpressure watch` per listener (its own source
+		# and engine in-process), the kernel's level and mode.
+		i=0
+		for l in $LISTEN; do
+			a=${l#*:}
+			case $a in *,*) mode=${a#*,} ;; *) mode=default ;; esac
+			/bin/vmpressure watch ${l%:*} --level ${a%%,*} --mode $mode --json --source v1 \
+				> $O/watch.$i 2>> $O/log &
+			WP="$WP $!"
+			i=$((i + 1))
+		done
+	fi
 	sleep 1
 	dmesg -c > /dev/null
 	echo > $T/trace
@@ -169,7 +183,8 @@ run_scen() {
 	echo 0 > $T/events/kprobes/enable
 	[ -n "$KP" ] && kill $KP
 	[ -n "$CP" ] && kill $CP
-	wait $KP $CP 2>/dev/null
+	[ -n "$WP" ] && kill $WP
+	wait $KP $CP $WP 2>/dev/null
 	cat $T/trace > $O/trace
 	dmesg -c >> $O/log
 	sleep 1
