@@ -237,7 +237,7 @@ def build_static(src, bindir):
         progs[name] = out
 
     libinc = [f'{src}/include', f'{src}/src/lib']
-    for h in ['klisten', 'hog', 'vmpclient', 'kofs']:
+    for h in ['klisten', 'hog', 'vmpclient', 'kofs', 'sampler', 'psiwait']:
         build(h, [f'{HERE}/guest/{h}.c'], [])
     build('vmpressure', lib + sorted(glob.glob(f'{src}/src/cli/*.c')), libinc + [f'{src}/src/cli'])
     daemon_err = None
@@ -594,6 +594,18 @@ def fidelity(w, d, rundir, cli, rel):
     _, _, listeners, _ = k2vmpt.read_listeners(d)
     n = len(listeners)
     kby, kfirst = kernel_truth(cli, vmpt, n)
+    # The run in the v2 study's format (tests/data/v2/README.md): the
+    # capture with the kernel's counts as expect records, the 100 ms
+    # samples, the PSI log; tests/unit/v2study.c loads it.
+    study = f'{rundir}/study'
+    os.makedirs(study, exist_ok=True)
+    with open(f'{study}/{w}.vmpt', 'w') as f:
+        f.write(read(vmpt))
+        for i in range(n):
+            f.write(f'expect {i} {sum(kby[i].values())}\n')
+    for part in ['samples', 'psi']:
+        if os.path.exists(f'{d}/{part}'):
+            shutil.copy(f'{d}/{part}', f'{study}/{w}.{part}')
     eby, efirst, nsubs = estimator_view(d, n)
     start = meta(d).get('start')
     rows = []
@@ -623,9 +635,15 @@ def fmt_t(t):
     return '–' if t is None else f'{t:.2f}'
 
 
+def source_revision(src):
+    r = run(['git', '-C', src, 'describe', '--always', '--dirty', '--abbrev=12'], check=False)
+    return r.stdout.strip() if r.returncode == 0 else 'unknown'
+
+
 def fidelity_report(rows, path_md, path_json, meta_info):
     goals_met = sum(all(r['goals'].values()) for r in rows)
     lines = ['# cgroup v2 estimator fidelity: vmpressured --source v2 against the kernel', '',
+             f'Sources: {meta_info["revision"]}. '
              f'Kernel: Debian {meta_info["kernel"]}, qemu TCG, 1 CPU, 512 MiB. The kernel\'s truth is '
              'the kprobe capture of its vmpressure inputs replayed for the same (hypothetical) '
              'listeners. Counts are kernel / estimator; first medium and first critical are '
@@ -651,7 +669,7 @@ def fidelity_report(rows, path_md, path_json, meta_info):
     with open(path_md, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     with open(path_json, 'w') as f:
-        json.dump({'kernel': meta_info['kernel'], 'listeners': len(rows), 'all_goals_met': goals_met,
+        json.dump({'kernel': meta_info['kernel'], 'revision': meta_info['revision'], 'listeners': len(rows), 'all_goals_met': goals_met,
                    'rows': rows}, f, indent=1)
     return '\n'.join(lines)
 
@@ -783,7 +801,7 @@ def main():
         md = exactness_report(v1res, f'{vmdir}/v1_exactness.md', f'{vmdir}/v1_exactness.json', rel)
         tap.diag(md)
     if rows:
-        md = fidelity_report(rows, f'{vmdir}/v2_fidelity.md', f'{vmdir}/v2_fidelity.json', {'kernel': rel})
+        md = fidelity_report(rows, f'{vmdir}/v2_fidelity.md', f'{vmdir}/v2_fidelity.json', {'kernel': rel, 'revision': source_revision(src)})
         tap.diag(md)
         tap.diag(f'written: {vmdir}/v2_fidelity.md, {vmdir}/v2_fidelity.json')
     tap.diag(f'{args.boot}: {time.monotonic() - t0:.0f} s in all')

@@ -158,6 +158,16 @@ run_scen() {
 		CP=$!
 		waitfor $O/client READY 10 || echo "VM: $s: vmpclient not ready"
 	fi
+	PP= SP= SDIRS=
+	if [ $CG = 2 ]; then
+		# What an estimator can see, in the v2 study's format: PSI triggers
+		# on the top group and 100 ms counter samples of every group.
+		top=${GROUPS%% *}
+		for g in $GROUPS; do SDIRS="$SDIRS $M/${g%%=*}"; done
+		/bin/psiwait $M/${top%%=*}/memory.pressure "some 10000 500000" "full 10000 500000" \
+			"some 50000 1000000" > $O/psi 2>> $O/log &
+		PP=$!
+	fi
 	WP=
 	if [ $CG = 1 ] && [ -n "$WATCH" ]; then
 		# The CLI too: one `vmpressure watch` per listener (its own source
@@ -175,6 +185,10 @@ run_scen() {
 	sleep 1
 	dmesg -c > /dev/null
 	echo > $T/trace
+	if [ -n "$SDIRS" ]; then
+		/bin/sampler 100 600 $SDIRS > $O/samples 2>> $O/log &
+		SP=$!
+	fi
 	echo 1 > $T/events/kprobes/enable
 	echo "start $(/bin/hog now)" > $O/meta
 	workload >> $O/log 2>&1
@@ -184,7 +198,9 @@ run_scen() {
 	[ -n "$KP" ] && kill $KP
 	[ -n "$CP" ] && kill $CP
 	[ -n "$WP" ] && kill $WP
-	wait $KP $CP $WP 2>/dev/null
+	[ -n "$SP" ] && kill $SP
+	[ -n "$PP" ] && { kill $PP; dmesg | grep -i 'killed process' | tail -3 >> $O/psi; }
+	wait $KP $CP $WP $SP $PP 2>/dev/null
 	cat $T/trace > $O/trace
 	dmesg -c >> $O/log
 	sleep 1
