@@ -142,14 +142,22 @@ int vmpd_client_reply(struct vmpd_client *c, const char *s, size_t n, int fd)
 	return 0;
 }
 
+void vmpd_client_drop(struct vmpd_client *c)
+{
+	if (c->closed)
+		return;
+	c->dropping = true;
+	c->dropped++;
+	c->d->dropped++;
+	mark_dirty(c); /* the flush that finds the queue empty sends `dropped` */
+}
+
 void vmpd_client_event(struct vmpd_client *c, const char *s, size_t n, bool must)
 {
 	if (c->closed)
 		return;
 	if (!must && (c->dropping || c->len - c->head + n > VMPD_MAX_QUEUE || append(c, s, n))) {
-		c->dropping = true;
-		c->dropped++;
-		c->d->dropped++;
+		vmpd_client_drop(c);
 		return;
 	}
 	if (must && append(c, s, n)) {
@@ -168,6 +176,7 @@ static void flush_one(struct vmpd_client *c)
 		if (!has_output(c)) {
 			c->head = c->len = 0;
 			if (!c->dropping) {
+				c->d->freed_since_trim += c->cap;
 				free(c->out); /* see "Memory" at the top */
 				c->out = NULL;
 				c->cap = 0;
@@ -218,7 +227,8 @@ static void flush_one(struct vmpd_client *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			vmpd_client_close(c, strerror(errno));
+			/* EPIPE, ECONNRESET: the peer went away; that is no news */
+			vmpd_client_close(c, errno == EPIPE || errno == ECONNRESET ? NULL : strerror(errno));
 			return;
 		}
 		if (fd >= 0 && n > 0) {
@@ -283,7 +293,7 @@ static void read_input(struct vmpd_client *c)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				vmpd_client_close(c, strerror(errno));
+				vmpd_client_close(c, errno == ECONNRESET ? NULL : strerror(errno));
 			break;
 		}
 		if (n == 0) {
@@ -481,6 +491,7 @@ void vmpd_clients_reap(struct vmpd *d)
 			keep = c;
 			continue;
 		}
+		d->freed_since_trim += c->cap;
 		free(c->in);
 		free(c->out);
 		free(c->fds);

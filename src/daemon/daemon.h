@@ -137,6 +137,9 @@ struct vmpd {
 	uint64_t nsubs;               /* client subscriptions */
 	uint64_t events, dropped;     /* totals, for status */
 
+	size_t freed_since_trim;      /* buffer bytes freed (loop.c trims) */
+	double last_trim;
+
 	double t0;                    /* CLOCK_MONOTONIC at startup */
 	struct vmpd_buf scratch;      /* formatting, reused */
 };
@@ -162,6 +165,8 @@ int vmpd_client_reply(struct vmpd_client *c, const char *s, size_t n, int fd);
 /* A stream event: dropped (and counted) if the queue is full; `must`
  * events (removal) are queued regardless. */
 void vmpd_client_event(struct vmpd_client *c, const char *s, size_t n, bool must);
+/* A stream event that could not even be formatted: count it as dropped. */
+void vmpd_client_drop(struct vmpd_client *c);
 void vmpd_client_close(struct vmpd_client *c, const char *why);
 void vmpd_clients_flush(struct vmpd *d);
 void vmpd_clients_reap(struct vmpd *d);

@@ -14,11 +14,18 @@
  *      source's callbacks) is written, so that a burst of events costs one
  *      write per client rather than one per event;
  *   3. clients closed during the round are freed: a later entry of the
- *      same batch may still point to one, so it lives until here.
+ *      same batch may still point to one, so it lives until here;
+ *   4. after a burst (slow readers' queues grown and freed again), free
+ *      heap pages go back to the kernel, at most once a second. Without it
+ *      the daemon would keep its largest burst's footprint for ever: the
+ *      allocator keeps freed blocks below live ones resident.
  */
 #include "daemon.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -144,6 +151,25 @@ void vmpd_loop_fini(struct vmpd *d)
 	d->signals.fd = d->backoff.fd = d->epfd = -1;
 }
 
+/* Buffer bytes freed that make a trim worth its heap walk. */
+#define TRIM_AFTER (1u << 20)
+
+static void maybe_trim(struct vmpd *d)
+{
+#ifdef __GLIBC__
+	if (d->freed_since_trim < TRIM_AFTER)
+		return;
+	double now = vmpd_now();
+	if (now - d->last_trim < 1.0)
+		return;
+	malloc_trim(0);
+	d->last_trim = now;
+	d->freed_since_trim = 0;
+#else
+	(void)d;
+#endif
+}
+
 int vmpd_loop_run(struct vmpd *d)
 {
 	struct epoll_event evs[64];
@@ -164,6 +190,7 @@ int vmpd_loop_run(struct vmpd *d)
 		vmpd_subs_reap(d);
 		vmpd_clients_flush(d);
 		vmpd_clients_reap(d);
+		maybe_trim(d);
 	}
 	return d->exit_code;
 }

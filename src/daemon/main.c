@@ -19,6 +19,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
@@ -125,6 +128,23 @@ static void on_signal(struct vmpd *d, int signo)
 	default:
 		break;
 	}
+}
+
+/*
+ * Memory after a burst. Output queues of slow readers grow to a few hundred
+ * KiB each and are freed when they drain. glibc serves big blocks with mmap
+ * (returned to the kernel on free) only until the first such free: then it
+ * raises its threshold and later bursts come from the heap, which freed
+ * blocks in the middle keep resident. A fixed threshold keeps every queue
+ * over 64 KiB in its own mapping, so a daemon shrinks back after a burst;
+ * the heap's top is trimmed beyond 128 KiB.
+ */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+#endif
 }
 
 /* The soft descriptor limit up to the hard one: every eventfd subscription
@@ -278,6 +298,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
+	tune_malloc();
 
 	struct vmpd d = {.epfd = -1, .signals.fd = -1, .backoff.fd = -1, .listener.fd = -1};
 	d.max_clients = VMPD_MAX_CLIENTS;

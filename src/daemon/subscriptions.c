@@ -213,11 +213,9 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		}
 		vmpd_buf_reset(&s->line);
 		vmpd_fmt_pressure(&s->line, cs->id, s->tail.p, s->tail.len);
-		if (s->tail.oom || s->line.oom) {
-			cs->client->dropped++;
-			cs->client->dropping = true;
-			d->dropped++;
-		} else
+		if (s->tail.oom || s->line.oom)
+			vmpd_client_drop(cs->client);
+		else
 			vmpd_client_event(cs->client, s->line.p, s->line.len, false);
 	}
 }
