@@ -1,7 +1,8 @@
 #!/bin/sh
-# Build vmpressure and run the whole test suite: the plain build, again
-# under ASan+UBSan and under TSan, the malformed-input suite, and a short
-# run of every fuzzer. Ends with one line: "N passed, N failed".
+# Build vmpressure and run the whole test suite: the plain build with the
+# VM suite (a real kernel under qemu), again under ASan+UBSan and under
+# TSan, and a short run of every fuzzer. Ends with one line:
+# "N passed, N failed".
 #
 #   scripts/test.sh            everything
 #   FUZZ_SECONDS=5 scripts/test.sh   shorter fuzzing (default 20 s a target)
@@ -64,6 +65,16 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
 run_build "default" build
+
+# The real kernel as the judge: Debian's kernel under qemu (tests/vm/README.md).
+# It skips, with its reason, where qemu or the kernel package cannot be had.
+echo "=== vm: Debian's kernel under qemu (about 2 minutes)"
+meson test -C build --suite vm --print-errorlogs
+set -- $(count_meson build vm)
+echo "=== vm: $1 passed, $2 failed, $3 skipped"
+passed=$((passed + $1))
+failed=$((failed + $2))
+[ "$2" -eq 0 ] || failures="$failures vm"
 run_build "asan+ubsan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 run_build "tsan" build-tsan -Db_sanitize=thread -Db_lundef=false
 
