@@ -52,7 +52,8 @@ static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace
 	struct tsrc *ts = arg;
 	char name[4096];
 	size_t n = rec->group.n < sizeof(name) - 1 ? rec->group.n : sizeof(name) - 1;
-	memcpy(name, rec->group.p, n);
+	if (n) /* `expect` records have no group: p is NULL, and memcpy(.., NULL, 0) is UB */
+		memcpy(name, rec->group.p, n);
 	name[n] = 0;
 	if (rec->kind == VMP_REC_LISTEN || rec->kind == VMP_REC_EXPECT)
 		return 0;
