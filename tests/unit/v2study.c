@@ -3,11 +3,13 @@
 #include "v2study.h"
 #include "trace/trace.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define EST_GFP 0x100ccau
 
@@ -242,6 +244,119 @@ static int parse_psi_log(struct v2s_run *run, char *buf)
 	return 0;
 }
 
+/* ---- the runs of a directory -------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+static int strv_push(struct strv *sv, const char *prefix, const char *s, size_t len)
+{
+	if (sv->n + 1 >= sv->cap) {
+		size_t cap = sv->cap ? sv->cap * 2 : 16;
+		char **nv = realloc(sv->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		sv->v = nv;
+		sv->cap = cap;
+	}
+	size_t pl = prefix ? strlen(prefix) + 1 : 0;
+	char *c = malloc(pl + len + 1);
+	if (!c)
+		return -ENOMEM;
+	if (prefix) {
+		memcpy(c, prefix, pl - 1);
+		c[pl - 1] = '/';
+	}
+	memcpy(c + pl, s, len);
+	c[pl + len] = 0;
+	sv->v[sv->n++] = c;
+	sv->v[sv->n] = NULL;
+	return 0;
+}
+
+static bool is_file(const char *dir, const char *sub, const char *name, size_t len,
+		    const char *ext)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s%s%s/%.*s%s", dir, sub ? "/" : "", sub ? sub : "",
+		 (int)len, name, ext);
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The runs of dir/sub (sub NULL: dir itself), sorted, appended to sv. */
+static int list_one(const char *dir, const char *sub, struct strv *sv, struct strv *subs)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s%s%s", dir, sub ? "/" : "", sub ? sub : "");
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	size_t first = sv->n;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm);
+		if (nm[0] == '.')
+			continue;
+		if (len > 5 && strcmp(nm + len - 5, ".vmpt") == 0) {
+			if (is_file(dir, sub, nm, len - 5, ".samples"))
+				rc = strv_push(sv, sub, nm, len - 5);
+		} else if (subs) {
+			struct stat st;
+			char p[sizeof(path) + sizeof(de->d_name) + 2];
+			snprintf(p, sizeof(p), "%s/%s", path, nm);
+			if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+				rc = strv_push(subs, NULL, nm, len);
+		}
+	}
+	closedir(d);
+	if (sv->n > first)
+		qsort(sv->v + first, sv->n - first, sizeof(*sv->v), cmp_str);
+	return rc;
+}
+
+void v2s_list_free(char **names)
+{
+	if (!names)
+		return;
+	for (char **p = names; *p; p++)
+		free(*p);
+	free(names);
+}
+
+int v2s_list(const char *dir, bool subdirs, char ***names, size_t *n)
+{
+	struct strv sv = {0}, subs = {0};
+	int rc = list_one(dir, NULL, &sv, subdirs ? &subs : NULL);
+	if (!rc && subs.n) {
+		qsort(subs.v, subs.n, sizeof(*subs.v), cmp_str);
+		for (size_t i = 0; !rc && i < subs.n; i++)
+			rc = list_one(dir, subs.v[i], &sv, NULL);
+	}
+	v2s_list_free(subs.v);
+	if (!rc && !sv.v) { /* none: an empty list */
+		sv.v = calloc(1, sizeof(*sv.v));
+		if (!sv.v)
+			rc = -ENOMEM;
+	}
+	if (rc) {
+		v2s_list_free(sv.v);
+		return rc;
+	}
+	*names = sv.v;
+	*n = sv.n;
+	return 0;
+}
+
 void v2s_free(struct v2s_run *run)
 {
 	if (!run)
@@ -319,9 +434,11 @@ static void result_init(const struct v2s_run *run, struct v2s_result *out)
 static void note(struct v2s_lres *l, vmp_level level, double t)
 {
 	l->count++;
-	for (int k = 0; k <= (int)level && k < 3; k++)
-		if (l->first[k] < 0)
-			l->first[k] = t;
+	if ((int)level < 0 || (int)level >= 3)
+		return;
+	l->by_level[level]++;
+	if (l->first[level] < 0)
+		l->first[level] = t;
 }
 
 struct kernel_arg {
@@ -518,39 +635,54 @@ int v2s_naive(const struct v2s_run *run, struct v2s_result *out)
 
 /* ---- the goals ---------------------------------------------------------- */
 
+const char *const v2s_goal_name[V2S_NGOALS] = {
+	"levels", "low_25", "medium_50", "critical_50", "first_medium_1s", "first_critical_1s",
+};
+
+static bool within(uint64_t k, uint64_t e, double frac)
+{
+	if (k == 0)
+		return e == 0;
+	return fabs((double)e - (double)k) <= frac * (double)k;
+}
+
 void v2s_judge(const struct v2s_run *run, const struct v2s_result *k,
 	       const struct v2s_result *e, struct v2s_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->levels = v->counts = v->timing = true;
+	v->levels = v->counts = v->timing = v->all = true;
 	for (size_t i = 0; i < run->nlisten; i++) {
 		struct v2s_lverdict *lv = &v->l[i];
 		const struct v2s_lres *kl = &k->l[i], *el = &e->l[i];
-		lv->levels = true;
-		for (int lvl = 0; lvl < 3; lvl++)
-			if ((kl->first[lvl] >= 0) != (el->first[lvl] >= 0))
-				lv->levels = false;
-		double tol = run->l[i].min_level == VMP_LEVEL_LOW ? V2S_TOL_LOW : V2S_TOL_MEDCRIT;
-		if (kl->count)
-			lv->rel_err = ((double)el->count - (double)kl->count) / (double)kl->count;
-		else
-			lv->rel_err = el->count ? INFINITY : 0;
-		lv->count = fabs(lv->rel_err) <= tol;
-		lv->timing = true;
-		for (int lvl = VMP_LEVEL_MEDIUM; lvl <= VMP_LEVEL_CRITICAL; lvl++) {
-			if (kl->first[lvl] >= 0 && el->first[lvl] >= 0) {
+		for (int g = 0; g < V2S_NGOALS; g++)
+			lv->applies[g] = lv->met[g] = true;
+		for (int lvl = 0; lvl < 3; lvl++) {
+			if ((kl->by_level[lvl] != 0) != (el->by_level[lvl] != 0))
+				lv->met[V2S_G_LEVELS] = false;
+			double tol = lvl == VMP_LEVEL_LOW ? V2S_TOL_LOW : V2S_TOL_MEDCRIT;
+			lv->met[V2S_G_LOW + lvl] = within(kl->by_level[lvl], el->by_level[lvl], tol);
+			if (kl->by_level[lvl])
+				lv->rel_err[lvl] = ((double)el->by_level[lvl] - (double)kl->by_level[lvl]) /
+						   (double)kl->by_level[lvl];
+			else
+				lv->rel_err[lvl] = el->by_level[lvl] ? INFINITY : 0;
+			if (kl->first[lvl] >= 0 && el->first[lvl] >= 0)
 				lv->late[lvl] = el->first[lvl] - kl->first[lvl];
-				if (lv->late[lvl] > V2S_MAX_LATE_S)
-					lv->timing = false;
-			} else if (kl->first[lvl] >= 0) {
-				lv->timing = false; /* never came */
-			}
 		}
-		if (kl->first[VMP_LEVEL_LOW] >= 0 && el->first[VMP_LEVEL_LOW] >= 0)
-			lv->late[VMP_LEVEL_LOW] = el->first[VMP_LEVEL_LOW] - kl->first[VMP_LEVEL_LOW];
+		for (int lvl = VMP_LEVEL_MEDIUM; lvl <= VMP_LEVEL_CRITICAL; lvl++) {
+			int g = V2S_G_FIRST_MED + lvl - VMP_LEVEL_MEDIUM;
+			lv->applies[g] = kl->first[lvl] >= 0;
+			if (lv->applies[g])
+				lv->met[g] = el->first[lvl] >= 0 && lv->late[lvl] <= V2S_MAX_LATE_S;
+		}
+		lv->levels = lv->met[V2S_G_LEVELS];
+		lv->count = lv->met[V2S_G_LOW] && lv->met[V2S_G_MEDIUM] && lv->met[V2S_G_CRITICAL];
+		lv->timing = lv->met[V2S_G_FIRST_MED] && lv->met[V2S_G_FIRST_CRIT];
+		lv->all = lv->levels && lv->count && lv->timing;
 		v->levels = v->levels && lv->levels;
 		v->counts = v->counts && lv->count;
 		v->timing = v->timing && lv->timing;
+		v->all = v->all && lv->all;
 	}
 }
 
