@@ -35,6 +35,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -619,6 +620,77 @@ static void connection_limit(void)
 	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "... and the daemon exits 0");
 }
 
+/* ---- 2a'. out of descriptors ------------------------------------------------------- */
+
+/* The daemon's descriptor limit lowered under it (prlimit): accept() backs
+ * off instead of spinning, an eventfd subscription gets EMFILE, and
+ * everybody is served once descriptors are free again. */
+static void fd_exhaustion(void)
+{
+	char trace[512];
+	snprintf(trace, sizeof(trace), "%s/file1.vmpt", data_dir);
+	const char *sock = path_in_tmp("fds.sock");
+	int st;
+	pid_t pid = start_daemon(sock, path_in_tmp("fds.err"), &st, "--trace", trace, "--trace-hold", NULL);
+	REQUIRE(pid > 0, "daemon for descriptor exhaustion");
+	struct rlimit rl = {.rlim_cur = 32, .rlim_max = 32};
+	if (prlimit(pid, RLIMIT_NOFILE, &rl, NULL) != 0) {
+		printf("ok %d - # SKIP prlimit on the daemon: %s\n", ++check_count, strerror(errno));
+		stop_daemon(pid, &st);
+		return;
+	}
+	enum { N = 40 };
+	struct cu_conn cs[N];
+	int n = 0;
+	for (; n < N; n++)
+		if (cu_connect(&cs[n], sock, false))
+			break;
+	char r[4096];
+	CHECK(n == N, "%d connections made (the kernel queues what the daemon cannot accept)", n);
+	/* The first one is surely accepted: fill the daemon's table with eventfds. */
+	int got_emfile = 0, fds = 0;
+	for (int i = 0; i < 40; i++) {
+		int fd;
+		if (!cu_request(&cs[0], "subscribe fa low eventfd\n", r, sizeof(r), &fd, NULL, NULL, TIMEOUT))
+			break;
+		if (fd >= 0) {
+			close(fd);
+			fds++;
+		} else if (strstr(r, "\"error\":\"EMFILE\"") && strstr(r, "out of file descriptors")) {
+			got_emfile++;
+			break;
+		}
+	}
+	CHECK(got_emfile == 1, "out of descriptors, subscribe ... eventfd gets EMFILE (after %d eventfds)", fds);
+	CHECK(cu_request(&cs[0], "status\n", r, sizeof(r), NULL, NULL, NULL, TIMEOUT), "... and the connection works on");
+	/* Give descriptors back: the first connection's subscriptions. */
+	cu_close(&cs[0]);
+	for (int i = 1; i < N / 2; i++)
+		cu_close(&cs[i]);
+	int answered = 0;
+	for (int i = N / 2; i < N; i++)
+		answered += cu_request(&cs[i], "status\n", r, sizeof(r), NULL, NULL, NULL, TIMEOUT) &&
+			    cu_json_is(r, "ok", "true");
+	CHECK(answered == N - N / 2, "once descriptors are free, every waiting connection is served (%d of %d)", answered,
+	      N - N / 2);
+	for (int i = N / 2; i < N; i++)
+		cu_close(&cs[i]);
+	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the daemon exits 0");
+	char logp[600];
+	snprintf(logp, sizeof(logp), "%s", path_in_tmp("fds.err"));
+	FILE *f = fopen(logp, "r");
+	int lines = 0;
+	bool paused = false;
+	char buf[1024];
+	while (f && fgets(buf, sizeof(buf), f)) {
+		lines++;
+		paused |= strstr(buf, "pausing new connections") != NULL;
+	}
+	if (f)
+		fclose(f);
+	CHECK(paused && lines < 50, "accept() paused and said so, without flooding the log (%d lines)", lines);
+}
+
 /* ---- 2b. permissions on a v1 fixture tree --------------------------------------------- */
 
 static void permissions(void)
@@ -858,6 +930,7 @@ int main(int argc, char **argv)
 	trace_counts("anon1.vmpt", false);
 	requests();
 	connection_limit();
+	fd_exhaustion();
 	if (geteuid() == 0)
 		permissions();
 	else
