@@ -95,7 +95,10 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 	if (rc) {
 		/* Without its reply (and fd) the subscription is useless. */
 		vmpd_sub_release(d, cs);
-		snprintf(msg, sizeof(msg), "cannot pass the eventfd: %s", strerror(-rc));
+		if (rc == -EMFILE || rc == -ENFILE)
+			snprintf(msg, sizeof(msg), "the daemon is out of file descriptors (to pass the eventfd)");
+		else
+			snprintf(msg, sizeof(msg), "cannot pass the eventfd: %s", strerror(-rc));
 		reply_error(d, c, req->verb, -rc, msg);
 	}
 }

@@ -659,6 +659,9 @@ static void fd_exhaustion(void)
 		} else if (strstr(r, "\"error\":\"EMFILE\"") && strstr(r, "out of file descriptors")) {
 			got_emfile++;
 			break;
+		} else {
+			printf("# %s\n", r);
+			break;
 		}
 	}
 	CHECK(got_emfile == 1, "out of descriptors, subscribe ... eventfd gets EMFILE (after %d eventfds)", fds);
