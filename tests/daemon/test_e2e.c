@@ -726,6 +726,7 @@ static void permissions(void)
 	/* An unprivileged peer */
 	int pfd[2];
 	REQUIRE(pipe(pfd) == 0, "pipe");
+	fflush(NULL); /* see cu_spawn_daemon() */
 	pid_t child = fork();
 	if (child == 0) {
 		close(pfd[0]);
@@ -803,6 +804,7 @@ static bool file_contains(const char *path, const char *s)
 
 static int run_status(char *const argv[])
 {
+	fflush(NULL); /* see cu_spawn_daemon() */
 	pid_t pid = fork();
 	if (pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
