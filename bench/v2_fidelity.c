@@ -47,12 +47,13 @@ struct variant {
 };
 
 static const struct variant variants[] = {
-	{"estimator (default: deficit + learn + oom)", "estimator", VMP_EST_PRIO_DEFAULT, 0, 0, false},
+	{"estimator (default: deficit + learn + oom + onset)", "estimator", VMP_EST_PRIO_DEFAULT, 0, 0, false},
 	{"naive (study README)", "naive", 0, 0, 0, true},
 	{"windows only, no stand-in", "no_standin", 0, 0, 0, false},
 	{"stand-in: oom only", "oom", VMP_EST_PRIO_OOM, 0, 0, false},
 	{"stand-in: deficit bound only", "deficit", VMP_EST_PRIO_DEFICIT, 0, 0, false},
 	{"stand-in: deficit + learn", "deficit_learn", VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_LEARN, 0, 0, false},
+	{"stand-in: deficit + learn + oom (no onset)", "no_onset", VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_OOM, 0, 0, false},
 	{"stand-in: PSI full >= 7 % (lmkd)", "psi_full", VMP_EST_PRIO_PSI_FULL, 0, 0, false},
 	{"estimator, adaptive 1000/100 ms + PSI wake", "adaptive", VMP_EST_PRIO_DEFAULT, 1000, 100, false},
 };

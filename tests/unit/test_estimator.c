@@ -14,6 +14,10 @@
 
 #define MS 1000000ull
 #define SEC 1000000000ull
+/* An origin holds back its latest real pages (EST_ONSET_PAGES in
+ * estimator.c) for the onset of a failure episode: a burst's windows come
+ * HELD pages late. */
+#define HELD 128u
 
 /* ---- a context with a/b/c and recording listeners ----------------------- */
 
@@ -153,9 +157,10 @@ static void test_origins(bool local)
 	REQUIRE(step3(&f, &s, &m) == 0, "baseline");
 	CHECK_EQ_U64(f.all.n, 0, "%s: a baseline makes no window", how);
 
-	/* (1) c's limit: 2048 pages scanned in c, all stolen. */
+	/* (1) c's limit: 2048 pages scanned in c, all stolen (and the HELD
+	 * latest, held back). */
 	limit_hits(&s, 'c', 64);
-	pages(&s, 'c', 2048, 2048);
+	pages(&s, 'c', 2048 + HELD, 2048 + HELD);
 	REQUIRE(step3(&f, &s, &m) == 0, "step");
 	CHECK_EQ_U64(f.at_c.n, 4, "%s: child limit: 2048 pages are 4 windows at c", how);
 	CHECK_EQ_U64(f.at_b.n + f.at_a.n + f.at_root.n, 0, "%s: child limit: none elsewhere", how);
@@ -165,7 +170,7 @@ static void test_origins(bool local)
 
 	/* (2) b's limit: it scans b's own pages and c's (its subtree). */
 	limit_hits(&s, 'b', 40);
-	pages(&s, 'b', 1024, 1024);
+	pages(&s, 'b', 1024 + HELD, 1024 + HELD);
 	pages(&s, 'c', 512, 512);
 	REQUIRE(step3(&f, &s, &m) == 0, "step");
 	CHECK_EQ_U64(f.at_b.n, 3, "%s: middle limit: its subtree's 1536 pages at b", how);
@@ -174,8 +179,8 @@ static void test_origins(bool local)
 	fx_clear(&f);
 
 	/* (3) global reclaim: kswapd scans pages of every group; no limit. */
-	m.pgscan_kswapd += 3072;
-	m.pgsteal_kswapd += 3072;
+	m.pgscan_kswapd += 3072 + HELD;
+	m.pgsteal_kswapd += 3072 + HELD;
 	pages(&s, 'a', 1024, 1024);
 	pages(&s, 'b', 1024, 1024);
 	pages(&s, 'c', 1024, 1024);
@@ -197,8 +202,9 @@ static void test_origins(bool local)
 	pages(&s, 'a', 1536, 1536);
 	REQUIRE(step3(&f, &s, &m) == 0, "step");
 	CHECK_EQ_U64(f.at_c.n, 2, "%s: nested origins: c claims its 20 calls' share, 1024", how);
-	CHECK_EQ_U64(f.at_a.n, 6, "%s: nested origins: a keeps the rest, 3072", how);
-	CHECK_EQ_U64(f.at_a.by_level[VMP_LEVEL_LOW] + f.at_c.by_level[VMP_LEVEL_LOW], 8,
+	CHECK_EQ_U64(f.at_a.n, 5,
+		     "%s: nested origins: a keeps the rest, 3072 (its first: HELD stay back)", how);
+	CHECK_EQ_U64(f.at_a.by_level[VMP_LEVEL_LOW] + f.at_c.by_level[VMP_LEVEL_LOW], 7,
 		     "%s: all low", how);
 	CHECK_EQ_U64(f.at_b.n, 0, "%s: nested origins: b is no origin", how);
 	fx_clear(&f);
@@ -235,22 +241,24 @@ static void test_windows(void)
 	step3(&f, &s, NULL);
 	CHECK_EQ_U64(f.at_c.n, 0, "300 pages: below a window, kept");
 	limit_hits(&s, 'c', 9);
-	pages(&s, 'c', 300, 300);
+	pages(&s, 'c', 300 + HELD, 300 + HELD);
 	step3(&f, &s, NULL);
 	CHECK_EQ_U64(f.at_c.n, 1, "300 more: one window (the kernel's residue carries)");
 	fx_clear(&f);
 	/* 5000 pages in one interval: the kernel evaluated ~9 windows, not one
-	 * of 5000 (R-8). 88 left + 5000 = 5088: 9 windows, 480 left. */
+	 * of 5000 (R-8). 88 left, the HELD pages held back, then 5000: 9
+	 * windows, 480 left, the latest HELD held back. */
 	limit_hits(&s, 'c', 30);
 	pages(&s, 'c', 5000, 1000);
 	step3(&f, &s, NULL);
 	CHECK_EQ_U64(f.at_c.n, 9, "5000 pages: 9 windows of 512");
-	/* (88 + 424 scanned, 0 + 84 stolen) then 512/~102 each: medium. */
-	CHECK_EQ_U64(f.at_c.by_level[VMP_LEVEL_MEDIUM], 9, "at the interval's ratio: medium");
+	/* (88 + 128 + 296 scanned, 88 + 128 + 59 stolen): low, then 512/~102
+	 * each: medium. */
+	CHECK_EQ_U64(f.at_c.by_level[VMP_LEVEL_MEDIUM], 8, "at the interval's ratio: medium");
 	struct vmp_est_stats st;
 	vmp_est_get_stats(f.est, &st);
-	CHECK_EQ_U64(st.scanned, 5600, "every scanned page fed once");
-	CHECK_EQ_U64(st.reclaimed, 1600, "every stolen page fed once");
+	CHECK_EQ_U64(st.scanned, 5728 - HELD, "every scanned page fed once, the latest HELD held");
+	CHECK_EQ_U64(st.reclaimed, 1728 - 26, "every stolen page fed once (HELD at 1/5 held)");
 	fx_free(&f);
 }
 
@@ -263,7 +271,7 @@ static void test_thread_executor(void)
 	cg3_init(&s, true);
 	step3(&f, &s, NULL);
 	limit_hits(&s, 'b', 300);
-	pages(&s, 'c', 51200, 51200);
+	pages(&s, 'c', 51200 + HELD, 51200 + HELD);
 	step3(&f, &s, NULL);
 	vmp_ctx_flush(f.ctx);
 	CHECK_EQ_U64(f.at_b.n, 100, "thread executor: 100 windows, none coalesced");
@@ -294,7 +302,7 @@ static void test_resets(void)
 	vmp_est_get_stats(f.est, &st);
 	CHECK_EQ_U64(st.resets, 1, "counted as a reset");
 	limit_hits(&t, 'c', 20);
-	pages(&t, 'c', 1024, 1024);
+	pages(&t, 'c', 1024 + HELD, 1024 + HELD);
 	step3(&f, &t, NULL);
 	CHECK_EQ_U64(f.at_c.n, 2, "the next delta starts from the new baseline");
 	CHECK(all_from(&f.all, "a/b/c"), "and keeps its origin");
@@ -322,7 +330,7 @@ static void test_vanish(void)
 	cg3_init(&s, true);
 	step3(&f, &s, NULL);
 	limit_hits(&s, 'c', 20);
-	pages(&s, 'c', 1024, 1024);
+	pages(&s, 'c', 1024 + HELD, 1024 + HELD);
 	step3(&f, &s, NULL);
 	CHECK_EQ_U64(f.at_c.n, 2, "before: 2 windows at c");
 	fx_clear(&f);
@@ -382,7 +390,7 @@ static void test_skew(void)
 	cg3_init(&s, false);
 	step3(&f, &s, NULL);
 	limit_hits(&s, 'c', 10);
-	pages(&s, 'c', 1024, 1024);
+	pages(&s, 'c', 1024 + HELD, 1024 + HELD);
 	struct cg3 t = s;
 	t.a.max -= 4; /* a and b read 4 calls earlier */
 	t.b.max -= 4;
@@ -416,10 +424,11 @@ static void test_standin(void)
 	vmp_est_get_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 18, "oom: 18 failed calls (MAX_RECLAIM_RETRIES + 2)");
 	CHECK_EQ_U64(st.prio_windows, 72, "4 prio windows each (priorities 3..0)");
-	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 71,
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 68,
 		     "critical, at the oom's origin, ...");
-	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 1,
-		     "... but the first meets the residue, 128/128 + 512/0: medium (R-9a)");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 4,
+		     "... but the onset: the first 4 meet a batch of the HELD pages each, "
+		     "32/32 + 512/0: medium (R-9a)");
 	CHECK_EQ_U64(f.at_b.n, 73, "after the interval's real window");
 	CHECK_EQ_U64(f.at_a.n + f.at_c.n, 0, "nowhere else");
 	fx_free(&f);
@@ -469,14 +478,49 @@ static void test_standin(void)
 	step3(&f, &s, NULL);
 	vmp_est_get_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 25, "25 calls, 0 pages: 25 failed");
-	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 99,
-		     "100 prio windows: critical, but the first meets the residue");
-	CHECK_EQ_U64(st.prio_windows, 100, "(480/480 + 512/0: low, R-9a)");
+	CHECK_EQ_U64(st.prio_windows, 100, "100 prio windows:");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 96, "critical but for the onset:");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_LOW] + f.at_b.by_level[VMP_LEVEL_MEDIUM], 15 + 4,
+		     "the first meets the residue, 352/352 + 32/32 + 512/0 (low, R-9a), three "
+		     "more a batch each, 32/32 + 512/0 (medium)");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 3, "(three medium)");
 	ooms(&s, 'b', 1);
 	s.b.psi_some_total += 40000;
 	step3(&f, &s, NULL);
 	vmp_est_get_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 25, "the oom is explained by the failures seen");
+	fx_free(&f);
+
+	/* The onset needs real pages freed just before: failures after
+	 * nothing was freed (anonymous memory without swap) are critical from
+	 * the first (the kernel's anonoom), and so are those after pages freed
+	 * long ago; a second burst within a second is the same episode. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 80, "nothing freed: all critical");
+	fx_free(&f);
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	pages(&s, 'c', 1024 + HELD, 1024 + HELD);
+	step3(&f, &s, NULL);
+	f.now += 2 * SEC;
+	limit_hits(&s, 'b', 5);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 20, "pages freed 2 s before: all critical");
+	fx_clear(&f);
+	pages(&s, 'c', 1024, 1024);
+	limit_hits(&s, 'b', 32);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 5);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM] + f.at_b.by_level[VMP_LEVEL_CRITICAL], 20,
+		     "within the episode: no new onset (%u medium)", f.at_b.by_level[VMP_LEVEL_MEDIUM]);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 0, "no medium");
 	fx_free(&f);
 
 	/* Mixed interval: the bound, then the learned pages per call. */
@@ -712,22 +756,21 @@ struct shortfall {
 };
 
 static const struct shortfall shortfalls[] = {
-	{"v2anon", NULL, V2S_G_LEVELS, "medium never reported (issue 2)"},
-	{"v2anon", NULL, V2S_G_MEDIUM, "medium never reported (issue 2)"},
-	{"v2anon", NULL, V2S_G_FIRST_MED, "medium never reported (issue 2)"},
-	{"vm/anonoom", NULL, V2S_G_CRITICAL, "over by 89 % (issue 3)"},
-	{"vm/global", NULL, V2S_G_LOW, "kswapd's windows"},
-	{"vm/mixed", NULL, V2S_G_LEVELS, "medium never reported (issue 2)"},
-	{"vm/mixed", NULL, V2S_G_MEDIUM, "medium never reported (issue 2)"},
-	{"vm/mixed", NULL, V2S_G_FIRST_MED, "medium never reported (issue 2)"},
-	{"vm/modes", NULL, V2S_G_LEVELS, "medium never reported (issue 2)"},
-	{"vm/modes", NULL, V2S_G_MEDIUM, "medium never reported (issue 2)"},
-	{"vm/modes", NULL, V2S_G_FIRST_MED, "medium never reported (issue 2)"},
-	{"vm/nested", NULL, V2S_G_MEDIUM, "one medium for five (issue 2)"},
-	{"vm/root", NULL, V2S_G_LEVELS, "medium never reported (issue 2)"},
-	{"vm/root", NULL, V2S_G_MEDIUM, "medium never reported (issue 2)"},
-	{"vm/root", NULL, V2S_G_FIRST_MED, "medium never reported (issue 2)"},
-	{"vm2/nested", NULL, V2S_G_MEDIUM, "one medium for five (issue 2)"},
+	/* The kernel's deferred evaluation did not run for the first 2.2 ms
+	 * of the OOM's retry loop (calls that scan nothing are ~130 us each):
+	 * 67 injections coalesced into one window (R-9). In vm2/anonoom, the
+	 * same workload on another boot, it ran each time: 140, as here.
+	 * Counters cannot show the workqueue's scheduling. */
+	{"vm/anonoom", "ao:low", V2S_G_CRITICAL, "kernel 74 (coalesced), vm2: 140"},
+	{"vm/anonoom", "ao:medium", V2S_G_CRITICAL, "kernel 74 (coalesced), vm2: 140"},
+	{"vm/anonoom", "ao:critical", V2S_G_CRITICAL, "kernel 74 (coalesced), vm2: 140"},
+	{"vm/anonoom", "ao:critical,local", V2S_G_CRITICAL, "kernel 74 (coalesced), vm2: 140"},
+	{"vm/anonoom", "ao:low,hierarchy", V2S_G_CRITICAL, "kernel 74 (coalesced), vm2: 140"},
+	/* kswapd's windows: the job runs ~0.7 ms after the crossing (0.1 ms
+	 * for limit reclaim) while kswapd goes on scanning: 681 pages a window
+	 * on average, 144 windows where 512-page windows make 191. */
+	{"vm/global", "/:low", V2S_G_LOW, "kswapd's windows run long (681 pages)"},
+	{"vm/global", "/:low,local", V2S_G_LOW, "kswapd's windows run long (681 pages)"},
 	{NULL, NULL, V2S_G_LEVELS, NULL},
 };
 #define NSHORT (sizeof(shortfalls) / sizeof(shortfalls[0]) - 1)

@@ -80,10 +80,14 @@
  *    512 pages, as the kernel's counts. What is left below a window stays
  *    in the engine's accumulator and fills the next interval's first
  *    window, as in the kernel (so an injected 512/0 can meet a residue and
- *    evaluate medium, R-9a). The kernel's windows run a little over 512
+ *    evaluate medium, R-9a). The latest EST_ONSET_PAGES (128) real pages
+ *    of each origin are held back, for the onset of a failure episode
+ *    (5.); the next real pages push them on into the windows first, so
+ *    the windows come 128 pages late and the last 128 pages of a burst
+ *    wait for the next one. The kernel's windows run a little over 512
  *    (the pass that crosses overshoots, the job runs a moment later): on
  *    the v2 study 520 and 537 pages on average, so this gives ~2-4 % more
- *    windows than the kernel.
+ *    windows than the kernel; kswapd's run much longer (5b.).
  *
  * 5. The priority path. No counter shows the reclaim priority. A limit
  *    reclaim call has a target of max(nr_pages, SWAP_CLUSTER_MAX = 32)
@@ -126,7 +130,23 @@
  *    __GFP_HIGH) charges, which are raised without any reclaim.
  *    Each failed call becomes 4 vmp_account_prio() injections at the
  *    origin, after the interval's real windows (failures come last, on the
- *    way to the OOM). The same for the root with allocstall as the calls
+ *    way to the OOM).
+ *     - ONSET: reclaim does not fail all at once. On the way to an OOM
+ *       the calls go ever deeper (priority 7, 6, ... 3) while still
+ *       meeting their target; the first ones to reach priority 3 freed
+ *       less than 32 pages before it, and each injection meets the pages
+ *       freed since the previous window: 51, 40, 30, 14, 32, 8 ... pages.
+ *       Those windows are medium (512 + 32 scanned, 32 freed: 94 %), the
+ *       later ones, with nothing left to free, critical. Every OOM
+ *       recorded after page-cache reclaim shows 4-5 medium windows first;
+ *       anonoom, where nothing was ever freed, none. The counters show
+ *       none of it (at 100 ms those calls look healthy, 41 pages each on
+ *       modes), so the first failed call of an episode (no failure in the
+ *       last EST_EPISODE_NS) has its EST_ONSET_WINDOWS = 4 injections
+ *       meet a quarter of the held-back pages each (a batch, 32, when
+ *       reclaim ran up to the failure), if those were freed within
+ *       EST_EPISODE_NS; else they are pure 512/0, as in the kernel when
+ *       nothing was freed. The same for the root with allocstall as the calls
  *    and vmstat pgsteal_direct as the pages (global direct reclaim also
  *    has a target of 32 pages), and vmstat oom_kill not explained by any
  *    group's oom_kill (with allocstall growing) as a global OOM, after
@@ -140,6 +160,16 @@
  *    lives, not at the limit that failed. At 100 ms sampling the stand-in
  *    fires at the first sample after the failures began: ~50 ms after the
  *    kernel's first medium on the study. Nothing gives earlier warning.
+ *
+ * 5b. What counters cannot show. The kernel's job runs when the workqueue
+ *    gets the CPU, and injections or pages that come before it coalesce
+ *    into one window (R-9). Limit reclaim lets it run within ~0.1 ms;
+ *    kswapd, on the VM suite's `global`, keeps scanning ~0.7 ms past the
+ *    crossing: 681 pages a window where this makes 512, a third more low
+ *    windows. And an OOM's retry loop of calls that scan nothing (~130 us
+ *    each) once ran 2.2 ms before the first job: 67 injections in one
+ *    window, 74 critical where the same workload on another boot had 140.
+ *    Neither is modelled: both depend on scheduling, not on reclaim.
  *
  * 6. Sampling. vmp_est_next_interval_ms() says busy (fast) for
  *    VMP_EST_BUSY_HOLD_MS after any sign of reclaim: scanning anywhere,
@@ -175,6 +205,13 @@
 /* Failed calls expected after an OOM kill come within this long; then the
  * expectation lapses. */
 #define EST_KILL_WINDOW_NS 1000000000u
+/* The onset of a failure episode: its first injections each meet a batch
+ * of real pages, the last ones freed before it (held back for this), if
+ * those are this recent; a failure this long after the last one starts a
+ * new episode. */
+#define EST_ONSET_WINDOWS 4u
+#define EST_ONSET_PAGES (EST_ONSET_WINDOWS * EST_BATCH)
+#define EST_EPISODE_NS 1000000000u
 /* Pages of shortfall tolerated: one call counted before its pages. */
 #define EST_INFLIGHT_TOL EST_BATCH
 /* Learning pages per successful call: only from steps with enough calls,
@@ -206,6 +243,9 @@ struct est_origin {
 	uint64_t last_fail_ns;
 	uint64_t prepaid;      /* failed calls injected ahead (after a kill), not yet seen */
 	uint64_t prepaid_ns;
+	bool had_fail;         /* last_fail_ns is set */
+	uint64_t pend_s, pend_r; /* the latest real pages, held back for an onset */
+	uint64_t pend_ns;      /* when they were freed (the step that saw them) */
 	bool called_last;      /* root: allocstall grew in the last step */
 };
 
@@ -232,6 +272,7 @@ struct est_scratch {
 	bool origin;
 	bool children_ok;
 	bool stalled;       /* PSI shows stall in the interval, or is unknown */
+	bool onset;         /* a failure now would start an episode */
 	uint64_t ds_tot, dr_tot, ds_dir, dr_dir;
 	uint64_t dcalls_h, doom_h, dkill_h;
 	uint64_t calls, oom; /* the group's own */
@@ -464,11 +505,55 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	e->st.reclaimed += R;
 }
 
-static void feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o,
-		      uint64_t fails)
+/* Real pages: all but the latest EST_ONSET_PAGES go to windows now (the
+ * held-back ones first: they are older); those stay pending for the onset
+ * of a failure episode, or go first into the next real windows. */
+static void feed_real(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
+		      uint64_t S, uint64_t R)
 {
+	if (S == 0)
+		return; /* reclaimed without scanned is not pressure (F3) */
+	uint64_t total = o->pend_s > UINT64_MAX - S ? UINT64_MAX : o->pend_s + S;
+	uint64_t out = total > EST_ONSET_PAGES ? total - EST_ONSET_PAGES : 0;
+	uint64_t from_p = out < o->pend_s ? out : o->pend_s;
+	if (from_p) {
+		uint64_t r = muldiv(o->pend_r, from_p, o->pend_s);
+		feed_windows(e, g, o, from_p, r);
+		o->pend_s -= from_p;
+		o->pend_r -= r;
+	}
+	uint64_t from_n = out - from_p; /* <= S */
+	uint64_t r_n = muldiv(R, from_n, S);
+	feed_windows(e, g, o, from_n, r_n);
+	o->pend_s += S - from_n;
+	o->pend_r += R - r_n;
+	o->pend_ns = now;
+}
+
+/* fails failed calls, 4 injections each. At the onset of an episode the
+ * first EST_ONSET_WINDOWS injections each meet a share of the held-back
+ * pages. */
+static void feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
+		      uint64_t fails, bool onset)
+{
+	unsigned pieces = 0;
+	if (fails && onset && (e->cfg.prio & VMP_EST_PRIO_ONSET) && o->pend_s &&
+	    now - o->pend_ns <= EST_EPISODE_NS)
+		pieces = EST_ONSET_WINDOWS;
 	for (uint64_t k = 0; k < fails; k++) {
 		for (int prio = VMP_CRIT_PRIO; prio >= 0; prio--) {
+			if (pieces) {
+				uint64_t ps = o->pend_s / pieces;
+				uint64_t pr = o->pend_s ? muldiv(o->pend_r, ps, o->pend_s) : 0;
+				if (ps) {
+					vmp_account(e->ctx, g, EST_GFP, true, ps, pr);
+					o->pend_s -= ps;
+					o->pend_r -= pr;
+					e->st.scanned += ps;
+					e->st.reclaimed += pr;
+				}
+				pieces--;
+			}
 			vmp_account_prio(e->ctx, g, EST_GFP, prio);
 			run_job(e, g);
 			e->st.prio_windows++;
@@ -545,6 +630,7 @@ static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o,
 	if (fails) {
 		o->unclaimed += fails;
 		o->last_fail_ns = now;
+		o->had_fail = true;
 	}
 	if ((f & VMP_EST_PRIO_OOM) && ooms) {
 		if (kills > ooms)
@@ -561,8 +647,15 @@ static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o,
 		o->prepaid = need - claim < after ? need - claim : after;
 		o->prepaid_ns = now;
 		o->last_fail_ns = now;
+		o->had_fail = true;
 	}
 	return fails;
+}
+
+/* No failure for EST_EPISODE_NS (or ever): the next one starts an episode. */
+static bool episode_over(const struct est_origin *o, uint64_t now)
+{
+	return !o->had_fail || now - o->last_fail_ns > EST_EPISODE_NS;
 }
 
 /* ---- one step ---------------------------------------------------------- */
@@ -911,12 +1004,14 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 		}
 		s->S = take_with_carry(sdiff(s->Q_s, s->sub_s), &en->scan_carry);
 		s->R = take_with_carry(sdiff(s->Q_r, s->sub_r), &en->steal_carry);
+		s->onset = episode_over(&en->o, now);
 		s->fails = estimate_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
 					  EST_OOM_FAILS, s->full_share, s->stalled);
 	}
 
 	/* 4. The root: global reclaim from the machine's counters. */
 	uint64_t rS = 0, rR = 0, rfails = 0;
+	bool ronset = false;
 	bool root_ok = false;
 	if (m && m->valid) {
 		if (e->have_mprev && !machine_went_back(&e->mprev, m)) {
@@ -935,6 +1030,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 						 ? kills - memcg_kills
 						 : 0;
 			bool psi = m->psi_some_avg10 >= 0 && m->psi_some_total > 0;
+			ronset = episode_over(&e->root, now);
 			rfails = estimate_fails(e, &e->root, now, calls,
 						m->pgsteal_direct - p->pgsteal_direct, gooms, 0,
 						EST_GLOBAL_OOM_FAILS, share(m->psi_full_total - p->psi_full_total, dt),
@@ -960,13 +1056,13 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 		struct est_scratch *s = &e->scr[i];
 		if (!s->origin)
 			continue;
-		feed_windows(e, groups[i], &e->ents[i].o, s->S, s->R);
-		feed_prio(e, groups[i], &e->ents[i].o, s->fails);
+		feed_real(e, groups[i], &e->ents[i].o, now, s->S, s->R);
+		feed_prio(e, groups[i], &e->ents[i].o, now, s->fails, s->onset);
 	}
 	if (root_ok) {
 		vmp_group *root = vmp_root(e->ctx);
-		feed_windows(e, root, &e->root, rS, rR);
-		feed_prio(e, root, &e->root, rfails);
+		feed_real(e, root, &e->root, now, rS, rR);
+		feed_prio(e, root, &e->root, now, rfails, ronset);
 	}
 
 	for (size_t i = 0; i < n; i++)

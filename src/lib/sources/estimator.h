@@ -61,16 +61,19 @@ struct vmp_est_machine {
 
 /*
  * Which evidence stands in for the priority path (vmpressure_prio()).
- * The default is DEFICIT | OOM | LEARN; the others exist so that
- * bench/v2_fidelity.c can measure the candidates side by side.
+ * The default is DEFICIT | OOM | LEARN | ONSET; any other set can be chosen
+ * so that bench/v2_fidelity.c can measure the candidates side by side
+ * (PSI_FULL is one only).
  */
 #define VMP_EST_PRIO_DEFICIT 0x1u  /* reclaim calls that cannot have met their target */
 #define VMP_EST_PRIO_OOM 0x2u      /* an oom event implies >= 17 failed calls */
 #define VMP_EST_PRIO_LEARN 0x4u    /* refine DEFICIT with the learned pages per call */
 #define VMP_EST_PRIO_PSI_FULL 0x8u /* candidate only: a failed call per interval of
 				    * >= 7 % full stall (lmkd's critical) */
+#define VMP_EST_PRIO_ONSET 0x10u  /* an episode's first injections meet the latest
+				    * real pages (medium, as the kernel's first deep calls) */
 #define VMP_EST_PRIO_DEFAULT                                                   \
-	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN)
+	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET)
 
 struct vmp_est_config {
 	unsigned prio;          /* VMP_EST_PRIO_* */
