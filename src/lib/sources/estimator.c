@@ -59,7 +59,9 @@
  *    calls, critical windows at nl that the kernel never sent. So the
  *    origins of a chain share their pages by calls: a limit reclaim call
  *    frees about the same amount whichever limit drove it (its target,
- *    32 pages, plus the batch that crosses it), so the topmost origin's
+ *    32 pages, or for memory.high the overage of at most a charge batch,
+ *    plus the batch that crosses it; 55 and 57 pages a call for nl and
+ *    nl/a in the interval above), so the topmost origin's
  *    subtree pages are shared out per call, and an origin below claims
  *    the share of the calls in its subtree (its own and those of the
  *    origins below it), at most its subtree's pages; each origin keeps
