@@ -2,9 +2,9 @@
 /*
  * The cgroup v2 estimator (src/lib/sources/estimator.c): origins through a
  * three-level hierarchy, counter resets, vanishing cgroups, the
- * priority-path stand-in, adaptive sampling, and its fidelity on the
- * recorded v2 study (argv[1]: tests/data/v2), with the issue's goals as
- * thresholds.
+ * priority-path stand-in, adaptive sampling, and its fidelity on every
+ * recorded run under argv[1] (tests/data/v2: the v2 study, and the VM
+ * suite's runs in vm/ and vm2/), with the issue's goals as thresholds.
  */
 #include "check.h"
 #include "v2study.h"

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The v2-study harness, shared by tests/unit/test_estimator.c and
- * bench/v2_fidelity.c: load a recorded cgroup v2 run (tests/data/v2/: the
- * kernel's vmptrace with hypothetical listeners, the 100 ms counter
- * samples, the PSI trigger log), replay the kernel's truth, drive the
- * estimator (or the naive baseline of the study's README) with the
- * samples into a context with the same listeners, and judge the result
- * against the fidelity goals.
+ * bench/v2_fidelity.c: find the recorded cgroup v2 runs of a directory
+ * (v2s_list), load one (tests/data/v2/ and its vm/, vm2/: the kernel's
+ * vmptrace with hypothetical listeners, the 100 ms counter samples, the
+ * PSI trigger log), replay the kernel's truth, drive the estimator (or the naive
+ * baseline of the study's README) with the samples into a context with the
+ * same listeners, and judge the result against the fidelity goals as the
+ * VM suite does (v2s_judge).
  */
 #ifndef VMP_V2STUDY_H
 #define VMP_V2STUDY_H
