@@ -308,6 +308,22 @@ int cmd_watch(int argc, char **argv)
 		}
 		w.source_name = kind_name(vmp_source_get_kind(src));
 		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
+		if ((rc == -EACCES || rc == -EPERM) && cfg.kind == VMP_SOURCE_AUTO &&
+		    vmp_source_get_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
+			/* Registering with the kernel needs write access to
+			 * cgroup.event_control; /proc is readable by anyone. */
+			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
+					"controller; using /proc/vmstat instead\n", prog);
+			vmp_source_free(src);
+			cfg.kind = VMP_SOURCE_MACHINE;
+			rc = vmp_source_new(&src, &cfg);
+			if (rc) {
+				fprintf(stderr, "%s watch: no pressure source: %s\n", prog, strerror(-rc));
+				return EXIT_UNAVAILABLE;
+			}
+			w.source_name = kind_name(vmp_source_get_kind(src));
+			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
+		}
 		if (rc) {
 			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
 				w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
