@@ -168,10 +168,12 @@
  *    into one window (R-9). Limit reclaim lets it run within ~0.1 ms;
  *    kswapd, on the VM suite's `global`, keeps scanning ~0.7 ms past the
  *    crossing: 681 pages a window where this makes 512, a third more low
- *    windows. And an OOM's retry loop of calls that scan nothing (~130 us
- *    each) once ran 2.2 ms before the first job: 67 injections in one
- *    window, 74 critical where the same workload on another boot had 140.
- *    Neither is modelled: both depend on scheduling, not on reclaim.
+ *    windows. And on anonoom the OOM's first retry loop of calls that
+ *    scan nothing (~130 us each) ran its 2.3 ms to the OOM killer in two
+ *    of four boots before the first job ran: its 67-72 injections made
+ *    one window, 74 and 69 critical, where the other two boots had 140
+ *    (35 calls, 4 each), as this gives. Neither is modelled: both depend
+ *    on scheduling, not on reclaim.
  *
  * 6. Sampling. vmp_est_next_interval_ms() says busy (fast) for
  *    VMP_EST_BUSY_HOLD_MS after any sign of reclaim: scanning anywhere,
