@@ -11,17 +11,25 @@ set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$src/build}
-benches="bench_account bench_latency bench_replay bench_memory"
+benches="bench_account bench_latency bench_replay bench_memory bench_sources v2_fidelity bench_daemon_rss"
 
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" "$src"
 fi
+# Where each lives in the build tree (bench_daemon_rss is declared beside
+# the daemon, at the top).
+path_of() {
+	case $1 in
+	bench_daemon_rss) echo "$1" ;;
+	*) echo "bench/$1" ;;
+	esac
+}
 targets=
 for b in $benches; do
-	targets="$targets bench/$b"
+	targets="$targets $(path_of "$b")"
 done
 # shellcheck disable=SC2086 # word splitting of $targets is intended
-ninja -C "$build" $targets
+ninja -C "$build" $targets src/daemon/vmpressured
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -30,9 +38,11 @@ for b in $benches; do
 	echo "=== $b"
 	case $b in
 	bench_replay) set -- "$src/tests/data" ;;
+	v2_fidelity) set -- "$src/tests/data/v2" "$build/bench" ;;
+	bench_daemon_rss) set -- "$build/src/daemon/vmpressured" "$src/tests/data" ;;
 	*) set -- ;;
 	esac
-	{ "$build/bench/$b" "$@"; echo $? >"$tmp/rc"; } | tee "$tmp/$b.out"
+	{ "$build/$(path_of "$b")" "$@"; echo $? >"$tmp/rc"; } | tee "$tmp/$b.out"
 	rc=$(cat "$tmp/rc")
 	if [ "$rc" != 0 ]; then
 		echo "*** $b failed with exit status $rc (an error, not a missed goal)" >&2
