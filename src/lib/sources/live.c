@@ -56,7 +56,7 @@
 struct cg {
 	struct vmp_watch psi_w;  /* first: the watch leads to its cgroup */
 	struct cg *parent, *child, *next;
-	struct cg *hnext;        /* by inotify wd */
+	struct cg *wnext;        /* wd table chain */
 	char *path;              /* "/" or "a/b" */
 	vmp_group *g;
 	int dirfd;
@@ -83,6 +83,9 @@ struct live {
 	unsigned root_subs;
 	bool v2;
 	char buf[FILEBUF];
+	/* inotify wd -> cgroup: an event must not cost a walk of the tree */
+	struct cg **wtab;
+	size_t wcap, wcount;
 	/* per-step scratch */
 	vmp_group **sg;
 	struct vmp_est_cgroup *sc;
@@ -248,6 +251,73 @@ static void cg_close(struct live *lv, struct cg *c)
 		}
 }
 
+static void wd_insert(struct live *lv, struct cg *c)
+{
+	if ((lv->wcount + 1) * 2 > lv->wcap) {
+		size_t ncap = lv->wcap ? lv->wcap * 2 : 64;
+		struct cg **nt = calloc(ncap, sizeof(*nt));
+		if (!nt)
+			return; /* found by the walk in wd_find instead */
+		for (size_t i = 0; i < lv->wcap; i++)
+			for (struct cg *e = lv->wtab[i], *next; e; e = next) {
+				next = e->wnext;
+				e->wnext = nt[(size_t)e->wd & (ncap - 1)];
+				nt[(size_t)e->wd & (ncap - 1)] = e;
+			}
+		free(lv->wtab);
+		lv->wtab = nt;
+		lv->wcap = ncap;
+	}
+	struct cg **b = &lv->wtab[(size_t)c->wd & (lv->wcap - 1)];
+	c->wnext = *b;
+	*b = c;
+	lv->wcount++;
+}
+
+static void wd_remove(struct live *lv, struct cg *c)
+{
+	if (!lv->wcap || c->wd < 0)
+		return;
+	for (struct cg **pp = &lv->wtab[(size_t)c->wd & (lv->wcap - 1)]; *pp; pp = &(*pp)->wnext)
+		if (*pp == c) {
+			*pp = c->wnext;
+			lv->wcount--;
+			return;
+		}
+}
+
+/* Depth-first search for the cgroup that matches. */
+static struct cg *cg_find(struct cg *c, bool (*match)(const struct cg *, const void *), const void *key)
+{
+	if (match(c, key))
+		return c;
+	for (struct cg *ch = c->child; ch; ch = ch->next) {
+		struct cg *r = cg_find(ch, match, key);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+static bool has_wd(const struct cg *c, const void *key)
+{
+	return c->wd == *(const int *)key;
+}
+
+static bool has_group(const struct cg *c, const void *key)
+{
+	return c->g == key;
+}
+
+static struct cg *wd_find(struct live *lv, int wd)
+{
+	if (lv->wcap)
+		for (struct cg *e = lv->wtab[(size_t)wd & (lv->wcap - 1)]; e; e = e->wnext)
+			if (e->wd == wd)
+				return e;
+	return wd >= 0 ? cg_find(lv->root, has_wd, &wd) : NULL;
+}
+
 static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, vmp_group *g, int dirfd)
 {
 	struct cg *c = calloc(1, sizeof(*c));
@@ -275,6 +345,8 @@ static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, v
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d/memory.events", dirfd);
 		c->wd = inotify_add_watch(lv->ino_fd, p, IN_MODIFY | IN_DELETE_SELF);
+		if (c->wd >= 0)
+			wd_insert(lv, c);
 	}
 	return c;
 }
@@ -372,37 +444,15 @@ static void cg_remove(struct live *lv, struct cg *c)
 			pp = &(*pp)->next;
 		*pp = c->next;
 	}
-	if (c->wd >= 0 && lv->ino_fd >= 0)
+	if (c->wd >= 0 && lv->ino_fd >= 0) {
+		wd_remove(lv, c);
 		inotify_rm_watch(lv->ino_fd, c->wd);
+	}
 	cg_close(lv, c);
 	if (c->g && c->parent)
 		vmp_group_destroy(c->g);
 	free(c->path);
 	free(c);
-}
-
-static struct cg *cg_by_wd(struct cg *c, int wd)
-{
-	if (c->wd == wd)
-		return c;
-	for (struct cg *ch = c->child; ch; ch = ch->next) {
-		struct cg *r = cg_by_wd(ch, wd);
-		if (r)
-			return r;
-	}
-	return NULL;
-}
-
-static struct cg *cg_by_group(struct cg *c, const vmp_group *g)
-{
-	if (c->g == g)
-		return c;
-	for (struct cg *ch = c->child; ch; ch = ch->next) {
-		struct cg *r = cg_by_group(ch, g);
-		if (r)
-			return r;
-	}
-	return NULL;
 }
 
 /* Remove c and everything below it that no subscription watches. */
@@ -566,9 +616,10 @@ static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t e
 			break;
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
-			struct cg *c = cg_by_wd(lv->root, e->wd);
+			struct cg *c = wd_find(lv, e->wd);
 			if (c) {
 				if (e->mask & (IN_DELETE_SELF | IN_IGNORED)) {
+					wd_remove(lv, c);
 					c->wd = -1;
 					c->gone = true;
 				}
@@ -654,6 +705,7 @@ static void live_fini(struct vmp_source *src)
 			close(fds[i]);
 	free(lv->sg);
 	free(lv->sc);
+	free(lv->wtab);
 	free(lv);
 	src->kind_data = NULL;
 }
@@ -758,7 +810,7 @@ static void live_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 {
 	struct live *lv = src->kind_data;
 	vmp_group *g = sub->kind_data;
-	struct cg *c = g ? cg_by_group(lv->root, g) : NULL;
+	struct cg *c = g ? cg_find(lv->root, has_group, g) : NULL;
 	vmp_source_engine_unsubscribe(sub);
 	if (!c)
 		return; /* its cgroup is already gone */
@@ -782,7 +834,7 @@ static struct vmp_psi_pair live_psi(struct vmp_source *src, vmp_group *g)
 {
 	struct live *lv = src->kind_data;
 	struct vmp_psi_pair r = {-1, -1};
-	struct cg *c = cg_by_group(lv->root, g);
+	struct cg *c = cg_find(lv->root, has_group, g);
 	if (!c)
 		return r;
 	if (c == lv->root) {
