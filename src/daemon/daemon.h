@@ -145,6 +145,7 @@ struct vmpd {
 };
 
 /* ---- loop.c ---- */
+void vmpd_signal_set(sigset_t *mask);
 int vmpd_loop_init(struct vmpd *d);
 void vmpd_loop_fini(struct vmpd *d);
 int vmpd_loop_add(struct vmpd *d, struct vmpd_io *io, uint32_t events);

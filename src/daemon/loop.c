@@ -107,6 +107,16 @@ static void on_source(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 }
 
+/* The signals the daemon handles, all through its signalfd. */
+void vmpd_signal_set(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGUSR1);
+}
+
 /* The signals are already blocked (main.c): only the signalfd sees them. */
 int vmpd_loop_init(struct vmpd *d)
 {
@@ -114,11 +124,7 @@ int vmpd_loop_init(struct vmpd *d)
 	if (d->epfd < 0)
 		return -errno;
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	vmpd_signal_set(&mask);
 	d->signals.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->signals.ready = on_signal;
 	d->backoff.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

@@ -290,11 +290,7 @@ int main(int argc, char **argv)
 	/* Before any thread or descriptor exists: the signals go to the
 	 * signalfd only, and a client that vanishes is an EPIPE, not a kill. */
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	vmpd_signal_set(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
