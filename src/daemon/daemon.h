@@ -23,6 +23,7 @@
 #include "protocol.h"
 #include "vmpressure.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
