@@ -44,6 +44,7 @@
 struct reader {
 	int efd;
 	uint64_t *wake_ns; /* per sample, written by the reader */
+	int *cpu;          /* per sample: where the reader woke */
 	size_t n;
 	sem_t done;        /* posted after each sample's timestamp */
 	_Atomic int failed;
@@ -66,6 +67,7 @@ static void *reader_main(void *p)
 			return NULL;
 		}
 		r->wake_ns[i] = t;
+		r->cpu[i] = sched_getcpu();
 		sem_post(&r->done);
 	}
 	return NULL;
@@ -76,7 +78,8 @@ static void reader_start(struct reader *r, int efd, size_t n)
 	r->efd = efd;
 	r->n = n;
 	r->wake_ns = calloc(n, sizeof(uint64_t));
-	if (!r->wake_ns)
+	r->cpu = calloc(n, sizeof(int));
+	if (!r->wake_ns || !r->cpu)
 		bench_die("out of memory");
 	sem_init(&r->done, 0, 0);
 	atomic_init(&r->failed, 0);
@@ -150,6 +153,22 @@ static int new_eventfd(void)
 	return fd;
 }
 
+/* Info only: a callback listener, registered after the eventfd (so it runs
+ * first, newest first), timestamps the worker's evaluation: the split of
+ * the latency into the library's hop (caller -> worker) and the eventfd's
+ * (worker -> reader), by where the reader woke. */
+static uint64_t *eval_ns;
+static int *eval_cpu;
+static size_t sample_i;
+static void on_eval(const struct vmp_event *ev, void *arg)
+{
+	(void)arg;
+	if (ev->flags)
+		return;
+	eval_ns[sample_i] = bench_now_ns();
+	eval_cpu[sample_i] = sched_getcpu();
+}
+
 int main(void)
 {
 	size_t n = (size_t)(2000 * bench_scale());
@@ -171,6 +190,10 @@ int main(void)
 	int relay_in = new_eventfd(), relay_out = new_eventfd();
 	if ((rc = vmp_listen_eventfd(g, lib_efd, "low")))
 		bench_die("vmp_listen_eventfd: %s", strerror(-rc));
+	eval_ns = calloc(n, sizeof(uint64_t));
+	eval_cpu = calloc(n, sizeof(int));
+	if (!eval_ns || !eval_cpu || (rc = vmp_listen_callback(g, "low", on_eval, NULL)))
+		bench_die("vmp_listen_callback: %d", rc);
 
 	static struct reader lib_r, base_r, relay_r;
 	static struct relay rl;
@@ -198,6 +221,7 @@ int main(void)
 	const uint64_t one = 1;
 	for (size_t i = 0; i < n; i++) {
 		bench_sleep_ns(PAUSE_NS);
+		sample_i = i;
 		lib_t0[i] = bench_now_ns();
 		vmp_account(ctx, g, 0xca, true, 512, 0);
 		lib_t1[i] = bench_now_ns();
@@ -231,6 +255,26 @@ int main(void)
 		lat[i] = relay_r.wake_ns[i] - relay_t0[i];
 	struct stats rs = summarize(lat, n);
 	for (size_t i = 0; i < n; i++)
+		lat[i] = eval_ns[i] - lib_t0[i];
+	struct stats h1 = summarize(lat, n);
+	size_t nsame = 0, nother = 0;
+	uint64_t *other = calloc(n, sizeof(uint64_t));
+	if (!other)
+		bench_die("out of memory");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t d = lib_r.wake_ns[i] - eval_ns[i];
+		if (lib_r.cpu[i] == eval_cpu[i])
+			lat[nsame++] = d;
+		else
+			other[nother++] = d;
+	}
+	struct stats h2s = {0}, h2o = {0};
+	if (nsame)
+		h2s = summarize(lat, nsame);
+	if (nother)
+		h2o = summarize(other, nother);
+	free(other);
+	for (size_t i = 0; i < n; i++)
 		lat[i] = lib_t1[i] - lib_t0[i];
 	struct stats cs = summarize(lat, n);
 	for (size_t i = 0; i < n; i++)
@@ -241,9 +285,19 @@ int main(void)
 	print_row("vmp_account -> eventfd reader", ls);
 	print_row("baseline: eventfd write -> reader", bs);
 	print_row("info: write -> relay thread -> reader", rs);
+	print_row("info: hop 1, account -> evaluation", h1);
+	char label[64];
+	snprintf(label, sizeof(label), "info: hop 2, reader on its CPU (%zu)", nsame);
+	if (nsame)
+		print_row(label, h2s);
+	snprintf(label, sizeof(label), "info: hop 2, reader elsewhere (%zu)", nother);
+	if (nother)
+		print_row(label, h2o);
 	print_row("info: caller: the filling vmp_account()", cs);
 	print_row("info: caller: the baseline's write()", ws);
-	printf("  (relay: two wake-ups in series, as account -> worker -> reader; caller rows:\n"
+	printf("  (relay: two wake-ups in series, as account -> worker -> reader; hop 1: the\n"
+	       "   filling call to the worker's evaluation; hop 2: the worker's eventfd write to\n"
+	       "   the reader, split by whether the reader woke on the worker's CPU; caller rows:\n"
 	       "   time spent inside the call that wakes the worker / the reader)\n\n");
 	double ratio = (double)ls.med / (double)bs.med;
 	bench_verdict(ratio <= 3.0,
