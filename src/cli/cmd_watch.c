@@ -59,13 +59,18 @@ struct watch {
 	const char *source_name;
 };
 
+/* JSON: UTC, ISO 8601 with a Z, as the daemon's events; a person: the
+ * local time of day. */
 static void fmt_time(uint64_t ns, char *buf, size_t cap, bool iso)
 {
 	time_t s = (time_t)(ns / 1000000000u);
 	struct tm tm;
-	localtime_r(&s, &tm);
+	if (iso)
+		gmtime_r(&s, &tm);
+	else
+		localtime_r(&s, &tm);
 	size_t n = strftime(buf, cap, iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, ".%03u", (unsigned)(ns / 1000000u % 1000u));
+	snprintf(buf + n, cap - n, iso ? ".%03uZ" : ".%03u", (unsigned)(ns / 1000000u % 1000u));
 }
 
 static void json_str(const char *s)
