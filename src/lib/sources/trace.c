@@ -211,6 +211,12 @@ static int trace_init(struct vmp_source *src)
 	}
 	struct vmp_trace_error dummy, *err = src->cfg.trace_error ? src->cfg.trace_error : &dummy;
 	memset(err, 0, sizeof(*err));
+	/* The replay is the one judge of a trace's validity: a file the source
+	 * plays must be one `vmpressure replay` accepts, with the same error
+	 * for the same line. Loading below then only builds the records. */
+	vmp_replay *check = NULL;
+	if (!rc && (rc = vmp_replay_run(buf, got, NULL, NULL, &check, err)) == 0)
+		vmp_replay_free(check);
 	if (!rc)
 		rc = vmp_trace_parse(buf, got, load_rec, ts, err);
 	free(buf);
