@@ -364,7 +364,7 @@ static struct cg *find_child(struct cg *p, const char *name)
 }
 
 /* Find or create the child `name` of p (its directory must exist). */
-static int cg_child(struct live *lv, struct vmp_source *src, struct cg *p, const char *name, struct cg **out)
+static int cg_child(struct live *lv, struct cg *p, const char *name, struct cg **out)
 {
 	struct cg *c = find_child(p, name);
 	if (c) {
@@ -393,13 +393,12 @@ static int cg_child(struct live *lv, struct vmp_source *src, struct cg *p, const
 		close(dfd);
 		return -ENOMEM;
 	}
-	(void)src;
 	*out = c;
 	return 0;
 }
 
 /* Add every descendant directory of c that has memory files. */
-static void scan_children(struct live *lv, struct vmp_source *src, struct cg *c, bool recurse)
+static void scan_children(struct live *lv, struct cg *c, bool recurse)
 {
 	int fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -415,11 +414,11 @@ static void scan_children(struct live *lv, struct vmp_source *src, struct cg *c,
 			continue;
 		struct cg *ch;
 		bool known = find_child(c, e->d_name) != NULL;
-		if (cg_child(lv, src, c, e->d_name, &ch) == 0) {
+		if (cg_child(lv, c, e->d_name, &ch) == 0) {
 			if (!known)
 				ch->watchers = c->watchers;
 			if (recurse)
-				scan_children(lv, src, ch, true);
+				scan_children(lv, ch, true);
 		}
 	}
 	closedir(d);
@@ -505,7 +504,7 @@ static int collect(struct live *lv, struct cg *c, uint64_t now, size_t *n)
 
 /* The safety net: memory.events of a watched subtree's top moved, with no
  * hot cgroup below to explain it. Walk down to where it changed. */
-static void descend(struct live *lv, struct vmp_source *src, struct cg *c, uint64_t now)
+static void descend(struct live *lv, struct cg *c, uint64_t now)
 {
 	uint64_t ev[4];
 	if (c->gone || read_events(lv, c, ev) != 0)
@@ -515,9 +514,9 @@ static void descend(struct live *lv, struct vmp_source *src, struct cg *c, uint6
 		return;
 	c->ev_sum = sum;
 	mark_hot(c, now);
-	scan_children(lv, src, c, false); /* a new child may be the one */
+	scan_children(lv, c, false); /* a new child may be the one */
 	for (struct cg *ch = c->child; ch; ch = ch->next)
-		descend(lv, src, ch, now);
+		descend(lv, ch, now);
 }
 
 /* Removal shows as a missing file (kernfs drops the directory; our open
@@ -543,7 +542,7 @@ static void sweep_gone(struct live *lv, struct cg *c)
 	}
 }
 
-static void subtree_tops(struct live *lv, struct vmp_source *src, struct cg *c, uint64_t now)
+static void subtree_tops(struct live *lv, struct cg *c, uint64_t now)
 {
 	/* A top is a watched cgroup whose parent is not watched. */
 	if (c->watchers && (!c->parent || !c->parent->watchers)) {
@@ -552,14 +551,14 @@ static void subtree_tops(struct live *lv, struct vmp_source *src, struct cg *c, 
 			return;
 		}
 		if (c->parent)
-			descend(lv, src, c, now);
+			descend(lv, c, now);
 		else
 			for (struct cg *ch = c->child; ch; ch = ch->next)
-				descend(lv, src, ch, now);
+				descend(lv, ch, now);
 		return;
 	}
 	for (struct cg *ch = c->child; ch; ch = ch->next)
-		subtree_tops(lv, src, ch, now);
+		subtree_tops(lv, ch, now);
 }
 
 static void arm(struct live *lv, unsigned ms)
@@ -579,7 +578,7 @@ static int step(struct vmp_source *src)
 	if (lv->v2 && now - lv->last_idle_check >= (uint64_t)src->cfg.idle_interval_ms * 1000000u) {
 		lv->last_idle_check = now;
 		check_gone(lv->root, lv->idle_checks++ % 10 == 0);
-		subtree_tops(lv, src, lv->root, now);
+		subtree_tops(lv, lv->root, now);
 	}
 	size_t n = 0;
 	int rc = collect(lv, lv->root, now, &n);
@@ -654,7 +653,7 @@ static int psi_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t event
 	uint64_t now = mono_ns();
 	mark_hot(c, now);
 	if (c->parent)
-		descend(lv, src, c, now);
+		descend(lv, c, now);
 	return step(src);
 }
 
@@ -783,7 +782,7 @@ static int live_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 		if (!path)
 			return -ENOMEM;
 		for (char *tok = strtok_r(path, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-			int rc = cg_child(lv, src, c, tok, &c);
+			int rc = cg_child(lv, c, tok, &c);
 			if (rc) {
 				free(path);
 				return rc;
@@ -795,7 +794,7 @@ static int live_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	if (rc)
 		return rc;
 	if (lv->v2)
-		scan_children(lv, src, c, true);
+		scan_children(lv, c, true);
 	set_watchers(c, +1);
 	c->direct_subs++;
 	psi_arm(src, c);
