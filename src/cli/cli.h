@@ -2,6 +2,7 @@
 #ifndef VMP_CLI_H
 #define VMP_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Exit codes of every vmpressure command (see vmpressure(1)). */
@@ -37,6 +38,16 @@ int watch_daemon_fd(const struct watch_daemon *wd);
  * closed the connection. */
 int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
 void watch_daemon_close(struct watch_daemon *wd);
+
+/* watch_exec.c: `vmpressure watch --exec CMD`. */
+struct watch_exec;
+int watch_exec_open(struct watch_exec **out, const char *command, unsigned interval_ms, unsigned timeout_ms);
+void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, const char *source);
+int watch_exec_fd(const struct watch_exec *we);
+int watch_exec_dispatch(struct watch_exec *we);
+bool watch_exec_busy(const struct watch_exec *we);
+/* Logs the counts, kills a run still going, frees. NULL is a no-op. */
+void watch_exec_close(struct watch_exec *we);
 
 /* Read a whole file ("-" is stdin). 0, or -errno. */
 int read_file(const char *path, char **buf, size_t *len);

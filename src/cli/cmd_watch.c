@@ -45,8 +45,16 @@ static void usage(FILE *f)
 		"                     a daemon answers there, unless --trace, --cgroup-root or\n"
 		"                     --proc-root is given or its source is not the one asked for\n"
 		"      --no-daemon    always watch in-process\n"
+		"  -x, --exec CMD     run /bin/sh -c CMD for each notification, with its evidence\n"
+		"                     in VMP_* environment variables (vmpressure(1)); one run at\n"
+		"                     a time, events meanwhile coalesced into one later run\n"
+		"      --exec-interval S  least time between two starts of CMD (1; 0: none)\n"
+		"      --exec-timeout S   SIGTERM CMD's process group after S seconds, SIGKILL\n"
+		"                     2 s later (default: no timeout)\n"
 		"\n"
-		"A summary (events per level, duration) goes to standard error on exit.\n"
+		"A summary (events per level, duration) goes to standard error on exit. With\n"
+		"--exec, each run's exit status too, and watch waits for the command's last\n"
+		"run before it exits (unless stopped by a signal).\n"
 		"exit status: 0 ok (count, timeout or signal), 2 bad argument or no such cgroup,\n"
 		"             64 usage, 69 no source available, 70 internal error\n");
 }
@@ -57,6 +65,7 @@ struct watch {
 	uint64_t by_level[3];
 	bool removed;
 	const char *source_name;
+	struct watch_exec *ex;
 };
 
 /* JSON: UTC, ISO 8601 with a Z, as the daemon's events; a person: the
@@ -142,6 +151,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		}
 	}
 	fflush(stdout);
+	watch_exec_event(w->ex, ev, w->source_name);
 }
 
 static const char *kind_name(vmp_source_kind k)
@@ -167,6 +177,18 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Seconds as whole milliseconds: 0 to a day. */
+static bool parse_ms(const char *val, unsigned *ms)
+{
+	char *end;
+	errno = 0;
+	double s = strtod(val, &end);
+	if (errno || *end || !*val || !(s >= 0) || s > 86400)
+		return false;
+	*ms = (unsigned)(s * 1000 + 0.5);
+	return true;
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	const char *cgroup = "/", *level = "low", *mode = "hierarchy";
@@ -178,6 +200,9 @@ int cmd_watch(int argc, char **argv)
 	const char *socket_path = WATCH_DEFAULT_SOCKET;
 	struct vmp_trace_error terr = {0};
 	cfg.trace_error = &terr;
+	const char *exec_cmd = NULL;
+	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
+	bool exec_opt = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -257,6 +282,22 @@ int cmd_watch(int argc, char **argv)
 			socket_path = val;
 		} else if (!strcmp(a, "--no-daemon")) {
 			no_daemon = true;
+		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
+			NEEDVAL();
+			if (!*val) {
+				fprintf(stderr, "%s watch: --exec needs a command\n", prog);
+				return EXIT_USAGE;
+			}
+			exec_cmd = val;
+		} else if (!strcmp(a, "--exec-interval") || !strcmp(a, "--exec-timeout")) {
+			NEEDVAL();
+			bool iv = !strcmp(a, "--exec-interval");
+			if (!parse_ms(val, iv ? &exec_interval : &exec_timeout) || (!iv && !exec_timeout)) {
+				fprintf(stderr, "%s watch: %s '%s' is not a number of seconds (%s86400)\n", prog, a,
+					val, iv ? "0 to " : "0.001 to ");
+				return EXIT_BADINPUT;
+			}
+			exec_opt = true;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "%s watch: unknown option '%s'\n", prog, a);
 			usage(stderr);
@@ -279,6 +320,10 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_BADINPUT;
 	}
 
+	if (exec_opt && !exec_cmd) {
+		fprintf(stderr, "%s watch: --exec-interval and --exec-timeout need --exec CMD\n", prog);
+		return EXIT_USAGE;
+	}
 	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
 		cfg.trace_speed = 1;
 	vmp_source *src = NULL;
@@ -343,6 +388,17 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "%s: watching %s at %s (%s source, in-process)%s\n", prog, cgroup, args,
 			w.source_name, w.json ? "" : "; Ctrl-C to stop");
 
+	if (exec_cmd && (rc = watch_exec_open(&w.ex, exec_cmd, exec_interval, exec_timeout)) != 0) {
+		fprintf(stderr, "%s watch: --exec: %s\n", prog, strerror(-rc));
+		if (src) {
+			vmp_source_unsubscribe(src, sub);
+			vmp_source_free(src);
+		}
+		watch_exec_close(w.ex);
+		watch_daemon_close(wd);
+		return EXIT_SOFTWARE;
+	}
+
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -352,8 +408,10 @@ int cmd_watch(int argc, char **argv)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	double start = now_s();
 	int status = EXIT_OK;
-	struct pollfd pfd[2] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
-				{.fd = sfd, .events = POLLIN}};
+	struct pollfd pfd[3] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
+				{.fd = sfd, .events = POLLIN},
+				{.fd = watch_exec_fd(w.ex), .events = POLLIN}};
+	bool signalled = false;
 	while (!w.removed && (!w.max_count || w.seen < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
@@ -362,7 +420,7 @@ int cmd_watch(int argc, char **argv)
 				break;
 			ms = (int)(left * 1000) + 1;
 		}
-		int n = poll(pfd, 2, ms);
+		int n = poll(pfd, 3, ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -370,8 +428,15 @@ int cmd_watch(int argc, char **argv)
 			status = EXIT_SOFTWARE;
 			break;
 		}
-		if (pfd[1].revents)
+		if (pfd[1].revents) {
+			signalled = true;
 			break;
+		}
+		if (pfd[2].revents && (rc = watch_exec_dispatch(w.ex)) != 0) {
+			fprintf(stderr, "%s watch: exec: %s\n", prog, strerror(-rc));
+			status = EXIT_SOFTWARE;
+			break;
+		}
 		if (pfd[0].revents && wd && (rc = watch_daemon_dispatch(wd, on_event, &w)) != 0) {
 			if (rc == -EPIPE)
 				fprintf(stderr, "%s watch: vmpressured closed the connection\n", prog);
@@ -386,6 +451,17 @@ int cmd_watch(int argc, char **argv)
 			break;
 		}
 	}
+	/* The last events' run: a count or timeout ends the watch, not the
+	 * action it asked for. A signal stops both. */
+	while (status == EXIT_OK && !signalled && watch_exec_busy(w.ex)) {
+		int n = poll(pfd + 1, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || pfd[1].revents)
+			break;
+		if (pfd[2].revents && watch_exec_dispatch(w.ex) != 0)
+			break;
+	}
 	double dur = now_s() - start;
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
@@ -395,6 +471,7 @@ int cmd_watch(int argc, char **argv)
 		vmp_source_free(src);
 	}
 	watch_daemon_close(wd);
+	watch_exec_close(w.ex);
 	if (sfd >= 0)
 		close(sfd);
 	return status;
