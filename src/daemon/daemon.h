@@ -12,6 +12,8 @@
  *                   mode), shared by every client subscription to it;
  *                   fan-out of its events to eventfds and streams
  *   access.c        the read-permission rule for SO_PEERCRED credentials
+ *   actions.c       --exec: a shell command per event of a subscription of
+ *                   the daemon's own; exec_spec.c parses the option, pure
  *   protocol.c      parsing and JSON formatting, pure
  *   log.c           the log (stderr or a file, reopened on SIGHUP)
  *
@@ -34,6 +36,10 @@
 #define VMPD_MAX_CLIENTS 4096u
 #define VMPD_MAX_SUBS 256u          /* per connection */
 #define VMPD_MAX_QUEUE (256u << 10) /* queued output per connection */
+/* --exec actions: each is a subscription and a runner; a machine needs a
+ * handful, and a fixed table keeps option parsing allocation-free. */
+#define VMPD_MAX_EXEC 64u
+#define VMPD_MAX_EXEC_TEXT "64"
 
 /* Exit statuses (vmpressured(8)). */
 enum {
@@ -68,6 +74,8 @@ struct vmpd_csub {
 	int efd;           /* -1 unless the client asked for an eventfd */
 	bool stream;
 	uint64_t events;   /* notifications delivered */
+	vmp_source_fn hook; /* a daemon's own subscriber (client NULL) */
+	void *hook_arg;
 	struct vmpd_csub *cnext, **cprev; /* the client's list */
 	struct vmpd_csub *snext, **sprev; /* the shared subscription's list */
 };
@@ -133,6 +141,9 @@ struct vmpd {
 	unsigned nclients;
 	uint64_t accept_refused;      /* over the connection limit */
 
+	/* actions.c */
+	struct vmpd_actions *actions;
+
 	/* subscriptions.c */
 	struct vmpd_subs *subs;
 	uint64_t nsubs;               /* client subscriptions */
@@ -189,6 +200,11 @@ void vmpd_subs_fini(struct vmpd *d);
  * ENOENT, EINVAL, EACCES, ENOTSUP; EMFILE/ENFILE for the eventfd). */
 int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
 		 struct vmpd_csub **out);
+/* A subscriber of the daemon's own (an --exec action): fn gets every
+ * event, the removal last (after which cs is freed). 0 or -errno as
+ * vmpd_sub_add(). Released with vmpd_sub_release(). */
+int vmpd_sub_add_hook(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+		      vmp_source_fn fn, void *arg, struct vmpd_csub **out);
 /* End a client subscription: its eventfd closed, the source subscription
  * released with its last user. Not from inside vmp_source_dispatch(). */
 void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs);
@@ -202,6 +218,27 @@ const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
 /* ---- access.c (pure) ---- */
 bool vmpd_may_read(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups,
 		   size_t ngroups);
+
+/* ---- exec_spec.c (pure) ---- */
+struct vmpd_exec_spec {
+	char cgroup[VMPD_LINE_MAX]; /* normalised: "/" or "a/b" */
+	char args[32];              /* canonical (vmpd_canonical_args) */
+	vmp_level level;
+	vmp_mode mode;
+	const char *command;        /* into the parsed text */
+};
+/* "CGROUP LEVEL[,MODE] COMMAND...": 0, or -EINVAL with the byte offset
+ * and the reason in msg. */
+int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg, size_t msgcap);
+
+/* ---- actions.c ---- */
+/* Subscribe each --exec SPEC (already checked with vmpd_exec_spec_parse())
+ * and add its runner to the loop. 0, or -errno with the reason in err. */
+int vmpd_actions_start(struct vmpd *d, char *const *specs, size_t n, unsigned interval_ms,
+		       unsigned timeout_ms, char *err, size_t errcap);
+/* Log each action's counts, release its subscription, kill a run still
+ * going. Before the clients and subscriptions are torn down. */
+void vmpd_actions_stop(struct vmpd *d);
 
 /* ---- socket.c ---- */
 struct vmpd_socket {

@@ -56,6 +56,13 @@ static void usage(FILE *f)
 		"  --speed X            trace speed: X times real time, 0 as fast as possible (1)\n"
 		"  --trace-hold         start the trace only on SIGUSR1\n"
 		"  --log-file PATH      log there instead of standard error; SIGHUP reopens it\n"
+		"  --exec 'CGROUP LEVEL[,MODE] COMMAND'\n"
+		"                       run /bin/sh -c COMMAND for each notification of CGROUP\n"
+		"                       at LEVEL[,MODE], with its evidence in VMP_* variables;\n"
+		"                       one run at a time (repeatable; vmpressured(8))\n"
+		"  --exec-interval S    least time between two starts of one action (1; 0: none)\n"
+		"  --exec-timeout S     SIGTERM an action's process group after S seconds,\n"
+		"                       SIGKILL 2 s later (default: no timeout)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        the version\n"
 		"\n"
@@ -172,6 +179,9 @@ enum {
 	OPT_SPEED,
 	OPT_TRACE_HOLD,
 	OPT_LOG_FILE,
+	OPT_EXEC,
+	OPT_EXEC_INTERVAL,
+	OPT_EXEC_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -184,6 +194,9 @@ static const struct option long_opts[] = {
 	{"speed", required_argument, NULL, OPT_SPEED},
 	{"trace-hold", no_argument, NULL, OPT_TRACE_HOLD},
 	{"log-file", required_argument, NULL, OPT_LOG_FILE},
+	{"exec", required_argument, NULL, OPT_EXEC},
+	{"exec-interval", required_argument, NULL, OPT_EXEC_INTERVAL},
+	{"exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -197,6 +210,18 @@ static int bad(const char *fmt, const char *arg)
 	return VMPD_EXIT_USAGE;
 }
 
+/* --exec-interval, --exec-timeout: seconds, to whole milliseconds, up to a day. */
+static bool parse_ms(const char *s, unsigned *ms)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !*s || !(v >= 0) || v > 86400)
+		return false;
+	*ms = (unsigned)(v * 1000 + 0.5);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *log_file = NULL;
@@ -206,6 +231,10 @@ int main(int argc, char **argv)
 	bool source_set = false, speed_set = false;
 	vmp_source_config_init(&cfg);
 	cfg.trace_error = &terr;
+	static char *execs[VMPD_MAX_EXEC];
+	size_t nexec = 0;
+	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
+	bool exec_opt = false;
 
 	int o;
 	opterr = 0;
@@ -257,6 +286,30 @@ int main(int argc, char **argv)
 		case OPT_LOG_FILE:
 			log_file = optarg;
 			break;
+		case OPT_EXEC: {
+			struct vmpd_exec_spec *spec = malloc(sizeof(*spec));
+			char msg[256];
+			int bad_spec = !spec || vmpd_exec_spec_parse(optarg, spec, msg, sizeof(msg));
+			free(spec);
+			if (bad_spec) {
+				fprintf(stderr, "vmpressured: --exec '%s': %s\n", optarg, spec ? msg : "out of memory");
+				fprintf(stderr, "(the form is --exec 'CGROUP LEVEL[,MODE] COMMAND')\n");
+				return VMPD_EXIT_USAGE;
+			}
+			if (nexec == VMPD_MAX_EXEC)
+				return bad("--exec '%s': more than " VMPD_MAX_EXEC_TEXT " actions", optarg);
+			execs[nexec++] = optarg;
+			break;
+		}
+		case OPT_EXEC_INTERVAL:
+		case OPT_EXEC_TIMEOUT: {
+			bool iv = o == OPT_EXEC_INTERVAL;
+			exec_opt = true;
+			if (!parse_ms(optarg, iv ? &exec_interval : &exec_timeout) || (!iv && !exec_timeout))
+				return bad(iv ? "--exec-interval '%s': seconds, 0 to 86400"
+					      : "--exec-timeout '%s': seconds, 0.001 to 86400", optarg);
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return VMPD_EXIT_OK;
@@ -272,6 +325,8 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad("unexpected argument '%s'", argv[optind]);
+	if (exec_opt && !nexec)
+		return bad("%s--exec-interval and --exec-timeout need --exec", "");
 	if (cfg.trace_path && !source_set)
 		cfg.kind = VMP_SOURCE_TRACE;
 	if (cfg.kind == VMP_SOURCE_TRACE && !cfg.trace_path)
@@ -343,6 +398,11 @@ int main(int argc, char **argv)
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
+	} else if ((rc = vmpd_actions_start(&d, execs, nexec, exec_interval, exec_timeout, err,
+					    sizeof(err))) != 0) {
+		vmpd_log(VMPD_LOG_ERR, "%s", err);
+		status = rc == -ENOENT || rc == -EINVAL || rc == -EACCES ? VMPD_EXIT_UNAVAILABLE
+									 : VMPD_EXIT_OSERR;
 	} else {
 		vmpd_log(VMPD_LOG_INFO, "serving on %s (mode %04o) with the %s source%s", socket_path,
 			 (unsigned)socket_mode, d.source_name,
@@ -355,6 +415,7 @@ int main(int argc, char **argv)
 		notify("STOPPING=1");
 	}
 
+	vmpd_actions_stop(&d);
 	vmpd_clients_close_all(&d);
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);

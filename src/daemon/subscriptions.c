@@ -27,6 +27,10 @@
  * with it). The source subscription itself is released after dispatch
  * returns (vmpd_subs_reap()), because the source may not be called from
  * its own callback.
+ *
+ * Hooks: the daemon's own subscribers (--exec actions, actions.c) are
+ * members without a client. They get the source's events through their
+ * function, in the same fan-out, and count in no client's limits.
  */
 #include "daemon.h"
 
@@ -166,8 +170,10 @@ static void member_free(struct vmpd *d, struct vmpd_csub *cs)
 	if (cs->snext)
 		cs->snext->sprev = cs->sprev;
 	sh->nmembers--;
-	cs->client->nsubs--;
-	d->nsubs--;
+	if (cs->client) {
+		cs->client->nsubs--;
+		d->nsubs--;
+	}
 	if (cs->efd >= 0)
 		close(cs->efd);
 	free(cs->args);
@@ -188,6 +194,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		s->reap = sh;
 		while (sh->members) {
 			struct vmpd_csub *cs = sh->members;
+			if (cs->hook)
+				cs->hook(ev, cs->hook_arg);
 			efd_add(cs->efd, ev->count ? ev->count : 1);
 			if (cs->stream) {
 				vmpd_buf_reset(&s->line);
@@ -202,6 +210,10 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	bool have_tail = false;
 	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
 		cs->events += ev->count;
+		if (cs->hook) {
+			cs->hook(ev, cs->hook_arg);
+			continue;
+		}
 		d->events += ev->count;
 		efd_add(cs->efd, ev->count);
 		if (!cs->stream)
@@ -220,10 +232,76 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	}
 }
 
+/* The shared subscription for (cgroup, level, mode), made if need be. */
+static int shared_get(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+		      struct vmpd_shared **out)
+{
+	struct vmpd_subs *s = d->subs;
+	struct vmpd_shared *sh = lookup(s, cgroup, level, mode);
+	if (sh) {
+		*out = sh;
+		return 0;
+	}
+	sh = calloc(1, sizeof(*sh));
+	int rc = -ENOMEM;
+	if (sh && (sh->cgroup = strdup(cgroup))) {
+		char args[32];
+		vmpd_canonical_args(level, mode, args, sizeof(args));
+		sh->d = d;
+		sh->level = level;
+		sh->mode = mode;
+		rc = vmp_source_subscribe(d->src, cgroup, args, on_event, sh, &sh->sub);
+	}
+	if (rc) {
+		if (sh)
+			shared_free(sh);
+		return rc;
+	}
+	if (s->count >= s->nbuckets)
+		grow(s);
+	struct vmpd_shared **b = bucket(s, sh->cgroup, sh->level, sh->mode);
+	sh->hnext = *b;
+	*b = sh;
+	s->count++;
+	*out = sh;
+	return 0;
+}
+
+static void link_shared(struct vmpd_shared *sh, struct vmpd_csub *cs)
+{
+	cs->shared = sh;
+	cs->snext = sh->members;
+	if (sh->members)
+		sh->members->sprev = &cs->snext;
+	cs->sprev = &sh->members;
+	sh->members = cs;
+	sh->nmembers++;
+}
+
+int vmpd_sub_add_hook(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+		      vmp_source_fn fn, void *arg, struct vmpd_csub **out)
+{
+	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	cs->efd = -1;
+	cs->hook = fn;
+	cs->hook_arg = arg;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, cgroup, level, mode, &sh);
+	if (rc) {
+		free(cs);
+		return rc;
+	}
+	cs->cprev = &cs->cnext; /* on no client's list */
+	link_shared(sh, cs);
+	*out = cs;
+	return 0;
+}
+
 int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
 		 struct vmpd_csub **out)
 {
-	struct vmpd_subs *s = d->subs;
 	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
 	if (!cs)
 		return -ENOMEM;
@@ -241,37 +319,17 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		free(cs);
 		return e;
 	}
-	struct vmpd_shared *sh = lookup(s, req->cgroup, req->level, req->mode);
-	if (!sh) {
-		sh = calloc(1, sizeof(*sh));
-		int rc = -ENOMEM;
-		if (sh && (sh->cgroup = strdup(req->cgroup))) {
-			char args[32];
-			vmpd_canonical_args(req->level, req->mode, args, sizeof(args));
-			sh->d = d;
-			sh->level = req->level;
-			sh->mode = req->mode;
-			rc = vmp_source_subscribe(d->src, req->cgroup, args, on_event, sh, &sh->sub);
-		}
-		if (rc) {
-			if (sh)
-				shared_free(sh);
-			if (cs->efd >= 0)
-				close(cs->efd);
-			free(cs->args);
-			free(cs);
-			return rc;
-		}
-		if (s->count >= s->nbuckets)
-			grow(s);
-		struct vmpd_shared **b = bucket(s, sh->cgroup, sh->level, sh->mode);
-		sh->hnext = *b;
-		*b = sh;
-		s->count++;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, req->cgroup, req->level, req->mode, &sh);
+	if (rc) {
+		if (cs->efd >= 0)
+			close(cs->efd);
+		free(cs->args);
+		free(cs);
+		return rc;
 	}
 	cs->id = c->next_id++;
 	cs->client = c;
-	cs->shared = sh;
 	cs->stream = req->stream;
 	/* Client list in id order (list replies), at most 256 long. */
 	struct vmpd_csub **pp = &c->subs;
@@ -279,12 +337,7 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		pp = &(*pp)->cnext;
 	cs->cprev = pp;
 	*pp = cs;
-	cs->snext = sh->members;
-	if (sh->members)
-		sh->members->sprev = &cs->snext;
-	cs->sprev = &sh->members;
-	sh->members = cs;
-	sh->nmembers++;
+	link_shared(sh, cs);
 	c->nsubs++;
 	d->nsubs++;
 	*out = cs;
