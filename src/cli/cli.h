@@ -42,7 +42,10 @@ void watch_daemon_close(struct watch_daemon *wd);
 /* watch_exec.c: `vmpressure watch --exec CMD`. */
 struct watch_exec;
 int watch_exec_open(struct watch_exec **out, const char *command, unsigned interval_ms, unsigned timeout_ms);
-void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, const char *source);
+/* extra: more "NAME=value" variables, which win (a debounced transition:
+ * "VMP_EVENT=transition", "VMP_PREV_LEVEL=low"). we NULL: nothing. */
+void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, const char *source,
+		      const char *const *extra, size_t nextra);
 int watch_exec_fd(const struct watch_exec *we);
 int watch_exec_dispatch(struct watch_exec *we);
 bool watch_exec_busy(const struct watch_exec *we);

@@ -151,7 +151,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		}
 	}
 	fflush(stdout);
-	watch_exec_event(w->ex, ev, w->source_name);
+	watch_exec_event(w->ex, ev, w->source_name, NULL, 0);
 }
 
 static const char *kind_name(vmp_source_kind k)

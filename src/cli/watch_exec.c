@@ -61,11 +61,12 @@ int watch_exec_open(struct watch_exec **out, const char *command, unsigned inter
 	return 0;
 }
 
-void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, const char *source)
+void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, const char *source,
+		      const char *const *extra, size_t nextra)
 {
 	if (!we)
 		return;
-	int rc = vmp_exec_trigger_event(we->x, ev, source, NULL, 0);
+	int rc = vmp_exec_trigger_event(we->x, ev, source, extra, nextra);
 	if (rc && rc != we->last_error)
 		fprintf(stderr, "%s: exec: cannot pass the event on: %s\n", prog, strerror(-rc));
 	we->last_error = rc;
