@@ -67,7 +67,8 @@ static void usage(FILE *f)
 		"  -V, --version        the version\n"
 		"\n"
 		"exit status: 0 stopped by SIGTERM/SIGINT, 2 malformed trace file, 3 another\n"
-		"daemon answers on the socket, 64 usage, 69 source not available here,\n"
+		"daemon answers on the socket, 64 usage, 69 source not available here (or an\n"
+		"--exec cgroup cannot be watched),\n"
 		"70 the source failed, 71 system error, 73 cannot create the socket or log,\n"
 		"74 cannot read the trace file\n");
 }
