@@ -7,6 +7,7 @@
  * that it reaps only its own children. Commands write to a scratch
  * directory; no check depends on how fast anything runs.
  */
+#include "actions/exec.h"
 #include "check.h"
 #include "vmpressure.h"
 
@@ -213,6 +214,23 @@ int main(void)
 	kill(other, SIGTERM);
 	CHECK(waitpid(other, &status, 0) == other && WIFSIGNALED(status), "and it reaps it itself");
 	CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD, "no child left behind (the freed run was reaped)");
+
+	/* ---- without a pidfd: the same results, by polling waitid() ---- */
+	memset(&rs, 0, sizeof(rs));
+	x = runner("exit 5", 0, 0, &rs);
+	vmp_exec_no_pidfd(x);
+	CHECK(vmp_exec_trigger(x, none, 0) == 0 && vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0,
+	      "no pidfd: two events ran");
+	CHECK(rs.n == 2 && rs.r[0].exit_code == 5 && rs.r[1].exit_code == 5 && rs.r[1].events == 1,
+	      "no pidfd: both runs reported, exit 5");
+	vmp_exec_free(x);
+	memset(&rs, 0, sizeof(rs));
+	x = runner("sleep 30", 0, 50, &rs);
+	vmp_exec_no_pidfd(x);
+	CHECK(vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0 && rs.n == 1 && rs.r[0].timed_out &&
+		      rs.r[0].signal == SIGTERM,
+	      "no pidfd: the timeout still kills");
+	vmp_exec_free(x);
 
 	/* ---- the interval: a second event waits its turn ---- */
 	memset(&rs, 0, sizeof(rs));

@@ -40,6 +40,7 @@
  * including one that failed to start, so that a failing fork cannot turn
  * into a busy loop.
  */
+#include "actions/exec.h"
 #include "export.h"
 #include "vmpressure.h"
 
@@ -71,6 +72,7 @@ struct vmp_exec {
 	vmp_exec_fn fn;
 	void *arg;
 	int epfd, tfd;
+	bool no_pidfd;          /* vmp_exec_no_pidfd() */
 
 	/* the run going, if pid > 0 */
 	pid_t pid;
@@ -355,10 +357,10 @@ static void start(struct vmp_exec *x)
 	/* Also done in the child: whichever runs first, the group exists
 	 * before anyone signals it. EACCES once the child has exec'd. */
 	setpgid(pid, pid);
-#ifdef SYS_pidfd_open
-	x->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-#else
 	x->pidfd = -1;
+#ifdef SYS_pidfd_open
+	if (!x->no_pidfd)
+		x->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
 	if (x->pidfd >= 0) {
 		fcntl(x->pidfd, F_SETFD, FD_CLOEXEC);
@@ -452,4 +454,9 @@ VMP_EXPORT int vmp_exec_trigger(vmp_exec *x, const char *const *env, size_t n)
 	if (x->pid <= 0 && mono_ns() >= turn_ns(x))
 		start(x);
 	return rearm(x);
+}
+
+void vmp_exec_no_pidfd(vmp_exec *x)
+{
+	x->no_pidfd = true;
 }
