@@ -2,10 +2,13 @@
 # Install what building and testing vmpressure needs on Debian, and only
 # what is missing (an up-to-date machine costs one dpkg query).
 #   deps.sh build   compiler, meson, ninja        (to build and run)
-#   deps.sh test    + clang and its sanitizer/libFuzzer runtime
+#   deps.sh test    + clang and its sanitizer/libFuzzer runtime, and what
+#                   the package suite needs (dpkg-buildpackage's build-essential
+#                   and debhelper, mmdebstrap for the chroot, lintian)
 set -eu
 want="gcc libc6-dev meson ninja-build pkg-config"
 [ "${1:-build}" = test ] && want="$want clang libclang-rt-14-dev python3"
+[ "${1:-build}" = test ] && want="$want build-essential debhelper dpkg-dev mmdebstrap lintian"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
