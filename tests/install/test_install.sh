@@ -68,8 +68,9 @@ if [ "$UNITOPT" = no ]; then
 else
 	u=$D$UNIT/vmpressured.service
 	check "$UNIT/vmpressured.service" test -f "$u"
-	check "the unit starts the installed daemon" \
-		grep -qx "ExecStart=$SBIN/vmpressured \$VMPRESSURED_OPTIONS" "$u"
+	check "the unit starts the installed daemon" grep -q "^ExecStart=$SBIN/vmpressured\( \|\$\)" "$u"
+	check "... with the options of its EnvironmentFile" \
+		grep -q "^ExecStart=$SBIN/vmpressured .*\$VMPRESSURED_OPTIONS" "$u"
 	check "the unit reads $ETC/default/vmpressured if present" \
 		grep -qx "EnvironmentFile=-$ETC/default/vmpressured" "$u"
 	check "no @variable@ left in the unit" sh -c "! grep -q '@[a-z]*@' '$u'"
@@ -82,13 +83,14 @@ outside=$(grep -v -e "^$PREFIX/" -e "^$UNIT/" -e "^$ETC/" "$T/files")
 check "every file below $PREFIX, $UNIT or $ETC" test -z "$outside"
 [ -z "$outside" ] || echo "$outside" | sed 's/^/# outside: /'
 
-# The shared library exports the public API only (vmp_*, one version node),
-# which the Debian symbols file relies on.
+# The shared library exports the public API only (vmp_*, versioned by
+# src/lib/libvmpressure.map), which the Debian symbols file relies on.
 if command -v nm >/dev/null; then
 	nm -D --defined-only "$D$LIB/libvmpressure.so.0" | awk '{print $3}' >"$T/syms"
 	check "the library exports vmp_* symbols" grep -q '^vmp_' "$T/syms"
-	check "... and nothing but vmp_*@@VMPRESSURE_0 and the version node" \
-		sh -c "! grep -v -e '^vmp_[a-z0-9_]*@@VMPRESSURE_0\$' -e '^VMPRESSURE_0\$' '$T/syms'"
+	check "... and nothing but vmp_*@@VMPRESSURE_* and the version nodes" \
+		sh -c "! grep -v -e '^vmp_[a-z0-9_]*@@VMPRESSURE_[0-9.]*\$' -e '^VMPRESSURE_[0-9.]*\$' '$T/syms'"
+	grep -v '^vmp_[a-z0-9_]*@@VMPRESSURE_[0-9.]*$' "$T/syms" | grep -v '^VMPRESSURE_' | sed 's/^/# unexpected export: /'
 fi
 
 # The README's embedding example, built the way the README says, against
