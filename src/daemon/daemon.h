@@ -241,6 +241,7 @@ struct vmpd_metrics_config {
 	size_t nwatch;
 };
 #define VMPD_METRICS_INTERVAL_DEFAULT 15.0
+#define VMPD_METRICS_WATCH_MAX 256 /* --metrics-cgroup options */
 #define VMPD_METRICS_DEFAULT_ARGS "low,hierarchy"
 /* "CGROUP[:ARGS]" of --metrics-cgroup; 0 or -EINVAL with the reason. */
 int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char *err, size_t cap);

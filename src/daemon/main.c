@@ -223,7 +223,9 @@ int main(int argc, char **argv)
 	bool source_set = false, speed_set = false;
 	vmp_source_config_init(&cfg);
 	cfg.trace_error = &terr;
-	struct vmpd_metrics_config mcfg = {0};
+	/* static: 256 x 1 KiB, only touched as far as used */
+	static struct vmpd_metrics_watch metrics_watch[VMPD_METRICS_WATCH_MAX];
+	struct vmpd_metrics_config mcfg = {.watch = metrics_watch};
 	char merr[1600];
 
 	int o;
@@ -295,16 +297,13 @@ int main(int argc, char **argv)
 			mcfg.listen = optarg;
 			break;
 		}
-		case OPT_METRICS_CGROUP: {
-			struct vmpd_metrics_watch *w = realloc(mcfg.watch, (mcfg.nwatch + 1) * sizeof(*w));
-			if (!w)
-				return bad("%s", "out of memory");
-			mcfg.watch = w;
-			if (vmpd_metrics_parse_watch(optarg, &w[mcfg.nwatch], merr, sizeof(merr)))
+		case OPT_METRICS_CGROUP:
+			if (mcfg.nwatch == VMPD_METRICS_WATCH_MAX)
+				return bad("--metrics-cgroup '%s': more than 256 of them", optarg);
+			if (vmpd_metrics_parse_watch(optarg, &metrics_watch[mcfg.nwatch], merr, sizeof(merr)))
 				return bad("%s", merr);
 			mcfg.nwatch++;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			return VMPD_EXIT_OK;
@@ -416,7 +415,6 @@ int main(int argc, char **argv)
 	vmpd_socket_close(&sock, socket_path);
 	vmpd_loop_fini(&d);
 	vmpd_buf_free(&d.scratch);
-	free(mcfg.watch);
 	vmpd_log(VMPD_LOG_INFO, "stopped");
 	vmpd_log_close();
 	return status;

@@ -370,8 +370,9 @@ static void procstat_tests(void)
 	      "fields counted from the last ')': a command name with spaces and parentheses");
 	CHECK(vmpd_procstat_parse(line, 40, &st) == -EINVAL, "a cut line: -EINVAL");
 	CHECK(vmpd_procstat_parse("1234 comm S 1", 13, &st) == -EINVAL, "no parentheses: -EINVAL");
-	CHECK(vmpd_procstat_parse("1 (x) S 1 2 3 4 5 6 7 8 9 10 99999999999999999999999 12 13 14 15 16 17 "
-				  "18 19 20 21 22", 96, &st) == -EINVAL,
+	const char *huge = "1 (x) S 1 2 3 4 5 6 7 8 9 10 99999999999999999999999 12 13 14 15 16 17 "
+			   "18 19 20 21 22";
+	CHECK(vmpd_procstat_parse(huge, strlen(huge), &st) == -EINVAL,
 	      "a number past 2^64: -EINVAL");
 	struct vmpd_procinfo p;
 	vmpd_procinfo_read(&p);
