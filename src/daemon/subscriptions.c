@@ -27,6 +27,12 @@
  * with it). The source subscription itself is released after dispatch
  * returns (vmpd_subs_reap()), because the source may not be called from
  * its own callback.
+ *
+ * Metrics: every source subscription counts what it was told
+ * (vmpd_metrics_note()), clients or not. --metrics-cgroup pins one: it
+ * lives without members, and a client subscribing to the same (cgroup,
+ * level, mode) shares it like any other, so the metrics have one series
+ * per listener.
  */
 #include "daemon.h"
 
@@ -45,6 +51,8 @@ struct vmpd_shared {
 	struct vmpd_csub *members;
 	unsigned nmembers;
 	bool removed;
+	bool pinned;        /* --metrics-cgroup: kept without members */
+	struct vmpd_listener_stats stats;
 	struct vmpd_shared *hnext;
 	struct vmpd_shared *reap_next;
 };
@@ -183,6 +191,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	if (ev->flags & VMP_EVENT_REMOVED) {
 		sh->removed = true;
+		if (sh->pinned)
+			vmpd_log(VMPD_LOG_WARNING, "metrics: cgroup %s was removed; its series end", sh->cgroup);
 		unhash(s, sh);
 		sh->reap_next = s->reap;
 		s->reap = sh;
@@ -199,6 +209,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		}
 		return;
 	}
+	if (d->metrics)
+		vmpd_metrics_note(&sh->stats, ev);
 	bool have_tail = false;
 	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
 		cs->events += ev->count;
@@ -220,10 +232,64 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	}
 }
 
+/* The source subscription to (cgroup, level, mode): the existing one, or a
+ * new one made with the canonical args. */
+static int shared_get(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+		      struct vmpd_shared **out)
+{
+	struct vmpd_subs *s = d->subs;
+	struct vmpd_shared *sh = lookup(s, cgroup, level, mode);
+	if (sh) {
+		*out = sh;
+		return 0;
+	}
+	sh = calloc(1, sizeof(*sh));
+	int rc = -ENOMEM;
+	if (sh && (sh->cgroup = strdup(cgroup))) {
+		char args[32];
+		vmpd_canonical_args(level, mode, args, sizeof(args));
+		sh->d = d;
+		sh->level = level;
+		sh->mode = mode;
+		rc = vmp_source_subscribe(d->src, cgroup, args, on_event, sh, &sh->sub);
+	}
+	if (rc) {
+		if (sh)
+			shared_free(sh);
+		return rc;
+	}
+	if (s->count >= s->nbuckets)
+		grow(s);
+	struct vmpd_shared **b = bucket(s, sh->cgroup, sh->level, sh->mode);
+	sh->hnext = *b;
+	*b = sh;
+	s->count++;
+	*out = sh;
+	return 0;
+}
+
+int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode)
+{
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, cgroup, level, mode, &sh);
+	if (!rc)
+		sh->pinned = true;
+	return rc;
+}
+
+void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg)
+{
+	struct vmpd_subs *s = d->subs;
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct vmpd_shared *sh = s->buckets[i]; sh; sh = sh->hnext)
+			fn(arg, sh->cgroup, sh->level, sh->mode, &sh->stats);
+}
+
 int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
 		 struct vmpd_csub **out)
 {
-	struct vmpd_subs *s = d->subs;
 	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
 	if (!cs)
 		return -ENOMEM;
@@ -241,33 +307,14 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		free(cs);
 		return e;
 	}
-	struct vmpd_shared *sh = lookup(s, req->cgroup, req->level, req->mode);
-	if (!sh) {
-		sh = calloc(1, sizeof(*sh));
-		int rc = -ENOMEM;
-		if (sh && (sh->cgroup = strdup(req->cgroup))) {
-			char args[32];
-			vmpd_canonical_args(req->level, req->mode, args, sizeof(args));
-			sh->d = d;
-			sh->level = req->level;
-			sh->mode = req->mode;
-			rc = vmp_source_subscribe(d->src, req->cgroup, args, on_event, sh, &sh->sub);
-		}
-		if (rc) {
-			if (sh)
-				shared_free(sh);
-			if (cs->efd >= 0)
-				close(cs->efd);
-			free(cs->args);
-			free(cs);
-			return rc;
-		}
-		if (s->count >= s->nbuckets)
-			grow(s);
-		struct vmpd_shared **b = bucket(s, sh->cgroup, sh->level, sh->mode);
-		sh->hnext = *b;
-		*b = sh;
-		s->count++;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, req->cgroup, req->level, req->mode, &sh);
+	if (rc) {
+		if (cs->efd >= 0)
+			close(cs->efd);
+		free(cs->args);
+		free(cs);
+		return rc;
 	}
 	cs->id = c->next_id++;
 	cs->client = c;
@@ -295,7 +342,7 @@ void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs)
 {
 	struct vmpd_shared *sh = cs->shared;
 	member_free(d, cs);
-	if (sh->nmembers || sh->removed)
+	if (sh->nmembers || sh->removed || sh->pinned)
 		return; /* still used, or waiting for vmpd_subs_reap() */
 	unhash(d->subs, sh);
 	vmp_source_unsubscribe(d->src, sh->sub);
