@@ -6,9 +6,11 @@
  * behind vmpressured alike, so the output does not depend on where the
  * notifications came from.
  *
- * The debouncer's clock is the events' time (CLOCK_REALTIME; a trace's
- * own timeline for --trace); ticks between events use the wall clock, so
- * that a level is left when notifications stop.
+ * The debouncer runs on CLOCK_MONOTONIC, so that a step of the wall clock
+ * cannot hold a level: an event's time (CLOCK_REALTIME; a trace's own
+ * timeline for --trace) is taken at its distance from the wall clock now,
+ * and transitions are printed back on the wall clock. Ticks between events
+ * make a level be left when notifications stop.
  */
 #include "cli.h"
 
@@ -28,11 +30,25 @@ struct watch_debounce {
 	uint64_t by_state[4];
 };
 
-static uint64_t wall_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t to_mono(uint64_t real)
+{
+	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
+	if (real >= now_r)
+		return now_m + (real - now_r);
+	return now_r - real < now_m ? now_m - (now_r - real) : 0;
+}
+
+static uint64_t to_real(uint64_t mono)
+{
+	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
+	return mono >= now_m ? now_r + (mono - now_m) : now_r - (now_m - mono);
 }
 
 static void fmt_time(uint64_t ns, char *buf, size_t cap, bool iso)
@@ -71,10 +87,11 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 	struct watch_debounce *wd = arg;
 	const struct vmp_debounce_evidence *e = &t->ev;
 	char ts[64];
+	uint64_t when = to_real(t->time_ns);
 	wd->transitions++;
 	wd->by_state[t->to]++;
 	if (wd->json) {
-		fmt_time(t->time_ns, ts, sizeof(ts), true);
+		fmt_time(when, ts, sizeof(ts), true);
 		printf("{\"time\":\"%s\",\"event\":\"transition\",\"cgroup\":", ts);
 		json_str(wd->cgroup);
 		printf(",\"from\":\"%s\",\"to\":\"%s\",\"cause\":\"%s\",\"previous_s\":%.3f,\"held_s\":%.3f",
@@ -103,7 +120,7 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 			printf(",\"trigger_level\":null,\"origin\":null");
 		printf(",\"source\":\"%s\"}\n", wd->source_name);
 	} else {
-		fmt_time(t->time_ns, ts, sizeof(ts), false);
+		fmt_time(when, ts, sizeof(ts), false);
 		printf("%s  %-8s <- %-8s  %s  (%s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64 " critical in %.3g s",
 		       ts, vmp_state_name(t->to), vmp_state_name(t->from), wd->cgroup, vmp_cause_name(t->cause),
 		       e->count[0], e->count[1], e->count[2], (double)e->window_ns / 1e9);
@@ -153,7 +170,7 @@ void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_eve
 		snprintf(wd->cgroup, sizeof(wd->cgroup), "%s", ev->cgroup);
 	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
 	struct vmp_debounce_input in = {
-		.time_ns = ev->time_ns,
+		.time_ns = to_mono(ev->time_ns),
 		.level = ev->level,
 		.count = ev->count,
 		.has_evidence = evidence,
@@ -169,7 +186,7 @@ void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_eve
 
 int watch_debounce_timeout_ms(const struct watch_debounce *wd)
 {
-	uint64_t due = vmp_debounce_next_ns(wd->db), now = wall_ns();
+	uint64_t due = vmp_debounce_next_ns(wd->db), now = clock_ns(CLOCK_MONOTONIC);
 	if (due == UINT64_MAX)
 		return -1;
 	if (due <= now)
@@ -180,7 +197,7 @@ int watch_debounce_timeout_ms(const struct watch_debounce *wd)
 
 void watch_debounce_tick(struct watch_debounce *wd)
 {
-	vmp_debounce_tick(wd->db, wall_ns());
+	vmp_debounce_tick(wd->db, clock_ns(CLOCK_MONOTONIC));
 }
 
 uint64_t watch_debounce_count(const struct watch_debounce *wd)

@@ -25,10 +25,14 @@
  * Debounced subscriptions ("debounce[=CONFIG]", src/lib/engine/debounce.c)
  * have a state machine each, since each has its own config: their stream
  * gets the transitions it raises instead of the pressure events (their
- * eventfd still counts every notification). The machines run on the
- * events' CLOCK_REALTIME; a CLOCK_REALTIME timerfd, armed at the end of
- * every loop round for the earliest transition any of them may raise on
- * its own (a level left when notifications stop), ticks them all.
+ * eventfd still counts every notification). The machines run on
+ * CLOCK_MONOTONIC, so that a step of the wall clock (NTP, a suspended VM)
+ * cannot hold a level for as long as the step: an event's time
+ * (CLOCK_REALTIME) is taken at its distance from the wall clock now, which
+ * keeps a trace's own timeline when it is played faster than real time.
+ * A CLOCK_MONOTONIC timerfd, armed at the end of every loop round for the
+ * earliest transition any of them may raise on its own (a level left when
+ * notifications stop), ticks them all.
  *
  * Removal: the source reports it once, last. Every client subscription
  * gets the final increment and a `removed` event, and is freed (its id
@@ -66,7 +70,7 @@ struct vmpd_subs {
 	struct vmpd_shared *reap;
 	struct vmpd_buf tail, line;
 	struct vmpd_csub *debounced; /* every client subscription with a db */
-	struct vmpd_io timer;         /* their ticks: CLOCK_REALTIME */
+	struct vmpd_io timer;         /* their ticks: CLOCK_MONOTONIC */
 	uint64_t armed;               /* the timer's expiry; 0: disarmed */
 };
 
@@ -146,7 +150,7 @@ int vmpd_subs_init(struct vmpd *d)
 	}
 	vmpd_buf_init(&s->tail);
 	vmpd_buf_init(&s->line);
-	s->timer.fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	s->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s->timer.ready = on_timer;
 	int rc = s->timer.fd < 0 ? -errno : vmpd_loop_add(d, &s->timer, EPOLLIN);
 	if (rc) {
@@ -207,12 +211,36 @@ static void member_free(struct vmpd *d, struct vmpd_csub *cs)
 	free(cs);
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A CLOCK_REALTIME time on CLOCK_MONOTONIC, and back, at today's offset. */
+static uint64_t to_mono(uint64_t real)
+{
+	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
+	if (real >= now_r)
+		return now_m + (real - now_r);
+	return now_r - real < now_m ? now_m - (now_r - real) : 0;
+}
+
+static uint64_t to_real(uint64_t mono)
+{
+	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
+	return mono >= now_m ? now_r + (mono - now_m) : now_r - (now_m - mono);
+}
+
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct vmpd_csub *cs = arg;
 	struct vmpd_subs *s = cs->client->d->subs;
+	struct vmp_transition wall = *t;
+	wall.time_ns = to_real(t->time_ns);
 	vmpd_buf_reset(&s->line);
-	vmpd_fmt_transition(&s->line, cs->id, cs->shared->cgroup, t);
+	vmpd_fmt_transition(&s->line, cs->id, cs->shared->cgroup, &wall);
 	if (s->line.oom)
 		vmpd_client_drop(cs->client);
 	else
@@ -223,7 +251,7 @@ static void debounce_feed(struct vmpd_csub *cs, const struct vmp_source_event *e
 {
 	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
 	struct vmp_debounce_input in = {
-		.time_ns = ev->time_ns,
+		.time_ns = to_mono(ev->time_ns),
 		.level = ev->level,
 		.count = ev->count,
 		.has_evidence = evidence,
@@ -237,13 +265,6 @@ static void debounce_feed(struct vmpd_csub *cs, const struct vmp_source_event *e
 	vmp_debounce_feed(cs->db, &in);
 }
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 {
 	(void)events;
@@ -252,7 +273,7 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 		/* EAGAIN: re-armed meanwhile; ticking is harmless anyway */
 	}
 	d->subs->armed = 0;
-	uint64_t now = realtime_ns();
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 	for (struct vmpd_csub *cs = d->subs->debounced; cs; cs = cs->dnext)
 		vmp_debounce_tick(cs->db, now);
 }
