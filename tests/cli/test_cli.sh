@@ -93,6 +93,10 @@ check "calc with one number: exit 64" [ $? -eq 64 ]
 # ending at the highest level the raw stream reached
 "$V" watch aa --no-daemon --trace "$D/anon1.vmpt" --speed 0 --timeout 1 --json >"$T/raw" 2>/dev/null
 "$V" watch aa --no-daemon --trace "$D/anon1.vmpt" --speed 0 --timeout 1 --json --debounce=dwell=0s >"$T/db" 2>"$T/dberr"
+secs() { sed -n 's/.*"time":"[0-9-]*T\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z".*/\1 \2 \3/p' "$1" | awk '{ print $1 * 3600 + $2 * 60 + $3 }'; }
+span=$(secs "$T/raw" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%d", (b - a) * 1000 }')
+check "--trace --speed 0: event times keep the trace's own spacing (anon1 spans 3.1 s: ${span} ms)" \
+	[ "$span" -ge 3000 -a "$span" -le 3200 ]
 check "--debounce prints only transitions" sh -c "[ -s '$T/db' ] && ! grep -qv '\"event\":\"transition\"' '$T/db'"
 check "--debounce: fewer transitions than notifications" [ "$(wc -l <"$T/db")" -lt "$(wc -l <"$T/raw")" ]
 check "--debounce: each transition starts where the last ended" sh -c "
