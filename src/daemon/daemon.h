@@ -71,6 +71,9 @@ struct vmpd_csub {
 	char *args;        /* as the client wrote them, for replies */
 	int efd;           /* -1 unless the client asked for an eventfd */
 	bool stream;
+	vmp_debounce *db;  /* debounced: the stream carries transitions */
+	char *db_text;     /* its canonical config, for replies */
+	struct vmpd_csub *dnext, **dprev; /* the debounced ones (subscriptions.c) */
 	uint64_t events;   /* notifications delivered */
 	struct vmpd_csub *cnext, **cprev; /* the client's list */
 	struct vmpd_csub *snext, **sprev; /* the shared subscription's list */
@@ -214,6 +217,9 @@ void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs);
 /* After vmp_source_dispatch(): release source subscriptions whose cgroup
  * went away (the source may not be called from its own callbacks). */
 void vmpd_subs_reap(struct vmpd *d);
+/* At the end of each round: arm the timer for the next transition a
+ * debounced subscription may raise without a notification. */
+void vmpd_subs_arm(struct vmpd *d);
 size_t vmpd_subs_shared_count(const struct vmpd *d);
 /* The normalised cgroup of a client subscription. */
 const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);

@@ -195,6 +195,7 @@ int vmpd_loop_run(struct vmpd *d)
 			io->ready(d, io, evs[i].events);
 		}
 		vmpd_subs_reap(d);
+		vmpd_subs_arm(d);
 		vmpd_clients_flush(d);
 		vmpd_clients_reap(d);
 		vmpd_metrics_reap(d);
