@@ -486,6 +486,7 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 	sh->members = cs;
 	sh->nmembers++;
 	if (cs->db) {
+		struct vmpd_subs *s = d->subs;
 		cs->dnext = s->debounced;
 		if (s->debounced)
 			s->debounced->dprev = &cs->dnext;
