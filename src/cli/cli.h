@@ -46,11 +46,30 @@ int watch_exec_open(struct watch_exec **out, const char *command, unsigned inter
  * "VMP_EVENT=transition", "VMP_PREV_LEVEL=low"). we NULL: nothing. */
 void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, const char *source,
 		      const char *const *extra, size_t nextra);
+/* A debounced transition, its time_ns on CLOCK_REALTIME. */
+void watch_exec_transition(struct watch_exec *we, const struct vmp_transition *t, const char *cgroup,
+			   const char *source);
 int watch_exec_fd(const struct watch_exec *we);
 int watch_exec_dispatch(struct watch_exec *we);
 bool watch_exec_busy(const struct watch_exec *we);
 /* Logs the counts, kills a run still going, frees. NULL is a no-op. */
 void watch_exec_close(struct watch_exec *we);
+/* watch_debounce.c: `vmpressure watch --debounce`: transitions only. */
+#include <stdio.h>
+struct watch_debounce;
+/* config: vmp_debounce_parse() syntax; -EINVAL with the reason in err. */
+int watch_debounce_new(struct watch_debounce **out, const char *config, bool json, const char *cgroup,
+		       char *err, size_t errlen);
+void watch_debounce_set_source(struct watch_debounce *wd, const char *name);
+/* --exec: each transition runs the command. */
+void watch_debounce_set_exec(struct watch_debounce *wd, struct watch_exec *we);
+void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_event *ev);
+/* poll() timeout until a tick is due; -1: none. */
+int watch_debounce_timeout_ms(const struct watch_debounce *wd);
+void watch_debounce_tick(struct watch_debounce *wd);
+uint64_t watch_debounce_count(const struct watch_debounce *wd);
+void watch_debounce_summary(const struct watch_debounce *wd, FILE *f);
+void watch_debounce_free(struct watch_debounce *wd);
 
 /* Read a whole file ("-" is stdin). 0, or -errno. */
 int read_file(const char *path, char **buf, size_t *len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vmpressure watch --exec: the library's action runner (vmp_exec) fed with
- * every event watch prints, its results logged on standard error, one line
+ * every event watch prints (with --debounce, every transition), its results logged on standard error, one line
  * per run, and counted for the summary. The command's own output goes to
  * standard error too, so that it never mixes with the events (and the
  * JSON) on standard output.
@@ -69,6 +69,17 @@ void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, 
 	int rc = vmp_exec_trigger_event(we->x, ev, source, extra, nextra);
 	if (rc && rc != we->last_error)
 		fprintf(stderr, "%s: exec: cannot pass the event on: %s\n", prog, strerror(-rc));
+	we->last_error = rc;
+}
+
+void watch_exec_transition(struct watch_exec *we, const struct vmp_transition *t, const char *cgroup,
+			   const char *source)
+{
+	if (!we)
+		return;
+	int rc = vmp_exec_trigger_transition(we->x, t, cgroup, t->time_ns, source, NULL, 0);
+	if (rc && rc != we->last_error)
+		fprintf(stderr, "%s: exec: cannot pass the transition on: %s\n", prog, strerror(-rc));
 	we->last_error = rc;
 }
 

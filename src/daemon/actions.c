@@ -10,6 +10,10 @@
  * logged, a failure as a warning. The daemon never waits for a command:
  * a slow one delays only its own next run.
  *
+ * With `debounce[=CONFIG]` in its text an action runs per level
+ * transition instead (the hook member carries the debouncer, ticked with
+ * the clients' debounced subscriptions), with VMP_EVENT=transition.
+ *
  * A cgroup that is removed ends its action (its last run has
  * VMP_EVENT=removed); the daemon logs it and goes on. At shutdown each
  * action's counts are logged and a run still going is killed.
@@ -76,6 +80,16 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	}
 }
 
+static void on_transition(const struct vmp_transition *t, const char *cgroup, void *arg)
+{
+	struct vmpd_action *a = arg;
+	int rc = vmp_exec_trigger_transition(a->x, t, cgroup, t->time_ns, a->d->source_name, NULL, 0);
+	if (rc && rc != a->last_error)
+		vmpd_log(VMPD_LOG_ERR, "exec #%u (%s %s): cannot pass a transition on: %s", a->index, a->cgroup,
+			 a->args, strerror(-rc));
+	a->last_error = rc;
+}
+
 static void on_ready(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 {
 	(void)d;
@@ -139,15 +153,16 @@ int vmpd_actions_start(struct vmpd *d, char *const *specs, size_t n, unsigned in
 			break;
 		}
 		a->io_added = true;
-		rc = vmpd_sub_add_hook(d, spec->cgroup, spec->level, spec->mode, on_event, a, &a->cs);
+		rc = vmpd_sub_add_hook(d, spec->cgroup, spec->level, spec->mode, spec->debounce ? &spec->db : NULL,
+				       on_event, on_transition, a, &a->cs);
 		if (rc)
 			snprintf(err, errcap, "--exec #%zu: cannot watch cgroup '%s' at %s: %s", i + 1, spec->cgroup,
 				 spec->args, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
 		else
 			a->subscribed = true;
 		if (!rc)
-			vmpd_log(VMPD_LOG_INFO, "exec #%zu: %s at %s runs: %s", i + 1, spec->cgroup, spec->args,
-				 spec->command);
+			vmpd_log(VMPD_LOG_INFO, "exec #%zu: %s at %s%s runs: %s", i + 1, spec->cgroup, spec->args,
+				 spec->debounce ? ", on each debounced transition," : "", spec->command);
 	}
 	free(spec);
 	return rc;

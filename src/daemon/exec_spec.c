@@ -3,13 +3,16 @@
  * The text of a `vmpressured --exec SPEC` option, pure (fuzzed by
  * fuzz/fuzz_exec_spec.c):
  *
- *   CGROUP LEVEL[,MODE] COMMAND...
+ *   CGROUP LEVEL[,MODE] [debounce[=CONFIG]] COMMAND...
  *
  * Fields are separated by one or more spaces; CGROUP is a path as in a
  * subscribe request (normalised the same way), LEVEL and MODE are the
  * kernel's words, exactly (low medium critical; default hierarchy local),
- * and the rest of the text, from its first non-space byte, is the shell
- * command, taken as it is. Stricter than the kernel's own args parser on
+ * an optional `debounce` or `debounce=CONFIG` field (CONFIG as in a
+ * subscribe request, vmp_debounce_parse()) makes the action run per level
+ * transition, and the rest of the text, from its first non-space byte, is
+ * the shell command, taken as it is. (A command whose first word is
+ * "debounce" must be written otherwise, e.g. `./debounce`.) Stricter than the kernel's own args parser on
  * purpose: a configuration that the kernel would read after cutting it at
  * 19 bytes, or after ignoring a third field, is a typo here, and is
  * better refused at startup than obeyed differently from what it says.
@@ -73,6 +76,23 @@ int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg
 	vmpd_canonical_args(out->level, out->mode, out->args, sizeof(out->args));
 	p += an;
 	p += strspn(p, " \t");
+	out->debounce = false;
+	size_t dn = strcspn(p, " \t");
+	if ((dn == 8 && !strncmp(p, "debounce", 8)) || !strncmp(p, "debounce=", 9)) {
+		char cfg[256], derr[200];
+		off = (size_t)(p - text);
+		if (dn - (dn > 8 ? 9 : 8) >= sizeof(cfg))
+			return fail(msg, msgcap, "byte %zu: %s", off, "the debounce config is too long");
+		memcpy(cfg, p + (dn > 8 ? 9 : 8), dn - (dn > 8 ? 9 : 8));
+		cfg[dn - (dn > 8 ? 9 : 8)] = 0;
+		if (vmp_debounce_parse(cfg, &out->db, derr, sizeof(derr)) != 0) {
+			snprintf(msg, msgcap, "byte %zu: debounce config: %s", off + 9, derr);
+			return -EINVAL;
+		}
+		out->debounce = true;
+		p += dn;
+		p += strspn(p, " \t");
+	}
 	if (!*p)
 		return fail(msg, msgcap, "byte %zu: %s", (size_t)(p - text), "no command after LEVEL[,MODE]");
 	out->command = p;

@@ -2,7 +2,8 @@
 /*
  * A source event as an action's environment (the VMP_* variables of
  * vmp_exec_trigger_event() in vmpressure.h). Numbers and times are spelled
- * as in the JSON of `vmpressure watch --json` and of the daemon's events,
+ * as in the JSON of `vmpressure watch --json` and of the daemon's events
+ * (a debounced transition's too: VMP_PRESSURE is its max_pressure),
  * so that a script sees what a log shows. Evidence the event does not
  * have leaves its variable unset rather than empty or zero: "0 scanned"
  * is a statement, "unknown" is not.
@@ -52,6 +53,23 @@ static void iso_time(uint64_t ns, char *out, size_t cap)
 	snprintf(out + n, cap - n, ".%03uZ", (unsigned)(ns / 1000000u % 1000u));
 }
 
+/* Hand the variables (and the caller's extras, which win) to the runner. */
+static int finish(vmp_exec *x, struct envb *b, const char *const *extra, size_t nextra)
+{
+	const char **vars = malloc((b->n + nextra) * sizeof(*vars));
+	int rc = -ENOMEM;
+	if (vars) {
+		for (size_t i = 0; i < b->n; i++)
+			vars[i] = b->buf + b->off[i];
+		for (size_t i = 0; i < nextra; i++)
+			vars[b->n + i] = extra[i];
+		rc = vmp_exec_trigger(x, vars, b->n + nextra);
+	}
+	free(vars);
+	free(b->buf);
+	return rc;
+}
+
 VMP_EXPORT int vmp_exec_trigger_event(vmp_exec *x, const struct vmp_source_event *ev, const char *source,
 				      const char *const *extra, size_t nextra)
 {
@@ -88,16 +106,44 @@ VMP_EXPORT int vmp_exec_trigger_event(vmp_exec *x, const struct vmp_source_event
 	if (ev->flags & VMP_EVENT_ESTIMATED)
 		add(&b, "VMP_ESTIMATED=1");
 
-	const char **vars = malloc((b.n + nextra) * sizeof(*vars));
-	int rc = -ENOMEM;
-	if (vars) {
-		for (size_t i = 0; i < b.n; i++)
-			vars[i] = b.buf + b.off[i];
-		for (size_t i = 0; i < nextra; i++)
-			vars[b.n + i] = extra[i];
-		rc = vmp_exec_trigger(x, vars, b.n + nextra);
+	return finish(x, &b, extra, nextra);
+}
+
+VMP_EXPORT int vmp_exec_trigger_transition(vmp_exec *x, const struct vmp_transition *t, const char *cgroup,
+					   uint64_t time_ns, const char *source, const char *const *extra,
+					   size_t nextra)
+{
+	if (!x || !t || !cgroup || (nextra && !extra) || !vmp_state_name(t->to) || !vmp_state_name(t->from) ||
+	    !vmp_cause_name(t->cause))
+		return -EINVAL;
+	const struct vmp_debounce_evidence *e = &t->ev;
+	const char *origin = e->triggered ? e->origin : NULL;
+	struct envb b = {0};
+	b.cap = strlen(cgroup) + (origin ? strlen(origin) : 0) + (source ? strlen(source) : 0) + 1024;
+	b.buf = malloc(b.cap);
+	if (!b.buf)
+		return -ENOMEM;
+	char ts[64];
+	iso_time(time_ns, ts, sizeof(ts));
+	add(&b, "VMP_EVENT=transition");
+	add(&b, "VMP_CGROUP=%s", cgroup);
+	add(&b, "VMP_LEVEL=%s", vmp_state_name(t->to));
+	add(&b, "VMP_PREV_LEVEL=%s", vmp_state_name(t->from));
+	add(&b, "VMP_CAUSE=%s", vmp_cause_name(t->cause));
+	if (e->with_evidence) {
+		add(&b, "VMP_PRESSURE=%" PRIu64, e->max_pressure);
+		add(&b, "VMP_SCANNED=%" PRIu64, e->scanned);
+		add(&b, "VMP_RECLAIMED=%" PRIu64, e->reclaimed);
 	}
-	free(vars);
-	free(b.buf);
-	return rc;
+	if (origin)
+		add(&b, "VMP_ORIGIN=%s", origin);
+	add(&b, "VMP_COUNT=%" PRIu64, e->count[0] + e->count[1] + e->count[2]);
+	add(&b, "VMP_TIME=%s", ts);
+	if (source)
+		add(&b, "VMP_SOURCE=%s", source);
+	if (e->psi_some_avg10 >= 0)
+		add(&b, "VMP_PSI_SOME_AVG10=%.2f", e->psi_some_avg10);
+	if (e->psi_full_avg10 >= 0)
+		add(&b, "VMP_PSI_FULL_AVG10=%.2f", e->psi_full_avg10);
+	return finish(x, &b, extra, nextra);
 }
