@@ -189,12 +189,68 @@ check "... each run counted as timed out" grep -qE 'exec: 2 runs for [0-9]+ even
 "$V" watch aa --level critical --mode default -n 1 --trace "$TRACE" --speed 0 --exec 'nosuchcommand-vmp' >/dev/null 2>"$T/e11"
 check "a command that does not exist: the shell's 127" grep -qE 'exec: pid [0-9]+ exited 127 after' "$T/e11"
 
+# ---- per debounced transition: watch --debounce --exec, vmpressured debounce ----
+# A transition's tuple, from --json and from a run's variables:
+# time from to cause max_pressure scanned reclaimed origin count source.
+json_tuple() {
+	awk '
+	function f(k,   r) {
+		if (!match($0, "\"" k "\":(\"[^\"]*\"|[^,}]*)")) return "?"
+		r = substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3)
+		gsub(/"/, "", r)
+		return r
+	}
+	{ print f("time"), f("from"), f("to"), f("cause"), f("max_pressure"), f("scanned"), f("reclaimed"), \
+		f("origin"), f("low") + f("medium") + f("critical"), f("source") }' "$1"
+}
+env_tuple() {
+	awk -F= '
+	$0 == "--" {
+		print v["VMP_TIME"], v["VMP_PREV_LEVEL"], v["VMP_LEVEL"], v["VMP_CAUSE"], \
+			("VMP_PRESSURE" in v) ? v["VMP_PRESSURE"] : "null", ("VMP_SCANNED" in v) ? v["VMP_SCANNED"] : "null", \
+			("VMP_RECLAIMED" in v) ? v["VMP_RECLAIMED"] : "null", ("VMP_ORIGIN" in v) ? v["VMP_ORIGIN"] : "null", \
+			v["VMP_COUNT"], v["VMP_SOURCE"]
+		split("", v); next
+	}
+	{ k = $1; sub(/^[^=]*=/, ""); v[k] = $0 }' "$1"
+}
+OUT=$T/envd "$V" watch aa --debounce --json -n 3 --trace "$TRACE" --speed 0 --exec-interval 0 \
+	--exec "$ENVCMD" >"$T/jd" 2>"$T/ed"
+check "watch --debounce --exec exits 0" [ $? -eq 0 ]
+json_tuple "$T/jd" >"$T/jdt"
+env_tuple "$T/envd" >"$T/edt"
+runs=$(wc -l <"$T/edt")
+check "debounced: 3 transitions printed, the command ran ($runs runs)" [ "$(wc -l <"$T/jdt")" -eq 3 ] && [ "$runs" -ge 1 ]
+bad=0
+while IFS= read -r line; do grep -Fxq "$line" "$T/jdt" || bad=$((bad + 1)); done <"$T/edt"
+check "debounced: every run's variables are one of the printed transitions" [ "$bad" -eq 0 ]
+check "debounced: the last run is the last transition" [ "$(tail -n 1 "$T/edt")" = "$(tail -n 1 "$T/jdt")" ]
+check "debounced: VMP_EVENT=transition in every run" [ "$(grep -c '^VMP_EVENT=transition$' "$T/envd")" -eq "$runs" ]
+check "debounced: the summary counts transitions as events" grep -q "exec: $runs runs for 3 events" "$T/ed"
+
+# The daemon's debounced action: the same notifications, the same
+# transitions up (time aside; the daemon's clock may add a leave later).
+cut -d' ' -f2- "$T/jdt" >"$T/jdt.notime"
+"$D" --socket "$T/sd" --trace "$TRACE" --speed 0 --exec-interval 0 \
+	--exec "aa low,hierarchy debounce OUT=$T/envdd; $ENVCMD" >/dev/null 2>"$T/dd.err" &
+dpid=$!
+wait_for "$T/dd.err" "exited 0" && sleep 0.3
+kill "$dpid"
+wait "$dpid"
+dpid=
+env_tuple "$T/envdd" | cut -d' ' -f2- | grep -v ' leave ' >"$T/eddt"
+bad=0
+while IFS= read -r line; do grep -Fxq "$line" "$T/jdt.notime" || bad=$((bad + 1)); done <"$T/eddt"
+check "vmpressured debounce action: ran ($(wc -l <"$T/eddt") runs up), each one of watch's transitions" \
+	[ -s "$T/eddt" ] && [ "$bad" -eq 0 ]
+check "vmpressured debounce action: logged as such" grep -q "on each debounced transition" "$T/dd.err"
+
 # ---- bad options ----------------------------------------------------------------
 "$V" watch --exec-interval 1 --trace "$TRACE" >/dev/null 2>&1
 check "watch --exec-interval without --exec: exit 64" [ $? -eq 64 ]
 "$V" watch --exec true --exec-interval -1 --trace "$TRACE" >/dev/null 2>"$T/e12"
 check "watch --exec-interval -1: exit 2, named" [ $? -eq 2 ] && grep -q "exec-interval '-1'" "$T/e12"
-for spec in "aa" "aa low" "aa lo true" "aa low,hier true" " aa low true" "../x low true"; do
+for spec in "aa" "aa low" "aa lo true" "aa low,hier true" " aa low true" "../x low true" "aa low debounce=enter=x true" "aa low debounce"; do
 	"$D" --socket "$T/unused" --trace "$TRACE" --exec "$spec" >/dev/null 2>"$T/e13"
 	st=$?
 	check "vmpressured --exec '$spec': exit 64 with the byte named" [ $st -eq 64 ] && grep -q "byte [0-9]" "$T/e13"

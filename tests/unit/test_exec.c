@@ -141,6 +141,34 @@ int main(void)
 	CHECK(vmp_exec_trigger_event(x, &gone, NULL, NULL, 0) == 0 && run_idle(x) == 0, "removal ran");
 	got = slurp("env");
 	CHECK(got && strstr(got, "VMP_EVENT=removed\n") && !strstr(got, "VMP_LEVEL"), "removal: VMP_EVENT=removed, no level");
+
+	/* ---- a debounced transition ---- */
+	struct vmp_transition t = {
+		.from = VMP_STATE_LOW, .to = VMP_STATE_CRITICAL, .cause = VMP_CAUSE_ENTER,
+		.ev = {.count = {3, 1, 2}, .with_evidence = 6, .scanned = 3000, .reclaimed = 100,
+		       .max_pressure = 99, .psi_some_avg10 = 2.5, .psi_full_avg10 = -1, .triggered = true,
+		       .trigger_level = VMP_LEVEL_CRITICAL, .origin = "a/b"},
+	};
+	CHECK(vmp_exec_trigger_transition(x, &t, "a", 1764000000123000000ull, "trace", NULL, 0) == 0 && run_idle(x) == 0,
+	      "transition ran");
+	got = slurp("env");
+	CHECK(got && !strcmp(got, "VMP_CAUSE=enter\nVMP_CGROUP=a\nVMP_COALESCED=0\nVMP_COUNT=6\nVMP_EVENT=transition\n"
+				  "VMP_LEVEL=critical\nVMP_ORIGIN=a/b\nVMP_PRESSURE=99\nVMP_PREV_LEVEL=low\n"
+				  "VMP_PSI_SOME_AVG10=2.50\nVMP_RECLAIMED=100\nVMP_SCANNED=3000\nVMP_SOURCE=trace\n"
+				  "VMP_TIME=2025-11-24T16:00:00.123Z\n"),
+	      "transition: to and from, cause, the window's evidence, PSI full unset");
+	t.from = VMP_STATE_CRITICAL;
+	t.to = VMP_STATE_NONE;
+	t.cause = VMP_CAUSE_LEAVE;
+	t.ev.with_evidence = 0;
+	t.ev.triggered = false;
+	CHECK(vmp_exec_trigger_transition(x, &t, "a", 0, NULL, NULL, 0) == 0 && run_idle(x) == 0, "leave ran");
+	got = slurp("env");
+	CHECK(got && strstr(got, "VMP_LEVEL=none\n") && strstr(got, "VMP_PREV_LEVEL=critical\n") &&
+		      !strstr(got, "VMP_PRESSURE") && !strstr(got, "VMP_ORIGIN"),
+	      "leave: level none, no evidence, no origin");
+	t.to = (vmp_state)9;
+	CHECK(vmp_exec_trigger_transition(x, &t, "a", 0, NULL, NULL, 0) == -EINVAL, "a state out of range: -EINVAL");
 	vmp_exec_free(x);
 
 	/* ---- coalescing: one run going, the rest fold into one pending ---- */
