@@ -3,9 +3,11 @@
 # what is missing (an up-to-date machine costs one dpkg query).
 #   deps.sh build   compiler, meson, ninja        (to build and run)
 #   deps.sh test    + clang and its sanitizer/libFuzzer runtime
+#   deps.sh plot    chromium alone: the plot suite renders SVGs headless
 set -eu
 want="gcc libc6-dev meson ninja-build pkg-config"
 [ "${1:-build}" = test ] && want="$want clang libclang-rt-14-dev python3"
+[ "${1:-build}" = plot ] && want="chromium"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
