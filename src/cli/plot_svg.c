@@ -13,9 +13,8 @@
  *
  * Huge traces stay drawable: a group with more windows than DECIMATE_PTS
  * is drawn as the min and max of each pixel column, and a listener with
- * more notifications than DECIMATE_MARKS gets one marker per run of
- * notifications in the same pixel column with the same level and origin
- * (its data-n attribute says how many). The image says when it did so.
+ * more notifications than DECIMATE_MARKS gets one marker per pixel column,
+ * level and origin (its data-n attribute says how many). The image says when it did so.
  * Every marker, decimated or not, carries class "mk", its listener id in
  * data-listener and its count in data-n, so tools can check the picture
  * against `vmpressure replay`.
@@ -179,7 +178,7 @@ static void series(FILE *f, const struct scale *s, const struct plot_group *g, s
 	} else {
 		*decimated = true;
 		size_t i = 0;
-		int prev_col = -10;
+		int prev_col = -1;
 		while (i < g->n) {
 			int c = column(s, g->pts[i].t);
 			uint8_t lo = 100, hi = 0;
@@ -188,7 +187,8 @@ static void series(FILE *f, const struct scale *s, const struct plot_group *g, s
 				hi = g->pts[i].pressure > hi ? g->pts[i].pressure : hi;
 			}
 			double x = ML + c + 0.5;
-			fprintf(f, "%c%.1f %.1fL%.1f %.1f", c - prev_col > 1 + CW / 50 ? 'M' : 'L', x, yof(hi), x, yof(lo));
+			bool brk = prev_col < 0 || c - prev_col > 1 + CW / 50;
+			fprintf(f, "%c%.1f %.1fL%.1f %.1f", brk ? 'M' : 'L', x, yof(hi), x, yof(lo));
 			prev_col = c;
 		}
 	}
@@ -219,6 +219,62 @@ static void marker(FILE *f, const char *cls, double x, double y, int level, cons
 
 static const char *const level_names[] = {"low", "medium", "critical"};
 
+/* A decimated row: per pixel column, one marker per (level, origin) seen
+ * there, at the column's first such notification, with the run's count.
+ * More distinct origins in one column than MERGE_SLOTS share the last
+ * slot of their level. */
+#define MERGE_SLOTS 16
+struct slot {
+	double t;
+	uint32_t origin;
+	uint8_t level;
+	size_t n;
+};
+
+static void flush_slots(FILE *f, const struct scale *s, struct slot *sl, size_t k, unsigned id, double cy)
+{
+	for (size_t i = 0; i < k; i++) {
+		marker(f, "mk", xof(s, sl[i].t), cy, sl[i].level, palette[sl[i].origin % NPAL]);
+		fprintf(f, " stroke=\"#222\" stroke-width=\"0.6\" data-listener=\"%u\" data-n=\"%zu\"/>\n", id, sl[i].n);
+	}
+}
+
+static void merged_markers(FILE *f, const struct scale *s, const struct plot_data *d, size_t li, unsigned id,
+			   double cy)
+{
+	struct slot sl[MERGE_SLOTS];
+	size_t k = 0;
+	int col = -1;
+	for (size_t i = 0; i < d->nevents; i++) {
+		const struct plot_event *e = &d->events[i];
+		if (e->listener != li)
+			continue;
+		int c = column(s, e->t);
+		if (c != col) {
+			flush_slots(f, s, sl, k, id, cy);
+			k = 0;
+			col = c;
+		}
+		size_t j = 0, same_level = k;
+		for (; j < k; j++) {
+			if (sl[j].level == e->level) {
+				same_level = j;
+				if (sl[j].origin == e->origin)
+					break;
+			}
+		}
+		if (j < k)
+			sl[j].n++;
+		else if (k < MERGE_SLOTS)
+			sl[k++] = (struct slot){e->t, e->origin, e->level, 1};
+		else if (same_level < k)
+			sl[same_level].n++;
+		else
+			sl[k - 1].n++; /* a level first seen once all slots are taken: counted, drawn as another */
+	}
+	flush_slots(f, s, sl, k, id, cy);
+}
+
 static void lanes(FILE *f, const struct scale *s, const struct plot_data *d, int top, bool *decimated)
 {
 	fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\" fill=\"#222\">Notifications, one row "
@@ -242,37 +298,21 @@ static void lanes(FILE *f, const struct scale *s, const struct plot_data *d, int
 		fprintf(f, "</text>\n<text x=\"%d\" y=\"%d\" font-size=\"12\" fill=\"#222\">%llu</text>\n", ML + CW + 8,
 			y + 15, (unsigned long long)l->count);
 		bool merge = l->count > DECIMATE_MARKS;
-		if (merge)
-			*decimated = true;
 		double cy = y + LH / 2.0;
-		for (size_t i = 0; i < d->nevents;) {
-			const struct plot_event *e = &d->events[i];
-			if (e->listener != li) {
-				i++;
-				continue;
-			}
-			size_t n = 1, j = i + 1;
-			if (merge) {
-				int c = column(s, e->t);
-				for (; j < d->nevents; j++) {
-					const struct plot_event *x = &d->events[j];
-					if (x->listener != li)
-						continue;
-					if (column(s, x->t) != c || x->level != e->level || x->origin != e->origin)
-						break;
-					n++;
-				}
-			}
-			marker(f, "mk", xof(s, e->t), cy, e->level, palette[e->origin % NPAL]);
-			fprintf(f, " stroke=\"#222\" stroke-width=\"0.6\" data-listener=\"%u\" data-n=\"%zu\"", l->id, n);
-			if (!merge) {
-				fprintf(f, "><title>%.6f s: %s from ", e->t, level_names[e->level]);
+		if (merge) {
+			*decimated = true;
+			merged_markers(f, s, d, li, l->id, cy);
+		} else {
+			for (size_t i = 0; i < d->nevents; i++) {
+				const struct plot_event *e = &d->events[i];
+				if (e->listener != li)
+					continue;
+				marker(f, "mk", xof(s, e->t), cy, e->level, palette[e->origin % NPAL]);
+				fprintf(f, " stroke=\"#222\" stroke-width=\"0.6\" data-listener=\"%u\" data-n=\"1\"><title>%.6f s: %s from ",
+					l->id, e->t, level_names[e->level]);
 				esc(f, d->groups[e->origin].path);
 				fprintf(f, "</title></%s>\n", e->level == VMP_LEVEL_LOW ? "circle" : e->level == VMP_LEVEL_MEDIUM ? "path" : "rect");
-			} else {
-				fprintf(f, "/>\n");
 			}
-			i = j;
 		}
 		fprintf(f, "</g>\n");
 	}
@@ -356,8 +396,8 @@ int plot_svg(FILE *f, const struct plot_data *d)
 	fprintf(f, "<text class=\"note\" x=\"%d\" y=\"64\" font-size=\"11\" fill=\"%s\">", ML,
 		decimated ? "#b00020" : "#777");
 	if (decimated)
-		fprintf(f, "decimated: the lines of groups with over %d windows show each pixel column's min and max; "
-			   "the rows of listeners with over %d notifications merge runs within a column (count in data-n)",
+		fprintf(f, "decimated: lines show each pixel column's min and max (groups of over %d windows), rows one "
+			   "marker per column, level and origin (listeners of over %d notifications)",
 			DECIMATE_PTS, DECIMATE_MARKS);
 	else
 		fprintf(f, "every window and every notification drawn");
