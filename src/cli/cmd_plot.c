@@ -306,7 +306,8 @@ int cmd_plot(int argc, char **argv)
 	}
 	if (d.nlisteners)
 		memcpy(orig, d.listeners, d.nlisteners * sizeof(*orig));
-	qsort(d.listeners, d.nlisteners, sizeof(*d.listeners), by_id);
+	if (d.nlisteners) /* qsort(NULL, 0, ...) is undefined */
+		qsort(d.listeners, d.nlisteners, sizeof(*d.listeners), by_id);
 	for (size_t i = 0; i < d.nlisteners; i++)
 		for (size_t j = 0; j < d.nlisteners; j++)
 			if (orig[i].id == d.listeners[j].id)

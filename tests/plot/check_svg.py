@@ -46,7 +46,8 @@ def tag(e):
 def check_plot(path, label):
     svg = os.path.join(tmp, os.path.basename(path) + ".svg")
     r = plot(path, svg)
-    check(r.returncode == 0, "%s: plot exits 0 (%s)" % (label, r.stderr.strip()[-200:]))
+    check(r.returncode == 0 and "runtime error" not in r.stderr and "Sanitizer" not in r.stderr,
+          "%s: plot exits 0, cleanly (%s)" % (label, " | ".join(r.stderr.strip().splitlines())[-300:]))
     try:
         root = ET.parse(svg).getroot()
     except (ET.ParseError, OSError) as e:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """vmpressure plot's SVGs as a browser shows them: headless Chromium takes a
-screenshot of the plot of a real capture (anon1) and of an empty trace; the
+screenshot of the plot of every trace in DATADIR and of an empty trace; the
 PNG must exist and not be blank. The PNG is decoded with zlib alone (no
 extra Python package): a screenshot of a plot has thousands of pixels that
 are not the white background, and coloured ones (bands, series, markers).
@@ -88,7 +88,8 @@ tmp = tempfile.mkdtemp(prefix="vmp-render-")
 try:
     empty = os.path.join(tmp, "empty.vmpt")
     open(empty, "w").write("group / -\nlisten 0 / low\n")
-    for trace, label, min_ink in ((os.path.join(D, "anon1.vmpt"), "anon1", 0.05), (empty, "empty trace", 0.01)):
+    cases = [(os.path.join(D, f), f, 0.05) for f in sorted(os.listdir(D)) if f.endswith(".vmpt")]
+    for trace, label, min_ink in cases + [(empty, "empty trace", 0.01)]:
         svg = os.path.join(tmp, label.replace(" ", "-") + ".svg")
         png = svg[:-4] + ".png"
         r = subprocess.run([V, "plot", trace, "-o", svg], capture_output=True, text=True)

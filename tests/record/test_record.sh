@@ -194,6 +194,8 @@ check "missing trace: exit 74" [ $? -eq 74 ]
 "$V" record --help >"$T/out"
 check "record --help describes -o and --duration" sh -c "grep -q -- '--output' '$T/out' && grep -q -- '--duration' '$T/out'"
 
+check "no sanitizer report in any run" sh -c "! cat '$T'/*.err | grep -q 'runtime error\|Sanitizer'"
+
 echo "1..$n"
 echo "# record: $n checks, $fail failed"
 [ "$fail" -eq 0 ]
