@@ -18,6 +18,12 @@
  * Live times are seconds since vmp_source_record() on CLOCK_MONOTONIC
  * (the sample's time: every call of one estimator step has it); a trace
  * source keeps its file's times.
+ *
+ * One thing vmptrace cannot say: a group's removal. A cgroup that vanishes
+ * mid-run takes its engine group, and what its window had accumulated,
+ * with it; in the replay the group lives on. Only a cgroup recreated at
+ * the same path within the run can then differ (its first window starts
+ * from the old residue, under 512 pages).
  */
 #include "source.h"
 #include "tap.h"
