@@ -46,21 +46,52 @@ static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"
 				      "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
 #define NPAL (sizeof(palette) / sizeof(palette[0]))
 
+/* The length of a valid UTF-8 sequence at s that XML 1.0 allows (no
+ * surrogate, no U+FFFE/U+FFFF, nothing past U+10FFFF), else 0. Trace
+ * names are bytes: a file name or group that is not UTF-8 must not make
+ * the SVG unreadable. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned c = s[0], n, cp;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	cp = c & (0x3f >> (n - 1));
+	for (unsigned i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return n;
+}
+
 static void esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
-		switch (*s) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
 		case '&': fputs("&amp;", f); break;
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;
 		case '"': fputs("&quot;", f); break;
 		case '\'': fputs("&apos;", f); break;
 		default:
-			/* XML 1.0 forbids most control characters even escaped */
-			if ((unsigned char)*s >= 0x20 || *s == '\t')
-				fputc(*s, f);
-			else
-				fputc('?', f);
+			if (c >= 0x80) {
+				size_t n = utf8_len((const unsigned char *)s);
+				if (n) {
+					fwrite(s, 1, n, f);
+					s += n - 1;
+				} else {
+					fputc('?', f);
+				}
+			} else if (c >= 0x20 || c == '\t') {
+				fputc(c, f);
+			} else {
+				fputc('?', f); /* XML 1.0 forbids these even escaped */
+			}
 		}
 	}
 }
@@ -74,8 +105,11 @@ static void esc_cut(FILE *f, const char *s, size_t max)
 		esc(f, s);
 		return;
 	}
-	memcpy(b, s, max - 3);
-	strcpy(b + max - 3, "...");
+	size_t k = max - 3;
+	while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--; /* not inside a UTF-8 sequence */
+	memcpy(b, s, k);
+	strcpy(b + k, "...");
 	esc(f, b);
 }
 

@@ -57,12 +57,13 @@ def check_plot(path, label):
     els = list(root.iter())
     check(not any(tag(e) in ("script", "foreignObject", "image", "use") for e in els),
           "%s: no script, no embedded or external object" % label)
-    text = open(svg, encoding="utf-8").read()
+    text = open(svg, encoding="utf-8").read()  # must be valid UTF-8
     check(not re.search(r"href|url\(|@import|<style", text), "%s: no external reference (href, url(), @import)" % label)
     title = root.find(NS + "title")
     check(title is not None and os.path.basename(path) in (title.text or ""),
           "%s: the title names the file" % label)
-    groups = [l.split()[1] for l in open(path) if l.startswith("group ")]
+    groups = [l.split(b" ")[1].decode("utf-8", "replace").replace("\ufffd", "?")
+              for l in open(path, "rb") if l.startswith(b"group ")]
     series = [e for e in els if e.get("class") == "series"]
     check(len(series) == len(groups) and sorted(e.get("data-group") for e in series) == sorted(groups),
           "%s: one series per group (%d, %d)" % (label, len(series), len(groups)))
@@ -110,6 +111,19 @@ try:
         check("decimated:" in res[1], "huge trace: says it is decimated")
         size = os.path.getsize(os.path.join(tmp, "huge.vmpt.svg"))
         check(size < 4 << 20, "huge trace: the SVG stays small (%d bytes for 200,000 windows)" % size)
+
+    # names that are not plain ASCII: UTF-8 kept, other bytes replaced, and
+    # the SVG stays well-formed (the reader takes any byte above space)
+    odd = os.path.join(tmp, "caf\u00e9 & <odd>.vmpt")
+    with open(odd, "wb") as h:
+        h.write(b"group / -\ngroup caf\xc3\xa9 /\ngroup x\xff\xfe&<'\"> /\ngroup caf\xc3\xa9/" + b"\xe2\x82\xac" * 20 +
+                b" caf\xc3\xa9\nlisten 0 caf\xc3\xa9 low,hierarchy\nlisten 1 x\xff\xfe&<'\"> low\n")
+        for i in range(40):
+            h.write(b"vmpressure %d.5 " % i + (b"x\xff\xfe&<'\">" if i % 2 else b"caf\xc3\xa9/" + b"\xe2\x82\xac" * 20) +
+                    b" 1 512 100 0xca\n")
+    res = check_plot(odd, "odd names")
+    check(res is not None and "caf\u00e9/\u20ac" in res[1] and "x??&amp;&lt;&apos;&quot;&gt;" in res[1],
+          "odd names: UTF-8 kept, other bytes as '?', markup escaped")
 
     # errors
     bad = os.path.join(tmp, "bad.vmpt")
