@@ -5,6 +5,13 @@
  * makes the daemon and every client testable with known counts: a file's
  * `expect` records are what its listeners must receive. Its own `listen`
  * records are ignored; subscribers take their place.
+ *
+ * Event times follow the trace's timeline, not the playback's: a record
+ * t seconds after the first is stamped start + t, where start is the wall
+ * clock when playback began. At speed 1 that is the wall clock; at other
+ * speeds (0: as fast as possible) the times keep the trace's own spacing,
+ * so that whatever reads them (a debounced state, a plot) sees the
+ * recording's timing rather than the replay's.
  */
 #include "source.h"
 #include "../trace/trace.h"
@@ -36,6 +43,7 @@ struct tsrc {
 	double t_first;
 	bool started;
 	struct timespec t0;
+	uint64_t start_real_ns; /* the wall clock when playback began */
 	struct vmp_watch timer;
 	bool manual;                /* kernel timing: evaluations only at `work` */
 	const struct vmp_tap *tap;  /* vmpressure record */
@@ -127,6 +135,8 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		struct trec *r = &ts->recs[ts->next];
 		if (speed > 0 && (r->t - ts->t_first) / speed > elapsed)
 			break;
+		double off = r->t - ts->t_first;
+		src->event_time_ns = ts->start_real_ns + (uint64_t)(off > 0 ? off * 1e9 : 0);
 		uint64_t t_ns = r->t > 0 ? (uint64_t)(r->t * 1e9 + 0.5) : 0;
 		switch (r->kind) {
 		case VMP_REC_VMPRESSURE:
@@ -143,6 +153,7 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		}
 		ts->next++;
 	}
+	src->event_time_ns = 0;
 	if (ts->next < ts->n) {
 		double due = speed > 0 ? (ts->recs[ts->next].t - ts->t_first) / speed - elapsed : 0;
 		arm(ts, due);
@@ -157,6 +168,7 @@ static int trace_start(struct vmp_source *src)
 		return 0;
 	ts->started = true;
 	clock_gettime(CLOCK_MONOTONIC, &ts->t0);
+	ts->start_real_ns = vmp_realtime_ns();
 	if (ts->n)
 		arm(ts, 0);
 	return 0;
