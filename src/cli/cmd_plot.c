@@ -25,6 +25,9 @@ static void usage(FILE *f)
 		"no external font. Long traces are drawn decimated (the image says so).\n"
 		"\n"
 		"  -o, --output OUT   the SVG ('-', the default, is standard output)\n"
+		"      --from S, --to S\n"
+		"                     draw only the windows and notifications from S to S\n"
+		"                     seconds of the trace's clock (a zoom; counts are the range's)\n"
 		"\n"
 		"exit status: 0 ok, 2 malformed trace, 64 usage, 70 internal error,\n"
 		"             74 FILE unreadable or OUT unwritable\n");
@@ -46,6 +49,7 @@ static bool grow(void **p, size_t *cap, size_t n, size_t size)
 
 struct collect {
 	struct plot_data *d;
+	double from, to; /* the range drawn */
 	/* group path -> index + 1: open addressing, power-of-two size */
 	uint32_t *gidx;
 	size_t gidx_cap;
@@ -182,6 +186,8 @@ static void on_window(const char *t, size_t tlen, const struct vmp_event *ev, vo
 		return;
 	}
 	double tv = tval(t, tlen);
+	if (tv < c->from || tv > c->to)
+		return;
 	g->pts[g->n++] = (struct plot_point){tv, (uint8_t)(ev->pressure > 100 ? 100 : ev->pressure)};
 	d->windows++;
 	see_time(d, tv);
@@ -194,11 +200,13 @@ static void on_notify(const char *t, size_t tlen, unsigned id, const struct vmp_
 	long gi = group_index(c, vmp_group_path(ev->origin));
 	if (d->oom || gi < 0 || id >= c->lidx_cap || !c->lidx[id])
 		return;
+	double tv = tval(t, tlen);
+	if (tv < c->from || tv > c->to)
+		return;
 	if (!grow((void **)&d->events, &d->ecap, d->nevents, sizeof(*d->events))) {
 		d->oom = true;
 		return;
 	}
-	double tv = tval(t, tlen);
 	unsigned li = c->lidx[id] - 1;
 	d->events[d->nevents++] = (struct plot_event){tv, li, (uint32_t)gi, (uint8_t)ev->level};
 	d->listeners[li].count++;
@@ -227,9 +235,23 @@ static int by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static bool parse_secs(const char *opt, const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double x = strtod(v, &end);
+	if (errno || *end || !*v || !(x >= 0) || x > 1e15) {
+		fprintf(stderr, "%s plot: %s '%s' is not a number of seconds\n", prog, opt, v);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
 int cmd_plot(int argc, char **argv)
 {
 	const char *in = NULL, *out_path = "-";
+	double from = 0, to = 1e300;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -241,6 +263,14 @@ int cmd_plot(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			out_path = argv[++i];
+		} else if (!strcmp(a, "--from") || !strcmp(a, "--to")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s plot: %s needs a value\n", prog, a);
+				return EXIT_USAGE;
+			}
+			if (!parse_secs(a, argv[i + 1], a[2] == 'f' ? &from : &to))
+				return EXIT_BADINPUT;
+			i++;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "%s plot: unknown option '%s'\n", prog, a);
 			usage(stderr);
@@ -260,6 +290,10 @@ int cmd_plot(int argc, char **argv)
 		fprintf(stderr, "%s plot: -o: an empty file name\n", prog);
 		return EXIT_USAGE;
 	}
+	if (from > to) {
+		fprintf(stderr, "%s plot: --from %g is after --to %g\n", prog, from, to);
+		return EXIT_BADINPUT;
+	}
 	char *buf;
 	size_t len;
 	int rc = read_file(in, &buf, &len);
@@ -270,7 +304,10 @@ int cmd_plot(int argc, char **argv)
 	const char *base = strrchr(in, '/');
 	struct plot_data d = {.name = !strcmp(in, "-") ? "standard input" : base ? base + 1 : in,
 			      .t_min = 1e300, .t_max = -1e300};
-	struct collect c = {.d = &d};
+	struct collect c = {.d = &d, .from = from, .to = to};
+	d.zoom = from > 0 || to < 1e300;
+	d.from = from;
+	d.to = to;
 	struct vmp_replay_hooks hooks = {.group = on_group, .listen = on_listen, .window = on_window,
 					 .event = on_notify, .arg = &c};
 	struct vmp_trace_error err = {0};

@@ -46,6 +46,8 @@ struct plot_data {
 	uint64_t windows;
 	double t_min, t_max; /* over windows and events; t_min > t_max: none */
 	bool kernel_timing;
+	bool zoom;  /* only a time range (plot --from/--to): counts are its */
+	double from, to; /* that range; to is 1e300 when not given */
 	bool oom;
 };
 

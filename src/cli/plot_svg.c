@@ -385,10 +385,18 @@ int plot_svg(FILE *f, const struct plot_data *d)
 {
 	bool any = d->t_min <= d->t_max;
 	struct scale s = {any ? d->t_min : 0, any ? d->t_max : 1};
+	if (d->zoom) { /* the range asked for, where it was given */
+		if (d->from > 0 || !any)
+			s.t0 = d->from;
+		if (d->to < 1e300)
+			s.t1 = d->to;
+		else if (!any)
+			s.t1 = s.t0 + 1;
+	}
 	if (s.t1 - s.t0 < 1e-6) {
 		s.t0 -= 0.5;
 		s.t1 += 0.5;
-	} else { /* a little air at both ends, so that edge markers show whole */
+	} else if (!d->zoom) { /* a little air at both ends, so that edge markers show whole */
 		double pad = (s.t1 - s.t0) * 0.01;
 		s.t0 -= pad;
 		s.t1 += pad;
@@ -409,10 +417,10 @@ int plot_svg(FILE *f, const struct plot_data *d)
 	fprintf(f, "<text x=\"%d\" y=\"28\" font-size=\"19\" font-weight=\"bold\" fill=\"#111\">", ML);
 	esc(f, d->name);
 	fprintf(f, "</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#444\">%zu group%s, %zu listener%s, "
-		   "%llu window%s evaluated, %zu notification%s; %s timing</text>\n",
+		   "%llu window%s evaluated, %zu notification%s%s; %s timing</text>\n",
 		ML, d->ngroups, d->ngroups == 1 ? "" : "s", d->nlisteners, d->nlisteners == 1 ? "" : "s",
 		(unsigned long long)d->windows, d->windows == 1 ? "" : "s", d->nevents, d->nevents == 1 ? "" : "s",
-		d->kernel_timing ? "kernel (work records)" : "immediate");
+		d->zoom ? " in the range drawn" : "", d->kernel_timing ? "kernel (work records)" : "immediate");
 
 	bands(f);
 	time_axis(f, &s);

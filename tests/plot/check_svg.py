@@ -112,6 +112,29 @@ try:
         size = os.path.getsize(os.path.join(tmp, "huge.vmpt.svg"))
         check(size < 4 << 20, "huge trace: the SVG stays small (%d bytes for 200,000 windows)" % size)
 
+    # a zoom: --from/--to draw the range's notifications, as replay --events
+    # times them
+    a1 = os.path.join(D, "anon1.vmpt")
+    ev = subprocess.run([V, "replay", "--events", "--quiet", a1], capture_output=True, text=True,
+                        check=True).stdout.split("\n")
+    want = {}
+    for l in ev:
+        if l and 16.0 <= float(l.split()[0]) <= 16.1:
+            want[int(l.split()[1])] = want.get(int(l.split()[1]), 0) + 1
+    zs = os.path.join(tmp, "zoom.svg")
+    r = subprocess.run([V, "plot", a1, "--from", "16.0", "--to", "16.1", "-o", zs], capture_output=True)
+    got = {}
+    if r.returncode == 0:
+        for e in ET.parse(zs).getroot().iter():
+            if e.get("class") == "mk":
+                got[int(e.get("data-listener"))] = got.get(int(e.get("data-listener")), 0) + int(e.get("data-n"))
+    check(r.returncode == 0 and got == want and sum(want.values()) > 0,
+          "--from 16.0 --to 16.1: the range's notifications per listener (%s)" % sorted(want.items()))
+    r = subprocess.run([V, "plot", a1, "--from", "2", "--to", "1", "-o", zs], capture_output=True)
+    check(r.returncode == 2, "--from after --to: exit 2")
+    r = subprocess.run([V, "plot", a1, "--from", "x", "-o", zs], capture_output=True)
+    check(r.returncode == 2, "--from x: exit 2")
+
     # names that are not plain ASCII: UTF-8 kept, other bytes replaced, and
     # the SVG stays well-formed (the reader takes any byte above space)
     odd = os.path.join(tmp, "caf\u00e9 & <odd>.vmpt")
