@@ -275,6 +275,7 @@ int cmd_record(int argc, char **argv)
 		fprintf(r.out, "# played back from %s at speed %g\n", cfg.trace_path, cfg.trace_speed);
 
 	int status = EXIT_OK;
+	bool started = false; /* else a failed start: no file is left behind */
 	vmp_sub *sub = NULL;
 	rc = vmp_source_record(src, on_text, &r);
 	if (rc) {
@@ -350,11 +351,14 @@ int cmd_record(int argc, char **argv)
 		r.by_level[1], r.by_level[2], r.removed ? "; the cgroup was removed" : "", r.lines, r.out_name);
 	if (sfd >= 0)
 		close(sfd);
+	started = true;
 out:
 	if (fflush(r.out) != 0 && !r.werr)
 		r.werr = errno ? errno : EIO;
 	if (r.out != stdout && fclose(r.out) != 0 && !r.werr)
 		r.werr = errno ? errno : EIO;
+	if (!started && r.out != stdout)
+		unlink(out_path);
 	if (r.werr) {
 		fprintf(stderr, "%s record: writing %s: %s\n", prog, r.out_name, strerror(r.werr));
 		status = EXIT_IOERR;

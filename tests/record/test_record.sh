@@ -183,8 +183,10 @@ check "v1, '/': records the machine source instead, exit 0" [ $? -eq 0 ]
 check "v1, '/': says so" grep -q "recording the whole machine with the /proc/vmstat estimator" "$T/err"
 "$V" replay --check "$T/x.vmpt" >/dev/null
 check "v1, '/': the (quiet) recording replays" [ $? -eq 0 ]
+rm -f "$T/x.vmpt"
 "$V" record nope $R --source v2 --duration 0.1 -o "$T/x.vmpt" 2>"$T/err"
 check "no such cgroup: exit 2" [ $? -eq 2 ]
+check "no such cgroup: no file left behind" [ ! -e "$T/x.vmpt" ]
 "$V" record a $R --level huge -o "$T/x.vmpt" 2>"$T/err"
 check "bad level: exit 2" [ $? -eq 2 ]
 "$V" record --bogus 2>/dev/null
