@@ -195,6 +195,7 @@ int vmpd_loop_run(struct vmpd *d)
 		}
 		vmpd_subs_reap(d);
 		vmpd_clients_flush(d);
+		vmpd_mpw_flush(d); /* memory-pressure endpoints: their wake-up bytes */
 		vmpd_clients_reap(d);
 		maybe_trim(d);
 	}

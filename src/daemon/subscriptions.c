@@ -22,6 +22,9 @@
  * event differs between subscribers only by the id, so its text is
  * formatted once per source event.
  *
+ * In-daemon subscribers (the memory-pressure endpoints, mpwatch.c) are
+ * members too, without a client: their notify() gets the event instead.
+ *
  * Removal: the source reports it once, last. Every client subscription
  * gets the final increment and a `removed` event, and is freed (its id
  * with it). The source subscription itself is released after dispatch
@@ -159,15 +162,17 @@ static void efd_add(int efd, uint64_t n)
 static void member_free(struct vmpd *d, struct vmpd_csub *cs)
 {
 	struct vmpd_shared *sh = cs->shared;
-	*cs->cprev = cs->cnext;
-	if (cs->cnext)
-		cs->cnext->cprev = cs->cprev;
+	if (cs->client) {
+		*cs->cprev = cs->cnext;
+		if (cs->cnext)
+			cs->cnext->cprev = cs->cprev;
+		cs->client->nsubs--;
+		d->nsubs--;
+	}
 	*cs->sprev = cs->snext;
 	if (cs->snext)
 		cs->snext->sprev = cs->sprev;
 	sh->nmembers--;
-	cs->client->nsubs--;
-	d->nsubs--;
 	if (cs->efd >= 0)
 		close(cs->efd);
 	free(cs->args);
@@ -188,6 +193,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		s->reap = sh;
 		while (sh->members) {
 			struct vmpd_csub *cs = sh->members;
+			if (cs->notify)
+				cs->notify(cs->notify_arg, ev);
 			efd_add(cs->efd, ev->count ? ev->count : 1);
 			if (cs->stream) {
 				vmpd_buf_reset(&s->line);
@@ -202,6 +209,10 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	bool have_tail = false;
 	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
 		cs->events += ev->count;
+		if (cs->notify) {
+			cs->notify(cs->notify_arg, ev);
+			continue;
+		}
 		d->events += ev->count;
 		efd_add(cs->efd, ev->count);
 		if (!cs->stream)
@@ -220,10 +231,76 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	}
 }
 
+/* The shared subscription to (cgroup, level, mode), made if there is none. */
+static int shared_get(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+		      struct vmpd_shared **out)
+{
+	struct vmpd_subs *s = d->subs;
+	struct vmpd_shared *sh = lookup(s, cgroup, level, mode);
+	if (sh) {
+		*out = sh;
+		return 0;
+	}
+	sh = calloc(1, sizeof(*sh));
+	int rc = -ENOMEM;
+	if (sh && (sh->cgroup = strdup(cgroup))) {
+		char args[32];
+		vmpd_canonical_args(level, mode, args, sizeof(args));
+		sh->d = d;
+		sh->level = level;
+		sh->mode = mode;
+		rc = vmp_source_subscribe(d->src, cgroup, args, on_event, sh, &sh->sub);
+	}
+	if (rc) {
+		if (sh)
+			shared_free(sh);
+		return rc;
+	}
+	if (s->count >= s->nbuckets)
+		grow(s);
+	struct vmpd_shared **b = bucket(s, sh->cgroup, sh->level, sh->mode);
+	sh->hnext = *b;
+	*b = sh;
+	s->count++;
+	*out = sh;
+	return 0;
+}
+
+static void link_member(struct vmpd_shared *sh, struct vmpd_csub *cs)
+{
+	cs->shared = sh;
+	cs->snext = sh->members;
+	if (sh->members)
+		sh->members->sprev = &cs->snext;
+	cs->sprev = &sh->members;
+	sh->members = cs;
+	sh->nmembers++;
+}
+
+int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
+			  struct vmpd_csub **out)
+{
+	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	cs->efd = -1;
+	cs->notify = fn;
+	cs->notify_arg = arg;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, cgroup, level, mode, &sh);
+	if (rc) {
+		free(cs);
+		return rc;
+	}
+	link_member(sh, cs);
+	*out = cs;
+	return 0;
+}
+
 int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
 		 struct vmpd_csub **out)
 {
-	struct vmpd_subs *s = d->subs;
 	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
 	if (!cs)
 		return -ENOMEM;
@@ -241,37 +318,17 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		free(cs);
 		return e;
 	}
-	struct vmpd_shared *sh = lookup(s, req->cgroup, req->level, req->mode);
-	if (!sh) {
-		sh = calloc(1, sizeof(*sh));
-		int rc = -ENOMEM;
-		if (sh && (sh->cgroup = strdup(req->cgroup))) {
-			char args[32];
-			vmpd_canonical_args(req->level, req->mode, args, sizeof(args));
-			sh->d = d;
-			sh->level = req->level;
-			sh->mode = req->mode;
-			rc = vmp_source_subscribe(d->src, req->cgroup, args, on_event, sh, &sh->sub);
-		}
-		if (rc) {
-			if (sh)
-				shared_free(sh);
-			if (cs->efd >= 0)
-				close(cs->efd);
-			free(cs->args);
-			free(cs);
-			return rc;
-		}
-		if (s->count >= s->nbuckets)
-			grow(s);
-		struct vmpd_shared **b = bucket(s, sh->cgroup, sh->level, sh->mode);
-		sh->hnext = *b;
-		*b = sh;
-		s->count++;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, req->cgroup, req->level, req->mode, &sh);
+	if (rc) {
+		if (cs->efd >= 0)
+			close(cs->efd);
+		free(cs->args);
+		free(cs);
+		return rc;
 	}
 	cs->id = c->next_id++;
 	cs->client = c;
-	cs->shared = sh;
 	cs->stream = req->stream;
 	/* Client list in id order (list replies), at most 256 long. */
 	struct vmpd_csub **pp = &c->subs;
@@ -279,12 +336,7 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		pp = &(*pp)->cnext;
 	cs->cprev = pp;
 	*pp = cs;
-	cs->snext = sh->members;
-	if (sh->members)
-		sh->members->sprev = &cs->snext;
-	cs->sprev = &sh->members;
-	sh->members = cs;
-	sh->nmembers++;
+	link_member(sh, cs);
 	c->nsubs++;
 	d->nsubs++;
 	*out = cs;
