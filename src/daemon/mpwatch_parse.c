@@ -81,15 +81,15 @@ static bool path_normalised(const char *p, size_t n)
 
 int vmpd_mpw_parse_spec(const char *s, struct vmpd_mpw_spec *out, char *err, size_t cap)
 {
-	const char *f[5];
-	size_t fl[5];
+	const char *f[4];
+	size_t fl[4];
 	int nf = 0;
 	for (const char *p = s; *p;) {
 		while (*p == ' ')
 			p++;
 		if (!*p)
 			break;
-		if (nf == 5)
+		if (nf == 4)
 			return fail(err, cap, "too many fields: use 'PATH CGROUP ARGS [MODE]'");
 		f[nf] = p;
 		while (*p && *p != ' ')
