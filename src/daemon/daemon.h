@@ -215,9 +215,12 @@ const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
 
 /* ---- mpwatch.c ---- */
 struct vmpd_mpw_spec;
-/* Bind every endpoint's socket and subscribe it; 0 or a VMPD_EXIT_*
- * status with the reason logged. After vmpd_loop_init(), vmpd_subs_init(). */
-int vmpd_mpw_start(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n);
+/* Bind every endpoint's socket: before the control socket, so that a
+ * daemon that answers there is ready on its endpoints too. 0 or a
+ * VMPD_EXIT_* status, the reason logged. */
+int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n);
+/* Watch the sockets and subscribe; after vmpd_loop_init(), vmpd_subs_init(). */
+int vmpd_mpw_start(struct vmpd *d);
 /* End of a loop round: write the queued wake-up bytes. */
 void vmpd_mpw_flush(struct vmpd *d);
 /* Close every endpoint client, release the subscriptions, remove the sockets. */

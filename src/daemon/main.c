@@ -360,9 +360,11 @@ int main(int argc, char **argv)
 
 	struct vmpd_socket sock = {.fd = -1};
 	char err[512];
-	int status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err));
-	if (status) {
+	int status = vmpd_mpw_open(&d, mp_specs, n_mp);
+	if (!status && (status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
+	if (status) {
+		vmpd_mpw_fini(&d);
 		vmp_source_free(d.src);
 		vmpd_log_close();
 		return status;
@@ -374,7 +376,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
-	} else if ((status = vmpd_mpw_start(&d, mp_specs, n_mp)) != 0) {
+	} else if ((status = vmpd_mpw_start(&d)) != 0) {
 		/* logged */
 	} else {
 		vmpd_log(VMPD_LOG_INFO, "serving on %s (mode %04o) with the %s source%s", socket_path,

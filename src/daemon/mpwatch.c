@@ -388,7 +388,7 @@ static void on_listener(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 }
 
-int vmpd_mpw_start(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
+int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 {
 	struct vmpd_mpws *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -404,6 +404,7 @@ int vmpd_mpw_start(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 		ep->spec = specs[i];
 		ep->d = d;
 		ep->sock.fd = -1;
+		ep->lio.fd = -1;
 		char err[512];
 		int status = vmpd_socket_open(&ep->sock, ep->spec.path, ep->spec.sockmode, err, sizeof(err));
 		if (status) {
@@ -411,11 +412,21 @@ int vmpd_mpw_start(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 			return status;
 		}
 		m->n = i + 1; /* fini closes what was opened */
+	}
+	return 0;
+}
+
+int vmpd_mpw_start(struct vmpd *d)
+{
+	struct vmpd_mpws *m = d->mpw;
+	for (size_t i = 0; m && i < m->n; i++) {
+		struct mpw_ep *ep = &m->eps[i];
 		ep->lio.fd = ep->sock.fd;
 		ep->lio.ready = on_listener;
 		if (vmpd_loop_add(d, &ep->lio, EPOLLIN)) {
 			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoint %s: epoll: %s", ep->spec.path,
 				 strerror(errno));
+			ep->lio.fd = -1;
 			return VMPD_EXIT_OSERR;
 		}
 		int rc = subscribe(ep);
@@ -485,10 +496,9 @@ void vmpd_mpw_fini(struct vmpd *d)
 		if (ep->cs)
 			vmpd_sub_release(d, ep->cs);
 		ep->cs = NULL;
-		if (ep->sock.fd >= 0) {
+		if (ep->lio.fd >= 0)
 			vmpd_loop_del(d, &ep->lio);
-			vmpd_socket_close(&ep->sock, ep->spec.path);
-		}
+		vmpd_socket_close(&ep->sock, ep->spec.path);
 	}
 	m->dirty = NULL;
 	while (m->dead) {
