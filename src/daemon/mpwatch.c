@@ -26,7 +26,7 @@
  * non-blocking write per client at the end of the round (loop.c). What the
  * socket does not take waits in a small per-client queue (at most
  * MPW_PENDING bytes, written on EPOLLOUT); past that, notifications are
- * coalesced: counted, not queued. Nothing is lost that matters, because
+ * coalesced: counted, not queued (logged when the client leaves). Nothing is lost that matters, because
  * the client is already woken (unread bytes keep POLLIN up) and an
  * sd-event client runs its handler once per read anyway.
  *
@@ -58,11 +58,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Wake-up bytes queued per client beyond what its socket buffer took.
- * The socket buffer itself holds a few hundred one-byte writes; this
- * keeps the count exact for a client that is a burst behind, and bounds
- * what a client that never reads can cost. */
+/* Wake-up bytes kept per client beyond what its socket took at the end
+ * of a round. The socket buffer itself holds a few hundred rounds' writes
+ * (or one burst of up to ~200 KiB); this keeps the count exact for a
+ * client that is a little behind, and bounds what a client that never
+ * reads costs. */
 #define MPW_PENDING 1024u
+/* Bytes one round may queue for a client before they are written: a
+ * source that delivers a burst at once (a trace at full speed, a v1
+ * eventfd's counter) still gets one byte per notification. */
+#define MPW_ROUND_MAX (64u << 10)
 /* Connections per endpoint: a service's processes, not a crowd. */
 #define MPW_MAX_CLIENTS 1024u
 /* Bytes read from one client per wake-up before the others get a turn. */
@@ -77,8 +82,8 @@ struct mpw_client {
 	struct mpw_ep *ep;
 	pid_t pid;
 	uint32_t want;       /* epoll interest registered */
-	char *pend;          /* wake-up bytes not yet written (MPW_PENDING) */
-	size_t plen;
+	char *pend;          /* wake-up bytes not yet written */
+	size_t plen, pcap;
 	uint64_t coalesced;  /* notifications not queued: the queue was full */
 	char in[VMPD_MPW_TRIGGER_MAX];
 	size_t inlen;
@@ -129,8 +134,12 @@ static void client_close(struct vmpd *d, struct mpw_client *c, const char *why)
 	if (why)
 		vmpd_log(VMPD_LOG_INFO, "memory-pressure endpoint %s: pid %ld %s", ep->spec.path, (long)c->pid,
 			 why);
+	/* What is still queued never reaches it either. */
+	c->coalesced += c->plen;
+	c->plen = 0;
 	if (c->coalesced)
-		vmpd_log(VMPD_LOG_DEBUG, "memory-pressure endpoint %s: pid %ld had %llu notifications coalesced",
+		vmpd_log(VMPD_LOG_INFO,
+			 "memory-pressure endpoint %s: pid %ld had %llu notifications coalesced (not each sent as a byte)",
 			 ep->spec.path, (long)c->pid, (unsigned long long)c->coalesced);
 	vmpd_loop_del(d, &c->io);
 	close(c->io.fd);
@@ -149,15 +158,21 @@ static void queue_byte(struct vmpd *d, struct mpw_client *c, char b, uint64_t n)
 {
 	if (c->closed)
 		return;
-	if (!c->pend && !(c->pend = malloc(MPW_PENDING))) {
-		c->coalesced += n;
-		return;
+	uint64_t fit = MPW_ROUND_MAX - c->plen < n ? MPW_ROUND_MAX - c->plen : n;
+	if (c->plen + fit > c->pcap) {
+		size_t cap = c->pcap ? c->pcap : 256;
+		while (cap < c->plen + fit)
+			cap *= 2;
+		char *p = realloc(c->pend, cap);
+		if (p) {
+			c->pend = p;
+			c->pcap = cap;
+		} else
+			fit = c->pcap - c->plen;
 	}
-	while (n && c->plen < MPW_PENDING) {
-		c->pend[c->plen++] = b;
-		n--;
-	}
-	c->coalesced += n;
+	memset(c->pend + c->plen, b, (size_t)fit);
+	c->plen += (size_t)fit;
+	c->coalesced += n - fit;
 	if (!c->dirty) {
 		c->dirty = true;
 		c->dirty_next = d->mpw->dirty;
@@ -458,9 +473,19 @@ static void flush_one(struct vmpd *d, struct mpw_client *c)
 		memmove(c->pend, c->pend + n, c->plen - (size_t)n);
 		c->plen -= (size_t)n;
 	}
-	if (!c->plen) {
-		free(c->pend);
-		c->pend = NULL;
+	if (c->plen > MPW_PENDING) {
+		/* Behind by more than a queue: keep the oldest, count the rest. */
+		c->coalesced += c->plen - MPW_PENDING;
+		c->plen = MPW_PENDING;
+	}
+	if (!c->plen || c->pcap > 4 * MPW_PENDING) {
+		char *p = c->plen ? realloc(c->pend, MPW_PENDING) : NULL;
+		if (!c->plen || p) {
+			if (!c->plen)
+				free(c->pend);
+			c->pend = p;
+			c->pcap = c->plen ? MPW_PENDING : 0;
+		}
 	}
 	set_want(d, c);
 }

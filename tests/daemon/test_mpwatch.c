@@ -200,6 +200,8 @@ static void mc_stop(struct mc *ms, int n)
 		}
 }
 
+static const char *speed = "0";
+
 static pid_t start_daemon(const char *trace, const char *log, int *status, ...)
 {
 	static char sock[300];
@@ -212,7 +214,7 @@ static pid_t start_daemon(const char *trace, const char *log, int *status, ...)
 	argv[n++] = "--trace";
 	argv[n++] = (char *)trace;
 	argv[n++] = "--speed";
-	argv[n++] = "0";
+	argv[n++] = (char *)speed;
 	argv[n++] = "--trace-hold";
 	va_list ap;
 	va_start(ap, status);
@@ -374,6 +376,11 @@ static void levels_on_capture(void)
 	mc_stop(ms, N);
 }
 
+/* Enough windows, in enough loop rounds (2 s in real time), that a client
+ * that never reads fills its socket buffer and its queue. */
+#define LOW_WINDOWS 6000
+#define LOW_RATE 3000 /* a second */
+
 /* ---- 2. low windows only ------------------------------------------------------------------ */
 
 static void low_only(void)
@@ -385,8 +392,8 @@ static void low_only(void)
 	REQUIRE(f, "write %s", trace);
 	fprintf(f, "# vmptrace 1\n# low windows only: 512 scanned, 400 reclaimed (21 %%)\n"
 		   "group / -\ngroup aa /\nlisten 0 aa low\nlisten 1 aa critical\n");
-	for (int i = 1; i <= 40; i++)
-		fprintf(f, "vmpressure %d.%03d aa 1 512 400 0xca\n", i / 1000, i % 1000);
+	for (int i = 1; i <= LOW_WINDOWS; i++)
+		fprintf(f, "vmpressure %d.%06d aa 1 512 400 0xca\n", i / LOW_RATE, (int)((i % LOW_RATE) * (1000000L / LOW_RATE)));
 	fclose(f);
 	uint64_t wl = replay_count(trace, "aa", "low"), wc = replay_count(trace, "aa", "critical");
 	CHECK(wl != UINT64_MAX && wl > 0 && wc == 0, "the replay of the low-only trace: low %llu, critical %llu",
@@ -404,8 +411,10 @@ static void low_only(void)
 	snprintf(s1, sizeof(s1), "%s aa low", lowp);
 	snprintf(s2, sizeof(s2), "%s aa critical,default 0600", critp);
 	int st = 0;
+	speed = "1"; /* real time: many rounds, each a small write */
 	pid_t d = start_daemon(trace, log, &st, "--memory-pressure-endpoint", s1, "--memory-pressure-endpoint", s2,
 			       (char *)NULL);
+	speed = "0";
 	REQUIRE(d > 0, "the daemon starts over the stale socket (status %d)", st);
 	struct stat sst;
 	CHECK(stat(critp, &sst) == 0 && (sst.st_mode & 0777) == 0600, "MODE 0600 is the socket's mode");
@@ -414,14 +423,36 @@ static void low_only(void)
 	REQUIRE(mc_spawn(&ms[0], client_path, lowp, sysw) && mc_spawn(&ms[1], client_path, critp, sysw),
 		"two clients start");
 	CHECK(all_ready(ms, 2), "both connected");
+	/* A client that connects and never reads, until the end. */
+	struct cu_conn slow;
+	CHECK(cu_connect(&slow, lowp, true) == 0, "a client that will not read connects");
 	cu_sleep_ms(100);
 	kill(d, SIGUSR1);
 	uint64_t want[2] = {wl, 0};
 	CHECK(wait_counts(ms, 2, want), "the low client got its wake-ups");
-	CHECK_EQ_U64(ms[0].bytes, wl, "low endpoint: every low window the replay counts");
+	CHECK_EQ_U64(ms[0].bytes, wl, "low endpoint: every low window the replay counts, the slow client beside it");
 	CHECK(ms[0].lv[0] == wl, "... all of them 'L' bytes");
 	CHECK(ms[1].wakes == 0 && ms[1].bytes == 0, "the critical endpoint is never woken by low windows (%llu wakes)",
 	      (unsigned long long)ms[1].wakes);
+	CHECK(daemon_answers(), "the daemon answers while a client sits on %llu unread wake-ups",
+	      (unsigned long long)wl);
+	uint64_t got = 0;
+	for (;;) {
+		char b[4096];
+		ssize_t n = read(slow.fd, b, sizeof(b));
+		if (n <= 0)
+			break;
+		got += (uint64_t)n;
+	}
+	cu_close(&slow);
+	char line[160];
+	snprintf(line, sizeof(line), "had %llu notifications coalesced", (unsigned long long)(wl - got));
+	bool logged = false;
+	for (int i = 0; i < 100 && !logged; i++, cu_sleep_ms(20))
+		logged = file_has(log, line);
+	CHECK(got > 0 && got < wl && logged,
+	      "the slow client had %llu bytes waiting, the other %llu notifications coalesced and logged", (unsigned long long)got,
+	      (unsigned long long)(wl - got));
 	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	mc_stop(ms, 2);
 }
