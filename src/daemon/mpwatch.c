@@ -170,8 +170,10 @@ static void queue_byte(struct vmpd *d, struct mpw_client *c, char b, uint64_t n)
 		} else
 			fit = c->pcap - c->plen;
 	}
-	memset(c->pend + c->plen, b, (size_t)fit);
-	c->plen += (size_t)fit;
+	if (fit) {
+		memset(c->pend + c->plen, b, (size_t)fit);
+		c->plen += (size_t)fit;
+	}
 	c->coalesced += n - fit;
 	if (!c->dirty) {
 		c->dirty = true;
