@@ -266,6 +266,29 @@ static bool file_has(const char *path, const char *needle)
 	return found;
 }
 
+static int file_count(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char line[2048];
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* The daemon has accepted (and logged) this many endpoint clients: from
+ * here on none of them can miss a notification. */
+static bool wait_accepted(const char *log, int n)
+{
+	for (int i = 0; i < 1000; i++, cu_sleep_ms(10))
+		if (file_count(log, " connected") >= n)
+			return true;
+	return false;
+}
+
 static bool daemon_answers(void)
 {
 	char sock[300], r[4096];
@@ -339,7 +362,9 @@ static void levels_on_capture(void)
 		w[i] = want[epi[i]];
 	}
 	CHECK(all_ready(ms, N), "%d protocol clients connected and wrote their $MEMORY_PRESSURE_WRITE", N);
-	cu_sleep_ms(200); /* their data reaches the daemon before the replay */
+	CHECK(wait_accepted(log, N + 1), "the daemon accepted all of them (and the one that left)");
+	for (int i = 0; i < 500 && !file_has(log, "malformed PSI trigger"); i++)
+		cu_sleep_ms(10); /* their data reaches the daemon before the replay */
 	kill(d, SIGUSR1);
 	CHECK(wait_counts(ms, N, w), "every client got its wake-ups (timeout otherwise)");
 	for (int i = 0; i < N; i++) {
@@ -426,7 +451,7 @@ static void low_only(void)
 	/* A client that connects and never reads, until the end. */
 	struct cu_conn slow;
 	CHECK(cu_connect(&slow, lowp, true) == 0, "a client that will not read connects");
-	cu_sleep_ms(100);
+	CHECK(wait_accepted(log, 3), "the daemon accepted the three");
 	kill(d, SIGUSR1);
 	uint64_t want[2] = {wl, 0};
 	CHECK(wait_counts(ms, 2, want), "the low client got its wake-ups");
@@ -535,7 +560,10 @@ static void sd_event_client(void)
 	struct mc m;
 	REQUIRE(mc_spawn(&m, sdev_path, ep, sysw), "the sd-event client starts");
 	CHECK(all_ready(&m, 1), "sd_event_add_memory_pressure() accepted the endpoint");
-	cu_sleep_ms(300); /* its first loop iteration writes the trigger */
+	/* It connects at once and writes the trigger in its first loop
+	 * iteration: wait for that to be logged before the replay. */
+	for (int i = 0; i < 1000 && !file_has(log, "asked for"); i++)
+		cu_sleep_ms(10);
 	kill(d, SIGUSR1);
 	double end = cu_now() + 10;
 	while (cu_now() < end && m.wakes < 1)
