@@ -45,7 +45,9 @@
  * exactly when it is wanted: the connecting process lives in the cgroup,
  * or it would not be asking. When the cgroup is removed every client gets
  * the 'X' byte and stays connected; a client that connects later starts a
- * new subscription.
+ * new subscription, and while clients wait without one the endpoint tries
+ * again every MPW_RETRY_S seconds, so that those that stayed are served
+ * when the cgroup comes back.
  */
 #include "daemon.h"
 #include "mpwatch.h"
@@ -56,6 +58,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 /* Wake-up bytes kept per client beyond what its socket took at the end
@@ -72,6 +75,11 @@
 #define MPW_MAX_CLIENTS 1024u
 /* Bytes read from one client per wake-up before the others get a turn. */
 #define MPW_READ_BUDGET 4096u
+/* How often an endpoint with clients but no subscription (its cgroup
+ * gone, or not made yet) tries again. A cgroup check is one stat() and
+ * a failed open; a service restarted in its cgroup connects anyway, so
+ * this only serves clients that stayed. */
+#define MPW_RETRY_S 2
 /* Supplementary groups looked at for the access check. */
 #define MPW_MAX_GROUPS 256
 
@@ -111,6 +119,8 @@ struct vmpd_mpws {
 	size_t n;
 	struct mpw_client *dirty;
 	struct mpw_client *dead; /* closed this round, freed in flush */
+	struct vmpd_io retry;    /* timerfd: MPW_RETRY_S while an endpoint waits */
+	bool retry_armed;
 };
 
 static void client_free(struct mpw_client *c)
@@ -189,8 +199,8 @@ static void on_notify(void *arg, const struct vmp_source_event *ev)
 	struct vmpd *d = ep->d;
 	if (ev->flags & VMP_EVENT_REMOVED) {
 		vmpd_log(VMPD_LOG_INFO,
-			 "memory-pressure endpoint %s: cgroup %s was removed; %u client%s woken a last time and kept; "
-			 "the next connection subscribes again",
+			 "memory-pressure endpoint %s: cgroup %s was removed; %u client%s woken with 'X' and kept; "
+			 "subscribing again when it is back",
 			 ep->spec.path, ep->spec.cgroup, ep->nclients, ep->nclients == 1 ? "" : "s");
 		ep->cs = NULL; /* subscriptions.c frees it after this call */
 		ep->last_err = 0;
@@ -216,7 +226,7 @@ static int subscribe(struct mpw_ep *ep)
 		vmpd_log(rc == -ENOENT ? VMPD_LOG_INFO : VMPD_LOG_WARNING,
 			 "memory-pressure endpoint %s: cannot watch cgroup %s at %s: %s%s", ep->spec.path,
 			 ep->spec.cgroup, ep->spec.args, strerror(-rc),
-			 rc == -ENOENT ? " (yet); trying again when a client connects" : "");
+			 rc == -ENOENT ? " (yet); trying again when a client connects, and while clients wait" : "");
 	else if (!rc)
 		vmpd_log(VMPD_LOG_INFO, "memory-pressure endpoint %s: watching cgroup %s at %s", ep->spec.path,
 			 ep->spec.cgroup, ep->spec.args);
@@ -405,12 +415,44 @@ static void on_listener(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 }
 
+/* Arm the retry timer while some endpoint has clients and no
+ * subscription, disarm it otherwise. Outside the source's dispatch. */
+static void retry_update(struct vmpd *d)
+{
+	struct vmpd_mpws *m = d->mpw;
+	bool need = false;
+	for (size_t i = 0; i < m->n && !need; i++)
+		need = !m->eps[i].cs && m->eps[i].nclients;
+	if (need == m->retry_armed || m->retry.fd < 0)
+		return;
+	struct itimerspec it = {{0, 0}, {0, 0}};
+	if (need)
+		it.it_value.tv_sec = it.it_interval.tv_sec = MPW_RETRY_S;
+	if (timerfd_settime(m->retry.fd, 0, &it, NULL) == 0)
+		m->retry_armed = need;
+}
+
+static void on_retry(struct vmpd *d, struct vmpd_io *io, uint32_t events)
+{
+	(void)events;
+	uint64_t x;
+	if (read(io->fd, &x, sizeof(x)) < 0) {
+		/* EAGAIN: a spurious wake-up; try anyway */
+	}
+	struct vmpd_mpws *m = d->mpw;
+	for (size_t i = 0; i < m->n; i++)
+		if (!m->eps[i].cs && m->eps[i].nclients)
+			subscribe(&m->eps[i]);
+	retry_update(d);
+}
+
 int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 {
 	struct vmpd_mpws *m = calloc(1, sizeof(*m));
 	if (!m)
 		return VMPD_EXIT_OSERR;
 	d->mpw = m;
+	m->retry.fd = -1;
 	if (!n)
 		return 0;
 	m->eps = calloc(n, sizeof(*m->eps));
@@ -436,6 +478,14 @@ int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 int vmpd_mpw_start(struct vmpd *d)
 {
 	struct vmpd_mpws *m = d->mpw;
+	if (m && m->n) {
+		m->retry.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		m->retry.ready = on_retry;
+		if (m->retry.fd < 0 || vmpd_loop_add(d, &m->retry, EPOLLIN)) {
+			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoints: timerfd: %s", strerror(errno));
+			return VMPD_EXIT_OSERR;
+		}
+	}
 	for (size_t i = 0; m && i < m->n; i++) {
 		struct mpw_ep *ep = &m->eps[i];
 		ep->lio.fd = ep->sock.fd;
@@ -509,6 +559,7 @@ void vmpd_mpw_flush(struct vmpd *d)
 		m->dead = c->next;
 		client_free(c);
 	}
+	retry_update(d); /* a cgroup went, a client came or left */
 }
 
 void vmpd_mpw_fini(struct vmpd *d)
@@ -532,6 +583,10 @@ void vmpd_mpw_fini(struct vmpd *d)
 		struct mpw_client *c = m->dead;
 		m->dead = c->next;
 		client_free(c);
+	}
+	if (m->retry.fd >= 0) {
+		vmpd_loop_del(d, &m->retry);
+		close(m->retry.fd);
 	}
 	free(m->eps);
 	free(m);
