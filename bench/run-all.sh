@@ -11,7 +11,7 @@ set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$src/build}
-benches="bench_account bench_latency bench_replay bench_memory bench_sources v2_fidelity bench_daemon_rss"
+benches="bench_account bench_latency bench_replay bench_memory bench_sources v2_fidelity debounce_report bench_daemon_rss"
 
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build" "$src"
@@ -39,6 +39,7 @@ for b in $benches; do
 	case $b in
 	bench_replay) set -- "$src/tests/data" ;;
 	v2_fidelity) set -- "$src/tests/data/v2" "$build/bench" ;;
+	debounce_report) set -- "$src/tests/data" "$build/bench" ;;
 	bench_daemon_rss) set -- "$build/src/daemon/vmpressured" "$src/tests/data" ;;
 	*) set -- ;;
 	esac

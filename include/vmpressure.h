@@ -318,6 +318,134 @@ int vmp_source_start(vmp_source *src);
 int vmp_source_fd(const vmp_source *src);
 int vmp_source_dispatch(vmp_source *src);
 
+/* ---- Debounced level state (src/lib/engine/debounce.c) ---------------- */
+
+/*
+ * For a consumer that wants "we are in medium pressure now" rather than a
+ * stream of windows: a pure, deterministic state machine fed with the raw
+ * notifications and with clock ticks, raising level transitions with
+ * hysteresis, a minimum dwell and optional PSI confirmation; every
+ * transition carries its evidence. docs/debounce.md explains the rules and
+ * how the defaults were measured. The clock is the caller's: every input
+ * carries its time (any monotonic nanosecond scale, the same for all
+ * inputs of one debouncer). Not thread-safe: one thread per debouncer.
+ */
+typedef enum vmp_state {
+	VMP_STATE_NONE = 0,     /* no pressure */
+	VMP_STATE_LOW = 1,
+	VMP_STATE_MEDIUM = 2,
+	VMP_STATE_CRITICAL = 3,
+} vmp_state;
+
+/* "none", "low", "medium", "critical"; NULL for an out-of-range value. */
+const char *vmp_state_name(vmp_state state);
+
+typedef enum vmp_debounce_psi {
+	VMP_DEBOUNCE_PSI_OFF = 0, /* transitions up are raised at once */
+	VMP_DEBOUNCE_PSI_SOME = 1, /* ... only once PSI some avg10 >= psi_min */
+	VMP_DEBOUNCE_PSI_FULL = 2, /* ... only once PSI full avg10 >= psi_min */
+} vmp_debounce_psi;
+
+struct vmp_debounce_config {
+	uint64_t window_ns; /* notifications are counted over this window */
+	unsigned enter;     /* >= enter notifications at level >= L: enter L */
+	unsigned leave;     /* <= leave of them: L's evidence is gone (< enter) */
+	uint64_t dwell_ns;  /* least time in a state before going down */
+	vmp_debounce_psi psi;
+	double psi_min;     /* percent, 0..100 */
+};
+
+/* The measured defaults (docs/debounce.md). */
+void vmp_debounce_config_init(struct vmp_debounce_config *cfg);
+
+/*
+ * Parse "key=value,..." over the defaults: window=DUR, enter=N, leave=N,
+ * dwell=DUR, psi=some:X|full:X|off (DUR: digits with an optional fraction
+ * and a unit, ms or s). Every key at most once; "" is the defaults.
+ * -EINVAL with the reason (naming the byte offset) in err; *cfg is written
+ * only on success.
+ */
+int vmp_debounce_parse(const char *s, struct vmp_debounce_config *cfg, char *err,
+		       size_t errlen);
+/* The canonical text of a config (parses back to the same config).
+ * -ENOSPC if it does not fit in cap, -EINVAL for an invalid config. */
+int vmp_debounce_format(const struct vmp_debounce_config *cfg, char *buf, size_t cap);
+
+/* One raw notification (e.g. a struct vmp_source_event). */
+struct vmp_debounce_input {
+	uint64_t time_ns;
+	vmp_level level;
+	uint64_t count;            /* notifications it stands for; 0 means 1 */
+	bool has_evidence;         /* scanned, reclaimed, pressure are known */
+	uint64_t scanned, reclaimed, pressure;
+	const char *origin;        /* may be NULL; only passed through */
+	double psi_some_avg10;     /* negative: unknown */
+	double psi_full_avg10;
+};
+
+/* What justified a transition: the window at the moment it was raised. */
+struct vmp_debounce_evidence {
+	uint64_t window_ns;
+	uint64_t count[3];         /* notifications in the window, by level */
+	uint64_t with_evidence;    /* of them, with scanned/reclaimed known */
+	uint64_t scanned, reclaimed; /* summed over those */
+	uint64_t max_pressure;     /* the highest of their pressures */
+	double psi_some_avg10;     /* the latest known; negative: unknown */
+	double psi_full_avg10;
+	bool triggered;            /* raised by a notification (else by time) */
+	vmp_level trigger_level;   /* that notification, if triggered */
+	uint64_t trigger_pressure; /* if it had evidence, else 0 */
+	const char *origin;        /* its origin, valid during the callback */
+};
+
+typedef enum vmp_transition_cause {
+	VMP_CAUSE_ENTER = 0,     /* up: the window reached `enter` */
+	VMP_CAUSE_CONFIRMED = 1, /* up: held, then confirmed by PSI */
+	VMP_CAUSE_LEAVE = 2,     /* down: evidence at `leave`, dwell over */
+} vmp_transition_cause;
+
+/* "enter", "confirmed", "leave"; NULL for an out-of-range value. */
+const char *vmp_cause_name(vmp_transition_cause cause);
+
+struct vmp_transition {
+	vmp_state from, to;
+	vmp_transition_cause cause;
+	uint64_t time_ns;          /* the input's clock */
+	uint64_t prev_duration_ns; /* how long `from` lasted (0: since creation) */
+	uint64_t held_ns;          /* how long it waited for PSI */
+	struct vmp_debounce_evidence ev;
+};
+
+typedef void (*vmp_transition_fn)(const struct vmp_transition *t, void *arg);
+typedef struct vmp_debounce vmp_debounce;
+
+/* cfg NULL: the defaults. -EINVAL for an invalid config or no fn. */
+int vmp_debounce_new(vmp_debounce **out, const struct vmp_debounce_config *cfg,
+		     vmp_transition_fn fn, void *arg);
+void vmp_debounce_free(vmp_debounce *d);
+/*
+ * Feed one notification / let time pass. Transitions due before the
+ * input's time (a level left while nothing came) are raised first, at the
+ * time they were due, so the result does not depend on how often the
+ * caller ticks. A time before the latest one counts as the latest one.
+ * -EINVAL for a level out of range.
+ */
+int vmp_debounce_feed(vmp_debounce *d, const struct vmp_debounce_input *in);
+int vmp_debounce_tick(vmp_debounce *d, uint64_t now_ns);
+/* When a tick may next raise a transition; UINT64_MAX if only a
+ * notification can. */
+uint64_t vmp_debounce_next_ns(const vmp_debounce *d);
+vmp_state vmp_debounce_state(const vmp_debounce *d);
+
+struct vmp_debounce_stats {
+	uint64_t notifications;    /* counts fed */
+	uint64_t transitions;
+	uint64_t held;             /* transitions up held for PSI */
+	uint64_t confirmed;        /* of them, later confirmed */
+	uint64_t abandoned;        /* ... given up: the evidence went first */
+};
+void vmp_debounce_get_stats(const vmp_debounce *d, struct vmp_debounce_stats *st);
+
 /* ---- vmptrace files (docs/vmptrace.md) --------------------------------- */
 
 typedef struct vmp_replay vmp_replay;

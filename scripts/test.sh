@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build vmpressure and run the whole test suite: the plain build with the
-# VM suite (a real kernel under qemu), again under ASan+UBSan and under
+# VM suite (a real kernel under qemu) and the package suite (the .debs in a
+# Debian 12 chroot), again under ASan+UBSan and under
 # TSan, and a short run of every fuzzer. Ends with one line:
 # "N passed, N failed".
 #
@@ -51,7 +52,7 @@ run_build() { # label, builddir, meson setup options...
 		return
 	fi
 	echo "=== $label: tests"
-	meson test -C "$dir" --print-errorlogs --no-suite vm $MESON_TEST_ARGS
+	meson test -C "$dir" --print-errorlogs --no-suite vm --no-suite package $MESON_TEST_ARGS
 	set -- $(count_meson "$dir" "$label")
 	echo "=== $label: $1 passed, $2 failed, $3 skipped"
 	passed=$((passed + $1))
@@ -75,6 +76,15 @@ echo "=== vm: $1 passed, $2 failed, $3 skipped"
 passed=$((passed + $1))
 failed=$((failed + $2))
 [ "$2" -eq 0 ] || failures="$failures vm"
+# The Debian packages built, installed in a clean Debian 12 chroot and run
+# (tests/package). It skips, with its reason, without root or a mirror.
+echo "=== package: the .debs in a clean Debian 12 chroot (about a minute)"
+meson test -C build --suite package --print-errorlogs
+set -- $(count_meson build package)
+echo "=== package: $1 passed, $2 failed, $3 skipped"
+passed=$((passed + $1))
+failed=$((failed + $2))
+[ "$2" -eq 0 ] || failures="$failures package"
 run_build "asan+ubsan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 run_build "tsan" build-tsan -Db_sanitize=thread -Db_lundef=false
 

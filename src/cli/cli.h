@@ -38,6 +38,21 @@ int watch_daemon_fd(const struct watch_daemon *wd);
 int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
 void watch_daemon_close(struct watch_daemon *wd);
 
+/* watch_debounce.c: `vmpressure watch --debounce`: transitions only. */
+#include <stdio.h>
+struct watch_debounce;
+/* config: vmp_debounce_parse() syntax; -EINVAL with the reason in err. */
+int watch_debounce_new(struct watch_debounce **out, const char *config, bool json, const char *cgroup,
+		       char *err, size_t errlen);
+void watch_debounce_set_source(struct watch_debounce *wd, const char *name);
+void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_event *ev);
+/* poll() timeout until a tick is due; -1: none. */
+int watch_debounce_timeout_ms(const struct watch_debounce *wd);
+void watch_debounce_tick(struct watch_debounce *wd);
+uint64_t watch_debounce_count(const struct watch_debounce *wd);
+void watch_debounce_summary(const struct watch_debounce *wd, FILE *f);
+void watch_debounce_free(struct watch_debounce *wd);
+
 /* Read a whole file ("-" is stdin). 0, or -errno. */
 int read_file(const char *path, char **buf, size_t *len);
 

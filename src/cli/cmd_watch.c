@@ -45,6 +45,12 @@ static void usage(FILE *f)
 		"                     a daemon answers there, unless --trace, --cgroup-root or\n"
 		"                     --proc-root is given or its source is not the one asked for\n"
 		"      --no-daemon    always watch in-process\n"
+		"      --debounce[=CONFIG]\n"
+		"                     print level transitions (none, low, medium, critical) with\n"
+		"                     their evidence instead of every notification; CONFIG is\n"
+		"                     window=DUR,enter=N,leave=N,dwell=DUR,psi=off|some:X|full:X\n"
+		"                     (defaults window=1s,enter=2,leave=0,dwell=2s,psi=off;\n"
+		"                     docs/debounce.md); --count then counts transitions\n"
 		"\n"
 		"A summary (events per level, duration) goes to standard error on exit.\n"
 		"exit status: 0 ok (count, timeout or signal), 2 bad argument or no such cgroup,\n"
@@ -57,6 +63,7 @@ struct watch {
 	uint64_t by_level[3];
 	bool removed;
 	const char *source_name;
+	struct watch_debounce *db; /* --debounce: transitions only */
 };
 
 /* JSON: UTC, ISO 8601 with a Z, as the daemon's events; a person: the
@@ -103,6 +110,10 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	else {
 		w->seen += ev->count;
 		w->by_level[ev->level] += ev->count;
+	}
+	if (w->db && !removed) {
+		watch_debounce_event(w->db, ev);
+		return;
 	}
 	if (w->json) {
 		fmt_time(ev->time_ns, ts, sizeof(ts), true);
@@ -176,6 +187,7 @@ int cmd_watch(int argc, char **argv)
 	vmp_source_config_init(&cfg);
 	bool have_cgroup = false, speed_set = false, no_daemon = false;
 	const char *socket_path = WATCH_DEFAULT_SOCKET;
+	const char *debounce = NULL; /* --debounce's config, "" for the defaults */
 	struct vmp_trace_error terr = {0};
 	cfg.trace_error = &terr;
 
@@ -257,6 +269,8 @@ int cmd_watch(int argc, char **argv)
 			socket_path = val;
 		} else if (!strcmp(a, "--no-daemon")) {
 			no_daemon = true;
+		} else if (!strcmp(a, "--debounce") || !strncmp(a, "--debounce=", 11)) {
+			debounce = a[10] ? a + 11 : "";
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "%s watch: unknown option '%s'\n", prog, a);
 			usage(stderr);
@@ -279,6 +293,15 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_BADINPUT;
 	}
 
+	if (debounce) {
+		char err[200];
+		int drc = watch_debounce_new(&w.db, debounce, w.json, cgroup, err, sizeof(err));
+		if (drc) {
+			fprintf(stderr, "%s watch: --debounce '%s': %s\n", prog, debounce,
+				drc == -EINVAL ? err : strerror(-drc));
+			return drc == -EINVAL ? EXIT_BADINPUT : EXIT_SOFTWARE;
+		}
+	}
 	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
 		cfg.trace_speed = 1;
 	vmp_source *src = NULL;
@@ -336,6 +359,8 @@ int cmd_watch(int argc, char **argv)
 			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
 		}
 	}
+	if (w.db)
+		watch_debounce_set_source(w.db, w.source_name);
 	if (wd)
 		fprintf(stderr, "%s: watching %s at %s (%s source, through vmpressured at %s)%s\n", prog, cgroup,
 			args, w.source_name, socket_path, w.json ? "" : "; Ctrl-C to stop");
@@ -354,13 +379,21 @@ int cmd_watch(int argc, char **argv)
 	int status = EXIT_OK;
 	struct pollfd pfd[2] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
 				{.fd = sfd, .events = POLLIN}};
-	while (!w.removed && (!w.max_count || w.seen < w.max_count)) {
+	while (!w.removed && (!w.max_count || (w.db ? watch_debounce_count(w.db) : w.seen) < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
 			double left = start + timeout - now_s();
 			if (left <= 0)
 				break;
 			ms = (int)(left * 1000) + 1;
+		}
+		if (w.db) {
+			watch_debounce_tick(w.db);
+			if (w.max_count && watch_debounce_count(w.db) >= w.max_count)
+				break;
+			int dms = watch_debounce_timeout_ms(w.db);
+			if (dms >= 0 && (ms < 0 || dms < ms))
+				ms = dms;
 		}
 		int n = poll(pfd, 2, ms);
 		if (n < 0 && errno == EINTR)
@@ -390,6 +423,10 @@ int cmd_watch(int argc, char **argv)
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
 		w.removed ? "; the cgroup was removed" : "");
+	if (w.db) {
+		watch_debounce_summary(w.db, stderr);
+		watch_debounce_free(w.db);
+	}
 	if (src) {
 		vmp_source_unsubscribe(src, sub);
 		vmp_source_free(src);

@@ -16,12 +16,16 @@
  *   log.c           the log (stderr or a file, reopened on SIGHUP)
  *   mpwatch.c       memory-pressure endpoints for systemd's
  *                   $MEMORY_PRESSURE_WATCH clients (mpwatch_parse.c: pure)
+ *   metrics_serve.c Prometheus metrics: per-listener counts, the textfile,
+ *                   --metrics-cgroup (metrics.h: the pure parts)
+ *   metrics_http.c  the loopback HTTP endpoint for them
  *
  * Everything runs in one thread; nothing blocks except epoll_wait().
  */
 #ifndef VMPD_DAEMON_H
 #define VMPD_DAEMON_H
 
+#include "metrics.h"
 #include "protocol.h"
 #include "vmpressure.h"
 
@@ -69,6 +73,9 @@ struct vmpd_csub {
 	char *args;        /* as the client wrote them, for replies */
 	int efd;           /* -1 unless the client asked for an eventfd */
 	bool stream;
+	vmp_debounce *db;  /* debounced: the stream carries transitions */
+	char *db_text;     /* its canonical config, for replies */
+	struct vmpd_csub *dnext, **dprev; /* the debounced ones (subscriptions.c) */
 	uint64_t events;   /* notifications delivered */
 	/* An in-daemon subscriber (mpwatch.c) has no client: its events go to
 	 * notify() instead of an eventfd or a stream. */
@@ -116,6 +123,17 @@ struct vmpd_client {
 };
 
 struct vmpd_subs; /* subscriptions.c */
+struct vmpd_metrics; /* metrics_serve.c */
+
+/* What one source subscription (listener) was told, for the metrics. */
+struct vmpd_listener_stats {
+	uint64_t n[3];              /* notifications by vmp_level */
+	uint64_t scanned, reclaimed; /* evidence of the notified windows */
+	uint64_t pressure;          /* the last window with evidence */
+	bool have_pressure;
+	double last_mono[3];        /* vmpd_now() of the last one by level; 0: none */
+	uint64_t last_time_ns;      /* CLOCK_REALTIME of the last one; 0: none */
+};
 
 struct vmpd {
 	/* set up by main.c */
@@ -146,6 +164,10 @@ struct vmpd {
 	struct vmpd_subs *subs;
 	uint64_t nsubs;               /* client subscriptions */
 	uint64_t events, dropped;     /* totals, for status */
+
+	/* metrics_serve.c; NULL when metrics are off */
+	struct vmpd_metrics *metrics;
+	bool evidence;                /* the source reports windows (not v1) */
 
 	size_t freed_since_trim;      /* buffer bytes freed (loop.c trims) */
 	double last_trim;
@@ -209,6 +231,9 @@ int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, v
 /* After vmp_source_dispatch(): release source subscriptions whose cgroup
  * went away (the source may not be called from its own callbacks). */
 void vmpd_subs_reap(struct vmpd *d);
+/* At the end of each round: arm the timer for the next transition a
+ * debounced subscription may raise without a notification. */
+void vmpd_subs_arm(struct vmpd *d);
 size_t vmpd_subs_shared_count(const struct vmpd *d);
 /* The normalised cgroup of a client subscription. */
 const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
@@ -225,6 +250,53 @@ int vmpd_mpw_start(struct vmpd *d);
 void vmpd_mpw_flush(struct vmpd *d);
 /* Close every endpoint client, release the subscriptions, remove the sockets. */
 void vmpd_mpw_fini(struct vmpd *d);
+/* A source subscription that lives as long as the daemon (or its cgroup),
+ * clients or not: --metrics-cgroup. Shares with clients like theirs. */
+int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode);
+/* Every source subscription, removed ones excluded. */
+typedef void vmpd_listener_fn(void *arg, const char *cgroup, vmp_level level, vmp_mode mode,
+			      const struct vmpd_listener_stats *st);
+void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg);
+
+/* ---- metrics_serve.c ---- */
+struct vmpd_metrics_watch {
+	char cgroup[VMPD_LINE_MAX];
+	vmp_level level;
+	vmp_mode mode;
+	const char *text; /* as given, for messages */
+};
+struct vmpd_metrics_config {
+	const char *textfile;
+	double interval;  /* seconds between textfile writes */
+	const char *listen;
+	struct vmpd_metrics_watch *watch;
+	size_t nwatch;
+};
+#define VMPD_METRICS_INTERVAL_DEFAULT 15.0
+#define VMPD_METRICS_WATCH_MAX 256 /* --metrics-cgroup options */
+#define VMPD_METRICS_DEFAULT_ARGS "low,hierarchy"
+/* "CGROUP[:ARGS]" of --metrics-cgroup; 0 or -EINVAL with the reason. */
+int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char *err, size_t cap);
+/* After the source and the loop exist: 0 or a VMPD_EXIT_* status (logged). */
+int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg);
+void vmpd_metrics_fini(struct vmpd *d);
+/* A source event for a listener's counts (every source subscription). */
+void vmpd_metrics_note(struct vmpd_listener_stats *st, const struct vmp_source_event *ev);
+/* The whole exposition, now, into b. */
+void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b);
+/* End of a loop round: free closed HTTP connections. */
+void vmpd_metrics_reap(struct vmpd *d);
+
+/* ---- metrics_http.c ---- */
+struct vmpd_httpd;
+/* Validate --metrics-listen: loopback only. 0 or -EINVAL with the reason. */
+int vmpd_httpd_parse_addr(const char *s, void *sockaddr_storage, unsigned *len, char *err,
+			  size_t cap);
+/* 0 or -errno (the reason logged by the caller); *out on success. */
+int vmpd_httpd_open(struct vmpd *d, const char *addr, struct vmpd_httpd **out, char *where,
+		    size_t wcap);
+void vmpd_httpd_close(struct vmpd *d, struct vmpd_httpd *h);
+void vmpd_httpd_reap(struct vmpd *d, struct vmpd_httpd *h);
 
 /* ---- access.c (pure) ---- */
 bool vmpd_may_read(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups,

@@ -13,8 +13,9 @@
  *   2. output queued during the round (replies, events fanned out by the
  *      source's callbacks) is written, so that a burst of events costs one
  *      write per client rather than one per event;
- *   3. clients closed during the round are freed: a later entry of the
- *      same batch may still point to one, so it lives until here;
+ *   3. clients (and metrics HTTP connections) closed during the round are
+ *      freed: a later entry of the same batch may still point to one, so
+ *      it lives until here;
  *   4. after a burst (slow readers' queues grown and freed again), free
  *      heap pages go back to the kernel, at most once a second. Without it
  *      the daemon would keep its largest burst's footprint for ever: the
@@ -194,9 +195,11 @@ int vmpd_loop_run(struct vmpd *d)
 			io->ready(d, io, evs[i].events);
 		}
 		vmpd_subs_reap(d);
+		vmpd_subs_arm(d);
 		vmpd_clients_flush(d);
 		vmpd_mpw_flush(d); /* memory-pressure endpoints: their wake-up bytes */
 		vmpd_clients_reap(d);
+		vmpd_metrics_reap(d);
 		maybe_trim(d);
 	}
 	return d->exit_code;

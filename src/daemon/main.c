@@ -57,6 +57,15 @@ static void usage(FILE *f)
 		"  --speed X            trace speed: X times real time, 0 as fast as possible (1)\n"
 		"  --trace-hold         start the trace only on SIGUSR1\n"
 		"  --log-file PATH      log there instead of standard error; SIGHUP reopens it\n"
+		"  --metrics-textfile PATH  write Prometheus metrics to PATH (atomically, for\n"
+		"                       node_exporter's textfile collector); see docs/metrics.md\n"
+		"  --metrics-interval S how often to write it, seconds >= 0.1 (15)\n"
+		"  --metrics-listen ADDR:PORT  serve GET /metrics over HTTP; loopback only:\n"
+		"                       127.0.0.1:PORT, [::1]:PORT or localhost:PORT\n"
+		"  --metrics-cgroup CGROUP[:ARGS]  a listener for the metrics alone, ARGS as\n"
+		"                       a subscription's (low,hierarchy); repeatable. Without\n"
+		"                       it: / with low,hierarchy. Client subscriptions have\n"
+		"                       series too\n"
 		"  --memory-pressure-endpoint 'PATH CGROUP ARGS [MODE]'\n"
 		"                       a socket at PATH for systemd's memory pressure protocol\n"
 		"                       ($MEMORY_PRESSURE_WATCH, sd_event_add_memory_pressure()):\n"
@@ -179,6 +188,10 @@ enum {
 	OPT_SPEED,
 	OPT_TRACE_HOLD,
 	OPT_LOG_FILE,
+	OPT_METRICS_TEXTFILE,
+	OPT_METRICS_INTERVAL,
+	OPT_METRICS_LISTEN,
+	OPT_METRICS_CGROUP,
 	OPT_MP_ENDPOINT,
 };
 
@@ -195,6 +208,10 @@ static const struct option long_opts[] = {
 	{"speed", required_argument, NULL, OPT_SPEED},
 	{"trace-hold", no_argument, NULL, OPT_TRACE_HOLD},
 	{"log-file", required_argument, NULL, OPT_LOG_FILE},
+	{"metrics-textfile", required_argument, NULL, OPT_METRICS_TEXTFILE},
+	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
+	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+	{"metrics-cgroup", required_argument, NULL, OPT_METRICS_CGROUP},
 	{"memory-pressure-endpoint", required_argument, NULL, OPT_MP_ENDPOINT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -220,6 +237,10 @@ int main(int argc, char **argv)
 	size_t n_mp = 0;
 	vmp_source_config_init(&cfg);
 	cfg.trace_error = &terr;
+	/* static: 256 x 1 KiB, only touched as far as used */
+	static struct vmpd_metrics_watch metrics_watch[VMPD_METRICS_WATCH_MAX];
+	struct vmpd_metrics_config mcfg = {.watch = metrics_watch};
+	char merr[1600];
 
 	int o;
 	opterr = 0;
@@ -271,6 +292,32 @@ int main(int argc, char **argv)
 		case OPT_LOG_FILE:
 			log_file = optarg;
 			break;
+		case OPT_METRICS_TEXTFILE:
+			if (!*optarg)
+				return bad("%s--metrics-textfile needs a path", "");
+			mcfg.textfile = optarg;
+			break;
+		case OPT_METRICS_INTERVAL:
+			errno = 0;
+			mcfg.interval = strtod(optarg, &end);
+			if (errno || *end || !*optarg || !(mcfg.interval >= 0.1) || mcfg.interval > 86400)
+				return bad("--metrics-interval '%s': seconds, from 0.1 to 86400", optarg);
+			break;
+		case OPT_METRICS_LISTEN: {
+			struct sockaddr_storage ss;
+			unsigned sl;
+			if (vmpd_httpd_parse_addr(optarg, &ss, &sl, merr, sizeof(merr)))
+				return bad("%s", merr);
+			mcfg.listen = optarg;
+			break;
+		}
+		case OPT_METRICS_CGROUP:
+			if (mcfg.nwatch == VMPD_METRICS_WATCH_MAX)
+				return bad("--metrics-cgroup '%s': more than 256 of them", optarg);
+			if (vmpd_metrics_parse_watch(optarg, &metrics_watch[mcfg.nwatch], merr, sizeof(merr)))
+				return bad("%s", merr);
+			mcfg.nwatch++;
+			break;
 		case OPT_MP_ENDPOINT: {
 			char err[256];
 			if (n_mp == MAX_MP_ENDPOINTS)
@@ -311,6 +358,10 @@ int main(int argc, char **argv)
 			return bad("--memory-pressure-endpoint %s: that is the control socket", socket_path);
 	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
 		cfg.trace_speed = 1;
+	if ((mcfg.nwatch || mcfg.interval > 0) && !mcfg.textfile && !mcfg.listen)
+		return bad("%s--metrics-cgroup and --metrics-interval need --metrics-textfile or --metrics-listen", "");
+	if (mcfg.interval > 0 && !mcfg.textfile)
+		return bad("%s--metrics-interval is for --metrics-textfile", "");
 
 	int rc = vmpd_log_open(log_file);
 	if (rc) {
@@ -376,6 +427,8 @@ int main(int argc, char **argv)
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
+	} else if ((status = vmpd_metrics_init(&d, &mcfg)) != 0) {
+		/* logged */
 	} else if ((status = vmpd_mpw_start(&d)) != 0) {
 		/* logged */
 	} else {
@@ -392,6 +445,7 @@ int main(int argc, char **argv)
 
 	vmpd_clients_close_all(&d);
 	vmpd_mpw_fini(&d);
+	vmpd_metrics_fini(&d);
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);
 	vmpd_socket_close(&sock, socket_path);

@@ -103,7 +103,7 @@ static int clip(const struct field *f, size_t max)
 	return (int)(f->n < max ? f->n : max);
 }
 
-#define MAX_FIELDS 6 /* one more than any request has, to detect extra ones */
+#define MAX_FIELDS 7 /* one more than any request has, to detect extra ones */
 
 int vmpd_cgroup_normalize(const char *in, size_t len, char *out, size_t cap)
 {
@@ -178,21 +178,31 @@ static int fail(char *msg, size_t cap, int err, const char *fmt, ...)
 static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request *req, char *msg,
 			   size_t cap)
 {
-	if (nf < 4 || nf > 5)
+	if (nf < 4 || nf > 6)
 		return fail(msg, cap, EPROTO,
-			    "subscribe takes a cgroup, args and one or two of 'eventfd', 'stream' (%zu fields)",
+			    "subscribe takes a cgroup, args and one or two of 'eventfd', 'stream', and 'debounce[=CONFIG]' (%zu fields)",
 			    nf);
+	const struct field *dflag = NULL;
 	for (size_t i = 3; i < nf; i++) {
+		bool is_db = field_is(&f[i], "debounce") || (f[i].n > 9 && !memcmp(f[i].p, "debounce=", 9));
 		if (field_is(&f[i], "eventfd") && !req->eventfd)
 			req->eventfd = true;
 		else if (field_is(&f[i], "stream") && !req->stream)
 			req->stream = true;
+		else if (is_db && !dflag)
+			dflag = &f[i];
 		else if (field_is(&f[i], "eventfd") || field_is(&f[i], "stream"))
 			return fail(msg, cap, EPROTO, "flag '%.*s' given twice", (int)f[i].n, f[i].p);
+		else if (is_db)
+			return fail(msg, cap, EPROTO, "flag 'debounce' given twice");
 		else
-			return fail(msg, cap, EPROTO, "unknown flag '%.*s%s' (eventfd, stream)",
+			return fail(msg, cap, EPROTO, "unknown flag '%.*s%s' (eventfd, stream, debounce[=CONFIG])",
 				    clip(&f[i], 64), f[i].p, f[i].n > 64 ? "..." : "");
 	}
+	if (dflag && !req->stream)
+		return fail(msg, cap, EPROTO, "'debounce' needs 'stream': transitions are stream events");
+	if (!req->eventfd && !req->stream)
+		return fail(msg, cap, EPROTO, "subscribe needs 'eventfd' or 'stream' (or both)");
 	if (vmpd_cgroup_normalize(f[1].p, f[1].n, req->cgroup, sizeof(req->cgroup)))
 		return fail(msg, cap, EINVAL,
 			    "bad cgroup path '%.*s%s': '.' and '..' components and names over 255 bytes are not allowed",
@@ -203,6 +213,15 @@ static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request
 		return fail(msg, cap, EINVAL,
 			    "bad args '%.64s%s': use level[,mode] (levels: low medium critical; modes: default hierarchy local)",
 			    req->args, f[2].n > 64 ? "..." : "");
+	if (dflag) {
+		char text[VMPD_LINE_MAX], err[200];
+		size_t n = dflag->n > 9 ? dflag->n - 9 : 0;
+		memcpy(text, dflag->p + 9, n);
+		text[n] = 0;
+		if (vmp_debounce_parse(text, &req->debounce_cfg, err, sizeof(err)))
+			return fail(msg, cap, EINVAL, "bad debounce config (after 'debounce='): %s", err);
+		req->debounce = true;
+	}
 	return 0;
 }
 
@@ -212,6 +231,8 @@ int vmpd_parse_request(const char *line, size_t len, struct vmpd_request *req, c
 	memset(req, 0, offsetof(struct vmpd_request, cgroup));
 	req->cgroup[0] = req->args[0] = 0;
 	req->eventfd = req->stream = false;
+	req->debounce = false;
+	vmp_debounce_config_init(&req->debounce_cfg);
 	req->id = 0;
 	req->version = 0;
 	if (cap)
@@ -525,6 +546,10 @@ static void sub_fields(struct vmpd_buf *b, const struct vmpd_sub_info *s)
 	vmpd_json_cstring(b, s->args);
 	vmpd_buf_puts(b, s->eventfd ? ",\"eventfd\":true" : ",\"eventfd\":false");
 	vmpd_buf_puts(b, s->stream ? ",\"stream\":true" : ",\"stream\":false");
+	if (s->debounce) {
+		vmpd_buf_puts(b, ",\"debounce\":");
+		vmpd_json_cstring(b, s->debounce);
+	}
 }
 
 void vmpd_fmt_subscribed(struct vmpd_buf *b, const struct vmpd_sub_info *s)
@@ -611,6 +636,40 @@ void vmpd_fmt_pressure(struct vmpd_buf *b, uint64_t id, const char *tail, size_t
 {
 	vmpd_buf_printf(b, "{\"event\":\"pressure\",\"id\":%" PRIu64 ",", id);
 	vmpd_buf_add(b, tail, tail_len);
+}
+
+void vmpd_fmt_transition(struct vmpd_buf *b, uint64_t id, const char *cgroup,
+			 const struct vmp_transition *t)
+{
+	const struct vmp_debounce_evidence *e = &t->ev;
+	vmpd_buf_printf(b, "{\"event\":\"transition\",\"id\":%" PRIu64 ",\"time\":", id);
+	vmpd_fmt_time(b, t->time_ns);
+	vmpd_buf_puts(b, ",\"cgroup\":");
+	vmpd_json_cstring(b, cgroup);
+	vmpd_buf_printf(b, ",\"from\":\"%s\",\"to\":\"%s\",\"cause\":\"%s\"", vmp_state_name(t->from),
+			vmp_state_name(t->to), vmp_cause_name(t->cause));
+	vmpd_buf_puts(b, ",\"previous_s\":");
+	json_double(b, (double)t->prev_duration_ns / 1e9, 3, true);
+	vmpd_buf_puts(b, ",\"held_s\":");
+	json_double(b, (double)t->held_ns / 1e9, 3, true);
+	vmpd_buf_puts(b, ",\"window_s\":");
+	json_double(b, (double)e->window_ns / 1e9, 3, true);
+	vmpd_buf_printf(b, ",\"low\":%" PRIu64 ",\"medium\":%" PRIu64 ",\"critical\":%" PRIu64 ",\"with_evidence\":%" PRIu64,
+			e->count[0], e->count[1], e->count[2], e->with_evidence);
+	if (e->with_evidence)
+		vmpd_buf_printf(b, ",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"max_pressure\":%" PRIu64,
+				e->scanned, e->reclaimed, e->max_pressure);
+	else
+		vmpd_buf_puts(b, ",\"scanned\":null,\"reclaimed\":null,\"max_pressure\":null");
+	vmpd_buf_puts(b, ",\"psi_some_avg10\":");
+	json_double(b, e->psi_some_avg10, 2, true);
+	vmpd_buf_puts(b, ",\"psi_full_avg10\":");
+	json_double(b, e->psi_full_avg10, 2, true);
+	vmpd_buf_puts(b, ",\"trigger_level\":");
+	vmpd_json_cstring(b, e->triggered ? vmp_level_name(e->trigger_level) : NULL);
+	vmpd_buf_puts(b, ",\"origin\":");
+	vmpd_json_cstring(b, e->triggered ? e->origin : NULL);
+	vmpd_buf_puts(b, "}\n");
 }
 
 void vmpd_fmt_removed(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const char *cgroup)

@@ -68,6 +68,8 @@ struct vmpd_request {
 	vmp_level level;
 	vmp_mode mode;
 	bool eventfd, stream;
+	bool debounce; /* "debounce[=CONFIG]": transitions instead of pressure events */
+	struct vmp_debounce_config debounce_cfg;
 	/* unsubscribe */
 	uint64_t id;
 	/* hello */
@@ -131,6 +133,7 @@ struct vmpd_sub_info {
 	const char *cgroup;
 	const char *args;
 	bool eventfd, stream;
+	const char *debounce; /* the canonical config; NULL: not debounced */
 	uint64_t events; /* notifications delivered */
 };
 void vmpd_fmt_subscribed(struct vmpd_buf *b, const struct vmpd_sub_info *s);
@@ -155,6 +158,9 @@ void vmpd_fmt_status(struct vmpd_buf *b, const struct vmpd_status *s);
  */
 void vmpd_fmt_pressure_tail(struct vmpd_buf *b, const struct vmp_source_event *ev);
 void vmpd_fmt_pressure(struct vmpd_buf *b, uint64_t id, const char *tail, size_t tail_len);
+/* A debounced subscription's level transition (docs/protocol.md). */
+void vmpd_fmt_transition(struct vmpd_buf *b, uint64_t id, const char *cgroup,
+			 const struct vmp_transition *t);
 void vmpd_fmt_removed(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const char *cgroup);
 void vmpd_fmt_dropped(struct vmpd_buf *b, uint64_t count);
 

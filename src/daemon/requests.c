@@ -87,7 +87,8 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 				     .cgroup = req->cgroup,
 				     .args = cs->args,
 				     .eventfd = cs->efd >= 0,
-				     .stream = cs->stream};
+				     .stream = cs->stream,
+				     .debounce = cs->db_text};
 	vmpd_buf_reset(&d->scratch);
 	vmpd_fmt_subscribed(&d->scratch, &info);
 	struct vmpd_buf *b = &d->scratch;
@@ -130,6 +131,7 @@ static void list(struct vmpd *d, struct vmpd_client *c)
 					     .args = cs->args,
 					     .eventfd = cs->efd >= 0,
 					     .stream = cs->stream,
+					     .debounce = cs->db_text,
 					     .events = cs->events};
 		vmpd_fmt_list_item(b, &info, first);
 		first = false;

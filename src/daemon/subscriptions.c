@@ -22,21 +22,43 @@
  * event differs between subscribers only by the id, so its text is
  * formatted once per source event.
  *
+ * Debounced subscriptions ("debounce[=CONFIG]", src/lib/engine/debounce.c)
+ * have a state machine each, since each has its own config: their stream
+ * gets the transitions it raises instead of the pressure events (their
+ * eventfd still counts every notification). The machines run on
+ * CLOCK_MONOTONIC, so that a step of the wall clock (NTP, a suspended VM)
+ * cannot hold a level for as long as the step: an event's time
+ * (CLOCK_REALTIME) is taken at its distance from the wall clock now, which
+ * keeps a trace's own timeline when it is played faster than real time.
+ * A CLOCK_MONOTONIC timerfd, armed at the end of every loop round for the
+ * earliest transition any of them may raise on its own (a level left when
+ * notifications stop), ticks them all.
+ *
  * In-daemon subscribers (the memory-pressure endpoints, mpwatch.c) are
- * members too, without a client: their notify() gets the event instead.
+ * members too, without a client: their notify() gets the event instead
+ * (they are not counted in the client totals of `status`).
  *
  * Removal: the source reports it once, last. Every client subscription
  * gets the final increment and a `removed` event, and is freed (its id
  * with it). The source subscription itself is released after dispatch
  * returns (vmpd_subs_reap()), because the source may not be called from
  * its own callback.
+ *
+ * Metrics: every source subscription counts what it was told
+ * (vmpd_metrics_note()), clients or not. --metrics-cgroup pins one: it
+ * lives without members, and a client subscribing to the same (cgroup,
+ * level, mode) shares it like any other, so the metrics have one series
+ * per listener.
  */
 #include "daemon.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 struct vmpd_shared {
@@ -48,6 +70,8 @@ struct vmpd_shared {
 	struct vmpd_csub *members;
 	unsigned nmembers;
 	bool removed;
+	bool pinned;        /* --metrics-cgroup: kept without members */
+	struct vmpd_listener_stats stats;
 	struct vmpd_shared *hnext;
 	struct vmpd_shared *reap_next;
 };
@@ -57,6 +81,9 @@ struct vmpd_subs {
 	size_t nbuckets, count;
 	struct vmpd_shared *reap;
 	struct vmpd_buf tail, line;
+	struct vmpd_csub *debounced; /* every client subscription with a db */
+	struct vmpd_io timer;         /* their ticks: CLOCK_MONOTONIC */
+	uint64_t armed;               /* the timer's expiry; 0: disarmed */
 };
 
 static uint64_t hash_key(const char *cgroup, vmp_level level, vmp_mode mode)
@@ -120,6 +147,8 @@ static void shared_free(struct vmpd_shared *sh)
 	free(sh);
 }
 
+static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events);
+
 int vmpd_subs_init(struct vmpd *d)
 {
 	struct vmpd_subs *s = calloc(1, sizeof(*s));
@@ -133,6 +162,16 @@ int vmpd_subs_init(struct vmpd *d)
 	}
 	vmpd_buf_init(&s->tail);
 	vmpd_buf_init(&s->line);
+	s->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s->timer.ready = on_timer;
+	int rc = s->timer.fd < 0 ? -errno : vmpd_loop_add(d, &s->timer, EPOLLIN);
+	if (rc) {
+		if (s->timer.fd >= 0)
+			close(s->timer.fd);
+		free(s->buckets);
+		free(s);
+		return rc;
+	}
 	d->subs = s;
 	return 0;
 }
@@ -175,8 +214,109 @@ static void member_free(struct vmpd *d, struct vmpd_csub *cs)
 	sh->nmembers--;
 	if (cs->efd >= 0)
 		close(cs->efd);
+	if (cs->db) {
+		*cs->dprev = cs->dnext;
+		if (cs->dnext)
+			cs->dnext->dprev = cs->dprev;
+		vmp_debounce_free(cs->db);
+		free(cs->db_text);
+	}
 	free(cs->args);
 	free(cs);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A CLOCK_REALTIME time on CLOCK_MONOTONIC, and back, at today's offset. */
+static uint64_t to_mono(uint64_t real)
+{
+	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
+	if (real >= now_r)
+		return now_m + (real - now_r);
+	return now_r - real < now_m ? now_m - (now_r - real) : 0;
+}
+
+static uint64_t to_real(uint64_t mono)
+{
+	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
+	return mono >= now_m ? now_r + (mono - now_m) : now_r - (now_m - mono);
+}
+
+static void on_transition(const struct vmp_transition *t, void *arg)
+{
+	struct vmpd_csub *cs = arg;
+	struct vmpd_subs *s = cs->client->d->subs;
+	struct vmp_transition wall = *t;
+	wall.time_ns = to_real(t->time_ns);
+	vmpd_buf_reset(&s->line);
+	vmpd_fmt_transition(&s->line, cs->id, cs->shared->cgroup, &wall);
+	if (s->line.oom)
+		vmpd_client_drop(cs->client);
+	else
+		vmpd_client_event(cs->client, s->line.p, s->line.len, false);
+}
+
+static void debounce_feed(struct vmpd_csub *cs, const struct vmp_source_event *ev)
+{
+	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
+	struct vmp_debounce_input in = {
+		.time_ns = to_mono(ev->time_ns),
+		.level = ev->level,
+		.count = ev->count,
+		.has_evidence = evidence,
+		.scanned = evidence ? ev->scanned : 0,
+		.reclaimed = evidence ? ev->reclaimed : 0,
+		.pressure = evidence ? ev->pressure : 0,
+		.origin = evidence ? ev->origin : NULL,
+		.psi_some_avg10 = ev->psi_some_avg10,
+		.psi_full_avg10 = ev->psi_full_avg10,
+	};
+	vmp_debounce_feed(cs->db, &in);
+}
+
+static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
+{
+	(void)events;
+	uint64_t x;
+	if (read(io->fd, &x, sizeof(x)) < 0) {
+		/* EAGAIN: re-armed meanwhile; ticking is harmless anyway */
+	}
+	d->subs->armed = 0;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	for (struct vmpd_csub *cs = d->subs->debounced; cs; cs = cs->dnext)
+		vmp_debounce_tick(cs->db, now);
+}
+
+void vmpd_subs_arm(struct vmpd *d)
+{
+	struct vmpd_subs *s = d->subs;
+	if (!s || s->timer.fd < 0)
+		return;
+	uint64_t due = UINT64_MAX;
+	for (struct vmpd_csub *cs = s->debounced; cs; cs = cs->dnext) {
+		uint64_t t = vmp_debounce_next_ns(cs->db);
+		if (t < due)
+			due = t;
+	}
+	if (due == UINT64_MAX)
+		due = 0;
+	if (due == s->armed)
+		return;
+	struct itimerspec it = {0};
+	if (due) {
+		/* 0 would disarm: a due time in the past fires at once anyway. */
+		it.it_value.tv_sec = (time_t)(due / 1000000000u);
+		it.it_value.tv_nsec = (long)(due % 1000000000u);
+		if (!it.it_value.tv_sec && !it.it_value.tv_nsec)
+			it.it_value.tv_nsec = 1;
+	}
+	if (timerfd_settime(s->timer.fd, TFD_TIMER_ABSTIME, &it, NULL) == 0)
+		s->armed = due;
 }
 
 static void on_event(const struct vmp_source_event *ev, void *arg)
@@ -188,6 +328,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	if (ev->flags & VMP_EVENT_REMOVED) {
 		sh->removed = true;
+		if (sh->pinned)
+			vmpd_log(VMPD_LOG_WARNING, "metrics: cgroup %s was removed; its series end", sh->cgroup);
 		unhash(s, sh);
 		sh->reap_next = s->reap;
 		s->reap = sh;
@@ -206,6 +348,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		}
 		return;
 	}
+	if (d->metrics)
+		vmpd_metrics_note(&sh->stats, ev);
 	bool have_tail = false;
 	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
 		cs->events += ev->count;
@@ -217,6 +361,10 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		efd_add(cs->efd, ev->count);
 		if (!cs->stream)
 			continue;
+		if (cs->db) {
+			debounce_feed(cs, ev);
+			continue;
+		}
 		if (!have_tail) {
 			vmpd_buf_reset(&s->tail);
 			vmpd_fmt_pressure_tail(&s->tail, ev);
@@ -231,7 +379,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	}
 }
 
-/* The shared subscription to (cgroup, level, mode), made if there is none. */
+/* The source subscription to (cgroup, level, mode): the existing one, or a
+ * new one made with the canonical args. */
 static int shared_get(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
 		      struct vmpd_shared **out)
 {
@@ -266,15 +415,23 @@ static int shared_get(struct vmpd *d, const char *cgroup, vmp_level level, vmp_m
 	return 0;
 }
 
-static void link_member(struct vmpd_shared *sh, struct vmpd_csub *cs)
+int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode)
 {
-	cs->shared = sh;
-	cs->snext = sh->members;
-	if (sh->members)
-		sh->members->sprev = &cs->snext;
-	cs->sprev = &sh->members;
-	sh->members = cs;
-	sh->nmembers++;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, cgroup, level, mode, &sh);
+	if (!rc)
+		sh->pinned = true;
+	return rc;
+}
+
+void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg)
+{
+	struct vmpd_subs *s = d->subs;
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (struct vmpd_shared *sh = s->buckets[i]; sh; sh = sh->hnext)
+			fn(arg, sh->cgroup, sh->level, sh->mode, &sh->stats);
 }
 
 int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
@@ -293,7 +450,13 @@ int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, v
 		free(cs);
 		return rc;
 	}
-	link_member(sh, cs);
+	cs->shared = sh;
+	cs->snext = sh->members;
+	if (sh->members)
+		sh->members->sprev = &cs->snext;
+	cs->sprev = &sh->members;
+	sh->members = cs;
+	sh->nmembers++;
 	*out = cs;
 	return 0;
 }
@@ -310,10 +473,26 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		free(cs);
 		return -ENOMEM;
 	}
+	if (req->debounce) {
+		char text[160];
+		int rc = vmp_debounce_format(&req->debounce_cfg, text, sizeof(text));
+		if (!rc && !(cs->db_text = strdup(text)))
+			rc = -ENOMEM;
+		if (!rc)
+			rc = vmp_debounce_new(&cs->db, &req->debounce_cfg, on_transition, cs);
+		if (rc) {
+			free(cs->db_text);
+			free(cs->args);
+			free(cs);
+			return rc;
+		}
+	}
 	/* The eventfd first: it is the one step that commonly fails (out of
 	 * descriptors), and it needs no undoing at the source. */
 	if (req->eventfd && (cs->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		int e = -errno;
+		vmp_debounce_free(cs->db);
+		free(cs->db_text);
 		free(cs->args);
 		free(cs);
 		return e;
@@ -323,12 +502,15 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 	if (rc) {
 		if (cs->efd >= 0)
 			close(cs->efd);
+		vmp_debounce_free(cs->db);
+		free(cs->db_text);
 		free(cs->args);
 		free(cs);
 		return rc;
 	}
 	cs->id = c->next_id++;
 	cs->client = c;
+	cs->shared = sh;
 	cs->stream = req->stream;
 	/* Client list in id order (list replies), at most 256 long. */
 	struct vmpd_csub **pp = &c->subs;
@@ -336,7 +518,20 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		pp = &(*pp)->cnext;
 	cs->cprev = pp;
 	*pp = cs;
-	link_member(sh, cs);
+	cs->snext = sh->members;
+	if (sh->members)
+		sh->members->sprev = &cs->snext;
+	cs->sprev = &sh->members;
+	sh->members = cs;
+	sh->nmembers++;
+	if (cs->db) {
+		struct vmpd_subs *s = d->subs;
+		cs->dnext = s->debounced;
+		if (s->debounced)
+			s->debounced->dprev = &cs->dnext;
+		cs->dprev = &s->debounced;
+		s->debounced = cs;
+	}
 	c->nsubs++;
 	d->nsubs++;
 	*out = cs;
@@ -347,7 +542,7 @@ void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs)
 {
 	struct vmpd_shared *sh = cs->shared;
 	member_free(d, cs);
-	if (sh->nmembers || sh->removed)
+	if (sh->nmembers || sh->removed || sh->pinned)
 		return; /* still used, or waiting for vmpd_subs_reap() */
 	unhash(d->subs, sh);
 	vmp_source_unsubscribe(d->src, sh->sub);
@@ -382,6 +577,10 @@ void vmpd_subs_fini(struct vmpd *d)
 			shared_free(sh);
 		}
 	free(s->buckets);
+	if (s->timer.fd >= 0) {
+		vmpd_loop_del(d, &s->timer);
+		close(s->timer.fd);
+	}
 	vmpd_buf_free(&s->tail);
 	vmpd_buf_free(&s->line);
 	free(s);

@@ -89,6 +89,29 @@ check "calc 2^64: exit 2" [ $? -eq 2 ]
 "$V" calc 1 >/dev/null 2>&1
 check "calc with one number: exit 64" [ $? -eq 64 ]
 
+# watch --debounce on a recorded trace: transitions only, alternating,
+# ending at the highest level the raw stream reached
+"$V" watch aa --no-daemon --trace "$D/anon1.vmpt" --speed 0 --timeout 1 --json >"$T/raw" 2>/dev/null
+"$V" watch aa --no-daemon --trace "$D/anon1.vmpt" --speed 0 --timeout 1 --json --debounce=dwell=0s >"$T/db" 2>"$T/dberr"
+secs() { sed -n 's/.*"time":"[0-9-]*T\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z".*/\1 \2 \3/p' "$1" | awk '{ print $1 * 3600 + $2 * 60 + $3 }'; }
+span=$(secs "$T/raw" | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "%d", (b - a) * 1000 }')
+check "--trace --speed 0: event times keep the trace's own spacing (anon1 spans 3.1 s: ${span} ms)" \
+	[ "$span" -ge 3000 -a "$span" -le 3200 ]
+check "--debounce prints only transitions" sh -c "[ -s '$T/db' ] && ! grep -qv '\"event\":\"transition\"' '$T/db'"
+check "--debounce: fewer transitions than notifications" [ "$(wc -l <"$T/db")" -lt "$(wc -l <"$T/raw")" ]
+check "--debounce: each transition starts where the last ended" sh -c "
+	prev=none; ok=1
+	for l in \$(sed 's/.*\"from\":\"\\([a-z]*\\)\",\"to\":\"\\([a-z]*\\)\".*/\\1:\\2/' '$T/db'); do
+		[ \"\${l%%:*}\" = \"\$prev\" ] || ok=0; prev=\${l#*:}
+	done; [ \$ok = 1 ]"
+check "--debounce reaches the highest raw level" sh -c "
+	top=\$(grep -o '\"level\":\"critical\"' '$T/raw' >/dev/null && echo critical || (grep -q '\"level\":\"medium\"' '$T/raw' && echo medium || echo low))
+	grep -q \"\\\"to\\\":\\\"\$top\\\"\" '$T/db'"
+check "--debounce: a summary of transitions on standard error" grep -q "transitions (to none" "$T/dberr"
+"$V" watch aa --no-daemon --trace "$D/anon1.vmpt" --debounce=enter=0 >/dev/null 2>"$T/err"
+check "--debounce with a bad config: exit 2" [ $? -eq 2 ]
+check "--debounce with a bad config names the byte" grep -q "byte 6: enter '0'" "$T/err"
+
 # help and version
 "$V" --help >"$T/out"
 check "--help exits 0 and lists the commands" grep -q "replay" "$T/out"

@@ -917,6 +917,113 @@ static void lifecycle(void)
 	CHECK(run_status(u9) == 0, "--version: 0");
 }
 
+/* ---- debounced subscriptions ---------------------------------------------------- */
+
+/* anon1 played at full speed to a raw stream and a debounced one of the
+ * same listener: the debounced stream carries only transitions, which
+ * alternate, are fewer than the raw notifications, reach the highest raw
+ * level, and end in none (raised by the daemon's timer, after the trace);
+ * its eventfd still counts every notification. */
+static void debounced(void)
+{
+	char trace[512], r[4096];
+	snprintf(trace, sizeof(trace), "%s/anon1.vmpt", data_dir);
+	struct cu_listen ls[64];
+	int nl = cu_trace_listeners(trace, ls, 64, NULL);
+	REQUIRE(nl > 0, "anon1 has listeners");
+	const struct cu_listen *l0 = &ls[0];
+	const char *sock = path_in_tmp("db.sock");
+	int st;
+	pid_t pid = start_daemon(sock, path_in_tmp("db.err"), &st, "--trace", trace, "--speed", "0", "--trace-hold", NULL);
+	REQUIRE(pid > 0, "daemon started (status %d)", st);
+	struct cu_conn raw, db;
+	REQUIRE(cu_connect(&raw, sock, false) == 0 && cu_connect(&db, sock, false) == 0, "connect");
+	snprintf(line, sizeof(line), "subscribe %s %s stream\n", l0->cgroup, l0->args);
+	CHECK(cu_request(&raw, line, r, sizeof(r), NULL, NULL, NULL, TIMEOUT) && cu_json_is(r, "ok", "true") &&
+		      !strstr(r, "debounce"),
+	      "a raw stream subscription (no debounce field in its reply)");
+	int efd = -1;
+	snprintf(line, sizeof(line), "subscribe %s %s debounce=dwell=0s,window=1s stream eventfd\n", l0->cgroup, l0->args);
+	char cfg[256];
+	CHECK(cu_request(&db, line, r, sizeof(r), &efd, NULL, NULL, TIMEOUT) && cu_json_is(r, "ok", "true") && efd >= 0 &&
+		      cu_json_str(r, "debounce", cfg, sizeof(cfg)) && !strcmp(cfg, "window=1s,enter=2,leave=0,dwell=0s,psi=off"),
+	      "a debounced subscription: its reply carries the canonical config (%s)", r);
+	static const struct {
+		const char *req, *err;
+	} bad[] = {
+		{"subscribe aa low debounce\n", "EPROTO"},
+		{"subscribe aa low stream debounce debounce\n", "EPROTO"},
+		{"subscribe aa low stream debounce=enter=0\n", "EINVAL"},
+		{"subscribe aa low stream debounce=\n", "EPROTO"},
+		{"subscribe aa low stream debounce=foo=1\n", "EINVAL"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char e[32];
+		CHECK(cu_request(&db, bad[i].req, r, sizeof(r), NULL, NULL, NULL, TIMEOUT) && cu_json_is(r, "ok", "false") &&
+			      cu_json_str(r, "error", e, sizeof(e)) && !strcmp(e, bad[i].err),
+		      "%.*s: %s (%s)", (int)strlen(bad[i].req) - 1, bad[i].req, bad[i].err, r);
+	}
+	kill(pid, SIGUSR1);
+	/* The raw stream: every notification and the highest level. */
+	uint64_t nraw = 0;
+	int raw_max = -1;
+	double t0 = cu_now();
+	while (nraw < l0->expect && cu_now() - t0 < 30 && cu_read_line(&raw, r, sizeof(r), TIMEOUT)) {
+		char lv[32];
+		if (!strstr(r, "\"event\":\"pressure\"") || !cu_json_str(r, "level", lv, sizeof(lv)))
+			continue;
+		nraw++;
+		int k = !strcmp(lv, "low") ? 0 : !strcmp(lv, "medium") ? 1 : 2;
+		raw_max = k > raw_max ? k : raw_max;
+	}
+	CHECK(nraw == l0->expect, "raw stream: %llu notifications (expect %llu)", (unsigned long long)nraw,
+	      (unsigned long long)l0->expect);
+	/* The debounced one, until it is back to none. */
+	static const char *const names[] = {"none", "low", "medium", "critical"};
+	uint64_t ntr = 0, other = 0;
+	bool alternate = true, evidence = true;
+	int state = 0, state_max = 0;
+	t0 = cu_now();
+	while (cu_now() - t0 < 20 && cu_read_line(&db, r, sizeof(r), 10000)) {
+		char from[16], to[16];
+		if (!strstr(r, "\"event\":\"transition\"") || !cu_json_str(r, "from", from, sizeof(from)) ||
+		    !cu_json_str(r, "to", to, sizeof(to))) {
+			other++;
+			continue;
+		}
+		ntr++;
+		int f = -1, t = -1;
+		for (int k = 0; k < 4; k++) {
+			if (!strcmp(from, names[k]))
+				f = k;
+			if (!strcmp(to, names[k]))
+				t = k;
+		}
+		alternate &= f == state && t >= 0 && t != f;
+		uint64_t n;
+		double w;
+		evidence &= cu_json_u64(r, "low", &n) && cu_json_u64(r, "critical", &n) && cu_json_double(r, "window_s", &w) &&
+			    w == 1.0 && cu_json_double(r, "previous_s", &w);
+		state = t;
+		state_max = t > state_max ? t : state_max;
+		if (state == 0)
+			break;
+	}
+	CHECK(ntr > 0 && other == 0, "the debounced stream: %llu transitions, nothing else (%llu other lines)",
+	      (unsigned long long)ntr, (unsigned long long)other);
+	CHECK(alternate && evidence, "transitions alternate and carry their evidence");
+	CHECK(ntr <= nraw, "fewer transitions (%llu) than raw notifications (%llu)", (unsigned long long)ntr,
+	      (unsigned long long)nraw);
+	CHECK(state_max == raw_max + 1, "the highest state (%s) is the highest raw level", names[state_max]);
+	CHECK(state == 0, "back to none after the trace: raised by the daemon's timer");
+	CHECK(cu_eventfd_take(efd) == l0->expect, "its eventfd counted every notification");
+	close(efd);
+	cu_close(&raw);
+	cu_close(&db);
+	kill(pid, SIGTERM);
+	cu_wait_exit(pid, 5000);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -934,6 +1041,7 @@ int main(int argc, char **argv)
 	trace_counts("file1.vmpt", true);
 	trace_counts("anon1.vmpt", false);
 	requests();
+	debounced();
 	connection_limit();
 	fd_exhaustion();
 	if (geteuid() == 0)

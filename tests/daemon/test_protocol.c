@@ -503,6 +503,75 @@ static void test_access(void)
 	CHECK(vmpd_may_read(&st, 65534, 65534, NULL, 0), "0755: everybody");
 }
 
+static void test_debounce(void)
+{
+	struct vmpd_request req;
+	char msg[512];
+	CHECK(parse("subscribe a/b low stream", &req, msg, sizeof(msg)) == 0 && !req.debounce, "no debounce flag: raw");
+	CHECK(parse("subscribe a/b low debounce stream", &req, msg, sizeof(msg)) == 0 && req.debounce && req.stream &&
+		      req.debounce_cfg.enter == 2 && req.debounce_cfg.window_ns == 1000000000ull,
+	      "debounce alone: the defaults, before or after stream");
+	CHECK(parse("subscribe a/b medium,local eventfd stream debounce=enter=4,leave=1,dwell=0s,psi=full:2", &req, msg,
+		    sizeof(msg)) == 0 &&
+		      req.debounce && req.eventfd && req.debounce_cfg.enter == 4 && req.debounce_cfg.leave == 1 &&
+		      req.debounce_cfg.dwell_ns == 0 && req.debounce_cfg.psi == VMP_DEBOUNCE_PSI_FULL,
+	      "debounce=CONFIG with eventfd and stream (six fields)");
+	static const struct {
+		const char *line;
+		int err;
+		const char *msg;
+	} bad[] = {
+		{"subscribe a low debounce", EPROTO, "needs 'stream'"},
+		{"subscribe a low eventfd debounce", EPROTO, "needs 'stream'"},
+		{"subscribe a low stream debounce debounce=enter=3", EPROTO, "given twice"},
+		{"subscribe a low stream debounce=", EPROTO, "unknown flag"},
+		{"subscribe a low stream debouncex", EPROTO, "unknown flag"},
+		{"subscribe a low stream eventfd debounce extra", EPROTO, "fields"},
+		{"subscribe a low stream debounce=window=0s", EINVAL, "byte 7: window '0s'"},
+		{"subscribe a low stream debounce=enter=2,leave=2", EINVAL, "leave must be below enter"},
+		{"subscribe a/../b low stream debounce=enter=0", EINVAL, "bad cgroup path"},
+		{"subscribe a lo stream debounce=enter=0", EINVAL, "bad args"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = parse(bad[i].line, &req, msg, sizeof(msg));
+		CHECK(rc == bad[i].err && strstr(msg, bad[i].msg), "'%s': %s", bad[i].line, msg);
+	}
+	/* A transition event: one valid JSON line with every field. */
+	struct vmpd_buf b;
+	vmpd_buf_init(&b);
+	struct vmp_transition t = {.from = VMP_STATE_LOW, .to = VMP_STATE_CRITICAL, .cause = VMP_CAUSE_CONFIRMED,
+				   .time_ns = 1764000000123000000ull, .prev_duration_ns = 2500000000ull,
+				   .held_ns = 300000000ull,
+				   .ev = {.window_ns = 1000000000ull, .count = {3, 1, 2}, .with_evidence = 6,
+					  .scanned = 3072, .reclaimed = 100, .max_pressure = 99, .psi_some_avg10 = 12.5,
+					  .psi_full_avg10 = -1, .triggered = true, .trigger_level = VMP_LEVEL_CRITICAL,
+					  .origin = "a/\"b"}};
+	vmpd_fmt_transition(&b, 7, "a", &t);
+	CHECK_LINE(&b,
+		   "{\"event\":\"transition\",\"id\":7,\"time\":\"2025-11-24T16:00:00.123Z\",\"cgroup\":\"a\",\"from\":\"low\","
+		   "\"to\":\"critical\",\"cause\":\"confirmed\",\"previous_s\":2.500,\"held_s\":0.300,\"window_s\":1.000,"
+		   "\"low\":3,\"medium\":1,\"critical\":2,\"with_evidence\":6,\"scanned\":3072,\"reclaimed\":100,"
+		   "\"max_pressure\":99,\"psi_some_avg10\":12.50,\"psi_full_avg10\":null,\"trigger_level\":\"critical\","
+		   "\"origin\":\"a/\\\"b\"}\n",
+		   "transition event, as in the protocol document");
+	vmpd_buf_reset(&b);
+	t.ev.with_evidence = 0;
+	t.ev.triggered = false;
+	vmpd_fmt_transition(&b, 7, "a", &t);
+	CHECK(strstr(b.p, "\"scanned\":null,\"reclaimed\":null,\"max_pressure\":null") &&
+		      strstr(b.p, "\"trigger_level\":null,\"origin\":null") && json_valid_line(b.p, b.len),
+	      "without evidence and raised by time: nulls");
+	vmpd_buf_reset(&b);
+	struct vmpd_sub_info s = {.id = 3, .cgroup = "a", .args = "low", .stream = true,
+				  .debounce = "window=1s,enter=2,leave=0,dwell=2s,psi=off"};
+	vmpd_fmt_subscribed(&b, &s);
+	CHECK_LINE(&b,
+		   "{\"reply\":\"subscribe\",\"ok\":true,\"id\":3,\"cgroup\":\"a\",\"args\":\"low\",\"eventfd\":false,"
+		   "\"stream\":true,\"debounce\":\"window=1s,enter=2,leave=0,dwell=2s,psi=off\"}\n",
+		   "a debounced subscription's reply names its config");
+	vmpd_buf_free(&b);
+}
+
 int main(void)
 {
 	test_framing();
@@ -512,5 +581,6 @@ int main(void)
 	test_escaping();
 	test_normalize();
 	test_access();
+	test_debounce();
 	return check_done("daemon protocol");
 }

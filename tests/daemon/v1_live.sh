@@ -21,6 +21,9 @@
 # medium and critical counts. Finally a child cgroup is removed under a
 # kernel listener, a daemon subscription and two watchers: each gets the
 # kernel's final increment or a `removed` event, and the id is freed.
+# The daemon also writes its metrics textfile (--metrics-cgroup CG:low):
+# the low listener's counts by level equal the kernel's, with no evidence
+# series (the v1 passthrough has none).
 #
 # Skips (TAP "1..0 # SKIP") when not root, without a v1 memory controller,
 # or when a cgroup cannot be created. Changes nothing outside its cgroup
@@ -107,7 +110,8 @@ klc=$!
 
 # The daemon and its clients.
 S=$T/control
-"$D" --source v1 --socket "$S" 2>"$T/daemon.log" &
+"$D" --source v1 --socket "$S" --metrics-textfile "$T/metrics.prom" --metrics-interval 0.2 \
+	--metrics-cgroup "$CGREL:low" 2>"$T/daemon.log" &
 dpid=$!
 pids="$pids $dpid"
 i=0
@@ -168,6 +172,8 @@ check "... and only the hog: the daemon is alive" kill -0 "$dpid"
 check "... the kernel listener too" kill -0 "$kl"
 echo "# pressure took $(($(date +%s) - t0)) s"
 sleep 2 # the kernel's deferred work, then the relays
+sleep 0.5 # a textfile tick after the last relay
+cp "$T/metrics.prom" "$T/metrics.snap" 2>/dev/null
 
 # ---- counts ----
 kill -TERM "$kl" "$sc"
@@ -200,6 +206,16 @@ smed=$(echo "$line" | sed -n 's/.* medium=\([0-9]*\).*/\1/p')
 scrit=$(echo "$line" | sed -n 's/.* critical=\([0-9]*\).*/\1/p')
 check "the low stream's levels split as the kernel's listeners count: low $slow = $klow - $kmed, medium $smed = $kmed - $kcrit, critical $scrit = $kcrit" \
 	[ "${slow:-x}" = $((klow - kmed)) -a "${smed:-x}" = $((kmed - kcrit)) -a "${scrit:-x}" = "$kcrit" ]
+metric() { # level: the low listener's notifications at that level, from the textfile
+	sed -n "s|^vmpressure_notifications_total{cgroup=\"$CGREL\",args=\"low\",level=\"$1\"} ||p" "$T/metrics.snap"
+}
+mlow=$(metric low)
+mmed=$(metric medium)
+mcrit=$(metric critical)
+check "metrics textfile: the low listener's notifications by level as the kernel's listeners count (low $mlow, medium $mmed, critical $mcrit)" \
+	[ "${mlow:-x}" = $((klow - kmed)) -a "${mmed:-x}" = $((kmed - kcrit)) -a "${mcrit:-x}" = "$kcrit" ]
+check "metrics textfile: no scanned/reclaimed/pressure series on cgroup v1" \
+	sh -c '! grep -q "scanned_pages\|reclaimed_pages\|pressure_ratio" "$1" && grep -q "source=\"cgroup-v1\"" "$1"' sh "$T/metrics.snap"
 wdj=$(json_total "$T/watchd.json")
 check "watch through the daemon counts the same as the kernel's low listener ($wdj)" [ "$wdj" = "$klow" ]
 # How many notifications one event line stands for depends on when the

@@ -490,6 +490,10 @@ struct ectx {
 	struct v2s_result *out;
 	double now; /* the current sample, s from the first */
 	struct cbslot cb[V2S_MAXL];
+	int lgroup[V2S_MAXL];            /* each listener's group index; -1: the root */
+	const struct v2s_sample *sample; /* the current sample */
+	v2s_event_fn fn;
+	void *fn_arg;
 };
 
 static void on_est_event(const struct vmp_event *ev, void *arg)
@@ -497,7 +501,20 @@ static void on_est_event(const struct vmp_event *ev, void *arg)
 	const struct cbslot *cs = arg;
 	if (ev->flags & VMP_EVENT_REMOVED)
 		return;
-	note(&cs->owner->out->l[cs->idx], ev->level, cs->owner->now);
+	struct ectx *ec = cs->owner;
+	note(&ec->out->l[cs->idx], ev->level, ec->now);
+	if (ec->fn) {
+		int g = ec->lgroup[cs->idx];
+		double some = -1, full = -1;
+		if (ec->sample && g < 0) {
+			some = ec->sample->m.psi_some_avg10;
+			full = ec->sample->m.psi_full_avg10;
+		} else if (ec->sample && ec->sample->c[g].valid) {
+			some = ec->sample->c[g].psi_some_avg10;
+			full = ec->sample->c[g].psi_full_avg10;
+		}
+		ec->fn(cs->idx, ec->now, ev, some, full, ec->fn_arg);
+	}
 }
 
 static int ectx_new(const struct v2s_run *run, struct ectx *ec, struct v2s_result *out)
@@ -524,6 +541,10 @@ static int ectx_new(const struct v2s_run *run, struct ectx *ec, struct v2s_resul
 		vmp_group *g;
 		ec->cb[i].owner = ec;
 		ec->cb[i].idx = i;
+		ec->lgroup[i] = -1;
+		for (size_t k = 0; k < run->ngroups; k++)
+			if (!strcmp(run->group[k], run->l[i].group))
+				ec->lgroup[i] = (int)k;
 		rc = vmp_group_lookup(ec->ctx, run->l[i].group, &g);
 		if (!rc)
 			rc = vmp_listen_callback(g, run->l[i].args, on_est_event, &ec->cb[i]);
@@ -548,11 +569,20 @@ static void ectx_free(struct ectx *ec)
 int v2s_estimate(const struct v2s_run *run, const struct vmp_est_config *cfg,
 		 unsigned idle_ms, unsigned busy_ms, struct v2s_result *out)
 {
+	return v2s_estimate_events(run, cfg, idle_ms, busy_ms, out, NULL, NULL);
+}
+
+int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *cfg,
+			unsigned idle_ms, unsigned busy_ms, struct v2s_result *out,
+			v2s_event_fn fn, void *arg)
+{
 	result_init(run, out);
 	struct ectx ec;
 	int rc = ectx_new(run, &ec, out);
 	if (rc)
 		return rc;
+	ec.fn = fn;
+	ec.fn_arg = arg;
 	struct vmp_est *est;
 	rc = vmp_est_new_config(&est, ec.ctx, cfg);
 	if (rc) {
@@ -571,6 +601,7 @@ int v2s_estimate(const struct v2s_run *run, const struct vmp_est_config *cfg,
 			cs[n++] = s->c[g];
 		}
 		ec.now = s->t - t0;
+		ec.sample = s;
 		rc = vmp_est_step(est, (uint64_t)llround(s->t * 1e9), &s->m, n, gs, cs);
 		if (rc)
 			break;

@@ -93,6 +93,15 @@ int v2s_kernel(const struct v2s_run *run, struct v2s_result *out);
 int v2s_estimate(const struct v2s_run *run, const struct vmp_est_config *cfg,
 		 unsigned idle_ms, unsigned busy_ms, struct v2s_result *out);
 
+/* The same, calling fn for every notification: the listener's index, the
+ * sample's time (s from the first), the event, and the PSI avg10 of the
+ * listener's group in that sample (the machine's for "/"; -1: unknown). */
+typedef void (*v2s_event_fn)(size_t listener, double t, const struct vmp_event *ev,
+			     double psi_some, double psi_full, void *arg);
+int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *cfg,
+			unsigned idle_ms, unsigned busy_ms, struct v2s_result *out,
+			v2s_event_fn fn, void *arg);
+
 /* The naive estimator of the study's README: the origin is the group whose
  * memory.events max grew; one window per whole 512 pages of its
  * hierarchical pgscan delta in each interval, at the interval's ratio; a

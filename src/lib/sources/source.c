@@ -271,7 +271,7 @@ void vmp_source_emit(struct vmp_sub *sub, struct vmp_source_event *ev)
 		return;
 	ev->cgroup = sub->cgroup;
 	if (!ev->time_ns)
-		ev->time_ns = vmp_realtime_ns();
+		ev->time_ns = sub->src->event_time_ns ? sub->src->event_time_ns : vmp_realtime_ns();
 	if (ev->flags & VMP_EVENT_REMOVED)
 		sub->dead = true;
 	sub->fn(ev, sub->arg);

@@ -54,6 +54,9 @@ struct vmp_source {
 	int epfd;
 	struct vmp_sub *subs;
 	void *kind_data;
+	/* Non-zero: the time of the events being emitted (the trace source's
+	 * timeline), instead of the clock's. */
+	uint64_t event_time_ns;
 };
 
 extern const struct vmp_source_ops vmp_source_v1_ops;

@@ -5,6 +5,13 @@
  * makes the daemon and every client testable with known counts: a file's
  * `expect` records are what its listeners must receive. Its own `listen`
  * records are ignored; subscribers take their place.
+ *
+ * Event times follow the trace's timeline, not the playback's: a record
+ * t seconds after the first is stamped start + t, where start is the wall
+ * clock when playback began. At speed 1 that is the wall clock; at other
+ * speeds (0: as fast as possible) the times keep the trace's own spacing,
+ * so that whatever reads them (a debounced state, a plot) sees the
+ * recording's timing rather than the replay's.
  */
 #include "source.h"
 #include "../trace/trace.h"
@@ -35,6 +42,7 @@ struct tsrc {
 	double t_first;
 	bool started;
 	struct timespec t0;
+	uint64_t start_real_ns; /* the wall clock when playback began */
 	struct vmp_watch timer;
 	/* while loading */
 	struct vmp_source *src;
@@ -124,6 +132,8 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		struct trec *r = &ts->recs[ts->next];
 		if (speed > 0 && (r->t - ts->t_first) / speed > elapsed)
 			break;
+		double off = r->t - ts->t_first;
+		src->event_time_ns = ts->start_real_ns + (uint64_t)(off > 0 ? off * 1e9 : 0);
 		switch (r->kind) {
 		case VMP_REC_VMPRESSURE:
 			vmp_account(ts->ctx, r->g, r->gfp, r->tree, r->s, r->r);
@@ -139,6 +149,7 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		}
 		ts->next++;
 	}
+	src->event_time_ns = 0;
 	if (ts->next < ts->n) {
 		double due = speed > 0 ? (ts->recs[ts->next].t - ts->t_first) / speed - elapsed : 0;
 		arm(ts, due);
@@ -153,6 +164,7 @@ static int trace_start(struct vmp_source *src)
 		return 0;
 	ts->started = true;
 	clock_gettime(CLOCK_MONOTONIC, &ts->t0);
+	ts->start_real_ns = vmp_realtime_ns();
 	if (ts->n)
 		arm(ts, 0);
 	return 0;
