@@ -4,7 +4,7 @@
 #   fuzz/run.sh [SECONDS [TARGET...]]
 #
 # SECONDS per target (default 30); TARGETs default to fuzz_args fuzz_trace
-# fuzz_request fuzz_http fuzz_debounce.
+# fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch.
 # The build directory is $FUZZ_BUILD_DIR, default build-fuzz/ in the source
 # root; it is configured (CC=clang meson setup ... -Dfuzz=true
 # -Db_lundef=false) if it does not exist yet. Each target works on a
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- fuzz_args fuzz_trace fuzz_request fuzz_http fuzz_debounce
+[ $# -gt 0 ] || set -- fuzz_args fuzz_trace fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}
 
