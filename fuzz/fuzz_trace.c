@@ -15,7 +15,9 @@
  *    `listen` line's args are valid by the R-14 reference (ref_args.h);
  *  - every event names a time inside the input, a valid level and id;
  *  - a second run without an event callback and without an error report
- *    (small inputs) gives the same result;
+ *    (small inputs), through vmp_replay_run_hooks(), gives the same result,
+ *    one event hook per notification, one listen hook per listener, and
+ *    every window and event hook with a valid level and an origin;
  *  - (NULL, 0) is an empty trace, (NULL, n) and a NULL out are -EINVAL.
  *
  * Inputs above 64 KiB are skipped: the parser is linear, bigger inputs
@@ -153,7 +155,39 @@ struct result {
 	bool kernel_timing;
 };
 
-/* with_events false: no callback and no error report (err NULL). */
+/* What the hooks of the second run saw. */
+static struct {
+	uint64_t events, listens, groups, windows;
+} H;
+
+static void h_group(const char *path, const char *parent, void *arg)
+{
+	(void)arg;
+	CHECK(path && (parent == NULL) == (strcmp(path, "/") == 0), "group hook: parent of '%s'", path);
+	H.groups++;
+}
+static void h_listen(unsigned id, const char *group, const char *args, void *arg)
+{
+	(void)arg;
+	CHECK(id <= MAX_ID && group && args && strlen(args) <= 19, "listen hook %u", id);
+	H.listens++;
+}
+static void h_window(const char *t, size_t tlen, const struct vmp_event *ev, void *arg)
+{
+	(void)arg;
+	CHECK(t && tlen && ev->origin && !ev->group && (unsigned)ev->level <= VMP_LEVEL_CRITICAL, "window hook");
+	H.windows++;
+}
+static void h_event(const char *t, size_t tlen, unsigned id, const struct vmp_event *ev, void *arg)
+{
+	(void)arg;
+	CHECK(t && tlen && id <= MAX_ID && ev->origin && ev->group && (unsigned)ev->level <= VMP_LEVEL_CRITICAL,
+	      "event hook");
+	H.events++;
+}
+
+/* with_events false: no callback and no error report (err NULL), through
+ * vmp_replay_run_hooks(). */
 static void run(const char *buf, size_t len, bool with_events, struct result *res)
 {
 	vmp_replay *const sentinel = (vmp_replay *)(uintptr_t)0x5a5a5a50;
@@ -161,8 +195,12 @@ static void run(const char *buf, size_t len, bool with_events, struct result *re
 
 	memset(res, 0, sizeof(*res));
 	memset(&res->err, 0xa5, sizeof(res->err));
-	res->rc = vmp_replay_run(buf, len, with_events ? on_event : NULL, &T, &r,
-				 with_events ? &res->err : NULL);
+	static const struct vmp_replay_hooks hooks = {h_group, h_listen, h_window, h_event, NULL};
+	memset(&H, 0, sizeof(H));
+	if (with_events)
+		res->rc = vmp_replay_run(buf, len, on_event, &T, &r, &res->err);
+	else
+		res->rc = vmp_replay_run_hooks(buf, len, &hooks, &r, NULL);
 	if (res->rc != 0) {
 		CHECK(r == sentinel, "out written on failure");
 		return;
@@ -230,6 +268,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(b.rc == a.rc, "rerun rc %d vs %d", b.rc, a.rc);
 		if (!a.rc) {
 			CHECK(b.n == a.n && b.kernel_timing == a.kernel_timing, "rerun differs");
+			CHECK(H.events == T.events && H.listens == a.n, "hooks: %llu events, %llu listens",
+			      (unsigned long long)H.events, (unsigned long long)H.listens);
 			for (size_t i = 0; i < a.n; i++)
 				CHECK(a.l[i].id == b.l[i].id && a.l[i].count == b.l[i].count &&
 					      a.l[i].has_expect == b.l[i].has_expect &&

@@ -435,6 +435,31 @@ int vmp_exec_trigger(vmp_exec *x, const char *const *env, size_t n);
  */
 int vmp_exec_trigger_event(vmp_exec *x, const struct vmp_source_event *ev, const char *source,
 			   const char *const *extra, size_t nextra);
+/*
+ * Recording (vmpressure record): the engine calls an estimator or trace
+ * source makes, as vmptrace v1 text that vmp_replay_run() reproduces.
+ * From vmp_source_record() on, fn gets whole lines ('\n'-terminated, in
+ * file order, inside dispatch and subscribe): `group` records as groups
+ * first appear, a `listen` record per subscription made after it (ids 0,
+ * 1, ... in subscription order), and `vmpressure`, `prio` (and for a
+ * kernel-timed trace `work`) records. Live times are seconds since
+ * vmp_source_record(); a trace source keeps its file's. Call it before the
+ * first subscription (-EBUSY otherwise, or if already recording).
+ * -ENOTSUP for the cgroup v1 source: it relays the kernel's own levels,
+ * with no engine calls to record.
+ */
+typedef void (*vmp_record_fn)(const char *text, size_t len, void *arg);
+int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg);
+/*
+ * End the recording: an `expect` record per recorded subscription still
+ * subscribed, with the notifications delivered to it, then nothing more.
+ * Returns 0, or the error that stopped the recording early (the text
+ * passed so far is then incomplete): -EILSEQ for a cgroup name vmptrace
+ * cannot hold (a space or a control character), -ENOMEM, -ERANGE (more
+ * than 65536 subscriptions). -EINVAL if not recording.
+ */
+int vmp_source_record_end(vmp_source *src);
+
 /* ---- Debounced level state (src/lib/engine/debounce.c) ---------------- */
 
 /*
@@ -613,6 +638,28 @@ struct vmp_replay_listener {
 };
 int vmp_replay_listener(const vmp_replay *r, size_t index,
 			struct vmp_replay_listener *out);
+/*
+ * The same replay, reporting what plots and analyses need. Every hook may
+ * be NULL. t/tlen: the time text of the record being replayed. On a
+ * malformed trace the hooks may have seen the lines before the bad one.
+ */
+struct vmp_replay_hooks {
+	/* each `group` record: parent NULL for the root */
+	void (*group)(const char *path, const char *parent, void *arg);
+	/* each `listen` record: args as in the file, cut to 19 bytes */
+	void (*listen)(unsigned id, const char *group, const char *args, void *arg);
+	/* each evaluated window, whether or not a listener heard it: ev has
+	 * level, scanned, reclaimed, pressure and origin (group is NULL) */
+	void (*window)(const char *t, size_t tlen, const struct vmp_event *ev, void *arg);
+	/* each counted notification: ev->group is the listener's group,
+	 * ev->origin the group whose window it was */
+	void (*event)(const char *t, size_t tlen, unsigned listener_id, const struct vmp_event *ev,
+		      void *arg);
+	void *arg;
+};
+int vmp_replay_run_hooks(const char *buf, size_t len, const struct vmp_replay_hooks *hooks,
+			 vmp_replay **out, struct vmp_trace_error *err);
+
 /* True if the file had `work` records (kernel timing). */
 bool vmp_replay_kernel_timing(const vmp_replay *r);
 

@@ -7,6 +7,7 @@
 #                   and debhelper, mmdebstrap for the chroot, lintian), and
 #                   promtool (from Debian's prometheus package, extracted
 #                   into .deps/, see below)
+#   deps.sh plot    chromium alone: the plot suite renders SVGs headless
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -33,6 +34,7 @@ fetch_promtool() {
 want="gcc libc6-dev meson ninja-build pkg-config"
 [ "${1:-build}" = test ] && want="$want clang libclang-rt-14-dev python3"
 [ "${1:-build}" = test ] && want="$want build-essential debhelper dpkg-dev mmdebstrap lintian"
+[ "${1:-build}" = plot ] && want="chromium"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

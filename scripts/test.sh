@@ -1,8 +1,8 @@
 #!/bin/sh
 # Build vmpressure and run the whole test suite: the plain build with the
-# VM suite (a real kernel under qemu) and the package suite (the .debs in a
-# Debian 12 chroot), again under ASan+UBSan and under
-# TSan, and a short run of every fuzzer. Ends with one line:
+# VM suite (a real kernel under qemu), the package suite (the .debs in a
+# Debian 12 chroot) and the plot suite (headless Chromium), again under
+# ASan+UBSan and under TSan, and a short run of every fuzzer. Ends with one line:
 # "N passed, N failed".
 #
 #   scripts/test.sh            everything
@@ -52,7 +52,7 @@ run_build() { # label, builddir, meson setup options...
 		return
 	fi
 	echo "=== $label: tests"
-	meson test -C "$dir" --print-errorlogs --no-suite vm --no-suite package $MESON_TEST_ARGS
+	meson test -C "$dir" --print-errorlogs --no-suite vm --no-suite package --no-suite plot $MESON_TEST_ARGS
 	set -- $(count_meson "$dir" "$label")
 	echo "=== $label: $1 passed, $2 failed, $3 skipped"
 	passed=$((passed + $1))
@@ -85,6 +85,16 @@ echo "=== package: $1 passed, $2 failed, $3 skipped"
 passed=$((passed + $1))
 failed=$((failed + $2))
 [ "$2" -eq 0 ] || failures="$failures package"
+# vmpressure plot's SVGs rendered by headless Chromium (tests/plot). It
+# skips, with its reason, where chromium cannot be installed.
+echo "=== plot: the plots in headless Chromium"
+sh scripts/deps.sh plot || echo "test.sh: chromium could not be installed; the plot suite will skip"
+meson test -C build --suite plot --print-errorlogs
+set -- $(count_meson build plot)
+echo "=== plot: $1 passed, $2 failed, $3 skipped"
+passed=$((passed + $1))
+failed=$((failed + $2))
+[ "$2" -eq 0 ] || failures="$failures plot"
 run_build "asan+ubsan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 run_build "tsan" build-tsan -Db_sanitize=thread -Db_lundef=false
 

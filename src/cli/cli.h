@@ -21,6 +21,8 @@ extern const char *prog;
 int cmd_calc(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* watch_daemon.c: `vmpressure watch` through vmpressured. */
 #include "vmpressure.h"

@@ -21,6 +21,8 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  watch [CGROUP]           live pressure notifications (default: the whole machine)\n"
+		"  record [CGROUP] -o FILE  the same, written as a vmptrace file that replay reproduces\n"
+		"  plot FILE -o OUT.svg     draw a vmptrace file: pressure per group, notifications\n"
 		"  calc SCANNED RECLAIMED   the kernel's pressure %% and level for one window\n"
 		"  replay [--check] [--events] FILE\n"
 		"                           replay a vmptrace file, print notifications per listener\n"
@@ -85,6 +87,10 @@ int main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(cmd, "watch") == 0)
 		return cmd_watch(argc - 1, argv + 1);
+	if (strcmp(cmd, "record") == 0)
+		return cmd_record(argc - 1, argv + 1);
+	if (strcmp(cmd, "plot") == 0)
+		return cmd_plot(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
 		usage(stdout);
 		return EXIT_OK;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * --exec actions: for each `--exec 'CGROUP LEVEL[,MODE] COMMAND'` the
- * daemon holds a subscription of its own (a hook member of the shared
+ * daemon holds a subscription of its own (an internal member of the shared
  * subscription, subscriptions.c, so an action and any number of clients
  * watching the same cgroup and level cost one source subscription) and a
  * runner of the library's (vmp_exec: one run at a time, a least interval
@@ -11,7 +11,7 @@
  * a slow one delays only its own next run.
  *
  * With `debounce[=CONFIG]` in its text an action runs per level
- * transition instead (the hook member carries the debouncer, ticked with
+ * transition instead (the member carries the debouncer, ticked with
  * the clients' debounced subscriptions), with VMP_EVENT=transition.
  *
  * A cgroup that is removed ends its action (its last run has
@@ -65,7 +65,7 @@ static void on_exit_status(const struct vmp_exec_result *r, void *arg)
 			 a->cgroup, a->args, r->pid, r->exit_code, s, r->events, to);
 }
 
-static void on_event(const struct vmp_source_event *ev, void *arg)
+static void on_event(void *arg, const struct vmp_source_event *ev)
 {
 	struct vmpd_action *a = arg;
 	int rc = vmp_exec_trigger_event(a->x, ev, a->d->source_name, NULL, 0);
@@ -80,7 +80,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	}
 }
 
-static void on_transition(const struct vmp_transition *t, const char *cgroup, void *arg)
+static void on_transition(void *arg, const struct vmp_transition *t, const char *cgroup)
 {
 	struct vmpd_action *a = arg;
 	int rc = vmp_exec_trigger_transition(a->x, t, cgroup, t->time_ns, a->d->source_name, NULL, 0);
@@ -153,8 +153,11 @@ int vmpd_actions_start(struct vmpd *d, char *const *specs, size_t n, unsigned in
 			break;
 		}
 		a->io_added = true;
-		rc = vmpd_sub_add_hook(d, spec->cgroup, spec->level, spec->mode, spec->debounce ? &spec->db : NULL,
-				       on_event, on_transition, a, &a->cs);
+		rc = vmpd_sub_add_internal(d, spec->cgroup, spec->level, spec->mode, on_event, a, &a->cs);
+		if (!rc && spec->debounce && (rc = vmpd_sub_debounce(d, a->cs, &spec->db, on_transition)) != 0) {
+			vmpd_sub_release(d, a->cs);
+			a->cs = NULL;
+		}
 		if (rc)
 			snprintf(err, errcap, "--exec #%zu: cannot watch cgroup '%s' at %s: %s", i + 1, spec->cgroup,
 				 spec->args, rc == -ENOENT ? "no such cgroup" : strerror(-rc));

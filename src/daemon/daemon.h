@@ -16,6 +16,8 @@
  *                   the daemon's own; exec_spec.c parses the option, pure
  *   protocol.c      parsing and JSON formatting, pure
  *   log.c           the log (stderr or a file, reopened on SIGHUP)
+ *   mpwatch.c       memory-pressure endpoints for systemd's
+ *                   $MEMORY_PRESSURE_WATCH clients (mpwatch_parse.c: pure)
  *   metrics_serve.c Prometheus metrics: per-listener counts, the textfile,
  *                   --metrics-cgroup (metrics.h: the pure parts)
  *   metrics_http.c  the loopback HTTP endpoint for them
@@ -81,9 +83,12 @@ struct vmpd_csub {
 	char *db_text;     /* its canonical config, for replies */
 	struct vmpd_csub *dnext, **dprev; /* the debounced ones (subscriptions.c) */
 	uint64_t events;   /* notifications delivered */
-	vmp_source_fn hook; /* a daemon's own subscriber (client NULL) */
-	void (*hook_transition)(const struct vmp_transition *t, const char *cgroup, void *arg);
-	void *hook_arg;
+	/* An in-daemon subscriber (mpwatch.c) has no client: its events go to
+	 * notify() instead of an eventfd or a stream. */
+	void (*notify)(void *arg, const struct vmp_source_event *ev);
+	/* ... and with a debouncer (vmpd_sub_debounce()), its transitions */
+	void (*notify_transition)(void *arg, const struct vmp_transition *t, const char *cgroup);
+	void *notify_arg;
 	struct vmpd_csub *cnext, **cprev; /* the client's list */
 	struct vmpd_csub *snext, **sprev; /* the shared subscription's list */
 };
@@ -160,6 +165,9 @@ struct vmpd {
 	unsigned nclients;
 	uint64_t accept_refused;      /* over the connection limit */
 
+	/* mpwatch.c */
+	struct vmpd_mpws *mpw;
+
 	/* actions.c */
 	struct vmpd_actions *actions;
 
@@ -223,18 +231,19 @@ void vmpd_subs_fini(struct vmpd *d);
  * ENOENT, EINVAL, EACCES, ENOTSUP; EMFILE/ENFILE for the eventfd). */
 int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
 		 struct vmpd_csub **out);
-/* A subscriber of the daemon's own (an --exec action): fn gets every
- * event, or with db every transition of its debouncer through tfn (its
- * time on CLOCK_REALTIME), and the removal last through fn (after which cs
- * is freed). 0 or -errno as vmpd_sub_add(). Released with
- * vmpd_sub_release(). */
-typedef void vmpd_hook_transition_fn(const struct vmp_transition *t, const char *cgroup, void *arg);
-int vmpd_sub_add_hook(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
-		      const struct vmp_debounce_config *db, vmp_source_fn fn,
-		      vmpd_hook_transition_fn *tfn, void *arg, struct vmpd_csub **out);
 /* End a client subscription: its eventfd closed, the source subscription
  * released with its last user. Not from inside vmp_source_dispatch(). */
 void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs);
+/* The same for a subscriber inside the daemon (mpwatch.c): fn gets every
+ * event, the removal last; after the removal cs is freed by the caller. */
+int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
+			  struct vmpd_csub **out);
+/* Debounce an internal subscriber (an --exec action): from now on fn gets
+ * its transitions (their time on CLOCK_REALTIME) instead of the events;
+ * the removal still goes to the notify fn. -EINVAL for a client's. */
+int vmpd_sub_debounce(struct vmpd *d, struct vmpd_csub *cs, const struct vmp_debounce_config *cfg,
+		      void (*fn)(void *arg, const struct vmp_transition *t, const char *cgroup));
 /* After vmp_source_dispatch(): release source subscriptions whose cgroup
  * went away (the source may not be called from its own callbacks). */
 void vmpd_subs_reap(struct vmpd *d);
@@ -245,6 +254,18 @@ size_t vmpd_subs_shared_count(const struct vmpd *d);
 /* The normalised cgroup of a client subscription. */
 const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
 
+/* ---- mpwatch.c ---- */
+struct vmpd_mpw_spec;
+/* Bind every endpoint's socket: before the control socket, so that a
+ * daemon that answers there is ready on its endpoints too. 0 or a
+ * VMPD_EXIT_* status, the reason logged. */
+int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n);
+/* Watch the sockets and subscribe; after vmpd_loop_init(), vmpd_subs_init(). */
+int vmpd_mpw_start(struct vmpd *d);
+/* End of a loop round: write the queued wake-up bytes. */
+void vmpd_mpw_flush(struct vmpd *d);
+/* Close every endpoint client, release the subscriptions, remove the sockets. */
+void vmpd_mpw_fini(struct vmpd *d);
 /* A source subscription that lives as long as the daemon (or its cgroup),
  * clients or not: --metrics-cgroup. Shares with clients like theirs. */
 int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode);

@@ -16,6 +16,7 @@
  * log file; SIGUSR1 starts a trace source held by --trace-hold.
  */
 #include "daemon.h"
+#include "mpwatch.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -65,6 +66,12 @@ static void usage(FILE *f)
 		"                       a subscription's (low,hierarchy); repeatable. Without\n"
 		"                       it: / with low,hierarchy. Client subscriptions have\n"
 		"                       series too\n"
+		"  --memory-pressure-endpoint 'PATH CGROUP ARGS [MODE]'\n"
+		"                       a socket at PATH for systemd's memory pressure protocol\n"
+		"                       ($MEMORY_PRESSURE_WATCH, sd_event_add_memory_pressure()):\n"
+		"                       its clients are woken at each notification of CGROUP\n"
+		"                       at ARGS (level[,mode]); MODE: octal, 0666. Repeatable;\n"
+		"                       docs/memory-pressure-watch.md\n"
 		"  --exec 'CGROUP LEVEL[,MODE] COMMAND'\n"
 		"                       run /bin/sh -c COMMAND for each notification of CGROUP\n"
 		"                       at LEVEL[,MODE], with its evidence in VMP_* variables;\n"
@@ -193,10 +200,14 @@ enum {
 	OPT_METRICS_INTERVAL,
 	OPT_METRICS_LISTEN,
 	OPT_METRICS_CGROUP,
+	OPT_MP_ENDPOINT,
 	OPT_EXEC,
 	OPT_EXEC_INTERVAL,
 	OPT_EXEC_TIMEOUT,
 };
+
+/* Endpoints per daemon: one per service (or level) that wants them. */
+#define MAX_MP_ENDPOINTS 64
 
 static const struct option long_opts[] = {
 	{"socket", required_argument, NULL, OPT_SOCKET},
@@ -212,6 +223,7 @@ static const struct option long_opts[] = {
 	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
 	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{"metrics-cgroup", required_argument, NULL, OPT_METRICS_CGROUP},
+	{"memory-pressure-endpoint", required_argument, NULL, OPT_MP_ENDPOINT},
 	{"exec", required_argument, NULL, OPT_EXEC},
 	{"exec-interval", required_argument, NULL, OPT_EXEC_INTERVAL},
 	{"exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT},
@@ -247,6 +259,8 @@ int main(int argc, char **argv)
 	struct vmp_source_config cfg;
 	struct vmp_trace_error terr = {0};
 	bool source_set = false, speed_set = false;
+	static struct vmpd_mpw_spec mp_specs[MAX_MP_ENDPOINTS];
+	size_t n_mp = 0;
 	vmp_source_config_init(&cfg);
 	cfg.trace_error = &terr;
 	/* static: 256 x 1 KiB, only touched as far as used */
@@ -358,6 +372,20 @@ int main(int argc, char **argv)
 					      : "--exec-timeout '%s': seconds, 0.001 to 86400", optarg);
 			break;
 		}
+		case OPT_MP_ENDPOINT: {
+			char err[256];
+			if (n_mp == MAX_MP_ENDPOINTS)
+				return bad("--memory-pressure-endpoint '%s': more than 64 endpoints", optarg);
+			if (vmpd_mpw_parse_spec(optarg, &mp_specs[n_mp], err, sizeof(err))) {
+				fprintf(stderr, "vmpressured: --memory-pressure-endpoint '%s': %s\n", optarg, err);
+				return VMPD_EXIT_USAGE;
+			}
+			for (size_t i = 0; i < n_mp; i++)
+				if (!strcmp(mp_specs[i].path, mp_specs[n_mp].path))
+					return bad("--memory-pressure-endpoint: %s is given twice", mp_specs[i].path);
+			n_mp++;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return VMPD_EXIT_OK;
@@ -381,6 +409,9 @@ int main(int argc, char **argv)
 		return bad("%s--source trace needs --trace FILE", "");
 	if (cfg.kind != VMP_SOURCE_TRACE && (cfg.trace_path || speed_set || cfg.trace_hold))
 		return bad("%s--trace, --speed and --trace-hold are for the trace source", "");
+	for (size_t i = 0; i < n_mp; i++)
+		if (!strcmp(mp_specs[i].path, socket_path))
+			return bad("--memory-pressure-endpoint %s: that is the control socket", socket_path);
 	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
 		cfg.trace_speed = 1;
 	if ((mcfg.nwatch || mcfg.interval > 0) && !mcfg.textfile && !mcfg.listen)
@@ -436,9 +467,11 @@ int main(int argc, char **argv)
 
 	struct vmpd_socket sock = {.fd = -1};
 	char err[512];
-	int status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err));
-	if (status) {
+	int status = vmpd_mpw_open(&d, mp_specs, n_mp);
+	if (!status && (status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
+	if (status) {
+		vmpd_mpw_fini(&d);
 		vmp_source_free(d.src);
 		vmpd_log_close();
 		return status;
@@ -451,6 +484,8 @@ int main(int argc, char **argv)
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
 	} else if ((status = vmpd_metrics_init(&d, &mcfg)) != 0) {
+		/* logged */
+	} else if ((status = vmpd_mpw_start(&d)) != 0) {
 		/* logged */
 	} else if ((rc = vmpd_actions_start(&d, execs, nexec, exec_interval, exec_timeout, err,
 					    sizeof(err))) != 0) {
@@ -471,6 +506,7 @@ int main(int argc, char **argv)
 
 	vmpd_actions_stop(&d);
 	vmpd_clients_close_all(&d);
+	vmpd_mpw_fini(&d);
 	vmpd_metrics_fini(&d);
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);

@@ -34,6 +34,13 @@
  * earliest transition any of them may raise on its own (a level left when
  * notifications stop), ticks them all.
  *
+ * In-daemon subscribers (the memory-pressure endpoints, mpwatch.c) are
+ * members too, without a client: their notify() gets the event instead
+ * (they are not counted in the client totals of `status`). One with a
+ * debouncer (an --exec action's `debounce`, vmpd_sub_debounce()) gets its
+ * transitions through notify_transition() instead, ticked with the
+ * clients' debounced subscriptions; the removal still through notify().
+ *
  * Removal: the source reports it once, last. Every client subscription
  * gets the final increment and a `removed` event, and is freed (its id
  * with it). The source subscription itself is released after dispatch
@@ -45,11 +52,6 @@
  * lives without members, and a client subscribing to the same (cgroup,
  * level, mode) shares it like any other, so the metrics have one series
  * per listener.
- *
- * Hooks: the daemon's own subscribers (--exec actions, actions.c) are
- * members without a client. They get the source's events through their
- * function in the same fan-out, or, debounced, their transitions (on the
- * same timer as the clients'), and count in no client's limits.
  */
 #include "daemon.h"
 
@@ -202,17 +204,17 @@ static void efd_add(int efd, uint64_t n)
 static void member_free(struct vmpd *d, struct vmpd_csub *cs)
 {
 	struct vmpd_shared *sh = cs->shared;
-	*cs->cprev = cs->cnext;
-	if (cs->cnext)
-		cs->cnext->cprev = cs->cprev;
+	if (cs->client) {
+		*cs->cprev = cs->cnext;
+		if (cs->cnext)
+			cs->cnext->cprev = cs->cprev;
+		cs->client->nsubs--;
+		d->nsubs--;
+	}
 	*cs->sprev = cs->snext;
 	if (cs->snext)
 		cs->snext->sprev = cs->sprev;
 	sh->nmembers--;
-	if (cs->client) {
-		cs->client->nsubs--;
-		d->nsubs--;
-	}
 	if (cs->efd >= 0)
 		close(cs->efd);
 	if (cs->db) {
@@ -254,7 +256,7 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 	struct vmp_transition wall = *t;
 	wall.time_ns = to_real(t->time_ns);
 	if (!cs->client) {
-		cs->hook_transition(&wall, cs->shared->cgroup, cs->hook_arg);
+		cs->notify_transition(cs->notify_arg, &wall, cs->shared->cgroup);
 		return;
 	}
 	struct vmpd_subs *s = cs->client->d->subs;
@@ -340,8 +342,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		s->reap = sh;
 		while (sh->members) {
 			struct vmpd_csub *cs = sh->members;
-			if (cs->hook)
-				cs->hook(ev, cs->hook_arg);
+			if (cs->notify)
+				cs->notify(cs->notify_arg, ev);
 			efd_add(cs->efd, ev->count ? ev->count : 1);
 			if (cs->stream) {
 				vmpd_buf_reset(&s->line);
@@ -358,11 +360,11 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	bool have_tail = false;
 	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
 		cs->events += ev->count;
-		if (!cs->client) {
+		if (cs->notify) {
 			if (cs->db)
 				debounce_feed(cs, ev);
 			else
-				cs->hook(ev, cs->hook_arg);
+				cs->notify(cs->notify_arg, ev);
 			continue;
 		}
 		d->events += ev->count;
@@ -442,46 +444,48 @@ void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg)
 			fn(arg, sh->cgroup, sh->level, sh->mode, &sh->stats);
 }
 
-static void debounced_link(struct vmpd_subs *s, struct vmpd_csub *cs)
-{
-	cs->dnext = s->debounced;
-	if (s->debounced)
-		s->debounced->dprev = &cs->dnext;
-	cs->dprev = &s->debounced;
-	s->debounced = cs;
-}
-
-int vmpd_sub_add_hook(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
-		      const struct vmp_debounce_config *db, vmp_source_fn fn,
-		      vmpd_hook_transition_fn *tfn, void *arg, struct vmpd_csub **out)
+int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
+			  struct vmpd_csub **out)
 {
 	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
 	if (!cs)
 		return -ENOMEM;
 	cs->efd = -1;
-	cs->hook = fn;
-	cs->hook_transition = tfn;
-	cs->hook_arg = arg;
-	int rc = db ? vmp_debounce_new(&cs->db, db, on_transition, cs) : 0;
-	struct vmpd_shared *sh = NULL;
-	if (!rc)
-		rc = shared_get(d, cgroup, level, mode, &sh);
+	cs->notify = fn;
+	cs->notify_arg = arg;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, cgroup, level, mode, &sh);
 	if (rc) {
-		vmp_debounce_free(cs->db);
 		free(cs);
 		return rc;
 	}
 	cs->shared = sh;
-	cs->cprev = &cs->cnext; /* on no client's list */
 	cs->snext = sh->members;
 	if (sh->members)
 		sh->members->sprev = &cs->snext;
 	cs->sprev = &sh->members;
 	sh->members = cs;
 	sh->nmembers++;
-	if (cs->db)
-		debounced_link(d->subs, cs);
 	*out = cs;
+	return 0;
+}
+
+int vmpd_sub_debounce(struct vmpd *d, struct vmpd_csub *cs, const struct vmp_debounce_config *cfg,
+		      void (*fn)(void *arg, const struct vmp_transition *t, const char *cgroup))
+{
+	if (cs->client || cs->db)
+		return -EINVAL;
+	int rc = vmp_debounce_new(&cs->db, cfg, on_transition, cs);
+	if (rc)
+		return rc;
+	cs->notify_transition = fn;
+	struct vmpd_subs *s = d->subs;
+	cs->dnext = s->debounced;
+	if (s->debounced)
+		s->debounced->dprev = &cs->dnext;
+	cs->dprev = &s->debounced;
+	s->debounced = cs;
 	return 0;
 }
 

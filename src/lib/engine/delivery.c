@@ -17,6 +17,7 @@
  * Only one node's listener lock is held at a time (R-25).
  */
 #include "engine.h"
+#include "observe.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -62,6 +63,12 @@ static bool deliver(vmp_group *node, struct vmp_event *ev, bool ancestor,
 	return fired;
 }
 
+void vmp_ctx_set_eval_hook(vmp_ctx *ctx, void (*fn)(const struct vmp_event *ev, void *arg), void *arg)
+{
+	ctx->eval_hook = fn;
+	ctx->eval_arg = arg;
+}
+
 void vmp_evaluate_tree_window(vmp_group *origin)
 {
 	vmp_ctx *ctx = origin->ctx;
@@ -77,6 +84,8 @@ void vmp_evaluate_tree_window(vmp_group *origin)
 		.origin = origin,
 	};
 	ev.level = vmp_level_of(ev.pressure);
+	if (ctx->eval_hook)
+		ctx->eval_hook(&ev, ctx->eval_arg);
 
 	bool signalled = false, ancestor = false;
 	for (vmp_group *node = origin; node; node = node->parent) {

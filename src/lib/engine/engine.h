@@ -79,6 +79,10 @@ struct vmp_ctx {
 	atomic_uint flush_waiters;
 	pthread_t *workers;
 	unsigned nworkers;
+
+	/* observe.h: told of every evaluated window (replay's plots). */
+	void (*eval_hook)(const struct vmp_event *ev, void *arg);
+	void *eval_arg;
 };
 
 /* executor.c */

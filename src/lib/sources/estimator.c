@@ -185,6 +185,7 @@
  * and the snapshots, so everything here is testable with made-up numbers.
  */
 #include "estimator.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -316,6 +317,11 @@ struct vmp_est {
 	size_t scr_cap, pmap_cap;
 
 	struct vmp_est_stats st;
+
+	/* vmpressure record: the engine calls, seen on their way in (tap.h);
+	 * now_ns is the current step's time, which the calls carry. */
+	const struct vmp_tap *tap;
+	uint64_t now_ns;
 };
 
 void vmp_est_config_init(struct vmp_est_config *cfg)
@@ -366,6 +372,11 @@ void vmp_est_free(struct vmp_est *e)
 	free(e->scr);
 	free(e->pmap);
 	free(e);
+}
+
+void vmp_est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
+{
+	e->tap = tap;
 }
 
 void vmp_est_get_stats(const struct vmp_est *e, struct vmp_est_stats *out)
@@ -476,7 +487,7 @@ static double share(uint64_t stall_us, uint64_t dt_ns)
  * it: then wait for it, so that no two pieces coalesce. */
 static void run_job(struct vmp_est *e, vmp_group *g)
 {
-	if (vmp_group_run_job(g) == -EBUSY)
+	if (vmp_tap_run_job(e->tap, e->now_ns, g) == -EBUSY)
 		vmp_ctx_flush(e->ctx);
 }
 
@@ -491,7 +502,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	while (S - done_s >= fill) {
 		uint64_t cum = done_s + fill;
 		uint64_t r = muldiv(R, cum, S) - done_r;
-		vmp_account(e->ctx, g, EST_GFP, true, fill, r);
+		vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
 		run_job(e, g);
 		done_s = cum;
 		done_r += r;
@@ -501,7 +512,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	}
 	if (S > done_s) {
 		uint64_t left = S - done_s, r = R - done_r;
-		vmp_account(e->ctx, g, EST_GFP, true, left, r);
+		vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, left, r);
 		o->res_s += left;
 		o->res_r += r;
 	}
@@ -550,7 +561,7 @@ static void feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 				uint64_t ps = o->pend_s / pieces;
 				uint64_t pr = o->pend_s ? muldiv(o->pend_r, ps, o->pend_s) : 0;
 				if (ps) {
-					vmp_account(e->ctx, g, EST_GFP, true, ps, pr);
+					vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, ps, pr);
 					o->pend_s -= ps;
 					o->pend_r -= pr;
 					e->st.scanned += ps;
@@ -558,7 +569,7 @@ static void feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 				}
 				pieces--;
 			}
-			vmp_account_prio(e->ctx, g, EST_GFP, prio);
+			vmp_tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
 			run_job(e, g);
 			e->st.prio_windows++;
 		}
@@ -895,6 +906,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 		return rc;
 
 	/* From here on nothing fails. */
+	e->now_ns = now;
 	const uint64_t dt = e->stepped ? now - e->last_ns : 0;
 	bool active = false;
 	if (n)

@@ -131,4 +131,9 @@ unsigned vmp_est_next_interval_ms(const struct vmp_est *est, unsigned idle_ms,
 
 void vmp_est_get_stats(const struct vmp_est *est, struct vmp_est_stats *out);
 
+/* Route the estimator's engine calls through a recording tap (tap.h);
+ * NULL: none. The tap must outlive the estimator or be unset first. */
+struct vmp_tap;
+void vmp_est_set_tap(struct vmp_est *est, const struct vmp_tap *tap);
+
 #endif

@@ -855,6 +855,18 @@ static struct vmp_psi_pair live_psi(struct vmp_source *src, vmp_group *g)
 	return r;
 }
 
+/* Recording: every engine call here is the estimator's. Under the inline
+ * executor each of its vmp_group_run_job() calls follows a call that
+ * filled the window and was evaluated inside it, so it finds nothing: the
+ * recording needs no `work` records, and replays with immediate timing. */
+static int live_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsigned *flags)
+{
+	struct live *lv = src->kind_data;
+	vmp_est_set_tap(lv->est, tap);
+	*flags = 0;
+	return 0;
+}
+
 const struct vmp_source_ops vmp_source_est_ops = {
 	.name = "estimator",
 	.init = live_init,
@@ -862,4 +874,5 @@ const struct vmp_source_ops vmp_source_est_ops = {
 	.subscribe = live_subscribe,
 	.unsubscribe = live_unsubscribe,
 	.psi = live_psi,
+	.set_tap = live_set_tap,
 };

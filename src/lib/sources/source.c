@@ -112,6 +112,7 @@ VMP_EXPORT void vmp_source_free(vmp_source *src)
 	while (src->subs)
 		vmp_source_unsubscribe(src, src->subs);
 	src->ops->fini(src);
+	vmp_record_free(src->rec);
 	close(src->epfd);
 	free(src->cgroup_root);
 	free(src->proc_root);
@@ -213,6 +214,8 @@ int vmp_source_engine_subscribe(struct vmp_sub *sub, vmp_group *g)
 	if (rc)
 		return rc;
 	sub->kind_data = vmp_group_ref(g);
+	if (sub->src->rec)
+		vmp_record_listen(sub->src->rec, sub, g);
 	return 0;
 }
 
@@ -274,5 +277,7 @@ void vmp_source_emit(struct vmp_sub *sub, struct vmp_source_event *ev)
 		ev->time_ns = sub->src->event_time_ns ? sub->src->event_time_ns : vmp_realtime_ns();
 	if (ev->flags & VMP_EVENT_REMOVED)
 		sub->dead = true;
+	else
+		sub->delivered += ev->count;
 	sub->fn(ev, sub->arg);
 }

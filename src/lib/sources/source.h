@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 struct vmp_source;
+struct vmp_tap;
 
 /* The epoll tag of every fd a source watches: who handles it. */
 struct vmp_watch {
@@ -27,6 +28,9 @@ struct vmp_sub {
 	vmp_source_fn fn;
 	void *arg;
 	bool dead;             /* removal delivered */
+	bool recorded;         /* has a `listen` record (record.c) */
+	unsigned rec_id;       /* its id there */
+	uint64_t delivered;    /* notifications delivered (counts), for `expect` */
 	void *kind_data;       /* the kind's per-subscription state */
 };
 
@@ -43,7 +47,13 @@ struct vmp_source_ops {
 	int (*start)(struct vmp_source *src); /* optional */
 	/* optional: the PSI to report with an event of a listener on g */
 	struct vmp_psi_pair (*psi)(struct vmp_source *src, vmp_group *g);
+	/* optional: route the kind's engine calls through tap (NULL: stop);
+	 * *flags gets VMP_TAP_F_*. Kinds without it feed no engine (v1). */
+	int (*set_tap)(struct vmp_source *src, const struct vmp_tap *tap, unsigned *flags);
 };
+
+#define VMP_TAP_F_WORK 0x1u       /* the engine evaluates only in run_job: record `work` */
+#define VMP_TAP_F_TRACE_TIME 0x2u /* call times are a trace's own, not CLOCK_MONOTONIC */
 
 struct vmp_source {
 	struct vmp_source_config cfg;
@@ -57,6 +67,7 @@ struct vmp_source {
 	/* Non-zero: the time of the events being emitted (the trace source's
 	 * timeline), instead of the clock's. */
 	uint64_t event_time_ns;
+	struct vmp_recorder *rec; /* vmp_source_record(), record.c */
 };
 
 extern const struct vmp_source_ops vmp_source_v1_ops;
@@ -74,6 +85,11 @@ uint64_t vmp_realtime_ns(void);
 int vmp_source_engine_subscribe(struct vmp_sub *sub, vmp_group *g);
 void vmp_source_engine_unsubscribe(struct vmp_sub *sub);
 
+
+/* record.c */
+struct vmp_recorder;
+void vmp_record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group *g);
+void vmp_record_free(struct vmp_recorder *rec);
 
 /* paths.c: "/" or "a/b" from user input; NULL if it escapes the root. */
 char *vmp_cgroup_normalize(const char *path);

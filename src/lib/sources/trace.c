@@ -15,6 +15,7 @@
  */
 #include "source.h"
 #include "../trace/trace.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,8 @@ struct tsrc {
 	struct timespec t0;
 	uint64_t start_real_ns; /* the wall clock when playback began */
 	struct vmp_watch timer;
+	bool manual;                /* kernel timing: evaluations only at `work` */
+	const struct vmp_tap *tap;  /* vmpressure record */
 	/* while loading */
 	struct vmp_source *src;
 };
@@ -134,15 +137,16 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 			break;
 		double off = r->t - ts->t_first;
 		src->event_time_ns = ts->start_real_ns + (uint64_t)(off > 0 ? off * 1e9 : 0);
+		uint64_t t_ns = r->t > 0 ? (uint64_t)(r->t * 1e9 + 0.5) : 0;
 		switch (r->kind) {
 		case VMP_REC_VMPRESSURE:
-			vmp_account(ts->ctx, r->g, r->gfp, r->tree, r->s, r->r);
+			vmp_tap_account(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->tree, r->s, r->r);
 			break;
 		case VMP_REC_PRIO:
-			vmp_account_prio(ts->ctx, r->g, r->gfp, r->prio);
+			vmp_tap_prio(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->prio);
 			break;
 		case VMP_REC_WORK:
-			vmp_group_run_job(r->g);
+			vmp_tap_run_job(ts->tap, t_ns, r->g);
 			break;
 		default:
 			break;
@@ -218,7 +222,8 @@ static int trace_init(struct vmp_source *src)
 	struct vmp_config cfg;
 	vmp_config_init(&cfg);
 	if (!rc) {
-		cfg.executor = vmp_trace_has_work(buf, got) ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
+		ts->manual = vmp_trace_has_work(buf, got);
+		cfg.executor = ts->manual ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
 		rc = vmp_ctx_new(&ts->ctx, &cfg);
 	}
 	struct vmp_trace_error dummy, *err = src->cfg.trace_error ? src->cfg.trace_error : &dummy;
@@ -263,6 +268,16 @@ static void trace_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 	vmp_source_engine_unsubscribe(sub);
 }
 
+/* Recording a playback: the same calls with the file's own times, and its
+ * `work` records where it has them (then they are the only evaluations). */
+static int trace_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsigned *flags)
+{
+	struct tsrc *ts = src->kind_data;
+	ts->tap = tap;
+	*flags = VMP_TAP_F_TRACE_TIME | (ts->manual ? VMP_TAP_F_WORK : 0);
+	return 0;
+}
+
 const struct vmp_source_ops vmp_source_trace_ops = {
 	.name = "trace",
 	.init = trace_init,
@@ -270,4 +285,5 @@ const struct vmp_source_ops vmp_source_trace_ops = {
 	.subscribe = trace_subscribe,
 	.unsubscribe = trace_unsubscribe,
 	.start = trace_start,
+	.set_tap = trace_set_tap,
 };

@@ -12,6 +12,7 @@
  * vmp_group_run_job(). The kernel's counts are the test.
  */
 #include "trace.h"
+#include "../engine/observe.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ struct vmp_replay {
 	bool ended; /* past the last record: the kernel's trace saw no more */
 	vmp_replay_event_fn ev_fn;
 	void *ev_arg;
+	const struct vmp_replay_hooks *hooks; /* vmp_replay_run_hooks(), or NULL */
 };
 
 static size_t hash_span(const char *p, size_t n)
@@ -112,6 +114,15 @@ static void on_event(const struct vmp_event *ev, void *arg)
 	l->count++;
 	if (r->ev_fn)
 		r->ev_fn(r->cur_t.p, r->cur_t.n, l->id, ev->level, r->ev_arg);
+	if (r->hooks && r->hooks->event)
+		r->hooks->event(r->cur_t.p, r->cur_t.n, l->id, ev, r->hooks->arg);
+}
+
+static void on_window(const struct vmp_event *ev, void *arg)
+{
+	struct vmp_replay *r = arg;
+	if (!r->ended)
+		r->hooks->window(r->cur_t.p, r->cur_t.n, ev, r->hooks->arg);
 }
 
 static char *spandup(struct vmp_span s, char *buf, size_t cap)
@@ -244,7 +255,14 @@ static int on_record(const struct vmp_trace_rec *rec, void *arg, struct vmp_trac
 		vmp_group_run_job(g);
 		return 0;
 	case VMP_REC_GROUP:
-		return on_group(r, rec, err);
+		if ((rc = on_group(r, rec, err)))
+			return rc;
+		if (r->hooks && r->hooks->group) {
+			vmp_group *ng = gfind(r, rec->group)->g;
+			vmp_group *p = vmp_group_parent(ng);
+			r->hooks->group(vmp_group_path(ng), p ? vmp_group_path(p) : NULL, r->hooks->arg);
+		}
+		return 0;
 	case VMP_REC_LISTEN: {
 		if ((rc = lookup(r, rec, &g, err)))
 			return rc;
@@ -265,6 +283,8 @@ static int on_record(const struct vmp_trace_rec *rec, void *arg, struct vmp_trac
 			return ERR("listen: cannot register: error %d", rc);
 		l->declared = true;
 		r->nlisteners++;
+		if (r->hooks && r->hooks->listen)
+			r->hooks->listen(rec->id, vmp_group_path(g), ab, r->hooks->arg);
 		return 0;
 	}
 	case VMP_REC_EXPECT: {
@@ -296,8 +316,8 @@ VMP_EXPORT void vmp_replay_free(vmp_replay *r)
 	free(r);
 }
 
-VMP_EXPORT int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg,
-			      vmp_replay **out, struct vmp_trace_error *err)
+static int run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg,
+	       const struct vmp_replay_hooks *hooks, vmp_replay **out, struct vmp_trace_error *err)
 {
 	if ((!buf && len) || !out)
 		return -EINVAL;
@@ -309,6 +329,7 @@ VMP_EXPORT int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn e
 	r->kernel_timing = vmp_trace_has_work(buf, len);
 	r->ev_fn = ev;
 	r->ev_arg = ev_arg;
+	r->hooks = hooks;
 	struct vmp_config cfg;
 	vmp_config_init(&cfg);
 	cfg.executor = r->kernel_timing ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
@@ -317,6 +338,8 @@ VMP_EXPORT int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn e
 		free(r);
 		return rc;
 	}
+	if (hooks && hooks->window)
+		vmp_ctx_set_eval_hook(r->ctx, on_window, r);
 	rc = vmp_trace_parse(buf, len, on_record, r, err);
 	if (!rc) {
 		r->ended = true;
@@ -336,6 +359,18 @@ VMP_EXPORT int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn e
 	r->ended = true;
 	vmp_replay_free(r);
 	return rc;
+}
+
+VMP_EXPORT int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg,
+			      vmp_replay **out, struct vmp_trace_error *err)
+{
+	return run(buf, len, ev, ev_arg, NULL, out, err);
+}
+
+VMP_EXPORT int vmp_replay_run_hooks(const char *buf, size_t len, const struct vmp_replay_hooks *hooks,
+				    vmp_replay **out, struct vmp_trace_error *err)
+{
+	return run(buf, len, NULL, NULL, hooks, out, err);
 }
 
 VMP_EXPORT size_t vmp_replay_listener_count(const vmp_replay *r)

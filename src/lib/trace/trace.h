@@ -52,6 +52,19 @@ int vmp_trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg,
 /* True if the buffer holds a `work` record: the file uses kernel timing. */
 bool vmp_trace_has_work(const char *buf, size_t len);
 
+/* writer.c: one record as text ending in '\n', into buf. The length
+ * written, -ENOBUFS if it does not fit, -EINVAL for a name the format
+ * cannot hold (vmp_trace_name_ok) or a bad id/level/mode. Times in ns. */
+bool vmp_trace_name_ok(const char *s);
+int vmp_trace_fmt_group(char *buf, size_t cap, const char *path, const char *parent);
+int vmp_trace_fmt_listen(char *buf, size_t cap, unsigned id, const char *group, vmp_level level,
+			 vmp_mode mode);
+int vmp_trace_fmt_vmpressure(char *buf, size_t cap, uint64_t t_ns, const char *group, bool tree,
+			     uint64_t scanned, uint64_t reclaimed, uint32_t gfp);
+int vmp_trace_fmt_prio(char *buf, size_t cap, uint64_t t_ns, const char *group, int prio, uint32_t gfp);
+int vmp_trace_fmt_work(char *buf, size_t cap, uint64_t t_ns, const char *group);
+int vmp_trace_fmt_expect(char *buf, size_t cap, unsigned id, uint64_t count);
+
 void vmp_trace_errorf(struct vmp_trace_error *err, unsigned long line,
 		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

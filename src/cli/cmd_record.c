@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmpressure record: watch like `watch`, but write what the source fed
+ * its engine as a vmptrace file (vmp_source_record()), ending with the
+ * counts it delivered as `expect` records, so that `vmpressure replay
+ * --check FILE` reproduces the run and thresholds and estimator settings
+ * can be tried offline. Always in-process: the daemon's engine calls are
+ * not ours to tap. Progress and the summary go to standard error.
+ *
+ * cgroup v1 relays the kernel's own levels: no engine call to record. On
+ * such a machine `auto` records the whole machine with the /proc/vmstat
+ * estimator instead, and says so.
+ */
+#include "cli.h"
+#include "vmpressure.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmpressure record [CGROUP] [-o FILE] [options]\n"
+		"\n"
+		"Watch CGROUP (default: the whole machine, '/') as 'watch' does and write\n"
+		"every call the source makes into the engine as a vmptrace file, with the\n"
+		"notifications delivered as 'expect' records: 'vmpressure replay --check\n"
+		"FILE' reproduces the run.\n"
+		"\n"
+		"  -o, --output FILE  the trace ('-', the default, is standard output)\n"
+		"  -l, --level L      low, medium or critical (low)\n"
+		"  -m, --mode M       default, hierarchy or local (hierarchy)\n"
+		"  -d, --duration S   stop after S seconds (decimals allowed)\n"
+		"  -n, --count N      stop after N notifications\n"
+		"      --source K     auto, v2, machine (auto: v2 if cgroup v2 is mounted, else\n"
+		"                     the machine's /proc/vmstat; v1 cannot be recorded: it\n"
+		"                     relays the kernel's own levels, with no engine calls)\n"
+		"      --trace FILE   record a vmptrace file's playback (tests, round trips; it\n"
+		"                     runs on after the file ends: give --duration or --count)\n"
+		"      --speed X      with --trace: X times real time; 0 as fast as possible (1)\n"
+		"      --cgroup-root DIR, --proc-root DIR\n"
+		"                     read cgroups and /proc from elsewhere (fixtures, containers)\n"
+		"\n"
+		"Stops at --duration, --count, or Ctrl-C; the file is complete in each case.\n"
+		"exit status: 0 ok, 2 bad argument or no such cgroup, 64 usage,\n"
+		"             69 nothing to record here, 70 internal error, 74 cannot write FILE\n");
+}
+
+struct rec {
+	FILE *out;
+	const char *out_name;
+	int werr;               /* errno of the first failed write */
+	uint64_t lines, seen, by_level[3];
+	bool removed;
+};
+
+static void on_text(const char *text, size_t len, void *arg)
+{
+	struct rec *r = arg;
+	if (r->werr)
+		return;
+	if (fwrite(text, 1, len, r->out) != len)
+		r->werr = errno ? errno : EIO;
+	r->lines++;
+}
+
+static void on_event(const struct vmp_source_event *ev, void *arg)
+{
+	struct rec *r = arg;
+	if (ev->flags & VMP_EVENT_REMOVED) {
+		r->removed = true;
+		return;
+	}
+	r->seen += ev->count;
+	r->by_level[ev->level] += ev->count;
+}
+
+static const char *kind_name(vmp_source_kind k)
+{
+	switch (k) {
+	case VMP_SOURCE_V1:
+		return "cgroup-v1";
+	case VMP_SOURCE_V2:
+		return "cgroup-v2";
+	case VMP_SOURCE_MACHINE:
+		return "machine";
+	case VMP_SOURCE_TRACE:
+		return "trace";
+	default:
+		return "auto";
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char v1_why[] = "cgroup v1 relays the kernel's own pressure levels, so there are no "
+			     "engine calls to record";
+
+int cmd_record(int argc, char **argv)
+{
+	const char *cgroup = "/", *level = "low", *mode = "hierarchy", *out_path = "-";
+	double duration = -1;
+	uint64_t max_count = 0;
+	struct vmp_source_config cfg;
+	vmp_source_config_init(&cfg);
+	bool have_cgroup = false, speed_set = false;
+	struct vmp_trace_error terr = {0};
+	cfg.trace_error = &terr;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDVAL()                                                                        \
+	do {                                                                             \
+		if (!val) {                                                              \
+			fprintf(stderr, "%s record: %s needs a value\n", prog, a);       \
+			return EXIT_USAGE;                                               \
+		}                                                                        \
+		i++;                                                                     \
+	} while (0)
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			NEEDVAL();
+			out_path = val;
+		} else if (!strcmp(a, "-l") || !strcmp(a, "--level")) {
+			NEEDVAL();
+			level = val;
+		} else if (!strcmp(a, "-m") || !strcmp(a, "--mode")) {
+			NEEDVAL();
+			mode = val;
+		} else if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
+			NEEDVAL();
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(val, &end, 10);
+			if (errno || *end || !*val || val[0] == '-' || n == 0) {
+				fprintf(stderr, "%s record: --count '%s' is not a positive integer\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+			max_count = n;
+		} else if (!strcmp(a, "-d") || !strcmp(a, "--duration")) {
+			NEEDVAL();
+			char *end;
+			errno = 0;
+			duration = strtod(val, &end);
+			if (errno || *end || !*val || !(duration >= 0) || duration > 1e9) {
+				fprintf(stderr, "%s record: --duration '%s' is not a number of seconds\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+		} else if (!strcmp(a, "--source")) {
+			NEEDVAL();
+			if (!strcmp(val, "auto"))
+				cfg.kind = VMP_SOURCE_AUTO;
+			else if (!strcmp(val, "v2"))
+				cfg.kind = VMP_SOURCE_V2;
+			else if (!strcmp(val, "machine"))
+				cfg.kind = VMP_SOURCE_MACHINE;
+			else if (!strcmp(val, "v1")) {
+				fprintf(stderr, "%s record: --source v1: %s; record '/' with --source machine "
+						"(the /proc/vmstat estimator) instead\n", prog, v1_why);
+				return EXIT_UNAVAILABLE;
+			} else {
+				fprintf(stderr, "%s record: --source '%s': use auto, v2 or machine\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+		} else if (!strcmp(a, "--trace")) {
+			NEEDVAL();
+			cfg.kind = VMP_SOURCE_TRACE;
+			cfg.trace_path = val;
+		} else if (!strcmp(a, "--speed")) {
+			NEEDVAL();
+			char *end;
+			errno = 0;
+			cfg.trace_speed = strtod(val, &end);
+			if (errno || *end || !*val || !(cfg.trace_speed >= 0)) {
+				fprintf(stderr, "%s record: --speed '%s' is not a non-negative number\n", prog, val);
+				return EXIT_BADINPUT;
+			}
+			speed_set = true;
+		} else if (!strcmp(a, "--cgroup-root")) {
+			NEEDVAL();
+			cfg.cgroup_root = val;
+		} else if (!strcmp(a, "--proc-root")) {
+			NEEDVAL();
+			cfg.proc_root = val;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "%s record: unknown option '%s'\n", prog, a);
+			usage(stderr);
+			return EXIT_USAGE;
+		} else if (!have_cgroup) {
+			cgroup = a;
+			have_cgroup = true;
+		} else {
+			fprintf(stderr, "%s record: one CGROUP only ('%s' is extra)\n", prog, a);
+			return EXIT_USAGE;
+		}
+	}
+	if (!*out_path) {
+		fprintf(stderr, "%s record: -o: an empty file name\n", prog);
+		return EXIT_USAGE;
+	}
+	char args[64];
+	snprintf(args, sizeof(args), "%s,%s", level, mode);
+	vmp_level lv;
+	vmp_mode md;
+	if (vmp_parse_args(args, &lv, &md) != 0) {
+		fprintf(stderr, "%s record: '%s' is not level[,mode] (levels: low medium critical; "
+				"modes: default hierarchy local)\n", prog, args);
+		return EXIT_BADINPUT;
+	}
+	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
+		cfg.trace_speed = 1;
+
+	vmp_source *src = NULL;
+	int rc = vmp_source_new(&src, &cfg);
+	if (rc && terr.line) {
+		fprintf(stderr, "%s record: %s:%lu: %s\n", prog, cfg.trace_path, terr.line, terr.msg);
+		return EXIT_BADINPUT;
+	}
+	if (rc && cfg.kind == VMP_SOURCE_TRACE) {
+		fprintf(stderr, "%s record: %s: %s\n", prog, cfg.trace_path, strerror(-rc));
+		return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
+	}
+	if (!rc && vmp_source_get_kind(src) == VMP_SOURCE_V1) {
+		/* auto found cgroup v1: the machine's estimator is what we can
+		 * record, and only for the whole machine. */
+		vmp_source_free(src);
+		src = NULL;
+		if (strcmp(cgroup, "/") != 0) {
+			fprintf(stderr, "%s record: cgroup '%s': %s; on this machine only the whole machine "
+					"('/', with the /proc/vmstat estimator) can be recorded\n", prog, cgroup, v1_why);
+			return EXIT_UNAVAILABLE;
+		}
+		fprintf(stderr, "%s: %s; recording the whole machine with the /proc/vmstat estimator "
+				"(--source machine)\n", prog, v1_why);
+		cfg.kind = VMP_SOURCE_MACHINE;
+		rc = vmp_source_new(&src, &cfg);
+	}
+	if (rc) {
+		fprintf(stderr, "%s record: no pressure source: %s\n", prog, strerror(-rc));
+		return EXIT_UNAVAILABLE;
+	}
+	const char *kname = kind_name(vmp_source_get_kind(src));
+
+	struct rec r = {.out_name = strcmp(out_path, "-") ? out_path : "standard output"};
+	r.out = strcmp(out_path, "-") ? fopen(out_path, "w") : stdout;
+	if (!r.out) {
+		fprintf(stderr, "%s record: cannot write '%s': %s\n", prog, out_path, strerror(errno));
+		vmp_source_free(src);
+		return EXIT_IOERR;
+	}
+	time_t wall = time(NULL);
+	struct tm tm;
+	char when[64];
+	gmtime_r(&wall, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(r.out, "# vmptrace 1\n# recorded by vmpressure %s record: %s source, cgroup %s at %s, started %s\n",
+		VMP_VERSION_STRING, kname, cgroup, args, when);
+	if (cfg.kind == VMP_SOURCE_TRACE)
+		fprintf(r.out, "# played back from %s at speed %g\n", cfg.trace_path, cfg.trace_speed);
+
+	int status = EXIT_OK;
+	bool started = false; /* else a failed start: no file is left behind */
+	vmp_sub *sub = NULL;
+	rc = vmp_source_record(src, on_text, &r);
+	if (rc) {
+		fprintf(stderr, "%s record: the %s source cannot be recorded: %s\n", prog, kname, strerror(-rc));
+		status = EXIT_SOFTWARE;
+		goto out;
+	}
+	rc = vmp_source_subscribe(src, cgroup, args, on_event, &r, &sub);
+	if (rc) {
+		fprintf(stderr, "%s record: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup, kname,
+			rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+		status = rc == -ENOENT || rc == -EINVAL || rc == -ENOTSUP ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+		goto out;
+	}
+	fprintf(stderr, "%s: recording %s at %s (%s source) to %s; %s\n", prog, cgroup, args, kname, r.out_name,
+		duration >= 0 ? "until --duration" : max_count ? "until --count" : "Ctrl-C to stop");
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	bool tty = isatty(2);
+	double start = now_s(), next_progress = start + 1;
+	struct pollfd pfd[2] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+	while (!r.removed && !r.werr && (!max_count || r.seen < max_count)) {
+		double now = now_s();
+		int ms = tty ? (int)((next_progress - now) * 1000) + 1 : -1;
+		if (duration >= 0) {
+			double left = start + duration - now;
+			if (left <= 0)
+				break;
+			int dms = (int)(left * 1000) + 1;
+			ms = ms < 0 || dms < ms ? dms : ms;
+		}
+		int n = poll(pfd, 2, ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "%s record: poll: %s\n", prog, strerror(errno));
+			status = EXIT_SOFTWARE;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents && (rc = vmp_source_dispatch(src)) != 0) {
+			fprintf(stderr, "%s record: %s\n", prog, strerror(-rc));
+			status = EXIT_SOFTWARE;
+			break;
+		}
+		if (tty && now_s() >= next_progress) {
+			fprintf(stderr, "\r%s: %.0f s, %" PRIu64 " records, %" PRIu64 " notifications ", prog,
+				now_s() - start, r.lines, r.seen);
+			next_progress += 1;
+		}
+	}
+	if (tty)
+		fputc('\n', stderr);
+	double dur = now_s() - start;
+	rc = vmp_source_record_end(src);
+	if (rc == -EILSEQ) {
+		fprintf(stderr, "%s record: stopped early: a cgroup name has a space or a control character, "
+				"which vmptrace cannot hold; %s is incomplete\n", prog, r.out_name);
+		status = EXIT_BADINPUT;
+	} else if (rc) {
+		fprintf(stderr, "%s record: stopped early: %s; %s is incomplete\n", prog, strerror(-rc), r.out_name);
+		status = EXIT_SOFTWARE;
+	}
+	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
+			" critical%s; %" PRIu64 " records written to %s\n", prog, cgroup, r.seen, dur, r.by_level[0],
+		r.by_level[1], r.by_level[2], r.removed ? "; the cgroup was removed" : "", r.lines, r.out_name);
+	if (sfd >= 0)
+		close(sfd);
+	started = true;
+out:
+	if (fflush(r.out) != 0 && !r.werr)
+		r.werr = errno ? errno : EIO;
+	if (r.out != stdout && fclose(r.out) != 0 && !r.werr)
+		r.werr = errno ? errno : EIO;
+	if (!started && r.out != stdout)
+		unlink(out_path);
+	if (r.werr) {
+		fprintf(stderr, "%s record: writing %s: %s\n", prog, r.out_name, strerror(r.werr));
+		status = EXIT_IOERR;
+	}
+	if (sub)
+		vmp_source_unsubscribe(src, sub);
+	vmp_source_free(src);
+	return status;
+}
