@@ -77,7 +77,7 @@ static void queue_push(vmp_ctx *ctx, vmp_group *g)
  * at once on the caller's CPU, preempting the caller. If it then writes an
  * eventfd, the reader is woken while two threads are runnable on this CPU,
  * and the scheduler places the reader on another CPU, an idle one; in a
- * virtual machine an idle vCPU is halted, and waking it costs 30-100 us,
+ * virtual machine an idle vCPU is halted, and waking it costs 25-100 us,
  * several times the rest of the notification. A reader woken by a thread
  * that runs alone is usually placed on that thread's CPU (the baseline of
  * bench/bench_latency.c: 97-99 %; README, "On latency"). So a worker that
