@@ -73,6 +73,13 @@ uint64_t watch_debounce_count(const struct watch_debounce *wd);
 void watch_debounce_summary(const struct watch_debounce *wd, FILE *f);
 void watch_debounce_free(struct watch_debounce *wd);
 
+/* output.c: a time (CLOCK_REALTIME ns) as JSON's UTC ISO 8601 with a Z
+ * (iso) or a person's local time of day; a JSON string (NULL: null) on
+ * standard output. */
+#include <stdint.h>
+void cli_fmt_time(uint64_t ns, char *buf, size_t cap, bool iso);
+void cli_json_str(const char *s);
+
 /* Read a whole file ("-" is stdin). 0, or -errno. */
 int read_file(const char *path, char **buf, size_t *len);
 

@@ -75,39 +75,6 @@ struct watch {
 	struct watch_debounce *db; /* --debounce: transitions only */
 };
 
-/* JSON: UTC, ISO 8601 with a Z, as the daemon's events; a person: the
- * local time of day. */
-static void fmt_time(uint64_t ns, char *buf, size_t cap, bool iso)
-{
-	time_t s = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	if (iso)
-		gmtime_r(&s, &tm);
-	else
-		localtime_r(&s, &tm);
-	size_t n = strftime(buf, cap, iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, iso ? ".%03uZ" : ".%03u", (unsigned)(ns / 1000000u % 1000u));
-}
-
-static void json_str(const char *s)
-{
-	if (!s) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void on_event(const struct vmp_source_event *ev, void *arg)
 {
 	struct watch *w = arg;
@@ -125,11 +92,11 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	}
 	if (w->json) {
-		fmt_time(ev->time_ns, ts, sizeof(ts), true);
+		cli_fmt_time(ev->time_ns, ts, sizeof(ts), true);
 		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, removed ? "removed" : "pressure");
-		json_str(ev->cgroup);
+		cli_json_str(ev->cgroup);
 		printf(",\"origin\":");
-		json_str(ev->origin);
+		cli_json_str(ev->origin);
 		printf(",\"level\":\"%s\",\"count\":%" PRIu64, vmp_level_name(ev->level), ev->count);
 		if (evidence)
 			printf(",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
@@ -141,7 +108,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 			       ev->psi_full_avg10);
 		printf(",\"source\":\"%s\"}\n", w->source_name);
 	} else {
-		fmt_time(ev->time_ns, ts, sizeof(ts), false);
+		cli_fmt_time(ev->time_ns, ts, sizeof(ts), false);
 		if (removed) {
 			printf("%s  %-8s  cgroup %s was removed\n", ts, "removed", ev->cgroup);
 		} else {
