@@ -26,57 +26,9 @@ MC=$2
 KL=$3
 HOG=$4
 
-skip() {
-	echo "1..0 # SKIP $1"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "needs root to create memory cgroups"
-mnt=/sys/fs/cgroup/memory
-[ -f "$mnt/cgroup.event_control" ] || skip "no cgroup v1 memory controller at $mnt"
-rel=$(sed -n 's/^[0-9]*:memory:\(.*\)$/\1/p' /proc/self/cgroup | head -n 1)
-[ -n "$rel" ] || skip "no memory line in /proc/self/cgroup"
-[ "$rel" = / ] && rel=
-parent=$mnt$rel
-name=vmpd-mpw-$$
-CG=$parent/$name
-CGREL=${rel#/}
-CGREL=${CGREL:+$CGREL/}$name
-mkdir "$CG" 2>/dev/null || skip "cannot create a memory cgroup below $parent"
-T=$(mktemp -d "${TMPDIR:-/var/tmp}/vmpd-mpw.XXXXXX") || { rmdir "$CG"; skip "no temporary directory"; }
-
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	for g in "$CG/later" "$CG"; do
-		if [ -d "$g" ]; then
-			for t in $(cat "$g/cgroup.procs" 2>/dev/null); do echo "$t" >"$parent/cgroup.procs" 2>/dev/null; done
-			rmdir "$g" 2>/dev/null
-		fi
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() {
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
-wait_for() { # file pattern [tries of 10 ms]
-	i=0
-	while [ $i -lt "${3:-1000}" ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
-}
+V1_NAME=vmpd-mpw
+V1_SUBDIRS=later
+. "$(dirname "$0")/../lib/v1cgroup.sh"
 count() { # file field(2: wakes, 3: bytes, 4..7: L M C X) of the last report
 	awk -v f="$2" '$1 == "wake" || $1 == "eof" {v = $f} END {print v + 0}' "$1"
 }
@@ -102,8 +54,7 @@ S=$T/control
 	--memory-pressure-endpoint "$T/mp/later $CGREL/later low" 2>"$T/daemon.log" &
 dpid=$!
 pids="$pids $dpid"
-i=0
-while [ $i -lt 500 ] && [ ! -S "$S" ]; do sleep 0.01; i=$((i + 1)); done
+wait_for "$T/daemon.log" "serving on" 500 # after the endpoints' first subscriptions
 check "vmpressured is up with three endpoints" [ -S "$T/mp/low" -a -S "$T/mp/crit" -a -S "$T/mp/later" ]
 check "... the one for a cgroup not made yet waits for a client" \
 	grep -q "cannot watch cgroup $CGREL/later at low: No such file or directory (yet)" "$T/daemon.log"
