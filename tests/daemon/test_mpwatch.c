@@ -22,8 +22,12 @@
  *    endpoint's is never woken. A stale socket at an endpoint path is
  *    replaced.
  * 3. Bad --memory-pressure-endpoint values exit 64 with a message.
- * 4. sd-event: the same as 1 for an unmodified sd_event_add_memory_pressure()
- *    program, or a SKIP saying why it was not built.
+ * 4. sd-event: an unmodified sd_event_add_memory_pressure() program
+ *    (sdevent_client.c; built by meson, or compiled here against the
+ *    libsystemd 254 scripts/deps.sh unpacks into .deps/libsystemd/) at
+ *    medium and critical endpoints on the capture: woken at least once,
+ *    at most once per notification the replay counts; on the low-only
+ *    trace woken at low, never at critical. Or a SKIP saying why not.
  */
 #include "../unit/check.h"
 #include "client_util.h"
@@ -408,11 +412,11 @@ static void levels_on_capture(void)
 
 /* ---- 2. low windows only ------------------------------------------------------------------ */
 
-static void low_only(void)
+/* tmp/low-only.vmpt: LOW_WINDOWS low windows for aa, listeners at low
+ * and critical. */
+static void write_low_trace(char *trace, size_t n)
 {
-	char trace[300], log[300], lowp[300], critp[300], s1[1024], s2[1024], sysw[64];
-	snprintf(trace, sizeof(trace), "%s/low-only.vmpt", tmp);
-	snprintf(log, sizeof(log), "%s/low.log", tmp);
+	snprintf(trace, n, "%s/low-only.vmpt", tmp);
 	FILE *f = fopen(trace, "we");
 	REQUIRE(f, "write %s", trace);
 	fprintf(f, "# vmptrace 1\n# low windows only: 512 scanned, 400 reclaimed (21 %%)\n"
@@ -420,6 +424,13 @@ static void low_only(void)
 	for (int i = 1; i <= LOW_WINDOWS; i++)
 		fprintf(f, "vmpressure %d.%06d aa 1 512 400 0xca\n", i / LOW_RATE, (int)((i % LOW_RATE) * (1000000L / LOW_RATE)));
 	fclose(f);
+}
+
+static void low_only(void)
+{
+	char trace[300], log[300], lowp[300], critp[300], s1[1024], s2[1024], sysw[64];
+	write_low_trace(trace, sizeof(trace));
+	snprintf(log, sizeof(log), "%s/low.log", tmp);
 	uint64_t wl = replay_count(trace, "aa", "low"), wc = replay_count(trace, "aa", "critical");
 	CHECK(wl != UINT64_MAX && wl > 0 && wc == 0, "the replay of the low-only trace: low %llu, critical %llu",
 	      (unsigned long long)wl, (unsigned long long)wc);
@@ -539,43 +550,192 @@ static void bad_options(void)
 
 /* ---- 4. sd-event -------------------------------------------------------------------- */
 
+/* The sd-event client: meson's build of it where pkg-config found a
+ * libsystemd >= 254, else one compiled here against the libsystemd 254
+ * that `scripts/deps.sh test` unpacks into .deps/libsystemd/ (Debian 12's
+ * is 252). Compiled at run time, not by meson, because .deps/ may be
+ * filled after `meson setup` ran (and meson would not look again), and
+ * without the build's sanitizer flags: libsystemd is not instrumented, and
+ * the client is a separate process, so every build runs the same plain
+ * client. $MPWATCH_CC is meson's C compiler, $MPWATCH_SDEV_SRC the
+ * source, $MPWATCH_SDEV_DEPS the unpacked tree. Returns false with why
+ * filled when the part must be skipped; a compiler failure is a failure. */
+static bool sdevent_exe(char *exe, size_t n, char *why, size_t wn)
+{
+	if (strcmp(sdev_path, "-")) {
+		snprintf(exe, n, "%s", sdev_path);
+		return true;
+	}
+	const char *cc = getenv("MPWATCH_CC"), *src = getenv("MPWATCH_SDEV_SRC"), *deps = getenv("MPWATCH_SDEV_DEPS");
+	char hdr[600], pc[600], inc[620], libdir[600], lflag[620], rpath[620], ccbuf[600], clog[300];
+	if (!cc || !src || !deps) {
+		snprintf(why, wn, "%s; no $MPWATCH_CC/$MPWATCH_SDEV_SRC/$MPWATCH_SDEV_DEPS to compile one",
+			 sdev_skip ? sdev_skip : "not built");
+		return false;
+	}
+	snprintf(hdr, sizeof(hdr), "%s/usr/include/systemd/sd-event.h", deps);
+	snprintf(pc, sizeof(pc), "%s/lib/pkgconfig/libsystemd.pc", deps);
+	if (!file_has(hdr, "sd_event_add_memory_pressure")) {
+		snprintf(why, wn, "%s, and no %s declaring sd_event_add_memory_pressure() (`sh scripts/deps.sh test` unpacks "
+				  "bookworm-backports' libsystemd 254 there; it warns when it cannot)",
+			 sdev_skip ? sdev_skip : "not built", hdr);
+		return false;
+	}
+	snprintf(inc, sizeof(inc), "-I%s/usr/include", deps);
+	snprintf(libdir, sizeof(libdir), "%s/lib", deps);
+	snprintf(lflag, sizeof(lflag), "-L%s", libdir);
+	snprintf(rpath, sizeof(rpath), "-Wl,-rpath,%s", libdir);
+	snprintf(exe, n, "%s/sdevent_client", tmp);
+	snprintf(clog, sizeof(clog), "%s/sdevent-cc.log", tmp);
+	snprintf(ccbuf, sizeof(ccbuf), "%s", cc);
+	char *argv[40];
+	int a = 0;
+	for (char *t = strtok(ccbuf, " "); t && a < 20; t = strtok(NULL, " "))
+		argv[a++] = t; /* meson's compiler may be a command line (ccache cc) */
+	const char *rest[] = {"-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror", inc, src, "-o", exe, lflag, rpath, "-lsystemd", NULL};
+	for (int i = 0; rest[i]; i++)
+		argv[a++] = (char *)rest[i];
+	argv[a] = NULL;
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		int fd = open(clog, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int st = p > 0 ? cu_wait_exit(p, 60000) : -1;
+	if (st == -1 && p > 0) {
+		kill(p, SIGKILL);
+		waitpid(p, NULL, 0);
+	}
+	char ver[64] = "?";
+	FILE *f = fopen(pc, "re");
+	for (char line[256]; f && fgets(line, sizeof(line), f);)
+		if (sscanf(line, "Version: %63s", ver) == 1)
+			break;
+	if (f)
+		fclose(f);
+	bool ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	CHECK(ok, "sdevent_client.c compiles against %s (libsystemd %s)", deps, ver);
+	if (!ok) {
+		f = fopen(clog, "re");
+		for (char line[512]; f && fgets(line, sizeof(line), f);)
+			printf("# %s", line);
+		if (f)
+			fclose(f);
+		snprintf(why, wn, "the client did not compile");
+	}
+	return ok;
+}
+
+/* Wait until the refs (protocol clients) have their want bytes, then a
+ * settling time; the sd-event clients are pumped all along (their wakes
+ * come from the same loop rounds' bytes). */
+static bool sd_wait(struct mc *ms, int n, const uint64_t *want)
+{
+	if (!wait_counts(ms, n, want))
+		return false;
+	double end = cu_now() + 2;
+	while (cu_now() < end)
+		mc_pump(ms, n, 50);
+	return true;
+}
+
+/* sd_event_add_memory_pressure(3) promises the handler runs when the
+ * watched socket turns readable (POLLIN), and sd-event reads and discards
+ * what is there: the bytes of one loop round, or of several, may make one
+ * wake. So what can be asserted is: woken at least once, at most once per
+ * notification the replay counts at its level, and never by a trace
+ * whose windows are all below it. The protocol clients beside it, which
+ * count bytes, show the replay was delivered. */
 static void sd_event_client(void)
 {
-	if (!strcmp(sdev_path, "-")) {
+	char exe[300], why[1024];
+	if (!sdevent_exe(exe, sizeof(exe), why, sizeof(why))) {
 		check_count++;
-		printf("ok %d - # SKIP sd_event_add_memory_pressure() client not built: %s\n", check_count,
-		       sdev_skip ? sdev_skip : "libsystemd >= 254 not found");
+		printf("ok %d - # SKIP sd_event_add_memory_pressure() client: %s\n", check_count, why);
 		return;
 	}
-	char trace[512], log[300], ep[300], spec[1024], sysw[64];
+	static const char *const lvl[3] = {"low", "medium", "critical"};
+	char trace[512], log[300], ep[3][300], spec[3][1024], sysw[64];
+	systemd_write(sysw);
+	for (int i = 0; i < 3; i++) {
+		snprintf(ep[i], sizeof(ep[i]), "%s/sd-%s.sock", tmp, lvl[i]);
+		snprintf(spec[i], sizeof(spec[i]), "%s aa %s", ep[i], lvl[i]);
+	}
+
+	/* a. The capture: sd-event at medium and at critical, a protocol
+	 *    client at each beside it. */
 	snprintf(trace, sizeof(trace), "%s/anon1.vmpt", data_dir);
 	snprintf(log, sizeof(log), "%s/sdevent.log", tmp);
-	snprintf(ep, sizeof(ep), "%s/sd.sock", tmp);
-	snprintf(spec, sizeof(spec), "%s aa critical", ep);
-	uint64_t want = replay_count(trace, "aa", "critical");
+	uint64_t wm = replay_count(trace, "aa", "medium"), wc = replay_count(trace, "aa", "critical");
+	REQUIRE(wm != UINT64_MAX && wc != UINT64_MAX && wc > 0, "the replay: medium %llu, critical %llu",
+		(unsigned long long)wm, (unsigned long long)wc);
 	int st = 0;
-	pid_t d = start_daemon(trace, log, &st, "--memory-pressure-endpoint", spec, (char *)NULL);
+	pid_t d = start_daemon(trace, log, &st, "--memory-pressure-endpoint", spec[1], "--memory-pressure-endpoint",
+			       spec[2], (char *)NULL);
 	REQUIRE(d > 0, "the daemon starts (status %d)", st);
-	systemd_write(sysw);
-	struct mc m;
-	REQUIRE(mc_spawn(&m, sdev_path, ep, sysw), "the sd-event client starts");
-	CHECK(all_ready(&m, 1), "sd_event_add_memory_pressure() accepted the endpoint");
-	/* It connects at once and writes the trigger in its first loop
-	 * iteration: wait for that to be logged before the replay. */
-	for (int i = 0; i < 1000 && !file_has(log, "asked for"); i++)
+	/* 0, 1: sd-event at medium, critical; 2, 3: protocol clients there */
+	struct mc ms[4];
+	REQUIRE(mc_spawn(&ms[0], exe, ep[1], sysw) && mc_spawn(&ms[1], exe, ep[2], sysw) &&
+			mc_spawn(&ms[2], client_path, ep[1], sysw) && mc_spawn(&ms[3], client_path, ep[2], sysw),
+		"two sd-event clients and two protocol clients start");
+	CHECK(all_ready(ms, 4), "sd_event_add_memory_pressure() accepted $MEMORY_PRESSURE_WATCH (the endpoint)");
+	CHECK(wait_accepted(log, 4), "the daemon accepted the four");
+	/* sd-event writes $MEMORY_PRESSURE_WRITE in its first loop iteration,
+	 * after "ready": wait until all four triggers are logged. */
+	for (int i = 0; i < 1000 && file_count(log, "asked for some 200000 us per 2000000 us") < 4; i++)
+		cu_sleep_ms(10);
+	CHECK(file_count(log, "asked for some 200000 us per 2000000 us") == 4,
+	      "sd-event wrote $MEMORY_PRESSURE_WRITE (systemd's trigger) to the endpoint");
+	kill(d, SIGUSR1);
+	uint64_t want[4] = {0, 0, wm, wc};
+	CHECK(sd_wait(ms, 4, want), "the protocol clients got their wake-ups");
+	CHECK(ms[2].bytes == wm && ms[3].bytes == wc, "... as many as the replay counts (medium %llu of %llu, critical %llu of %llu)",
+	      (unsigned long long)ms[2].bytes, (unsigned long long)wm, (unsigned long long)ms[3].bytes,
+	      (unsigned long long)wc);
+	for (int i = 0; i < 2; i++) {
+		uint64_t w = i ? wc : wm;
+		CHECK(ms[i].wakes >= 1 && ms[i].wakes <= w && !ms[i].exited,
+		      "the unmodified sd-event handler at %s ran %llu times for %llu %s-or-above notifications", lvl[i + 1],
+		      (unsigned long long)ms[i].wakes, (unsigned long long)w, lvl[i + 1]);
+	}
+	/* The sd-event clients go first: to them the daemon's end would be an
+	 * end-of-file, readable for ever. */
+	mc_stop(ms, 2);
+	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	mc_stop(ms + 2, 2);
+
+	/* b. Low windows only: sd-event at low is woken, at critical never. */
+	write_low_trace(trace, sizeof(trace));
+	snprintf(log, sizeof(log), "%s/sdevent-low.log", tmp);
+	uint64_t wl = replay_count(trace, "aa", "low");
+	wc = replay_count(trace, "aa", "critical");
+	REQUIRE(wl != UINT64_MAX && wl > 0 && wc == 0, "the low-only replay: low %llu, critical %llu",
+		(unsigned long long)wl, (unsigned long long)wc);
+	d = start_daemon(trace, log, &st, "--memory-pressure-endpoint", spec[0], "--memory-pressure-endpoint", spec[2],
+			 (char *)NULL);
+	REQUIRE(d > 0, "the daemon starts (status %d)", st);
+	/* 0, 1: sd-event at low, critical; 2: a protocol client at low */
+	REQUIRE(mc_spawn(&ms[0], exe, ep[0], sysw) && mc_spawn(&ms[1], exe, ep[2], sysw) &&
+			mc_spawn(&ms[2], client_path, ep[0], sysw),
+		"two sd-event clients and a protocol client start");
+	CHECK(all_ready(ms, 3) && wait_accepted(log, 3), "all three connected");
+	for (int i = 0; i < 1000 && file_count(log, "asked for some") < 3; i++)
 		cu_sleep_ms(10);
 	kill(d, SIGUSR1);
-	double end = cu_now() + 10;
-	while (cu_now() < end && m.wakes < 1)
-		mc_pump(&m, 1, 100);
-	double settle = cu_now() + 0.5;
-	while (cu_now() < settle)
-		mc_pump(&m, 1, 50);
-	CHECK(m.wakes >= 1 && m.wakes <= want, "the unmodified sd-event handler ran %llu times for %llu critical notifications",
-	      (unsigned long long)m.wakes, (unsigned long long)want);
-	CHECK(file_has(log, "asked for some 200000 us per 2000000 us"), "sd-event wrote systemd's trigger");
+	uint64_t want2[3] = {0, 0, wl};
+	CHECK(sd_wait(ms, 3, want2) && ms[2].bytes == wl, "the protocol client at low got all %llu (%llu)",
+	      (unsigned long long)wl, (unsigned long long)ms[2].bytes);
+	CHECK(ms[0].wakes >= 1 && ms[0].wakes <= wl, "sd-event at low: handler ran %llu times for %llu low notifications",
+	      (unsigned long long)ms[0].wakes, (unsigned long long)wl);
+	CHECK(ms[1].wakes == 0 && !ms[1].exited, "sd-event at critical: never woken by low windows (%llu wakes)",
+	      (unsigned long long)ms[1].wakes);
+	mc_stop(ms, 2);
 	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
-	mc_stop(&m, 1);
+	mc_stop(ms + 2, 1);
 }
 
 int main(int argc, char **argv)
