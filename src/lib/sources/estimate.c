@@ -282,6 +282,8 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trac
 		const char *p = cstr(e, r->path);
 		if (!p)
 			return -ENOMEM;
+		if (e->rec)
+			vmp_recorder_gone(e->rec, p);
 		drop_group(e, p);
 		return 0;
 	}

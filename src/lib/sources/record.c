@@ -204,13 +204,20 @@ static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m,
 		put(rec, vmp_samples_fmt_cgroup(rec->buf, sizeof(rec->buf), vmp_group_path(groups[i]), &c[i]));
 }
 
+void vmp_recorder_gone(struct vmp_recorder *rec, const char *path)
+{
+	if (rec->err || rec->ended)
+		return;
+	samples_header(rec);
+	put(rec, vmp_samples_fmt_gone(rec->buf, sizeof(rec->buf), path));
+}
+
 static void on_gone(void *arg, vmp_group *g)
 {
 	struct vmp_recorder *rec = arg;
-	if (rec->err || rec->ended || !vmp_group_parent(g))
+	if (!vmp_group_parent(g))
 		return;
-	samples_header(rec);
-	put(rec, vmp_samples_fmt_gone(rec->buf, sizeof(rec->buf), vmp_group_path(g)));
+	vmp_recorder_gone(rec, vmp_group_path(g));
 	if (rec->have_last && rec->last_id == vmp_group_id(g))
 		rec->have_last = false;
 }

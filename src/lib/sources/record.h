@@ -22,6 +22,8 @@ void vmp_recorder_start(struct vmp_recorder *rec, unsigned flags, uint64_t t0_ns
 /* A `listen` record (and the `group` records it needs). */
 void vmp_recorder_listen(struct vmp_recorder *rec, unsigned id, vmp_group *g, vmp_level level,
 			 vmp_mode mode);
+/* A `# sample-gone` line. */
+void vmp_recorder_gone(struct vmp_recorder *rec, const char *path);
 void vmp_recorder_expect(struct vmp_recorder *rec, unsigned id, uint64_t count);
 /* Nothing more is written; the first error, or 0. */
 int vmp_recorder_end(struct vmp_recorder *rec);
