@@ -373,6 +373,28 @@ static void test_estimate_api(void)
 	CHECK(estimate(a.p, &cfg, &c0, NULL, &err) == 0 && c0 == without,
 	      "an extra listener on a group the samples never name: fine");
 
+	const char *jump = "group / -\n# samples 1\n"
+			   "# sample 1.000000000 1 -\n# sample-cg a " CG_OK "\n"
+			   "# sample 2.000000000 1 -\n# sample-cg a pgscan=1 pgsteal=0 high=0 max=0 oom=0 oom_kill=0 "
+			   "some=-/0 full=-/0\n"
+			   "# sample 3.000000000 1 -\n# sample-cg a pgscan=68719476738 pgsteal=0 high=0 max=0 oom=0 "
+			   "oom_kill=0 some=-/0 full=-/0\n";
+	CHECK(estimate(jump, NULL, NULL, NULL, &err) == -EINVAL && err.line == 7 && strstr(err.msg, "a: pgscan grows by"),
+	      "2^36 + 1 pages in one sample: refused, the line named (line %lu: %s)", err.line, err.msg);
+	const char *back = "group / -\n# samples 1\n"
+			   "# sample 1.000000000 1 -\n# sample-cg a pgscan=68719476738 pgsteal=0 high=0 max=0 oom=0 "
+			   "oom_kill=0 some=-/0 full=-/0\n"
+			   "# sample 2.000000000 1 -\n# sample-cg a " CG_OK "\n"
+			   "# sample 3.000000000 1 -\n# sample-cg a pgscan=2 pgsteal=1 high=0 max=1 oom=0 oom_kill=0 "
+			   "some=-/0 full=-/0\n"
+			   "# sample 4.000000000 0 machine pgscan_kswapd=0 pgscan_direct=0 pgsteal_kswapd=0 "
+			   "pgsteal_direct=0 allocstall=0 oom_kill=0 some=-/0 full=-/0\n"
+			   "# sample 5.000000000 0 machine pgscan_kswapd=0 pgscan_direct=0 pgsteal_kswapd=0 "
+			   "pgsteal_direct=0 allocstall=16777217 oom_kill=0 some=-/0 full=-/0\n";
+	CHECK(estimate(back, NULL, NULL, NULL, &err) == -EINVAL && err.line == 10 &&
+	      strstr(err.msg, "the machine: allocstall"),
+	      "counters that go back are no jump; 2^24 + 1 reclaim calls in one sample are (line %lu: %s)", err.line,
+	      err.msg);
 	CHECK(estimate("group / -\nlisten 0 / low\n", NULL, NULL, NULL, &err) == -ENODATA &&
 	      strstr(err.msg, "no sample lines"), "no samples: -ENODATA, said (%s)", err.msg);
 	CHECK(estimate("", NULL, NULL, NULL, &err) == -ENODATA, "an empty file: -ENODATA");

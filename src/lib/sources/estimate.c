@@ -47,6 +47,14 @@ _Static_assert(VMP_ESTIMATE_PRIO_DEFICIT == VMP_EST_PRIO_DEFICIT &&
 	 VMP_EST_PRIO_ONSET)
 /* Larger windows than this make no sense (a window is one evaluation). */
 #define MAX_WINDOW_PAGES (1u << 30)
+/* What one sample interval can show before the file is taken for no
+ * recording of a machine: the estimator's work grows with the pages per
+ * window and the reclaim calls (4 injections per failed one), so
+ * counters that jump by 2^60 would keep it busy for ever. 2^36 pages are
+ * 256 TiB in one interval; 2^24 limit events, 80 million per second at the
+ * busy interval. */
+#define MAX_STEP_PAGES (UINT64_C(1) << 36)
+#define MAX_STEP_EVENTS (UINT64_C(1) << 24)
 
 struct elistener {
 	struct vmp_estimate *owner;
@@ -56,6 +64,11 @@ struct elistener {
 	bool registered;
 	bool has_expect;
 	uint64_t expect, count, by_level[3];
+};
+
+struct prev {
+	char *path;
+	struct vmp_est_cgroup c; /* valid: a baseline */
 };
 
 struct vmp_estimate {
@@ -72,6 +85,11 @@ struct vmp_estimate {
 	size_t sgcap;
 	char *scratch;
 	size_t scap;
+	/* the previous snapshot of each path, for the plausibility bound */
+	struct prev *prev;
+	size_t pcap, pn;
+	bool have_mprev;
+	struct vmp_est_machine mprev;
 	bool ended;
 	struct vmp_estimate_stats st;
 };
@@ -272,6 +290,114 @@ static int on_trace_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_t
 
 /* ---- pass 2: the samples ------------------------------------------------ */
 
+static size_t hash_str(const char *p)
+{
+	uint64_t h = 1469598103934665603u;
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 1099511628211u;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct prev *prev_get(struct vmp_estimate *e, const char *path)
+{
+	if ((e->pn + 1) * 2 > e->pcap) {
+		size_t ncap = e->pcap ? e->pcap * 2 : 64;
+		struct prev *np = calloc(ncap, sizeof(*np));
+		if (!np)
+			return NULL;
+		for (size_t i = 0; i < e->pcap; i++) {
+			if (!e->prev[i].path)
+				continue;
+			size_t b = hash_str(e->prev[i].path) & (ncap - 1);
+			while (np[b].path)
+				b = (b + 1) & (ncap - 1);
+			np[b] = e->prev[i];
+		}
+		free(e->prev);
+		e->prev = np;
+		e->pcap = ncap;
+	}
+	size_t b = hash_str(path) & (e->pcap - 1);
+	for (; e->prev[b].path; b = (b + 1) & (e->pcap - 1))
+		if (!strcmp(e->prev[b].path, path))
+			return &e->prev[b];
+	e->prev[b].path = strdup(path);
+	if (!e->prev[b].path)
+		return NULL;
+	e->pn++;
+	return &e->prev[b];
+}
+
+/* Growth of a counter, 0 if it went back (the estimator starts over). */
+static uint64_t grew(uint64_t now, uint64_t before)
+{
+	return now > before ? now - before : 0;
+}
+
+static int implausible(struct vmp_trace_error *err, unsigned long line, const char *who, const char *what,
+		       uint64_t by)
+{
+	vmp_trace_errorf(err, line, "%s: %s grows by %llu in one sample: more than a machine can (at most "
+				    "2^36 pages, 2^24 events), not a recording", who, what, (unsigned long long)by);
+	return -EINVAL;
+}
+
+static int check_cgroup(struct vmp_estimate *e, const char *path, const struct vmp_est_cgroup *c,
+			unsigned long line, struct vmp_trace_error *err)
+{
+	struct prev *p = prev_get(e, path);
+	if (!p)
+		return -ENOMEM;
+	if (p->c.valid && c->valid) {
+		const struct vmp_est_cgroup *q = &p->c;
+		uint64_t d;
+		if ((d = grew(c->pgscan, q->pgscan)) > MAX_STEP_PAGES)
+			return implausible(err, line, path, "pgscan", d);
+		if ((d = grew(c->pgsteal, q->pgsteal)) > MAX_STEP_PAGES)
+			return implausible(err, line, path, "pgsteal", d);
+		if ((d = grew(c->pgscan_direct, q->pgscan_direct)) > MAX_STEP_PAGES)
+			return implausible(err, line, path, "pgscan_direct", d);
+		if ((d = grew(c->pgsteal_direct, q->pgsteal_direct)) > MAX_STEP_PAGES)
+			return implausible(err, line, path, "pgsteal_direct", d);
+		uint64_t ev[] = {grew(c->high, q->high), grew(c->max, q->max), grew(c->oom, q->oom),
+				 grew(c->oom_kill, q->oom_kill), grew(c->local_high, q->local_high),
+				 grew(c->local_max, q->local_max), grew(c->local_oom, q->local_oom)};
+		static const char *const names[] = {"high", "max", "oom", "oom_kill", "local_high",
+						    "local_max", "local_oom"};
+		for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+			if (ev[i] > MAX_STEP_EVENTS)
+				return implausible(err, line, path, names[i], ev[i]);
+	}
+	p->c = *c;
+	return 0;
+}
+
+static int check_machine(struct vmp_estimate *e, const struct vmp_est_machine *m, unsigned long line,
+			 struct vmp_trace_error *err)
+{
+	if (!m || !m->valid) {
+		e->have_mprev = false;
+		return 0;
+	}
+	if (e->have_mprev) {
+		const struct vmp_est_machine *q = &e->mprev;
+		uint64_t d;
+		if ((d = grew(m->pgscan_kswapd, q->pgscan_kswapd) + grew(m->pgscan_direct, q->pgscan_direct)) >
+		    MAX_STEP_PAGES)
+			return implausible(err, line, "the machine", "pgscan", d);
+		if ((d = grew(m->pgsteal_kswapd, q->pgsteal_kswapd) + grew(m->pgsteal_direct, q->pgsteal_direct)) >
+		    MAX_STEP_PAGES)
+			return implausible(err, line, "the machine", "pgsteal", d);
+		if ((d = grew(m->allocstall, q->allocstall)) > MAX_STEP_EVENTS)
+			return implausible(err, line, "the machine", "allocstall", d);
+		if ((d = grew(m->oom_kill, q->oom_kill)) > MAX_STEP_EVENTS)
+			return implausible(err, line, "the machine", "oom_kill", d);
+	}
+	e->mprev = *m;
+	e->have_mprev = true;
+	return 0;
+}
+
 static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_error *err)
 {
 	struct vmp_estimate *e = arg;
@@ -284,6 +410,10 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trac
 			return -ENOMEM;
 		if (e->rec)
 			vmp_recorder_gone(e->rec, p);
+		struct prev *pv = prev_get(e, p);
+		if (!pv)
+			return -ENOMEM;
+		pv->c.valid = false; /* a new cgroup: no baseline */
 		drop_group(e, p);
 		return 0;
 	}
@@ -294,10 +424,14 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trac
 		e->sg = ng;
 		e->sgcap = r->n;
 	}
+	if ((rc = check_machine(e, r->m, r->line, err)) != 0)
+		return rc;
 	for (size_t i = 0; i < r->n; i++) {
 		const char *p = cstr(e, r->paths[i]);
 		if (!p)
 			return -ENOMEM;
+		if ((rc = check_cgroup(e, p, &r->c[i], r->line, err)) != 0)
+			return rc;
 		rc = get_group(e, p, &e->sg[i]);
 		if (rc) {
 			vmp_trace_errorf(err, r->line, "cannot create group '%s': error %d", p, rc);
@@ -340,6 +474,9 @@ VMP_EXPORT void vmp_estimate_free(vmp_estimate *e)
 	free(e->made);
 	free(e->sg);
 	free(e->scratch);
+	for (size_t i = 0; i < e->pcap; i++)
+		free(e->prev[i].path);
+	free(e->prev);
 	free(e);
 }
 
