@@ -30,7 +30,9 @@
  * mid-run takes its engine group, and what its window had accumulated,
  * with it; in the replay the group lives on. Only a cgroup recreated at
  * the same path within the run can then differ (its first window starts
- * from the old residue, under 512 pages).
+ * from the old residue, under 512 pages). The sample lines do say it
+ * (`# sample-gone`), so `vmpressure estimate` drops the group as the live
+ * source did.
  */
 #include "source.h"
 #include "record.h"
