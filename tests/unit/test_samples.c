@@ -12,6 +12,7 @@
  */
 #include "check.h"
 #include "v2study.h"
+#include "v2record.h"
 #include "sources/samples.h"
 
 #include <errno.h>
@@ -413,31 +414,7 @@ static void test_estimate_api(void)
 
 static void run_text(const struct v2s_run *run, struct text *t)
 {
-	char buf[4096];
-	puts_(t, "# vmptrace 1\ngroup / -\n");
-	for (size_t g = 0; g < run->ngroups; g++) {
-		snprintf(buf, sizeof(buf), "group %s %s\n", run->group[g], run->parent[g]);
-		puts_(t, buf);
-	}
-	for (size_t i = 0; i < run->nlisten; i++) {
-		snprintf(buf, sizeof(buf), "listen %u %s %s\n", run->l[i].id, run->l[i].group, run->l[i].args);
-		puts_(t, buf);
-	}
-	vmp_samples_fmt_header(buf, sizeof(buf));
-	puts_(t, buf);
-	for (size_t k = 0; k < run->nsamples; k++) {
-		const struct v2s_sample *s = &run->s[k];
-		REQUIRE(vmp_samples_fmt_step(buf, sizeof(buf), (uint64_t)llround(s->t * 1e9), run->ngroups, &s->m) > 0,
-			"step");
-		puts_(t, buf);
-		for (size_t g = 0; g < run->ngroups; g++) {
-			struct vmp_est_cgroup c = s->c[g];
-			if (!c.valid)
-				c = (struct vmp_est_cgroup){0}; /* the estimator reads nothing of it */
-			REQUIRE(vmp_samples_fmt_cgroup(buf, sizeof(buf), run->group[g], &c) > 0, "cgroup");
-			puts_(t, buf);
-		}
-	}
+	REQUIRE(v2s_recording(run, false, on_text, t) == 0, "%s as sample lines", run->name);
 }
 
 static void test_runs(const char *dir)
