@@ -318,6 +318,123 @@ int vmp_source_start(vmp_source *src);
 int vmp_source_fd(const vmp_source *src);
 int vmp_source_dispatch(vmp_source *src);
 
+/* ---- Actions: a shell command per event -------------------------------- */
+
+/*
+ * A runner runs one shell command (`/bin/sh -c COMMAND`) for each event it
+ * is given, with the event's evidence in environment variables. It is
+ * driven by the caller's loop, as a source: poll vmp_exec_fd(), call
+ * vmp_exec_dispatch() when it is readable. Not thread-safe: one thread per
+ * runner. It never installs a signal handler and waits only for the pids
+ * it started (waitid() on each pid; pidfd_open() to learn of the exit
+ * without SIGCHLD), so a program's other children are its own. A program
+ * that sets SIGCHLD to SIG_IGN, or reaps with waitpid(-1), takes the
+ * runner's children from it: their results then say -ECHILD.
+ *
+ * Rate and overlap: at most one command runs at a time, and two starts
+ * are at least interval_ms apart. An event that cannot start a run at
+ * once becomes the pending run; a later one replaces it (the replaced
+ * event is counted as coalesced), so a burst costs one run now and one
+ * with the latest evidence once the current run is over and the interval
+ * has passed.
+ *
+ * The child: its own process group (the timeout signals the whole group),
+ * stdin /dev/null, stdout and stderr the caller's (or stdout_fd /
+ * stderr_fd), every other descriptor closed, signal mask empty and every
+ * disposition default, and the caller's environment less every VMP_*
+ * variable, plus the event's variables (see vmp_exec_trigger_event()).
+ */
+typedef struct vmp_exec vmp_exec;
+
+/* Starts at least this far apart unless configured otherwise: pressure
+ * events come in bursts of hundreds a second; one fork a second bounds
+ * what a burst costs while an action still follows within a second. */
+#define VMP_EXEC_DEFAULT_INTERVAL_MS 1000u
+/* After a timeout's SIGTERM, the group gets SIGKILL this much later. */
+#define VMP_EXEC_KILL_GRACE_MS 2000u
+
+struct vmp_exec_result {
+	int pid;              /* 0 if the command could not be started */
+	int error;            /* -errno: fork() failed (pid 0), or the exit was
+			       * reaped by someone else (-ECHILD); else 0 */
+	int exit_code;        /* its exit status, or -1 if it did not exit */
+	int signal;           /* the signal that killed it, or 0 */
+	bool timed_out;       /* the runner signalled it for passing timeout_ms */
+	uint64_t duration_ns; /* from fork to reaping */
+	uint64_t events;      /* events it stood for: 1 + those coalesced into it */
+};
+
+/* Called from vmp_exec_dispatch() when a run is over (or failed to
+ * start). It may call vmp_exec_trigger*(), not vmp_exec_free(). */
+typedef void (*vmp_exec_fn)(const struct vmp_exec_result *r, void *arg);
+
+struct vmp_exec_config {
+	const char *command;  /* required; run as `sh -c COMMAND` */
+	const char *shell;    /* NULL: /bin/sh */
+	unsigned interval_ms; /* least time between two starts (0: none) */
+	unsigned timeout_ms;  /* 0: none; else SIGTERM to the group past it,
+			       * SIGKILL VMP_EXEC_KILL_GRACE_MS later */
+	int stdout_fd;        /* -1: the caller's standard output */
+	int stderr_fd;        /* -1: the caller's standard error */
+	vmp_exec_fn on_exit;  /* may be NULL */
+	void *arg;
+};
+
+struct vmp_exec_stats {
+	uint64_t events;      /* vmp_exec_trigger*() calls accepted */
+	uint64_t runs;        /* commands started */
+	uint64_t coalesced;   /* events replaced by a later one before their run */
+	uint64_t failed;      /* runs that exited non-zero, were killed, or
+			       * could not start */
+	uint64_t timed_out;   /* runs signalled for their timeout */
+	uint64_t pending;     /* 1 while a run waits for its turn */
+};
+
+/* Defaults: VMP_EXEC_DEFAULT_INTERVAL_MS, no timeout, fds -1. */
+void vmp_exec_config_init(struct vmp_exec_config *cfg);
+/* -EINVAL without a command; -ENOMEM; -errno of epoll/timerfd. */
+int vmp_exec_new(vmp_exec **out, const struct vmp_exec_config *cfg);
+/* A run still going is killed (SIGKILL to its group) and reaped, without
+ * a callback; a pending run is dropped. Wait while vmp_exec_busy() first
+ * to let them finish. */
+void vmp_exec_free(vmp_exec *x);
+/* Pollable (readable when dispatch has work); the same fd for life. */
+int vmp_exec_fd(const vmp_exec *x);
+/* Reap, time out, start the pending run. Never blocks. 0 or -errno. */
+int vmp_exec_dispatch(vmp_exec *x);
+/* A run is going or pending. */
+bool vmp_exec_busy(const vmp_exec *x);
+void vmp_exec_get_stats(const vmp_exec *x, struct vmp_exec_stats *st);
+
+/*
+ * An event: run the command now if it may, else make this the pending
+ * run. env holds n "NAME=value" strings (copied; NAME of [A-Za-z0-9_],
+ * not starting with a digit); a later duplicate NAME wins. -EINVAL for a
+ * malformed string. A run that cannot start (fork fails) is reported
+ * through the callback (called from inside this function then), not here.
+ */
+int vmp_exec_trigger(vmp_exec *x, const char *const *env, size_t n);
+
+/*
+ * A source event, its evidence as these variables (absent evidence leaves
+ * a variable unset):
+ *   VMP_EVENT      pressure, or removed (VMP_EVENT_REMOVED)
+ *   VMP_CGROUP     the subscription's cgroup ("/" for the root)
+ *   VMP_LEVEL      low, medium or critical (unset for a removal)
+ *   VMP_PRESSURE, VMP_SCANNED, VMP_RECLAIMED
+ *                  the window (unset with VMP_EVENT_NO_EVIDENCE)
+ *   VMP_ORIGIN     where the window was accounted (unset if unknown)
+ *   VMP_COUNT      notifications the event stands for
+ *   VMP_TIME       the event's time, UTC: 2026-11-25T18:15:15.683Z
+ *   VMP_SOURCE     `source` if not NULL (cgroup-v1, cgroup-v2, machine, trace)
+ *   VMP_PSI_SOME_AVG10, VMP_PSI_FULL_AVG10
+ *                  the cgroup's memory.pressure, when known
+ *   VMP_ESTIMATED  1 if the window came from an estimator (else unset)
+ *   VMP_COALESCED  how many earlier events this run replaced (set at start)
+ * then the n `extra` "NAME=value" strings, which may override any of them.
+ */
+int vmp_exec_trigger_event(vmp_exec *x, const struct vmp_source_event *ev, const char *source,
+			   const char *const *extra, size_t nextra);
 /*
  * Recording (vmpressure record): the engine calls an estimator or trace
  * source makes, as vmptrace v1 text that vmp_replay_run() reproduces.
@@ -470,6 +587,27 @@ struct vmp_debounce_stats {
 	uint64_t abandoned;        /* ... given up: the evidence went first */
 };
 void vmp_debounce_get_stats(const vmp_debounce *d, struct vmp_debounce_stats *st);
+
+/*
+ * A debounced transition (vmp_debounce_*) to an action runner: the
+ * variables of vmp_exec_trigger_event(), with
+ *   VMP_EVENT      transition
+ *   VMP_LEVEL, VMP_PREV_LEVEL
+ *                  the state entered and the one left: none, low, medium,
+ *                  critical
+ *   VMP_CAUSE      enter, confirmed or leave
+ *   VMP_PRESSURE   the highest pressure in the transition's window, and
+ *   VMP_SCANNED, VMP_RECLAIMED their sums (unset if no notification in it
+ *                  had evidence)
+ *   VMP_ORIGIN     the triggering notification's (unset if time raised it)
+ *   VMP_COUNT      the notifications in the window
+ *   VMP_PSI_SOME_AVG10, VMP_PSI_FULL_AVG10  each when known
+ * time_ns is the transition's time on CLOCK_REALTIME (the debouncer's
+ * clock is the caller's), VMP_TIME. -EINVAL for a state out of range.
+ */
+int vmp_exec_trigger_transition(vmp_exec *x, const struct vmp_transition *t, const char *cgroup,
+				uint64_t time_ns, const char *source, const char *const *extra,
+				size_t nextra);
 
 /* ---- vmptrace files (docs/vmptrace.md) --------------------------------- */
 

@@ -2,6 +2,7 @@
 #ifndef VMP_CLI_H
 #define VMP_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Exit codes of every vmpressure command (see vmpressure(1)). */
@@ -41,6 +42,21 @@ int watch_daemon_fd(const struct watch_daemon *wd);
 int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
 void watch_daemon_close(struct watch_daemon *wd);
 
+/* watch_exec.c: `vmpressure watch --exec CMD`. */
+struct watch_exec;
+int watch_exec_open(struct watch_exec **out, const char *command, unsigned interval_ms, unsigned timeout_ms);
+/* extra: more "NAME=value" variables, which win (a debounced transition:
+ * "VMP_EVENT=transition", "VMP_PREV_LEVEL=low"). we NULL: nothing. */
+void watch_exec_event(struct watch_exec *we, const struct vmp_source_event *ev, const char *source,
+		      const char *const *extra, size_t nextra);
+/* A debounced transition, its time_ns on CLOCK_REALTIME. */
+void watch_exec_transition(struct watch_exec *we, const struct vmp_transition *t, const char *cgroup,
+			   const char *source);
+int watch_exec_fd(const struct watch_exec *we);
+int watch_exec_dispatch(struct watch_exec *we);
+bool watch_exec_busy(const struct watch_exec *we);
+/* Logs the counts, kills a run still going, frees. NULL is a no-op. */
+void watch_exec_close(struct watch_exec *we);
 /* watch_debounce.c: `vmpressure watch --debounce`: transitions only. */
 #include <stdio.h>
 struct watch_debounce;
@@ -48,6 +64,8 @@ struct watch_debounce;
 int watch_debounce_new(struct watch_debounce **out, const char *config, bool json, const char *cgroup,
 		       char *err, size_t errlen);
 void watch_debounce_set_source(struct watch_debounce *wd, const char *name);
+/* --exec: each transition runs the command. */
+void watch_debounce_set_exec(struct watch_debounce *wd, struct watch_exec *we);
 void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_event *ev);
 /* poll() timeout until a tick is due; -1: none. */
 int watch_debounce_timeout_ms(const struct watch_debounce *wd);
@@ -55,6 +73,13 @@ void watch_debounce_tick(struct watch_debounce *wd);
 uint64_t watch_debounce_count(const struct watch_debounce *wd);
 void watch_debounce_summary(const struct watch_debounce *wd, FILE *f);
 void watch_debounce_free(struct watch_debounce *wd);
+
+/* output.c: a time (CLOCK_REALTIME ns) as JSON's UTC ISO 8601 with a Z
+ * (iso) or a person's local time of day; a JSON string (NULL: null) on
+ * standard output. */
+#include <stdint.h>
+void cli_fmt_time(uint64_t ns, char *buf, size_t cap, bool iso);
+void cli_json_str(const char *s);
 
 /* Read a whole file ("-" is stdin). 0, or -errno. */
 int read_file(const char *path, char **buf, size_t *len);

@@ -51,8 +51,16 @@ static void usage(FILE *f)
 		"                     window=DUR,enter=N,leave=N,dwell=DUR,psi=off|some:X|full:X\n"
 		"                     (defaults window=1s,enter=2,leave=0,dwell=2s,psi=off;\n"
 		"                     docs/debounce.md); --count then counts transitions\n"
+		"  -x, --exec CMD     run /bin/sh -c CMD for each notification, with its evidence\n"
+		"                     in VMP_* environment variables (vmpressure(1)); one run at\n"
+		"                     a time, events meanwhile coalesced into one later run\n"
+		"      --exec-interval S  least time between two starts of CMD (1; 0: none)\n"
+		"      --exec-timeout S   SIGTERM CMD's process group after S seconds, SIGKILL\n"
+		"                     2 s later (default: no timeout)\n"
 		"\n"
-		"A summary (events per level, duration) goes to standard error on exit.\n"
+		"A summary (events per level, duration) goes to standard error on exit. With\n"
+		"--exec, each run's exit status too, and watch waits for the command's last\n"
+		"run before it exits (unless stopped by a signal).\n"
 		"exit status: 0 ok (count, timeout or signal), 2 bad argument or no such cgroup,\n"
 		"             64 usage, 69 no source available, 70 internal error\n");
 }
@@ -63,41 +71,9 @@ struct watch {
 	uint64_t by_level[3];
 	bool removed;
 	const char *source_name;
+	struct watch_exec *ex;
 	struct watch_debounce *db; /* --debounce: transitions only */
 };
-
-/* JSON: UTC, ISO 8601 with a Z, as the daemon's events; a person: the
- * local time of day. */
-static void fmt_time(uint64_t ns, char *buf, size_t cap, bool iso)
-{
-	time_t s = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	if (iso)
-		gmtime_r(&s, &tm);
-	else
-		localtime_r(&s, &tm);
-	size_t n = strftime(buf, cap, iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, iso ? ".%03uZ" : ".%03u", (unsigned)(ns / 1000000u % 1000u));
-}
-
-static void json_str(const char *s)
-{
-	if (!s) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 static void on_event(const struct vmp_source_event *ev, void *arg)
 {
@@ -116,11 +92,11 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	}
 	if (w->json) {
-		fmt_time(ev->time_ns, ts, sizeof(ts), true);
+		cli_fmt_time(ev->time_ns, ts, sizeof(ts), true);
 		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, removed ? "removed" : "pressure");
-		json_str(ev->cgroup);
+		cli_json_str(ev->cgroup);
 		printf(",\"origin\":");
-		json_str(ev->origin);
+		cli_json_str(ev->origin);
 		printf(",\"level\":\"%s\",\"count\":%" PRIu64, vmp_level_name(ev->level), ev->count);
 		if (evidence)
 			printf(",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
@@ -132,7 +108,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 			       ev->psi_full_avg10);
 		printf(",\"source\":\"%s\"}\n", w->source_name);
 	} else {
-		fmt_time(ev->time_ns, ts, sizeof(ts), false);
+		cli_fmt_time(ev->time_ns, ts, sizeof(ts), false);
 		if (removed) {
 			printf("%s  %-8s  cgroup %s was removed\n", ts, "removed", ev->cgroup);
 		} else {
@@ -153,6 +129,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		}
 	}
 	fflush(stdout);
+	watch_exec_event(w->ex, ev, w->source_name, NULL, 0);
 }
 
 static const char *kind_name(vmp_source_kind k)
@@ -178,6 +155,18 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Seconds as whole milliseconds: 0 to a day. */
+static bool parse_ms(const char *val, unsigned *ms)
+{
+	char *end;
+	errno = 0;
+	double s = strtod(val, &end);
+	if (errno || *end || !*val || !(s >= 0) || s > 86400)
+		return false;
+	*ms = (unsigned)(s * 1000 + 0.5);
+	return true;
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	const char *cgroup = "/", *level = "low", *mode = "hierarchy";
@@ -190,6 +179,9 @@ int cmd_watch(int argc, char **argv)
 	const char *debounce = NULL; /* --debounce's config, "" for the defaults */
 	struct vmp_trace_error terr = {0};
 	cfg.trace_error = &terr;
+	const char *exec_cmd = NULL;
+	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
+	bool exec_opt = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -271,6 +263,22 @@ int cmd_watch(int argc, char **argv)
 			no_daemon = true;
 		} else if (!strcmp(a, "--debounce") || !strncmp(a, "--debounce=", 11)) {
 			debounce = a[10] ? a + 11 : "";
+		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
+			NEEDVAL();
+			if (!*val) {
+				fprintf(stderr, "%s watch: --exec needs a command\n", prog);
+				return EXIT_USAGE;
+			}
+			exec_cmd = val;
+		} else if (!strcmp(a, "--exec-interval") || !strcmp(a, "--exec-timeout")) {
+			NEEDVAL();
+			bool iv = !strcmp(a, "--exec-interval");
+			if (!parse_ms(val, iv ? &exec_interval : &exec_timeout) || (!iv && !exec_timeout)) {
+				fprintf(stderr, "%s watch: %s '%s' is not a number of seconds (%s86400)\n", prog, a,
+					val, iv ? "0 to " : "0.001 to ");
+				return EXIT_BADINPUT;
+			}
+			exec_opt = true;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "%s watch: unknown option '%s'\n", prog, a);
 			usage(stderr);
@@ -293,6 +301,10 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_BADINPUT;
 	}
 
+	if (exec_opt && !exec_cmd) {
+		fprintf(stderr, "%s watch: --exec-interval and --exec-timeout need --exec CMD\n", prog);
+		return EXIT_USAGE;
+	}
 	if (debounce) {
 		char err[200];
 		int drc = watch_debounce_new(&w.db, debounce, w.json, cgroup, err, sizeof(err));
@@ -368,6 +380,20 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "%s: watching %s at %s (%s source, in-process)%s\n", prog, cgroup, args,
 			w.source_name, w.json ? "" : "; Ctrl-C to stop");
 
+	if (exec_cmd && (rc = watch_exec_open(&w.ex, exec_cmd, exec_interval, exec_timeout)) != 0) {
+		fprintf(stderr, "%s watch: --exec: %s\n", prog, strerror(-rc));
+		if (src) {
+			vmp_source_unsubscribe(src, sub);
+			vmp_source_free(src);
+		}
+		watch_exec_close(w.ex);
+		watch_daemon_close(wd);
+		watch_debounce_free(w.db);
+		return EXIT_SOFTWARE;
+	}
+	if (w.db)
+		watch_debounce_set_exec(w.db, w.ex);
+
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -377,8 +403,10 @@ int cmd_watch(int argc, char **argv)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	double start = now_s();
 	int status = EXIT_OK;
-	struct pollfd pfd[2] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
-				{.fd = sfd, .events = POLLIN}};
+	struct pollfd pfd[3] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
+				{.fd = sfd, .events = POLLIN},
+				{.fd = watch_exec_fd(w.ex), .events = POLLIN}};
+	bool signalled = false;
 	while (!w.removed && (!w.max_count || (w.db ? watch_debounce_count(w.db) : w.seen) < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
@@ -395,7 +423,7 @@ int cmd_watch(int argc, char **argv)
 			if (dms >= 0 && (ms < 0 || dms < ms))
 				ms = dms;
 		}
-		int n = poll(pfd, 2, ms);
+		int n = poll(pfd, 3, ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -403,8 +431,15 @@ int cmd_watch(int argc, char **argv)
 			status = EXIT_SOFTWARE;
 			break;
 		}
-		if (pfd[1].revents)
+		if (pfd[1].revents) {
+			signalled = true;
 			break;
+		}
+		if (pfd[2].revents && (rc = watch_exec_dispatch(w.ex)) != 0) {
+			fprintf(stderr, "%s watch: exec: %s\n", prog, strerror(-rc));
+			status = EXIT_SOFTWARE;
+			break;
+		}
 		if (pfd[0].revents && wd && (rc = watch_daemon_dispatch(wd, on_event, &w)) != 0) {
 			if (rc == -EPIPE)
 				fprintf(stderr, "%s watch: vmpressured closed the connection\n", prog);
@@ -419,6 +454,17 @@ int cmd_watch(int argc, char **argv)
 			break;
 		}
 	}
+	/* The last events' run: a count or timeout ends the watch, not the
+	 * action it asked for. A signal stops both. */
+	while (status == EXIT_OK && !signalled && watch_exec_busy(w.ex)) {
+		int n = poll(pfd + 1, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || pfd[1].revents)
+			break;
+		if (pfd[2].revents && watch_exec_dispatch(w.ex) != 0)
+			break;
+	}
 	double dur = now_s() - start;
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
@@ -432,6 +478,7 @@ int cmd_watch(int argc, char **argv)
 		vmp_source_free(src);
 	}
 	watch_daemon_close(wd);
+	watch_exec_close(w.ex);
 	if (sfd >= 0)
 		close(sfd);
 	return status;

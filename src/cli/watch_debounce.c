@@ -28,6 +28,7 @@ struct watch_debounce {
 	char cgroup[512];
 	uint64_t transitions;
 	uint64_t by_state[4];
+	struct watch_exec *ex; /* --exec: runs per transition */
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -51,37 +52,6 @@ static uint64_t to_real(uint64_t mono)
 	return mono >= now_m ? now_r + (mono - now_m) : now_r - (now_m - mono);
 }
 
-static void fmt_time(uint64_t ns, char *buf, size_t cap, bool iso)
-{
-	time_t s = (time_t)(ns / 1000000000u);
-	struct tm tm;
-	if (iso)
-		gmtime_r(&s, &tm);
-	else
-		localtime_r(&s, &tm);
-	size_t n = strftime(buf, cap, iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
-	snprintf(buf + n, cap - n, iso ? ".%03uZ" : ".%03u", (unsigned)(ns / 1000000u % 1000u));
-}
-
-static void json_str(const char *s)
-{
-	if (!s) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct watch_debounce *wd = arg;
@@ -91,9 +61,9 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 	wd->transitions++;
 	wd->by_state[t->to]++;
 	if (wd->json) {
-		fmt_time(when, ts, sizeof(ts), true);
+		cli_fmt_time(when, ts, sizeof(ts), true);
 		printf("{\"time\":\"%s\",\"event\":\"transition\",\"cgroup\":", ts);
-		json_str(wd->cgroup);
+		cli_json_str(wd->cgroup);
 		printf(",\"from\":\"%s\",\"to\":\"%s\",\"cause\":\"%s\",\"previous_s\":%.3f,\"held_s\":%.3f",
 		       vmp_state_name(t->from), vmp_state_name(t->to), vmp_cause_name(t->cause),
 		       (double)t->prev_duration_ns / 1e9, (double)t->held_ns / 1e9);
@@ -115,12 +85,12 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 			printf(",\"psi_full_avg10\":null");
 		if (e->triggered) {
 			printf(",\"trigger_level\":\"%s\",\"origin\":", vmp_level_name(e->trigger_level));
-			json_str(e->origin);
+			cli_json_str(e->origin);
 		} else
 			printf(",\"trigger_level\":null,\"origin\":null");
 		printf(",\"source\":\"%s\"}\n", wd->source_name);
 	} else {
-		fmt_time(when, ts, sizeof(ts), false);
+		cli_fmt_time(when, ts, sizeof(ts), false);
 		printf("%s  %-8s <- %-8s  %s  (%s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64 " critical in %.3g s",
 		       ts, vmp_state_name(t->to), vmp_state_name(t->from), wd->cgroup, vmp_cause_name(t->cause),
 		       e->count[0], e->count[1], e->count[2], (double)e->window_ns / 1e9);
@@ -135,6 +105,9 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 		printf(")\n");
 	}
 	fflush(stdout);
+	struct vmp_transition wall = *t;
+	wall.time_ns = when;
+	watch_exec_transition(wd->ex, &wall, wd->cgroup, wd->source_name);
 }
 
 int watch_debounce_new(struct watch_debounce **out, const char *config, bool json, const char *cgroup,
@@ -162,6 +135,11 @@ int watch_debounce_new(struct watch_debounce **out, const char *config, bool jso
 void watch_debounce_set_source(struct watch_debounce *wd, const char *name)
 {
 	wd->source_name = name;
+}
+
+void watch_debounce_set_exec(struct watch_debounce *wd, struct watch_exec *we)
+{
+	wd->ex = we;
 }
 
 void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_event *ev)

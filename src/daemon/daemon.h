@@ -12,8 +12,12 @@
  *                   mode), shared by every client subscription to it;
  *                   fan-out of its events to eventfds and streams
  *   access.c        the read-permission rule for SO_PEERCRED credentials
+ *   actions.c       --exec: a shell command per event of a subscription of
+ *                   the daemon's own; exec_spec.c parses the option, pure
  *   protocol.c      parsing and JSON formatting, pure
  *   log.c           the log (stderr or a file, reopened on SIGHUP)
+ *   mpwatch.c       memory-pressure endpoints for systemd's
+ *                   $MEMORY_PRESSURE_WATCH clients (mpwatch_parse.c: pure)
  *   metrics_serve.c Prometheus metrics: per-listener counts, the textfile,
  *                   --metrics-cgroup (metrics.h: the pure parts)
  *   metrics_http.c  the loopback HTTP endpoint for them
@@ -38,6 +42,10 @@
 #define VMPD_MAX_CLIENTS 4096u
 #define VMPD_MAX_SUBS 256u          /* per connection */
 #define VMPD_MAX_QUEUE (256u << 10) /* queued output per connection */
+/* --exec actions: each is a subscription and a runner; a machine needs a
+ * handful, and a fixed table keeps option parsing allocation-free. */
+#define VMPD_MAX_EXEC 64u
+#define VMPD_MAX_EXEC_TEXT "64"
 
 /* Exit statuses (vmpressured(8)). */
 enum {
@@ -75,6 +83,12 @@ struct vmpd_csub {
 	char *db_text;     /* its canonical config, for replies */
 	struct vmpd_csub *dnext, **dprev; /* the debounced ones (subscriptions.c) */
 	uint64_t events;   /* notifications delivered */
+	/* An in-daemon subscriber (mpwatch.c) has no client: its events go to
+	 * notify() instead of an eventfd or a stream. */
+	void (*notify)(void *arg, const struct vmp_source_event *ev);
+	/* ... and with a debouncer (vmpd_sub_debounce()), its transitions */
+	void (*notify_transition)(void *arg, const struct vmp_transition *t, const char *cgroup);
+	void *notify_arg;
 	struct vmpd_csub *cnext, **cprev; /* the client's list */
 	struct vmpd_csub *snext, **sprev; /* the shared subscription's list */
 };
@@ -151,6 +165,12 @@ struct vmpd {
 	unsigned nclients;
 	uint64_t accept_refused;      /* over the connection limit */
 
+	/* mpwatch.c */
+	struct vmpd_mpws *mpw;
+
+	/* actions.c */
+	struct vmpd_actions *actions;
+
 	/* subscriptions.c */
 	struct vmpd_subs *subs;
 	uint64_t nsubs;               /* client subscriptions */
@@ -214,6 +234,16 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 /* End a client subscription: its eventfd closed, the source subscription
  * released with its last user. Not from inside vmp_source_dispatch(). */
 void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs);
+/* The same for a subscriber inside the daemon (mpwatch.c): fn gets every
+ * event, the removal last; after the removal cs is freed by the caller. */
+int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
+			  struct vmpd_csub **out);
+/* Debounce an internal subscriber (an --exec action): from now on fn gets
+ * its transitions (their time on CLOCK_REALTIME) instead of the events;
+ * the removal still goes to the notify fn. -EINVAL for a client's. */
+int vmpd_sub_debounce(struct vmpd *d, struct vmpd_csub *cs, const struct vmp_debounce_config *cfg,
+		      void (*fn)(void *arg, const struct vmp_transition *t, const char *cgroup));
 /* After vmp_source_dispatch(): release source subscriptions whose cgroup
  * went away (the source may not be called from its own callbacks). */
 void vmpd_subs_reap(struct vmpd *d);
@@ -224,6 +254,18 @@ size_t vmpd_subs_shared_count(const struct vmpd *d);
 /* The normalised cgroup of a client subscription. */
 const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
 
+/* ---- mpwatch.c ---- */
+struct vmpd_mpw_spec;
+/* Bind every endpoint's socket: before the control socket, so that a
+ * daemon that answers there is ready on its endpoints too. 0 or a
+ * VMPD_EXIT_* status, the reason logged. */
+int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n);
+/* Watch the sockets and subscribe; after vmpd_loop_init(), vmpd_subs_init(). */
+int vmpd_mpw_start(struct vmpd *d);
+/* End of a loop round: write the queued wake-up bytes. */
+void vmpd_mpw_flush(struct vmpd *d);
+/* Close every endpoint client, release the subscriptions, remove the sockets. */
+void vmpd_mpw_fini(struct vmpd *d);
 /* A source subscription that lives as long as the daemon (or its cgroup),
  * clients or not: --metrics-cgroup. Shares with clients like theirs. */
 int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode);
@@ -275,6 +317,29 @@ void vmpd_httpd_reap(struct vmpd *d, struct vmpd_httpd *h);
 /* ---- access.c (pure) ---- */
 bool vmpd_may_read(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups,
 		   size_t ngroups);
+
+/* ---- exec_spec.c (pure) ---- */
+struct vmpd_exec_spec {
+	char cgroup[VMPD_LINE_MAX]; /* normalised: "/" or "a/b" */
+	char args[32];              /* canonical (vmpd_canonical_args) */
+	vmp_level level;
+	vmp_mode mode;
+	bool debounce;              /* per transition, with db */
+	struct vmp_debounce_config db;
+	const char *command;        /* into the parsed text */
+};
+/* "CGROUP LEVEL[,MODE] [debounce[=CONFIG]] COMMAND...": 0, or -EINVAL
+ * with the byte offset and the reason in msg. */
+int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg, size_t msgcap);
+
+/* ---- actions.c ---- */
+/* Subscribe each --exec SPEC (already checked with vmpd_exec_spec_parse())
+ * and add its runner to the loop. 0, or -errno with the reason in err. */
+int vmpd_actions_start(struct vmpd *d, char *const *specs, size_t n, unsigned interval_ms,
+		       unsigned timeout_ms, char *err, size_t errcap);
+/* Log each action's counts, release its subscription, kill a run still
+ * going. Before the clients and subscriptions are torn down. */
+void vmpd_actions_stop(struct vmpd *d);
 
 /* ---- socket.c ---- */
 struct vmpd_socket {

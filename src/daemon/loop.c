@@ -197,6 +197,7 @@ int vmpd_loop_run(struct vmpd *d)
 		vmpd_subs_reap(d);
 		vmpd_subs_arm(d);
 		vmpd_clients_flush(d);
+		vmpd_mpw_flush(d); /* memory-pressure endpoints: their wake-up bytes */
 		vmpd_clients_reap(d);
 		vmpd_metrics_reap(d);
 		maybe_trim(d);

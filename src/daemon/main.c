@@ -16,6 +16,7 @@
  * log file; SIGUSR1 starts a trace source held by --trace-hold.
  */
 #include "daemon.h"
+#include "mpwatch.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -65,11 +66,25 @@ static void usage(FILE *f)
 		"                       a subscription's (low,hierarchy); repeatable. Without\n"
 		"                       it: / with low,hierarchy. Client subscriptions have\n"
 		"                       series too\n"
+		"  --memory-pressure-endpoint 'PATH CGROUP ARGS [MODE]'\n"
+		"                       a socket at PATH for systemd's memory pressure protocol\n"
+		"                       ($MEMORY_PRESSURE_WATCH, sd_event_add_memory_pressure()):\n"
+		"                       its clients are woken at each notification of CGROUP\n"
+		"                       at ARGS (level[,mode]); MODE: octal, 0666. Repeatable;\n"
+		"                       docs/memory-pressure-watch.md\n"
+		"  --exec 'CGROUP LEVEL[,MODE] COMMAND'\n"
+		"                       run /bin/sh -c COMMAND for each notification of CGROUP\n"
+		"                       at LEVEL[,MODE], with its evidence in VMP_* variables;\n"
+		"                       one run at a time (repeatable; vmpressured(8))\n"
+		"  --exec-interval S    least time between two starts of one action (1; 0: none)\n"
+		"  --exec-timeout S     SIGTERM an action's process group after S seconds,\n"
+		"                       SIGKILL 2 s later (default: no timeout)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        the version\n"
 		"\n"
 		"exit status: 0 stopped by SIGTERM/SIGINT, 2 malformed trace file, 3 another\n"
-		"daemon answers on the socket, 64 usage, 69 source not available here,\n"
+		"daemon answers on the socket, 64 usage, 69 source not available here (or an\n"
+		"--exec cgroup cannot be watched),\n"
 		"70 the source failed, 71 system error, 73 cannot create the socket or log,\n"
 		"74 cannot read the trace file\n");
 }
@@ -185,7 +200,14 @@ enum {
 	OPT_METRICS_INTERVAL,
 	OPT_METRICS_LISTEN,
 	OPT_METRICS_CGROUP,
+	OPT_MP_ENDPOINT,
+	OPT_EXEC,
+	OPT_EXEC_INTERVAL,
+	OPT_EXEC_TIMEOUT,
 };
+
+/* Endpoints per daemon: one per service (or level) that wants them. */
+#define MAX_MP_ENDPOINTS 64
 
 static const struct option long_opts[] = {
 	{"socket", required_argument, NULL, OPT_SOCKET},
@@ -201,6 +223,10 @@ static const struct option long_opts[] = {
 	{"metrics-interval", required_argument, NULL, OPT_METRICS_INTERVAL},
 	{"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
 	{"metrics-cgroup", required_argument, NULL, OPT_METRICS_CGROUP},
+	{"memory-pressure-endpoint", required_argument, NULL, OPT_MP_ENDPOINT},
+	{"exec", required_argument, NULL, OPT_EXEC},
+	{"exec-interval", required_argument, NULL, OPT_EXEC_INTERVAL},
+	{"exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -214,6 +240,18 @@ static int bad(const char *fmt, const char *arg)
 	return VMPD_EXIT_USAGE;
 }
 
+/* --exec-interval, --exec-timeout: seconds, to whole milliseconds, up to a day. */
+static bool parse_ms(const char *s, unsigned *ms)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !*s || !(v >= 0) || v > 86400)
+		return false;
+	*ms = (unsigned)(v * 1000 + 0.5);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *log_file = NULL;
@@ -221,12 +259,18 @@ int main(int argc, char **argv)
 	struct vmp_source_config cfg;
 	struct vmp_trace_error terr = {0};
 	bool source_set = false, speed_set = false;
+	static struct vmpd_mpw_spec mp_specs[MAX_MP_ENDPOINTS];
+	size_t n_mp = 0;
 	vmp_source_config_init(&cfg);
 	cfg.trace_error = &terr;
 	/* static: 256 x 1 KiB, only touched as far as used */
 	static struct vmpd_metrics_watch metrics_watch[VMPD_METRICS_WATCH_MAX];
 	struct vmpd_metrics_config mcfg = {.watch = metrics_watch};
 	char merr[1600];
+	static char *execs[VMPD_MAX_EXEC];
+	size_t nexec = 0;
+	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
+	bool exec_opt = false;
 
 	int o;
 	opterr = 0;
@@ -304,6 +348,44 @@ int main(int argc, char **argv)
 				return bad("%s", merr);
 			mcfg.nwatch++;
 			break;
+		case OPT_EXEC: {
+			struct vmpd_exec_spec *spec = malloc(sizeof(*spec));
+			char msg[256];
+			int bad_spec = !spec || vmpd_exec_spec_parse(optarg, spec, msg, sizeof(msg));
+			free(spec);
+			if (bad_spec) {
+				fprintf(stderr, "vmpressured: --exec '%s': %s\n", optarg, spec ? msg : "out of memory");
+				fprintf(stderr, "(the form is --exec 'CGROUP LEVEL[,MODE] [debounce[=CONFIG]] COMMAND')\n");
+				return VMPD_EXIT_USAGE;
+			}
+			if (nexec == VMPD_MAX_EXEC)
+				return bad("--exec '%s': more than " VMPD_MAX_EXEC_TEXT " actions", optarg);
+			execs[nexec++] = optarg;
+			break;
+		}
+		case OPT_EXEC_INTERVAL:
+		case OPT_EXEC_TIMEOUT: {
+			bool iv = o == OPT_EXEC_INTERVAL;
+			exec_opt = true;
+			if (!parse_ms(optarg, iv ? &exec_interval : &exec_timeout) || (!iv && !exec_timeout))
+				return bad(iv ? "--exec-interval '%s': seconds, 0 to 86400"
+					      : "--exec-timeout '%s': seconds, 0.001 to 86400", optarg);
+			break;
+		}
+		case OPT_MP_ENDPOINT: {
+			char err[256];
+			if (n_mp == MAX_MP_ENDPOINTS)
+				return bad("--memory-pressure-endpoint '%s': more than 64 endpoints", optarg);
+			if (vmpd_mpw_parse_spec(optarg, &mp_specs[n_mp], err, sizeof(err))) {
+				fprintf(stderr, "vmpressured: --memory-pressure-endpoint '%s': %s\n", optarg, err);
+				return VMPD_EXIT_USAGE;
+			}
+			for (size_t i = 0; i < n_mp; i++)
+				if (!strcmp(mp_specs[i].path, mp_specs[n_mp].path))
+					return bad("--memory-pressure-endpoint: %s is given twice", mp_specs[i].path);
+			n_mp++;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return VMPD_EXIT_OK;
@@ -319,12 +401,17 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad("unexpected argument '%s'", argv[optind]);
+	if (exec_opt && !nexec)
+		return bad("%s--exec-interval and --exec-timeout need --exec", "");
 	if (cfg.trace_path && !source_set)
 		cfg.kind = VMP_SOURCE_TRACE;
 	if (cfg.kind == VMP_SOURCE_TRACE && !cfg.trace_path)
 		return bad("%s--source trace needs --trace FILE", "");
 	if (cfg.kind != VMP_SOURCE_TRACE && (cfg.trace_path || speed_set || cfg.trace_hold))
 		return bad("%s--trace, --speed and --trace-hold are for the trace source", "");
+	for (size_t i = 0; i < n_mp; i++)
+		if (!strcmp(mp_specs[i].path, socket_path))
+			return bad("--memory-pressure-endpoint %s: that is the control socket", socket_path);
 	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
 		cfg.trace_speed = 1;
 	if ((mcfg.nwatch || mcfg.interval > 0) && !mcfg.textfile && !mcfg.listen)
@@ -380,9 +467,11 @@ int main(int argc, char **argv)
 
 	struct vmpd_socket sock = {.fd = -1};
 	char err[512];
-	int status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err));
-	if (status) {
+	int status = vmpd_mpw_open(&d, mp_specs, n_mp);
+	if (!status && (status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
+	if (status) {
+		vmpd_mpw_fini(&d);
 		vmp_source_free(d.src);
 		vmpd_log_close();
 		return status;
@@ -396,6 +485,13 @@ int main(int argc, char **argv)
 		status = VMPD_EXIT_OSERR;
 	} else if ((status = vmpd_metrics_init(&d, &mcfg)) != 0) {
 		/* logged */
+	} else if ((status = vmpd_mpw_start(&d)) != 0) {
+		/* logged */
+	} else if ((rc = vmpd_actions_start(&d, execs, nexec, exec_interval, exec_timeout, err,
+					    sizeof(err))) != 0) {
+		vmpd_log(VMPD_LOG_ERR, "%s", err);
+		status = rc == -ENOENT || rc == -EINVAL || rc == -EACCES ? VMPD_EXIT_UNAVAILABLE
+									 : VMPD_EXIT_OSERR;
 	} else {
 		vmpd_log(VMPD_LOG_INFO, "serving on %s (mode %04o) with the %s source%s", socket_path,
 			 (unsigned)socket_mode, d.source_name,
@@ -408,7 +504,9 @@ int main(int argc, char **argv)
 		notify("STOPPING=1");
 	}
 
+	vmpd_actions_stop(&d);
 	vmpd_clients_close_all(&d);
+	vmpd_mpw_fini(&d);
 	vmpd_metrics_fini(&d);
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);

@@ -34,6 +34,13 @@
  * earliest transition any of them may raise on its own (a level left when
  * notifications stop), ticks them all.
  *
+ * In-daemon subscribers (the memory-pressure endpoints, mpwatch.c) are
+ * members too, without a client: their notify() gets the event instead
+ * (they are not counted in the client totals of `status`). One with a
+ * debouncer (an --exec action's `debounce`, vmpd_sub_debounce()) gets its
+ * transitions through notify_transition() instead, ticked with the
+ * clients' debounced subscriptions; the removal still through notify().
+ *
  * Removal: the source reports it once, last. Every client subscription
  * gets the final increment and a `removed` event, and is freed (its id
  * with it). The source subscription itself is released after dispatch
@@ -197,15 +204,17 @@ static void efd_add(int efd, uint64_t n)
 static void member_free(struct vmpd *d, struct vmpd_csub *cs)
 {
 	struct vmpd_shared *sh = cs->shared;
-	*cs->cprev = cs->cnext;
-	if (cs->cnext)
-		cs->cnext->cprev = cs->cprev;
+	if (cs->client) {
+		*cs->cprev = cs->cnext;
+		if (cs->cnext)
+			cs->cnext->cprev = cs->cprev;
+		cs->client->nsubs--;
+		d->nsubs--;
+	}
 	*cs->sprev = cs->snext;
 	if (cs->snext)
 		cs->snext->sprev = cs->sprev;
 	sh->nmembers--;
-	cs->client->nsubs--;
-	d->nsubs--;
 	if (cs->efd >= 0)
 		close(cs->efd);
 	if (cs->db) {
@@ -244,9 +253,13 @@ static uint64_t to_real(uint64_t mono)
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct vmpd_csub *cs = arg;
-	struct vmpd_subs *s = cs->client->d->subs;
 	struct vmp_transition wall = *t;
 	wall.time_ns = to_real(t->time_ns);
+	if (!cs->client) {
+		cs->notify_transition(cs->notify_arg, &wall, cs->shared->cgroup);
+		return;
+	}
+	struct vmpd_subs *s = cs->client->d->subs;
 	vmpd_buf_reset(&s->line);
 	vmpd_fmt_transition(&s->line, cs->id, cs->shared->cgroup, &wall);
 	if (s->line.oom)
@@ -329,6 +342,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		s->reap = sh;
 		while (sh->members) {
 			struct vmpd_csub *cs = sh->members;
+			if (cs->notify)
+				cs->notify(cs->notify_arg, ev);
 			efd_add(cs->efd, ev->count ? ev->count : 1);
 			if (cs->stream) {
 				vmpd_buf_reset(&s->line);
@@ -345,6 +360,13 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	bool have_tail = false;
 	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
 		cs->events += ev->count;
+		if (cs->notify) {
+			if (cs->db)
+				debounce_feed(cs, ev);
+			else
+				cs->notify(cs->notify_arg, ev);
+			continue;
+		}
 		d->events += ev->count;
 		efd_add(cs->efd, ev->count);
 		if (!cs->stream)
@@ -420,6 +442,51 @@ void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg)
 	for (size_t i = 0; i < s->nbuckets; i++)
 		for (struct vmpd_shared *sh = s->buckets[i]; sh; sh = sh->hnext)
 			fn(arg, sh->cgroup, sh->level, sh->mode, &sh->stats);
+}
+
+int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
+			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
+			  struct vmpd_csub **out)
+{
+	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	cs->efd = -1;
+	cs->notify = fn;
+	cs->notify_arg = arg;
+	struct vmpd_shared *sh;
+	int rc = shared_get(d, cgroup, level, mode, &sh);
+	if (rc) {
+		free(cs);
+		return rc;
+	}
+	cs->shared = sh;
+	cs->snext = sh->members;
+	if (sh->members)
+		sh->members->sprev = &cs->snext;
+	cs->sprev = &sh->members;
+	sh->members = cs;
+	sh->nmembers++;
+	*out = cs;
+	return 0;
+}
+
+int vmpd_sub_debounce(struct vmpd *d, struct vmpd_csub *cs, const struct vmp_debounce_config *cfg,
+		      void (*fn)(void *arg, const struct vmp_transition *t, const char *cgroup))
+{
+	if (cs->client || cs->db)
+		return -EINVAL;
+	int rc = vmp_debounce_new(&cs->db, cfg, on_transition, cs);
+	if (rc)
+		return rc;
+	cs->notify_transition = fn;
+	struct vmpd_subs *s = d->subs;
+	cs->dnext = s->debounced;
+	if (s->debounced)
+		s->debounced->dprev = &cs->dnext;
+	cs->dprev = &s->debounced;
+	s->debounced = cs;
+	return 0;
 }
 
 int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,

@@ -35,58 +35,9 @@ KL=$3
 SC=$4
 HOG=$5
 
-skip() {
-	echo "1..0 # SKIP $1"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip "needs root to create memory cgroups"
-mnt=/sys/fs/cgroup/memory
-[ -f "$mnt/cgroup.event_control" ] || skip "no cgroup v1 memory controller at $mnt"
-rel=$(sed -n 's/^[0-9]*:memory:\(.*\)$/\1/p' /proc/self/cgroup | head -n 1)
-[ -n "$rel" ] || skip "no memory line in /proc/self/cgroup"
-[ "$rel" = / ] && rel=
-parent=$mnt$rel
-name=vmpd-live-$$
-CG=$parent/$name
-CGREL=${rel#/}
-CGREL=${CGREL:+$CGREL/}$name
-mkdir "$CG" 2>/dev/null || skip "cannot create a memory cgroup below $parent"
-T=$(mktemp -d "${TMPDIR:-/var/tmp}/vmpd-live.XXXXXX") || { rmdir "$CG"; skip "no temporary directory"; }
-
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	# Nothing may be left in the cgroups: move stragglers to our own.
-	for g in "$CG/child" "$CG"; do
-		if [ -d "$g" ]; then
-			for t in $(cat "$g/cgroup.procs" 2>/dev/null); do echo "$t" >"$parent/cgroup.procs" 2>/dev/null; done
-			rmdir "$g" 2>/dev/null
-		fi
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() {
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
-wait_for() { # file pattern [tries of 10 ms]
-	i=0
-	while [ $i -lt "${3:-1000}" ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
-}
+V1_NAME=vmpd-live
+V1_SUBDIRS=child
+. "$(dirname "$0")/../lib/v1cgroup.sh"
 has() { echo "$1" | grep -q "$2"; }
 json_total() { # the sum of the pressure events' counts in a watch --json file
 	sed -n 's/.*"event":"pressure".*"count":\([0-9]*\).*/\1/p' "$1" | awk '{s += $1} END {print s + 0}'
@@ -114,9 +65,9 @@ S=$T/control
 	--metrics-cgroup "$CGREL:low" 2>"$T/daemon.log" &
 dpid=$!
 pids="$pids $dpid"
-i=0
-while [ $i -lt 500 ] && [ ! -S "$S" ]; do sleep 0.01; i=$((i + 1)); done
-check "vmpressured is up with the v1 source" grep -q "cgroup-v1 source" "$T/daemon.log"
+# The socket is bound before the subscriptions of --metrics-cgroup are
+# made; the "serving" line comes after them.
+check "vmpressured is up with the v1 source" wait_for "$T/daemon.log" "cgroup-v1 source" 500
 "$SC" "$S" "$CGREL" $ARGS >"$T/sub.out" 2>"$T/sub.err" &
 pids="$pids $!"
 sc=$!

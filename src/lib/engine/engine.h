@@ -71,6 +71,7 @@ struct vmp_ctx {
 	_Atomic(vmp_group *) incoming;  /* LIFO of submitted jobs */
 	_Atomic uint32_t wake_seq;      /* futex word */
 	atomic_uint sleeping;           /* workers asleep on wake_seq */
+	atomic_int waker_cpu;           /* CPU of the last thread to wake one */
 	atomic_uint outstanding;        /* jobs queued or running */
 	atomic_bool stopping;
 	/* Flushers (cold path) wait here for a job to finish. */

@@ -13,7 +13,9 @@
  * once; jobs of different groups may (with more than one worker).
  *
  * Executors decide where a pending job runs:
- *  - thread: a FIFO served by worker threads; the production choice.
+ *  - thread: a FIFO served by worker threads; the production choice. A
+ *    worker woken on its waker's CPU lets the waker go first (see
+ *    yield_to_waker: it keeps the eventfd reader's wake-up cheap).
  *  - inline: at once, in the thread that scheduled it. Replays of traces
  *    with no `work` records ("immediate timing") use it.
  *  - manual: only in vmp_group_run_job(), i.e. at a trace's `work` records.
@@ -25,6 +27,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The group whose job this thread is running: flushing it from its own
@@ -63,9 +66,64 @@ static void queue_push(vmp_ctx *ctx, vmp_group *g)
 	/* seq_cst with the worker's sleeping++ / re-check: one of the two
 	 * sides sees the other (no lost wake-up). */
 	if (atomic_load(&ctx->sleeping)) {
+		atomic_store_explicit(&ctx->waker_cpu, sched_getcpu(), memory_order_relaxed);
 		atomic_fetch_add(&ctx->wake_seq, 1);
 		futex_wake(&ctx->wake_seq, 1);
 	}
+}
+
+/*
+ * Yielding to the waker. A worker woken by vmp_account() is often started
+ * at once on the caller's CPU, preempting the caller. If it then writes an
+ * eventfd, the reader is woken while two threads are runnable on this CPU,
+ * and the scheduler places the reader on another CPU, an idle one; in a
+ * virtual machine an idle vCPU is halted, and waking it costs 25-100 us,
+ * several times the rest of the notification. A reader woken by a thread
+ * that runs alone is usually placed on that thread's CPU (the baseline of
+ * bench/bench_latency.c: 97-99 %; README, "On latency"). So a worker that
+ * wakes on its waker's CPU yields once before taking the jobs: the waker,
+ * which usually returns from vmp_account() and blocks within microseconds,
+ * goes first, and the worker then runs alone.
+ *
+ * A waker that keeps running instead holds the evaluation back until it
+ * blocks or its time slice ends (a scheduler tick or more). So a yield
+ * that took longer than YIELD_SLOW_NS stops the yielding for a while:
+ * YIELD_BACKOFF_MIN_NS, doubled after each slow yield up to
+ * YIELD_BACKOFF_MAX_NS, and back to the minimum after a quick one. A
+ * caller that always runs on gets seven such delays in its first second,
+ * then one a second; one slow yield by chance (an interrupt, another
+ * process) pauses the yielding only briefly.
+ */
+#define YIELD_SLOW_NS 50000u              /* ~ one wake-up of an idle vCPU: a longer yield costs more than it saves */
+#define YIELD_BACKOFF_MIN_NS 10000000u    /* 10 ms */
+#define YIELD_BACKOFF_MAX_NS 1000000000u  /* 1 s */
+
+struct yield_state {
+	uint64_t no_yield_until; /* CLOCK_MONOTONIC ns */
+	uint64_t backoff;        /* the next pause after a slow yield */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void yield_to_waker(vmp_ctx *ctx, struct yield_state *ys)
+{
+	if (sched_getcpu() != atomic_load_explicit(&ctx->waker_cpu, memory_order_relaxed))
+		return;
+	uint64_t t0 = mono_ns();
+	if (t0 < ys->no_yield_until)
+		return;
+	sched_yield();
+	if (mono_ns() - t0 <= YIELD_SLOW_NS) {
+		ys->backoff = YIELD_BACKOFF_MIN_NS;
+		return;
+	}
+	ys->no_yield_until = t0 + ys->backoff;
+	ys->backoff = ys->backoff * 2 > YIELD_BACKOFF_MAX_NS ? YIELD_BACKOFF_MAX_NS : ys->backoff * 2;
 }
 
 /* A job finished: wake flushers, if any wait. */
@@ -174,6 +232,7 @@ static void *worker_main(void *arg)
 {
 	vmp_ctx *ctx = arg;
 	vmp_group *batch = NULL; /* this worker's share, oldest first */
+	struct yield_state ys = {0, YIELD_BACKOFF_MIN_NS};
 	for (;;) {
 		if (!batch) {
 			vmp_group *g = atomic_exchange_explicit(&ctx->incoming, NULL, memory_order_acquire);
@@ -192,6 +251,7 @@ static void *worker_main(void *arg)
 			if (!atomic_load(&ctx->incoming) && !atomic_load(&ctx->stopping))
 				futex_wait(&ctx->wake_seq, seq);
 			atomic_fetch_sub(&ctx->sleeping, 1);
+			yield_to_waker(ctx, &ys);
 			continue;
 		}
 		vmp_group *g = batch;
@@ -215,6 +275,7 @@ int vmp_exec_start(vmp_ctx *ctx)
 {
 	if (ctx->cfg.executor != VMP_EXECUTOR_THREAD)
 		return 0;
+	atomic_store(&ctx->waker_cpu, -1);
 	ctx->workers = calloc(ctx->cfg.threads, sizeof(*ctx->workers));
 	if (!ctx->workers)
 		return -ENOMEM;
