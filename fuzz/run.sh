@@ -4,7 +4,7 @@
 #   fuzz/run.sh [SECONDS [TARGET...]]
 #
 # SECONDS per target (default 30); TARGETs default to fuzz_args fuzz_trace
-# fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch fuzz_exec_spec.
+# fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch fuzz_exec_spec fuzz_samples.
 # The build directory is $FUZZ_BUILD_DIR, default build-fuzz/ in the source
 # root; it is configured (CC=clang meson setup ... -Dfuzz=true
 # -Db_lundef=false) if it does not exist yet. Each target works on a
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-[ $# -gt 0 ] || set -- fuzz_args fuzz_trace fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch fuzz_exec_spec
+[ $# -gt 0 ] || set -- fuzz_args fuzz_trace fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch fuzz_exec_spec fuzz_samples
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
 artifacts=${FUZZ_ARTIFACTS:-$build/fuzz-artifacts}
 
@@ -107,7 +107,7 @@ for t in "$@"; do
 		"$(field corp "$last")"
 	if [ $status -ne 0 ]; then
 		# The sanitizer or libFuzzer report, and where the reproducer went.
-		grep -nE 'ERROR:|SUMMARY:|runtime error|Test unit written|check failed|fuzz_(args|trace|request|http|debounce|mpwatch|exec_spec):' \
+		grep -nE 'ERROR:|SUMMARY:|runtime error|Test unit written|check failed|fuzz_(args|trace|request|http|debounce|mpwatch|exec_spec|samples):' \
 			"$work/$t.log" | head -n 20 | sed 's/^/    /'
 		cp "$work/$t.log" "$artifacts/$t/last-run.log"
 		echo "    full log: $artifacts/$t/last-run.log (reproduce: $exe <artifact>)"

@@ -663,6 +663,87 @@ int vmp_replay_run_hooks(const char *buf, size_t len, const struct vmp_replay_ho
 /* True if the file had `work` records (kernel timing). */
 bool vmp_replay_kernel_timing(const vmp_replay *r);
 
+/* ---- Offline re-estimation (vmpressure estimate) ---------------------- */
+
+/*
+ * A recording of a cgroup v2 or machine source (vmp_source_record) keeps,
+ * besides the engine calls, every counter snapshot the estimator stepped
+ * with, as `# sample` comment lines (docs/vmptrace.md, "Samples").
+ * vmp_estimate_run() runs the estimator again over them with other
+ * settings, into an engine with the recording's listeners (registered at
+ * their place in the file) and any extra ones.
+ *
+ * prio: which evidence stands in for the kernel's priority path
+ * (vmpressure_prio(), which the counters do not show); see the theory of
+ * operation in src/lib/sources/estimator.c:
+ */
+#define VMP_ESTIMATE_PRIO_DEFICIT 0x1u  /* calls that freed under 32 pages each failed */
+#define VMP_ESTIMATE_PRIO_OOM 0x2u      /* an oom event implies 18 failed calls (+17 after a kill) */
+#define VMP_ESTIMATE_PRIO_LEARN 0x4u    /* refine DEFICIT with the learned pages per call */
+#define VMP_ESTIMATE_PRIO_PSI_FULL 0x8u /* a failed call per interval of >= 7 % full stall
+					 * (a candidate, off by default) */
+#define VMP_ESTIMATE_PRIO_ONSET 0x10u   /* an episode's first injections meet the latest real pages */
+#define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
+	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
+	 VMP_ESTIMATE_PRIO_ONSET)
+
+struct vmp_estimate_listen {
+	const char *group; /* "/" or "a/b" */
+	const char *args;  /* "level[,mode]" */
+};
+
+struct vmp_estimate_config {
+	unsigned prio;          /* VMP_ESTIMATE_PRIO_*; the default: what live sources use */
+	unsigned window_pages;  /* pages per evaluation window the estimator feeds; 0: VMP_WINDOW */
+	/* extra listeners, ids after the recording's highest, registered
+	 * before the first sample */
+	const struct vmp_estimate_listen *listen;
+	size_t nlisten;
+};
+
+/* The settings live sources use. */
+void vmp_estimate_config_init(struct vmp_estimate_config *cfg);
+
+typedef struct vmp_estimate vmp_estimate;
+
+/*
+ * Re-estimate a recording (a whole vmptrace buffer; cfg NULL: the
+ * defaults, which reproduce the recording's own engine calls exactly).
+ * If fn is set it gets the re-estimated recording, in whole lines: the
+ * sample lines again, the new engine calls, the listeners and `expect`
+ * records with the new counts (a file that replay --check accepts).
+ * -EINVAL with *err naming the line (and byte) for a malformed trace or
+ * sample line or a bad extra listener (line 0); -ENODATA (err says so) if
+ * the file has no sample lines; -ENOMEM; the recorder's error (-EILSEQ).
+ */
+int vmp_estimate_run(const char *buf, size_t len, const struct vmp_estimate_config *cfg,
+		     vmp_record_fn fn, void *fn_arg, vmp_estimate **out,
+		     struct vmp_trace_error *err);
+void vmp_estimate_free(vmp_estimate *e);
+
+struct vmp_estimate_listener {
+	unsigned id;
+	const char *group;       /* valid until vmp_estimate_free() */
+	const char *args;
+	bool extra;              /* from cfg->listen, not the recording */
+	uint64_t count;          /* notifications, re-estimated */
+	uint64_t by_level[3];
+	bool has_expect;         /* the recording has an `expect` record for it */
+	uint64_t expect;
+};
+/* Listeners in ascending id order. */
+size_t vmp_estimate_listener_count(const vmp_estimate *e);
+int vmp_estimate_listener(const vmp_estimate *e, size_t index, struct vmp_estimate_listener *out);
+
+struct vmp_estimate_stats {
+	uint64_t steps;          /* samples stepped */
+	uint64_t cgroup_samples; /* cgroup snapshots in them */
+	uint64_t windows;        /* evaluations from real scan deltas */
+	uint64_t prio_windows;   /* priority-path injections */
+	uint64_t failed_calls;   /* estimated reclaim calls that failed */
+};
+void vmp_estimate_get_stats(const vmp_estimate *e, struct vmp_estimate_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

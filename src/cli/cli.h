@@ -23,6 +23,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
 
 /* watch_daemon.c: `vmpressure watch` through vmpressured. */
 #include "vmpressure.h"

@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"commands:\n"
 		"  watch [CGROUP]           live pressure notifications (default: the whole machine)\n"
 		"  record [CGROUP] -o FILE  the same, written as a vmptrace file that replay reproduces\n"
+		"  estimate FILE [--prio LIST] [--window-pages N]\n"
+		"                           run the estimator again over a recording's samples\n"
 		"  plot FILE -o OUT.svg     draw a vmptrace file: pressure per group, notifications\n"
 		"  calc SCANNED RECLAIMED   the kernel's pressure %% and level for one window\n"
 		"  replay [--check] [--events] FILE\n"
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
 		return cmd_watch(argc - 1, argv + 1);
 	if (strcmp(cmd, "record") == 0)
 		return cmd_record(argc - 1, argv + 1);
+	if (strcmp(cmd, "estimate") == 0)
+		return cmd_estimate(argc - 1, argv + 1);
 	if (strcmp(cmd, "plot") == 0)
 		return cmd_plot(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

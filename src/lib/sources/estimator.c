@@ -905,7 +905,10 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 	if (rc)
 		return rc;
 
-	/* From here on nothing fails. */
+	/* From here on nothing fails: the step is taken, and recorded
+	 * before the engine calls it causes. */
+	if (e->tap && e->tap->sample)
+		e->tap->sample(e->tap->arg, now, m, n, groups, c);
 	e->now_ns = now;
 	const uint64_t dt = e->stepped ? now - e->last_ns : 0;
 	bool active = false;

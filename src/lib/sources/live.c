@@ -30,6 +30,7 @@
 #include "source.h"
 #include "cgfiles.h"
 #include "estimator.h"
+#include "tap.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ struct live {
 	size_t scap;
 	uint64_t last_idle_check;
 	unsigned idle_checks;
+	const struct vmp_tap *tap; /* vmpressure record: drops are recorded */
 	/* Descriptors kept open, and how many we allow ourselves: half of
 	 * RLIMIT_NOFILE, so that a daemon keeps room for its clients. */
 	size_t fds_open, fd_budget;
@@ -448,8 +450,13 @@ static void cg_remove(struct live *lv, struct cg *c)
 		inotify_rm_watch(lv->ino_fd, c->wd);
 	}
 	cg_close(lv, c);
-	if (c->g && c->parent)
+	if (c->g && c->parent) {
+		/* A cgroup seen again gets a new engine group: the estimator
+		 * starts it afresh, and `vmpressure estimate` must too. */
+		if (lv->tap && lv->tap->gone)
+			lv->tap->gone(lv->tap->arg, c->g);
 		vmp_group_destroy(c->g);
+	}
 	free(c->path);
 	free(c);
 }
@@ -863,6 +870,7 @@ static int live_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsig
 {
 	struct live *lv = src->kind_data;
 	vmp_est_set_tap(lv->est, tap);
+	lv->tap = tap;
 	*flags = 0;
 	return 0;
 }

@@ -19,13 +19,24 @@
  * (the sample's time: every call of one estimator step has it); a trace
  * source keeps its file's times.
  *
+ * The estimator kinds also hand over their inputs (the tap's `sample`
+ * and `gone`): every counter snapshot they stepped with becomes `# sample`
+ * comment lines (samples.h), which replay skips and `vmpressure estimate`
+ * (estimate.c) runs through the estimator again. The recorder itself
+ * (vmp_recorder_*, record.h) knows nothing of sources, so that estimate.c
+ * writes its re-estimated trace with it too.
+ *
  * One thing vmptrace cannot say: a group's removal. A cgroup that vanishes
  * mid-run takes its engine group, and what its window had accumulated,
  * with it; in the replay the group lives on. Only a cgroup recreated at
  * the same path within the run can then differ (its first window starts
- * from the old residue, under 512 pages).
+ * from the old residue, under 512 pages). The sample lines do say it
+ * (`# sample-gone`), so `vmpressure estimate` drops the group as the live
+ * source did.
  */
 #include "source.h"
+#include "record.h"
+#include "samples.h"
 #include "tap.h"
 #include "../trace/trace.h"
 
@@ -36,7 +47,6 @@
 
 struct vmp_recorder {
 	struct vmp_tap tap;
-	struct vmp_source *src;
 	vmp_record_fn fn;
 	void *arg;
 	unsigned flags;      /* VMP_TAP_F_* of the kind */
@@ -44,6 +54,7 @@ struct vmp_recorder {
 	unsigned next_id;
 	int err;             /* the first error; nothing is written after it */
 	bool ended;
+	bool samples_header; /* `# samples 1` written */
 	/* paths declared so far: open addressing, power-of-two size */
 	char **set;
 	size_t setcap, setn;
@@ -174,19 +185,106 @@ static void on_call(void *arg, const struct vmp_tap_call *c)
 	}
 }
 
-void vmp_record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group *g)
+static void samples_header(struct vmp_recorder *rec)
+{
+	if (rec->samples_header)
+		return;
+	rec->samples_header = true;
+	put(rec, vmp_samples_fmt_header(rec->buf, sizeof(rec->buf)));
+}
+
+static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m, size_t n,
+		      vmp_group *const *groups, const struct vmp_est_cgroup *c)
+{
+	struct vmp_recorder *rec = arg;
+	if (rec->err || rec->ended)
+		return;
+	samples_header(rec);
+	uint64_t t = t_ns > rec->t0_ns ? t_ns - rec->t0_ns : 0;
+	put(rec, vmp_samples_fmt_step(rec->buf, sizeof(rec->buf), t, n, m));
+	for (size_t i = 0; i < n && !rec->err; i++)
+		put(rec, vmp_samples_fmt_cgroup(rec->buf, sizeof(rec->buf), vmp_group_path(groups[i]), &c[i]));
+}
+
+void vmp_recorder_gone(struct vmp_recorder *rec, const char *path)
 {
 	if (rec->err || rec->ended)
 		return;
-	if (rec->next_id > VMP_TRACE_MAX_ID) {
+	samples_header(rec);
+	put(rec, vmp_samples_fmt_gone(rec->buf, sizeof(rec->buf), path));
+}
+
+static void on_gone(void *arg, vmp_group *g)
+{
+	struct vmp_recorder *rec = arg;
+	if (!vmp_group_parent(g))
+		return;
+	vmp_recorder_gone(rec, vmp_group_path(g));
+	if (rec->have_last && rec->last_id == vmp_group_id(g))
+		rec->have_last = false;
+}
+
+/* ---- the recorder ------------------------------------------------------- */
+
+int vmp_recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg)
+{
+	struct vmp_recorder *rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	rec->fn = fn;
+	rec->arg = arg;
+	rec->tap.call = on_call;
+	rec->tap.sample = on_sample;
+	rec->tap.gone = on_gone;
+	rec->tap.arg = rec;
+	*out = rec;
+	return 0;
+}
+
+const struct vmp_tap *vmp_recorder_tap(struct vmp_recorder *rec)
+{
+	return &rec->tap;
+}
+
+void vmp_recorder_start(struct vmp_recorder *rec, unsigned flags, uint64_t t0_ns)
+{
+	rec->flags = flags;
+	rec->t0_ns = t0_ns;
+	int rc = set_add(rec, "/");
+	if (rc == 0)
+		put(rec, vmp_trace_fmt_group(rec->buf, sizeof(rec->buf), "/", NULL));
+	else
+		rec->err = rc;
+}
+
+void vmp_recorder_listen(struct vmp_recorder *rec, unsigned id, vmp_group *g, vmp_level level,
+			 vmp_mode mode)
+{
+	if (rec->err || rec->ended)
+		return;
+	if (id > VMP_TRACE_MAX_ID) {
 		rec->err = -ERANGE;
 		return;
 	}
 	declare(rec, g);
-	sub->rec_id = rec->next_id++;
-	sub->recorded = true;
-	put(rec, vmp_trace_fmt_listen(rec->buf, sizeof(rec->buf), sub->rec_id, vmp_group_path(g), sub->level,
-				      sub->mode));
+	put(rec, vmp_trace_fmt_listen(rec->buf, sizeof(rec->buf), id, vmp_group_path(g), level, mode));
+}
+
+void vmp_recorder_expect(struct vmp_recorder *rec, unsigned id, uint64_t count)
+{
+	if (!rec->err && !rec->ended)
+		put(rec, vmp_trace_fmt_expect(rec->buf, sizeof(rec->buf), id, count));
+}
+
+int vmp_recorder_end(struct vmp_recorder *rec)
+{
+	rec->ended = true;
+	return rec->err;
+}
+
+int vmp_recorder_err(const struct vmp_recorder *rec)
+{
+	return rec->err;
 }
 
 void vmp_record_free(struct vmp_recorder *rec)
@@ -199,6 +297,21 @@ void vmp_record_free(struct vmp_recorder *rec)
 	free(rec);
 }
 
+/* ---- recording a source ------------------------------------------------- */
+
+void vmp_record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group *g)
+{
+	if (rec->err || rec->ended)
+		return;
+	if (rec->next_id > VMP_TRACE_MAX_ID) {
+		rec->err = -ERANGE;
+		return;
+	}
+	sub->rec_id = rec->next_id++;
+	sub->recorded = true;
+	vmp_recorder_listen(rec, sub->rec_id, g, sub->level, sub->mode);
+}
+
 VMP_EXPORT int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg)
 {
 	if (!src || !fn)
@@ -207,25 +320,18 @@ VMP_EXPORT int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg)
 		return -ENOTSUP;
 	if (src->rec || src->subs)
 		return -EBUSY;
-	struct vmp_recorder *rec = calloc(1, sizeof(*rec));
-	if (!rec)
-		return -ENOMEM;
-	rec->src = src;
-	rec->fn = fn;
-	rec->arg = arg;
-	rec->tap.call = on_call;
-	rec->tap.arg = rec;
-	int rc = src->ops->set_tap(src, &rec->tap, &rec->flags);
+	struct vmp_recorder *rec;
+	int rc = vmp_recorder_new(&rec, fn, arg);
+	if (rc)
+		return rc;
+	unsigned flags = 0;
+	rc = src->ops->set_tap(src, &rec->tap, &flags);
 	if (rc) {
 		vmp_record_free(rec);
 		return rc;
 	}
-	rec->t0_ns = (rec->flags & VMP_TAP_F_TRACE_TIME) ? 0 : mono_ns();
 	src->rec = rec;
-	if ((rc = set_add(rec, "/")) == 0)
-		put(rec, vmp_trace_fmt_group(rec->buf, sizeof(rec->buf), "/", NULL));
-	else
-		rec->err = rc;
+	vmp_recorder_start(rec, flags, (flags & VMP_TAP_F_TRACE_TIME) ? 0 : mono_ns());
 	return 0;
 }
 
@@ -239,9 +345,8 @@ VMP_EXPORT int vmp_source_record_end(vmp_source *src)
 	for (unsigned id = 0; id < rec->next_id && !rec->err; id++)
 		for (struct vmp_sub *s = src->subs; s; s = s->next)
 			if (s->recorded && s->rec_id == id)
-				put(rec, vmp_trace_fmt_expect(rec->buf, sizeof(rec->buf), id, s->delivered));
-	rec->ended = true;
+				vmp_recorder_expect(rec, id, s->delivered);
 	unsigned dummy;
 	src->ops->set_tap(src, NULL, &dummy);
-	return rec->err;
+	return vmp_recorder_end(rec);
 }

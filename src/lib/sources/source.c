@@ -6,6 +6,7 @@
  * handlers. The kinds (v1.c, estimator glue in live.c) fill in the rest.
  */
 #include "source.h"
+#include "record.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -109,6 +110,14 @@ VMP_EXPORT void vmp_source_free(vmp_source *src)
 {
 	if (!src)
 		return;
+	if (src->rec) {
+		/* A recording not ended (a failed start): tearing the tree
+		 * down drops groups, which must not reach a recorder whose
+		 * caller may have closed its output already. */
+		unsigned flags;
+		src->ops->set_tap(src, NULL, &flags);
+		vmp_recorder_end(src->rec);
+	}
 	while (src->subs)
 		vmp_source_unsubscribe(src, src->subs);
 	src->ops->fini(src);

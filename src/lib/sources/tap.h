@@ -27,10 +27,19 @@ struct vmp_tap_call {
 	int prio;
 };
 
+struct vmp_est_machine;
+struct vmp_est_cgroup;
+
 struct vmp_tap {
 	/* Called before the engine sees the call, so that a record always
 	 * precedes the notifications it causes. */
 	void (*call)(void *arg, const struct vmp_tap_call *c);
+	/* Optional: the estimator's inputs of one vmp_est_step() that it
+	 * accepted, before its first engine call (samples.h), and a group the
+	 * live source dropped (its cgroup vanished or is no longer watched). */
+	void (*sample)(void *arg, uint64_t t_ns, const struct vmp_est_machine *m, size_t n,
+		       vmp_group *const *groups, const struct vmp_est_cgroup *c);
+	void (*gone)(void *arg, vmp_group *g);
 	void *arg;
 };
 

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmpressure estimate: run the cgroup v2 / machine estimator again over
+ * the counter samples a `vmpressure record` file keeps, with other
+ * settings (vmp_estimate_run()). Counts per listener on stdout in
+ * replay's format, so that the two can be compared line for line; --check
+ * compares them with the recording's own `expect` counts; -o writes the
+ * re-estimated recording. Malformed input: the line and byte on stderr,
+ * exit 2, nothing on stdout.
+ */
+#include "cli.h"
+#include "vmpressure.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmpressure estimate FILE [--prio LIST] [--window-pages N]\n"
+		"                           [--listen CGROUP:LEVEL[,MODE]]... [-o OUT] [--check] [--quiet]\n"
+		"\n"
+		"Run the estimator again over the counter samples that 'vmpressure record'\n"
+		"keeps in FILE (a cgroup v2 or machine source's recording; '-' is stdin), with\n"
+		"the recording's listeners, and print '<id> <count>' for every listener as\n"
+		"'replay' does. With the default settings the counts are the recording's.\n"
+		"\n"
+		"  --prio LIST         the priority-path stand-ins, comma-separated:\n"
+		"                        deficit   calls that freed under 32 pages failed\n"
+		"                        oom       an oom event implies 18 failed calls (+17 after a kill)\n"
+		"                        learn     refine deficit with the learned pages per call\n"
+		"                        onset     an episode's first injections meet the latest pages\n"
+		"                        psi-full  a failed call per interval of >= 7 %% full stall\n"
+		"                      also 'default' (deficit,oom,learn,onset) and 'none'; a list\n"
+		"                      starting with +NAME or -NAME changes the default set\n"
+		"                      ('--prio -oom': all but the OOM stand-in)\n"
+		"  --window-pages N    pages per evaluation window (default 512, the kernel's)\n"
+		"  --listen CG:ARGS    one more listener, e.g. 'a:critical' or '/:medium,local'\n"
+		"                      (ids after the recording's; repeatable)\n"
+		"  -o, --output OUT    write the re-estimated recording (samples, engine calls,\n"
+		"                      new 'expect' counts); '-': standard output, then no counts\n"
+		"  --check             compare each count with the recording's 'expect'; print\n"
+		"                      'mismatch <id> got <n> expected <m>' and exit 1 if any differs\n"
+		"  --quiet             do not print the counts (with --check: only mismatches)\n"
+		"\n"
+		"A summary (settings, steps, counts by level) goes to standard error.\n"
+		"exit status: 0 ok, 1 mismatch, 2 malformed file or sample line, no samples in\n"
+		"             FILE, or a bad option value, 64 usage, 74 cannot read FILE or write OUT\n");
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} prio_names[] = {
+	{"deficit", VMP_ESTIMATE_PRIO_DEFICIT}, {"oom", VMP_ESTIMATE_PRIO_OOM},
+	{"learn", VMP_ESTIMATE_PRIO_LEARN},     {"onset", VMP_ESTIMATE_PRIO_ONSET},
+	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL},
+};
+
+/* "deficit,oom", "default", "none", "-oom,+psi-full". */
+static int parse_prio(const char *s, unsigned *out, char *err, size_t errlen)
+{
+	unsigned set = (s[0] == '+' || s[0] == '-') ? VMP_ESTIMATE_PRIO_DEFAULT : 0;
+	const char *p = s;
+	for (;;) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char sign = n && (p[0] == '+' || p[0] == '-') ? p[0] : 0;
+		const char *w = p + (sign != 0);
+		size_t wl = n - (sign != 0);
+		unsigned bits = 0;
+		bool found = false;
+		if (wl == 7 && !memcmp(w, "default", 7))
+			bits = VMP_ESTIMATE_PRIO_DEFAULT, found = true;
+		else if (wl == 4 && !memcmp(w, "none", 4) && !sign)
+			set = 0, found = true;
+		for (size_t i = 0; !found && i < sizeof(prio_names) / sizeof(prio_names[0]); i++)
+			if (strlen(prio_names[i].name) == wl && !memcmp(prio_names[i].name, w, wl))
+				bits = prio_names[i].bit, found = true;
+		if (!found) {
+			snprintf(err, errlen, "'%.*s' at byte %zu is not one of deficit, oom, learn, onset, "
+					      "psi-full, default, none", (int)n, p, (size_t)(p - s) + 1);
+			return -EINVAL;
+		}
+		if (sign == '-')
+			set &= ~bits;
+		else
+			set |= bits;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	*out = set;
+	return 0;
+}
+
+static void prio_text(unsigned set, char *buf, size_t cap)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < sizeof(prio_names) / sizeof(prio_names[0]); i++)
+		if (set & prio_names[i].bit)
+			o += (size_t)snprintf(buf + o, o < cap ? cap - o : 0, "%s%s", o ? "," : "", prio_names[i].name);
+	if (!o)
+		snprintf(buf, cap, "none");
+}
+
+struct outbuf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void on_text(const char *text, size_t len, void *arg)
+{
+	struct outbuf *b = arg;
+	if (b->oom)
+		return;
+	if (b->n + len > b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 1 << 16;
+		while (ncap < b->n + len)
+			ncap *= 2;
+		char *np = realloc(b->p, ncap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->n, text, len);
+	b->n += len;
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+	const char *path = NULL, *out_path = NULL;
+	bool check = false, quiet = false;
+	struct vmp_estimate_config cfg;
+	vmp_estimate_config_init(&cfg);
+	struct vmp_estimate_listen *extra = NULL;
+	char **extra_buf = NULL;
+	size_t nextra = 0;
+	int status = EXIT_OK;
+	char *buf = NULL;
+	vmp_estimate *est = NULL;
+	struct outbuf ob = {0};
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEEDVAL()                                                                          \
+	do {                                                                               \
+		if (!val) {                                                                \
+			fprintf(stderr, "%s estimate: %s needs a value\n", prog, a);       \
+			status = EXIT_USAGE;                                               \
+			goto out;                                                          \
+		}                                                                          \
+		i++;                                                                       \
+	} while (0)
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			goto out;
+		} else if (!strcmp(a, "--check")) {
+			check = true;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			quiet = true;
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			NEEDVAL();
+			out_path = val;
+		} else if (!strcmp(a, "--prio")) {
+			NEEDVAL();
+			char err[160];
+			if (parse_prio(val, &cfg.prio, err, sizeof(err)) != 0) {
+				fprintf(stderr, "%s estimate: --prio '%s': %s\n", prog, val, err);
+				status = EXIT_BADINPUT;
+				goto out;
+			}
+		} else if (!strcmp(a, "--window-pages")) {
+			NEEDVAL();
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(val, &end, 10);
+			if (errno || *end || !*val || val[0] < '0' || val[0] > '9' || n == 0 || n > (1ul << 30)) {
+				fprintf(stderr, "%s estimate: --window-pages '%s' is not a number of pages from 1 to "
+						"1073741824\n", prog, val);
+				status = EXIT_BADINPUT;
+				goto out;
+			}
+			cfg.window_pages = (unsigned)n;
+		} else if (!strcmp(a, "--listen")) {
+			NEEDVAL();
+			const char *colon = strrchr(val, ':');
+			if (!colon || colon == val || !colon[1]) {
+				fprintf(stderr, "%s estimate: --listen '%s' is not CGROUP:LEVEL[,MODE]\n", prog, val);
+				status = EXIT_BADINPUT;
+				goto out;
+			}
+			struct vmp_estimate_listen *nx = realloc(extra, (nextra + 1) * sizeof(*nx));
+			char **nb = nx ? realloc(extra_buf, (nextra + 1) * sizeof(*nb)) : NULL;
+			if (nx)
+				extra = nx;
+			if (nb)
+				extra_buf = nb;
+			char *g = nb ? strndup(val, (size_t)(colon - val)) : NULL;
+			if (!g) {
+				fprintf(stderr, "%s estimate: out of memory\n", prog);
+				status = EXIT_SOFTWARE;
+				goto out;
+			}
+			extra_buf[nextra] = g;
+			extra[nextra++] = (struct vmp_estimate_listen){.group = g, .args = colon + 1};
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "%s estimate: unknown option '%s'\n", prog, a);
+			usage(stderr);
+			status = EXIT_USAGE;
+			goto out;
+		} else if (!path) {
+			path = a;
+		} else {
+			fprintf(stderr, "%s estimate: one FILE only ('%s' is extra)\n", prog, a);
+			status = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (out_path && !*out_path) {
+		fprintf(stderr, "%s estimate: -o: an empty file name\n", prog);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	cfg.listen = extra;
+	cfg.nlisten = nextra;
+
+	size_t len;
+	int rc = read_file(path, &buf, &len);
+	if (rc) {
+		fprintf(stderr, "%s estimate: cannot read '%s': %s\n", prog, path, strerror(-rc));
+		status = EXIT_IOERR;
+		goto out;
+	}
+	char prio[96];
+	prio_text(cfg.prio, prio, sizeof(prio));
+	if (out_path) {
+		char head[512];
+		int hn = snprintf(head, sizeof(head),
+				  "# vmptrace 1\n# estimated by vmpressure %s estimate from %s with prio=%s "
+				  "window_pages=%u\n", VMP_VERSION_STRING, strcmp(path, "-") ? path : "standard input",
+				  prio, cfg.window_pages);
+		if (hn > 0)
+			on_text(head, (size_t)hn < sizeof(head) ? (size_t)hn : sizeof(head) - 1, &ob);
+	}
+	struct vmp_trace_error terr = {0};
+	rc = vmp_estimate_run(buf, len, &cfg, out_path ? on_text : NULL, &ob, &est, &terr);
+	const char *shown = strcmp(path, "-") ? path : "standard input";
+	if (rc == -ENOMEM || ob.oom) {
+		fprintf(stderr, "%s estimate: out of memory\n", prog);
+		status = EXIT_SOFTWARE;
+		goto out;
+	}
+	if (rc) {
+		if (terr.line)
+			fprintf(stderr, "%s estimate: %s:%lu: %s\n", prog, shown, terr.line, terr.msg);
+		else
+			fprintf(stderr, "%s estimate: %s: %s\n", prog, shown, terr.msg[0] ? terr.msg : strerror(-rc));
+		status = EXIT_BADINPUT;
+		goto out;
+	}
+
+	if (out_path) {
+		bool to_stdout = !strcmp(out_path, "-");
+		FILE *f = to_stdout ? stdout : fopen(out_path, "w");
+		int werr = 0;
+		if (!f)
+			werr = errno;
+		else {
+			if (fwrite(ob.p, 1, ob.n, f) != ob.n)
+				werr = errno ? errno : EIO;
+			if (fflush(f) != 0 && !werr)
+				werr = errno ? errno : EIO;
+			if (!to_stdout && fclose(f) != 0 && !werr)
+				werr = errno ? errno : EIO;
+		}
+		if (werr) {
+			fprintf(stderr, "%s estimate: cannot write '%s': %s\n", prog, out_path, strerror(werr));
+			status = EXIT_IOERR;
+			goto out;
+		}
+		if (to_stdout)
+			quiet = true; /* the trace is standard output */
+	}
+
+	struct vmp_estimate_stats st;
+	vmp_estimate_get_stats(est, &st);
+	fprintf(stderr, "%s: %s: %" PRIu64 " samples (%" PRIu64 " cgroup snapshots) with prio=%s window_pages=%u: "
+			"%" PRIu64 " windows, %" PRIu64 " failed reclaim calls\n", prog, shown, st.steps,
+		st.cgroup_samples, prio, cfg.window_pages, st.windows, st.failed_calls);
+	size_t n = vmp_estimate_listener_count(est);
+	for (size_t i = 0; i < n; i++) {
+		struct vmp_estimate_listener l;
+		vmp_estimate_listener(est, i, &l);
+		if (!quiet)
+			printf("%u %" PRIu64 "\n", l.id, l.count);
+		char rec[48] = "";
+		if (l.has_expect)
+			snprintf(rec, sizeof(rec), "; recorded %" PRIu64, l.expect);
+		fprintf(stderr, "%s:   listener %u (%s %s%s): %" PRIu64 " notifications: %" PRIu64 " low, %" PRIu64
+				" medium, %" PRIu64 " critical%s\n", prog, l.id, l.group, l.args, l.extra ? ", extra" : "",
+			l.count, l.by_level[0], l.by_level[1], l.by_level[2], rec);
+		if (check && l.has_expect && l.count != l.expect) {
+			printf("mismatch %u got %" PRIu64 " expected %" PRIu64 "\n", l.id, l.count, l.expect);
+			status = EXIT_MISMATCH;
+		}
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "%s estimate: writing standard output: %s\n", prog, strerror(errno));
+		status = EXIT_IOERR;
+	}
+out:
+	vmp_estimate_free(est);
+	free(buf);
+	free(ob.p);
+	for (size_t i = 0; i < nextra; i++)
+		free(extra_buf[i]);
+	free(extra_buf);
+	free(extra);
+	return status;
+}
