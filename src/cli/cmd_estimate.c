@@ -152,15 +152,13 @@ int cmd_estimate(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDVAL()                                                                          \
-	do {                                                                               \
-		if (!val) {                                                                \
-			fprintf(stderr, "%s estimate: %s needs a value\n", prog, a);       \
-			status = EXIT_USAGE;                                               \
-			goto out;                                                          \
-		}                                                                          \
-		i++;                                                                       \
+		const char *val;
+#define NEEDVAL()                                                      \
+	do {                                                           \
+		if (!(val = cli_optval("estimate", argc, argv, &i))) { \
+			status = EXIT_USAGE;                           \
+			goto out;                                      \
+		}                                                      \
 	} while (0)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
