@@ -80,6 +80,20 @@ void watch_debounce_free(struct watch_debounce *wd);
 #include <stdint.h>
 void cli_fmt_time(uint64_t ns, char *buf, size_t cap, bool iso);
 void cli_json_str(const char *s);
+/* Output held back in memory; oom once a reserve failed (then nothing
+ * more is added). Free p. */
+struct cli_buf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+/* Room for len more bytes: true, or false with oom set. */
+bool cli_buf_reserve(struct cli_buf *b, size_t len);
+void cli_buf_add(struct cli_buf *b, const char *text, size_t len);
+/* The lines of replay and estimate, the same so that they compare line
+ * for line: "<id> <count>", "mismatch <id> got <n> expected <m>". */
+void cli_print_count(unsigned id, uint64_t count);
+void cli_print_mismatch(unsigned id, uint64_t got, uint64_t expected);
 
 /* options.c: the options watch and record share, and an option's value
  * for every command. Each prints its error ("vmpressure CMD: ...") and
