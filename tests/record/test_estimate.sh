@@ -15,15 +15,7 @@ D=$2
 T=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { # description, then a command whose success is the check
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 count_of() { awk -v id="$2" '$1 == id {print $2}' "$1"; }
 # the records and sample lines, without the header comments
 body() { grep -v '^# \(vmptrace\|recorded\|estimated\) ' "$1"; }
@@ -232,6 +224,4 @@ check "vmpressure help lists estimate" [ $? -eq 0 ]
 
 check "no sanitizer report in any run" sh -c "! grep -rq 'runtime error\|Sanitizer' '$T'"
 
-echo "1..$n"
-echo "# estimate: $n checks, $fail failed"
-[ "$fail" -eq 0 ]
+tap_done estimate

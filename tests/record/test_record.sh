@@ -12,15 +12,7 @@ D=$2
 T=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { # description, then a command whose success is the check
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 # "<cgroup>: N notifications in ..." of a watch or record summary
 summary() { sed -n 's/^vmpressure: [^ ]*: \([0-9]*\) notifications in .*/\1/p' "$1" | tail -1; }
 # a listener's count in `replay` output
@@ -198,6 +190,4 @@ check "record --help describes -o and --duration" sh -c "grep -q -- '--output' '
 
 check "no sanitizer report in any run" sh -c "! cat '$T'/*.err | grep -q 'runtime error\|Sanitizer'"
 
-echo "1..$n"
-echo "# record: $n checks, $fail failed"
-[ "$fail" -eq 0 ]
+tap_done record
