@@ -109,6 +109,8 @@ struct cli_source_opts {
 	const char *cmd;                      /* "watch": named in errors */
 	const char *limit_short, *limit_long; /* "-t", "--timeout": seconds until the end */
 	const char *v1_refused;               /* set: why --source v1 is refused (exit 69) */
+	const char *cgroup;                   /* the CGROUP argument, "/" if none */
+	bool have_cgroup;
 	const char *level, *mode;             /* as given: "low", "hierarchy" */
 	uint64_t max_count;                   /* --count; 0: none */
 	double limit;                         /* the seconds of limit_long; -1: none */
@@ -123,6 +125,9 @@ void cli_source_opts_init(struct cli_source_opts *o, const char *cmd, const char
 /* Take argv[*i] and its value if it is a shared option: 0; CLI_OPT_OTHER;
  * or an exit code. */
 int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i);
+/* A word no option took: CGROUP, once; an unknown option is refused with
+ * the usage. 0 or an exit code. */
+int cli_source_arg(struct cli_source_opts *o, const char *a, void (*usage)(FILE *f));
 /* After the options: check level,mode into o->args. 0 or an exit code. */
 int cli_source_opts_finish(struct cli_source_opts *o);
 /* vmp_source_new() with the trace's or the source's error: 0 or an exit code. */

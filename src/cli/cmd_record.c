@@ -87,11 +87,10 @@ static const char v1_why[] = V1_WHY;
 
 int cmd_record(int argc, char **argv)
 {
-	const char *cgroup = "/", *out_path = "-";
+	const char *out_path = "-";
 	struct cli_source_opts o;
 	cli_source_opts_init(&o, "record", "-d", "--duration");
 	o.v1_refused = V1_WHY "; record '/' with --source machine (the /proc/vmstat estimator) instead";
-	bool have_cgroup = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -105,18 +104,11 @@ int cmd_record(int argc, char **argv)
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 			if (!(out_path = cli_optval("record", argc, argv, &i)))
 				return EXIT_USAGE;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "%s record: unknown option '%s'\n", prog, a);
-			usage(stderr);
-			return EXIT_USAGE;
-		} else if (!have_cgroup) {
-			cgroup = a;
-			have_cgroup = true;
-		} else {
-			fprintf(stderr, "%s record: one CGROUP only ('%s' is extra)\n", prog, a);
-			return EXIT_USAGE;
+		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
+			return orc;
 		}
 	}
+	const char *cgroup = o.cgroup;
 	if (!*out_path) {
 		fprintf(stderr, "%s record: -o: an empty file name\n", prog);
 		return EXIT_USAGE;

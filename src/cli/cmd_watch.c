@@ -141,12 +141,11 @@ static bool parse_ms(const char *val, unsigned *ms)
 
 int cmd_watch(int argc, char **argv)
 {
-	const char *cgroup = "/";
 	struct watch w = {0};
 	struct cli_source_opts o;
 	cli_source_opts_init(&o, "watch", "-t", "--timeout");
 	struct vmp_source_config *cfg = &o.cfg;
-	bool have_cgroup = false, no_daemon = false;
+	bool no_daemon = false;
 	const char *socket_path = WATCH_DEFAULT_SOCKET;
 	const char *debounce = NULL; /* --debounce's config, "" for the defaults */
 	const char *exec_cmd = NULL;
@@ -192,18 +191,11 @@ int cmd_watch(int argc, char **argv)
 				return EXIT_BADINPUT;
 			}
 			exec_opt = true;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "%s watch: unknown option '%s'\n", prog, a);
-			usage(stderr);
-			return EXIT_USAGE;
-		} else if (!have_cgroup) {
-			cgroup = a;
-			have_cgroup = true;
-		} else {
-			fprintf(stderr, "%s watch: one CGROUP only ('%s' is extra)\n", prog, a);
-			return EXIT_USAGE;
+		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
+			return orc;
 		}
 	}
+	const char *cgroup = o.cgroup;
 	int frc = cli_source_opts_finish(&o);
 	if (frc)
 		return frc;

@@ -58,6 +58,7 @@ void cli_source_opts_init(struct cli_source_opts *o, const char *cmd, const char
 	o->cmd = cmd;
 	o->limit_short = limit_short;
 	o->limit_long = limit_long;
+	o->cgroup = "/";
 	o->level = "low";
 	o->mode = "hierarchy";
 	o->limit = -1;
@@ -127,6 +128,22 @@ int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i)
 	} else {
 		o->cfg.proc_root = val;
 	}
+	return 0;
+}
+
+int cli_source_arg(struct cli_source_opts *o, const char *a, void (*usage)(FILE *f))
+{
+	if (a[0] == '-' && a[1]) {
+		fprintf(stderr, "%s %s: unknown option '%s'\n", prog, o->cmd, a);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o->have_cgroup) {
+		fprintf(stderr, "%s %s: one CGROUP only ('%s' is extra)\n", prog, o->cmd, a);
+		return EXIT_USAGE;
+	}
+	o->cgroup = a;
+	o->have_cgroup = true;
 	return 0;
 }
 
