@@ -80,6 +80,62 @@ void watch_debounce_free(struct watch_debounce *wd);
 #include <stdint.h>
 void cli_fmt_time(uint64_t ns, char *buf, size_t cap, bool iso);
 void cli_json_str(const char *s);
+/* Output held back in memory; oom once a reserve failed (then nothing
+ * more is added). Free p. */
+struct cli_buf {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+/* Room for len more bytes: true, or false with oom set. */
+bool cli_buf_reserve(struct cli_buf *b, size_t len);
+void cli_buf_add(struct cli_buf *b, const char *text, size_t len);
+/* The lines of replay and estimate, the same so that they compare line
+ * for line: "<id> <count>", "mismatch <id> got <n> expected <m>". */
+void cli_print_count(unsigned id, uint64_t count);
+void cli_print_mismatch(unsigned id, uint64_t got, uint64_t expected);
+
+/* options.c: the options watch and record share, and an option's value
+ * for every command. Each prints its error ("vmpressure CMD: ...") and
+ * gives the exit code to return. */
+#include <stdint.h>
+/* The value after argv[*i] (*i advances); NULL after "needs a value". */
+const char *cli_optval(const char *cmd, int argc, char **argv, int *i);
+/* A decimal number from 0 to max (seconds, a speed); false if not. */
+bool cli_parse_decimal(const char *val, double max, double *out);
+/* A positive decimal integer; false if not. */
+bool cli_parse_count(const char *val, uint64_t *out);
+struct cli_source_opts {
+	const char *cmd;                      /* "watch": named in errors */
+	const char *limit_short, *limit_long; /* "-t", "--timeout": seconds until the end */
+	const char *v1_refused;               /* set: why --source v1 is refused (exit 69) */
+	const char *cgroup;                   /* the CGROUP argument, "/" if none */
+	bool have_cgroup;
+	const char *level, *mode;             /* as given: "low", "hierarchy" */
+	uint64_t max_count;                   /* --count; 0: none */
+	double limit;                         /* the seconds of limit_long; -1: none */
+	bool speed_set;
+	struct vmp_source_config cfg;         /* cfg.trace_error points at terr */
+	struct vmp_trace_error terr;
+	char args[64];                        /* "level,mode", by cli_source_opts_finish() */
+};
+void cli_source_opts_init(struct cli_source_opts *o, const char *cmd, const char *limit_short,
+			  const char *limit_long);
+#define CLI_OPT_OTHER (-1) /* not one of the shared options */
+/* Take argv[*i] and its value if it is a shared option: 0; CLI_OPT_OTHER;
+ * or an exit code. */
+int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i);
+/* A word no option took: CGROUP, once; an unknown option is refused with
+ * the usage. 0 or an exit code. */
+int cli_source_arg(struct cli_source_opts *o, const char *a, void (*usage)(FILE *f));
+/* After the options: check level,mode into o->args. 0 or an exit code. */
+int cli_source_opts_finish(struct cli_source_opts *o);
+/* vmp_source_new() with the trace's or the source's error: 0 or an exit code. */
+int cli_source_new(struct cli_source_opts *o, vmp_source **src);
+const char *cli_kind_name(vmp_source_kind k);
+double cli_now_s(void); /* CLOCK_MONOTONIC seconds: --timeout, --duration */
+/* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
+int cli_stop_signalfd(void);
 
 /* Read a whole file ("-" is stdin). 0, or -errno. */
 int read_file(const char *path, char **buf, size_t *len);

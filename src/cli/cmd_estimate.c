@@ -109,31 +109,9 @@ static void prio_text(unsigned set, char *buf, size_t cap)
 		snprintf(buf, cap, "none");
 }
 
-struct outbuf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
 static void on_text(const char *text, size_t len, void *arg)
 {
-	struct outbuf *b = arg;
-	if (b->oom)
-		return;
-	if (b->n + len > b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 1 << 16;
-		while (ncap < b->n + len)
-			ncap *= 2;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->n, text, len);
-	b->n += len;
+	cli_buf_add(arg, text, len);
 }
 
 int cmd_estimate(int argc, char **argv)
@@ -148,19 +126,17 @@ int cmd_estimate(int argc, char **argv)
 	int status = EXIT_OK;
 	char *buf = NULL;
 	vmp_estimate *est = NULL;
-	struct outbuf ob = {0};
+	struct cli_buf ob = {0};
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDVAL()                                                                          \
-	do {                                                                               \
-		if (!val) {                                                                \
-			fprintf(stderr, "%s estimate: %s needs a value\n", prog, a);       \
-			status = EXIT_USAGE;                                               \
-			goto out;                                                          \
-		}                                                                          \
-		i++;                                                                       \
+		const char *val;
+#define NEEDVAL()                                                      \
+	do {                                                           \
+		if (!(val = cli_optval("estimate", argc, argv, &i))) { \
+			status = EXIT_USAGE;                           \
+			goto out;                                      \
+		}                                                      \
 	} while (0)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
@@ -308,7 +284,7 @@ int cmd_estimate(int argc, char **argv)
 		struct vmp_estimate_listener l;
 		vmp_estimate_listener(est, i, &l);
 		if (!quiet)
-			printf("%u %" PRIu64 "\n", l.id, l.count);
+			cli_print_count(l.id, l.count);
 		char rec[48] = "";
 		if (l.has_expect)
 			snprintf(rec, sizeof(rec), "; recorded %" PRIu64, l.expect);
@@ -316,7 +292,7 @@ int cmd_estimate(int argc, char **argv)
 				" medium, %" PRIu64 " critical%s\n", prog, l.id, l.group, l.args, l.extra ? ", extra" : "",
 			l.count, l.by_level[0], l.by_level[1], l.by_level[2], rec);
 		if (check && l.has_expect && l.count != l.expect) {
-			printf("mismatch %u got %" PRIu64 " expected %" PRIu64 "\n", l.id, l.count, l.expect);
+			cli_print_mismatch(l.id, l.count, l.expect);
 			status = EXIT_MISMATCH;
 		}
 	}

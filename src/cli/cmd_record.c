@@ -17,11 +17,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,160 +82,45 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	r->by_level[ev->level] += ev->count;
 }
 
-static const char *kind_name(vmp_source_kind k)
-{
-	switch (k) {
-	case VMP_SOURCE_V1:
-		return "cgroup-v1";
-	case VMP_SOURCE_V2:
-		return "cgroup-v2";
-	case VMP_SOURCE_MACHINE:
-		return "machine";
-	case VMP_SOURCE_TRACE:
-		return "trace";
-	default:
-		return "auto";
-	}
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char v1_why[] = "cgroup v1 relays the kernel's own pressure levels, so there are no "
-			     "engine calls to record";
+#define V1_WHY "cgroup v1 relays the kernel's own pressure levels, so there are no engine calls to record"
+static const char v1_why[] = V1_WHY;
 
 int cmd_record(int argc, char **argv)
 {
-	const char *cgroup = "/", *level = "low", *mode = "hierarchy", *out_path = "-";
-	double duration = -1;
-	uint64_t max_count = 0;
-	struct vmp_source_config cfg;
-	vmp_source_config_init(&cfg);
-	bool have_cgroup = false, speed_set = false;
-	struct vmp_trace_error terr = {0};
-	cfg.trace_error = &terr;
+	const char *out_path = "-";
+	struct cli_source_opts o;
+	cli_source_opts_init(&o, "record", "-d", "--duration");
+	o.v1_refused = V1_WHY "; record '/' with --source machine (the /proc/vmstat estimator) instead";
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDVAL()                                                                        \
-	do {                                                                             \
-		if (!val) {                                                              \
-			fprintf(stderr, "%s record: %s needs a value\n", prog, a);       \
-			return EXIT_USAGE;                                               \
-		}                                                                        \
-		i++;                                                                     \
-	} while (0)
+		int orc;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if ((orc = cli_source_opt(&o, argc, argv, &i)) != CLI_OPT_OTHER) {
+			if (orc)
+				return orc;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			NEEDVAL();
-			out_path = val;
-		} else if (!strcmp(a, "-l") || !strcmp(a, "--level")) {
-			NEEDVAL();
-			level = val;
-		} else if (!strcmp(a, "-m") || !strcmp(a, "--mode")) {
-			NEEDVAL();
-			mode = val;
-		} else if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
-			NEEDVAL();
-			char *end;
-			errno = 0;
-			unsigned long long n = strtoull(val, &end, 10);
-			if (errno || *end || !*val || val[0] == '-' || n == 0) {
-				fprintf(stderr, "%s record: --count '%s' is not a positive integer\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-			max_count = n;
-		} else if (!strcmp(a, "-d") || !strcmp(a, "--duration")) {
-			NEEDVAL();
-			char *end;
-			errno = 0;
-			duration = strtod(val, &end);
-			if (errno || *end || !*val || !(duration >= 0) || duration > 1e9) {
-				fprintf(stderr, "%s record: --duration '%s' is not a number of seconds\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-		} else if (!strcmp(a, "--source")) {
-			NEEDVAL();
-			if (!strcmp(val, "auto"))
-				cfg.kind = VMP_SOURCE_AUTO;
-			else if (!strcmp(val, "v2"))
-				cfg.kind = VMP_SOURCE_V2;
-			else if (!strcmp(val, "machine"))
-				cfg.kind = VMP_SOURCE_MACHINE;
-			else if (!strcmp(val, "v1")) {
-				fprintf(stderr, "%s record: --source v1: %s; record '/' with --source machine "
-						"(the /proc/vmstat estimator) instead\n", prog, v1_why);
-				return EXIT_UNAVAILABLE;
-			} else {
-				fprintf(stderr, "%s record: --source '%s': use auto, v2 or machine\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-		} else if (!strcmp(a, "--trace")) {
-			NEEDVAL();
-			cfg.kind = VMP_SOURCE_TRACE;
-			cfg.trace_path = val;
-		} else if (!strcmp(a, "--speed")) {
-			NEEDVAL();
-			char *end;
-			errno = 0;
-			cfg.trace_speed = strtod(val, &end);
-			if (errno || *end || !*val || !(cfg.trace_speed >= 0)) {
-				fprintf(stderr, "%s record: --speed '%s' is not a non-negative number\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-			speed_set = true;
-		} else if (!strcmp(a, "--cgroup-root")) {
-			NEEDVAL();
-			cfg.cgroup_root = val;
-		} else if (!strcmp(a, "--proc-root")) {
-			NEEDVAL();
-			cfg.proc_root = val;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "%s record: unknown option '%s'\n", prog, a);
-			usage(stderr);
-			return EXIT_USAGE;
-		} else if (!have_cgroup) {
-			cgroup = a;
-			have_cgroup = true;
-		} else {
-			fprintf(stderr, "%s record: one CGROUP only ('%s' is extra)\n", prog, a);
-			return EXIT_USAGE;
+			if (!(out_path = cli_optval("record", argc, argv, &i)))
+				return EXIT_USAGE;
+		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
+			return orc;
 		}
 	}
+	const char *cgroup = o.cgroup;
 	if (!*out_path) {
 		fprintf(stderr, "%s record: -o: an empty file name\n", prog);
 		return EXIT_USAGE;
 	}
-	char args[64];
-	snprintf(args, sizeof(args), "%s,%s", level, mode);
-	vmp_level lv;
-	vmp_mode md;
-	if (vmp_parse_args(args, &lv, &md) != 0) {
-		fprintf(stderr, "%s record: '%s' is not level[,mode] (levels: low medium critical; "
-				"modes: default hierarchy local)\n", prog, args);
-		return EXIT_BADINPUT;
-	}
-	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
-		cfg.trace_speed = 1;
-
+	int rc = cli_source_opts_finish(&o);
+	if (rc)
+		return rc;
+	const char *args = o.args;
 	vmp_source *src = NULL;
-	int rc = vmp_source_new(&src, &cfg);
-	if (rc && terr.line) {
-		fprintf(stderr, "%s record: %s:%lu: %s\n", prog, cfg.trace_path, terr.line, terr.msg);
-		return EXIT_BADINPUT;
-	}
-	if (rc && cfg.kind == VMP_SOURCE_TRACE) {
-		fprintf(stderr, "%s record: %s: %s\n", prog, cfg.trace_path, strerror(-rc));
-		return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
-	}
-	if (!rc && vmp_source_get_kind(src) == VMP_SOURCE_V1) {
+	if ((rc = cli_source_new(&o, &src)) != 0)
+		return rc;
+	if (vmp_source_get_kind(src) == VMP_SOURCE_V1) {
 		/* auto found cgroup v1: the machine's estimator is what we can
 		 * record, and only for the whole machine. */
 		vmp_source_free(src);
@@ -249,14 +132,11 @@ int cmd_record(int argc, char **argv)
 		}
 		fprintf(stderr, "%s: %s; recording the whole machine with the /proc/vmstat estimator "
 				"(--source machine)\n", prog, v1_why);
-		cfg.kind = VMP_SOURCE_MACHINE;
-		rc = vmp_source_new(&src, &cfg);
+		o.cfg.kind = VMP_SOURCE_MACHINE;
+		if ((rc = cli_source_new(&o, &src)) != 0)
+			return rc;
 	}
-	if (rc) {
-		fprintf(stderr, "%s record: no pressure source: %s\n", prog, strerror(-rc));
-		return EXIT_UNAVAILABLE;
-	}
-	const char *kname = kind_name(vmp_source_get_kind(src));
+	const char *kname = cli_kind_name(vmp_source_get_kind(src));
 
 	struct rec r = {.out_name = strcmp(out_path, "-") ? out_path : "standard output"};
 	r.out = strcmp(out_path, "-") ? fopen(out_path, "w") : stdout;
@@ -272,8 +152,8 @@ int cmd_record(int argc, char **argv)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(r.out, "# vmptrace 1\n# recorded by vmpressure %s record: %s source, cgroup %s at %s, started %s\n",
 		VMP_VERSION_STRING, kname, cgroup, args, when);
-	if (cfg.kind == VMP_SOURCE_TRACE)
-		fprintf(r.out, "# played back from %s at speed %g\n", cfg.trace_path, cfg.trace_speed);
+	if (o.cfg.kind == VMP_SOURCE_TRACE)
+		fprintf(r.out, "# played back from %s at speed %g\n", o.cfg.trace_path, o.cfg.trace_speed);
 
 	int status = EXIT_OK;
 	bool started = false; /* else a failed start: no file is left behind */
@@ -292,23 +172,17 @@ int cmd_record(int argc, char **argv)
 		goto out;
 	}
 	fprintf(stderr, "%s: recording %s at %s (%s source) to %s; %s\n", prog, cgroup, args, kname, r.out_name,
-		duration >= 0 ? "until --duration" : max_count ? "until --count" : "Ctrl-C to stop");
+		o.limit >= 0 ? "until --duration" : o.max_count ? "until --count" : "Ctrl-C to stop");
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	int sfd = cli_stop_signalfd();
 	bool tty = isatty(2);
-	double start = now_s(), next_progress = start + 1;
+	double start = cli_now_s(), next_progress = start + 1;
 	struct pollfd pfd[2] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
-	while (!r.removed && !r.werr && (!max_count || r.seen < max_count)) {
-		double now = now_s();
+	while (!r.removed && !r.werr && (!o.max_count || r.seen < o.max_count)) {
+		double now = cli_now_s();
 		int ms = tty ? (int)((next_progress - now) * 1000) + 1 : -1;
-		if (duration >= 0) {
-			double left = start + duration - now;
+		if (o.limit >= 0) {
+			double left = start + o.limit - now;
 			if (left <= 0)
 				break;
 			int dms = (int)(left * 1000) + 1;
@@ -329,15 +203,15 @@ int cmd_record(int argc, char **argv)
 			status = EXIT_SOFTWARE;
 			break;
 		}
-		if (tty && now_s() >= next_progress) {
+		if (tty && cli_now_s() >= next_progress) {
 			fprintf(stderr, "\r%s: %.0f s, %" PRIu64 " records, %" PRIu64 " notifications ", prog,
-				now_s() - start, r.lines, r.seen);
+				cli_now_s() - start, r.lines, r.seen);
 			next_progress += 1;
 		}
 	}
 	if (tty)
 		fputc('\n', stderr);
-	double dur = now_s() - start;
+	double dur = cli_now_s() - start;
 	rc = vmp_source_record_end(src);
 	if (rc == -EILSEQ) {
 		fprintf(stderr, "%s record: stopped early: a cgroup name has a space or a control character, "

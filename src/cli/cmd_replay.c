@@ -30,30 +30,11 @@ static void usage(FILE *f)
 		"exit status: 0 ok, 1 mismatch, 2 malformed trace, 64 usage, 74 unreadable file\n");
 }
 
-struct evbuf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
 static void on_event(const char *t, size_t tlen, unsigned id, vmp_level level, void *arg)
 {
-	struct evbuf *b = arg;
-	size_t need = tlen + 32;
-	if (b->oom)
+	struct cli_buf *b = arg;
+	if (!cli_buf_reserve(b, tlen + 32))
 		return;
-	if (b->n + need > b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 1 << 16;
-		while (ncap < b->n + need)
-			ncap *= 2;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
 	memcpy(b->p + b->n, t, tlen);
 	b->n += tlen;
 	b->n += (size_t)snprintf(b->p + b->n, b->cap - b->n, " %u %s\n", id, vmp_level_name(level));
@@ -96,7 +77,7 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "%s replay: %s: %s\n", prog, path, strerror(-rc));
 		return EXIT_IOERR;
 	}
-	struct evbuf eb = {0};
+	struct cli_buf eb = {0};
 	struct vmp_trace_error err = {0};
 	vmp_replay *r = NULL;
 	rc = vmp_replay_run(buf, len, events ? on_event : NULL, &eb, &r, &err);
@@ -121,7 +102,7 @@ int cmd_replay(int argc, char **argv)
 	if (!quiet)
 		for (size_t i = 0; i < n; i++)
 			if (vmp_replay_listener(r, i, &l) == 0)
-				printf("%u %llu\n", l.id, (unsigned long long)l.count);
+				cli_print_count(l.id, l.count);
 	if (check) {
 		for (size_t i = 0; i < n; i++) {
 			if (vmp_replay_listener(r, i, &l) != 0 || !l.has_expect)
@@ -129,8 +110,7 @@ int cmd_replay(int argc, char **argv)
 			compared++;
 			if (l.count != l.expect) {
 				bad++;
-				printf("mismatch %u got %llu expected %llu\n", l.id, (unsigned long long)l.count,
-				       (unsigned long long)l.expect);
+				cli_print_mismatch(l.id, l.count, l.expect);
 			}
 		}
 		if (!compared)

@@ -12,12 +12,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -132,36 +129,11 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	watch_exec_event(w->ex, ev, w->source_name, NULL, 0);
 }
 
-static const char *kind_name(vmp_source_kind k)
-{
-	switch (k) {
-	case VMP_SOURCE_V1:
-		return "cgroup-v1";
-	case VMP_SOURCE_V2:
-		return "cgroup-v2";
-	case VMP_SOURCE_MACHINE:
-		return "machine";
-	case VMP_SOURCE_TRACE:
-		return "trace";
-	default:
-		return "auto";
-	}
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Seconds as whole milliseconds: 0 to a day. */
 static bool parse_ms(const char *val, unsigned *ms)
 {
-	char *end;
-	errno = 0;
-	double s = strtod(val, &end);
-	if (errno || *end || !*val || !(s >= 0) || s > 86400)
+	double s;
+	if (!cli_parse_decimal(val, 86400, &s))
 		return false;
 	*ms = (unsigned)(s * 1000 + 0.5);
 	return true;
@@ -169,93 +141,33 @@ static bool parse_ms(const char *val, unsigned *ms)
 
 int cmd_watch(int argc, char **argv)
 {
-	const char *cgroup = "/", *level = "low", *mode = "hierarchy";
 	struct watch w = {0};
-	double timeout = -1;
-	struct vmp_source_config cfg;
-	vmp_source_config_init(&cfg);
-	bool have_cgroup = false, speed_set = false, no_daemon = false;
+	struct cli_source_opts o;
+	cli_source_opts_init(&o, "watch", "-t", "--timeout");
+	struct vmp_source_config *cfg = &o.cfg;
+	bool no_daemon = false;
 	const char *socket_path = WATCH_DEFAULT_SOCKET;
 	const char *debounce = NULL; /* --debounce's config, "" for the defaults */
-	struct vmp_trace_error terr = {0};
-	cfg.trace_error = &terr;
 	const char *exec_cmd = NULL;
 	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
 	bool exec_opt = false;
 
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDVAL()                                                                        \
-	do {                                                                             \
-		if (!val) {                                                              \
-			fprintf(stderr, "%s watch: %s needs a value\n", prog, a);        \
-			return EXIT_USAGE;                                               \
-		}                                                                        \
-		i++;                                                                     \
+		const char *a = argv[i], *val;
+		int orc;
+#define NEEDVAL()                                                  \
+	do {                                                       \
+		if (!(val = cli_optval("watch", argc, argv, &i)))  \
+			return EXIT_USAGE;                         \
 	} while (0)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return EXIT_OK;
-		} else if (!strcmp(a, "-l") || !strcmp(a, "--level")) {
-			NEEDVAL();
-			level = val;
-		} else if (!strcmp(a, "-m") || !strcmp(a, "--mode")) {
-			NEEDVAL();
-			mode = val;
+		} else if ((orc = cli_source_opt(&o, argc, argv, &i)) != CLI_OPT_OTHER) {
+			if (orc)
+				return orc;
 		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
 			w.json = true;
-		} else if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
-			NEEDVAL();
-			char *end;
-			errno = 0;
-			unsigned long long n = strtoull(val, &end, 10);
-			if (errno || *end || !*val || val[0] == '-' || n == 0) {
-				fprintf(stderr, "%s watch: --count '%s' is not a positive integer\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-			w.max_count = n;
-		} else if (!strcmp(a, "-t") || !strcmp(a, "--timeout")) {
-			NEEDVAL();
-			char *end;
-			errno = 0;
-			timeout = strtod(val, &end);
-			if (errno || *end || !*val || !(timeout >= 0) || timeout > 1e9) {
-				fprintf(stderr, "%s watch: --timeout '%s' is not a number of seconds\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-		} else if (!strcmp(a, "--source")) {
-			NEEDVAL();
-			static const char *const k[] = {"auto", "v1", "v2", "machine"};
-			int found = -1;
-			for (int j = 0; j < 4; j++)
-				if (!strcmp(val, k[j]))
-					found = j;
-			if (found < 0) {
-				fprintf(stderr, "%s watch: --source '%s': use auto, v1, v2 or machine\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-			cfg.kind = (vmp_source_kind)found;
-		} else if (!strcmp(a, "--trace")) {
-			NEEDVAL();
-			cfg.kind = VMP_SOURCE_TRACE;
-			cfg.trace_path = val;
-		} else if (!strcmp(a, "--speed")) {
-			NEEDVAL();
-			char *end;
-			errno = 0;
-			cfg.trace_speed = strtod(val, &end);
-			if (errno || *end || !*val || !(cfg.trace_speed >= 0)) {
-				fprintf(stderr, "%s watch: --speed '%s' is not a non-negative number\n", prog, val);
-				return EXIT_BADINPUT;
-			}
-			speed_set = true;
-		} else if (!strcmp(a, "--cgroup-root")) {
-			NEEDVAL();
-			cfg.cgroup_root = val;
-		} else if (!strcmp(a, "--proc-root")) {
-			NEEDVAL();
-			cfg.proc_root = val;
 		} else if (!strcmp(a, "--socket")) {
 			NEEDVAL();
 			socket_path = val;
@@ -279,27 +191,17 @@ int cmd_watch(int argc, char **argv)
 				return EXIT_BADINPUT;
 			}
 			exec_opt = true;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "%s watch: unknown option '%s'\n", prog, a);
-			usage(stderr);
-			return EXIT_USAGE;
-		} else if (!have_cgroup) {
-			cgroup = a;
-			have_cgroup = true;
-		} else {
-			fprintf(stderr, "%s watch: one CGROUP only ('%s' is extra)\n", prog, a);
-			return EXIT_USAGE;
+		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
+			return orc;
 		}
 	}
-	char args[64];
-	snprintf(args, sizeof(args), "%s,%s", level, mode);
-	vmp_level lv;
-	vmp_mode md;
-	if (vmp_parse_args(args, &lv, &md) != 0) {
-		fprintf(stderr, "%s watch: '%s' is not level[,mode] (levels: low medium critical; "
-				"modes: default hierarchy local)\n", prog, args);
-		return EXIT_BADINPUT;
-	}
+	const char *cgroup = o.cgroup;
+	int frc = cli_source_opts_finish(&o);
+	if (frc)
+		return frc;
+	const char *args = o.args;
+	w.max_count = o.max_count;
+	double timeout = o.limit;
 
 	if (exec_opt && !exec_cmd) {
 		fprintf(stderr, "%s watch: --exec-interval and --exec-timeout need --exec CMD\n", prog);
@@ -314,16 +216,14 @@ int cmd_watch(int argc, char **argv)
 			return drc == -EINVAL ? EXIT_BADINPUT : EXIT_SOFTWARE;
 		}
 	}
-	if (cfg.kind == VMP_SOURCE_TRACE && !speed_set)
-		cfg.trace_speed = 1;
 	vmp_source *src = NULL;
 	vmp_sub *sub = NULL;
 	struct watch_daemon *wd = NULL;
 	int rc;
 	/* The daemon, unless the user asked for a source only we can build. */
-	if (!no_daemon && cfg.kind != VMP_SOURCE_TRACE && !cfg.cgroup_root && !cfg.proc_root) {
+	if (!no_daemon && cfg->kind != VMP_SOURCE_TRACE && !cfg->cgroup_root && !cfg->proc_root) {
 		char err[1024] = "";
-		rc = watch_daemon_open(&wd, socket_path, cgroup, args, cfg.kind, err, sizeof(err));
+		rc = watch_daemon_open(&wd, socket_path, cgroup, args, cfg->kind, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
 				socket_path, err[0] ? err : strerror(-rc));
@@ -333,35 +233,21 @@ int cmd_watch(int argc, char **argv)
 			w.source_name = watch_daemon_source(wd);
 	}
 	if (!wd) {
-		rc = vmp_source_new(&src, &cfg);
-		if (rc && terr.line) {
-			fprintf(stderr, "%s watch: %s:%lu: %s\n", prog, cfg.trace_path, terr.line, terr.msg);
-			return EXIT_BADINPUT;
-		}
-		if (rc && cfg.kind == VMP_SOURCE_TRACE) {
-			fprintf(stderr, "%s watch: %s: %s\n", prog, cfg.trace_path, strerror(-rc));
-			return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
-		}
-		if (rc) {
-			fprintf(stderr, "%s watch: no pressure source: %s\n", prog, strerror(-rc));
-			return EXIT_UNAVAILABLE;
-		}
-		w.source_name = kind_name(vmp_source_get_kind(src));
+		if ((rc = cli_source_new(&o, &src)) != 0)
+			return rc;
+		w.source_name = cli_kind_name(vmp_source_get_kind(src));
 		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-		if ((rc == -EACCES || rc == -EPERM) && cfg.kind == VMP_SOURCE_AUTO &&
+		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
 		    vmp_source_get_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
 			/* Registering with the kernel needs write access to
 			 * cgroup.event_control; /proc is readable by anyone. */
 			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
 					"controller; using /proc/vmstat instead\n", prog);
 			vmp_source_free(src);
-			cfg.kind = VMP_SOURCE_MACHINE;
-			rc = vmp_source_new(&src, &cfg);
-			if (rc) {
-				fprintf(stderr, "%s watch: no pressure source: %s\n", prog, strerror(-rc));
-				return EXIT_UNAVAILABLE;
-			}
-			w.source_name = kind_name(vmp_source_get_kind(src));
+			cfg->kind = VMP_SOURCE_MACHINE;
+			if ((rc = cli_source_new(&o, &src)) != 0)
+				return rc;
+			w.source_name = cli_kind_name(vmp_source_get_kind(src));
 			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		}
 		if (rc) {
@@ -394,14 +280,8 @@ int cmd_watch(int argc, char **argv)
 	if (w.db)
 		watch_debounce_set_exec(w.db, w.ex);
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	double start = now_s();
+	int sfd = cli_stop_signalfd();
+	double start = cli_now_s();
 	int status = EXIT_OK;
 	struct pollfd pfd[3] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
 				{.fd = sfd, .events = POLLIN},
@@ -410,7 +290,7 @@ int cmd_watch(int argc, char **argv)
 	while (!w.removed && (!w.max_count || (w.db ? watch_debounce_count(w.db) : w.seen) < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
-			double left = start + timeout - now_s();
+			double left = start + timeout - cli_now_s();
 			if (left <= 0)
 				break;
 			ms = (int)(left * 1000) + 1;
@@ -465,7 +345,7 @@ int cmd_watch(int argc, char **argv)
 		if (pfd[2].revents && watch_exec_dispatch(w.ex) != 0)
 			break;
 	}
-	double dur = now_s() - start;
+	double dur = cli_now_s() - start;
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
 		w.removed ? "; the cgroup was removed" : "");

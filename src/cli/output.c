@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* What every command's output shares: times and JSON strings. */
+/* What every command's output shares: times, JSON strings, a growing
+ * buffer for output held back until the input proved well formed, and
+ * the count lines replay and estimate print alike. */
 #include "cli.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 /* JSON: UTC, ISO 8601 with a Z, as the daemon's events; a person: the
@@ -36,4 +41,41 @@ void cli_json_str(const char *s)
 			putchar(c);
 	}
 	putchar('"');
+}
+
+bool cli_buf_reserve(struct cli_buf *b, size_t len)
+{
+	if (b->oom)
+		return false;
+	if (b->n + len > b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 1 << 16;
+		while (ncap < b->n + len)
+			ncap *= 2;
+		char *np = realloc(b->p, ncap);
+		if (!np) {
+			b->oom = true;
+			return false;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	return true;
+}
+
+void cli_buf_add(struct cli_buf *b, const char *text, size_t len)
+{
+	if (!cli_buf_reserve(b, len))
+		return;
+	memcpy(b->p + b->n, text, len);
+	b->n += len;
+}
+
+void cli_print_count(unsigned id, uint64_t count)
+{
+	printf("%u %" PRIu64 "\n", id, count);
+}
+
+void cli_print_mismatch(unsigned id, uint64_t got, uint64_t expected)
+{
+	printf("mismatch %u got %" PRIu64 " expected %" PRIu64 "\n", id, got, expected);
 }

@@ -444,6 +444,27 @@ void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg)
 			fn(arg, sh->cgroup, sh->level, sh->mode, &sh->stats);
 }
 
+/* A new member at the head of its shared subscription's list. */
+static void member_link(struct vmpd_shared *sh, struct vmpd_csub *cs)
+{
+	cs->snext = sh->members;
+	if (sh->members)
+		sh->members->sprev = &cs->snext;
+	cs->sprev = &sh->members;
+	sh->members = cs;
+	sh->nmembers++;
+}
+
+/* A debounced member on the list whose ticks the timer runs (on_timer). */
+static void debounced_link(struct vmpd_subs *s, struct vmpd_csub *cs)
+{
+	cs->dnext = s->debounced;
+	if (s->debounced)
+		s->debounced->dprev = &cs->dnext;
+	cs->dprev = &s->debounced;
+	s->debounced = cs;
+}
+
 int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
 			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
 			  struct vmpd_csub **out)
@@ -461,12 +482,7 @@ int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, v
 		return rc;
 	}
 	cs->shared = sh;
-	cs->snext = sh->members;
-	if (sh->members)
-		sh->members->sprev = &cs->snext;
-	cs->sprev = &sh->members;
-	sh->members = cs;
-	sh->nmembers++;
+	member_link(sh, cs);
 	*out = cs;
 	return 0;
 }
@@ -480,12 +496,7 @@ int vmpd_sub_debounce(struct vmpd *d, struct vmpd_csub *cs, const struct vmp_deb
 	if (rc)
 		return rc;
 	cs->notify_transition = fn;
-	struct vmpd_subs *s = d->subs;
-	cs->dnext = s->debounced;
-	if (s->debounced)
-		s->debounced->dprev = &cs->dnext;
-	cs->dprev = &s->debounced;
-	s->debounced = cs;
+	debounced_link(d->subs, cs);
 	return 0;
 }
 
@@ -546,20 +557,9 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		pp = &(*pp)->cnext;
 	cs->cprev = pp;
 	*pp = cs;
-	cs->snext = sh->members;
-	if (sh->members)
-		sh->members->sprev = &cs->snext;
-	cs->sprev = &sh->members;
-	sh->members = cs;
-	sh->nmembers++;
-	if (cs->db) {
-		struct vmpd_subs *s = d->subs;
-		cs->dnext = s->debounced;
-		if (s->debounced)
-			s->debounced->dprev = &cs->dnext;
-		cs->dprev = &s->debounced;
-		s->debounced = cs;
-	}
+	member_link(sh, cs);
+	if (cs->db)
+		debounced_link(d->subs, cs);
 	c->nsubs++;
 	d->nsubs++;
 	*out = cs;

@@ -20,24 +20,7 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() {
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
-wait_for() { # file pattern: up to 10 s
-	i=0
-	while [ $i -lt 1000 ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
-}
+. "$(dirname "$0")/../lib/tap.sh"
 
 # The command of (a): its VMP_* variables, one block per run, appended
 # (runs never overlap, so the blocks are in run order).
@@ -258,5 +241,4 @@ done
 "$D" --socket "$T/s2" --trace "$TRACE" --exec 'nosuch low true' >/dev/null 2>"$T/e14"
 check "vmpressured --exec on a cgroup that does not exist: exit 69" [ $? -eq 69 ] && grep -q "no such cgroup" "$T/e14"
 
-echo "1..$n"
-[ "$fail" -eq 0 ]
+tap_done

@@ -7,15 +7,7 @@ V=$1
 D=$2
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { # description, then a command whose success is the check
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 
 # replay --check on every trace: exit 0, counts for every listener
 for f in "$D"/*.vmpt; do
@@ -122,6 +114,4 @@ check "version" grep -q "^vmpressure " "$T/out"
 "$V" frobnicate >/dev/null 2>&1
 check "unknown command: exit 64" [ $? -eq 64 ]
 
-echo "1..$n"
-echo "# cli: $n checks, $fail failed"
-[ "$fail" -eq 0 ]
+tap_done cli

@@ -14,15 +14,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() {
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 wait_socket() { # path
 	i=0
 	while [ $i -lt 500 ]; do
@@ -120,5 +112,4 @@ check "the daemon exits 0 on SIGTERM" [ $ds -eq 0 ]
 check "a watcher whose daemon went away exits 69" [ $s3 -eq 69 ]
 check "... saying so" grep -q "vmpressured closed the connection" "$T/e7"
 
-echo "1..$n"
-[ $fail -eq 0 ]
+tap_done

@@ -15,15 +15,7 @@ MESON=$1 B=$2 README=$3 PREFIX=$4
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
 D=$T/dest
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { # description, then a command whose success is the check
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 abs() { # a meson directory option: relative ones are below the prefix
 	case $1 in /*) echo "$1" ;; *) echo "$PREFIX/$1" ;; esac
 }
@@ -138,5 +130,4 @@ else
 	sed 's/^/# /' "$T/cc.err"
 fi
 
-echo "1..$n"
-[ "$fail" -eq 0 ]
+tap_done

@@ -1,4 +1,4 @@
-# Sourced by the live cgroup v1 tests: TAP helpers, and one memory cgroup
+# Sourced by the live cgroup v1 tests: TAP helpers (tap.sh), and one memory cgroup
 # of their own below the cgroup the test runs in, removed however the test
 # ends. Set V1_NAME (the cgroup's name prefix) and V1_SUBDIRS (children the
 # test may create, removed first) before sourcing. Skips (TAP "1..0 # SKIP")
@@ -6,10 +6,7 @@
 # created. Defines: parent, CG (its path), CGREL (relative to the hierarchy's
 # root), T (a temporary directory), pids (killed at the end), and ok, no,
 # check, wait_for.
-skip() {
-	echo "1..0 # SKIP $1"
-	exit 0
-}
+. "$(dirname "$0")/../lib/tap.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root to create memory cgroups"
 mnt=/sys/fs/cgroup/memory
 [ -f "$mnt/cgroup.event_control" ] || skip "no cgroup v1 memory controller at $mnt"
@@ -40,21 +37,3 @@ v1_cleanup() {
 trap v1_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() {
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
-wait_for() { # file pattern [tries of 10 ms]
-	i=0
-	while [ $i -lt "${3:-1000}" ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
-}

@@ -20,7 +20,7 @@ SUITE=bookworm # Debian 12
 # build and the chroot must not see it.
 unset LD_LIBRARY_PATH MESON_TESTTHREADS
 
-skip() { echo "1..0 # SKIP $1"; exit 0; }
+. "$(dirname "$0")/../lib/tap.sh"
 [ "$(id -u)" = 0 ] || skip "not root (a chroot needs it)"
 for t in dpkg-buildpackage dh mmdebstrap chroot mount; do
 	command -v "$t" >/dev/null || skip "$t not installed (scripts/deps.sh test installs it)"
@@ -38,20 +38,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { # description, then a command whose success is the check
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
-finish() {
-	echo "1..$n"
-	[ "$fail" -eq 0 ]
-	exit
-}
 diag() { sed 's/^/# /' "$@"; }
 
 # --- build, in a copy: the worktree gets no obj-*/ nor debian/tmp -----
@@ -75,7 +61,7 @@ if (cd "$T/vmpressure" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
 else
 	no "dpkg-buildpackage -us -uc -b"
 	tail -n 40 "$T/build.log" | diag
-	finish
+	tap_done
 fi
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
@@ -153,7 +139,7 @@ if ! mmdebstrap --mode=root --variant=minbase --quiet "$SUITE" "$R" "deb $mirror
 	tail -n 5 "$T/mmdebstrap.log" | diag
 	n=$((n + 1))
 	echo "ok $n - install and run in a clean $SUITE # SKIP cannot create the chroot (no network or mirror?)"
-	finish
+	tap_done
 fi
 ok "mmdebstrap: a minimal $SUITE chroot"
 
@@ -216,4 +202,4 @@ check "dpkg --purge the three packages" [ $? -eq 0 ]
 check "... leaves none of their files" sh -c "! ls -d '$R/usr/sbin/vmpressured' '$R/etc/default/vmpressured' \
 	'$R/usr/lib/$ma/libvmpressure.so.0' '$R/lib/systemd/system/vmpressured.service' 2>/dev/null"
 
-finish
+tap_done

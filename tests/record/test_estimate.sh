@@ -15,48 +15,13 @@ D=$2
 T=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { # description, then a command whose success is the check
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 count_of() { awk -v id="$2" '$1 == id {print $2}' "$1"; }
 # the records and sample lines, without the header comments
 body() { grep -v '^# \(vmptrace\|recorded\|estimated\) ' "$1"; }
 
-# ---- fixture trees (as tests/record/test_record.sh) -----------------------
-CG=$T/cg
-PR=$T/proc
-mkdir -p "$CG/a" "$PR/pressure"
-echo "cpu memory pids" >"$CG/cgroup.controllers"
-printf 'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n' \
-	>"$PR/pressure/memory"
-# One write(2) in place of fixed-length text: the sources keep the files
-# open and must never see a half-written one.
-put() { # file, format, args...
-	f=$1
-	shift
-	# shellcheck disable=SC2059
-	printf "$@" 1<>"$f"
-}
-vmstat() { # pgscan pgsteal allocstall
-	put "$PR/vmstat" 'nr_free_pages 1000\npgscan_kswapd %010d\npgscan_direct 0\npgsteal_kswapd %010d\npgsteal_direct 0\nallocstall_normal %010d\nallocstall_movable 0\noom_kill 0\n' \
-		"$1" "$2" "$3"
-}
-cgset() { # pgscan pgsteal max oom oom_kill
-	put "$CG/a/memory.stat" 'anon 4096\nfile 0\npgscan %010d\npgsteal %010d\npgscan_kswapd 0\npgscan_direct %010d\npgsteal_kswapd 0\npgsteal_direct %010d\n' \
-		"$1" "$2" "$1" "$2"
-	put "$CG/a/memory.events" 'low 0\nhigh 0\nmax %010d\noom %010d\noom_kill %010d\noom_group_kill 0\n' "$3" "$4" "$5"
-}
-printf 'some avg10=1.50 avg60=0.00 avg300=0.00 total=1000\nfull avg10=0.25 avg60=0.00 avg300=0.00 total=10\n' \
-	>"$CG/a/memory.pressure"
-vmstat 0 0 0
-cgset 0 0 0 0 0
-R="--cgroup-root $CG --proc-root $PR"
+# ---- fixture trees (tests/record/fixture.sh) -----------------------------
+. "$(dirname "$0")/fixture.sh"
 
 dur=10
 # shellcheck disable=SC2086
@@ -232,6 +197,4 @@ check "vmpressure help lists estimate" [ $? -eq 0 ]
 
 check "no sanitizer report in any run" sh -c "! grep -rq 'runtime error\|Sanitizer' '$T'"
 
-echo "1..$n"
-echo "# estimate: $n checks, $fail failed"
-[ "$fail" -eq 0 ]
+tap_done estimate

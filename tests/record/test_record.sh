@@ -12,51 +12,14 @@ D=$2
 T=$(mktemp -d)
 pids=""
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-no() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-check() { # description, then a command whose success is the check
-	d=$1
-	shift
-	if "$@"; then ok "$d"; else no "$d"; fi
-}
+. "$(dirname "$0")/../lib/tap.sh"
 # "<cgroup>: N notifications in ..." of a watch or record summary
 summary() { sed -n 's/^vmpressure: [^ ]*: \([0-9]*\) notifications in .*/\1/p' "$1" | tail -1; }
 # a listener's count in `replay` output
 count_of() { awk -v id="$2" '$1 == id {print $2}' "$1"; }
 
 # ---- fixture trees: cgroup v2 with a, and /proc ---------------------------
-CG=$T/cg
-PR=$T/proc
-mkdir -p "$CG/a" "$PR/pressure"
-echo "cpu memory pids" >"$CG/cgroup.controllers"
-printf 'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n' \
-	>"$PR/pressure/memory"
-# The sources keep these files open and re-read them while they change: a
-# truncating write could show them an empty file (a lost sample). So every
-# write is one write(2) in place (<>, no truncation) of text whose length
-# never changes (numbers padded with zeros).
-put() { # file, format, args...
-	f=$1
-	shift
-	# shellcheck disable=SC2059
-	printf "$@" 1<>"$f"
-}
-vmstat() { # pgscan pgsteal allocstall
-	put "$PR/vmstat" 'nr_free_pages 1000\npgscan_kswapd %010d\npgscan_direct 0\npgsteal_kswapd %010d\npgsteal_direct 0\nallocstall_normal %010d\nallocstall_movable 0\noom_kill 0\n' \
-		"$1" "$2" "$3"
-}
-cgset() { # pgscan pgsteal max: the stat first, the events (what wakes the source) last
-	put "$CG/a/memory.stat" 'anon 4096\nfile 0\npgscan %010d\npgsteal %010d\npgscan_kswapd 0\npgscan_direct %010d\npgsteal_kswapd 0\npgsteal_direct %010d\n' \
-		"$1" "$2" "$1" "$2"
-	put "$CG/a/memory.events" 'low 0\nhigh 0\nmax %010d\noom 0\noom_kill 0\noom_group_kill 0\n' "$3"
-}
-printf 'some avg10=1.50 avg60=0.00 avg300=0.00 total=1000\nfull avg10=0.25 avg60=0.00 avg300=0.00 total=10\n' \
-	>"$CG/a/memory.pressure"
-vmstat 0 0 0
-cgset 0 0 0
-R="--cgroup-root $CG --proc-root $PR"
+. "$(dirname "$0")/fixture.sh"
 
 # watch and record, side by side, of the same changes: a's limit reclaim
 # (v2 estimator) and global reclaim (the machine source). Each step is one
@@ -198,6 +161,4 @@ check "record --help describes -o and --duration" sh -c "grep -q -- '--output' '
 
 check "no sanitizer report in any run" sh -c "! cat '$T'/*.err | grep -q 'runtime error\|Sanitizer'"
 
-echo "1..$n"
-echo "# record: $n checks, $fail failed"
-[ "$fail" -eq 0 ]
+tap_done record

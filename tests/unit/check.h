@@ -50,6 +50,22 @@ static int check_failed, check_count;
 		}                                                              \
 	} while (0)
 
+/* A whole file (a fixture) in memory; the test file aborts if it cannot
+ * be read. Free the result. */
+static inline char *check_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	REQUIRE(f, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *b = malloc((size_t)n + 1);
+	REQUIRE(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
+	fclose(f);
+	*len = (size_t)n;
+	return b;
+}
+
 static inline int check_done(const char *name)
 {
 	printf("1..%d\n# %s: %d checks, %d failed\n", check_count, name,

@@ -24,20 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	REQUIRE(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	REQUIRE(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 /* ---- the writer --------------------------------------------------------- */
 
 static struct vmp_trace_rec last;
@@ -191,7 +177,7 @@ static void recording(const char *path)
 	      (unsigned long long)delivered);
 	/* against the original: its own replay, with that listener alone */
 	size_t len;
-	char *orig = slurp(path, &len);
+	char *orig = check_slurp(path, &len);
 	struct text alone = {0};
 	bool put = false;
 	for (char *line = orig, *end; line < orig + len; line = end + 1) {
@@ -292,7 +278,7 @@ static void h_event(const char *t, size_t tlen, unsigned id, const struct vmp_ev
 static void hooks(const char *path)
 {
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = check_slurp(path, &len);
 	struct hookstat h = {0};
 	struct vmp_replay_hooks hk = {h_group, h_listen, h_window, h_event, &h};
 	vmp_replay *r, *r0;

@@ -10,20 +10,6 @@
 #include <errno.h>
 #include <stdio.h>
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	REQUIRE(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *b = malloc((size_t)n + 1);
-	REQUIRE(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-	fclose(f);
-	*len = (size_t)n;
-	return b;
-}
-
 static unsigned events;
 static void on_ev(const char *t, size_t tlen, unsigned id, vmp_level level, void *arg)
 {
@@ -36,7 +22,7 @@ int main(int argc, char **argv)
 	REQUIRE(argc > 1, "usage: test_replay TRACE...");
 	for (int a = 1; a < argc; a++) {
 		size_t len;
-		char *buf = slurp(argv[a], &len);
+		char *buf = check_slurp(argv[a], &len);
 		struct vmp_trace_error err = {0};
 		vmp_replay *r = NULL;
 		events = 0;
