@@ -39,33 +39,32 @@ static bool known(int st)
 	       st == 505;
 }
 
+/* Length of the well-formed UTF-8 sequence at s, 0 if none. Written from
+ * the Unicode standard's table of well-formed byte sequences (ranges of
+ * each byte), not by decoding as metrics.c does: the two must agree. */
 static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
 {
-	/* Length of the valid UTF-8 sequence at s, 0 if none (as metrics.c). */
-	unsigned c = s[0];
-	size_t k;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		k = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		k = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		k = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	unsigned cp = c & (0x7fu >> k);
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
+	static const struct {
+		unsigned char lead_lo, lead_hi, second_lo, second_hi, len;
+	} rows[] = {
+		{0x00, 0x7f, 0, 0, 1},       {0xc2, 0xdf, 0x80, 0xbf, 2}, {0xe0, 0xe0, 0xa0, 0xbf, 3},
+		{0xe1, 0xec, 0x80, 0xbf, 3}, {0xed, 0xed, 0x80, 0x9f, 3}, {0xee, 0xef, 0x80, 0xbf, 3},
+		{0xf0, 0xf0, 0x90, 0xbf, 4}, {0xf1, 0xf3, 0x80, 0xbf, 4}, {0xf4, 0xf4, 0x80, 0x8f, 4},
+	};
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+		if (s[0] < rows[r].lead_lo || s[0] > rows[r].lead_hi)
+			continue;
+		size_t k = rows[r].len;
+		if (k == 1)
+			return 1;
+		if (n < k || s[1] < rows[r].second_lo || s[1] > rows[r].second_hi)
 			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
+		for (size_t i = 2; i < k; i++)
+			if (s[i] < 0x80 || s[i] > 0xbf)
+				return 0;
+		return k;
 	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
+	return 0;
 }
 
 static void check_label(const uint8_t *data, size_t size)
