@@ -18,6 +18,24 @@
 #include <time.h>
 #include <unistd.h>
 
+int cu_file_count(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	char line[4096];
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+bool cu_file_contains(const char *path, const char *needle)
+{
+	return cu_file_count(path, needle) > 0;
+}
+
 double cu_now(void)
 {
 	struct timespec ts;

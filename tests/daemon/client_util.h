@@ -90,6 +90,11 @@ struct cu_listen {
  * time span of its reclaim records in seconds if span is set. */
 int cu_trace_listeners(const char *path, struct cu_listen *out, int max, double *span);
 
+/* Lines of the file at path that contain needle (0 if it cannot be read);
+ * whether there is one. Daemon logs and outputs are checked with them. */
+int cu_file_count(const char *path, const char *needle);
+bool cu_file_contains(const char *path, const char *needle);
+
 double cu_now(void);
 void cu_sleep_ms(int ms);
 

@@ -788,20 +788,6 @@ static bool recv_notify(int fd, const char *want, int timeout_ms)
 	return false;
 }
 
-static bool file_contains(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	char buf[4096];
-	bool found = false;
-	while (fgets(buf, sizeof(buf), f))
-		if (strstr(buf, s))
-			found = true;
-	fclose(f);
-	return found;
-}
-
 static int run_status(char *const argv[])
 {
 	fflush(NULL); /* see cu_spawn_daemon() */
@@ -838,7 +824,7 @@ static void lifecycle(void)
 	      "the socket's directory was created 0755");
 	CHECK(lstat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode) && (sb.st_mode & 0777) == 0660, "--socket-mode 0660: %o",
 	      sb.st_mode & 0777);
-	CHECK(file_contains(logf, "serving on"), "the log file says it is serving");
+	CHECK(cu_file_contains(logf, "serving on"), "the log file says it is serving");
 
 	/* a second daemon on the same socket */
 	char *argv2[] = {(char *)daemon_path, "--socket", (char *)sock, "--trace", trace, NULL};
@@ -854,20 +840,20 @@ static void lifecycle(void)
 	while (access(logf, F_OK) != 0 && cu_now() < end)
 		cu_sleep_ms(10);
 	cu_sleep_ms(50);
-	CHECK(file_contains(logf, "log reopened"), "SIGHUP: a new log file, which says it was reopened");
-	CHECK(!file_contains(moved, "log reopened"), "... and the rotated one does not");
+	CHECK(cu_file_contains(logf, "log reopened"), "SIGHUP: a new log file, which says it was reopened");
+	CHECK(!cu_file_contains(moved, "log reopened"), "... and the rotated one does not");
 
 	/* SIGUSR1 starts the held trace */
 	kill(pid, SIGUSR1);
 	end = cu_now() + 5;
-	while (!file_contains(logf, "source started") && cu_now() < end)
+	while (!cu_file_contains(logf, "source started") && cu_now() < end)
 		cu_sleep_ms(10);
-	CHECK(file_contains(logf, "SIGUSR1: source started"), "SIGUSR1 starts the trace");
+	CHECK(cu_file_contains(logf, "SIGUSR1: source started"), "SIGUSR1 starts the trace");
 
 	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	CHECK(recv_notify(nfd, "STOPPING=1", 2000), "STOPPING=1 on $NOTIFY_SOCKET");
 	CHECK(lstat(sock, &sb) != 0, "the socket is removed on exit");
-	CHECK(file_contains(logf, "stopped"), "the log says it stopped");
+	CHECK(cu_file_contains(logf, "stopped"), "the log says it stopped");
 	close(nfd);
 
 	/* a stale socket (bound, never removed) is replaced */

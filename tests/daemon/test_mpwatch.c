@@ -257,38 +257,12 @@ static uint64_t replay_count(const char *trace, const char *cgroup, const char *
 	return res;
 }
 
-static bool file_has(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return false;
-	char line[2048];
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
-static int file_count(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	char line[2048];
-	int n = 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
-}
-
 /* The daemon has accepted (and logged) this many endpoint clients: from
  * here on none of them can miss a notification. */
 static bool wait_accepted(const char *log, int n)
 {
 	for (int i = 0; i < 1000; i++, cu_sleep_ms(10))
-		if (file_count(log, " connected") >= n)
+		if (cu_file_count(log, " connected") >= n)
 			return true;
 	return false;
 }
@@ -367,7 +341,7 @@ static void levels_on_capture(void)
 	}
 	CHECK(all_ready(ms, N), "%d protocol clients connected and wrote their $MEMORY_PRESSURE_WRITE", N);
 	CHECK(wait_accepted(log, N + 1), "the daemon accepted all of them (and the one that left)");
-	for (int i = 0; i < 500 && !file_has(log, "malformed PSI trigger"); i++)
+	for (int i = 0; i < 500 && !cu_file_contains(log, "malformed PSI trigger"); i++)
 		cu_sleep_ms(10); /* their data reaches the daemon before the replay */
 	kill(d, SIGUSR1);
 	CHECK(wait_counts(ms, N, w), "every client got its wake-ups (timeout otherwise)");
@@ -385,9 +359,9 @@ static void levels_on_capture(void)
 		      "client %d: every byte names %s or above (L %llu M %llu C %llu)", i, lvl[e],
 		      (unsigned long long)m->lv[0], (unsigned long long)m->lv[1], (unsigned long long)m->lv[2]);
 	}
-	CHECK(file_has(log, "malformed PSI trigger \"hello\\xff world\\x0a\""),
+	CHECK(cu_file_contains(log, "malformed PSI trigger \"hello\\xff world\\x0a\""),
 	      "the garbage is logged with its bytes");
-	CHECK(file_has(log, "asked for some 200000 us per 2000000 us"), "systemd's trigger is understood");
+	CHECK(cu_file_contains(log, "asked for some 200000 us per 2000000 us"), "systemd's trigger is understood");
 	CHECK(kill(d, 0) == 0 && daemon_answers(), "the daemon still runs and answers on its control socket");
 
 	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
@@ -485,7 +459,7 @@ static void low_only(void)
 	snprintf(line, sizeof(line), "had %llu notifications coalesced", (unsigned long long)(wl - got));
 	bool logged = false;
 	for (int i = 0; i < 100 && !logged; i++, cu_sleep_ms(20))
-		logged = file_has(log, line);
+		logged = cu_file_contains(log, line);
 	CHECK(got > 0 && got < wl && logged,
 	      "the slow client had %llu bytes waiting, the other %llu notifications coalesced and logged", (unsigned long long)got,
 	      (unsigned long long)(wl - got));
@@ -543,7 +517,7 @@ static void bad_options(void)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int rc = run_status(cases[i].spec, cases[i].spec2, err);
-		CHECK(rc == 64 && file_has(err, cases[i].says), "'%s'%s%s: exit %d, says \"%s\"", cases[i].spec,
+		CHECK(rc == 64 && cu_file_contains(err, cases[i].says), "'%s'%s%s: exit %d, says \"%s\"", cases[i].spec,
 		      cases[i].spec2 ? " + " : "", cases[i].spec2 ? cases[i].spec2 : "", rc, cases[i].says);
 	}
 }
@@ -575,7 +549,7 @@ static bool sdevent_exe(char *exe, size_t n, char *why, size_t wn)
 	}
 	snprintf(hdr, sizeof(hdr), "%s/usr/include/systemd/sd-event.h", deps);
 	snprintf(pc, sizeof(pc), "%s/lib/pkgconfig/libsystemd.pc", deps);
-	if (!file_has(hdr, "sd_event_add_memory_pressure")) {
+	if (!cu_file_contains(hdr, "sd_event_add_memory_pressure")) {
 		snprintf(why, wn, "%s, and no %s declaring sd_event_add_memory_pressure() (`sh scripts/deps.sh test` unpacks "
 				  "bookworm-backports' libsystemd 254 there; it warns when it cannot)",
 			 sdev_skip ? sdev_skip : "not built", hdr);
@@ -686,9 +660,9 @@ static void sd_event_client(void)
 	CHECK(wait_accepted(log, 4), "the daemon accepted the four");
 	/* sd-event writes $MEMORY_PRESSURE_WRITE in its first loop iteration,
 	 * after "ready": wait until all four triggers are logged. */
-	for (int i = 0; i < 1000 && file_count(log, "asked for some 200000 us per 2000000 us") < 4; i++)
+	for (int i = 0; i < 1000 && cu_file_count(log, "asked for some 200000 us per 2000000 us") < 4; i++)
 		cu_sleep_ms(10);
-	CHECK(file_count(log, "asked for some 200000 us per 2000000 us") == 4,
+	CHECK(cu_file_count(log, "asked for some 200000 us per 2000000 us") == 4,
 	      "sd-event wrote $MEMORY_PRESSURE_WRITE (systemd's trigger) to the endpoint");
 	kill(d, SIGUSR1);
 	uint64_t want[4] = {0, 0, wm, wc};
@@ -723,7 +697,7 @@ static void sd_event_client(void)
 			mc_spawn(&ms[2], client_path, ep[0], sysw),
 		"two sd-event clients and a protocol client start");
 	CHECK(all_ready(ms, 3) && wait_accepted(log, 3), "all three connected");
-	for (int i = 0; i < 1000 && file_count(log, "asked for some") < 3; i++)
+	for (int i = 0; i < 1000 && cu_file_count(log, "asked for some") < 3; i++)
 		cu_sleep_ms(10);
 	kill(d, SIGUSR1);
 	uint64_t want2[3] = {0, 0, wl};
