@@ -143,6 +143,22 @@ static inline void bench_die(const char *fmt, ...)
 	exit(2);
 }
 
+/* Print to stdout and, when `also` is set, to that file too (a benchmark's
+ * markdown report beside its console output). */
+__attribute__((format(printf, 2, 3)))
+static inline void bench_tee(FILE *also, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (also) {
+		va_start(ap, fmt);
+		vfprintf(also, fmt, ap);
+		va_end(ap);
+	}
+}
+
 /* "verdict: goal: ...; measured ...: met" -- printed, never fatal. */
 __attribute__((format(printf, 2, 3)))
 static inline void bench_verdict(int met, const char *fmt, ...)

@@ -28,28 +28,17 @@
  */
 #include "dstream.h"
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static FILE *md;
 
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (md) {
-		va_start(ap, fmt);
-		vfprintf(md, fmt, ap);
-		va_end(ap);
-	}
-}
+#define out(...) bench_tee(md, __VA_ARGS__) /* stdout and the markdown file */
 
 struct agg {
 	uint64_t streams, raw, transitions, flaps, held, abandoned;

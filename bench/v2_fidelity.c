@@ -31,6 +31,8 @@
  */
 #include "v2study.h"
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -61,20 +63,7 @@ static const struct variant variants[] = {
 
 static FILE *md;
 
-/* Print to stdout and to the markdown file. */
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (md) {
-		va_start(ap, fmt);
-		vfprintf(md, fmt, ap);
-		va_end(ap);
-	}
-}
+#define out(...) bench_tee(md, __VA_ARGS__) /* stdout and the markdown file */
 
 /* The levels notified: "L,M,C"-style, "–" for none. */
 static const char *levels(const struct v2s_lres *l, char *buf)
