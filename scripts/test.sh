@@ -53,11 +53,23 @@ run_build() { # label, builddir, meson setup options...
 	fi
 	echo "=== $label: tests"
 	meson test -C "$dir" --print-errorlogs --no-suite vm --no-suite package --no-suite plot $MESON_TEST_ARGS
-	set -- $(count_meson "$dir" "$label")
-	echo "=== $label: $1 passed, $2 failed, $3 skipped"
-	passed=$((passed + $1))
-	failed=$((failed + $2))
-	[ "$2" -eq 0 ] || failures="$failures $label"
+	tally "$label" "$dir"
+}
+
+# A heavy suite, in the plain build only: suite name, what it is.
+run_suite() {
+	echo "=== $1: $2"
+	meson test -C build --suite "$1" --print-errorlogs
+	tally "$1" build
+}
+
+# Add the last meson test run of a build dir to the totals: label, builddir.
+tally() {
+	set -- "$1" $(count_meson "$2" "$1")
+	echo "=== $1: $2 passed, $3 failed, $4 skipped"
+	passed=$((passed + $2))
+	failed=$((failed + $3))
+	[ "$3" -eq 0 ] || failures="$failures $1"
 }
 
 MESON_TEST_ARGS=${MESON_TEST_ARGS:-}
@@ -69,32 +81,14 @@ run_build "default" build
 
 # The real kernel as the judge: Debian's kernel under qemu (tests/vm/README.md).
 # It skips, with its reason, where qemu or the kernel package cannot be had.
-echo "=== vm: Debian's kernel under qemu (about 2 minutes)"
-meson test -C build --suite vm --print-errorlogs
-set -- $(count_meson build vm)
-echo "=== vm: $1 passed, $2 failed, $3 skipped"
-passed=$((passed + $1))
-failed=$((failed + $2))
-[ "$2" -eq 0 ] || failures="$failures vm"
+run_suite vm "Debian's kernel under qemu (about 2 minutes)"
 # The Debian packages built, installed in a clean Debian 12 chroot and run
 # (tests/package). It skips, with its reason, without root or a mirror.
-echo "=== package: the .debs in a clean Debian 12 chroot (about a minute)"
-meson test -C build --suite package --print-errorlogs
-set -- $(count_meson build package)
-echo "=== package: $1 passed, $2 failed, $3 skipped"
-passed=$((passed + $1))
-failed=$((failed + $2))
-[ "$2" -eq 0 ] || failures="$failures package"
+run_suite package "the .debs in a clean Debian 12 chroot (about a minute)"
 # vmpressure plot's SVGs rendered by headless Chromium (tests/plot). It
 # skips, with its reason, where chromium cannot be installed.
-echo "=== plot: the plots in headless Chromium"
 sh scripts/deps.sh plot || echo "test.sh: chromium could not be installed; the plot suite will skip"
-meson test -C build --suite plot --print-errorlogs
-set -- $(count_meson build plot)
-echo "=== plot: $1 passed, $2 failed, $3 skipped"
-passed=$((passed + $1))
-failed=$((failed + $2))
-[ "$2" -eq 0 ] || failures="$failures plot"
+run_suite plot "the plots in headless Chromium"
 run_build "asan+ubsan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 run_build "tsan" build-tsan -Db_sanitize=thread -Db_lundef=false
 
