@@ -36,23 +36,10 @@ import time
 
 DAEMON, CLI, DATA, PROMTOOL = sys.argv[1:5]
 TRACE = os.path.join(DATA, "anon1.vmpt")
-n = 0
-failed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tap import check as ok, done, skip  # noqa: E402
 
 
-def ok(cond, what):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + f" {n} - {what}", flush=True)
-    return cond
-
-
-def skip(what, why):
-    global n
-    n += 1
-    print(f"ok {n} - {what} # SKIP {why}", flush=True)
 
 
 T = tempfile.mkdtemp(prefix="vmp-metrics-")
@@ -442,5 +429,4 @@ try:
     main()
 finally:
     cleanup()
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+done()

@@ -18,16 +18,9 @@ import xml.etree.ElementTree as ET
 
 V, D = sys.argv[1], sys.argv[2]
 NS = "{http://www.w3.org/2000/svg}"
-n = 0
-failed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tap import check, done  # noqa: E402
 
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print(("ok" if ok else "not ok") + " %d - %s" % (n, what))
 
 
 def replay_counts(path):
@@ -165,6 +158,4 @@ try:
 finally:
     subprocess.run(["rm", "-rf", tmp])
 
-print("1..%d" % n)
-print("# plot: %d checks, %d failed" % (n, failed))
-sys.exit(1 if failed else 0)
+done("plot")

@@ -21,16 +21,9 @@ browser = shutil.which("chromium") or shutil.which("chromium-browser")
 if not browser:
     print("1..0 # SKIP chromium is not installed (scripts/deps.sh plot installs it)")
     sys.exit(0)
-n = 0
-failed = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tap import check, done  # noqa: E402
 
-
-def check(ok, what):
-    global n, failed
-    n += 1
-    if not ok:
-        failed += 1
-    print(("ok" if ok else "not ok") + " %d - %s" % (n, what))
 
 
 def png_pixels(path):
@@ -128,6 +121,4 @@ try:
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 
-print("1..%d" % n)
-print("# plot-render: %d checks, %d failed" % (n, failed))
-sys.exit(1 if failed else 0)
+done("plot-render")
