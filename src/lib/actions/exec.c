@@ -41,6 +41,7 @@
  * into a busy loop.
  */
 #include "actions/exec.h"
+#include "clock.h"
 #include "export.h"
 #include "vmpressure.h"
 
@@ -92,13 +93,6 @@ struct vmp_exec {
 
 	struct vmp_exec_stats st;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 VMP_EXPORT void vmp_exec_config_init(struct vmp_exec_config *cfg)
 {
@@ -215,7 +209,7 @@ static int rearm(struct vmp_exec *x)
 	uint64_t at = NONE;
 	if (x->pid > 0) {
 		if (x->pidfd < 0)
-			at = mono_ns() + POLL_NS;
+			at = vmp_mono_ns() + POLL_NS;
 		if (x->timeout_ns && !x->term_sent && x->started_ns + x->timeout_ns < at)
 			at = x->started_ns + x->timeout_ns;
 		if (x->term_sent && !x->kill_sent && x->kill_at_ns < at)
@@ -334,7 +328,7 @@ static void start(struct vmp_exec *x)
 	}
 	uint64_t events = x->pevents;
 	int maxfd = open_limit();
-	uint64_t now = mono_ns();
+	uint64_t now = vmp_mono_ns();
 	pid_t pid = env ? fork() : -1;
 	int err = env ? errno : ENOMEM;
 	if (pid == 0)
@@ -391,7 +385,7 @@ static bool reap(struct vmp_exec *x)
 	} else {
 		r.signal = si.si_status;
 	}
-	r.duration_ns = mono_ns() - x->started_ns;
+	r.duration_ns = vmp_mono_ns() - x->started_ns;
 	x->pid = 0;
 	close_pidfd(x);
 	report(x, &r);
@@ -406,7 +400,7 @@ VMP_EXPORT int vmp_exec_dispatch(vmp_exec *x)
 	if (read(x->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return -errno;
 	if (x->pid > 0 && !reap(x)) {
-		uint64_t now = mono_ns();
+		uint64_t now = vmp_mono_ns();
 		if (x->timeout_ns && !x->term_sent && now >= x->started_ns + x->timeout_ns) {
 			kill(-x->pid, SIGTERM);
 			x->term_sent = x->timed_out = true;
@@ -418,7 +412,7 @@ VMP_EXPORT int vmp_exec_dispatch(vmp_exec *x)
 		}
 	}
 	/* The callback may have made a new pending run: it waits its turn. */
-	if (x->pid <= 0 && x->pending && mono_ns() >= turn_ns(x))
+	if (x->pid <= 0 && x->pending && vmp_mono_ns() >= turn_ns(x))
 		start(x);
 	return rearm(x);
 }
@@ -451,7 +445,7 @@ VMP_EXPORT int vmp_exec_trigger(vmp_exec *x, const char *const *env, size_t n)
 	x->npenv = n;
 	x->pevents = events;
 	x->st.events++;
-	if (x->pid <= 0 && mono_ns() >= turn_ns(x))
+	if (x->pid <= 0 && vmp_mono_ns() >= turn_ns(x))
 		start(x);
 	return rearm(x);
 }

@@ -21,6 +21,7 @@
  *  - manual: only in vmp_group_run_job(), i.e. at a trace's `work` records.
  */
 #include "engine.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -103,22 +104,15 @@ struct yield_state {
 	uint64_t backoff;        /* the next pause after a slow yield */
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void yield_to_waker(vmp_ctx *ctx, struct yield_state *ys)
 {
 	if (sched_getcpu() != atomic_load_explicit(&ctx->waker_cpu, memory_order_relaxed))
 		return;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = vmp_mono_ns();
 	if (t0 < ys->no_yield_until)
 		return;
 	sched_yield();
-	if (mono_ns() - t0 <= YIELD_SLOW_NS) {
+	if (vmp_mono_ns() - t0 <= YIELD_SLOW_NS) {
 		ys->backoff = YIELD_BACKOFF_MIN_NS;
 		return;
 	}

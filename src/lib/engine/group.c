@@ -11,6 +11,7 @@
  * into a group that is being removed, as reclaim can into an offline memcg.
  */
 #include "engine.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,9 +26,7 @@ VMP_EXPORT unsigned vmp_version(void)
 static uint64_t monotonic_ns(void *arg)
 {
 	(void)arg;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return vmp_mono_ns();
 }
 
 uint64_t vmp_now_ns(const vmp_ctx *ctx)

@@ -28,6 +28,7 @@
  * Descriptors stay open and are re-read with pread.
  */
 #include "source.h"
+#include "clock.h"
 #include "cgfiles.h"
 #include "estimator.h"
 #include "tap.h"
@@ -99,13 +100,6 @@ struct live {
 	size_t fds_open, fd_budget;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- reading ----------------------------------------------------------- */
 
 /* Read one of a cgroup's files into lv->buf through its kept descriptor,
@@ -165,7 +159,7 @@ static void read_psi(struct live *lv, struct cg *c)
 		return;
 	}
 	c->have_psi = true;
-	c->psi_read_at = mono_ns();
+	c->psi_read_at = vmp_mono_ns();
 }
 
 /* One cgroup's snapshot for the estimator. */
@@ -581,7 +575,7 @@ static void arm(struct live *lv, unsigned ms)
 static int step(struct vmp_source *src)
 {
 	struct live *lv = src->kind_data;
-	uint64_t now = mono_ns();
+	uint64_t now = vmp_mono_ns();
 	if (lv->v2 && now - lv->last_idle_check >= (uint64_t)src->cfg.idle_interval_ms * 1000000u) {
 		lv->last_idle_check = now;
 		check_gone(lv->root, lv->idle_checks++ % 10 == 0);
@@ -614,7 +608,7 @@ static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t e
 	(void)events;
 	struct live *lv = src->kind_data;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	uint64_t now = mono_ns();
+	uint64_t now = vmp_mono_ns();
 	bool any = false;
 	for (;;) {
 		ssize_t n = read(w->fd, buf, sizeof(buf));
@@ -657,7 +651,7 @@ static int psi_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t event
 		psi_unarm(src, c);
 		c->gone = c->parent != NULL;
 	}
-	uint64_t now = mono_ns();
+	uint64_t now = vmp_mono_ns();
 	mark_hot(c, now);
 	if (c->parent)
 		descend(lv, c, now);
@@ -853,7 +847,7 @@ static struct vmp_psi_pair live_psi(struct vmp_source *src, vmp_group *g)
 		}
 		return r;
 	}
-	if (mono_ns() - c->psi_read_at > 100000000u)
+	if (vmp_mono_ns() - c->psi_read_at > 100000000u)
 		read_psi(lv, c);
 	if (c->have_psi) {
 		r.some = c->psi.some_avg10;

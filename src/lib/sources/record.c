@@ -35,6 +35,7 @@
  * source did.
  */
 #include "source.h"
+#include "clock.h"
 #include "record.h"
 #include "samples.h"
 #include "tap.h"
@@ -152,13 +153,6 @@ static void declare(struct vmp_recorder *rec, vmp_group *g)
 	}
 	rec->last_id = id;
 	rec->have_last = true;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void on_call(void *arg, const struct vmp_tap_call *c)
@@ -331,7 +325,7 @@ VMP_EXPORT int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg)
 		return rc;
 	}
 	src->rec = rec;
-	vmp_recorder_start(rec, flags, (flags & VMP_TAP_F_TRACE_TIME) ? 0 : mono_ns());
+	vmp_recorder_start(rec, flags, (flags & VMP_TAP_F_TRACE_TIME) ? 0 : vmp_mono_ns());
 	return 0;
 }
 
