@@ -309,10 +309,7 @@ static int read_reply(struct watch_daemon *wd, struct jobj *obj, double deadline
 				continue;
 			return 0;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-		int ms = (int)((deadline - now) * 1000);
+		int ms = (int)((deadline - cli_now_s()) * 1000);
 		if (ms <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = wd->fd, .events = POLLIN};
@@ -370,9 +367,7 @@ int watch_daemon_open(struct watch_daemon **out, const char *path, const char *c
 	int rc = 0;
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		rc = WATCH_NO_DAEMON;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	double deadline = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + HANDSHAKE_MS / 1000.0;
+	double deadline = cli_now_s() + HANDSHAKE_MS / 1000.0;
 	struct jobj *o = malloc(sizeof(*o));
 	if (!o)
 		rc = -ENOMEM;
