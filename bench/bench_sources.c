@@ -164,7 +164,7 @@ static double run_library(unsigned seconds, double *setup_s)
 	cfg.idle_interval_ms = 1000;
 	cfg.busy_interval_ms = 1000; /* 1 Hz: the goal's rate */
 	vmp_source *src;
-	int rc = vmp_source_new(&src, &cfg);
+	int rc = vmp_source_new(&src, &cfg, NULL);
 	if (rc) {
 		fprintf(stderr, "bench_sources: source: %s\n", strerror(-rc));
 		exit(1);

@@ -114,7 +114,7 @@ static void notify(const char *msg)
 	close(fd);
 }
 
-static const char *kind_name(vmp_source_kind k)
+static const char *kind_name(enum vmp_source_kind k)
 {
 	switch (k) {
 	case VMP_SOURCE_V1: return "cgroup-v1";
@@ -258,12 +258,11 @@ int main(int argc, char **argv)
 	const char *socket_path = DEFAULT_SOCKET, *log_file = NULL;
 	mode_t socket_mode = 0666;
 	struct vmp_source_config cfg;
-	struct vmp_trace_error terr = {0};
+	struct vmp_error terr = {0};
 	bool source_set = false, speed_set = false;
 	static struct vmpd_mpw_spec mp_specs[MAX_MP_ENDPOINTS];
 	size_t n_mp = 0;
 	vmp_source_config_init(&cfg);
-	cfg.trace_error = &terr;
 	/* static: 256 x 1 KiB, only touched as far as used */
 	static struct vmpd_metrics_watch metrics_watch[VMPD_METRICS_WATCH_MAX];
 	struct vmpd_metrics_config mcfg = {.watch = metrics_watch};
@@ -297,7 +296,7 @@ int main(int argc, char **argv)
 					found = i;
 			if (found < 0)
 				return bad("--source '%s': use auto, v1, v2, machine or trace", optarg);
-			cfg.kind = (vmp_source_kind)found;
+			cfg.kind = (enum vmp_source_kind)found;
 			source_set = true;
 			break;
 		}
@@ -441,7 +440,7 @@ int main(int argc, char **argv)
 	vmpd_buf_init(&d.scratch);
 	d.on_signal = on_signal;
 
-	rc = vmp_source_new(&d.src, &cfg);
+	rc = vmp_source_new(&d.src, &cfg, &terr);
 	if (rc) {
 		int status;
 		if (cfg.kind == VMP_SOURCE_TRACE && terr.line) {
@@ -459,7 +458,7 @@ int main(int argc, char **argv)
 		vmpd_log_close();
 		return status;
 	}
-	vmp_source_kind kind = vmp_source_get_kind(d.src);
+	enum vmp_source_kind kind = vmp_source_kind(d.src);
 	d.source_name = kind_name(kind);
 	d.check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
 	d.cgroup_root = cfg.cgroup_root ? cfg.cgroup_root

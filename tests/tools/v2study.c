@@ -66,7 +66,7 @@ static int tag_index(const struct v2s_run *run, const char *tag, size_t n)
 }
 
 static int on_record(const struct vmp_trace_rec *rec, void *arg,
-		     struct vmp_trace_error *err)
+		     struct vmp_error *err)
 {
 	struct v2s_run *run = arg;
 	(void)err;
@@ -382,7 +382,7 @@ int v2s_load(const char *dir, const char *name, struct v2s_run **out, char *err,
 		rc = -errno;
 		goto fail;
 	}
-	struct vmp_trace_error terr = {0};
+	struct vmp_error terr = {0};
 	rc = vmp_trace_parse(run->vmpt, run->vmpt_len, on_record, run, &terr);
 	if (rc) {
 		snprintf(err, errlen, "%s: line %lu: %s", path, terr.line, terr.msg);
@@ -465,7 +465,7 @@ int v2s_kernel(const struct v2s_run *run, struct v2s_result *out)
 	result_init(run, out);
 	struct kernel_arg ka = {run, out};
 	struct vmp_replay *r;
-	struct vmp_trace_error err;
+	struct vmp_error err;
 	int rc = vmp_replay_run(run->vmpt, run->vmpt_len, on_kernel_event, &ka, &r, &err);
 	if (rc)
 		return rc;
@@ -775,7 +775,7 @@ static int synth_emit(struct synth *sy, double upto)
 }
 
 static int on_synth_record(const struct vmp_trace_rec *rec, void *arg,
-			   struct vmp_trace_error *err)
+			   struct vmp_error *err)
 {
 	struct synth *sy = arg;
 	(void)err;
@@ -823,7 +823,7 @@ int v2s_synth(const struct v2s_run *run, double period_s, struct v2s_run **out)
 	if (run->npsi)
 		memcpy(r->psi_t, run->psi_t, run->npsi * sizeof(*r->psi_t));
 	struct synth sy = {.out = r, .run = run, .period = period_s, .next = run->s[0].t};
-	struct vmp_trace_error err;
+	struct vmp_error err;
 	int rc = vmp_trace_parse(run->vmpt, run->vmpt_len, on_synth_record, &sy, &err);
 	if (!rc)
 		rc = synth_emit(&sy, run->s[run->nsamples - 1].t);

@@ -54,7 +54,7 @@ static void fx_init(struct fx *f, vmp_executor ex, const struct vmp_est_config *
 	vmp_config_init(&c);
 	c.executor = ex;
 	REQUIRE(vmp_ctx_new(&f->ctx, &c) == 0, "ctx");
-	f->root = vmp_root(f->ctx);
+	f->root = vmp_ctx_root(f->ctx);
 	REQUIRE(vmp_group_new(f->root, "a", &f->a) == 0, "a");
 	REQUIRE(vmp_group_new(f->a, "b", &f->b) == 0, "a/b");
 	REQUIRE(vmp_group_new(f->b, "c", &f->c) == 0, "a/b/c");

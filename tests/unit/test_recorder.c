@@ -28,7 +28,7 @@
 
 static struct vmp_trace_rec last;
 static char lastbuf[256];
-static int grab(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace_error *err)
+static int grab(const struct vmp_trace_rec *rec, void *arg, struct vmp_error *err)
 {
 	(void)arg, (void)err;
 	last = *rec;
@@ -42,7 +42,7 @@ static bool span_is(struct vmp_span s, const char *want)
 
 static bool reparse(const char *text, int n)
 {
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	if (n <= 0 || (size_t)n >= sizeof(lastbuf))
 		return false;
 	memcpy(lastbuf, text, (size_t)n);
@@ -120,7 +120,7 @@ static uint64_t record_trace(const char *path, const char *group, const char *ar
 	cfg.trace_path = path;
 	cfg.trace_speed = 0;
 	vmp_source *src;
-	REQUIRE(vmp_source_new(&src, &cfg) == 0, "trace source on %s", path);
+	REQUIRE(vmp_source_new(&src, &cfg, NULL) == 0, "trace source on %s", path);
 	CHECK(vmp_source_record(src, NULL, NULL) == -EINVAL, "record without a callback: -EINVAL");
 	CHECK(vmp_source_record_end(src) == -EINVAL, "record_end when not recording: -EINVAL");
 	REQUIRE(vmp_source_record(src, on_text, out) == 0, "record");
@@ -145,7 +145,7 @@ static uint64_t record_trace(const char *path, const char *group, const char *ar
 static uint64_t replay_count(const char *buf, size_t len, unsigned id, bool *expect_ok)
 {
 	vmp_replay *r;
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	int rc = vmp_replay_run(buf, len, NULL, NULL, &r, &err);
 	CHECK(rc == 0, "the recording replays (line %lu: %s)", err.line, err.msg);
 	if (rc)
@@ -219,7 +219,7 @@ static void refusals(void)
 	cfg.kind = VMP_SOURCE_V1;
 	cfg.cgroup_root = root;
 	vmp_source *src;
-	if (vmp_source_new(&src, &cfg) == 0) {
+	if (vmp_source_new(&src, &cfg, NULL) == 0) {
 		struct text t = {0};
 		CHECK(vmp_source_record(src, on_text, &t) == -ENOTSUP, "the v1 source: -ENOTSUP");
 		vmp_source_free(src);
@@ -282,7 +282,7 @@ static void hooks(const char *path)
 	struct hookstat h = {0};
 	struct vmp_replay_hooks hk = {h_group, h_listen, h_window, h_event, &h};
 	vmp_replay *r, *r0;
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	REQUIRE(vmp_replay_run_hooks(buf, len, &hk, &r, &err) == 0, "%s: replay with hooks", path);
 	REQUIRE(vmp_replay_run(buf, len, NULL, NULL, &r0, &err) == 0, "%s: replay", path);
 	uint64_t total = 0;
@@ -309,11 +309,36 @@ static void hooks(const char *path)
 	free(buf);
 }
 
+/* A trace source that cannot load says which file and line, in err. */
+static void trace_errors(void)
+{
+	char path[] = "/tmp/vmp-badtrace-XXXXXX";
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0, "mkstemp");
+	static const char bad[] = "# vmptrace 1\ngroup / -\nlisten 0 / low\nvmpressure 0.5 / 1 512 x 0xca\n";
+	REQUIRE(write(fd, bad, sizeof(bad) - 1) == (ssize_t)sizeof(bad) - 1, "write %s", path);
+	close(fd);
+	struct vmp_source_config cfg;
+	vmp_source_config_init(&cfg);
+	cfg.kind = VMP_SOURCE_TRACE;
+	cfg.trace_path = path;
+	vmp_source *src = NULL;
+	struct vmp_error err;
+	CHECK(vmp_source_new(&src, &cfg, &err) == -EINVAL && err.line == 4 && !strcmp(err.path, path) &&
+		      strstr(err.msg, "'x'"),
+	      "a malformed trace: err names file, line and bytes (%s:%lu: %s)", err.path, err.line, err.msg);
+	unlink(path);
+	CHECK(vmp_source_new(&src, &cfg, &err) == -ENOENT && err.line == 0 && !strcmp(err.path, path) &&
+		      strstr(err.msg, "cannot open"),
+	      "a missing trace: err names it (%s: %s)", err.path, err.msg);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc > 1, "usage: test_record TRACE...");
 	writer();
 	refusals();
+	trace_errors();
 	for (int a = 1; a < argc; a++) {
 		hooks(argv[a]);
 		recording(argv[a]);

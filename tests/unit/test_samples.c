@@ -89,7 +89,7 @@ struct got {
 	unsigned long line;
 };
 
-static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_error *err)
+static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_error *err)
 {
 	struct got *g = arg;
 	(void)err;
@@ -150,7 +150,7 @@ static void test_round_trip(void)
 		REQUIRE(vmp_samples_fmt_cgroup(buf, sizeof(buf), "x/y-1", &c) > 0, "cgroup");
 		puts_(&tx, buf);
 		struct got g = {0};
-		struct vmp_trace_error err = {0};
+		struct vmp_error err = {0};
 		int rc = vmp_samples_parse(tx.p, tx.n, on_rec, &g, NULL, &err);
 		bool ok = rc == 0 && g.steps == 1 && g.t == t && g.have_m == !no_m && g.n == 1 &&
 			  !strcmp(g.path, "x/y-1") && g.line == 3;
@@ -206,7 +206,7 @@ static void refused(const char *body, unsigned long line, unsigned long byte, co
 	struct text tx = {0};
 	puts_(&tx, head);
 	puts_(&tx, body);
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	int rc = vmp_samples_parse(tx.p, tx.n, NULL, NULL, NULL, &err);
 	char want[32];
 	snprintf(want, sizeof(want), "byte %lu:", byte);
@@ -274,7 +274,7 @@ static void test_malformed_lines(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].body, cases[i].line, cases[i].byte, cases[i].what);
 
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	const char *nohead = "group / -\n# sample 1.000000000 0 -\n";
 	int rc = vmp_samples_parse(nohead, strlen(nohead), NULL, NULL, NULL, &err);
 	CHECK(rc == -EINVAL && err.line == 2 && strstr(err.msg, "byte 3:") && strstr(err.msg, "header"),
@@ -293,7 +293,7 @@ static void test_malformed_lines(void)
 /* ---- estimate: errors, gone ------------------------------------------------ */
 
 static int estimate(const char *text, const struct vmp_estimate_config *cfg, uint64_t *count0,
-		    struct text *out, struct vmp_trace_error *err)
+		    struct text *out, struct vmp_error *err)
 {
 	vmp_estimate *e = NULL;
 	int rc = vmp_estimate_run(text, strlen(text), cfg, out ? on_text : NULL, out, &e, err);
@@ -326,7 +326,7 @@ static void gone_text(struct text *t, bool gone)
 
 static void test_estimate_api(void)
 {
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	uint64_t with, without;
 	struct text a = {0}, b = {0}, out = {0};
 	gone_text(&a, false);
@@ -440,7 +440,7 @@ static void test_runs(const char *dir)
 			vmp_estimate_config_init(&cfg);
 			cfg.window_pages = windows[w];
 			vmp_estimate *e = NULL;
-			struct vmp_trace_error terr = {0};
+			struct vmp_error terr = {0};
 			struct text out = {0};
 			int rc2 = vmp_estimate_run(t.p, t.n, &cfg, on_text, &out, &e, &terr);
 			bool same = rc == 0 && rc2 == 0 && vmp_estimate_listener_count(e) == run->nlisten;

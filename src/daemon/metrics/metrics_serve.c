@@ -247,7 +247,7 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 	m->timer.fd = -1;
 	vmpd_buf_init(&m->buf);
 	d->metrics = m;
-	d->evidence = vmp_source_get_kind(d->src) != VMP_SOURCE_V1;
+	d->evidence = vmp_source_kind(d->src) != VMP_SOURCE_V1;
 
 	struct vmpd_metrics_watch root = {.cgroup = "/", .text = "/"};
 	const struct vmpd_metrics_watch *w = cfg->watch;

@@ -190,7 +190,7 @@ VMP_EXPORT bool vmp_exec_busy(const vmp_exec *x)
 	return x && (x->pid > 0 || x->pending);
 }
 
-VMP_EXPORT void vmp_exec_get_stats(const vmp_exec *x, struct vmp_exec_stats *st)
+VMP_EXPORT void vmp_exec_stats(const vmp_exec *x, struct vmp_exec_stats *st)
 {
 	if (!x || !st)
 		return;

@@ -202,7 +202,7 @@ VMP_EXPORT int vmp_ctx_new(vmp_ctx **out, const struct vmp_config *cfg)
 	return 0;
 }
 
-VMP_EXPORT vmp_group *vmp_root(vmp_ctx *ctx)
+VMP_EXPORT vmp_group *vmp_ctx_root(vmp_ctx *ctx)
 {
 	return ctx ? ctx->root : NULL;
 }
@@ -304,7 +304,7 @@ VMP_EXPORT int vmp_group_lookup(vmp_ctx *ctx, const char *path, vmp_group **out)
 	return lookup(ctx, path, out, false);
 }
 
-VMP_EXPORT int vmp_group_get(vmp_ctx *ctx, const char *path, vmp_group **out)
+VMP_EXPORT int vmp_group_lookup_ref(vmp_ctx *ctx, const char *path, vmp_group **out)
 {
 	return lookup(ctx, path, out, true);
 }

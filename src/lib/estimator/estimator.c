@@ -1079,7 +1079,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 		feed_prio(e, groups[i], &e->ents[i].o, now, s->fails, s->onset);
 	}
 	if (root_ok) {
-		vmp_group *root = vmp_root(e->ctx);
+		vmp_group *root = vmp_ctx_root(e->ctx);
 		feed_real(e, root, &e->root, now, rS, rR);
 		feed_prio(e, root, &e->root, now, rfails, ronset);
 	}

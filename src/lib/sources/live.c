@@ -710,7 +710,7 @@ static void live_fini(struct vmp_source *src)
 	src->kind_data = NULL;
 }
 
-static int live_init(struct vmp_source *src)
+static int live_init(struct vmp_source *src, struct vmp_error *err)
 {
 	struct live *lv = calloc(1, sizeof(*lv));
 	if (!lv)
@@ -731,8 +731,11 @@ static int live_init(struct vmp_source *src)
 		rc = -ENOMEM;
 	if (!rc) {
 		lv->fd_vmstat = open(p, O_RDONLY | O_CLOEXEC);
-		if (lv->fd_vmstat < 0 && src->kind == VMP_SOURCE_MACHINE)
+		if (lv->fd_vmstat < 0 && src->kind == VMP_SOURCE_MACHINE) {
 			rc = -errno;
+			vmp__error_path(err, p);
+			vmp__errorf(err, 0, "cannot open: %s", strerror(-rc));
+		}
 	}
 	free(p);
 	if (!rc && (p = vmp_path_join(src->proc_root, "pressure/memory", NULL)) != NULL) {
@@ -742,10 +745,15 @@ static int live_init(struct vmp_source *src)
 	int dfd = -1;
 	if (!rc && lv->v2) {
 		dfd = open(src->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
+		if (dfd < 0) {
 			rc = -errno;
-		else if (faccessat(dfd, "cgroup.controllers", F_OK, 0) != 0)
-			rc = -ENOENT; /* not a cgroup v2 hierarchy */
+			vmp__error_path(err, src->cgroup_root);
+			vmp__errorf(err, 0, "cannot open the cgroup root: %s", strerror(-rc));
+		} else if (faccessat(dfd, "cgroup.controllers", F_OK, 0) != 0) {
+			rc = -ENOENT;
+			vmp__error_path(err, src->cgroup_root);
+			vmp__errorf(err, 0, "not a cgroup v2 hierarchy (no cgroup.controllers)");
+		}
 		if (!rc) {
 			lv->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 			lv->ino_w.fd = lv->ino_fd;
@@ -754,7 +762,7 @@ static int live_init(struct vmp_source *src)
 				rc = vmp_source_watch(src, &lv->ino_w, EPOLLIN);
 		}
 	}
-	if (!rc && !(lv->root = cg_new(lv, NULL, "/", vmp_root(lv->ctx), dfd)))
+	if (!rc && !(lv->root = cg_new(lv, NULL, "/", vmp_ctx_root(lv->ctx), dfd)))
 		rc = -ENOMEM;
 	else if (rc && dfd >= 0)
 		close(dfd);

@@ -58,7 +58,7 @@ static double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace_error *err)
+static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_error *err)
 {
 	struct tsrc *ts = arg;
 	char name[4096];
@@ -72,24 +72,24 @@ static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace
 		if (!strcmp(name, "/"))
 			return 0;
 		char *slash = strrchr(name, '/');
-		vmp_group *parent = vmp_root(ts->ctx), *g;
+		vmp_group *parent = vmp_ctx_root(ts->ctx), *g;
 		if (slash) {
 			*slash = 0;
 			if (vmp_group_lookup(ts->ctx, name, &parent)) {
-				vmp_trace_errorf(err, rec->line, "group's parent '%s' is not declared", name);
+				vmp__errorf(err, rec->line, "group's parent '%s' is not declared", name);
 				return -EINVAL;
 			}
 		}
 		int rc = vmp_group_new(parent, slash ? slash + 1 : name, &g);
 		if (rc) {
-			vmp_trace_errorf(err, rec->line, "cannot create group '%s': %s", name, strerror(-rc));
+			vmp__errorf(err, rec->line, "cannot create group '%s': %s", name, strerror(-rc));
 			return -EINVAL;
 		}
 		return 0;
 	}
 	vmp_group *g;
 	if (vmp_group_lookup(ts->ctx, name, &g)) {
-		vmp_trace_errorf(err, rec->line, "group '%s' is not declared", name);
+		vmp__errorf(err, rec->line, "group '%s' is not declared", name);
 		return -EINVAL;
 	}
 	if (ts->n == ts->cap) {
@@ -189,7 +189,7 @@ static void trace_fini(struct vmp_source *src)
 	src->kind_data = NULL;
 }
 
-static int trace_init(struct vmp_source *src)
+static int trace_init(struct vmp_source *src, struct vmp_error *err)
 {
 	struct tsrc *ts = calloc(1, sizeof(*ts));
 	if (!ts)
@@ -199,6 +199,8 @@ static int trace_init(struct vmp_source *src)
 	int fd = open(src->cfg.trace_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = -errno;
+		vmp__error_path(err, src->cfg.trace_path);
+		vmp__errorf(err, 0, "cannot open the trace: %s", strerror(-e));
 		trace_fini(src);
 		return e;
 	}
@@ -219,6 +221,8 @@ static int trace_init(struct vmp_source *src)
 		got += (size_t)r;
 	}
 	close(fd);
+	if (rc && rc != -ENOMEM)
+		vmp__errorf(err, 0, "cannot read the trace: %s", strerror(-rc));
 	struct vmp_config cfg;
 	vmp_config_init(&cfg);
 	if (!rc) {
@@ -226,8 +230,6 @@ static int trace_init(struct vmp_source *src)
 		cfg.executor = ts->manual ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
 		rc = vmp_ctx_new(&ts->ctx, &cfg);
 	}
-	struct vmp_trace_error dummy, *err = src->cfg.trace_error ? src->cfg.trace_error : &dummy;
-	memset(err, 0, sizeof(*err));
 	/* The replay is the one judge of a trace's validity: a file the source
 	 * plays must be one `vmpressure replay` accepts, with the same error
 	 * for the same line. Loading below then only builds the records. */
@@ -244,6 +246,7 @@ static int trace_init(struct vmp_source *src)
 		rc = ts->timer.fd < 0 ? -errno : vmp_source_watch(src, &ts->timer, EPOLLIN);
 	}
 	if (rc) {
+		vmp__error_path(err, src->cfg.trace_path);
 		trace_fini(src);
 		return rc;
 	}

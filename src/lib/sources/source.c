@@ -34,7 +34,7 @@ static bool exists(const char *path)
 
 /* AUTO: the v1 memory controller if it is mounted (the exact case), else
  * cgroup v2 with the memory controller, else the machine alone. */
-static vmp_source_kind detect(const struct vmp_source_config *cfg)
+static enum vmp_source_kind detect(const struct vmp_source_config *cfg)
 {
 	char buf[4096];
 	const char *v1 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup/memory";
@@ -48,8 +48,9 @@ static vmp_source_kind detect(const struct vmp_source_config *cfg)
 	return VMP_SOURCE_MACHINE;
 }
 
-VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg)
+VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg, struct vmp_error *err)
 {
+	vmp__error_clear(err);
 	struct vmp_source_config c;
 	if (!out)
 		return -EINVAL;
@@ -57,14 +58,23 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 		c = *cfg;
 	else
 		vmp_source_config_init(&c);
-	if ((unsigned)c.kind > VMP_SOURCE_TRACE || (c.kind == VMP_SOURCE_TRACE && !c.trace_path) ||
-	    !(c.trace_speed >= 0))
+	if ((unsigned)c.kind > VMP_SOURCE_TRACE) {
+		vmp__errorf(err, 0, "source kind %u is not one of enum vmp_source_kind", (unsigned)c.kind);
 		return -EINVAL;
+	}
+	if (c.kind == VMP_SOURCE_TRACE && !c.trace_path) {
+		vmp__errorf(err, 0, "a trace source needs trace_path");
+		return -EINVAL;
+	}
+	if (!(c.trace_speed >= 0)) {
+		vmp__errorf(err, 0, "trace_speed %g is not 0 (as fast as possible) or more", c.trace_speed);
+		return -EINVAL;
+	}
 	if (!c.idle_interval_ms)
 		c.idle_interval_ms = 1000;
 	if (!c.busy_interval_ms)
 		c.busy_interval_ms = 20;
-	vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? detect(&c) : c.kind;
+	enum vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? detect(&c) : c.kind;
 
 	struct vmp_source *src = calloc(1, sizeof(*src));
 	if (!src)
@@ -86,7 +96,7 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 	else if (src->epfd < 0)
 		rc = -errno;
 	else
-		rc = src->ops->init(src);
+		rc = src->ops->init(src, err);
 	if (rc) {
 		if (src->epfd >= 0)
 			close(src->epfd);
@@ -128,7 +138,7 @@ VMP_EXPORT void vmp_source_free(vmp_source *src)
 	free(src);
 }
 
-VMP_EXPORT vmp_source_kind vmp_source_get_kind(const vmp_source *src)
+VMP_EXPORT enum vmp_source_kind vmp_source_kind(const vmp_source *src)
 {
 	return src ? src->kind : VMP_SOURCE_AUTO;
 }

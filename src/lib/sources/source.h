@@ -5,6 +5,7 @@
 
 #include "vmpressure.h"
 #include "export.h"
+#include "error.h"
 
 #include <sys/epoll.h>
 #include <sys/types.h>
@@ -40,7 +41,7 @@ struct vmp_psi_pair {
 
 struct vmp_source_ops {
 	const char *name;
-	int (*init)(struct vmp_source *src);
+	int (*init)(struct vmp_source *src, struct vmp_error *err); /* err: as vmp_source_new()'s */
 	void (*fini)(struct vmp_source *src);
 	int (*subscribe)(struct vmp_source *src, struct vmp_sub *sub);
 	void (*unsubscribe)(struct vmp_source *src, struct vmp_sub *sub);
@@ -57,7 +58,7 @@ struct vmp_source_ops {
 
 struct vmp_source {
 	struct vmp_source_config cfg;
-	vmp_source_kind kind;
+	enum vmp_source_kind kind;
 	const struct vmp_source_ops *ops;
 	char *cgroup_root;
 	char *proc_root;

@@ -47,7 +47,7 @@ static inline void vmp_tap_account(const struct vmp_tap *tap, uint64_t t_ns, vmp
 				   vmp_group *g, uint32_t gfp, bool tree, uint64_t s, uint64_t r)
 {
 	if (tap && tap->call) {
-		struct vmp_tap_call c = {.kind = VMP_TAP_ACCOUNT, .t_ns = t_ns, .g = g ? g : vmp_root(ctx),
+		struct vmp_tap_call c = {.kind = VMP_TAP_ACCOUNT, .t_ns = t_ns, .g = g ? g : vmp_ctx_root(ctx),
 					 .gfp = gfp, .tree = tree, .scanned = s, .reclaimed = r};
 		tap->call(tap->arg, &c);
 	}
@@ -58,7 +58,7 @@ static inline void vmp_tap_prio(const struct vmp_tap *tap, uint64_t t_ns, vmp_ct
 				vmp_group *g, uint32_t gfp, int prio)
 {
 	if (tap && tap->call) {
-		struct vmp_tap_call c = {.kind = VMP_TAP_PRIO, .t_ns = t_ns, .g = g ? g : vmp_root(ctx),
+		struct vmp_tap_call c = {.kind = VMP_TAP_PRIO, .t_ns = t_ns, .g = g ? g : vmp_ctx_root(ctx),
 					 .gfp = gfp, .prio = prio};
 		tap->call(tap->arg, &c);
 	}

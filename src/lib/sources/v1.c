@@ -231,12 +231,16 @@ static void v1_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 	sub->kind_data = NULL;
 }
 
-static int v1_init(struct vmp_source *src)
+static int v1_init(struct vmp_source *src, struct vmp_error *err)
 {
 	char *p = vmp_path_join(src->cgroup_root, "/", "cgroup.event_control");
 	if (!p)
 		return -ENOMEM;
 	int rc = access(p, F_OK) == 0 ? 0 : -ENOENT;
+	if (rc) {
+		vmp__error_path(err, p);
+		vmp__errorf(err, 0, "no cgroup v1 memory controller here (no cgroup.event_control)");
+	}
 	free(p);
 	return rc;
 }

@@ -146,7 +146,7 @@ int vmp_samples_fmt_gone(char *buf, size_t cap, const char *path)
 struct parser {
 	const char *line;      /* the current line's first byte */
 	unsigned long lineno;
-	struct vmp_trace_error *err;
+	struct vmp_error *err;
 	unsigned long header_line; /* 0: no `# samples` header yet */
 	/* the step being read */
 	bool pending;
@@ -190,7 +190,7 @@ static const char *show(struct vmp_span s, char *buf, size_t cap)
 static int bad(struct parser *ps, struct vmp_span at, const char *what)
 {
 	char sb[200];
-	vmp_trace_errorf(ps->err, ps->lineno, "byte %zu: %s, got '%s'", (size_t)(at.p - ps->line) + 1, what,
+	vmp__errorf(ps->err, ps->lineno, "byte %zu: %s, got '%s'", (size_t)(at.p - ps->line) + 1, what,
 			 show(at, sb, sizeof(sb)));
 	return -EINVAL;
 }
@@ -592,7 +592,7 @@ static bool is_sample_line(const char *p, size_t n)
 }
 
 int vmp_samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg, size_t *steps,
-		      struct vmp_trace_error *err)
+		      struct vmp_error *err)
 {
 	struct parser ps = {.err = err};
 	const char *p = buf, *end = buf + len;
@@ -613,7 +613,7 @@ int vmp_samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg,
 		p += n + 1;
 	}
 	if (!rc && ps.pending) {
-		vmp_trace_errorf(err, ps.step_line, "the sample announces %zu cgroup lines, the file ends after %zu",
+		vmp__errorf(err, ps.step_line, "the sample announces %zu cgroup lines, the file ends after %zu",
 				 ps.want, ps.got);
 		rc = -EINVAL;
 	}

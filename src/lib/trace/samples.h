@@ -48,7 +48,7 @@ struct vmp_samples_rec {
 
 /* Returns 0, or a negative value to stop the parse (err already set). */
 typedef int (*vmp_samples_fn)(const struct vmp_samples_rec *rec, void *arg,
-			      struct vmp_trace_error *err);
+			      struct vmp_error *err);
 
 /*
  * Parse the sample lines of a vmptrace buffer (every other line is left
@@ -58,6 +58,6 @@ typedef int (*vmp_samples_fn)(const struct vmp_samples_rec *rec, void *arg,
  * the byte on a malformed sample line, -ENOMEM, or what fn returned.
  */
 int vmp_samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg,
-		      size_t *steps, struct vmp_trace_error *err);
+		      size_t *steps, struct vmp_error *err);
 
 #endif

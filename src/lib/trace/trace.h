@@ -6,6 +6,7 @@
 
 #include "vmpressure.h"
 #include "export.h"
+#include "error.h"
 
 enum vmp_trace_kind {
 	VMP_REC_GROUP,
@@ -42,12 +43,12 @@ struct vmp_trace_rec {
 
 /* Returns 0, or a negative value to stop the parse (err already set). */
 typedef int (*vmp_trace_fn)(const struct vmp_trace_rec *rec, void *arg,
-			    struct vmp_trace_error *err);
+			    struct vmp_error *err);
 
 /* Parse buf, calling fn for each record in order. -EINVAL and *err on the
  * first malformed line, or whatever fn returned. */
 int vmp_trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg,
-		    struct vmp_trace_error *err);
+		    struct vmp_error *err);
 
 /* True if the buffer holds a `work` record: the file uses kernel timing. */
 bool vmp_trace_has_work(const char *buf, size_t len);
@@ -64,8 +65,5 @@ int vmp_trace_fmt_vmpressure(char *buf, size_t cap, uint64_t t_ns, const char *g
 int vmp_trace_fmt_prio(char *buf, size_t cap, uint64_t t_ns, const char *group, int prio, uint32_t gfp);
 int vmp_trace_fmt_work(char *buf, size_t cap, uint64_t t_ns, const char *group);
 int vmp_trace_fmt_expect(char *buf, size_t cap, unsigned id, uint64_t count);
-
-void vmp_trace_errorf(struct vmp_trace_error *err, unsigned long line,
-		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
