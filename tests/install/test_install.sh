@@ -83,6 +83,14 @@ if command -v nm >/dev/null; then
 	check "... and nothing but vmp_*@@VMPRESSURE_* and the version nodes" \
 		sh -c "! grep -v -e '^vmp_[a-z0-9_]*@@VMPRESSURE_[0-9.]*\$' -e '^VMPRESSURE_[0-9.]*\$' '$T/syms'"
 	grep -v '^vmp_[a-z0-9_]*@@VMPRESSURE_[0-9.]*$' "$T/syms" | grep -v '^VMPRESSURE_' | sed 's/^/# unexpected export: /'
+	# The static archive has the internal cross-file functions too: each
+	# is vmp__* (DEVELOPERS.md, "Names"), never in a public family.
+	nm -g --defined-only "$D$LIB/libvmpressure.a" 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u >"$T/asyms"
+	sed 's/@@.*//' "$T/syms" | grep '^vmp_' | sort -u >"$T/public"
+	grep -v -x -f "$T/public" "$T/asyms" | grep -v '^vmp__' | grep -v '^__' >"$T/stray"
+	check "libvmpressure.a: every global symbol public (exported by the .so) or vmp__* internal" \
+		sh -c "test -s '$T/asyms' && ! test -s '$T/stray'"
+	sed 's/^/# neither public nor vmp__: /' "$T/stray"
 fi
 
 # The README's embedding example, built the way the README says, against

@@ -246,7 +246,7 @@ int main(void)
 	/* ---- without a pidfd: the same results, by polling waitid() ---- */
 	memset(&rs, 0, sizeof(rs));
 	x = runner("exit 5", 0, 0, &rs);
-	vmp_exec_no_pidfd(x);
+	vmp__exec_no_pidfd(x);
 	CHECK(vmp_exec_trigger(x, none, 0) == 0 && vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0,
 	      "no pidfd: two events ran");
 	CHECK(rs.n == 2 && rs.r[0].exit_code == 5 && rs.r[1].exit_code == 5 && rs.r[1].events == 1,
@@ -254,7 +254,7 @@ int main(void)
 	vmp_exec_free(x);
 	memset(&rs, 0, sizeof(rs));
 	x = runner("sleep 30", 0, 50, &rs);
-	vmp_exec_no_pidfd(x);
+	vmp__exec_no_pidfd(x);
 	CHECK(vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0 && rs.n == 1 && rs.r[0].timed_out &&
 		      rs.r[0].signal == SIGTERM,
 	      "no pidfd: the timeout still kills");

@@ -46,41 +46,41 @@ static bool reparse(const char *text, int n)
 	if (n <= 0 || (size_t)n >= sizeof(lastbuf))
 		return false;
 	memcpy(lastbuf, text, (size_t)n);
-	return vmp_trace_parse(lastbuf, (size_t)n, grab, NULL, &err) == 0;
+	return vmp__trace_parse(lastbuf, (size_t)n, grab, NULL, &err) == 0;
 }
 
 static void writer(void)
 {
 	char b[200];
-	int n = vmp_trace_fmt_vmpressure(b, sizeof(b), 13035614123u, "aa/ab", true, UINT64_MAX, 7, 0x112c4a);
+	int n = vmp__trace_fmt_vmpressure(b, sizeof(b), 13035614123u, "aa/ab", true, UINT64_MAX, 7, 0x112c4a);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_VMPRESSURE && span_is(last.t, "13.035614") &&
 		      span_is(last.group, "aa/ab") && last.tree && last.scanned == UINT64_MAX && last.reclaimed == 7 &&
 		      last.gfp == 0x112c4a,
 	      "vmpressure record round trip (%.*s)", n > 0 ? n - 1 : 0, b);
-	n = vmp_trace_fmt_prio(b, sizeof(b), 5, "/", -1, 0xca);
+	n = vmp__trace_fmt_prio(b, sizeof(b), 5, "/", -1, 0xca);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_PRIO && span_is(last.t, "0.000000") && last.prio == -1 &&
 		      span_is(last.group, "/"),
 	      "prio record round trip (%.*s)", n > 0 ? n - 1 : 0, b);
-	n = vmp_trace_fmt_work(b, sizeof(b), 2000000000u, "g");
+	n = vmp__trace_fmt_work(b, sizeof(b), 2000000000u, "g");
 	CHECK(reparse(b, n) && last.kind == VMP_REC_WORK && span_is(last.t, "2.000000"), "work record round trip");
-	n = vmp_trace_fmt_group(b, sizeof(b), "a/b", "a");
+	n = vmp__trace_fmt_group(b, sizeof(b), "a/b", "a");
 	CHECK(reparse(b, n) && last.kind == VMP_REC_GROUP && span_is(last.group, "a/b") && span_is(last.parent, "a"),
 	      "group record round trip");
-	n = vmp_trace_fmt_group(b, sizeof(b), "/", NULL);
+	n = vmp__trace_fmt_group(b, sizeof(b), "/", NULL);
 	CHECK(n > 0 && !strcmp(b, "group / -\n"), "the root's group record");
-	n = vmp_trace_fmt_listen(b, sizeof(b), 65535, "a", VMP_LEVEL_MEDIUM, VMP_MODE_LOCAL);
+	n = vmp__trace_fmt_listen(b, sizeof(b), 65535, "a", VMP_LEVEL_MEDIUM, VMP_MODE_LOCAL);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_LISTEN && last.id == 65535 && span_is(last.args, "medium,local"),
 	      "listen record round trip");
-	n = vmp_trace_fmt_listen(b, sizeof(b), 1, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT);
+	n = vmp__trace_fmt_listen(b, sizeof(b), 1, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT);
 	CHECK(n > 0 && !strcmp(b, "listen 1 a low\n"), "the default mode is the bare level, as the kernel's syntax");
-	n = vmp_trace_fmt_expect(b, sizeof(b), 3, 18446744073709551615u);
+	n = vmp__trace_fmt_expect(b, sizeof(b), 3, 18446744073709551615u);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_EXPECT && last.count == UINT64_MAX, "expect record round trip");
-	CHECK(vmp_trace_fmt_vmpressure(b, sizeof(b), 0, "a b", true, 1, 1, 0xca) == -EINVAL, "a space in a name: refused");
-	CHECK(vmp_trace_fmt_group(b, sizeof(b), "a\nb", "/") == -EINVAL, "a newline in a name: refused");
-	CHECK(vmp_trace_fmt_work(b, sizeof(b), 0, "") == -EINVAL, "an empty name: refused");
-	CHECK(vmp_trace_fmt_listen(b, sizeof(b), 65536, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT) == -EINVAL,
+	CHECK(vmp__trace_fmt_vmpressure(b, sizeof(b), 0, "a b", true, 1, 1, 0xca) == -EINVAL, "a space in a name: refused");
+	CHECK(vmp__trace_fmt_group(b, sizeof(b), "a\nb", "/") == -EINVAL, "a newline in a name: refused");
+	CHECK(vmp__trace_fmt_work(b, sizeof(b), 0, "") == -EINVAL, "an empty name: refused");
+	CHECK(vmp__trace_fmt_listen(b, sizeof(b), 65536, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT) == -EINVAL,
 	      "a listener id beyond the format's: refused");
-	CHECK(vmp_trace_fmt_work(b, 8, 0, "group") == -ENOBUFS, "a short buffer: -ENOBUFS");
+	CHECK(vmp__trace_fmt_work(b, 8, 0, "group") == -ENOBUFS, "a short buffer: -ENOBUFS");
 }
 
 /* ---- recording a trace source ----------------------------------------- */

@@ -143,15 +143,15 @@ static void test_round_trip(void)
 		char buf[4096];
 		struct text tx = {0};
 		puts_(&tx, "group / -\n");
-		REQUIRE(vmp_samples_fmt_header(buf, sizeof(buf)) > 0, "header");
+		REQUIRE(vmp__samples_fmt_header(buf, sizeof(buf)) > 0, "header");
 		puts_(&tx, buf);
-		REQUIRE(vmp_samples_fmt_step(buf, sizeof(buf), t, 1, no_m ? NULL : &m) > 0, "step");
+		REQUIRE(vmp__samples_fmt_step(buf, sizeof(buf), t, 1, no_m ? NULL : &m) > 0, "step");
 		puts_(&tx, buf);
-		REQUIRE(vmp_samples_fmt_cgroup(buf, sizeof(buf), "x/y-1", &c) > 0, "cgroup");
+		REQUIRE(vmp__samples_fmt_cgroup(buf, sizeof(buf), "x/y-1", &c) > 0, "cgroup");
 		puts_(&tx, buf);
 		struct got g = {0};
 		struct vmp_error err = {0};
-		int rc = vmp_samples_parse(tx.p, tx.n, on_rec, &g, NULL, &err);
+		int rc = vmp__samples_parse(tx.p, tx.n, on_rec, &g, NULL, &err);
 		bool ok = rc == 0 && g.steps == 1 && g.t == t && g.have_m == !no_m && g.n == 1 &&
 			  !strcmp(g.path, "x/y-1") && g.line == 3;
 		if (ok && !no_m) {
@@ -179,7 +179,7 @@ static void test_round_trip(void)
 		/* and formatting what was parsed gives the same text */
 		if (ok) {
 			char again[4096];
-			int n = vmp_samples_fmt_cgroup(again, sizeof(again), "x/y-1", &g.c);
+			int n = vmp__samples_fmt_cgroup(again, sizeof(again), "x/y-1", &g.c);
 			const char *line3 = strstr(tx.p, "# sample-cg");
 			ok = n > 0 && line3 && !strcmp(again, line3);
 		}
@@ -191,9 +191,9 @@ static void test_round_trip(void)
 
 	char small[16];
 	struct vmp_est_cgroup c = {.valid = true};
-	CHECK(vmp_samples_fmt_cgroup(small, sizeof(small), "a", &c) == -ENOBUFS, "a short buffer: -ENOBUFS");
-	CHECK(vmp_samples_fmt_cgroup(small, sizeof(small), "a b", &c) == -EINVAL, "a path with a space: -EINVAL");
-	CHECK(vmp_samples_fmt_gone(small, sizeof(small), "../x") == -EINVAL, "a path with '..': -EINVAL");
+	CHECK(vmp__samples_fmt_cgroup(small, sizeof(small), "a", &c) == -ENOBUFS, "a short buffer: -ENOBUFS");
+	CHECK(vmp__samples_fmt_cgroup(small, sizeof(small), "a b", &c) == -EINVAL, "a path with a space: -EINVAL");
+	CHECK(vmp__samples_fmt_gone(small, sizeof(small), "../x") == -EINVAL, "a path with '..': -EINVAL");
 }
 
 /* ---- malformed lines ------------------------------------------------------ */
@@ -207,7 +207,7 @@ static void refused(const char *body, unsigned long line, unsigned long byte, co
 	puts_(&tx, head);
 	puts_(&tx, body);
 	struct vmp_error err = {0};
-	int rc = vmp_samples_parse(tx.p, tx.n, NULL, NULL, NULL, &err);
+	int rc = vmp__samples_parse(tx.p, tx.n, NULL, NULL, NULL, &err);
 	char want[32];
 	snprintf(want, sizeof(want), "byte %lu:", byte);
 	bool ok = rc == -EINVAL && err.line == line && (!byte || strstr(err.msg, want)) && strstr(err.msg, what);
@@ -276,17 +276,17 @@ static void test_malformed_lines(void)
 
 	struct vmp_error err = {0};
 	const char *nohead = "group / -\n# sample 1.000000000 0 -\n";
-	int rc = vmp_samples_parse(nohead, strlen(nohead), NULL, NULL, NULL, &err);
+	int rc = vmp__samples_parse(nohead, strlen(nohead), NULL, NULL, NULL, &err);
 	CHECK(rc == -EINVAL && err.line == 2 && strstr(err.msg, "byte 3:") && strstr(err.msg, "header"),
 	      "a sample before the header: line 2, byte 3 (%s)", err.msg);
 	const char *v2 = "# samples 2\n";
-	rc = vmp_samples_parse(v2, strlen(v2), NULL, NULL, NULL, &err);
+	rc = vmp__samples_parse(v2, strlen(v2), NULL, NULL, NULL, &err);
 	CHECK(rc == -EINVAL && err.line == 1 && strstr(err.msg, "byte 11:") && strstr(err.msg, "version 1 only"),
 	      "samples version 2: refused at its byte (%s)", err.msg);
 	/* other comments, even ones that begin alike, are not sample lines */
 	const char *others = "# sampled by hand\n# samplesize 3\n#sample 1\n# kernel-signal 1.0 0\n";
 	size_t steps = 7;
-	rc = vmp_samples_parse(others, strlen(others), NULL, NULL, &steps, &err);
+	rc = vmp__samples_parse(others, strlen(others), NULL, NULL, &steps, &err);
 	CHECK(rc == 0 && steps == 0, "comments that merely begin like sample lines are left alone (rc %d)", rc);
 }
 
@@ -317,9 +317,9 @@ static void gone_text(struct text *t, bool gone)
 		struct vmp_est_cgroup c = {.valid = true, .pgscan = 4096u * (unsigned)k,
 					   .pgsteal = 2048u * (unsigned)k, .max = 64u * (unsigned)k,
 					   .psi_some_avg10 = -1, .psi_full_avg10 = -1};
-		vmp_samples_fmt_step(buf, sizeof(buf), 1000000000ull * (unsigned)(k + 1), 1, NULL);
+		vmp__samples_fmt_step(buf, sizeof(buf), 1000000000ull * (unsigned)(k + 1), 1, NULL);
 		puts_(t, buf);
-		vmp_samples_fmt_cgroup(buf, sizeof(buf), "a", &c);
+		vmp__samples_fmt_cgroup(buf, sizeof(buf), "a", &c);
 		puts_(t, buf);
 	}
 }
@@ -432,7 +432,7 @@ static void test_runs(const char *dir)
 		run_text(run, &t);
 		for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
 			struct vmp_est_config ec;
-			vmp_est_config_init(&ec);
+			vmp__est_config_init(&ec);
 			ec.window_pages = windows[w];
 			struct v2s_result direct;
 			int rc = v2s_estimate(run, &ec, 0, 0, &direct);

@@ -225,7 +225,7 @@ static int register_one(struct vmp_estimate *e, struct elistener *l, struct vmp_
 	}
 	l->registered = true;
 	if (e->rec)
-		vmp_recorder_listen(e->rec, l->id, g, level, mode);
+		vmp__recorder_listen(e->rec, l->id, g, level, mode);
 	return 0;
 }
 
@@ -409,7 +409,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_erro
 		if (!p)
 			return -ENOMEM;
 		if (e->rec)
-			vmp_recorder_gone(e->rec, p);
+			vmp__recorder_gone(e->rec, p);
 		struct prev *pv = prev_get(e, p);
 		if (!pv)
 			return -ENOMEM;
@@ -438,7 +438,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_erro
 			return rc == -ENOMEM ? rc : -EINVAL;
 		}
 	}
-	rc = vmp_est_step(e->est, r->t_ns, r->m, r->n, e->sg, r->c);
+	rc = vmp__est_step(e->est, r->t_ns, r->m, r->n, e->sg, r->c);
 	if (rc) {
 		vmp__errorf(err, r->line, "the estimator refused this sample: error %d", rc);
 		return rc == -ENOMEM ? rc : -EINVAL;
@@ -460,9 +460,9 @@ VMP_EXPORT void vmp_estimate_free(vmp_estimate *e)
 	if (!e)
 		return;
 	e->ended = true;
-	vmp_est_free(e->est);
+	vmp__est_free(e->est);
 	vmp_ctx_free(e->ctx);
-	vmp_record_free(e->rec);
+	vmp__record_free(e->rec);
 	for (size_t i = 0; i < e->nl; i++) {
 		free(e->l[i].group);
 		free(e->l[i].args);
@@ -491,8 +491,8 @@ static int add_extras(struct vmp_estimate *e, const struct vmp_estimate_config *
 		const struct vmp_estimate_listen *x = &cfg->listen[i];
 		vmp_level level;
 		vmp_mode mode;
-		char *norm = x->group ? vmp_cgroup_normalize(x->group) : NULL;
-		if (!norm || !vmp_trace_name_ok(norm)) {
+		char *norm = x->group ? vmp__cgroup_normalize(x->group) : NULL;
+		if (!norm || !vmp__trace_name_ok(norm)) {
 			free(norm);
 			vmp__errorf(err, 0, "extra listener %zu: '%s' is not a cgroup path", i + 1,
 					 x->group ? x->group : "(null)");
@@ -576,7 +576,7 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	struct vmp_estimate *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	rc = vmp_trace_parse(buf ? buf : "", len, on_trace_rec, e, err);
+	rc = vmp__trace_parse(buf ? buf : "", len, on_trace_rec, e, err);
 	size_t nrec = e->nl;
 	if (!rc)
 		rc = add_extras(e, cfg, err);
@@ -595,24 +595,24 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	vmp_config_init(&ccfg);
 	ccfg.executor = manual ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
 	struct vmp_est_config ecfg;
-	vmp_est_config_init(&ecfg);
+	vmp__est_config_init(&ecfg);
 	ecfg.prio = cfg->prio;
 	ecfg.window_pages = cfg->window_pages;
 	rc = vmp_ctx_new(&e->ctx, &ccfg);
 	if (!rc)
-		rc = vmp_est_new_config(&e->est, e->ctx, &ecfg);
+		rc = vmp__est_new_config(&e->est, e->ctx, &ecfg);
 	if (!rc && fn) {
-		rc = vmp_recorder_new(&e->rec, fn, fn_arg);
+		rc = vmp__recorder_new(&e->rec, fn, fn_arg);
 		if (!rc) {
-			vmp_recorder_start(e->rec, manual ? VMP_TAP_F_WORK : 0, 0);
-			vmp_est_set_tap(e->est, vmp_recorder_tap(e->rec));
+			vmp__recorder_start(e->rec, manual ? VMP_TAP_F_WORK : 0, 0);
+			vmp__est_set_tap(e->est, vmp__recorder_tap(e->rec));
 		}
 	}
 	if (rc)
 		goto fail;
 
 	size_t steps = 0;
-	rc = vmp_samples_parse(buf ? buf : "", len, on_sample, e, &steps, err);
+	rc = vmp__samples_parse(buf ? buf : "", len, on_sample, e, &steps, err);
 	if (!rc && !steps) {
 		vmp__errorf(err, 0, "no sample lines: only a recording of a cgroup v2 or machine source "
 					 "(vmpressure record) has the counters to estimate from");
@@ -633,15 +633,15 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	qsort(e->sorted, e->nl, sizeof(*e->sorted), cmp_id);
 	if (e->rec) {
 		for (size_t i = 0; i < e->nl; i++)
-			vmp_recorder_expect(e->rec, e->sorted[i]->id, e->sorted[i]->count);
-		rc = vmp_recorder_end(e->rec);
+			vmp__recorder_expect(e->rec, e->sorted[i]->id, e->sorted[i]->count);
+		rc = vmp__recorder_end(e->rec);
 		if (rc) {
 			vmp__errorf(err, 0, "cannot write the re-estimated trace: error %d", rc);
 			goto fail;
 		}
 	}
 	struct vmp_est_stats es;
-	vmp_est_get_stats(e->est, &es);
+	vmp__est_stats(e->est, &es);
 	e->st.windows = es.windows;
 	e->st.prio_windows = es.prio_windows;
 	e->st.failed_calls = es.failed_calls;

@@ -175,7 +175,7 @@
  *    (35 calls, 4 each), as this gives. Neither is modelled: both depend
  *    on scheduling, not on reclaim.
  *
- * 6. Sampling. vmp_est_next_interval_ms() says busy (fast) for
+ * 6. Sampling. vmp__est_next_interval_ms() says busy (fast) for
  *    VMP_EST_BUSY_HOLD_MS after any sign of reclaim: scanning anywhere,
  *    limit events, allocstall, OOM, or PSI `some` stall >= 1 % of the
  *    interval; idle otherwise. The glue adds a PSI trigger as the wake-up
@@ -324,7 +324,7 @@ struct vmp_est {
 	uint64_t now_ns;
 };
 
-void vmp_est_config_init(struct vmp_est_config *cfg)
+void vmp__est_config_init(struct vmp_est_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->prio = VMP_EST_PRIO_DEFAULT;
@@ -337,7 +337,7 @@ static void origin_init(struct est_origin *o)
 	o->avg_ok = EST_BATCH;
 }
 
-int vmp_est_new_config(struct vmp_est **out, vmp_ctx *ctx,
+int vmp__est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 		       const struct vmp_est_config *cfg)
 {
 	if (!out || !ctx)
@@ -349,19 +349,19 @@ int vmp_est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 	if (cfg)
 		e->cfg = *cfg;
 	else
-		vmp_est_config_init(&e->cfg);
+		vmp__est_config_init(&e->cfg);
 	e->window = e->cfg.window_pages ? e->cfg.window_pages : VMP_WINDOW;
 	origin_init(&e->root);
 	*out = e;
 	return 0;
 }
 
-int vmp_est_new(struct vmp_est **out, vmp_ctx *ctx)
+int vmp__est_new(struct vmp_est **out, vmp_ctx *ctx)
 {
-	return vmp_est_new_config(out, ctx, NULL);
+	return vmp__est_new_config(out, ctx, NULL);
 }
 
-void vmp_est_free(struct vmp_est *e)
+void vmp__est_free(struct vmp_est *e)
 {
 	if (!e)
 		return;
@@ -374,12 +374,12 @@ void vmp_est_free(struct vmp_est *e)
 	free(e);
 }
 
-void vmp_est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
+void vmp__est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
 {
 	e->tap = tap;
 }
 
-void vmp_est_get_stats(const struct vmp_est *e, struct vmp_est_stats *out)
+void vmp__est_stats(const struct vmp_est *e, struct vmp_est_stats *out)
 {
 	*out = e->st;
 }
@@ -487,7 +487,7 @@ static double share(uint64_t stall_us, uint64_t dt_ns)
  * it: then wait for it, so that no two pieces coalesce. */
 static void run_job(struct vmp_est *e, vmp_group *g)
 {
-	if (vmp_tap_run_job(e->tap, e->now_ns, g) == -EBUSY)
+	if (vmp__tap_run_job(e->tap, e->now_ns, g) == -EBUSY)
 		vmp_ctx_flush(e->ctx);
 }
 
@@ -502,7 +502,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	while (S - done_s >= fill) {
 		uint64_t cum = done_s + fill;
 		uint64_t r = muldiv(R, cum, S) - done_r;
-		vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
+		vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
 		run_job(e, g);
 		done_s = cum;
 		done_r += r;
@@ -512,7 +512,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	}
 	if (S > done_s) {
 		uint64_t left = S - done_s, r = R - done_r;
-		vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, left, r);
+		vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, left, r);
 		o->res_s += left;
 		o->res_r += r;
 	}
@@ -561,7 +561,7 @@ static void feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 				uint64_t ps = o->pend_s / pieces;
 				uint64_t pr = o->pend_s ? muldiv(o->pend_r, ps, o->pend_s) : 0;
 				if (ps) {
-					vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, ps, pr);
+					vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, ps, pr);
 					o->pend_s -= ps;
 					o->pend_r -= pr;
 					e->st.scanned += ps;
@@ -569,7 +569,7 @@ static void feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 				}
 				pieces--;
 			}
-			vmp_tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
+			vmp__tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
 			run_job(e, g);
 			e->st.prio_windows++;
 		}
@@ -885,7 +885,7 @@ static bool take_deltas(struct vmp_est *e, size_t i, vmp_group *g,
 	return active;
 }
 
-int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *m,
+int vmp__est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *m,
 		 size_t n, vmp_group *const *groups, const struct vmp_est_cgroup *c)
 {
 	if (!e || (n && (!groups || !c)) || n > UINT32_MAX / 4)
@@ -1099,7 +1099,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 	return 0;
 }
 
-unsigned vmp_est_next_interval_ms(const struct vmp_est *e, unsigned idle_ms,
+unsigned vmp__est_next_interval_ms(const struct vmp_est *e, unsigned idle_ms,
 				  unsigned busy_ms)
 {
 	if (!e || !e->have_delta)

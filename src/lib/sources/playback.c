@@ -140,13 +140,13 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		uint64_t t_ns = r->t > 0 ? (uint64_t)(r->t * 1e9 + 0.5) : 0;
 		switch (r->kind) {
 		case VMP_REC_VMPRESSURE:
-			vmp_tap_account(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->tree, r->s, r->r);
+			vmp__tap_account(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->tree, r->s, r->r);
 			break;
 		case VMP_REC_PRIO:
-			vmp_tap_prio(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->prio);
+			vmp__tap_prio(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->prio);
 			break;
 		case VMP_REC_WORK:
-			vmp_tap_run_job(ts->tap, t_ns, r->g);
+			vmp__tap_run_job(ts->tap, t_ns, r->g);
 			break;
 		default:
 			break;
@@ -168,7 +168,7 @@ static int trace_start(struct vmp_source *src)
 		return 0;
 	ts->started = true;
 	clock_gettime(CLOCK_MONOTONIC, &ts->t0);
-	ts->start_real_ns = vmp_realtime_ns();
+	ts->start_real_ns = vmp__realtime_ns();
 	if (ts->n)
 		arm(ts, 0);
 	return 0;
@@ -180,7 +180,7 @@ static void trace_fini(struct vmp_source *src)
 	if (!ts)
 		return;
 	if (ts->timer.fd >= 0) {
-		vmp_source_unwatch(src, &ts->timer);
+		vmp__source_unwatch(src, &ts->timer);
 		close(ts->timer.fd);
 	}
 	vmp_ctx_free(ts->ctx);
@@ -226,7 +226,7 @@ static int trace_init(struct vmp_source *src, struct vmp_error *err)
 	struct vmp_config cfg;
 	vmp_config_init(&cfg);
 	if (!rc) {
-		ts->manual = vmp_trace_has_work(buf, got);
+		ts->manual = vmp__trace_has_work(buf, got);
 		cfg.executor = ts->manual ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
 		rc = vmp_ctx_new(&ts->ctx, &cfg);
 	}
@@ -237,13 +237,13 @@ static int trace_init(struct vmp_source *src, struct vmp_error *err)
 	if (!rc && (rc = vmp_replay_run(buf, got, NULL, NULL, &check, err)) == 0)
 		vmp_replay_free(check);
 	if (!rc)
-		rc = vmp_trace_parse(buf, got, load_rec, ts, err);
+		rc = vmp__trace_parse(buf, got, load_rec, ts, err);
 	free(buf);
 	if (!rc) {
 		ts->t_first = ts->n ? ts->recs[0].t : 0;
 		ts->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		ts->timer.ready = tick;
-		rc = ts->timer.fd < 0 ? -errno : vmp_source_watch(src, &ts->timer, EPOLLIN);
+		rc = ts->timer.fd < 0 ? -errno : vmp__source_watch(src, &ts->timer, EPOLLIN);
 	}
 	if (rc) {
 		vmp__error_path(err, src->cfg.trace_path);
@@ -262,13 +262,13 @@ static int trace_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	int rc = vmp_group_lookup(ts->ctx, sub->cgroup, &g);
 	if (rc)
 		return rc;
-	return vmp_source_engine_subscribe(sub, g);
+	return vmp__source_engine_subscribe(sub, g);
 }
 
 static void trace_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 {
 	(void)src;
-	vmp_source_engine_unsubscribe(sub);
+	vmp__source_engine_unsubscribe(sub);
 }
 
 /* Recording a playback: the same calls with the file's own times, and its
@@ -281,7 +281,7 @@ static int trace_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsi
 	return 0;
 }
 
-const struct vmp_source_ops vmp_source_trace_ops = {
+const struct vmp_source_ops vmp__source_trace_ops = {
 	.name = "trace",
 	.init = trace_init,
 	.fini = trace_fini,

@@ -142,7 +142,7 @@ static int split(const char *p, size_t n, struct vmp_span *f, int rest_at)
 	return k;
 }
 
-bool vmp_trace_has_work(const char *buf, size_t len)
+bool vmp__trace_has_work(const char *buf, size_t len)
 {
 	if (len >= 5 && memcmp(buf, "work ", 5) == 0)
 		return true;
@@ -270,7 +270,7 @@ static int parse_line(const char *p, size_t n, unsigned long line, struct vmp_tr
 	return 0;
 }
 
-int vmp_trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg, struct vmp_error *err)
+int vmp__trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg, struct vmp_error *err)
 {
 	const char *p = buf, *end = buf + len;
 	unsigned long line = 0;

@@ -327,7 +327,7 @@ static int run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg
 	struct vmp_replay *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->kernel_timing = vmp_trace_has_work(buf, len);
+	r->kernel_timing = vmp__trace_has_work(buf, len);
 	r->ev_fn = ev;
 	r->ev_arg = ev_arg;
 	r->hooks = hooks;
@@ -340,8 +340,8 @@ static int run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg
 		return rc;
 	}
 	if (hooks && hooks->window)
-		vmp_ctx_set_eval_hook(r->ctx, on_window, r);
-	rc = vmp_trace_parse(buf, len, on_record, r, err);
+		vmp__ctx_set_eval_hook(r->ctx, on_window, r);
+	rc = vmp__trace_parse(buf, len, on_record, r, err);
 	if (!rc) {
 		r->ended = true;
 		vmp_ctx_free(r->ctx);
