@@ -2,7 +2,9 @@
 /*
  * The cgroup v2 estimator: what plays the part of mm/vmscan.c when the
  * kernel has no memory.pressure_level. It turns counter snapshots into the
- * engine calls that the kernel's reclaim would have made.
+ * engine calls that the kernel's reclaim would have made. The figures that
+ * back each rule below (the runs, the kernels, the commands that show them
+ * again) are in docs/estimator.md.
  *
  * Theory of operation
  * ===================
@@ -38,12 +40,12 @@
  *    the step (a negative remainder, from reading the parent before the
  *    child, is carried to the next step rather than dropped, so skew
  *    cancels out instead of inventing origins). A group is an origin when
- *    its own high+max or oom grew in the interval. (Pages of a call that
- *    straddles a sample and lands in an interval without any event of
- *    its origin are dropped: at most one call's worth per episode. Keeping
- *    the origin for one more interval was tried and rejected: it also
- *    takes kswapd's or an ancestor's scanning of the subtree.) The root
- *    is the origin of global reclaim: the machine's vmstat deltas.
+ *    its own high+max or oom grew in the interval; only then are its pages
+ *    its own: an interval without an event of the group has only kswapd's
+ *    or an ancestor's scanning of its subtree (the pages of a call that
+ *    straddles a sample are dropped with it, at most one call's worth per
+ *    episode). The root is the origin of global reclaim: the machine's
+ *    vmstat deltas.
  *
  * 3. Attribution. v2 counters are hierarchical, and a limit reclaim scans
  *    the whole subtree of its origin: the pages an origin's calls scanned
@@ -51,28 +53,21 @@
  *    origin below has in its pgscan the pages that the origins above took
  *    from its subtree. Nothing separates them (v2 has no local pgscan).
  *    Taking an origin's subtree minus the subtrees of the origins below it
- *    (the pages no other origin could have scanned) gives the parent too
- *    little and the child too much: on the VM suite's `nested` workload
- *    (nl/a against its own limit while nl/b pushes nl to its limit) nl's
- *    calls freed 2952 pages in an interval, half of them nl/a's, of which
- *    only 1518 lie outside nl/a; 54 calls on 1518 pages looked like failed
- *    calls, critical windows at nl that the kernel never sent. So the
- *    origins of a chain share their pages by calls: a limit reclaim call
- *    frees about the same amount whichever limit drove it (its target,
- *    32 pages, or for memory.high the overage of at most a charge batch,
- *    plus the batch that crosses it; 55 and 57 pages a call for nl and
- *    nl/a in the interval above), so the topmost origin's
- *    subtree pages are shared out per call, and an origin below claims
- *    the share of the calls in its subtree (its own and those of the
- *    origins below it), at most its subtree's pages; each origin keeps
- *    what it claims minus what the origins below it claim (scanned and
- *    reclaimed alike). On `nested` that gives nl 2891 and nl/a 803 pages
- *    (the kernel: 2952 and 855). Scanning explained by no
- *    memcg origin is either global reclaim (already in vmstat: the root's
- *    windows) or proactive reclaim (memory.reclaim, which the kernel keeps
- *    out of vmpressure, R-30): it is dropped. When every group has
- *    pgscan_direct / pgsteal_direct those are used, which keeps kswapd's
- *    scanning of a group's pages out of its limit windows.
+ *    gives the parent too little and the child too much, and the parent's
+ *    calls then look like failed ones. But a limit reclaim call frees about
+ *    the same amount whichever limit drove it (its target, 32 pages, or for
+ *    memory.high the overage of at most a charge batch, plus the batch that
+ *    crosses it). So the origins of a chain share their pages by calls: the
+ *    topmost origin's subtree pages are shared out per call, an origin
+ *    below claims the share of the calls in its subtree (its own and those
+ *    of the origins below it), at most its subtree's pages, and each origin
+ *    keeps what it claims minus what the origins below it claim (scanned
+ *    and reclaimed alike). Scanning explained by no memcg origin is either
+ *    global reclaim (already in vmstat: the root's windows) or proactive
+ *    reclaim (memory.reclaim, which the kernel keeps out of vmpressure,
+ *    R-30): it is dropped. When every group has pgscan_direct /
+ *    pgsteal_direct those are used, which keeps kswapd's scanning of a
+ *    group's pages out of its limit windows.
  *
  * 4. Windows. One vmp_account() of the whole delta would be one evaluation
  *    (R-8) where the kernel made one per 512 pages. So each origin's delta
@@ -82,23 +77,21 @@
  *    512 pages, as the kernel's counts. What is left below a window stays
  *    in the engine's accumulator and fills the next interval's first
  *    window, as in the kernel (so an injected 512/0 can meet a residue and
- *    evaluate medium, R-9a). The latest EST_ONSET_PAGES (128) real pages
- *    of each origin are held back, for the onset of a failure episode
- *    (5.); the next real pages push them on into the windows first, so
- *    the windows come 128 pages late and the last 128 pages of a burst
- *    wait for the next one. The kernel's windows run a little over 512
- *    (the pass that crosses overshoots, the job runs a moment later): on
- *    the v2 study 520 and 537 pages on average, so this gives ~2-4 % more
- *    windows than the kernel; kswapd's run much longer (5b.).
+ *    evaluate medium, R-9a). The latest EST_ONSET_PAGES real pages of each
+ *    origin are held back for the onset of a failure episode (5.); the
+ *    next real pages push them on into the windows first, so the windows
+ *    come EST_ONSET_PAGES late and the last pages of a burst wait for the
+ *    next one. The kernel's windows run a little over 512 (the pass that
+ *    crosses overshoots, the job runs a moment later), so exact windows
+ *    give slightly more of them than the kernel.
  *
  * 5. The priority path. No counter shows the reclaim priority. A limit
  *    reclaim call has a target of max(nr_pages, SWAP_CLUSTER_MAX = 32)
  *    pages and leaves its priority loop (12 down to 0) as soon as it met
  *    it; a call that misses it runs down to priority 0 and injects 4
- *    windows (priorities 3, 2, 1, 0). In the v2 study all 36 calls that
- *    reclaimed under 32 pages (of 1893) are in the final 50 ms before the
- *    OOM kill, and they cause every medium and critical window the kernel
- *    reported. So the stand-in counts failed calls:
+ *    windows (priorities 3, 2, 1, 0). Calls that free less than their
+ *    target are the ones on the way to an OOM, and they cause the medium
+ *    and critical windows. So the stand-in counts failed calls:
  *     - DEFICIT: every successful call freed >= 32 pages, so of `calls`
  *       calls that freed R pages at least ceil((32*calls - R)/32) failed.
  *       The shortfall is carried while unexplained (a surplus is not:
@@ -106,11 +99,11 @@
  *       (32 pages) is tolerated, because an event is counted when a call
  *       starts and its pages when they are freed. This bound gives no false
  *       positive when reclaim works (R >= 32 per call, whatever the mix).
- *     - LEARN: successful calls overshoot the target (32-52 pages per call
- *       on the study, by workload), so the bound undercounts. Once the
- *       bound shows a failure, the count is raised to calls - R/avg, avg
- *       being the pages per call of recent intervals without failure
- *       (EWMA, clamped to [32, 64]). Never used while the bound is 0.
+ *     - LEARN: successful calls overshoot the target, so the bound
+ *       undercounts. Once the bound shows a failure, the count is raised to
+ *       calls - R/avg, avg being the pages per call of recent intervals
+ *       without failure (EWMA, clamped to [32, 64]). Never used while the
+ *       bound is 0.
  *     - OOM: a memcg OOM (`oom` in memory.events.local) comes only after
  *       18 calls that freed nothing (try_charge_memcg(): the first call,
  *       one more after draining the per-CPU stocks, MAX_RECLAIM_RETRIES =
@@ -120,12 +113,10 @@
  *       charging task was the victim, as with one task filling its group,
  *       these 17 calls fail too (a dying task gives up only then): they
  *       are added as well, and failures seen within the next second are
- *       taken as these, not added again. Every OOM recorded (v2anon, and
- *       anonoom, nested, modes, root, mixed of the VM suite: eight runs)
- *       has exactly these 18 + 17 calls that freed nothing; at 100 ms
- *       they often share an interval with the successful calls before
- *       them, which hides them from the bound.
- *       A victim other than the charger would make the 17 too many.
+ *       taken as these, not added again. At the sampling interval they
+ *       often share an interval with the successful calls before them,
+ *       which hides them from the bound. A victim other than the charger
+ *       would make the 17 too many.
  *    A failed call stalls its task (reclaim runs inside a PSI memstall),
  *    so where PSI works an interval without any `some` stall at the origin
  *    has no failed call: this keeps out `max` events of forced (atomic,
@@ -137,43 +128,36 @@
  *       the calls go ever deeper (priority 7, 6, ... 3) while still
  *       meeting their target; the first ones to reach priority 3 freed
  *       less than 32 pages before it, and each injection meets the pages
- *       freed since the previous window: 51, 40, 30, 14, 32, 8 ... pages.
- *       Those windows are medium (512 + 32 scanned, 32 freed: 94 %), the
- *       later ones, with nothing left to free, critical. Every OOM
- *       recorded after page-cache reclaim shows 4-5 medium windows first;
- *       anonoom, where nothing was ever freed, none. The counters show
- *       none of it (at 100 ms those calls look healthy, 41 pages each on
- *       modes), so the first failed call of an episode (no failure in the
- *       last EST_EPISODE_NS) has its EST_ONSET_WINDOWS = 4 injections
- *       meet a quarter of the held-back pages each (a batch, 32, when
- *       reclaim ran up to the failure), if those were freed within
- *       EST_EPISODE_NS; else they are pure 512/0, as in the kernel when
- *       nothing was freed. The same for the root with allocstall as the calls
- *    and vmstat pgsteal_direct as the pages (global direct reclaim also
- *    has a target of 32 pages), and vmstat oom_kill not explained by any
- *    group's oom_kill (with allocstall growing) as a global OOM, after
+ *       freed since the previous window: those windows are medium (512 +
+ *       32 scanned, 32 freed: 94 %), the later ones, with nothing left to
+ *       free, critical. The counters show none of it (at the sampling
+ *       interval those calls look healthy), so the first failed call of an
+ *       episode (no failure in the last EST_EPISODE_NS) has its
+ *       EST_ONSET_WINDOWS injections meet a share of the held-back pages
+ *       each (a batch, 32, when reclaim ran up to the failure), if those
+ *       were freed within EST_EPISODE_NS; else they are pure 512/0, as in
+ *       the kernel when nothing was freed.
+ *    The same for the root with allocstall as the calls and vmstat
+ *    pgsteal_direct as the pages (global direct reclaim also has a target
+ *    of 32 pages), and vmstat oom_kill not explained by any group's
+ *    oom_kill (with allocstall growing) as a global OOM, after
  *    MAX_RECLAIM_RETRIES + 1 = 17 failed calls (the page allocator lets a
  *    dying task at the reserves, so nothing is added after the kill).
- *    Rejected, measured on the study (bench/v2_fidelity.c): PSI `full` is
- *    as high during the harmless page-cache stream of v2file as on the
- *    way to the OOM, so any threshold raises false criticals
- *    (VMP_EST_PRIO_PSI_FULL, kept for the measurement); allocstall never
- *    moves for cgroup limit reclaim; oom_kill is raised where the victim
- *    lives, not at the limit that failed. At 100 ms sampling the stand-in
- *    fires at the first sample after the failures began: ~50 ms after the
- *    kernel's first medium on the study. Nothing gives earlier warning.
+ *    Not stand-ins: PSI `full` is as high during a harmless page-cache
+ *    stream as on the way to an OOM (VMP_EST_PRIO_PSI_FULL is kept only to
+ *    measure it); allocstall never moves for cgroup limit reclaim;
+ *    oom_kill is raised where the victim lives, not at the limit that
+ *    failed. The stand-in fires at the first sample after the failures
+ *    began: nothing in the counters gives earlier warning.
  *
  * 5b. What counters cannot show. The kernel's job runs when the workqueue
  *    gets the CPU, and injections or pages that come before it coalesce
- *    into one window (R-9). Limit reclaim lets it run within ~0.1 ms;
- *    kswapd, on the VM suite's `global`, keeps scanning ~0.7 ms past the
- *    crossing: 681 pages a window where this makes 512, a third more low
- *    windows. And on anonoom the OOM's first retry loop of calls that
- *    scan nothing (~130 us each) ran its 2.3 ms to the OOM killer in two
- *    of four boots before the first job ran: its 67-72 injections made
- *    one window, 74 and 69 critical, where the other two boots had 140
- *    (35 calls, 4 each), as this gives. Neither is modelled: both depend
- *    on scheduling, not on reclaim.
+ *    into one window (R-9). Limit reclaim lets it run almost at once;
+ *    kswapd keeps scanning past the crossing, so its windows are longer
+ *    than 512 and fewer than these. And an OOM's retry loop of calls that
+ *    scan nothing can run to the OOM killer before the first job runs: its
+ *    injections then make one window where this makes 4 per call. Neither
+ *    is modelled: both depend on scheduling, not on reclaim.
  *
  * 6. Sampling. vmp_est_next_interval_ms() says busy (fast) for
  *    VMP_EST_BUSY_HOLD_MS after any sign of reclaim: scanning anywhere,
