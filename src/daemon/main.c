@@ -480,6 +480,8 @@ int main(int argc, char **argv)
 	d.listener.fd = sock.fd;
 	rc = vmpd_loop_init(&d);
 	if (!rc)
+		vmpd_clients_init(&d);
+	if (!rc)
 		rc = vmpd_subs_init(&d);
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
