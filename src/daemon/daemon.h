@@ -50,7 +50,9 @@
 #define VMPD_MAX_EXEC 64u
 #define VMPD_MAX_EXEC_TEXT "64"
 
-/* Exit statuses (vmpressured(8)). */
+/* Exit statuses (vmpressured(8)). Chosen in main() only: every other
+ * function returns 0 or -errno, with the reason logged or in an err
+ * buffer. */
 enum {
 	VMPD_EXIT_OK = 0,          /* stopped by SIGTERM or SIGINT */
 	VMPD_EXIT_BADTRACE = 2,    /* --trace FILE is not a valid vmptrace file */
@@ -212,7 +214,7 @@ struct vmpd {
 	int epfd;
 	struct vmpd_io listener, signals, source, backoff;
 	bool running;
-	int exit_code;
+	int error;               /* -errno that stopped the loop; 0: a signal */
 	struct vmpd_round_hook *round_end[VMPD_ROUND_STEPS];
 	void (*on_signal)(struct vmpd *d, int signo); /* main.c */
 
@@ -254,7 +256,8 @@ void vmpd_loop_fini(struct vmpd *d);
 int vmpd_loop_add(struct vmpd *d, struct vmpd_io *io, uint32_t events);
 int vmpd_loop_mod(struct vmpd *d, struct vmpd_io *io, uint32_t events);
 void vmpd_loop_del(struct vmpd *d, struct vmpd_io *io);
-/* Run until d->running is false; returns d->exit_code. */
+/* Run until d->running is false: 0 (stopped), or the -errno that stopped
+ * it (the source failed), logged. */
 int vmpd_loop_run(struct vmpd *d);
 /* Run h->run at the end of every round, at that step (h is the caller's
  * until vmpd_loop_cancel_hook()). */
@@ -325,10 +328,12 @@ void vmpd_subs_watch(struct vmpd *d, const struct vmpd_listener_watch *w);
 /* ---- mpwatch.c ---- */
 struct vmpd_mpw_spec;
 /* Bind every endpoint's socket: before the control socket, so that a
- * daemon that answers there is ready on its endpoints too. 0 or a
- * VMPD_EXIT_* status, the reason logged. */
+ * daemon that answers there is ready on its endpoints too. 0 or -errno of
+ * vmpd_socket_open(), the reason logged. */
 int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n);
-/* Watch the sockets and subscribe; after vmpd_loop_init(), vmpd_subs_init(). */
+/* Watch the sockets and subscribe; after vmpd_loop_init(), vmpd_subs_init().
+ * 0 or -errno, the reason logged: a subscription's error (ENOENT is not
+ * one: the cgroup may come later) or a system call's. */
 int vmpd_mpw_start(struct vmpd *d);
 /* Close every endpoint client, release the subscriptions, remove the sockets. */
 void vmpd_mpw_fini(struct vmpd *d);
@@ -351,8 +356,12 @@ struct vmpd_metrics_config {
 #define VMPD_METRICS_DEFAULT_ARGS "low,hierarchy"
 /* "CGROUP[:ARGS]" of --metrics-cgroup; 0 or -EINVAL with the reason. */
 int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char *err, size_t cap);
-/* After the source and the loop exist: 0 or a VMPD_EXIT_* status (logged). */
+/* After the source and the loop exist: the listeners of --metrics-cgroup.
+ * 0 or the -errno of a subscription, logged. */
 int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg);
+/* Then the outputs: --metrics-listen, --metrics-textfile. 0 or -errno,
+ * logged. */
+int vmpd_metrics_open(struct vmpd *d, const struct vmpd_metrics_config *cfg);
 void vmpd_metrics_fini(struct vmpd *d);
 /* The whole exposition, now, into b. */
 void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b);
@@ -401,7 +410,9 @@ struct vmpd_socket {
 	dev_t dev;
 	ino_t ino;
 };
-/* Returns 0 or a VMPD_EXIT_* status, with the reason in err. */
+/* 0 or -errno with the reason in err: EADDRINUSE another daemon answers
+ * there, ENAMETOOLONG the path does not fit, EEXIST something else is at
+ * the path, others of mkdir(), socket(), bind(), listen(). */
 int vmpd_socket_open(struct vmpd_socket *s, const char *path, mode_t mode, char *err,
 		     size_t errcap);
 /* Close it and remove the path if it is still the socket we bound. */

@@ -117,7 +117,7 @@ static void on_source(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	int rc = vmp_source_dispatch(d->src);
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "the %s source failed: %s; stopping", d->source_name, strerror(-rc));
-		d->exit_code = VMPD_EXIT_SOFTWARE;
+		d->error = rc;
 		d->running = false;
 	}
 }
@@ -201,7 +201,7 @@ int vmpd_loop_run(struct vmpd *d)
 			continue;
 		if (n < 0) {
 			vmpd_log(VMPD_LOG_ERR, "epoll_wait: %s", strerror(errno));
-			d->exit_code = VMPD_EXIT_SOFTWARE;
+			d->error = -errno;
 			break;
 		}
 		for (int i = 0; i < n && d->running; i++) {
@@ -213,5 +213,5 @@ int vmpd_loop_run(struct vmpd *d)
 				h->run(d);
 		maybe_trim(d);
 	}
-	return d->exit_code;
+	return d->error;
 }

@@ -261,8 +261,10 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 	if (!cfg->textfile && !cfg->listen)
 		return 0;
 	struct vmpd_metrics *m = calloc(1, sizeof(*m));
-	if (!m)
-		return VMPD_EXIT_OSERR;
+	if (!m) {
+		vmpd_log(VMPD_LOG_ERR, "metrics: out of memory");
+		return -ENOMEM;
+	}
 	m->d = d;
 	m->timer.fd = -1;
 	vmpd_buf_init(&m->buf);
@@ -287,25 +289,34 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 				 rc == -ENOENT	   ? "no such cgroup"
 				 : rc == -ENOTSUP ? "this source cannot watch it"
 						  : strerror(-rc));
-			return VMPD_EXIT_UNAVAILABLE;
+			return rc;
 		}
 	}
+	return 0;
+}
 
+int vmpd_metrics_open(struct vmpd *d, const struct vmpd_metrics_config *cfg)
+{
+	struct vmpd_metrics *m = d->metrics;
+	if (!m)
+		return 0;
 	if (cfg->listen) {
 		char where[128];
 		int rc = vmpd_httpd_open(d, cfg->listen, &m->httpd, where, sizeof(where));
 		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "cannot listen on %s (--metrics-listen): %s", where,
 				 strerror(-rc));
-			return VMPD_EXIT_CANTCREAT;
+			return rc;
 		}
 		vmpd_log(VMPD_LOG_INFO, "metrics on http://%s/metrics", where);
 	}
 	if (cfg->textfile) {
 		m->textfile = strdup(cfg->textfile);
 		m->tmp = temp_path(cfg->textfile);
-		if (!m->textfile || !m->tmp)
-			return VMPD_EXIT_OSERR;
+		if (!m->textfile || !m->tmp) {
+			vmpd_log(VMPD_LOG_ERR, "metrics textfile: out of memory");
+			return -ENOMEM;
+		}
 		size_t tl = strlen(cfg->textfile);
 		if (tl < 5 || strcmp(cfg->textfile + tl - 5, ".prom"))
 			vmpd_log(VMPD_LOG_WARNING,
@@ -318,10 +329,11 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 		it.it_interval.tv_sec = (time_t)iv;
 		it.it_interval.tv_nsec = (long)((iv - (double)(time_t)iv) * 1e9);
 		it.it_value = it.it_interval;
-		if (m->timer.fd < 0 || timerfd_settime(m->timer.fd, 0, &it, NULL) ||
-		    vmpd_loop_add(d, &m->timer, EPOLLIN)) {
-			vmpd_log(VMPD_LOG_ERR, "metrics textfile: cannot set up its timer: %s", strerror(errno));
-			return VMPD_EXIT_OSERR;
+		int rc = m->timer.fd < 0 || timerfd_settime(m->timer.fd, 0, &it, NULL) ? -errno
+			 : vmpd_loop_add(d, &m->timer, EPOLLIN);
+		if (rc) {
+			vmpd_log(VMPD_LOG_ERR, "metrics textfile: cannot set up its timer: %s", strerror(-rc));
+			return rc;
 		}
 		write_textfile(m); /* at once: a scrape need not wait a whole interval */
 		vmpd_log(VMPD_LOG_INFO, "metrics textfile %s, every %g s", cfg->textfile, iv);

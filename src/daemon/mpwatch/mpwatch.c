@@ -463,14 +463,14 @@ int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 {
 	struct vmpd_mpws *m = calloc(1, sizeof(*m));
 	if (!m)
-		return VMPD_EXIT_OSERR;
+		return -ENOMEM;
 	d->mpw = m;
 	m->retry.fd = -1;
 	if (!n)
 		return 0;
 	m->eps = calloc(n, sizeof(*m->eps));
 	if (!m->eps)
-		return VMPD_EXIT_OSERR;
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct mpw_ep *ep = &m->eps[i];
 		ep->spec = specs[i];
@@ -478,10 +478,10 @@ int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 		ep->sock.fd = -1;
 		ep->lio.fd = -1;
 		char err[512];
-		int status = vmpd_socket_open(&ep->sock, ep->spec.path, ep->spec.sockmode, err, sizeof(err));
-		if (status) {
+		int rc = vmpd_socket_open(&ep->sock, ep->spec.path, ep->spec.sockmode, err, sizeof(err));
+		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoint: %s", err);
-			return status;
+			return rc;
 		}
 		m->n = i + 1; /* fini closes what was opened */
 	}
@@ -500,28 +500,30 @@ int vmpd_mpw_start(struct vmpd *d)
 	if (m && m->n) {
 		m->retry.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		m->retry.ready = on_retry;
-		if (m->retry.fd < 0 || vmpd_loop_add(d, &m->retry, EPOLLIN)) {
-			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoints: timerfd: %s", strerror(errno));
-			return VMPD_EXIT_OSERR;
+		int rc = m->retry.fd < 0 ? -errno : vmpd_loop_add(d, &m->retry, EPOLLIN);
+		if (rc) {
+			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoints: timerfd: %s", strerror(-rc));
+			return rc;
 		}
 	}
 	for (size_t i = 0; m && i < m->n; i++) {
 		struct mpw_ep *ep = &m->eps[i];
 		ep->lio.fd = ep->sock.fd;
 		ep->lio.ready = on_listener;
-		if (vmpd_loop_add(d, &ep->lio, EPOLLIN)) {
+		int rc = vmpd_loop_add(d, &ep->lio, EPOLLIN);
+		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoint %s: epoll: %s", ep->spec.path,
-				 strerror(errno));
+				 strerror(-rc));
 			ep->lio.fd = -1;
-			return VMPD_EXIT_OSERR;
+			return rc;
 		}
-		int rc = subscribe(ep);
+		rc = subscribe(ep);
 		/* A cgroup that does not exist yet is normal (its service has not
 		 * started); anything else is a configuration that can never work. */
 		if (rc && rc != -ENOENT) {
 			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoint %s: the %s source cannot serve it; stopping",
 				 ep->spec.path, d->source_name);
-			return VMPD_EXIT_UNAVAILABLE;
+			return rc;
 		}
 		vmpd_log(VMPD_LOG_INFO, "memory-pressure endpoint %s (mode %04o): cgroup %s at %s", ep->spec.path,
 			 (unsigned)ep->spec.sockmode, ep->spec.cgroup, ep->spec.args);
