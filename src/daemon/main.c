@@ -253,6 +253,34 @@ static bool parse_ms(const char *s, unsigned *ms)
 	return true;
 }
 
+/* Exit statuses, from the -errno of what failed. */
+static int socket_status(int rc)
+{
+	switch (-rc) {
+	case EADDRINUSE: return VMPD_EXIT_RUNNING;
+	case ENAMETOOLONG: return VMPD_EXIT_USAGE;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS: return VMPD_EXIT_OSERR;
+	default: return VMPD_EXIT_CANTCREAT;
+	}
+}
+
+/* A subscription the configuration asks for (--exec, --metrics-cgroup, an
+ * endpoint): the source cannot serve it, or the system failed. */
+static int subscribe_status(int rc)
+{
+	switch (-rc) {
+	case ENOENT:
+	case EINVAL:
+	case EACCES:
+	case EPERM:
+	case ENOTSUP: return VMPD_EXIT_UNAVAILABLE;
+	default: return VMPD_EXIT_OSERR;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *log_file = NULL;
@@ -467,31 +495,36 @@ int main(int argc, char **argv)
 
 	struct vmpd_socket sock = {.fd = -1};
 	char err[512];
-	int status = vmpd_mpw_open(&d, mp_specs, n_mp);
-	if (!status && (status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
+	int status = 0;
+	rc = vmpd_mpw_open(&d, mp_specs, n_mp);
+	if (!rc && (rc = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
-	if (status) {
+	if (rc) {
 		vmpd_mpw_fini(&d);
 		vmp_source_free(d.src);
 		vmpd_log_close();
-		return status;
+		return socket_status(rc);
 	}
 	d.listener.fd = sock.fd;
 	rc = vmpd_loop_init(&d);
+	if (!rc)
+		vmpd_clients_init(&d);
 	if (!rc)
 		rc = vmpd_subs_init(&d);
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
-	} else if ((status = vmpd_metrics_init(&d, &mcfg)) != 0) {
-		/* logged */
-	} else if ((status = vmpd_mpw_start(&d)) != 0) {
-		/* logged */
+	} else if ((rc = vmpd_metrics_init(&d, &mcfg)) != 0) {
+		status = subscribe_status(rc); /* logged */
+	} else if ((rc = vmpd_metrics_open(&d, &mcfg)) != 0) {
+		status = rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE ? VMPD_EXIT_OSERR
+									 : VMPD_EXIT_CANTCREAT;
+	} else if ((rc = vmpd_mpw_start(&d)) != 0) {
+		status = subscribe_status(rc); /* logged */
 	} else if ((rc = vmpd_actions_start(&d, execs, nexec, exec_interval, exec_timeout, err,
 					    sizeof(err))) != 0) {
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
-		status = rc == -ENOENT || rc == -EINVAL || rc == -EACCES ? VMPD_EXIT_UNAVAILABLE
-									 : VMPD_EXIT_OSERR;
+		status = subscribe_status(rc);
 	} else {
 		vmpd_log(VMPD_LOG_INFO, "serving on %s (mode %04o) with the %s source%s", socket_path,
 			 (unsigned)socket_mode, d.source_name,
@@ -500,7 +533,7 @@ int main(int argc, char **argv)
 		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving on %s (%s source)", socket_path,
 			 d.source_name);
 		notify(ready);
-		status = vmpd_loop_run(&d);
+		status = vmpd_loop_run(&d) ? VMPD_EXIT_SOFTWARE : VMPD_EXIT_OK;
 		notify("STOPPING=1");
 	}
 
