@@ -294,7 +294,7 @@ static double share(uint64_t stall_us, uint64_t dt_ns)
 
 /* With the thread executor a worker may be running g's job: then wait for
  * it, so that no two pieces coalesce. */
-void est_run_job(struct vmp_est *e, vmp_group *g)
+void vmp__est_run_job(struct vmp_est *e, vmp_group *g)
 {
 	if (vmp__tap_run_job(e->tap, e->now_ns, g) == -EBUSY)
 		vmp_ctx_flush(e->ctx);
@@ -312,7 +312,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 		uint64_t cum = done_s + fill;
 		uint64_t r = est_muldiv(R, cum, S) - done_r;
 		vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
-		est_run_job(e, g);
+		vmp__est_run_job(e, g);
 		done_s = cum;
 		done_r += r;
 		o->res_s = o->res_r = 0;
@@ -769,8 +769,8 @@ static void count_fails(struct vmp_est *e, size_t n, uint64_t now)
 		struct est_entry *en = &e->ents[i];
 		if (!s->origin)
 			continue;
-		s->onset = est_episode_over(&en->o, now);
-		s->fails = est_memcg_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
+		s->onset = vmp__est_episode_over(&en->o, now);
+		s->fails = vmp__est_memcg_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
 					   s->full_share, s->stalled);
 	}
 }
@@ -806,8 +806,8 @@ static bool root_interval(struct vmp_est *e, const struct vmp_est_machine *m,
 	uint64_t kills = m->oom_kill - p->oom_kill;
 	uint64_t gooms = global_ooms(e, n, calls, kills);
 	bool psi = m->psi_some_avg10 >= 0 && m->psi_some_total > 0;
-	r->onset = est_episode_over(&e->root, now);
-	r->fails = est_global_fails(e, &e->root, now, calls, m->pgsteal_direct - p->pgsteal_direct,
+	r->onset = vmp__est_episode_over(&e->root, now);
+	r->fails = vmp__est_global_fails(e, &e->root, now, calls, m->pgsteal_direct - p->pgsteal_direct,
 				    gooms, share(m->psi_full_total - p->psi_full_total, dt),
 				    !psi || m->psi_some_total > p->psi_some_total);
 	e->root.called_last = calls != 0;
@@ -848,12 +848,12 @@ static void feed_engine(struct vmp_est *e, size_t n, vmp_group *const *groups, u
 		if (!s->origin)
 			continue;
 		feed_real(e, groups[i], &e->ents[i].o, now, s->S, s->R);
-		est_feed_prio(e, groups[i], &e->ents[i].o, now, s->fails, s->onset);
+		vmp__est_feed_prio(e, groups[i], &e->ents[i].o, now, s->fails, s->onset);
 	}
 	if (r->ok) {
 		vmp_group *root = vmp_ctx_root(e->ctx);
 		feed_real(e, root, &e->root, now, r->S, r->R);
-		est_feed_prio(e, root, &e->root, now, r->fails, r->onset);
+		vmp__est_feed_prio(e, root, &e->root, now, r->fails, r->onset);
 	}
 }
 

@@ -218,19 +218,19 @@ static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o, uint64_t
 	return fails;
 }
 
-uint64_t est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+uint64_t vmp__est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
 			 uint64_t R, uint64_t ooms, uint64_t kills, double full, bool stalled)
 {
 	return estimate_fails(e, o, now, calls, R, ooms, kills, EST_OOM_FAILS, full, stalled);
 }
 
-uint64_t est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+uint64_t vmp__est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
 			  uint64_t R, uint64_t ooms, double full, bool stalled)
 {
 	return estimate_fails(e, o, now, calls, R, ooms, 0, EST_GLOBAL_OOM_FAILS, full, stalled);
 }
 
-bool est_episode_over(const struct est_origin *o, uint64_t now)
+bool vmp__est_episode_over(const struct est_origin *o, uint64_t now)
 {
 	return !o->had_fail || now - o->last_fail_ns > EST_EPISODE_NS;
 }
@@ -259,7 +259,7 @@ static void onset_piece(struct vmp_est *e, vmp_group *g, struct est_origin *o, u
 	e->st.reclaimed += pr;
 }
 
-void est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
+void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
 		   uint64_t fails, bool onset)
 {
 	unsigned pieces = onset_pieces(e, o, now, fails, onset);
@@ -268,7 +268,7 @@ void est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64
 			if (pieces)
 				onset_piece(e, g, o, pieces--);
 			vmp__tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
-			est_run_job(e, g);
+			vmp__est_run_job(e, g);
 			e->st.prio_windows++;
 		}
 		o->res_s = o->res_r = 0;
