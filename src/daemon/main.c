@@ -91,7 +91,7 @@ static void usage(FILE *f)
 		"74 cannot read the trace file\n");
 }
 
-static const char *kind_name(vmp_source_kind k)
+static const char *kind_name(enum vmp_source_kind k)
 {
 	switch (k) {
 	case VMP_SOURCE_V1: return "cgroup-v1";
@@ -232,17 +232,44 @@ static bool parse_ms(const char *s, unsigned *ms)
 	return true;
 }
 
+/* Exit statuses, from the -errno of what failed. */
+static int socket_status(int rc)
+{
+	switch (-rc) {
+	case EADDRINUSE: return VMPD_EXIT_RUNNING;
+	case ENAMETOOLONG: return VMPD_EXIT_USAGE;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS: return VMPD_EXIT_OSERR;
+	default: return VMPD_EXIT_CANTCREAT;
+	}
+}
+
+/* A subscription the configuration asks for (--exec, --metrics-cgroup, an
+ * endpoint): the source cannot serve it, or the system failed. */
+static int subscribe_status(int rc)
+{
+	switch (-rc) {
+	case ENOENT:
+	case EINVAL:
+	case EACCES:
+	case EPERM:
+	case ENOTSUP: return VMPD_EXIT_UNAVAILABLE;
+	default: return VMPD_EXIT_OSERR;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *log_file = NULL;
 	mode_t socket_mode = 0666;
 	struct vmp_source_config cfg;
-	struct vmp_trace_error terr = {0};
+	struct vmp_error terr = {0};
 	bool source_set = false, speed_set = false;
 	static struct vmpd_mpw_spec mp_specs[MAX_MP_ENDPOINTS];
 	size_t n_mp = 0;
 	vmp_source_config_init(&cfg);
-	cfg.trace_error = &terr;
 	/* static: 256 x 1 KiB, only touched as far as used */
 	static struct vmpd_metrics_watch metrics_watch[VMPD_METRICS_WATCH_MAX];
 	struct vmpd_metrics_config mcfg = {.watch = metrics_watch};
@@ -276,7 +303,7 @@ int main(int argc, char **argv)
 					found = i;
 			if (found < 0)
 				return bad("--source '%s': use auto, v1, v2, machine or trace", optarg);
-			cfg.kind = (vmp_source_kind)found;
+			cfg.kind = (enum vmp_source_kind)found;
 			source_set = true;
 			break;
 		}
@@ -424,7 +451,7 @@ int main(int argc, char **argv)
 	vmpd_buf_init(&d.scratch);
 	d.on_signal = on_signal;
 
-	rc = vmp_source_new(&d.src, &cfg);
+	rc = vmp_source_new(&d.src, &cfg, &terr);
 	if (rc) {
 		int status;
 		if (cfg.kind == VMP_SOURCE_TRACE && terr.line) {
@@ -442,7 +469,7 @@ int main(int argc, char **argv)
 		vmpd_log_close();
 		return status;
 	}
-	vmp_source_kind kind = vmp_source_get_kind(d.src);
+	enum vmp_source_kind kind = vmp_source_kind(d.src);
 	d.source_name = kind_name(kind);
 	d.check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
 	d.cgroup_root = cfg.cgroup_root ? cfg.cgroup_root
@@ -451,31 +478,36 @@ int main(int argc, char **argv)
 
 	struct vmpd_socket sock = {.fd = -1};
 	char err[512];
-	int status = vmpd_mpw_open(&d, mp_specs, n_mp);
-	if (!status && (status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
+	int status = 0;
+	rc = vmpd_mpw_open(&d, mp_specs, n_mp);
+	if (!rc && (rc = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
-	if (status) {
+	if (rc) {
 		vmpd_mpw_fini(&d);
 		vmp_source_free(d.src);
 		vmpd_log_close();
-		return status;
+		return socket_status(rc);
 	}
 	d.listener.fd = sock.fd;
 	rc = vmpd_loop_init(&d);
+	if (!rc)
+		vmpd_clients_init(&d);
 	if (!rc)
 		rc = vmpd_subs_init(&d);
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
-	} else if ((status = vmpd_metrics_init(&d, &mcfg)) != 0) {
-		/* logged */
-	} else if ((status = vmpd_mpw_start(&d)) != 0) {
-		/* logged */
+	} else if ((rc = vmpd_metrics_init(&d, &mcfg)) != 0) {
+		status = subscribe_status(rc); /* logged */
+	} else if ((rc = vmpd_metrics_open(&d, &mcfg)) != 0) {
+		status = rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE ? VMPD_EXIT_OSERR
+									 : VMPD_EXIT_CANTCREAT;
+	} else if ((rc = vmpd_mpw_start(&d)) != 0) {
+		status = subscribe_status(rc); /* logged */
 	} else if ((rc = vmpd_actions_start(&d, execs, nexec, exec_interval, exec_timeout, err,
 					    sizeof(err))) != 0) {
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
-		status = rc == -ENOENT || rc == -EINVAL || rc == -EACCES ? VMPD_EXIT_UNAVAILABLE
-									 : VMPD_EXIT_OSERR;
+		status = subscribe_status(rc);
 	} else if ((rc = vmpd_watchdog_start(&d)) != 0) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the watchdog timer: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
@@ -487,7 +519,7 @@ int main(int argc, char **argv)
 		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving on %s (%s source)", socket_path,
 			 d.source_name);
 		vmpd_notify(ready);
-		status = vmpd_loop_run(&d);
+		status = vmpd_loop_run(&d) ? VMPD_EXIT_SOFTWARE : VMPD_EXIT_OK;
 		vmpd_notify("STOPPING=1");
 	}
 

@@ -82,7 +82,7 @@ struct vmp_exec {
 	vmp_exec_fn fn;
 	void *arg;
 	int epfd, tfd;
-	bool no_pidfd;          /* vmp_exec_no_pidfd() */
+	bool no_pidfd;          /* vmp__exec_no_pidfd() */
 
 	/* the run going, if pid > 0 */
 	pid_t pid;
@@ -199,7 +199,7 @@ VMP_EXPORT bool vmp_exec_busy(const vmp_exec *x)
 	return x && (x->pid > 0 || x->pending);
 }
 
-VMP_EXPORT void vmp_exec_get_stats(const vmp_exec *x, struct vmp_exec_stats *st)
+VMP_EXPORT void vmp_exec_stats(const vmp_exec *x, struct vmp_exec_stats *st)
 {
 	if (!x || !st)
 		return;
@@ -218,7 +218,7 @@ static int rearm(struct vmp_exec *x)
 	uint64_t at = NONE;
 	if (x->pid > 0) {
 		if (x->pidfd < 0)
-			at = vmp_mono_ns() + POLL_NS;
+			at = vmp__mono_ns() + POLL_NS;
 		if (x->timeout_ns && !x->term_sent && x->started_ns + x->timeout_ns < at)
 			at = x->started_ns + x->timeout_ns;
 		if (x->term_sent && !x->kill_sent && x->kill_at_ns < at)
@@ -359,7 +359,7 @@ static void start(struct vmp_exec *x)
 	}
 	uint64_t events = x->pevents;
 	int maxfd = open_limit();
-	uint64_t now = vmp_mono_ns();
+	uint64_t now = vmp__mono_ns();
 	pid_t pid = env ? fork() : -1;
 	int err = env ? errno : ENOMEM;
 	if (pid == 0)
@@ -416,7 +416,7 @@ static bool reap(struct vmp_exec *x)
 	} else {
 		r.signal = si.si_status;
 	}
-	r.duration_ns = vmp_mono_ns() - x->started_ns;
+	r.duration_ns = vmp__mono_ns() - x->started_ns;
 	x->pid = 0;
 	close_pidfd(x);
 	report(x, &r);
@@ -431,7 +431,7 @@ VMP_EXPORT int vmp_exec_dispatch(vmp_exec *x)
 	if (read(x->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return -errno;
 	if (x->pid > 0 && !reap(x)) {
-		uint64_t now = vmp_mono_ns();
+		uint64_t now = vmp__mono_ns();
 		if (x->timeout_ns && !x->term_sent && now >= x->started_ns + x->timeout_ns) {
 			kill(-x->pid, SIGTERM);
 			x->term_sent = x->timed_out = true;
@@ -443,7 +443,7 @@ VMP_EXPORT int vmp_exec_dispatch(vmp_exec *x)
 		}
 	}
 	/* The callback may have made a new pending run: it waits its turn. */
-	if (x->pid <= 0 && x->pending && vmp_mono_ns() >= turn_ns(x))
+	if (x->pid <= 0 && x->pending && vmp__mono_ns() >= turn_ns(x))
 		start(x);
 	return rearm(x);
 }
@@ -476,12 +476,12 @@ VMP_EXPORT int vmp_exec_trigger(vmp_exec *x, const char *const *env, size_t n)
 	x->npenv = n;
 	x->pevents = events;
 	x->st.events++;
-	if (x->pid <= 0 && vmp_mono_ns() >= turn_ns(x))
+	if (x->pid <= 0 && vmp__mono_ns() >= turn_ns(x))
 		start(x);
 	return rearm(x);
 }
 
-void vmp_exec_no_pidfd(vmp_exec *x)
+void vmp__exec_no_pidfd(vmp_exec *x)
 {
 	x->no_pidfd = true;
 }
