@@ -4,6 +4,9 @@
 
 usage: test_restart.py VMPRESSURED VMPRESSURE DATADIR
 
+(environment, as for the mpwatch test: $MPWATCH_CC, $MPWATCH_SDEV_SRC,
+$MPWATCH_SDEV_DEPS to build the sd-event client against libsystemd 254)
+
 A daemon plays tests/data/anon1.vmpt (held until SIGUSR1, then at twice
 real time) to a running `vmpressure watch --json` and to a protocol client
 written here from docs/protocol.md ("Reconnecting"). Once both have the
@@ -20,7 +23,22 @@ path, its readiness taken from READY=1 on a $NOTIFY_SOCKET of ours. Then:
     count again: the events after the restart are asserted one by one
     (same count, same levels as before the restart);
   - watch exits 0 on SIGTERM with a summary of both runs.
+
+The daemon also serves a memory-pressure endpoint, whose clients cannot
+reconnect (sd-event connects once; to it a dead daemon's end-of-file is
+pressure for ever). Our $NOTIFY_SOCKET plays systemd's file descriptor
+store: it keeps what FDSTORE=1 hands it and gives it to the second daemon
+as $LISTEN_FDS/$LISTEN_FDNAMES. A raw endpoint client (written here) and,
+where libsystemd 254 can be built against, the unmodified sd-event client
+(sdevent_client.c) are connected across the kill:
+  - neither sees end-of-file, and the sd-event client does not spin while
+    the daemon is gone (without the store it runs its handler ~10^5 times a
+    second);
+  - the new daemon says it served the kept connections again, and each
+    gets the notifications of the second run (the raw client: exactly the
+    trace's count for its listener, a byte each).
 """
+import fcntl
 import json
 import os
 import shutil
@@ -35,7 +53,7 @@ import time
 DAEMON, CLI, DATA = sys.argv[1:4]
 TRACE = os.path.join(DATA, "anon1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from tap import check as ok, done  # noqa: E402
+from tap import check as ok, done, skip  # noqa: E402
 
 CGROUP, ARGS = "aa", "low,hierarchy"
 T = tempfile.mkdtemp(prefix="vmp-restart-")
@@ -73,7 +91,8 @@ def expected():
 
 
 class Notify:
-    """A fake service manager's notification socket: READY=1 times."""
+    """A fake service manager's notification socket: READY=1 times, and a
+    file descriptor store (FDSTORE=1, FDSTOREREMOVE=1, by FDNAME)."""
 
     def __init__(self):
         self.path = os.path.join(T, "notify")
@@ -81,6 +100,7 @@ class Notify:
         self.s.bind(self.path)
         self.s.settimeout(0.05)
         self.ready = []
+        self.store = {}  # name -> fd
         self.stop = False
         self.t = threading.Thread(target=self.run, daemon=True)
         self.t.start()
@@ -88,11 +108,75 @@ class Notify:
     def run(self):
         while not self.stop:
             try:
-                m = self.s.recv(4096).decode()
+                data, fds, _, _ = socket.recv_fds(self.s, 4096, 16)
             except socket.timeout:
                 continue
+            m = data.decode()
+            kv = dict(x.split("=", 1) for x in m.split("\n") if "=" in x)
             if m.startswith("READY=1"):
                 self.ready.append(time.monotonic())
+            if kv.get("FDSTORE") == "1" and fds:
+                for fd in fds:
+                    os.set_inheritable(fd, False)
+                old = self.store.pop(kv.get("FDNAME", "stored"), None)
+                if old is not None:
+                    os.close(old)
+                self.store[kv.get("FDNAME", "stored")] = fds[0]
+                for fd in fds[1:]:
+                    os.close(fd)
+            elif kv.get("FDSTOREREMOVE") == "1":
+                old = self.store.pop(kv.get("FDNAME"), None)
+                if old is not None:
+                    os.close(old)
+            else:
+                for fd in fds:
+                    os.close(fd)
+
+
+class EndpointClient:
+    """A memory-pressure endpoint client by the protocol: connect once,
+    write the trigger, count the bytes; EOF would be the end of it."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.s.sendall(b"some 200000 2000000\0")
+        self.s.settimeout(0.2)
+        self.bytes = 0
+        self.eof = False
+        self.stop = False
+        self.t = threading.Thread(target=self.loop, daemon=True)
+        self.t.start()
+
+    def loop(self):
+        while not self.stop and not self.eof:
+            try:
+                b = self.s.recv(65536)
+            except (socket.timeout, TimeoutError):
+                continue
+            except OSError:
+                b = b""
+            if not b:
+                self.eof = True
+            self.bytes += len(b)
+
+
+def sdevent_client():
+    """The sd-event client, built against .deps' libsystemd 254; None, why."""
+    cc, src, deps = (os.environ.get(k) for k in ("MPWATCH_CC", "MPWATCH_SDEV_SRC", "MPWATCH_SDEV_DEPS"))
+    if not (cc and src and deps):
+        return None, "no $MPWATCH_CC/$MPWATCH_SDEV_SRC/$MPWATCH_SDEV_DEPS"
+    hdr = os.path.join(deps, "usr/include/systemd/sd-event.h")
+    if not os.path.exists(hdr) or "sd_event_add_memory_pressure" not in open(hdr).read():
+        return None, f"no libsystemd >= 254 in {deps} (`sh scripts/deps.sh test` unpacks one)"
+    exe = os.path.join(T, "sdevent_client")
+    lib = os.path.join(deps, "lib")
+    r = subprocess.run(cc.split() + ["-std=c11", "-D_GNU_SOURCE", "-I" + os.path.join(deps, "usr/include"), src,
+                                     "-o", exe, "-L" + lib, "-Wl,-rpath," + lib, "-lsystemd"],
+                       capture_output=True, text=True)
+    if r.returncode:
+        return None, "cannot build it: " + r.stderr.strip().replace("\n", " ")[:200]
+    return exe, None
 
 
 class Client:
@@ -111,21 +195,38 @@ class Client:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(2)
         s.connect(SOCK)
-        f = s.makefile("r")
         s.sendall(f"hello 1\nsubscribe {CGROUP} {ARGS} stream\n".encode())
-        hello = json.loads(f.readline())
-        sub = json.loads(f.readline())
+        self.buf = b""
+        hello = json.loads(self.line(s, block=True))
+        sub = json.loads(self.line(s, block=True))
         if not (hello.get("ok") and sub.get("ok")):
             raise OSError("refused: %r %r" % (hello, sub))
         s.settimeout(0.2)
-        return s, f, sub["id"]
+        return s, sub["id"]
+
+    def line(self, s, block=False):
+        """The next line; None on a timeout; b"" at end-of-file."""
+        while b"\n" not in self.buf:
+            try:
+                b = s.recv(65536)
+            except (socket.timeout, TimeoutError):
+                if block:
+                    raise OSError("no reply")
+                return None
+            except OSError:
+                b = b""
+            if not b:
+                return b""
+            self.buf += b
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
 
     def loop(self):
         backoff = 0.05
         while not self.stop:
             try:
-                s, f, sid = self.subscribe()
-            except OSError:
+                s, sid = self.subscribe()
+            except (OSError, ValueError):
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 0.5)
                 continue
@@ -134,13 +235,10 @@ class Client:
             if self.run_no > 1:
                 self.reconnected_at.append(time.monotonic())
             while not self.stop:
-                try:
-                    line = f.readline()
-                except (socket.timeout, TimeoutError):
+                line = self.line(s)
+                if line is None:
                     continue
-                except OSError:
-                    line = ""
-                if not line:
+                if line == b"":
                     self.lost += 1
                     break
                 ev = json.loads(line)
@@ -148,14 +246,53 @@ class Client:
                     self.events.append((self.run_no, ev["level"], ev["count"]))
             s.close()
 
+EP = os.path.join(T, "ep")
+EP_ARGS = "low"
 
-def start_daemon(n, notify):
+
+def start_daemon(n, notify, kept=None):
+    """kept: the store's {name: fd}, handed over as systemd does."""
     env = dict(os.environ, NOTIFY_SOCKET=notify.path)
+    for k in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"):
+        env.pop(k, None)
     log = open(os.path.join(T, f"daemon{n}.log"), "w")
-    p = subprocess.Popen([DAEMON, "--socket", SOCK, "--trace", TRACE, "--speed", "2", "--trace-hold"],
-                         stderr=log, env=env)
+    argv = [DAEMON, "--socket", SOCK, "--trace", TRACE, "--speed", "2", "--trace-hold",
+            "--memory-pressure-endpoint", f"{EP} {CGROUP} {EP_ARGS}"]
+    pre = None
+    if kept:
+        names, fds = list(kept.keys()), list(kept.values())
+        env["LISTEN_FDS"] = str(len(fds))
+        env["LISTEN_FDNAMES"] = ":".join(names)
+        # LISTEN_PID is the daemon's own pid: the shell's, which execs it.
+        argv = ["sh", "-c", 'LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"'] + argv
+
+        def pre():
+            tmp = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3 + len(fds) + 64) for fd in fds]  # out of the way of 3..
+            for i, fd in enumerate(tmp):
+                os.dup2(fd, 3 + i)  # inheritable
+            for fd in tmp:
+                os.close(fd)
+    p = subprocess.Popen(argv, stderr=log, env=env, preexec_fn=pre, close_fds=not kept)
     procs.append(p)
     return p
+
+
+def daemon_log(n):
+    with open(os.path.join(T, f"daemon{n}.log")) as f:
+        return f.read()
+
+
+def ep_expected():
+    lid = None
+    for line in open(TRACE):
+        f = line.split()
+        if f[:1] == ["listen"] and f[2:4] == [CGROUP, EP_ARGS]:
+            lid = f[1]
+    for line in open(TRACE):
+        f = line.split()
+        if lid is not None and f[:2] == ["expect", lid]:
+            return int(f[2])
+    return None
 
 
 def status():
@@ -201,10 +338,39 @@ try:
     c.t.start()
     ok(wait_for(lambda: "through vmpressured" in watch_err() and c.run_no == 1 and status().get("subscriptions") == 2),
        "watch and the protocol client are subscribed")
+    EE = ep_expected()
+    ep = EndpointClient(EP)
+    sdev_exe, sdev_why = sdevent_client()
+    sdev = None
+    if sdev_exe:
+        sdev = subprocess.Popen([sdev_exe], env=dict(os.environ, MEMORY_PRESSURE_WATCH=EP),
+                                stdout=open(os.path.join(T, "sdev.out"), "w"), stderr=subprocess.STDOUT)
+        procs.append(sdev)
+
+    def sdev_wakes():
+        try:
+            with open(os.path.join(T, "sdev.out")) as f:
+                return sum(1 for line in f if line.startswith("wake "))
+        except OSError:
+            return 0
+
+    def sdev_ready():
+        try:
+            with open(os.path.join(T, "sdev.out")) as f:
+                return "ready" in f.read()
+        except OSError:
+            return False
+    nclients = 2 if sdev else 1
+    ok(wait_for(lambda: len(notify.store) == nclients and (not sdev or sdev_ready())),
+       f"the endpoint's {nclients} client(s) are in the fd store ({sorted(notify.store)})")
     os.kill(d1.pid, signal.SIGUSR1)
     ok(wait_for(lambda: sum(n for _, _, n in c.events) >= E and
-                sum(1 for o in watch_lines() if o.get("event") == "pressure") >= E),
-       "both got the first run's notifications")
+                sum(1 for o in watch_lines() if o.get("event") == "pressure") >= E and ep.bytes >= EE),
+       "both got the first run's notifications, the endpoint client its bytes")
+    time.sleep(0.2)
+    ok(ep.bytes == EE, f"the endpoint client: {ep.bytes} bytes, one per notification of {CGROUP} {EP_ARGS} ({EE})")
+    ep_first = ep.bytes
+    sdev_first = sdev_wakes()
     first_client = list(c.events)
     first_watch = [o for o in watch_lines() if o.get("event") == "pressure"]
 
@@ -213,8 +379,14 @@ try:
     ok(wait_for(lambda: "lost vmpressured" in watch_err() and c.lost == 1),
        "both notice the daemon is gone (watch on stderr, the client at EOF)")
     ok(w.poll() is None, "watch keeps running without a daemon")
-    time.sleep(0.3)  # a few failed attempts: the backoff
-    d2 = start_daemon(2, notify)
+    time.sleep(0.5)  # a few failed attempts: the backoff
+    ok(not ep.eof, "the endpoint client does not see end-of-file: the store holds its connection")
+    if sdev:
+        ok(sdev_wakes() - sdev_first <= 2, f"the sd-event client does not spin while the daemon is gone "
+           f"({sdev_wakes() - sdev_first} wakes in 0.5 s)")
+    else:
+        skip("the sd-event client across the restart", sdev_why)
+    d2 = start_daemon(2, notify, kept=dict(notify.store))
     ok(wait_for(lambda: len(notify.ready) == 2), "the second daemon is ready (READY=1)")
     t_ready = notify.ready[1]
     ok(wait_for(lambda: status().get("subscriptions") == 2), "both are subscribed to the new daemon")
@@ -229,11 +401,22 @@ try:
     ok(gaps and gaps[0].get("daemon_uptime_s") is not None and gaps[0]["daemon_uptime_s"] < gaps[0]["duration_s"],
        "... with the new daemon's uptime, shorter than the gap")
 
+    ok(f"fd store: {nclients} of {nclients} kept connections served again" in daemon_log(2),
+       "the new daemon serves the kept endpoint connections again") or print(
+        "# " + daemon_log(2).replace("\n", "\n# "))
     os.kill(d2.pid, signal.SIGUSR1)
     ok(wait_for(lambda: sum(n for r, _, n in c.events if r == 2) >= E and
-                sum(1 for o in watch_lines() if o.get("event") == "pressure") >= 2 * E),
+                sum(1 for o in watch_lines() if o.get("event") == "pressure") >= 2 * E and
+                ep.bytes >= ep_first + EE),
        "both get notifications from the new daemon")
     time.sleep(0.2)
+    ok(ep.bytes - ep_first == EE and not ep.eof,
+       f"the endpoint client: {ep.bytes - ep_first} bytes from the new daemon ({EE}), on the same connection")
+    if sdev:
+        ok(sdev_wakes() > sdev_first + 2, f"the sd-event client is woken by the new daemon "
+           f"({sdev_wakes() - sdev_first} wakes)")
+        sdev.send_signal(signal.SIGTERM)
+        ok(sdev.wait(10) == 0, "the sd-event client exits 0 on SIGTERM")
     second_client = [(lv, n) for r, lv, n in c.events if r == 2]
     ok(sum(n for _, n in second_client) == E, f"the client: {E} notifications after the restart, as before it")
     ok(second_client == [(lv, n) for _, lv, n in first_client], "... the same levels and counts, in order")
@@ -250,6 +433,7 @@ try:
     ok(w.wait(10) == 0, "watch exits 0 on SIGTERM")
     ok(f"{2 * E} notifications" in watch_err(), f"... its summary counts both runs ({2 * E})")
     c.stop = True
+    ep.stop = True
     notify.stop = True
     d2.send_signal(signal.SIGTERM)
     ok(d2.wait(10) == 0, "the second daemon stops cleanly")
