@@ -744,6 +744,55 @@ void vmp_forecast_free(vmp_forecast *fc);
  */
 int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s, struct vmp_fc_result *out);
 
+/*
+ * The forecast's inputs on a live machine: the watched cgroup and every
+ * ancestor (cgroup v2: memory.current, .max, .high, .stat, .swap.current,
+ * .swap.max, .events, .pressure; cgroup v1: memory.usage_in_bytes,
+ * .limit_in_bytes, .memsw.*, .stat's total_*, .oom_control), and
+ * /proc/meminfo and /proc/vmstat. Files are opened once and re-read with
+ * pread. cfg: kind (AUTO as vmp_source_new() detects it; MACHINE: the
+ * machine alone, cgroup "/") and the roots; the rest is ignored.
+ * The caller samples at its own pace (VMP_FC_INTERVAL_MS).
+ */
+typedef struct vmp_fc_reader vmp_fc_reader;
+
+/* The sampling period the defaults are made for: the short window must
+ * hold about ten points (docs/forecast.md). */
+#define VMP_FC_INTERVAL_MS 100u
+
+/* -ENOENT: no such cgroup (or no memory controller there); -EINVAL: a bad
+ * path or config; -ENOMEM. */
+int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_config *cfg, const char *cgroup);
+void vmp_fc_reader_free(vmp_fc_reader *r);
+/* VMP_SOURCE_V1, _V2 or _MACHINE. */
+vmp_source_kind vmp_fc_reader_kind(const vmp_fc_reader *r);
+/*
+ * Read one sample stamped `time`. *out points into the reader: valid
+ * until the next read or free. A group that vanished or whose files
+ * changed shape is VMP_FC_GONE in it (and vmp_fc_reader_problem() says
+ * which file and why); 0 unless out of memory.
+ */
+int vmp_fc_reader_read(vmp_fc_reader *r, double time, struct vmp_fc_sample *out);
+/* The latest read's first problem ("PATH: what"), or NULL. */
+const char *vmp_fc_reader_problem(const vmp_fc_reader *r);
+
+/*
+ * A forecast event (r->event WARN or CLEAR) to an action runner:
+ *   VMP_EVENT      forecast or forecast-clear
+ *   VMP_CGROUP     the watched cgroup
+ *   VMP_CAUSE      eta, reraise, killed or gone
+ *   VMP_ETA        seconds until the OOM kill at the present trend (unset: none)
+ *   VMP_DECIDER    the group whose limit decides ("machine": MemAvailable), and
+ *                  its VMP_LIMIT, VMP_USAGE, VMP_UNRECLAIMABLE, VMP_RECLAIMABLE,
+ *                  VMP_SWAP_FREE, VMP_HEADROOM (bytes), VMP_GROWTH (bytes/s)
+ *   VMP_REFAULTS   refaults per second, VMP_EFFICIENCY pgsteal/pgscan (when known)
+ *   VMP_TIME, VMP_SOURCE, VMP_PSI_SOME_AVG10, VMP_PSI_FULL_AVG10 as for events
+ * -EINVAL for a result that is no event.
+ */
+int vmp_exec_trigger_forecast(vmp_exec *x, const struct vmp_fc_result *r, const char *cgroup,
+			      uint64_t time_ns, const char *source, const char *const *extra,
+			      size_t nextra);
+
 /* ---- vmptrace files (docs/vmptrace.md) --------------------------------- */
 
 typedef struct vmp_replay vmp_replay;

@@ -44,8 +44,9 @@
  *
  * Warnings: a warning when eta stays under warn_s for `confirm` samples;
  * another only when eta falls under `reraise` times what the last one
- * left (its eta less the time since): a steady approach is one warning,
- * one that speeds up is warned again; cleared once eta has been above clear * warn_s (or none) for
+ * left (its eta less the time since), and by a short window or more (a
+ * difference the trend cannot resolve is none): a steady approach is one
+ * warning, one that speeds up is warned again; cleared once eta has been above clear * warn_s (or none) for
  * clear_hold_s, or at once by an OOM kill on the path (the approach
  * ended) or the watched cgroup vanishing.
  */
@@ -430,13 +431,15 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 /* One group's figures; false if its counters say it is a new cgroup.
  * *killed when its oom_kill counter moved. */
 static bool group_figures(struct level *l, const struct vmp_fc_group *g, const struct vmp_fc_machine *m,
-			  bool *killed)
+			  bool watched, bool *killed)
 {
 	bool fresh = l->have && (g->refaults < l->refaults || g->pgscan < l->pgscan ||
 				 g->pgsteal < l->pgsteal || g->oom_kills < l->oom_kills);
+	/* A kill ends the approach of the watched group's or of a limit's:
+	 * not one of a sibling's below an unlimited ancestor. */
 	if (fresh) {
 		level_forget(l);
-	} else if (l->have && g->oom_kills > l->oom_kills)
+	} else if (l->have && g->oom_kills > l->oom_kills && (watched || g->max != VMP_FC_UNLIMITED))
 		*killed = true;
 	l->refaults = g->refaults;
 	l->pgscan = g->pgscan;
@@ -569,7 +572,7 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 			level_forget(l);
 			continue;
 		}
-		group_figures(l, g, s->machine, &killed);
+		group_figures(l, g, s->machine, i == 0, &killed);
 		struct point pt = {s->time, (double)l->u + (double)l->swap_usage, (double)g->refaults,
 				   (double)g->pgscan, (double)g->pgsteal, (g->flags & VMP_FC_HAVE_RECLAIM) != 0};
 		level_push(l, &pt, keep_from);
@@ -633,7 +636,8 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 				out->event = VMP_FC_EVENT_WARN;
 				out->cause = VMP_FC_CAUSE_ETA;
 			}
-		} else if (eta >= 0 && eta < c->reraise * (fc->warn_eta - (s->time - fc->warn_time))) {
+		} else if (eta >= 0 && eta < c->reraise * (fc->warn_eta - (s->time - fc->warn_time)) &&
+			   fc->warn_eta - (s->time - fc->warn_time) - eta >= c->window_s) {
 			fc->warn_eta = eta;
 			fc->warn_time = s->time;
 			fc->calm_since = -1;
