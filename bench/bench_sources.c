@@ -23,7 +23,7 @@
 #include "bench_util.h"
 
 #include "vmpressure.h"
-#include "../src/lib/sources/cgfiles.h"
+#include "sources/cgfiles.h"
 
 #include <dirent.h>
 #include <fcntl.h>

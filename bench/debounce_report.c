@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * debounce_report: what the debounced level state (src/lib/engine/debounce.c)
+ * debounce_report: what the debounced level state (src/lib/consumers/debounce.c)
  * makes of every recorded notification stream, and how its defaults were
  * chosen.
  *
  *   debounce_report [DATA_DIR [OUT_DIR]]   (defaults: tests/data, .)
  *
- * The streams (tests/unit/dstream.c): the kernel's own notifications of
+ * The streams (tests/tools/dstream.c): the kernel's own notifications of
  * each listener of tests/data/NAME.vmpt (real 6.1 kernel captures file1,
  * anon1, and the synthetic traces) and of each v2 run's capture
  * (tests/data/v2: the v2 study, the VM suite's runs in vm/ and vm2/); and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the samples line format (src/lib/sources/samples.c,
+ * libFuzzer target: the samples line format (src/lib/trace/samples.c,
  * docs/vmptrace.md "Samples") and offline re-estimation on arbitrary bytes.
  *
  * The contract checked, beyond "no crash, no leak, no hang":
@@ -19,7 +19,7 @@
  *    equal to its expect record, and estimates again to the same counts.
  */
 #include "vmpressure.h"
-#include "sources/samples.h"
+#include "trace/samples.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -460,7 +460,7 @@ int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg);
  */
 int vmp_source_record_end(vmp_source *src);
 
-/* ---- Debounced level state (src/lib/engine/debounce.c) ---------------- */
+/* ---- Debounced level state (src/lib/consumers/debounce.c) ---------------- */
 
 /*
  * For a consumer that wants "we are in medium pressure now" rather than a
@@ -859,7 +859,7 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
  *
  * prio: which evidence stands in for the kernel's priority path
  * (vmpressure_prio(), which the counters do not show); see the theory of
- * operation in src/lib/sources/estimator.c:
+ * operation in src/lib/estimator/estimator.c:
  */
 #define VMP_ESTIMATE_PRIO_DEFICIT 0x1u  /* calls that freed under 32 pages each failed */
 #define VMP_ESTIMATE_PRIO_OOM 0x2u      /* an oom event implies 18 failed calls (+17 after a kill) */

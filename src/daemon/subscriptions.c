@@ -22,7 +22,7 @@
  * event differs between subscribers only by the id, so its text is
  * formatted once per source event.
  *
- * Debounced subscriptions ("debounce[=CONFIG]", src/lib/engine/debounce.c)
+ * Debounced subscriptions ("debounce[=CONFIG]", src/lib/consumers/debounce.c)
  * have a state machine each, since each has its own config: their stream
  * gets the transitions it raises instead of the pressure events (their
  * eventfd still counts every notification). The machines run on

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The debounced level state machine (src/lib/engine/debounce.c): the
+ * The debounced level state machine (src/lib/consumers/debounce.c): the
  * config parser, hysteresis, dwell, PSI confirmation held and abandoned,
  * leaving a level on ticks alone, the evidence, and independence from how
  * often the caller ticks.

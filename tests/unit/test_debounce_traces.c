@@ -2,7 +2,7 @@
 /*
  * The debounced state machine on every recorded stream (tests/data: the
  * kernel captures, the synthetic traces, the v2 runs' kernel and estimator
- * streams; tests/unit/dstream.c), for several configs. Asserted per
+ * streams; tests/tools/dstream.c), for several configs. Asserted per
  * stream, each computed from the stream itself:
  *  - transitions alternate: each starts where the previous one ended;
  *  - transitions up never outnumber raw notifications, and with enter >= 2

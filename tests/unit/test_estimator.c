@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cgroup v2 estimator (src/lib/sources/estimator.c): origins through a
+ * The cgroup v2 estimator (src/lib/estimator/estimator.c): origins through a
  * three-level hierarchy, counter resets, vanishing cgroups, the
  * priority-path stand-in, adaptive sampling, and its fidelity on every
  * recorded run under argv[1] (tests/data/v2: the v2 study, and the VM

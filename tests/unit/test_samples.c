@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The samples line format (src/lib/sources/samples.c) and offline
+ * The samples line format (src/lib/trace/samples.c) and offline
  * re-estimation (estimate.c): random snapshots survive format and parse
  * exactly; every kind of malformed sample line is refused with its line
  * and byte; a `# sample-gone` drops the group as the live source does;
  * and every recorded cgroup v2 run under argv[1] (tests/data/v2: the v2
  * study and the VM suite's runs), converted into sample lines, estimates
  * through vmp_estimate_run() to the counts that the estimator gives when
- * driven directly with the same samples (tests/unit/v2study.c), with the
+ * driven directly with the same samples (tests/tools/v2study.c), with the
  * defaults and with other windows.
  */
 #include "check.h"
 #include "v2study.h"
 #include "v2record.h"
-#include "sources/samples.h"
+#include "trace/samples.h"
 
 #include <errno.h>
 #include <math.h>

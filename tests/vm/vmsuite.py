@@ -596,7 +596,7 @@ def fidelity(w, d, rundir, cli, rel):
     kby, kfirst = kernel_truth(cli, vmpt, n)
     # The run in the v2 study's format (tests/data/v2/README.md): the
     # capture with the kernel's counts as expect records, the 100 ms
-    # samples, the PSI log; tests/unit/v2study.c loads it.
+    # samples, the PSI log; tests/tools/v2study.c loads it.
     study = f'{rundir}/study'
     os.makedirs(study, exist_ok=True)
     with open(f'{study}/{w}.vmpt', 'w') as f:

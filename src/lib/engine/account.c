@@ -14,7 +14,7 @@
  * R-9). The local path evaluates at once in the caller and only moves the
  * socket-pressure deadline; it never reaches listeners (R-7, R-12).
  */
-#include "engine.h"
+#include "engine/engine.h"
 
 /* How long a local-path medium/critical keeps socket pressure on (HZ). */
 #define SOCKET_PRESSURE_HOLD_NS 1000000000u

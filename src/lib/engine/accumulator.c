@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Lock-free window accumulator; see accumulator.h for the theory. */
-#include "accumulator.h"
+#include "engine/accumulator.h"
 
 #define LOW32 VMP_ACC_LOW32
 

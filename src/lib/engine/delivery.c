@@ -16,8 +16,8 @@
  *
  * Only one node's listener lock is held at a time (R-25).
  */
-#include "engine.h"
-#include "observe.h"
+#include "engine/engine.h"
+#include "engine/observe.h"
 
 #include <errno.h>
 #include <unistd.h>

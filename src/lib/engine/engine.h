@@ -4,8 +4,8 @@
 #define VMP_ENGINE_H
 
 #include "vmpressure.h"
-#include "accumulator.h"
-#include "../export.h"
+#include "engine/accumulator.h"
+#include "export.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

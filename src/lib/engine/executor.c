@@ -20,7 +20,7 @@
  *    with no `work` records ("immediate timing") use it.
  *  - manual: only in vmp_group_run_job(), i.e. at a trace's `work` records.
  */
-#include "engine.h"
+#include "engine/engine.h"
 #include "clock.h"
 
 #include <errno.h>

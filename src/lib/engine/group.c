@@ -10,7 +10,7 @@
  * a final flush, so a thread that took vmp_group_ref() may keep accounting
  * into a group that is being removed, as reclaim can into an offline memcg.
  */
-#include "engine.h"
+#include "engine/engine.h"
 #include "clock.h"
 
 #include <errno.h>

@@ -18,7 +18,7 @@
  * somewhere upstream, and telling listeners "critical" errs on the side
  * that makes them look, where "low" would hide it.
  */
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 

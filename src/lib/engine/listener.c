@@ -6,7 +6,7 @@
  * may sleep, accounting never touches this lock. Unregister removes the
  * newest match only, so N registrations of one eventfd need N removals.
  */
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <stdlib.h>

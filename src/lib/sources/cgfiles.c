@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Counter-file parsers and reading; see cgfiles.h. */
-#include "cgfiles.h"
+#include "sources/cgfiles.h"
 
 #include <errno.h>
 #include <string.h>

@@ -27,11 +27,11 @@
  *    source as soon as tasks stall, before the next tick.
  * Descriptors stay open and are re-read with pread.
  */
-#include "source.h"
+#include "sources/source.h"
 #include "clock.h"
-#include "cgfiles.h"
-#include "estimator.h"
-#include "tap.h"
+#include "sources/cgfiles.h"
+#include "estimator/estimator.h"
+#include "sources/tap.h"
 
 #include <dirent.h>
 #include <stdio.h>

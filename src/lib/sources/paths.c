@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Cgroup path handling: every path a client names is relative to the
  * source's cgroup root and may not climb out of it. */
-#include "source.h"
+#include "sources/source.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -34,12 +34,12 @@
  * (`# sample-gone`), so `vmpressure estimate` drops the group as the live
  * source did.
  */
-#include "source.h"
+#include "sources/source.h"
 #include "clock.h"
-#include "record.h"
-#include "samples.h"
-#include "tap.h"
-#include "../trace/trace.h"
+#include "sources/record.h"
+#include "trace/samples.h"
+#include "sources/tap.h"
+#include "trace/trace.h"
 
 #include <errno.h>
 #include <stdlib.h>

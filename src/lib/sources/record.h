@@ -9,7 +9,7 @@
 #define VMP_RECORD_H
 
 #include "vmpressure.h"
-#include "tap.h"
+#include "sources/tap.h"
 
 struct vmp_recorder;
 

@@ -5,8 +5,8 @@
  * polls that one fd and calls vmp_source_dispatch(), which runs the ready
  * handlers. The kinds (v1.c, estimator glue in live.c) fill in the rest.
  */
-#include "source.h"
-#include "record.h"
+#include "sources/source.h"
+#include "sources/record.h"
 
 #include <errno.h>
 #include <stdio.h>

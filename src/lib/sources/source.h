@@ -4,7 +4,7 @@
 #define VMP_SOURCE_H
 
 #include "vmpressure.h"
-#include "../export.h"
+#include "export.h"
 
 #include <sys/epoll.h>
 #include <sys/types.h>

@@ -25,7 +25,7 @@
  * After each wake we check that the directory is still the one we opened
  * (same inode); if not, the last increment on each fd was that signal.
  */
-#include "source.h"
+#include "sources/source.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
  * one pass, memchr for line ends, no allocation, no locale-dependent
  * strto* calls.
  */
-#include "trace.h"
+#include "trace/trace.h"
 
 #include <errno.h>
 #include <stdarg.h>

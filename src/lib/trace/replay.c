@@ -11,8 +11,8 @@
  * registrations, `prio` is vmp_account_prio(), `work` is
  * vmp_group_run_job(). The kernel's counts are the test.
  */
-#include "trace.h"
-#include "../engine/observe.h"
+#include "trace/trace.h"
+#include "engine/observe.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
 #define VMP_TRACE_H
 
 #include "vmpressure.h"
-#include "../export.h"
+#include "export.h"
 
 enum vmp_trace_kind {
 	VMP_REC_GROUP,

@@ -6,7 +6,7 @@
  * hold (empty, or with a space, a control character or DEL, which would
  * split or end the field) are refused rather than written wrong.
  */
-#include "trace.h"
+#include "trace/trace.h"
 
 #include <errno.h>
 #include <inttypes.h>

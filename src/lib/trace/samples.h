@@ -16,8 +16,8 @@
 #ifndef VMP_SAMPLES_H
 #define VMP_SAMPLES_H
 
-#include "estimator.h"
-#include "../trace/trace.h"
+#include "estimator/estimator.h"
+#include "trace/trace.h"
 
 #define VMP_SAMPLES_VERSION 1u
 

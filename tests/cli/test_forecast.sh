@@ -3,7 +3,7 @@
 # root, no cgroups needed): it reads, says nothing while nothing grows,
 # and refuses bad arguments with the exit codes of vmpressure(1).
 #
-#   test_forecast_cli.sh VMPRESSURE
+#   test_forecast.sh VMPRESSURE
 set -u
 V=$1
 . "$(dirname "$0")/../lib/tap.sh"

@@ -184,8 +184,8 @@
  * The estimator keeps no clock and does no I/O: the caller gives the time
  * and the snapshots, so everything here is testable with made-up numbers.
  */
-#include "estimator.h"
-#include "tap.h"
+#include "estimator/estimator.h"
+#include "sources/tap.h"
 
 #include <errno.h>
 #include <stdlib.h>

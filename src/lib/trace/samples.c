@@ -14,7 +14,7 @@
  * vmptrace record or comment, is left alone, except that nothing may come
  * between a `# sample` line and its cgroup lines.
  */
-#include "samples.h"
+#include "trace/samples.h"
 
 #include <errno.h>
 #include <inttypes.h>

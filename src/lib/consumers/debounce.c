@@ -41,7 +41,7 @@
  * often the caller ticks; ticks only make them happen when nothing else
  * arrives.
  */
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <stdio.h>

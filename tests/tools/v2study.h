@@ -12,7 +12,7 @@
 #ifndef VMP_V2STUDY_H
 #define VMP_V2STUDY_H
 
-#include "sources/estimator.h"
+#include "estimator/estimator.h"
 
 #include <stdbool.h>
 #include <stddef.h>

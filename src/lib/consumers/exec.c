@@ -40,7 +40,7 @@
  * including one that failed to start, so that a failing fork cannot turn
  * into a busy loop.
  */
-#include "actions/exec.h"
+#include "consumers/exec.h"
 #include "clock.h"
 #include "export.h"
 #include "vmpressure.h"

@@ -13,9 +13,9 @@
  * so that whatever reads them (a debounced state, a plot) sees the
  * recording's timing rather than the replay's.
  */
-#include "source.h"
-#include "../trace/trace.h"
-#include "tap.h"
+#include "sources/source.h"
+#include "trace/trace.h"
+#include "sources/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The action runner (src/lib/actions/exec.c) through its public API: input
+ * The action runner (src/lib/consumers/exec.c) through its public API: input
  * checks, the environment it builds (variables unset when evidence is
  * absent, extras overriding, the caller's VMP_* stripped), coalescing into
  * one pending run, callbacks with exit codes, signals and timeouts, and
  * that it reaps only its own children. Commands write to a scratch
  * directory; no check depends on how fast anything runs.
  */
-#include "actions/exec.h"
+#include "consumers/exec.h"
 #include "check.h"
 #include "vmpressure.h"
 

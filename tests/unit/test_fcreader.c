@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The forecast's live reader (src/lib/sources/fcinput.c) on fixture trees
  * of cgroup v2 and v1 files and /proc. */
-#include "../unit/check.h"
+#include "check.h"
 #include "vmpressure.h"
 
 #include <errno.h>

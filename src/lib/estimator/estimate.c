@@ -24,11 +24,11 @@
  * replayed once first, so that it is checked exactly as `replay` checks
  * it and its group records are known to be paths.
  */
-#include "source.h"
-#include "estimator.h"
-#include "record.h"
-#include "samples.h"
-#include "../trace/trace.h"
+#include "sources/source.h"
+#include "estimator/estimator.h"
+#include "sources/record.h"
+#include "trace/samples.h"
+#include "trace/trace.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A recorded v2 run as sample lines: see v2record.h. */
 #include "v2record.h"
-#include "sources/samples.h"
+#include "trace/samples.h"
 
 #include <errno.h>
 #include <math.h>

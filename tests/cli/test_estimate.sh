@@ -20,7 +20,7 @@ count_of() { awk -v id="$2" '$1 == id {print $2}' "$1"; }
 # the records and sample lines, without the header comments
 body() { grep -v '^# \(vmptrace\|recorded\|estimated\) ' "$1"; }
 
-# ---- fixture trees (tests/record/fixture.sh) -----------------------------
+# ---- fixture trees (tests/cli/fixture.sh) -----------------------------
 . "$(dirname "$0")/fixture.sh"
 
 dur=10
