@@ -226,9 +226,19 @@ static void test_ancestor(void)
 		s.g[1].usage = (uint64_t)fmin(u + 40 * MB, 60 * MB);
 		s.g[1].file = s.g[1].usage - (uint64_t)(u + 30 * MB);
 		set_mem(&s, 2, u + 100 * MB, 0);
+		if (s.first_warn_t >= 0 && s.t - s.first_warn_t > 1 && !s.g[2].oom_kills) {
+			s.g[2].oom_kills = 1; /* a kill elsewhere below the root */
+			s.have_m = true;
+			s.m.mem_total = (uint64_t)(8192 * MB);
+			s.m.mem_available = (uint64_t)(4096 * MB);
+			s.m.oom_kills++;
+		} else if (s.have_m)
+			s.m.oom_kills++; /* vmstat counts memcg kills elsewhere too */
 		REQUIRE(sim_step(&s) == 0, "step");
 		u += 4 * MB * DT;
 	}
+	CHECK(s.g[2].oom_kills && s.clears == 0 && s.r.warning,
+	      "kills elsewhere (an unlimited ancestor's, the machine's counter) do not clear it (%u)", s.clears);
 	double left = s.t - s.first_warn_t;
 	CHECK(s.warns == 1 && left >= 2.6 && left <= 3.2, "ancestor limit: warned %.2f s ahead", left);
 	CHECK(s.r.decider == 1 && !strcmp(s.r.path, "a") && s.r.limit == (uint64_t)(60 * MB),

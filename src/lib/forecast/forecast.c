@@ -47,8 +47,9 @@
  * left (its eta less the time since), and by a short window or more (a
  * difference the trend cannot resolve is none): a steady approach is one
  * warning, one that speeds up is warned again; cleared once eta has been above clear * warn_s (or none) for
- * clear_hold_s, or at once by an OOM kill on the path (the approach
- * ended) or the watched cgroup vanishing.
+ * clear_hold_s, or at once by an OOM kill in the watched group or at
+ * the level that decided the warning (the approach ended) or the watched
+ * cgroup vanishing.
  */
 #include "forecast.h"
 #include "vmpressure.h"
@@ -95,6 +96,7 @@ struct vmp_forecast {
 	unsigned streak;
 	double warn_eta;        /* eta of the last warning */
 	double warn_time;       /* and its time */
+	int warn_decider;       /* and the level that decided it (-1: the machine) */
 	double calm_since;      /* negative: not calm */
 	uint64_t warnings;
 };
@@ -431,15 +433,13 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 /* One group's figures; false if its counters say it is a new cgroup.
  * *killed when its oom_kill counter moved. */
 static bool group_figures(struct level *l, const struct vmp_fc_group *g, const struct vmp_fc_machine *m,
-			  bool watched, bool *killed)
+			  bool *killed)
 {
 	bool fresh = l->have && (g->refaults < l->refaults || g->pgscan < l->pgscan ||
 				 g->pgsteal < l->pgsteal || g->oom_kills < l->oom_kills);
-	/* A kill ends the approach of the watched group's or of a limit's:
-	 * not one of a sibling's below an unlimited ancestor. */
-	if (fresh) {
+	if (fresh)
 		level_forget(l);
-	} else if (l->have && g->oom_kills > l->oom_kills && (watched || g->max != VMP_FC_UNLIMITED))
+	else if (l->have && g->oom_kills > l->oom_kills)
 		*killed = true;
 	l->refaults = g->refaults;
 	l->pgscan = g->pgscan;
@@ -572,7 +572,15 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 			level_forget(l);
 			continue;
 		}
-		group_figures(l, g, s->machine, i == 0, &killed);
+		bool k = false;
+		group_figures(l, g, s->machine, &k);
+		/* A kill ends the approach when it is the watched group's, or
+		 * at the level that decided the standing warning: an ancestor's
+		 * or the machine's counters also count kills elsewhere below
+		 * them (a sibling's own limit; vmstat's oom_kill counts memcg
+		 * kills too). */
+		if (k && (i == 0 || (fc->warning && fc->warn_decider == (int)i)))
+			killed = true;
 		struct point pt = {s->time, (double)l->u + (double)l->swap_usage, (double)g->refaults,
 				   (double)g->pgscan, (double)g->pgsteal, (g->flags & VMP_FC_HAVE_RECLAIM) != 0};
 		level_push(l, &pt, keep_from);
@@ -580,7 +588,10 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 	struct level *ml = &fc->machine;
 	ml->candidate = false;
 	if (s->machine) {
-		machine_figures(ml, s->machine, &killed);
+		bool k = false;
+		machine_figures(ml, s->machine, &k);
+		if (k && fc->warning && fc->warn_decider == -1)
+			killed = true;
 		struct point pt = {s->time, (double)ml->u + (double)ml->swap_usage, 0, 0, 0, false};
 		level_push(ml, &pt, keep_from);
 	} else
@@ -631,6 +642,7 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 				fc->warning = true;
 				fc->warn_eta = eta;
 				fc->warn_time = s->time;
+				fc->warn_decider = di;
 				fc->calm_since = -1;
 				fc->warnings++;
 				out->event = VMP_FC_EVENT_WARN;
@@ -640,6 +652,7 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 			   fc->warn_eta - (s->time - fc->warn_time) - eta >= c->window_s) {
 			fc->warn_eta = eta;
 			fc->warn_time = s->time;
+			fc->warn_decider = di;
 			fc->calm_since = -1;
 			fc->warnings++;
 			out->event = VMP_FC_EVENT_WARN;
