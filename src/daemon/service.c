@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,10 @@ void vmpd_service_fini(struct vmpd *d)
 
 /* ---- locked memory ---- */
 
+/* The mlockall() flags in force when they lock on fault, else 0: only
+ * then can a trim unlock and relock without populating every mapping. */
+static int relock_flags;
+
 static __attribute__((noinline)) void grow_stack(void)
 {
 	volatile char buf[STACK_PREFAULT];
@@ -221,6 +226,12 @@ void vmpd_lock_memory(bool on)
 		rc = mlockall(flags);
 	}
 	if (!rc) {
+		if (strcmp(how, "on fault") == 0)
+#ifdef MCL_ONFAULT
+			relock_flags = flags | MCL_ONFAULT;
+#else
+			relock_flags = 0;
+#endif
 		if (future)
 			vmpd_log(VMPD_LOG_INFO, "memory locked, %s, now and as it grows", how);
 		else
@@ -317,4 +328,25 @@ size_t vmpd_listen_fds(struct vmpd_listen_fd *out, size_t max)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	return got;
+}
+
+/* malloc_trim() gives freed pages back with madvise(MADV_DONTNEED), which
+ * fails on locked pages: under mlockall the RSS would keep every peak. So
+ * the trim runs with the memory unlocked, and the lock is taken again on
+ * fault (nothing is populated by it). */
+void vmpd_trim_memory(void)
+{
+#ifdef __GLIBC__
+	if (!relock_flags) {
+		malloc_trim(0);
+		return;
+	}
+	munlockall();
+	malloc_trim(0);
+	if (mlockall(relock_flags) != 0) {
+		vmpd_log(VMPD_LOG_WARNING, "cannot lock memory again after a trim (mlockall: %s): running unlocked",
+			 strerror(errno));
+		relock_flags = 0;
+	}
+#endif
 }
