@@ -6,7 +6,9 @@
  *
  * A daemon under LD_PRELOAD=alloc_count.so plays tests/data/anon1.vmpt in
  * real time (3 s of notifications) to, for each of the trace's listeners,
- * a stream client and an eventfd client on connections of their own. Once
+ * a stream client and an eventfd client on connections of their own, and
+ * to a client of a memory-pressure endpoint on the first listener (a byte
+ * per notification). Once
  * a quarter of the expected notifications has arrived (warm-up: the
  * buffers have their working size), the counters are read; again when the
  * last one has arrived, before the test sends anything else. Between the
@@ -92,10 +94,11 @@ int main(int argc, char **argv)
 	snprintf(trace, sizeof(trace), "%s/anon1.vmpt", argv[2]);
 	if (!mkdtemp(dir))
 		return 1;
-	char sock[256], log[256], cnt[256];
+	char sock[256], log[256], cnt[256], ep[256], epspec[700];
 	snprintf(sock, sizeof(sock), "%s/s", dir);
 	snprintf(log, sizeof(log), "%s/log", dir);
 	snprintf(cnt, sizeof(cnt), "%s/count", dir);
+	snprintf(ep, sizeof(ep), "%s/ep", dir);
 	int cfd = open(cnt, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (cfd < 0 || ftruncate(cfd, 4096) != 0)
 		return 1;
@@ -108,9 +111,12 @@ int main(int argc, char **argv)
 	int nl = cu_trace_listeners(trace, ls, MAXL, NULL);
 	ok(nl > 0, "the trace has %d listeners", nl);
 
+	if (nl > 0)
+		snprintf(epspec, sizeof(epspec), "%s %s %s", ep, ls[0].cgroup, ls[0].args);
 	setenv("VMP_ALLOC_COUNT", cnt, 1);
 	setenv("LD_PRELOAD", argv[3], 1);
-	char *dargv[] = {argv[1], "--socket", sock, "--trace", trace, "--speed", "1", "--trace-hold", NULL};
+	char *dargv[] = {argv[1], "--socket", sock, "--trace", trace, "--speed", "1", "--trace-hold",
+			 "--memory-pressure-endpoint", epspec, NULL};
 	int st = 0;
 	pid_t pid = cu_spawn_daemon(dargv, sock, log, 10000, &st);
 	unsetenv("LD_PRELOAD");
@@ -139,20 +145,32 @@ int main(int argc, char **argv)
 	}
 	ok(subs_ok, "%d stream and %d eventfd clients subscribed (%" PRIu64 " notifications expected each way)",
 	   nl, nl, expect);
+	struct cu_conn epc;
+	uint64_t ep_bytes = 0, ep_expect = cls[0].expect;
+	bool ep_ok = cu_connect(&epc, ep, true) == 0 && cu_send(&epc, "some 200000 2000000\n") == 0;
+	ok(ep_ok, "a memory-pressure endpoint client connected (%" PRIu64 " notifications expected)", ep_expect);
+	cu_sleep_ms(100); /* accepted before the replay starts */
 	kill(pid, SIGUSR1);
 
 	struct alloc_count at_warm = {0};
 	uint64_t warm_events = 0, total = 0;
 	bool warm = false;
 	double end = cu_now() + 60;
-	while (total < 2 * expect && cu_now() < end) {
-		struct pollfd p[2 * MAXL];
+	while (total < 2 * expect + ep_expect && cu_now() < end) {
+		struct pollfd p[2 * MAXL + 1];
 		for (int i = 0; i < nl; i++) {
 			p[2 * i] = (struct pollfd){.fd = cls[i].stream.fd, .events = POLLIN};
 			p[2 * i + 1] = (struct pollfd){.fd = cls[i].fd, .events = POLLIN};
 		}
-		if (poll(p, (nfds_t)(2 * nl), 1000) <= 0)
+		p[2 * nl] = (struct pollfd){.fd = ep_ok ? epc.fd : -1, .events = POLLIN};
+		if (poll(p, (nfds_t)(2 * nl + 1), 1000) <= 0)
 			continue;
+		if (p[2 * nl].revents) {
+			char b[4096];
+			ssize_t k;
+			while ((k = read(epc.fd, b, sizeof(b))) > 0)
+				ep_bytes += (uint64_t)k;
+		}
 		for (int i = 0; i < nl; i++) {
 			struct cl *c = &cls[i];
 			if (p[2 * i].revents) {
@@ -164,10 +182,10 @@ int main(int argc, char **argv)
 			if (p[2 * i + 1].revents)
 				c->got_efd += cu_eventfd_take(c->fd);
 		}
-		total = 0;
+		total = ep_bytes;
 		for (int i = 0; i < nl; i++)
 			total += cls[i].got_stream + cls[i].got_efd;
-		if (!warm && total >= expect / 2) {
+		if (!warm && total >= (2 * expect + ep_expect) / 4) {
 			memcpy(&at_warm, a, sizeof(at_warm));
 			warm_events = total;
 			warm = true;
@@ -178,14 +196,16 @@ int main(int argc, char **argv)
 	bool counts = true;
 	for (int i = 0; i < nl; i++)
 		counts &= cls[i].got_stream == cls[i].expect && cls[i].got_efd == cls[i].expect;
-	ok(counts, "every client got its listener's expected count (%" PRIu64 " of %" PRIu64 ")", total,
+	ok(counts, "every client got its listener's expected count (%" PRIu64 " of %" PRIu64 ")", total - ep_bytes,
 	   2 * expect);
+	ok(ep_bytes == ep_expect, "the endpoint client got a byte per notification (%" PRIu64 " of %" PRIu64 ")",
+	   ep_bytes, ep_expect);
 	uint64_t n = total - warm_events;
 	uint64_t da = at_end.allocs - at_warm.allocs, dop = at_end.opens - at_warm.opens;
 	printf("# after warm-up: %" PRIu64 " notifications delivered, %" PRIu64 " allocations, %" PRIu64
 	       " file openings (%.4f and %.4f per notification)\n",
 	       n, da, dop, n ? (double)da / (double)n : 0.0, n ? (double)dop / (double)n : 0.0);
-	ok(warm && n >= expect / 2, "warm-up after %" PRIu64 ", %" PRIu64 " measured", warm_events, n);
+	ok(warm && n >= (2 * expect + ep_expect) / 2, "warm-up after %" PRIu64 ", %" PRIu64 " measured", warm_events, n);
 	ok(da == 0, "no allocation on the delivery path after warm-up (%" PRIu64 ")", da);
 	ok(dop == 0, "no file opened on the delivery path after warm-up (%" PRIu64 ")", dop);
 	if (da || dop)
@@ -199,6 +219,8 @@ int main(int argc, char **argv)
 	ok(got && a->allocs > before, "the counter sees a status request's allocations (%" PRIu64 ")",
 	   a->allocs - before);
 
+	if (ep_ok)
+		cu_close(&epc);
 	for (int i = 0; i < nl; i++) {
 		cu_close(&cls[i].stream);
 		cu_close(&cls[i].efd);
@@ -210,6 +232,7 @@ int main(int argc, char **argv)
 out:
 	unlink(cnt);
 	unlink(log);
+	unlink(ep);
 	rmdir(dir);
 	printf("1..%d\n", n_tap);
 	return n_fail ? 1 : 0;
