@@ -83,6 +83,8 @@ CONFIGS = {
 ALIASES = {'v1': '6.1-v1', 'v2': '6.1-v2'}
 DATA_FILES = [('f192', 192), ('f128', 128), ('f64', 64), ('f64b', 64)]  # MiB
 DATA_VERSION = 1  # bump when DATA_FILES change: the cached image is rebuilt
+# More workload files for the initramfs (tests/vm/resident/vm_resident.py).
+EXTRA_SCEN_DIRS = []
 
 
 class Skip(Exception):
@@ -414,7 +416,7 @@ def initramfs(out, kdir, progs, cgv, tmpdir):
         shutil.copy(path, f'{ir}/bin/{name}')
     for f in glob.glob(f'{kdir}/mods/*'):
         shutil.copy(f, f'{ir}/mods/')
-    for f in glob.glob(f'{HERE}/guest/scen/*.sh'):
+    for f in glob.glob(f'{HERE}/guest/scen/*.sh') + [g for x in EXTRA_SCEN_DIRS for g in glob.glob(f'{x}/*.sh')]:
         shutil.copy(f, f'{ir}/scen/')
     shutil.copy(f'{HERE}/guest/init.sh', f'{ir}/init')
     os.chmod(f'{ir}/init', 0o755)
