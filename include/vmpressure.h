@@ -322,7 +322,9 @@ struct vmp_source_event {
 	uint64_t scanned, reclaimed, pressure;
 	double psi_some_avg10;    /* the cgroup's memory.pressure; negative if unknown */
 	double psi_full_avg10;
-	uint64_t time_ns;         /* CLOCK_REALTIME */
+	uint64_t time_ns;         /* CLOCK_REALTIME: for people */
+	uint64_t mono_ns;         /* CLOCK_MONOTONIC, the same moment: for timing
+				   * (a trace source: both on the file's timeline) */
 	uint64_t count;           /* notifications this event stands for (>= 1) */
 };
 
@@ -577,9 +579,9 @@ int vmp_debounce_parse(const char *s, struct vmp_debounce_config *cfg, struct vm
  * -ENOSPC if it does not fit in cap, -EINVAL for an invalid config. */
 int vmp_debounce_format(const struct vmp_debounce_config *cfg, char *buf, size_t cap);
 
-/* One raw notification (e.g. a struct vmp_source_event). */
+/* One raw notification (from a source event: vmp_debounce_input_from_event). */
 struct vmp_debounce_input {
-	uint64_t time_ns;
+	uint64_t time_ns;          /* the debouncer's clock */
 	vmp_level level;
 	uint64_t count;            /* notifications it stands for; 0 means 1 */
 	bool has_evidence;         /* scanned, reclaimed, pressure are known */
@@ -587,7 +589,22 @@ struct vmp_debounce_input {
 	const char *origin;        /* may be NULL; only passed through */
 	double psi_some_avg10;     /* negative: unknown */
 	double psi_full_avg10;
+	uint64_t real_ns;          /* the same moment on CLOCK_REALTIME; 0: unknown */
 };
+
+/*
+ * The one way from a source event to debounce input: time_ns is the
+ * event's mono_ns (an event without one, mono_ns 0, e.g. rebuilt from
+ * vmpressured's stream, which carries the wall time only, is placed at its
+ * time_ns's distance from the wall clock now), real_ns its time_ns; the
+ * level and count; scanned, reclaimed and pressure unless the event has
+ * VMP_EVENT_NO_EVIDENCE (then 0 and has_evidence false); the origin
+ * whenever the event names one (it is not part of that evidence: a relayed
+ * kernel event has none, an estimated one has it whatever its numbers);
+ * the PSI. in->origin points into ev. -EINVAL for a removal
+ * (VMP_EVENT_REMOVED: not a notification) or NULL.
+ */
+int vmp_debounce_input_from_event(const struct vmp_source_event *ev, struct vmp_debounce_input *in);
 
 /* What justified a transition: the window at the moment it was raised. */
 struct vmp_debounce_evidence {
@@ -617,6 +634,8 @@ struct vmp_transition {
 	vmp_state from, to;
 	vmp_transition_cause cause;
 	uint64_t time_ns;          /* the input's clock */
+	uint64_t real_ns;          /* on CLOCK_REALTIME: time_ns moved by the latest
+				    * input's real_ns - time_ns; 0 if none had one */
 	uint64_t prev_duration_ns; /* how long `from` lasted (0: since creation) */
 	uint64_t held_ns;          /* how long it waited for PSI */
 	struct vmp_debounce_evidence ev;
