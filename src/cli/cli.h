@@ -57,6 +57,24 @@ int watch_exec_dispatch(struct watch_exec *we);
 bool watch_exec_busy(const struct watch_exec *we);
 /* Logs the counts, kills a run still going, frees. NULL is a no-op. */
 void watch_exec_close(struct watch_exec *we);
+/* A forecast event: the variables of vmp_exec_trigger_forecast(). */
+void watch_exec_forecast(struct watch_exec *we, const struct vmp_fc_result *r, const char *cgroup,
+			 uint64_t time_ns, const char *source);
+/* watch_forecast.c: `vmpressure watch --forecast[=SECONDS]`. */
+struct watch_forecast_opts {
+	const char *cgroup;
+	const struct vmp_source_config *cfg;
+	double warn_s;            /* 0: the model's default */
+	bool json;
+	uint64_t max_count;       /* warnings; 0: none */
+	double timeout;           /* seconds; negative: none */
+	const char *exec_cmd;
+	unsigned exec_interval, exec_timeout;
+};
+int watch_forecast(const struct watch_forecast_opts *o);
+/* One forecast event as watch prints it (also `vmpressure forecast`). */
+void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, bool json,
+			  const char *source);
 /* watch_debounce.c: `vmpressure watch --debounce`: transitions only. */
 #include <stdio.h>
 struct watch_debounce;

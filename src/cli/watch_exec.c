@@ -83,6 +83,17 @@ void watch_exec_transition(struct watch_exec *we, const struct vmp_transition *t
 	we->last_error = rc;
 }
 
+void watch_exec_forecast(struct watch_exec *we, const struct vmp_fc_result *r, const char *cgroup,
+			 uint64_t time_ns, const char *source)
+{
+	if (!we)
+		return;
+	int rc = vmp_exec_trigger_forecast(we->x, r, cgroup, time_ns, source, NULL, 0);
+	if (rc && rc != we->last_error)
+		fprintf(stderr, "%s: exec: cannot pass the forecast on: %s\n", prog, strerror(-rc));
+	we->last_error = rc;
+}
+
 int watch_exec_fd(const struct watch_exec *we)
 {
 	return we ? vmp_exec_fd(we->x) : -1;

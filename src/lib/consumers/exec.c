@@ -32,7 +32,14 @@
  * 2 closed (close_range(), else a loop up to the descriptor limit read
  * before the fork), because a descriptor the program did not mark
  * close-on-exec (a socket of the daemon's, an eventfd of a client's) must
- * not outlive it in a command. The environment is built before the fork:
+ * not outlive it in a command. Nor do the daemon's protections: the
+ * child's OOM score adjustment goes back to 0 (raising it is always
+ * allowed, and a command must not inherit a daemon's -900: it would be the
+ * last process the OOM killer takes), its nice value and I/O priority to
+ * the default, its scheduling policy to SCHED_OTHER, and its memory
+ * unlocked (fork(2) already drops the locks; munlockall() states it).
+ * Each is best effort: a value the child may not set stays as it was.
+ * The environment is built before the fork:
  * the caller's, less every VMP_* variable (a stale one from the caller's
  * own environment would look like evidence), plus the event's.
  *
@@ -48,11 +55,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -270,6 +279,27 @@ static char **build_env(char *const *add, size_t nadd)
 	return env;
 }
 
+/* In the child, async-signal-safe: see "Spawning" at the top. */
+static void reset_protections(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1) {
+			/* lowering a positive value needs CAP_SYS_RESOURCE */
+		}
+		close(fd);
+	}
+	munlockall();
+	setpriority(PRIO_PROCESS, 0, 0);
+	if (sched_getscheduler(0) != SCHED_OTHER) {
+		struct sched_param sp = {0};
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+	}
+#ifdef SYS_ioprio_set
+	syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 0 /* IOPRIO_CLASS_NONE: the default */);
+#endif
+}
+
 /* In the child: only async-signal-safe calls from here on. */
 static void child(const struct vmp_exec *x, char *const *env, int maxfd)
 {
@@ -279,6 +309,7 @@ static void child(const struct vmp_exec *x, char *const *env, int maxfd)
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL); /* EINVAL for SIGKILL, SIGSTOP and the libc's own: fine */
 	setpgid(0, 0);
+	reset_protections();
 	if (x->stdout_fd >= 0 && x->stdout_fd != 1)
 		dup2(x->stdout_fd, 1);
 	if (x->stderr_fd >= 0 && x->stderr_fd != 2)
