@@ -69,6 +69,7 @@ struct elistener {
 struct prev {
 	char *path;
 	struct vmp_est_cgroup c; /* valid: a baseline */
+	struct vmp_est_node *node; /* the estimator's, once sampled */
 };
 
 struct vmp_estimate {
@@ -81,7 +82,7 @@ struct vmp_estimate {
 	/* groups created here, parents before children */
 	char **made;
 	size_t nmade, madecap;
-	vmp_group **sg;
+	struct vmp_est_node **sg;
 	size_t sgcap;
 	char *scratch;
 	size_t scap;
@@ -178,6 +179,8 @@ static int get_group(struct vmp_estimate *e, const char *path, vmp_group **out)
 	return rc;
 }
 
+static struct prev *prev_find(struct vmp_estimate *e, const char *path);
+
 /* `# sample-gone`: the group and everything created below it go. */
 static void drop_group(struct vmp_estimate *e, const char *path)
 {
@@ -186,6 +189,11 @@ static void drop_group(struct vmp_estimate *e, const char *path)
 		const char *m = e->made[i];
 		if (strcmp(m, path) != 0 && !(strncmp(m, path, pl) == 0 && m[pl] == '/'))
 			continue;
+		struct prev *pv = prev_find(e, m);
+		if (pv && pv->node) {
+			vmp_est_node_free(pv->node); /* its children went first */
+			pv->node = NULL;
+		}
 		vmp_group *g;
 		if (vmp_group_lookup(e->ctx, m, &g) == 0)
 			vmp_group_destroy(g);
@@ -328,6 +336,51 @@ static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 	return &e->prev[b];
 }
 
+static struct prev *prev_find(struct vmp_estimate *e, const char *path)
+{
+	if (!e->pcap)
+		return NULL;
+	for (size_t b = hash_str(path) & (e->pcap - 1); e->prev[b].path; b = (b + 1) & (e->pcap - 1))
+		if (!strcmp(e->prev[b].path, path))
+			return &e->prev[b];
+	return NULL;
+}
+
+/* The estimator's node for path ("a/b"), created with its group and with
+ * those of its ancestors if need be: parents first, as the source's tree. */
+static int get_node(struct vmp_estimate *e, const char *path, struct vmp_est_node **out)
+{
+	struct prev *pv = prev_get(e, path);
+	if (!pv)
+		return -ENOMEM;
+	if (pv->node) {
+		*out = pv->node;
+		return 0;
+	}
+	struct vmp_est_node *parent = NULL;
+	const char *slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		char *up = strndup(path, (size_t)(slash - path));
+		if (!up)
+			return -ENOMEM;
+		int rc = get_node(e, up, &parent);
+		free(up);
+		if (rc)
+			return rc;
+	}
+	vmp_group *g;
+	int rc = get_group(e, path, &g);
+	if (rc)
+		return rc;
+	pv = prev_get(e, path); /* the table may have grown */
+	if (!pv)
+		return -ENOMEM;
+	rc = vmp_est_node_new(e->est, parent, g, &pv->node);
+	if (!rc)
+		*out = pv->node;
+	return rc;
+}
+
 /* Growth of a counter, 0 if it went back (the estimator starts over). */
 static uint64_t grew(uint64_t now, uint64_t before)
 {
@@ -418,7 +471,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trac
 		return 0;
 	}
 	if (r->n > e->sgcap) {
-		vmp_group **ng = realloc(e->sg, r->n * sizeof(*ng));
+		struct vmp_est_node **ng = realloc(e->sg, r->n * sizeof(*ng));
 		if (!ng)
 			return -ENOMEM;
 		e->sg = ng;
@@ -432,7 +485,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trac
 			return -ENOMEM;
 		if ((rc = check_cgroup(e, p, &r->c[i], r->line, err)) != 0)
 			return rc;
-		rc = get_group(e, p, &e->sg[i]);
+		rc = get_node(e, p, &e->sg[i]);
 		if (rc) {
 			vmp_trace_errorf(err, r->line, "cannot create group '%s': error %d", p, rc);
 			return rc == -ENOMEM ? rc : -EINVAL;
