@@ -9,15 +9,16 @@
  * source (live.c) gives the estimator nothing but these snapshots, its
  * engine is a context with the inline executor, and its listeners are
  * callback registrations made at the place of their `listen` record
- * (before the samples that follow it). So the same context, groups
- * created from the paths (the cgroup tree's shape), the same steps at the
- * same times and the same registrations replay the same engine calls, in
- * the same order; `# sample-gone` drops a group as the source did, so a
- * cgroup seen again starts afresh in both. The estimator depends on time
- * differences only, and the sample times are its own times less the
- * recording's start, in ns. The re-estimated trace is written with the
- * recorder that wrote the recording (record.c), so with the defaults its
- * records are the recording's, line for line.
+ * (before the samples that follow it). So the same context, groups and
+ * estimator nodes created from the paths (the cgroup tree's shape, parents
+ * first), the same steps at the same times and the same registrations
+ * replay the same engine calls, in the same order; `# sample-gone` drops a
+ * group and its node as the source did, so a cgroup seen again starts
+ * afresh in both. The estimator depends on time differences only, and the
+ * sample times are its own times less the recording's start, in ns. The
+ * re-estimated trace is written with the recorder that wrote the recording
+ * (record.c), so with the defaults its records are the recording's, line
+ * for line.
  *
  * The file's own engine calls and `expect` counts are not used, except
  * that the expect counts are reported beside the new ones. The file is

@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cgroup v2 estimator: what plays the part of mm/vmscan.c when the
- * kernel has no memory.pressure_level. It turns counter snapshots into the
- * engine calls that the kernel's reclaim would have made. The figures that
- * back each rule below (the runs, the kernels, the commands that show them
- * again) are in docs/estimator.md.
+ * src/lib/estimator/: the cgroup v2 model. Where the kernel has no
+ * memory.pressure_level, it plays the part of mm/vmscan.c: counter
+ * snapshots in (memory.stat, memory.events, memory.pressure, /proc/vmstat,
+ * read by the live source, src/lib/sources/live.c), engine calls out
+ * (vmp_account(), vmp_account_prio(), vmp_group_run_job(): the calls the
+ * kernel's reclaim would have made). Pure: the caller gives the time and
+ * the snapshots, and keeps the cgroups as nodes (estimator.h), so the
+ * whole model runs on made-up or recorded numbers. estimator.c is the
+ * model (deltas, origins, attribution, windows, sampling), prio.c the
+ * priority-path stand-ins, estimate.c its offline re-run over a
+ * recording's sample lines (vmpressure estimate).
+ *
+ * It may depend on the engine's public API (include/vmpressure.h), libc,
+ * and the recording tap (sources/tap.h, inline wrappers of those engine
+ * calls); estimate.c also on vmptrace (trace/: the reader, replay and the
+ * sample lines), the recorder (sources/record.h) that writes its output
+ * and the cgroup path rules (sources/source.h). No I/O, no clock, no
+ * threads in the model.
+ *
+ * The figures that back each rule below (the runs, the kernels, the
+ * commands that show them again) are in docs/estimator.md.
  *
  * Theory of operation
  * ===================
@@ -28,12 +44,14 @@
  * them), allocstall_* one per global direct reclaim call.
  *
  * 1. Deltas. Each step takes the difference to the previous snapshot of the
- *    same cgroup path. A snapshot with any counter lower than before (the
- *    cgroup was recreated under the same name), a replaced engine group or
- *    an invalid snapshot loses the baseline: no delta that step, the next
- *    valid snapshot starts over. Nothing is guessed across a reset, so no
- *    huge bogus window. A path merely absent from a step (the glue samples
- *    only busy cgroups) keeps its baseline for EST_FORGET_NS.
+ *    same node (one per cgroup the caller follows, kept as long as the
+ *    cgroup: a step costs the cgroups it samples, not the tree). A
+ *    snapshot with any counter lower than before (the cgroup was recreated
+ *    under the same name), a new node (a new engine group) or an invalid
+ *    snapshot loses the baseline: no delta that step, the next valid
+ *    snapshot starts over. Nothing is guessed across a reset, so no huge
+ *    bogus window. A node merely absent from a step (the glue samples only
+ *    busy cgroups) keeps its baseline for EST_FORGET_NS.
  *
  * 2. Origins. A group's own limit events are memory.events.local when
  *    present, else its hierarchical events minus those of its children in
