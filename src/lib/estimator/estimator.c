@@ -274,11 +274,6 @@ int vmp_est_node_free(struct vmp_est_node *nd)
 	return 0;
 }
 
-vmp_group *vmp_est_node_group(const struct vmp_est_node *nd)
-{
-	return nd->g;
-}
-
 void vmp_est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
 {
 	e->tap = tap;

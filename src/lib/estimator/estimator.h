@@ -124,7 +124,6 @@ struct vmp_est_node;
 int vmp_est_node_new(struct vmp_est *est, struct vmp_est_node *parent, vmp_group *g,
 		     struct vmp_est_node **out);
 int vmp_est_node_free(struct vmp_est_node *node);
-vmp_group *vmp_est_node_group(const struct vmp_est_node *node);
 
 /*
  * One sample. now_ns: a monotonic time, strictly increasing from step to
