@@ -119,7 +119,7 @@
  *    injections then make one window where this makes 4 per call. Neither
  *    is modelled: both depend on scheduling, not on reclaim.
  *
- * 6. Sampling. vmp_est_next_interval_ms() says busy (fast) for
+ * 6. Sampling. vmp__est_next_interval_ms() says busy (fast) for
  *    VMP_EST_BUSY_HOLD_MS after any sign of reclaim: scanning anywhere,
  *    limit events, allocstall, OOM, or PSI `some` stall >= 1 % of the
  *    interval; idle otherwise. The glue adds a PSI trigger as the wake-up
@@ -167,7 +167,7 @@ struct est_scratch {
 	double full_share;
 };
 
-void vmp_est_config_init(struct vmp_est_config *cfg)
+void vmp__est_config_init(struct vmp_est_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->prio = VMP_EST_PRIO_DEFAULT;
@@ -180,7 +180,7 @@ static void origin_init(struct est_origin *o)
 	o->avg_ok = EST_BATCH;
 }
 
-int vmp_est_new_config(struct vmp_est **out, vmp_ctx *ctx,
+int vmp__est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 		       const struct vmp_est_config *cfg)
 {
 	if (!out || !ctx)
@@ -192,16 +192,16 @@ int vmp_est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 	if (cfg)
 		e->cfg = *cfg;
 	else
-		vmp_est_config_init(&e->cfg);
+		vmp__est_config_init(&e->cfg);
 	e->window = e->cfg.window_pages ? e->cfg.window_pages : VMP_WINDOW;
 	origin_init(&e->root);
 	*out = e;
 	return 0;
 }
 
-int vmp_est_new(struct vmp_est **out, vmp_ctx *ctx)
+int vmp__est_new(struct vmp_est **out, vmp_ctx *ctx)
 {
-	return vmp_est_new_config(out, ctx, NULL);
+	return vmp__est_new_config(out, ctx, NULL);
 }
 
 static void node_unlink(struct vmp_est_node *nd)
@@ -217,7 +217,7 @@ static void node_unlink(struct vmp_est_node *nd)
 		nd->parent->children--;
 }
 
-void vmp_est_free(struct vmp_est *e)
+void vmp__est_free(struct vmp_est *e)
 {
 	if (!e)
 		return;
@@ -238,7 +238,7 @@ static void node_reset(struct vmp_est_node *nd)
 	origin_init(&nd->o);
 }
 
-int vmp_est_node_new(struct vmp_est *e, struct vmp_est_node *parent, vmp_group *g,
+int vmp__est_node_new(struct vmp_est *e, struct vmp_est_node *parent, vmp_group *g,
 		     struct vmp_est_node **out)
 {
 	if (!e || !g || !out || !vmp_group_parent(g))
@@ -263,7 +263,7 @@ int vmp_est_node_new(struct vmp_est *e, struct vmp_est_node *parent, vmp_group *
 	return 0;
 }
 
-int vmp_est_node_free(struct vmp_est_node *nd)
+int vmp__est_node_free(struct vmp_est_node *nd)
 {
 	if (!nd)
 		return 0;
@@ -274,12 +274,12 @@ int vmp_est_node_free(struct vmp_est_node *nd)
 	return 0;
 }
 
-void vmp_est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
+void vmp__est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
 {
 	e->tap = tap;
 }
 
-void vmp_est_get_stats(const struct vmp_est *e, struct vmp_est_stats *out)
+void vmp__est_stats(const struct vmp_est *e, struct vmp_est_stats *out)
 {
 	*out = e->st;
 }
@@ -335,9 +335,9 @@ static double share(uint64_t stall_us, uint64_t dt_ns)
 
 /* With the thread executor a worker may be running g's job: then wait for
  * it, so that no two pieces coalesce. */
-void est_run_job(struct vmp_est *e, vmp_group *g)
+void vmp__est_run_job(struct vmp_est *e, vmp_group *g)
 {
-	if (vmp_tap_run_job(e->tap, e->now_ns, g) == -EBUSY)
+	if (vmp__tap_run_job(e->tap, e->now_ns, g) == -EBUSY)
 		vmp_ctx_flush(e->ctx);
 }
 
@@ -352,8 +352,8 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	while (S - done_s >= fill) {
 		uint64_t cum = done_s + fill;
 		uint64_t r = est_muldiv(R, cum, S) - done_r;
-		vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
-		est_run_job(e, g);
+		vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
+		vmp__est_run_job(e, g);
 		done_s = cum;
 		done_r += r;
 		o->res_s = o->res_r = 0;
@@ -362,7 +362,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	}
 	if (S > done_s) {
 		uint64_t left = S - done_s, r = R - done_r;
-		vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, left, r);
+		vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, left, r);
 		o->res_s += left;
 		o->res_r += r;
 	}
@@ -686,8 +686,8 @@ static void count_fails(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		struct vmp_est_node *en = nodes[i];
 		if (!s->origin)
 			continue;
-		s->onset = est_episode_over(&en->o, now);
-		s->fails = est_memcg_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
+		s->onset = vmp__est_episode_over(&en->o, now);
+		s->fails = vmp__est_memcg_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
 					   s->full_share, s->stalled);
 	}
 }
@@ -723,8 +723,8 @@ static bool root_interval(struct vmp_est *e, const struct vmp_est_machine *m,
 	uint64_t kills = m->oom_kill - p->oom_kill;
 	uint64_t gooms = global_ooms(e, n, calls, kills);
 	bool psi = m->psi_some_avg10 >= 0 && m->psi_some_total > 0;
-	r->onset = est_episode_over(&e->root, now);
-	r->fails = est_global_fails(e, &e->root, now, calls, m->pgsteal_direct - p->pgsteal_direct,
+	r->onset = vmp__est_episode_over(&e->root, now);
+	r->fails = vmp__est_global_fails(e, &e->root, now, calls, m->pgsteal_direct - p->pgsteal_direct,
 				    gooms, share(m->psi_full_total - p->psi_full_total, dt),
 				    !psi || m->psi_some_total > p->psi_some_total);
 	e->root.called_last = calls != 0;
@@ -765,12 +765,12 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		if (!s->origin)
 			continue;
 		feed_real(e, nodes[i]->g, &nodes[i]->o, now, s->S, s->R);
-		est_feed_prio(e, nodes[i]->g, &nodes[i]->o, now, s->fails, s->onset);
+		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->o, now, s->fails, s->onset);
 	}
 	if (r->ok) {
-		vmp_group *root = vmp_root(e->ctx);
+		vmp_group *root = vmp_ctx_root(e->ctx);
 		feed_real(e, root, &e->root, now, r->S, r->R);
-		est_feed_prio(e, root, &e->root, now, r->fails, r->onset);
+		vmp__est_feed_prio(e, root, &e->root, now, r->fails, r->onset);
 	}
 }
 
@@ -792,7 +792,7 @@ static void end_step(struct vmp_est *e, size_t n, uint64_t now, bool active, boo
 	e->st.steps++;
 }
 
-int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *m, size_t n,
+int vmp__est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *m, size_t n,
 		 struct vmp_est_node *const *nodes, const struct vmp_est_cgroup *c)
 {
 	int rc = check_step(e, now, n, nodes, c);
@@ -820,7 +820,7 @@ int vmp_est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *
 	return 0;
 }
 
-unsigned vmp_est_next_interval_ms(const struct vmp_est *e, unsigned idle_ms,
+unsigned vmp__est_next_interval_ms(const struct vmp_est *e, unsigned idle_ms,
 				  unsigned busy_ms)
 {
 	if (!e || !e->have_delta)

@@ -130,7 +130,7 @@ static inline int64_t est_sat_add(int64_t a, int64_t b)
 
 /* Run g's evaluation now (through the tap), waiting for a worker that is
  * running it, so that no two pieces coalesce. */
-void est_run_job(struct vmp_est *e, vmp_group *g);
+void vmp__est_run_job(struct vmp_est *e, vmp_group *g);
 
 /* ---- prio.c: the priority-path stand-ins --------------------------------- */
 
@@ -138,17 +138,17 @@ void est_run_job(struct vmp_est *e, vmp_group *g);
  * own limit events, R the pages it kept, ooms its own OOM invocations,
  * kills the OOM kills in its subtree, full its PSI full share, stalled
  * whether PSI shows (or cannot rule out) stall. */
-uint64_t est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+uint64_t vmp__est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
 			 uint64_t R, uint64_t ooms, uint64_t kills, double full, bool stalled);
 /* The same for the root: calls are allocstall, R vmstat's pgsteal_direct,
  * ooms the global OOM kills. */
-uint64_t est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+uint64_t vmp__est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
 			  uint64_t R, uint64_t ooms, double full, bool stalled);
 /* No failure for EST_EPISODE_NS (or ever): the next one starts an episode. */
-bool est_episode_over(const struct est_origin *o, uint64_t now);
+bool vmp__est_episode_over(const struct est_origin *o, uint64_t now);
 /* Inject fails failed calls at g, 4 windows each; onset: the first ones
  * meet the held-back pages. */
-void est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
+void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
 		   uint64_t fails, bool onset);
 
 #endif

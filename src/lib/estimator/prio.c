@@ -218,19 +218,19 @@ static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o, uint64_t
 	return fails;
 }
 
-uint64_t est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+uint64_t vmp__est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
 			 uint64_t R, uint64_t ooms, uint64_t kills, double full, bool stalled)
 {
 	return estimate_fails(e, o, now, calls, R, ooms, kills, EST_OOM_FAILS, full, stalled);
 }
 
-uint64_t est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+uint64_t vmp__est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
 			  uint64_t R, uint64_t ooms, double full, bool stalled)
 {
 	return estimate_fails(e, o, now, calls, R, ooms, 0, EST_GLOBAL_OOM_FAILS, full, stalled);
 }
 
-bool est_episode_over(const struct est_origin *o, uint64_t now)
+bool vmp__est_episode_over(const struct est_origin *o, uint64_t now)
 {
 	return !o->had_fail || now - o->last_fail_ns > EST_EPISODE_NS;
 }
@@ -252,14 +252,14 @@ static void onset_piece(struct vmp_est *e, vmp_group *g, struct est_origin *o, u
 	uint64_t pr = o->pend_s ? est_muldiv(o->pend_r, ps, o->pend_s) : 0;
 	if (!ps)
 		return;
-	vmp_tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, ps, pr);
+	vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, ps, pr);
 	o->pend_s -= ps;
 	o->pend_r -= pr;
 	e->st.scanned += ps;
 	e->st.reclaimed += pr;
 }
 
-void est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
+void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
 		   uint64_t fails, bool onset)
 {
 	unsigned pieces = onset_pieces(e, o, now, fails, onset);
@@ -267,8 +267,8 @@ void est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64
 		for (int prio = VMP_CRIT_PRIO; prio >= 0; prio--) {
 			if (pieces)
 				onset_piece(e, g, o, pieces--);
-			vmp_tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
-			est_run_job(e, g);
+			vmp__tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
+			vmp__est_run_job(e, g);
 			e->st.prio_windows++;
 		}
 		o->res_s = o->res_r = 0;
