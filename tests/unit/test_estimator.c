@@ -232,6 +232,30 @@ static void test_origins(bool local)
 	fx_free(&f);
 }
 
+/* The step's own tree follows the nodes: with b not sampled, c's nearest
+ * ancestor in the step is a, and a's own events are its counters less c's. */
+static void test_set_tree(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, false);
+	struct vmp_est_node *ac[2] = {f.na, f.nc};
+	struct vmp_est_cgroup c2[2] = {s.a, s.c};
+	f.now += 100 * MS;
+	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, ac, c2) == 0, "baseline of a and c");
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024 + HELD, 1024 + HELD);
+	c2[0] = s.a;
+	c2[1] = s.c;
+	f.now += 100 * MS;
+	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, ac, c2) == 0, "a and c, b not sampled");
+	CHECK_EQ_U64(f.at_c.n, 2, "c's limit: its 1024 pages at c");
+	CHECK_EQ_U64(f.at_a.n + f.at_b.n, 0, "a's own events less c's (its child in the step): no origin");
+	CHECK(all_from(&f.all, "a/b/c") && f.all.n == 2, "every window from a/b/c");
+	fx_free(&f);
+}
+
 /* Residues carry over; a delta is split into windows at its ratio. */
 static void test_windows(void)
 {
@@ -882,6 +906,7 @@ int main(int argc, char **argv)
 {
 	test_origins(true);
 	test_origins(false);
+	test_set_tree();
 	test_windows();
 	test_thread_executor();
 	test_resets();
