@@ -290,7 +290,7 @@ void vmp__est_stats(const struct vmp_est *e, struct vmp_est_stats *out)
  * negative part kept in *carry. */
 static uint64_t take_with_carry(int64_t v, int64_t *carry)
 {
-	int64_t t = est_sat_add(v, *carry);
+	int64_t t = vmp__est_sat_add(v, *carry);
 	if (t < 0) {
 		*carry = t;
 		return 0;
@@ -351,7 +351,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	uint64_t fill = o->res_s < e->window ? e->window - o->res_s : 1;
 	while (S - done_s >= fill) {
 		uint64_t cum = done_s + fill;
-		uint64_t r = est_muldiv(R, cum, S) - done_r;
+		uint64_t r = vmp__est_muldiv(R, cum, S) - done_r;
 		vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
 		vmp__est_run_job(e, g);
 		done_s = cum;
@@ -382,13 +382,13 @@ static void feed_real(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 	uint64_t out = total > EST_ONSET_PAGES ? total - EST_ONSET_PAGES : 0;
 	uint64_t from_p = out < o->pend_s ? out : o->pend_s;
 	if (from_p) {
-		uint64_t r = est_muldiv(o->pend_r, from_p, o->pend_s);
+		uint64_t r = vmp__est_muldiv(o->pend_r, from_p, o->pend_s);
 		feed_windows(e, g, o, from_p, r);
 		o->pend_s -= from_p;
 		o->pend_r -= r;
 	}
 	uint64_t from_n = out - from_p; /* <= S */
-	uint64_t r_n = est_muldiv(R, from_n, S);
+	uint64_t r_n = vmp__est_muldiv(R, from_n, S);
 	feed_windows(e, g, o, from_n, r_n);
 	o->pend_s += S - from_n;
 	o->pend_r += R - r_n;
@@ -591,9 +591,9 @@ static void find_origins(struct vmp_est *e, size_t n, struct vmp_est_node *const
 		if (!s->local_known) {
 			if (s->children_ok) {
 				s->local_known = true;
-				s->calls = take_with_carry(est_sdiff(s->dcalls_h, s->ch_calls),
+				s->calls = take_with_carry(vmp__est_sdiff(s->dcalls_h, s->ch_calls),
 							   &en->calls_carry);
-				s->oom = take_with_carry(est_sdiff(s->doom_h, s->ch_oom),
+				s->oom = take_with_carry(vmp__est_sdiff(s->doom_h, s->ch_oom),
 							 &en->oom_carry);
 			} else {
 				en->calls_carry = en->oom_carry = 0;
@@ -642,8 +642,8 @@ static void claim_by_calls(struct vmp_est *e, size_t n)
 		s->Q_s = s->T_s;
 		s->Q_r = s->T_r;
 		if (s->top != (int)i && t->sub_calls) {
-			uint64_t qs = est_muldiv(t->T_s, s->sub_calls, t->sub_calls);
-			uint64_t qr = est_muldiv(t->T_r, s->sub_calls, t->sub_calls);
+			uint64_t qs = vmp__est_muldiv(t->T_s, s->sub_calls, t->sub_calls);
+			uint64_t qr = vmp__est_muldiv(t->T_r, s->sub_calls, t->sub_calls);
 			s->Q_s = qs < s->T_s ? qs : s->T_s;
 			s->Q_r = qr < s->T_r ? qr : s->T_r;
 		}
@@ -673,8 +673,8 @@ static void keep_own_pages(struct vmp_est *e, size_t n, struct vmp_est_node *con
 			en->scan_carry = en->steal_carry = 0;
 			continue;
 		}
-		s->S = take_with_carry(est_sdiff(s->Q_s, s->sub_s), &en->scan_carry);
-		s->R = take_with_carry(est_sdiff(s->Q_r, s->sub_r), &en->steal_carry);
+		s->S = take_with_carry(vmp__est_sdiff(s->Q_s, s->sub_s), &en->scan_carry);
+		s->R = take_with_carry(vmp__est_sdiff(s->Q_r, s->sub_r), &en->steal_carry);
 	}
 }
 

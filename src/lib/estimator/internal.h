@@ -99,7 +99,7 @@ struct vmp_est {
 /* ---- arithmetic ---------------------------------------------------------- */
 
 /* floor(a * b / c) for b <= c, c > 0. */
-static inline uint64_t est_muldiv(uint64_t a, uint64_t b, uint64_t c)
+static inline uint64_t vmp__est_muldiv(uint64_t a, uint64_t b, uint64_t c)
 {
 #ifdef __SIZEOF_INT128__
 	__extension__ typedef unsigned __int128 u128;
@@ -110,14 +110,14 @@ static inline uint64_t est_muldiv(uint64_t a, uint64_t b, uint64_t c)
 }
 
 /* a - b as a signed quantity, saturated. */
-static inline int64_t est_sdiff(uint64_t a, uint64_t b)
+static inline int64_t vmp__est_sdiff(uint64_t a, uint64_t b)
 {
 	if (a >= b)
 		return a - b > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(a - b);
 	return b - a > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(b - a);
 }
 
-static inline int64_t est_sat_add(int64_t a, int64_t b)
+static inline int64_t vmp__est_sat_add(int64_t a, int64_t b)
 {
 	if (b > 0 && a > INT64_MAX - b)
 		return INT64_MAX;
