@@ -238,7 +238,7 @@ static int report(const struct estimate_opts *o, vmp_estimate *est, const char *
 {
 	int status = EXIT_OK;
 	struct vmp_estimate_stats st;
-	vmp_estimate_get_stats(est, &st);
+	vmp_estimate_stats(est, &st);
 	fprintf(stderr, "%s: %s: %" PRIu64 " samples (%" PRIu64 " cgroup snapshots) with prio=%s window_pages=%u: "
 			"%" PRIu64 " windows, %" PRIu64 " failed reclaim calls\n", prog, shown, st.steps,
 		st.cgroup_samples, prio, o->cfg.window_pages, st.windows, st.failed_calls);
@@ -284,7 +284,7 @@ static int run(const struct estimate_opts *o, char **buf, struct cli_buf *ob, vm
 		if (hn > 0)
 			on_text(head, (size_t)hn < sizeof(head) ? (size_t)hn : sizeof(head) - 1, ob);
 	}
-	struct vmp_trace_error terr = {0};
+	struct vmp_error terr = {0};
 	rc = vmp_estimate_run(*buf, len, &o->cfg, out_path ? on_text : NULL, ob, est, &terr);
 	const char *shown = strcmp(path, "-") ? path : "standard input";
 	if (rc == -ENOMEM || ob->oom) {

@@ -54,6 +54,13 @@ static void usage(FILE *f)
 		"      --exec-interval S  least time between two starts of CMD (1; 0: none)\n"
 		"      --exec-timeout S   SIGTERM CMD's process group after S seconds, SIGKILL\n"
 		"                     2 s later (default: no timeout)\n"
+		"      --forecast[=SECONDS]\n"
+		"                     print the OOM forecast instead of notifications: a line when\n"
+		"                     the time until CGROUP's OOM kill, at the present growth of what\n"
+		"                     reclaim cannot free against the nearest limit, falls under\n"
+		"                     SECONDS (30), and one when it clears (docs/forecast.md);\n"
+		"                     in-process; --count then counts warnings, --exec runs per\n"
+		"                     forecast with VMP_ETA and its evidence\n"
 		"\n"
 		"A summary (events per level, duration) goes to standard error on exit. With\n"
 		"--exec, each run's exit status too, and watch waits for the command's last\n"
@@ -147,6 +154,8 @@ struct watch_opts {
 	const char *debounce; /* --debounce's config, "" for the defaults */
 	const char *exec_cmd;
 	unsigned exec_interval, exec_timeout;
+	bool forecast;  /* --forecast[=SECONDS] */
+	double warn_s;  /* its SECONDS; 0: the default */
 };
 
 /* 0 or -errno (cli.h), the message printed. */
@@ -176,6 +185,15 @@ static int parse_opts(struct watch_opts *o, int argc, char **argv)
 			o->no_daemon = true;
 		} else if (!strcmp(a, "--debounce") || !strncmp(a, "--debounce=", 11)) {
 			o->debounce = a[10] ? a + 11 : "";
+		} else if (!strcmp(a, "--forecast") || !strncmp(a, "--forecast=", 11)) {
+			const char *secs = a[10] ? a + 11 : "";
+			o->forecast = true;
+			o->warn_s = 0;
+			if (*secs && (!cli_parse_decimal(secs, 86400, &o->warn_s) || o->warn_s <= 0)) {
+				fprintf(stderr, "%s watch: --forecast='%s' is not a number of seconds (0.1 to 86400)\n",
+					prog, secs);
+				return -EDOM;
+			}
 		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
 			if (!(val = cli_optval("watch", argc, argv, &i)))
 				return -EINVAL;
@@ -201,6 +219,10 @@ static int parse_opts(struct watch_opts *o, int argc, char **argv)
 		return rc;
 	if (exec_opt && !o->exec_cmd)
 		return cli_usage_error("watch", "--exec-interval and --exec-timeout need --exec CMD");
+	if (o->forecast && (o->debounce || o->src.cfg.kind == VMP_SOURCE_TRACE))
+		return cli_usage_error("watch", "--forecast does not go with %s",
+				       o->debounce ? "--debounce"
+						   : "--trace (vmpressure forecast FILE replays recordings)");
 	return 0;
 }
 
@@ -255,6 +277,13 @@ static int run(struct watch_opts *opt)
 	w.json = opt->json;
 	w.max_count = so->max_count;
 	double timeout = so->limit;
+	if (opt->forecast) {
+		struct watch_forecast_opts fo = {.cgroup = cgroup, .cfg = cfg, .warn_s = opt->warn_s,
+						 .json = w.json, .max_count = w.max_count, .timeout = timeout,
+						 .exec_cmd = opt->exec_cmd, .exec_interval = opt->exec_interval,
+						 .exec_timeout = opt->exec_timeout};
+		return watch_forecast(&fo);
+	}
 
 	if (opt->debounce) {
 		char err[200];
@@ -291,10 +320,10 @@ static int run(struct watch_opts *opt)
 			watch_debounce_free(w.db);
 			return cli_source_status(so, rc);
 		}
-		w.source_name = cli_kind_name(vmp_source_get_kind(src));
+		w.source_name = cli_kind_name(vmp_source_kind(src));
 		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
-		    vmp_source_get_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
+		    vmp_source_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
 			/* Registering with the kernel needs write access to
 			 * cgroup.event_control; /proc is readable by anyone. */
 			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
@@ -305,7 +334,7 @@ static int run(struct watch_opts *opt)
 				watch_debounce_free(w.db);
 				return cli_source_status(so, rc);
 			}
-			w.source_name = cli_kind_name(vmp_source_get_kind(src));
+			w.source_name = cli_kind_name(vmp_source_kind(src));
 			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		}
 		if (rc) {

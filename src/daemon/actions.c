@@ -199,7 +199,7 @@ void vmpd_actions_stop(struct vmpd *d)
 		struct vmpd_action *a = &as->a[i];
 		if (a->subscribed) {
 			struct vmp_exec_stats st;
-			vmp_exec_get_stats(a->x, &st);
+			vmp_exec_stats(a->x, &st);
 			bool running = vmp_exec_busy(a->x) && !st.pending;
 			vmpd_log(VMPD_LOG_INFO,
 				 "exec #%u (%s %s): %" PRIu64 " runs for %" PRIu64 " events (%" PRIu64

@@ -18,6 +18,7 @@
  *                   daemon's own; exec_spec.c parses the option, pure
  *   protocol.c      parsing and JSON formatting, pure
  *   log.c           the log (stderr or a file, reopened on SIGHUP)
+ *   service.c       sd_notify, the watchdog, locked memory
  *   mpwatch/        memory-pressure endpoints for systemd's
  *                   $MEMORY_PRESSURE_WATCH clients (mpwatch_parse.c: pure)
  *   metrics/        Prometheus metrics: metrics_serve.c the per-listener
@@ -417,6 +418,17 @@ int vmpd_socket_open(struct vmpd_socket *s, const char *path, mode_t mode, char 
 		     size_t errcap);
 /* Close it and remove the path if it is still the socket we bound. */
 void vmpd_socket_close(struct vmpd_socket *s, const char *path);
+
+/* ---- service.c ---- */
+/* An sd_notify(3) datagram to $NOTIFY_SOCKET, if set (the socket kept). */
+void vmpd_notify(const char *msg);
+/* mlockall() unless !on; what it could not do is logged, never fatal. */
+void vmpd_lock_memory(bool on);
+/* WATCHDOG=1 from the loop every $WATCHDOG_USEC / 2, if that is set for
+ * us; after vmpd_loop_init(). 0 or -errno. */
+int vmpd_watchdog_start(struct vmpd *d);
+/* Before vmpd_loop_fini(). */
+void vmpd_service_fini(struct vmpd *d);
 
 /* ---- log.c ---- */
 enum { VMPD_LOG_ERR = 3, VMPD_LOG_WARNING = 4, VMPD_LOG_INFO = 6, VMPD_LOG_DEBUG = 7 };

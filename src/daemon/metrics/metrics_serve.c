@@ -269,7 +269,7 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 	m->timer.fd = -1;
 	vmpd_buf_init(&m->buf);
 	d->metrics = m;
-	d->evidence = vmp_source_get_kind(d->src) != VMP_SOURCE_V1;
+	d->evidence = vmp_source_kind(d->src) != VMP_SOURCE_V1;
 	vmpd_subs_watch(d, &watch);
 	m->reap_hook.run = metrics_reap;
 	vmpd_loop_at_round_end(d, VMPD_ROUND_FREE, &m->reap_hook);
