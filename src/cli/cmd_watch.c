@@ -266,6 +266,71 @@ static void hint_eacces(const char *source)
 		fprintf(stderr, "%s watch: run as root, or through vmpressured (vmpressured(8))\n", prog);
 }
 
+/* The exit status of a refused subscription: the argument, or the source. */
+static int refused_status(int rc)
+{
+	return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+}
+
+/* Through the daemon if it answers (*wd), else in-process (*src, *sub),
+ * w->source_name set. 0, or the exit status with the reason printed. */
+static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daemon **wd, vmp_source **src,
+		      vmp_sub **sub)
+{
+	struct cli_source_opts *so = &opt->src;
+	struct vmp_source_config *cfg = &so->cfg;
+	const char *cgroup = so->cgroup, *args = so->args, *socket_path = opt->socket_path;
+	int rc;
+	/* The daemon, unless the user asked for a source only we can build. */
+	if (!opt->no_daemon && cfg->kind != VMP_SOURCE_TRACE && !cfg->cgroup_root && !cfg->proc_root) {
+		char err[1024] = "";
+		rc = watch_daemon_open(wd, socket_path, cgroup, args, cfg->kind, err, sizeof(err));
+		if (rc && rc != WATCH_NO_DAEMON) {
+			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
+				socket_path, err[0] ? err : strerror(-rc));
+			if (rc == -ENOENT)
+				hint_enoent(opt, cgroup, "");
+			else if (rc == -EACCES)
+				hint_eacces(NULL);
+			return refused_status(rc);
+		}
+		if (rc == 0) {
+			w->source_name = watch_daemon_source(*wd);
+			return 0;
+		}
+	}
+	if ((rc = cli_source_new(so, src)) != 0)
+		return cli_source_status(so, rc);
+	w->source_name = cli_kind_name(vmp_source_kind(*src));
+	rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
+	if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
+	    vmp_source_kind(*src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
+		/* Registering with the kernel needs write access to
+		 * cgroup.event_control; /proc is readable by anyone. */
+		fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
+				"controller; using /proc/vmstat instead\n", prog);
+		vmp_source_free(*src);
+		*src = NULL;
+		cfg->kind = VMP_SOURCE_MACHINE;
+		if ((rc = cli_source_new(so, src)) != 0)
+			return cli_source_status(so, rc);
+		w->source_name = cli_kind_name(vmp_source_kind(*src));
+		rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
+	}
+	if (rc) {
+		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
+			w->source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+		if (rc == -ENOENT)
+			hint_enoent(opt, cgroup, w->source_name);
+		else if (rc == -EACCES || rc == -EPERM)
+			hint_eacces(w->source_name);
+		vmp_source_free(*src);
+		*src = NULL;
+		return refused_status(rc);
+	}
+	return 0;
+}
+
 /* The second half of cmd_watch(): subscribe, print until the end, sum up.
  * Its exit status. */
 static int run(struct watch_opts *opt)
@@ -297,57 +362,10 @@ static int run(struct watch_opts *opt)
 	vmp_source *src = NULL;
 	vmp_sub *sub = NULL;
 	struct watch_daemon *wd = NULL;
-	int rc;
-	/* The daemon, unless the user asked for a source only we can build. */
-	if (!opt->no_daemon && cfg->kind != VMP_SOURCE_TRACE && !cfg->cgroup_root && !cfg->proc_root) {
-		char err[1024] = "";
-		rc = watch_daemon_open(&wd, socket_path, cgroup, args, cfg->kind, err, sizeof(err));
-		if (rc && rc != WATCH_NO_DAEMON) {
-			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
-				socket_path, err[0] ? err : strerror(-rc));
-			if (rc == -ENOENT)
-				hint_enoent(opt, cgroup, "");
-			else if (rc == -EACCES)
-				hint_eacces(NULL);
-			watch_debounce_free(w.db);
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
-		}
-		if (rc == 0)
-			w.source_name = watch_daemon_source(wd);
-	}
-	if (!wd) {
-		if ((rc = cli_source_new(so, &src)) != 0) {
-			watch_debounce_free(w.db);
-			return cli_source_status(so, rc);
-		}
-		w.source_name = cli_kind_name(vmp_source_kind(src));
-		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
-		    vmp_source_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
-			/* Registering with the kernel needs write access to
-			 * cgroup.event_control; /proc is readable by anyone. */
-			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
-					"controller; using /proc/vmstat instead\n", prog);
-			vmp_source_free(src);
-			cfg->kind = VMP_SOURCE_MACHINE;
-			if ((rc = cli_source_new(so, &src)) != 0) {
-				watch_debounce_free(w.db);
-				return cli_source_status(so, rc);
-			}
-			w.source_name = cli_kind_name(vmp_source_kind(src));
-			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-		}
-		if (rc) {
-			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
-				w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
-			if (rc == -ENOENT)
-				hint_enoent(opt, cgroup, w.source_name);
-			else if (rc == -EACCES || rc == -EPERM)
-				hint_eacces(w.source_name);
-			vmp_source_free(src);
-			watch_debounce_free(w.db);
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
-		}
+	int rc = open_watch(&w, opt, &wd, &src, &sub);
+	if (rc) {
+		watch_debounce_free(w.db);
+		return rc;
 	}
 	if (w.db)
 		watch_debounce_set_source(w.db, w.source_name);
