@@ -146,4 +146,26 @@ check "with the right (writable cgroup.event_control) it serves" wait_socket "$T
 kill $vpid 2>/dev/null
 wait $vpid
 
+# A cgroup the user may not read, refused by the daemon: the hint says
+# what the daemon serves (a cgroup v2 fixture, its cgroup a mode 0700)
+. "$(dirname "$0")/../cli/fixture.sh"
+chmod 755 "$CG" "$PR"
+chmod 700 "$CG/a"
+"$D" --source v2 $R --socket "$T/v2.sock" >/dev/null 2>"$T/v2.err" &
+vpid=$!
+check "a v2 daemon on the fixture serves" wait_socket "$T/v2.sock"
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+	n=$((n + 1))
+	echo "ok $n # SKIP watch as nobody through the daemon: needs root and setpriv to become nobody"
+else
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$V" watch a --socket "$T/v2.sock" -t 1 \
+		>/dev/null 2>"$T/v2w.err"
+	check "watch as nobody of a cgroup it may not read: exit 69 (got $?)" [ $? -eq 69 ]
+	check "... the daemon's reason" grep -q "(vmpressured at $T/v2.sock): uid 65534 may not read cgroup a" "$T/v2w.err"
+	check "... and what the daemon serves" \
+		grep -qx "vmpressure watch: vmpressured serves the cgroups your user may read; run as root for the others" "$T/v2w.err"
+fi
+kill $vpid 2>/dev/null
+wait $vpid
+
 tap_done
