@@ -43,6 +43,6 @@ if [ -s "$d" ]; then
 		[ "$(grep -o 'controller, no cgroup v2' "$T/flat" | wc -l)" -eq 1 ]
 	# The example after the metrics one is prose again, at the text's indent.
 	check "vmpressured(8): the drop-caches example's paragraph is not in a code block" \
-		grep -q '^       Drop the page cache' "$T/d"
+		grep -qE '^       Drop +the +page +cache' "$T/d"
 fi
 tap_done man
