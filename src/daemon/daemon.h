@@ -424,6 +424,8 @@ void vmpd_socket_close(struct vmpd_socket *s, const char *path);
 void vmpd_notify(const char *msg);
 /* mlockall() unless !on; what it could not do is logged, never fatal. */
 void vmpd_lock_memory(bool on);
+/* malloc_trim(0), with the memory unlocked around it when it is locked. */
+void vmpd_trim_memory(void);
 /* WATCHDOG=1 from the loop every $WATCHDOG_USEC / 2, if that is set for
  * us; after vmpd_loop_init(). 0 or -errno. */
 int vmpd_watchdog_start(struct vmpd *d);

@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,10 @@ void vmpd_service_fini(struct vmpd *d)
 
 /* ---- locked memory ---- */
 
+/* The mlockall() flags in force when they lock on fault, else 0: only
+ * then can a trim unlock and relock without populating every mapping. */
+static int relock_flags;
+
 static __attribute__((noinline)) void grow_stack(void)
 {
 	volatile char buf[STACK_PREFAULT];
@@ -220,6 +225,12 @@ void vmpd_lock_memory(bool on)
 		rc = mlockall(flags);
 	}
 	if (!rc) {
+		if (strcmp(how, "on fault") == 0)
+#ifdef MCL_ONFAULT
+			relock_flags = flags | MCL_ONFAULT;
+#else
+			relock_flags = 0;
+#endif
 		if (future)
 			vmpd_log(VMPD_LOG_INFO, "memory locked, %s, now and as it grows", how);
 		else
@@ -240,4 +251,25 @@ failed:;
 		 "memory pressure the daemon may be paged out and answer late. Raise LimitMEMLOCK= "
 		 "(ulimit -l) or grant CAP_IPC_LOCK; --no-mlock says not to try",
 		 strerror(e), lim, why);
+}
+
+/* malloc_trim() gives freed pages back with madvise(MADV_DONTNEED), which
+ * fails on locked pages: under mlockall the RSS would keep every peak. So
+ * the trim runs with the memory unlocked, and the lock is taken again on
+ * fault (nothing is populated by it). */
+void vmpd_trim_memory(void)
+{
+#ifdef __GLIBC__
+	if (!relock_flags) {
+		malloc_trim(0);
+		return;
+	}
+	munlockall();
+	malloc_trim(0);
+	if (mlockall(relock_flags) != 0) {
+		vmpd_log(VMPD_LOG_WARNING, "cannot lock memory again after a trim (mlockall: %s): running unlocked",
+			 strerror(errno));
+		relock_flags = 0;
+	}
+#endif
 }
