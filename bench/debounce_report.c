@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * debounce_report: what the debounced level state (src/lib/engine/debounce.c)
+ * debounce_report: what the debounced level state (src/lib/consumers/debounce.c)
  * makes of every recorded notification stream, and how its defaults were
  * chosen.
  *
  *   debounce_report [DATA_DIR [OUT_DIR]]   (defaults: tests/data, .)
  *
- * The streams (tests/unit/dstream.c): the kernel's own notifications of
+ * The streams (tests/tools/dstream.c): the kernel's own notifications of
  * each listener of tests/data/NAME.vmpt (real 6.1 kernel captures file1,
  * anon1, and the synthetic traces) and of each v2 run's capture
  * (tests/data/v2: the v2 study, the VM suite's runs in vm/ and vm2/); and
@@ -123,9 +123,9 @@ static void row(const char *label, struct agg *a)
 static int one(const struct ds_set *set, const char *text, int which)
 {
 	struct vmp_debounce_config c;
-	char err[200];
-	if (vmp_debounce_parse(text, &c, err, sizeof(err))) {
-		fprintf(stderr, "debounce_report: '%s': %s\n", text, err);
+	struct vmp_error err;
+	if (vmp_debounce_parse(text, &c, &err)) {
+		fprintf(stderr, "debounce_report: '%s': %s\n", text, err.msg);
 		return -EINVAL;
 	}
 	static struct agg a;
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 					   "psi=full:1", "psi=full:5"};
 	for (size_t i = 0; i < sizeof(psis) / sizeof(psis[0]) && !rc; i++) {
 		struct vmp_debounce_config c;
-		vmp_debounce_parse(psis[i], &c, err, sizeof(err));
+		vmp_debounce_parse(psis[i], &c, NULL);
 		static struct agg a;
 		if ((rc = run_all(&set, &c, 2, &a)) != 0)
 			break;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: what a client of the metrics endpoint can send, to
- * the daemon's HTTP request parser (src/daemon/http.c, pure), and the
+ * the daemon's HTTP request parser (src/daemon/metrics/http.c, pure), and the
  * bytes of a cgroup name, to the exposition's label escaping
- * (src/daemon/metrics.c). Checked, aborting on any violation:
+ * (src/daemon/metrics/metrics.c). Checked, aborting on any violation:
  *  - the parser answers only 0, 200, 400, 404, 405, 414, 431 or 505; 0
  *    only while more bytes could still help (not at end of input, under
  *    8 KiB); a reason always;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the outside input of the memory-pressure endpoints
- * (src/daemon/mpwatch_parse.c, pure): the PSI trigger a client writes
+ * (src/daemon/mpwatch/mpwatch_parse.c, pure): the PSI trigger a client writes
  * after connecting, and the --memory-pressure-endpoint option.
  *
  * The first byte picks the parser, the rest is the input. Checked,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The metrics' pure parts (src/daemon/metrics.c, http.c, procself.c):
+ * The metrics' pure parts (src/daemon/metrics/metrics.c, http.c, procself.c):
  * the exposition's structure and escaping, the HTTP request parser on
  * valid, malformed, partial and oversize heads, the responses, and the
  * /proc/self/stat parser. No daemon runs here.

@@ -830,7 +830,8 @@ def fidelity(w, d, rundir, cli, rel):
     kby, kfirst, kev = kernel_truth(cli, vmpt, n)
     # The run in the v2 study's format (tests/data/v2/README.md): the
     # capture with the kernel's counts as expect records; the samples and
-    # the PSI log are copied beside it by main().
+    # the PSI log are copied beside it by main(); tests/tools/v2study.c
+    # loads it.
     with open(f'{rundir}/study/{w}.vmpt', 'w') as f:
         f.write(read(vmpt))
         for i in range(n):

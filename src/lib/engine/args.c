@@ -6,7 +6,7 @@
  * accepted, "critical,hierarchyXYZ" is not. Tokens match exactly, case and
  * all; a second comma ends the mode and what follows it is ignored.
  */
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <string.h>

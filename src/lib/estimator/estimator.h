@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cgroup v2 estimator core (internal): counter snapshots in, engine
+ * calls out. Pure: no file I/O, no clock, no threads of its own. The live
+ * glue reads memory.stat / memory.events(.local) / memory.pressure and
+ * /proc/vmstat + /proc/pressure/memory into the snapshot structs below and
+ * calls vmp__est_step() once per sample; the tests and bench/v2_fidelity.c
+ * feed it recorded samples. The theory of operation is at the top of
+ * estimator.c.
+ */
+#ifndef VMP_ESTIMATOR_H
+#define VMP_ESTIMATOR_H
+
+#include "vmpressure.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One cgroup's counters at one instant. All cgroup v2 counters are
+ * hierarchical (they include the descendants'), except the *.local ones.
+ * Zero-initialise and fill what you could read: an optional group of
+ * fields is used only when its have_ flag is set (in this snapshot and the
+ * previous one); PSI totals left at 0 simply never show stall.
+ */
+struct vmp_est_cgroup {
+	/* memory.stat */
+	uint64_t pgscan, pgsteal;
+	/* memory.stat pgscan_direct / pgsteal_direct: limit reclaim (and
+	 * global direct reclaim) only, without kswapd. Preferred when every
+	 * group of the step has them. */
+	bool have_direct;
+	uint64_t pgscan_direct, pgsteal_direct;
+	/* memory.events (hierarchical) */
+	uint64_t high, max, oom, oom_kill;
+	/* memory.events.local, if the kernel has it (v5.2+) */
+	bool have_local;
+	uint64_t local_high, local_max, local_oom;
+	/* memory.pressure: avg10 in percent, negative if unreadable; totals
+	 * in us. Where PSI works (avg10 >= 0, some total > 0), an interval
+	 * without `some` stall has no failed reclaim call; unreadable PSI
+	 * never vetoes one. */
+	double psi_some_avg10, psi_full_avg10;
+	uint64_t psi_some_total, psi_full_total;
+	/* false: could not be read this time (vanished, shape changed) */
+	bool valid;
+};
+
+/* The whole machine: /proc/vmstat and /proc/pressure/memory. vmstat's
+ * pgscan_* / pgsteal_* count global reclaim only (cgroup limit reclaim is
+ * not in them), allocstall is the sum of allocstall_* (one per global
+ * direct reclaim call), oom_kill is vmstat's oom_kill (0 if unknown). */
+struct vmp_est_machine {
+	uint64_t pgscan_kswapd, pgscan_direct, pgsteal_kswapd, pgsteal_direct;
+	uint64_t allocstall, oom_kill;
+	double psi_some_avg10, psi_full_avg10;
+	uint64_t psi_some_total, psi_full_total;
+	bool valid;
+};
+
+/*
+ * Which evidence stands in for the priority path (vmpressure_prio()).
+ * The default is DEFICIT | OOM | LEARN | ONSET; any other set can be chosen
+ * so that bench/v2_fidelity.c can measure the candidates side by side
+ * (PSI_FULL is one only).
+ */
+#define VMP_EST_PRIO_DEFICIT 0x1u  /* reclaim calls that cannot have met their target */
+#define VMP_EST_PRIO_OOM 0x2u      /* an oom event implies >= 17 failed calls */
+#define VMP_EST_PRIO_LEARN 0x4u    /* refine DEFICIT with the learned pages per call */
+#define VMP_EST_PRIO_PSI_FULL 0x8u /* candidate only: a failed call per interval of
+				    * >= 7 % full stall (lmkd's critical) */
+#define VMP_EST_PRIO_ONSET 0x10u  /* an episode's first injections meet the latest
+				    * real pages (medium, as the kernel's first deep calls) */
+#define VMP_EST_PRIO_DEFAULT                                                   \
+	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET)
+
+struct vmp_est_config {
+	unsigned prio;          /* VMP_EST_PRIO_* */
+	/* Pages fed per evaluation window; 0 means VMP_WINDOW (the kernel's). */
+	unsigned window_pages;
+};
+
+void vmp__est_config_init(struct vmp_est_config *cfg);
+
+struct vmp_est;
+
+/* What the estimator did since it was created (for tests and evidence). */
+struct vmp_est_stats {
+	uint64_t steps;
+	uint64_t windows;       /* evaluations forced from real scan deltas */
+	uint64_t prio_windows;  /* priority-path stand-in injections (512/0) */
+	uint64_t failed_calls;  /* estimated reclaim calls that failed */
+	uint64_t resets;        /* snapshots re-baselined: a counter went back */
+	uint64_t skipped;       /* invalid snapshots skipped */
+	uint64_t scanned, reclaimed; /* fed to the engine in windows */
+};
+
+/* A new estimator feeding ctx (which must outlive it); cfg NULL or
+ * vmp__est_new(): the defaults (vmp__est_config_init). */
+int vmp__est_new(struct vmp_est **out, vmp_ctx *ctx);
+int vmp__est_new_config(struct vmp_est **out, vmp_ctx *ctx,
+		       const struct vmp_est_config *cfg);
+void vmp__est_free(struct vmp_est *est);
+
+/*
+ * One sample. now_ns: a monotonic time, strictly increasing from step to
+ * step (-EINVAL otherwise). m: the machine, NULL if not watched (then the
+ * root gets no global-reclaim windows). groups[i] / c[i]: the engine group
+ * standing for cgroup i (paths "a/b" relative to the cgroup root; never
+ * the root itself: -EINVAL) and its counters; each group at most once.
+ * Pass every cgroup whose limit may drive reclaim, with its ancestors up
+ * to the subtree you watch: without memory.events.local a group's own
+ * events are its counters minus those of its children in the list.
+ * An invalid snapshot, or a counter lower than before (the cgroup was
+ * recreated), loses the cgroup's baseline: it starts again from the next
+ * valid snapshot. A cgroup merely missing from a step keeps its baseline
+ * for 10 s (sample only the busy ones: the delta on return covers the
+ * gap). Returns 0, -EINVAL or -ENOMEM (then no counter was consumed). Not
+ * thread-safe: one caller at a time.
+ */
+int vmp__est_step(struct vmp_est *est, uint64_t now_ns,
+		 const struct vmp_est_machine *m, size_t n,
+		 vmp_group *const *groups, const struct vmp_est_cgroup *c);
+
+/* When to sample next: busy_ms while reclaim or stall was seen in the last
+ * VMP_EST_BUSY_HOLD_MS (and before the first delta), else idle_ms. */
+#define VMP_EST_BUSY_HOLD_MS 2000u
+unsigned vmp__est_next_interval_ms(const struct vmp_est *est, unsigned idle_ms,
+				  unsigned busy_ms);
+
+void vmp__est_stats(const struct vmp_est *est, struct vmp_est_stats *out);
+
+/* Route the estimator's engine calls through a recording tap (tap.h);
+ * NULL: none. The tap must outlive the estimator or be unset first. */
+struct vmp_tap;
+void vmp__est_set_tap(struct vmp_est *est, const struct vmp_tap *tap);
+
+#endif
