@@ -364,14 +364,18 @@ def build_static(src, bindir):
     libinc = [f'{src}/include', f'{src}/src/lib']
     for h in ['klisten', 'hog', 'vmpclient', 'kofs', 'sampler', 'psiwait']:
         build(h, [f'{HERE}/guest/{h}.c'], [])
-    build('vmpressure', lib + sorted(glob.glob(f'{src}/src/cli/*.c')), libinc + [f'{src}/src/cli'])
+    def tree(d):  # a program's sources and its directories (headers included by bare name)
+        files = sorted(glob.glob(f'{src}/{d}/**/*.c', recursive=True))
+        return files, sorted({os.path.dirname(f) for f in files} | {f'{src}/{d}'})
+    csrc, cinc = tree('src/cli')
+    build('vmpressure', lib + csrc, libinc + cinc)
     daemon_err = None
-    dsrc = sorted(glob.glob(f'{src}/src/daemon/*.c'))
+    dsrc, dinc = tree('src/daemon')
     if not dsrc:
         daemon_err = 'src/daemon does not exist yet'
     else:
         try:
-            build('vmpressured', lib + dsrc, libinc + [f'{src}/src/daemon'])
+            build('vmpressured', lib + dsrc, libinc + dinc)
         except HarnessError as e:
             daemon_err = f'vmpressured does not build statically: {e}'
     return progs, daemon_err
