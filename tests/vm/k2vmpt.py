@@ -98,16 +98,23 @@ def align_works(items, calls, works):
     workloads): that remainder is returned as carry[g]. Where nothing
     explains the entry values, that group keeps its time order. Returns
     (works moved, calls moved, groups left in time order, carry)."""
-    SKEW = 2  # calls probed after an entry but added before it (two CPUs' clocks)
+    # Calls probed after a work's entry but added before its probe read the
+    # accumulator (the probe's event is stamped before it reads: a vCPU
+    # stalled in between lets the other CPU's calls in), within LATE s.
+    SKEW, LATE = 64, 0.02
+    # Calls probed before a work's entry and added after it: at most one
+    # per task (a task adds its call before it makes the next).
+    TASKS = 8
     moved, deferred, unaligned, carry = 0, 0, 0, {}
     for g, ws in works.items():
         cs = calls.get(g, [])
-        idx = [c[0] for c in cs]
+        idx = [c[0] for c in cs]  # item indices
+        ckey = [items[i]['key'] for i in idx]  # their order (a prio record sits where its call adds)
         val = [(c[1], c[2]) for c in cs]
         task = [c[3] for c in cs]
         tc = [float(items[c[0]]['t']) for c in cs]
         tw = [float(items[wi]['t']) for wi, _, _ in ws]
-        tpos = [bisect.bisect_left(idx, wi) for wi, _, _ in ws]
+        tpos = [bisect.bisect_left(ckey, items[wi]['key']) for wi, _, _ in ws]
         P = [(0, 0)]
         for sc, rc in val:
             P.append((P[-1][0] + sc, P[-1][1] + rc))
@@ -128,6 +135,16 @@ def align_works(items, calls, works):
         if ts0 >= P[tpos[0]][0] and tr0 >= P[tpos[0]][1]:
             add0 = (ts0 - P[tpos[0]][0], tr0 - P[tpos[0]][1])
 
+        at = {}  # prefix sum -> the positions with it
+        for x, v in enumerate(P):
+            at.setdefault(v, []).append(x)
+        TC = [0.0]
+        for x in tc:
+            TC.append(TC[-1] + x)
+
+        def delay(i, j, t):  # how far the calls i..j-1 lie from time t (in all)
+            return abs(TC[j] - TC[i] - (j - i) * t)
+
         def between(i, j):
             x, y = P[j][0] - P[i][0], P[j][1] - P[i][1]
             if i == 0:
@@ -144,23 +161,32 @@ def align_works(items, calls, works):
                     nxt[key] = (c, how)
             for (pos, dfr), (cost, _) in states.items():
                 extra = val[dfr] if dfr >= 0 else (0, 0)
-                for e in range(max(pos, t - SKEW if dfr < 0 else t), min(len(cs), t + SKEW) + 1):
+                for e in range(max(pos, t - TASKS if dfr < 0 else t), min(len(cs), t + SKEW) + 1):
                     if e < t and not all(x in last[k] for x in range(e, t)):
                         continue  # a task's calls before its last one were added
-                    c0 = cost + (10 * sum(abs(tc[x] - tw[k]) for x in range(t, e)) if e > t else 0.0)
-                    lag = sum(abs(tw[k] - tc[x]) for x in range(e, t)) if e < t else 0.0
+                    if e > t and tc[e - 1] - tw[k] > LATE:
+                        break
+                    c0 = cost + (10 * delay(t, e, tw[k]) if e > t else 0.0)
+                    lag = delay(e, t, tw[k]) if e < t else 0.0
                     base = between(pos, e)
                     base = (base[0] + extra[0], base[1] + extra[1])
                     if base == want:
                         offer((e, -1), c0 + lag, (pos, dfr, pos, -1))
+                    if dfr >= 0 and base != want and not any(task[x] == task[dfr] for x in range(pos, e)):
+                        # still not added (its task stalled through another work)
+                        if (base[0] - extra[0], base[1] - extra[1]) == want:
+                            offer((e, dfr), c0 + lag + abs(tw[k] - tc[dfr]), (pos, dfr, pos, dfr))
                     for d in last[k]:
                         if pos <= d < e and d != dfr and (base[0] - val[d][0], base[1] - val[d][1]) == want:
                             offer((e, d), c0 + lag + abs(tw[k] - tc[d]), (pos, dfr, pos, d))
                     if k and dfr < 0:
-                        for j in range(pos + 1, e + 1):
-                            if between(j, e) == want:
-                                offer((e, -1), c0 + lag + sum(abs(tc[x] - tw[k - 1]) for x in range(pos, j)),
+                        need = (P[e][0] - want[0], P[e][1] - want[1])
+                        for j in at.get(need, ()):
+                            if pos < j <= e and between(j, e) == want:
+                                offer((e, -1), c0 + lag + delay(pos, j, tw[k - 1]),
                                       (pos, dfr, j, -1))
+            if len(nxt) > 16:  # the cheapest explanations are enough to go on from
+                nxt = dict(sorted(nxt.items(), key=lambda kv: kv[1][0])[:16])
             back.append(nxt)
             states = nxt
             if not states:
@@ -180,17 +206,18 @@ def align_works(items, calls, works):
         # work k took the calls up to take[k]: the next work's j, or its own e
         take = [sol[k + 1][1] if k + 1 < len(sol) else sol[k][0] for k in range(len(sol))]
         for k, ((wi, _, _), j) in enumerate(zip(ws, take)):
-            lo = idx[j - 1] if j > 0 else -1
-            hi = idx[j] if j < len(idx) else float('inf')
+            lo = ckey[j - 1] if j > 0 else -1.0
+            hi = ckey[j] if j < len(ckey) else float('inf')
             d = sol[k][2]
-            if not (lo < wi < hi):
+            wk = items[wi]['key']
+            if not (lo < wk < hi):
                 moved += 1
-                ref = items[lo] if j > 0 else items[hi]
-                items[wi]['key'] = ref['key'] + (0.5 if j > 0 else -0.5) + 1e-7 * (wi % 1000000)
+                ref = items[idx[j - 1]] if j > 0 else items[idx[j]]
+                items[wi]['key'] = ref['key'] + (1e-3 if j > 0 else -1e-3) + 1e-9 * k
                 items[wi]['t'] = ref['t']
-            if d >= 0:  # the deferred call: just after the work it missed
-                deferred += 1
-                items[idx[d]]['key'] = items[wi]['key'] + 1e-8
+            if d >= 0:  # the deferred call: just after the (last) work it missed
+                deferred += 1 if k + 1 == len(sol) or sol[k + 1][2] != d else 0
+                items[idx[d]]['key'] = items[wi]['key'] + 1e-10
                 items[idx[d]]['t'] = items[wi]['t']
     return moved, deferred, unaligned, carry
 
@@ -249,7 +276,11 @@ def convert(d, out, source='linux'):
             pend = inner.pop(task, None)
             sc, rc = int(a['scanned']), int(a['reclaimed'])
             if pend and pend[:2] == (g, a['gfp']) and a['tree'] == '1' and sc == 512 and rc == 0:
-                calls.setdefault(g, []).append((pend[2], sc, rc, task))  # the prio record stands for it
+                # The prio record stands for it, and moves to where it adds
+                # (the task may have stalled between the two probes).
+                items[pend[2]]['key'] = len(items) - 0.5
+                items[pend[2]]['t'] = t
+                calls.setdefault(g, []).append((pend[2], sc, rc, task))
                 continue
             if a['tree'] == '1':
                 # what it adds to the accumulator: nothing when its gfp could

@@ -103,6 +103,15 @@ def main():
     check(order.index('vmpressure26') > order.index('work'),
           f'a stalled add: the stalled call comes after the work it missed: {order}')
 
+    # A reclaimer stalled through two works: its call joins the third.
+    stall2 = [vmp(3, 1, 2.500, 26, 26), vmp(1, 0, 2.501, 300, 300), vmp(1, 0, 2.502, 300, 300),
+              work(2.503, 600, 600), vmp(1, 0, 2.504, 520, 520), work(2.505, 520, 520),
+              work(2.520, 26, 26)]
+    out = convert(stall2)
+    ev = events(cli, out)
+    check(ev is not None and len(ev) == 3,
+          f'a call stalled through two works: 3 windows, as the kernel did (time order gives 2): got {ev and len(ev)}')
+
     # The root's accumulator carried over from before the capture.
     carry = [vmp(1, 0, 3.000, 100, 100, root=True), work(3.001, 612, 612, gid=1)]
     out = convert(carry, listen='/:low')
@@ -124,8 +133,8 @@ def main():
           work(5.001, 1024, 0)]
     out = convert(pr)
     lines = [l for l in out.splitlines() if l.startswith(('prio', 'vmpressure'))]
-    check(len(lines) == 2 and lines[0].startswith('prio') and lines[1].split()[3:6] == ['1', '512', '0'],
-          f'the prio record stands for its own call; the other task\'s stays: {lines}')
+    check(len(lines) == 2 and lines[1].startswith('prio') and lines[0].split()[3:6] == ['1', '512', '0'],
+          f'the prio record stands for its own call, where that call adds; the other task\'s stays: {lines}')
     done('k2vmpt')
 
 

@@ -955,6 +955,60 @@ def events_view(r, who):
     return by, first, ev
 
 
+def failure_kinds(fid):
+    """The tables docs/vm-fidelity.md reads its analysis from: per
+    configuration, the goals missed per workload; the timing misses split
+    into early, late and one-sided; the critical notifications per OOM
+    kill, kernel and estimator."""
+    lines = []
+    for conf, j in fid.items():
+        rows = j['rows']
+        lines += ['', f'## {conf}: goals missed per workload', '',
+                  '| workload | set | listeners | every goal | ' + ' | '.join(GOALS) + ' | false windows | kernel M+C |',
+                  '|---|---|---|---|' + '---|' * len(GOALS) + '---|---|']
+        for w in dict.fromkeys(r['workload'] for r in rows):
+            rs = [r for r in rows if r['workload'] == w]
+            lines.append(f'| {w} | {rs[0]["set"]} | {len(rs)} | {sum(all(r["goals"].values()) for r in rs)} | ' +
+                         ' | '.join(str(sum(1 for r in rs if r['goals'].get(g) is False)) or '0' for g in GOALS) +
+                         f' | {sum(r["false_windows"] for r in rs)} | '
+                         f'{sum(r["kernel"]["medium"] + r["kernel"]["critical"] for r in rs)} |')
+        early = {'medium': [0, 0, 0, 0], 'critical': [0, 0, 0, 0]}  # early, late, kernel only, estimator only
+        for r in rows:
+            for lv in early:
+                k, e = r['first_kernel'][lv], r['first_estimator'][lv]
+                if k is not None and e is not None:
+                    if e < k - SLACK:
+                        early[lv][0] += 1
+                    elif e > k + SLACK:
+                        early[lv][1] += 1
+                elif k is not None:
+                    early[lv][2] += 1
+                elif e is not None:
+                    early[lv][3] += 1
+        lines += ['', f'{conf}: first medium / first critical missed (listeners): ' +
+                  '; '.join(f'{lv}: {a} early by more than 1 s, {b} late, {c} kernel only, {d} estimator only'
+                            for lv, (a, b, c, d) in early.items()) + '.']
+        kills = {w['workload']: w['oom_kills'] for w in j.get('workloads', [])}
+        oom = []
+        for w, ks in kills.items():
+            rs = [r for r in rows if r['workload'] == w]
+            if not ks or not rs:
+                continue
+            top = max(rs, key=lambda r: r['kernel']['critical'])
+            g = top['listener'].rsplit(':', 1)[0]
+            # the kills in the listener's subtree
+            n = sum(1 for k in ks if g == '/' or (k['cgroup'] or '') == g or (k['cgroup'] or '').startswith(g + '/'))
+            n = n or len(ks)
+            oom.append(f'| {w} | {rs[0]["set"]} | {n} | `{top["listener"]}` | {top["kernel"]["critical"]} | '
+                       f'{top["estimator"]["critical"]} | {top["kernel"]["critical"] / n:.0f} / '
+                       f'{top["estimator"]["critical"] / n:.0f} |')
+        if oom:
+            lines += ['', f'{conf}: critical notifications around OOM kills (the listener with the most kernel criticals)', '',
+                      '| workload | set | kills | listener | kernel critical | estimator critical | per kill (kernel / estimator) |',
+                      '|---|---|---|---|---|---|---|'] + oom
+    return lines
+
+
 def report(build):
     """The tables of every configuration that ran (BUILD/vm/CONFIG/*.json),
     tuning and test sets apart, into BUILD/vm/fidelity.md and .json; root
@@ -1030,6 +1084,7 @@ def report(build):
             lines.append(f'| {x["workload"]} | {x["set"]} | `{x["listener"]}` | {f3(x["kernel_mglru"])} | '
                          f'{f3(x["kernel_lru_off"])} | {f3(x["estimator"])} | {"yes" if x["goals_vs_mglru"] else "no"} | '
                          f'{"yes" if x["goals_vs_lru_off"] else "no"} |')
+    lines += failure_kinds(fid)
     times = []
     for conf in CONFIGS:
         for name in ['v2_fidelity.json', 'v1_exactness.json']:
