@@ -182,99 +182,215 @@ static bool parse_ms(const char *val, unsigned *ms)
 	return true;
 }
 
-int cmd_watch(int argc, char **argv)
-{
-	struct watch w = {0};
-	struct cli_source_opts o;
-	cli_source_opts_init(&o, "watch", "-t", "--timeout");
-	struct vmp_source_config *cfg = &o.cfg;
-	bool no_daemon = false;
-	const char *socket_path = WATCH_DEFAULT_SOCKET;
-	const char *debounce = NULL; /* --debounce's config, "" for the defaults */
-	const char *exec_cmd = NULL;
-	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
-	bool exec_opt = false;
-	const char *forecast = NULL; /* --forecast's SECONDS, "" for the default */
+/* What the command line asked for. */
+struct watch_opts {
+	struct cli_source_opts src;
+	bool help, json, no_daemon;
+	const char *socket_path;
+	const char *debounce; /* --debounce's config, "" for the defaults */
+	const char *exec_cmd;
+	unsigned exec_interval, exec_timeout;
+	bool forecast;  /* --forecast[=SECONDS] */
+	double warn_s;  /* its SECONDS; 0: the default */
+};
 
+/* 0 or -errno (cli.h), the message printed. */
+static int parse_opts(struct watch_opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof(*o));
+	cli_source_opts_init(&o->src, "watch", "-t", "--timeout");
+	o->socket_path = WATCH_DEFAULT_SOCKET;
+	o->exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS;
+	bool exec_opt = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val;
-		int orc;
-#define NEEDVAL()                                                  \
-	do {                                                       \
-		if (!(val = cli_optval("watch", argc, argv, &i)))  \
-			return EXIT_USAGE;                         \
-	} while (0)
+		int rc;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		} else if ((orc = cli_source_opt(&o, argc, argv, &i)) != CLI_OPT_OTHER) {
-			if (orc)
-				return orc;
+			o->help = true;
+			return 0;
+		} else if ((rc = cli_source_opt(&o->src, argc, argv, &i)) != CLI_OPT_OTHER) {
+			if (rc)
+				return rc;
 		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
-			w.json = true;
+			o->json = true;
 		} else if (!strcmp(a, "--socket")) {
-			NEEDVAL();
-			socket_path = val;
+			if (!(val = cli_optval("watch", argc, argv, &i)))
+				return -EINVAL;
+			o->socket_path = val;
 		} else if (!strcmp(a, "--no-daemon")) {
-			no_daemon = true;
+			o->no_daemon = true;
 		} else if (!strcmp(a, "--debounce") || !strncmp(a, "--debounce=", 11)) {
-			debounce = a[10] ? a + 11 : "";
+			o->debounce = a[10] ? a + 11 : "";
 		} else if (!strcmp(a, "--forecast") || !strncmp(a, "--forecast=", 11)) {
-			forecast = a[10] ? a + 11 : "";
-		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
-			NEEDVAL();
-			if (!*val) {
-				fprintf(stderr, "%s watch: --exec needs a command\n", prog);
-				return EXIT_USAGE;
+			const char *secs = a[10] ? a + 11 : "";
+			o->forecast = true;
+			o->warn_s = 0;
+			if (*secs && (!cli_parse_decimal(secs, 86400, &o->warn_s) || o->warn_s <= 0)) {
+				fprintf(stderr, "%s watch: --forecast='%s' is not a number of seconds (0.1 to 86400)\n",
+					prog, secs);
+				return -EDOM;
 			}
-			exec_cmd = val;
+		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
+			if (!(val = cli_optval("watch", argc, argv, &i)))
+				return -EINVAL;
+			if (!*val)
+				return cli_usage_error("watch", "--exec needs a command");
+			o->exec_cmd = val;
 		} else if (!strcmp(a, "--exec-interval") || !strcmp(a, "--exec-timeout")) {
-			NEEDVAL();
+			if (!(val = cli_optval("watch", argc, argv, &i)))
+				return -EINVAL;
 			bool iv = !strcmp(a, "--exec-interval");
-			if (!parse_ms(val, iv ? &exec_interval : &exec_timeout) || (!iv && !exec_timeout)) {
+			if (!parse_ms(val, iv ? &o->exec_interval : &o->exec_timeout) || (!iv && !o->exec_timeout)) {
 				fprintf(stderr, "%s watch: %s '%s' is not a number of seconds (%s86400)\n", prog, a,
 					val, iv ? "0 to " : "0.001 to ");
-				return EXIT_BADINPUT;
+				return -EDOM;
 			}
 			exec_opt = true;
-		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
-			return orc;
+		} else if ((rc = cli_source_arg(&o->src, a)) != 0) {
+			return rc;
 		}
 	}
-	const char *cgroup = o.cgroup;
-	int frc = cli_source_opts_finish(&o);
-	if (frc)
-		return frc;
-	const char *args = o.args;
-	w.max_count = o.max_count;
-	double timeout = o.limit;
+	int rc = cli_source_opts_finish(&o->src);
+	if (rc)
+		return rc;
+	if (exec_opt && !o->exec_cmd)
+		return cli_usage_error("watch", "--exec-interval and --exec-timeout need --exec CMD");
+	if (o->forecast && (o->debounce || o->src.cfg.kind == VMP_SOURCE_TRACE))
+		return cli_usage_error("watch", "--forecast does not go with %s",
+				       o->debounce ? "--debounce"
+						   : "--trace (vmpressure forecast FILE replays recordings)");
+	return 0;
+}
 
-	if (exec_opt && !exec_cmd) {
-		fprintf(stderr, "%s watch: --exec-interval and --exec-timeout need --exec CMD\n", prog);
-		return EXIT_USAGE;
+/* After "no such cgroup": CGROUP is a path below the root, and a path
+ * given with the root in front is the commonest way to miss that. The
+ * root: --cgroup-root, the source's default, or (the daemon's, unknown
+ * here) either default. */
+static void hint_enoent(const struct watch_opts *o, const char *cgroup, const char *source)
+{
+	const char *roots[2] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup"};
+	size_t n = 2;
+	if (o->src.cfg.cgroup_root)
+		roots[0] = o->src.cfg.cgroup_root, n = 1;
+	else if (!strcmp(source, "cgroup-v1"))
+		n = 1;
+	else if (*source)
+		roots[0] = roots[1], n = 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t rl = strlen(roots[i]);
+		if (!strncmp(cgroup, roots[i], rl) && (cgroup[rl] == '/' || !cgroup[rl])) {
+			fprintf(stderr, "%s watch: CGROUP is a path below the cgroup root %s: try '%s'\n", prog,
+				roots[i], cgroup[rl] && cgroup[rl + 1] ? cgroup + rl + 1 : "/");
+			return;
+		}
 	}
-	if (forecast) {
-		double warn = 0;
-		if (*forecast && (!cli_parse_decimal(forecast, 86400, &warn) || warn <= 0)) {
-			fprintf(stderr, "%s watch: --forecast='%s' is not a number of seconds (0.1 to 86400)\n", prog,
-				forecast);
-			return EXIT_BADINPUT;
+	fprintf(stderr, "%s watch: CGROUP is a path below the cgroup root %s%s ('/' for all of it)\n", prog,
+		roots[0], n == 1 ? "" : " (cgroup v1) or /sys/fs/cgroup (v2)");
+}
+
+/* After a refusal: who may watch. */
+static void hint_eacces(const char *source)
+{
+	if (!source)
+		fprintf(stderr, "%s watch: vmpressured serves the cgroups your user may read; run as root "
+				"for the others\n", prog);
+	else if (!strcmp(source, "cgroup-v1"))
+		fprintf(stderr, "%s watch: registering with the kernel's cgroup v1 controller needs root: "
+				"run as root, or start vmpressured (vmpressured(8)), which watch goes through "
+				"when it answers\n", prog);
+	else
+		fprintf(stderr, "%s watch: run as root, or through vmpressured (vmpressured(8))\n", prog);
+}
+
+/* The exit status of a refused subscription: the argument, or the source. */
+static int refused_status(int rc)
+{
+	return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+}
+
+/* Through the daemon if it answers (*wd), else in-process (*src, *sub),
+ * w->source_name set. 0, or the exit status with the reason printed. */
+static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daemon **wd, vmp_source **src,
+		      vmp_sub **sub)
+{
+	struct cli_source_opts *so = &opt->src;
+	struct vmp_source_config *cfg = &so->cfg;
+	const char *cgroup = so->cgroup, *args = so->args, *socket_path = opt->socket_path;
+	int rc;
+	/* The daemon, unless the user asked for a source only we can build. */
+	if (!opt->no_daemon && cfg->kind != VMP_SOURCE_TRACE && !cfg->cgroup_root && !cfg->proc_root) {
+		char err[1024] = "";
+		rc = watch_daemon_open(wd, socket_path, cgroup, args, cfg->kind, err, sizeof(err));
+		if (rc && rc != WATCH_NO_DAEMON) {
+			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
+				socket_path, err[0] ? err : strerror(-rc));
+			if (rc == -ENOENT)
+				hint_enoent(opt, cgroup, "");
+			else if (rc == -EACCES)
+				hint_eacces(NULL);
+			return refused_status(rc);
 		}
-		if (debounce || cfg->kind == VMP_SOURCE_TRACE) {
-			fprintf(stderr, "%s watch: --forecast does not go with %s\n", prog,
-				debounce ? "--debounce" : "--trace (vmpressure forecast FILE replays recordings)");
-			return EXIT_USAGE;
+		if (rc == 0) {
+			w->source_name = watch_daemon_source(*wd);
+			return 0;
 		}
-		struct watch_forecast_opts fo = {.cgroup = cgroup, .cfg = cfg, .warn_s = warn, .json = w.json,
-						 .max_count = w.max_count, .timeout = timeout, .exec_cmd = exec_cmd,
-						 .exec_interval = exec_interval, .exec_timeout = exec_timeout};
+	}
+	if ((rc = cli_source_new(so, src)) != 0)
+		return cli_source_status(so, rc);
+	w->source_name = cli_kind_name(vmp_source_kind(*src));
+	rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
+	if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
+	    vmp_source_kind(*src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
+		/* Registering with the kernel needs write access to
+		 * cgroup.event_control; /proc is readable by anyone. */
+		fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
+				"controller; using /proc/vmstat instead\n", prog);
+		vmp_source_free(*src);
+		*src = NULL;
+		cfg->kind = VMP_SOURCE_MACHINE;
+		if ((rc = cli_source_new(so, src)) != 0)
+			return cli_source_status(so, rc);
+		w->source_name = cli_kind_name(vmp_source_kind(*src));
+		rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
+	}
+	if (rc) {
+		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
+			w->source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+		if (rc == -ENOENT)
+			hint_enoent(opt, cgroup, w->source_name);
+		else if (rc == -EACCES || rc == -EPERM)
+			hint_eacces(w->source_name);
+		vmp_source_free(*src);
+		*src = NULL;
+		return refused_status(rc);
+	}
+	return 0;
+}
+
+/* The second half of cmd_watch(): subscribe, print until the end, sum up.
+ * Its exit status. */
+static int run(struct watch_opts *opt)
+{
+	struct watch w = {0};
+	struct cli_source_opts *so = &opt->src;
+	struct vmp_source_config *cfg = &so->cfg;
+	const char *cgroup = so->cgroup, *args = so->args, *socket_path = opt->socket_path;
+	w.json = opt->json;
+	w.max_count = so->max_count;
+	double timeout = so->limit;
+	if (opt->forecast) {
+		struct watch_forecast_opts fo = {.cgroup = cgroup, .cfg = cfg, .warn_s = opt->warn_s,
+						 .json = w.json, .max_count = w.max_count, .timeout = timeout,
+						 .exec_cmd = opt->exec_cmd, .exec_interval = opt->exec_interval,
+						 .exec_timeout = opt->exec_timeout};
 		return watch_forecast(&fo);
 	}
-	if (debounce) {
+
+	if (opt->debounce) {
 		char err[200];
-		int drc = watch_debounce_new(&w.db, debounce, w.json, cgroup, err, sizeof(err));
+		int drc = watch_debounce_new(&w.db, opt->debounce, w.json, cgroup, err, sizeof(err));
 		if (drc) {
-			fprintf(stderr, "%s watch: --debounce '%s': %s\n", prog, debounce,
+			fprintf(stderr, "%s watch: --debounce '%s': %s\n", prog, opt->debounce,
 				drc == -EINVAL ? err : strerror(-drc));
 			return drc == -EINVAL ? EXIT_BADINPUT : EXIT_SOFTWARE;
 		}
@@ -282,43 +398,10 @@ int cmd_watch(int argc, char **argv)
 	vmp_source *src = NULL;
 	vmp_sub *sub = NULL;
 	struct watch_daemon *wd = NULL;
-	int rc;
-	/* The daemon, unless the user asked for a source only we can build. */
-	if (!no_daemon && cfg->kind != VMP_SOURCE_TRACE && !cfg->cgroup_root && !cfg->proc_root) {
-		char err[1024] = "";
-		rc = watch_daemon_open(&wd, socket_path, cgroup, args, cfg->kind, err, sizeof(err));
-		if (rc < 0) {
-			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
-				socket_path, err[0] ? err : strerror(-rc));
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
-		}
-		if (rc == 0)
-			w.source_name = watch_daemon_source(wd);
-	}
-	if (!wd) {
-		if ((rc = cli_source_new(&o, &src)) != 0)
-			return rc;
-		w.source_name = cli_kind_name(vmp_source_kind(src));
-		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
-		    vmp_source_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
-			/* Registering with the kernel needs write access to
-			 * cgroup.event_control; /proc is readable by anyone. */
-			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
-					"controller; using /proc/vmstat instead\n", prog);
-			vmp_source_free(src);
-			cfg->kind = VMP_SOURCE_MACHINE;
-			if ((rc = cli_source_new(&o, &src)) != 0)
-				return rc;
-			w.source_name = cli_kind_name(vmp_source_kind(src));
-			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-		}
-		if (rc) {
-			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
-				w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
-			vmp_source_free(src);
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
-		}
+	int rc = open_watch(&w, opt, &wd, &src, &sub);
+	if (rc) {
+		watch_debounce_free(w.db);
+		return rc;
 	}
 	if (w.db)
 		watch_debounce_set_source(w.db, w.source_name);
@@ -329,7 +412,8 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "%s: watching %s at %s (%s source, in-process)%s\n", prog, cgroup, args,
 			w.source_name, w.json ? "" : "; Ctrl-C to stop");
 
-	if (exec_cmd && (rc = watch_exec_open(&w.ex, exec_cmd, exec_interval, exec_timeout)) != 0) {
+	if (opt->exec_cmd &&
+	    (rc = watch_exec_open(&w.ex, opt->exec_cmd, opt->exec_interval, opt->exec_timeout)) != 0) {
 		fprintf(stderr, "%s watch: --exec: %s\n", prog, strerror(-rc));
 		if (src) {
 			vmp_source_unsubscribe(src, sub);
@@ -395,10 +479,10 @@ int cmd_watch(int argc, char **argv)
 		if (wd && lost_at >= 0 && cli_now_s() >= retry_at) {
 			char err[1024] = "";
 			rc = watch_daemon_reconnect(wd, err, sizeof(err));
-			if (rc < 0) {
+			if (rc && rc != WATCH_NO_DAEMON) {
 				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
 					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
-				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+				status = refused_status(rc);
 				break;
 			}
 			if (rc == 0) {
@@ -468,4 +552,17 @@ int cmd_watch(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	return status;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch_opts o;
+	int rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return cli_opt_status(rc);
+	if (o.help) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	return run(&o);
 }

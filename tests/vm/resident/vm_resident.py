@@ -5,8 +5,9 @@
     vm_resident.py --source-root DIR --build-root DIR --cli PATH
 
 One boot of the suite's 6.1-v1 configuration (vmsuite.py does the kernel,
-the static programs, the initramfs and qemu) running one workload of its
-own, resident.sh (this directory): two daemons on the same listeners, one
+the static programs, the initramfs and qemu; this directory is a scen dir
+of its own, as --scen-dir would add it) running one workload of its own,
+resident.sh: two daemons on the same listeners, one
 protected (mlockall, oom_score_adj -900, as the unit runs it) and one not
 (--no-mlock, 0), while the guest goes through global reclaim, a thrashing
 cgroup and the OOM killer. Checks (TAP):
@@ -29,7 +30,6 @@ Median, p99 and max, per daemon, the unprotected one the baseline, and a
 verdict: line. Written to BUILD/vm/resident/resident.md and .json.
 """
 import argparse
-import glob
 import json
 import os
 import re
@@ -46,19 +46,6 @@ CONF = '6.1-v1'
 RSS_BOUND_KIB = 16 << 10  # the unit's MemoryMin=16M
 EFD = re.compile(r'\s(\d+\.\d+): efd: \(\S+\) id=(-?\d+)')
 VICTIM = re.compile(r'\s(\d+\.\d+): mark_victim: pid=(\d+)')
-
-
-def build_daemon(src, bindir, progs):
-    """vmpressured, static, from every directory under src/daemon (the
-    suite's own build looks at src/daemon/*.c only in this tree)."""
-    cc = os.environ.get('CC_STATIC', 'gcc')
-    lib = sorted(glob.glob(f'{src}/src/lib/**/*.c', recursive=True))
-    dsrc = sorted(glob.glob(f'{src}/src/daemon/**/*.c', recursive=True))
-    incs = [f'{src}/include', f'{src}/src/lib'] + sorted({os.path.dirname(f) for f in dsrc})
-    out = f'{bindir}/vmpressured'
-    vmsuite.run([cc, '-O2', '-std=gnu11', '-D_GNU_SOURCE', '-static', '-pthread', '-w']
-                + [f'-I{i}' for i in incs] + ['-o', out] + lib + dsrc + ['-lm'], timeout=900)
-    progs['vmpressured'] = out
 
 
 def pct(xs, p):
@@ -87,8 +74,10 @@ def main():
             raise vmsuite.Skip('qemu-system-x86_64 is not available')
         os.makedirs(cache, exist_ok=True)
         kdir, rel = vmsuite.fetch_kernel(cache, vmsuite.CONFIGS[CONF]['suite'])
-        progs, _ = vmsuite.build_static(src, f'{build}/vm/bin')
-        build_daemon(src, f'{build}/vm/bin', progs)
+        progs, daemon_err = vmsuite.build_static(src, f'{build}/vm/bin')
+        if daemon_err:
+            raise vmsuite.HarnessError(daemon_err)
+        scen, _ = vmsuite.scen_files([HERE])
         data = vmsuite.data_disk(cache)
     except vmsuite.Skip as e:
         print(f'1..0 # SKIP resident: {e}')
@@ -100,10 +89,9 @@ def main():
     shutil.rmtree(rundir, ignore_errors=True)
     os.makedirs(rundir)
     tmp = tempfile.mkdtemp(prefix='vm-resident.')
-    vmsuite.EXTRA_SCEN_DIRS.append(HERE)
     try:
         initrd = f'{tmp}/initrd.gz'
-        vmsuite.initramfs(initrd, kdir, progs, 'v1', tmp)
+        vmsuite.initramfs(initrd, kdir, progs, 'v1', tmp, scen)
         secs, console, timed_out = vmsuite.boot(rundir, kdir, data, initrd, CONF, ['resident'], timeout)
     except (vmsuite.HarnessError, OSError) as e:
         tap.ok(False, 'resident: boot the guest', [str(e)])
