@@ -511,12 +511,8 @@ void vmpd_clients_close_all(struct vmpd *d)
 	vmpd_clients_reap(d);
 }
 
-int vmpd_client_check_access(const struct vmpd_client *c, const char *dir)
+int vmpd_client_check_access(const struct vmpd_client *c, const char *cgroup)
 {
-	struct stat st;
-	if (stat(dir, &st) != 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	return vmpd_may_read(&st, c->uid, c->gid, c->groups, c->ngroups) ? 0 : -EACCES;
+	struct vmpd_cred cr = {c->uid, c->gid, c->groups, c->ngroups};
+	return vmpd_cgroup_access(c->d->cgroup_root, cgroup, &cr);
 }

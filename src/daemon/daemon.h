@@ -215,9 +215,10 @@ void vmpd_client_close(struct vmpd_client *c, const char *why);
 void vmpd_clients_flush(struct vmpd *d);
 void vmpd_clients_reap(struct vmpd *d);
 void vmpd_clients_close_all(struct vmpd *d);
-/* The peer's credentials may read this cgroup directory: 0, -ENOENT
- * (none), -EACCES, or another -errno of stat(). */
-int vmpd_client_check_access(const struct vmpd_client *c, const char *dir);
+/* The peer's credentials may read this cgroup (normalised, below
+ * d->cgroup_root; access.c): 0, -ENOENT (none), -EACCES (including
+ * below a directory it may not search), or another -errno of stat(). */
+int vmpd_client_check_access(const struct vmpd_client *c, const char *cgroup);
 
 /* ---- requests.c ---- */
 void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_t len);
@@ -314,9 +315,49 @@ int vmpd_httpd_open(struct vmpd *d, const char *addr, struct vmpd_httpd **out, c
 void vmpd_httpd_close(struct vmpd *d, struct vmpd_httpd *h);
 void vmpd_httpd_reap(struct vmpd *d, struct vmpd_httpd *h);
 
-/* ---- access.c (pure) ---- */
+/* ---- access.c ---- */
+/* Peer credentials (SO_PEERCRED, SO_PEERGROUPS). */
+struct vmpd_cred {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+};
+struct vmpd_perm {
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+/* The directories from the cgroup root down to a cgroup: perm[0] the
+ * root, perm[i] the i-th component, which ends at cgroup[end[i]]. n are
+ * loaded; err (-errno) is why the walk stopped before the last one. */
+#define VMPD_CHAIN_MAX (VMPD_LINE_MAX / 2 + 2)
+struct vmpd_chain {
+	size_t n, ncomp;
+	int err;
+	struct vmpd_perm perm[VMPD_CHAIN_MAX];
+	size_t end[VMPD_CHAIN_MAX];
+};
+/* Pure: the owner class's read bit (uid 0 always may). */
 bool vmpd_may_read(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups,
 		   size_t ngroups);
+/* stat() the root and lstat() each directory below it down to `cgroup`
+ * (normalised: "/" or "a/b"). Returns ch->err. */
+int vmpd_chain_load(struct vmpd_chain *ch, const char *root, const char *cgroup);
+/* Pure: 0 if these credentials may read the cgroup (search on every
+ * directory above it, read on it); -EACCES at the first directory they may
+ * not search, whatever is below it; -ENOENT for a missing component they
+ * could see is missing; another -errno of the walk. */
+int vmpd_chain_check(const struct vmpd_chain *ch, const struct vmpd_cred *cr);
+/* Pure: how much of `cgroup` (its length in bytes) these credentials may
+ * see, for `origin` (docs/protocol.md): the longest prefix of at least
+ * `from` components such that they may read every directory from
+ * component `from` down to it and search every one above it. A subscriber
+ * knows the first `from` components (its subscription's cgroup): never
+ * less than those. */
+size_t vmpd_chain_visible(const struct vmpd_chain *ch, size_t from, const struct vmpd_cred *cr);
+/* Both steps. */
+int vmpd_cgroup_access(const char *root, const char *cgroup, const struct vmpd_cred *cr);
 
 /* ---- exec_spec.c (pure) ---- */
 struct vmpd_exec_spec {

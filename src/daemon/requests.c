@@ -36,12 +36,7 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 		return;
 	}
 	if (d->check_access) {
-		char dir[4200];
-		if (!strcmp(req->cgroup, "/"))
-			snprintf(dir, sizeof(dir), "%s", d->cgroup_root);
-		else
-			snprintf(dir, sizeof(dir), "%s/%s", d->cgroup_root, req->cgroup);
-		int rc = vmpd_client_check_access(c, dir);
+		int rc = vmpd_client_check_access(c, req->cgroup);
 		if (rc == -ENOENT || rc == -ENOTDIR) {
 			snprintf(msg, sizeof(msg), "no such cgroup: %s", req->cgroup);
 			reply_error(d, c, req->verb, ENOENT, msg);

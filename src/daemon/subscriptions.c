@@ -87,6 +87,13 @@ struct vmpd_subs {
 	struct vmpd_csub *debounced; /* every client subscription with a db */
 	struct vmpd_io timer;         /* their ticks: CLOCK_MONOTONIC */
 	uint64_t armed;               /* the timer's expiry; 0: disarmed */
+	/* Redacting origin: its directories, loaded once per event for
+	 * och_origin; the redacted text the last tail was formatted with. */
+	struct vmpd_chain och;
+	const char *och_origin;
+	char red[VMPD_LINE_MAX];
+	struct vmpd_buf rtail;
+	size_t rtail_len;             /* of `red` the rtail holds; SIZE_MAX: none */
 };
 
 static uint64_t hash_key(const char *cgroup, vmp_level level, vmp_mode mode)
@@ -165,6 +172,7 @@ int vmpd_subs_init(struct vmpd *d)
 	}
 	vmpd_buf_init(&s->tail);
 	vmpd_buf_init(&s->line);
+	vmpd_buf_init(&s->rtail);
 	s->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s->timer.ready = on_timer;
 	int rc = s->timer.fd < 0 ? -errno : vmpd_loop_add(d, &s->timer, EPOLLIN);
@@ -250,6 +258,47 @@ static uint64_t to_real(uint64_t mono)
 	return mono >= now_m ? now_r + (mono - now_m) : now_r - (now_m - mono);
 }
 
+/* Components of a normalised cgroup ("/": 0). */
+static size_t depth(const char *cg)
+{
+	if (!strcmp(cg, "/"))
+		return 0;
+	size_t n = 1;
+	for (; *cg; cg++)
+		n += *cg == '/';
+	return n;
+}
+
+/* The origin this client may see (docs/protocol.md, access.c): all of it,
+ * or its deepest ancestor whose directories from the subscription's cgroup
+ * down the client may read; at least the subscription's own cgroup. Returns
+ * origin itself, or s->red. The directories are stat()ed once per origin
+ * per event (och_origin is reset by on_event()). */
+static const char *origin_for(struct vmpd_subs *s, struct vmpd_csub *cs, const char *origin)
+{
+	struct vmpd_client *c = cs->client;
+	if (!origin || !c || !c->d->check_access || c->uid == 0)
+		return origin;
+	if (s->och_origin != origin) {
+		vmpd_chain_load(&s->och, c->d->cgroup_root, origin);
+		s->och_origin = origin;
+	}
+	const char *sub = cs->shared->cgroup;
+	size_t sl = strlen(sub);
+	size_t from = 0;
+	if (!strcmp(sub, "/") || (!strncmp(origin, sub, sl) && (origin[sl] == '/' || !origin[sl])))
+		from = depth(sub);
+	struct vmpd_cred cr = {c->uid, c->gid, c->groups, c->ngroups};
+	size_t keep = vmpd_chain_visible(&s->och, from, &cr);
+	if (!origin[keep])
+		return origin;
+	if (keep == 0 || keep >= sizeof(s->red))
+		return keep ? sub : "/";
+	memcpy(s->red, origin, keep);
+	s->red[keep] = 0;
+	return s->red;
+}
+
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct vmpd_csub *cs = arg;
@@ -260,6 +309,8 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 		return;
 	}
 	struct vmpd_subs *s = cs->client->d->subs;
+	s->och_origin = NULL; /* its origin: valid only during this call */
+	wall.ev.origin = origin_for(s, cs, t->ev.origin);
 	vmpd_buf_reset(&s->line);
 	vmpd_fmt_transition(&s->line, cs->id, cs->shared->cgroup, &wall);
 	if (s->line.oom)
@@ -358,6 +409,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	if (d->metrics)
 		vmpd_metrics_note(&sh->stats, ev);
 	bool have_tail = false;
+	s->och_origin = NULL;
+	s->rtail_len = SIZE_MAX;
 	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
 		cs->events += ev->count;
 		if (cs->notify) {
@@ -380,9 +433,23 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 			vmpd_fmt_pressure_tail(&s->tail, ev);
 			have_tail = true;
 		}
+		struct vmpd_buf *tail = &s->tail;
+		const char *origin = ev->flags & VMP_EVENT_NO_EVIDENCE ? NULL : origin_for(s, cs, ev->origin);
+		if (origin != ev->origin) {
+			/* Redacted: the tail again with the text this client may see. */
+			size_t rl = strlen(origin);
+			if (s->rtail_len != rl) {
+				struct vmp_source_event rev = *ev;
+				rev.origin = origin;
+				vmpd_buf_reset(&s->rtail);
+				vmpd_fmt_pressure_tail(&s->rtail, &rev);
+				s->rtail_len = rl;
+			}
+			tail = &s->rtail;
+		}
 		vmpd_buf_reset(&s->line);
-		vmpd_fmt_pressure(&s->line, cs->id, s->tail.p, s->tail.len);
-		if (s->tail.oom || s->line.oom)
+		vmpd_fmt_pressure(&s->line, cs->id, tail->p, tail->len);
+		if (tail->oom || s->line.oom)
 			vmpd_client_drop(cs->client);
 		else
 			vmpd_client_event(cs->client, s->line.p, s->line.len, false);
@@ -611,6 +678,7 @@ void vmpd_subs_fini(struct vmpd *d)
 	}
 	vmpd_buf_free(&s->tail);
 	vmpd_buf_free(&s->line);
+	vmpd_buf_free(&s->rtail);
 	free(s);
 	d->subs = NULL;
 }

@@ -1,0 +1,149 @@
+#!/bin/sh
+# The findings of issue 12's attack pass, each tried again as the attacker
+# tried it: the client an unprivileged user (setpriv --reuid=65534
+# --regid=65534 --clear-groups), the daemon on a cgroup v2 fixture tree
+# (--cgroup-root, tests/cli/fixture.sh) or on this machine's cgroup v1
+# below our own cgroup, and a legitimate client (root) served while each
+# attack runs. Skips where there is no root or no setpriv.
+# usage: test_security.sh VMPRESSURED VMPRESSURE SEC_CLIENT MP_CLIENT DATADIR
+set -u
+D=$1
+V=$2
+C=$3
+MP=$4
+DATA=$5
+. "$(dirname "$0")/../lib/tap.sh"
+[ "$(id -u)" -eq 0 ] || skip "needs root: the attacker is another user (setpriv)"
+command -v setpriv >/dev/null 2>&1 || skip "no setpriv (util-linux) to run a client as uid 65534"
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+$NOBODY true 2>/dev/null || skip "setpriv cannot switch to uid 65534 here"
+$NOBODY "$C" 2>/dev/null
+[ $? -eq 2 ] || skip "uid 65534 cannot run $C (a directory above it is not searchable)"
+
+T=$(mktemp -d)
+chmod 755 "$T"
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+. "$(dirname "$0")/../cli/fixture.sh"
+
+# A cgroup's files, as the fixture's `a` has them.
+mkcg() { # name: it and each parent a memory cgroup
+	mkdir -p "$CG/$1"
+	p=
+	for comp in $(echo "$1" | tr / ' '); do
+		p=$p${p:+/}$comp
+		for f in memory.stat memory.events memory.pressure; do
+			[ -e "$CG/$p/$f" ] || cp "$CG/a/$f" "$CG/$p/$f"
+		done
+	done
+}
+cgput() { # cgroup pgscan pgsteal max: fixture.sh's cgset for another cgroup
+	put "$CG/$1/memory.stat" 'anon 4096\nfile 0\npgscan %010d\npgsteal %010d\npgscan_kswapd 0\npgscan_direct %010d\npgsteal_kswapd 0\npgsteal_direct %010d\n' \
+		"$2" "$3" "$2" "$3"
+	put "$CG/$1/memory.events" 'low 0\nhigh 0\nmax %010d\noom 0000000000\noom_kill 0000000000\noom_group_kill 0\n' "$4"
+}
+start_daemon() { # socket, extra options...
+	s=$1
+	shift
+	"$D" --socket "$s" --socket-mode 0666 "$@" 2>>"$T/daemon.err" &
+	dpid=$!
+	pids="$pids $dpid"
+	wait_sock "$s"
+}
+wait_sock() {
+	i=0
+	while [ $i -lt 500 ]; do
+		[ -S "$1" ] && "$C" "$1" 0 "hello 1" >/dev/null 2>&1 && return 0
+		sleep 0.02
+		i=$((i + 1))
+	done
+	return 1
+}
+stop_daemon() {
+	kill "$dpid" 2>/dev/null
+	wait "$dpid" 2>/dev/null
+}
+# The bystander: root's status answered.
+served() { # socket
+	"$C" "$1" 0 status 2>/dev/null | grep -q '"reply":"status","ok":true'
+}
+as_nobody() { $NOBODY "$C" "$@"; }
+
+mkcg secret/child
+mkcg open
+chmod 700 "$CG/secret"
+S=$T/control
+check "daemon on the v2 fixture tree is up" start_daemon "$S" --source v2 $R
+
+# 1. Authorisation through parent directories, and no existence oracle.
+as_nobody "$S" 0 "subscribe secret/child low eventfd" >"$T/1a"
+check "1: nobody may not subscribe below a 0700 directory (EACCES)" grep -q '"error":"EACCES"' "$T/1a"
+check "1: ... and gets no eventfd" sh -c "! grep -q '+fd' '$T/1a'"
+as_nobody "$S" 0 "subscribe secret/nonexistent low eventfd" >"$T/1b"
+check "1: a missing name there answers the same (no existence oracle)" grep -q '"error":"EACCES"' "$T/1b"
+check "1: ... with the same message but for the name" \
+	[ "$(sed 's/nonexistent/child/' "$T/1b")" = "$(cat "$T/1a")" ]
+as_nobody "$S" 0 "subscribe open low eventfd" >"$T/1c"
+check "1: nobody may subscribe to a readable cgroup" grep -q '"ok":true' "$T/1c"
+as_nobody "$S" 0 "subscribe nosuch low eventfd" >"$T/1d"
+check "1: a missing cgroup it could see is missing: ENOENT" grep -q '"error":"ENOENT"' "$T/1d"
+"$C" "$S" 0 "subscribe secret/child low eventfd" >"$T/1e"
+check "1: root may subscribe below the 0700 directory" grep -q '"ok":true.*+fd' "$T/1e"
+check "1: the daemon still serves root" served "$S"
+
+# 2. origin redaction: a hierarchy stream on / sees secret/child's windows
+# as secret's ... no: as the deepest directory it may read, "/".
+chmod 755 "$CG"
+as_nobody "$S" 10 "subscribe / low,hierarchy stream" >"$T/2n" &
+np=$!
+"$C" "$S" 10 "subscribe / low,hierarchy stream" >"$T/2r" &
+rp=$!
+wait_for "$T/2n" '"ok":true' 500
+wait_for "$T/2r" '"ok":true' 500
+# Limit reclaim in secret/child (the fixture's steps: low, then medium
+# windows), each step longer than the source's busy hold.
+sleep 1.5
+cgput secret/child 2048 1024 10
+sleep 2.6
+cgput secret/child 6144 1624 26
+sleep 2.6
+cgput secret/child 8192 2648 36
+wait $np $rp
+if grep -q '"origin":"secret/child"' "$T/2r"; then
+	ok "2: root's stream names the origin secret/child"
+	check "2: nobody's stream never names secret/child" sh -c "! grep -q 'secret' '$T/2n'"
+	check "2: ... it gets the same events, origin redacted to /" grep -q '"event":"pressure".*"origin":"/"' "$T/2n"
+	check "2: ... as many as root" [ "$(grep -c '"event":"pressure"' "$T/2n")" -eq "$(grep -c '"event":"pressure"' "$T/2r")" ]
+else
+	no "2: root's stream names the origin secret/child (no pressure event with it: $(grep -c pressure "$T/2r") events)"
+fi
+check "2: the daemon still serves root" served "$S"
+stop_daemon
+
+# 3. An endpoint admits a client before its cgroup exists; access is
+# checked again when it appears (and before every wake-up).
+EP=$T/ep
+check "3: daemon with an endpoint for a cgroup that does not exist yet" \
+	start_daemon "$S" --source v2 $R --memory-pressure-endpoint "$EP later low 0666"
+MP_OUT=$T/3n
+$NOBODY env MEMORY_PRESSURE_WATCH="$EP" "$MP" >"$MP_OUT" 2>&1 &
+mpp=$!
+pids="$pids $mpp"
+check "3: nobody connects early and is admitted" wait_for "$MP_OUT" ready 500
+mkcg later
+chmod 700 "$CG/later"
+check "3: once later appears as 0700, nobody is dropped" wait_for "$T/daemon.err" "may not read cgroup later" 1000
+check "3: ... its connection closed" wait_for "$MP_OUT" eof 500
+cgput later 2048 1024 10
+sleep 2.6
+check "3: ... and it got no wake-up byte" sh -c "! grep -q '^wake' '$MP_OUT'"
+check "3: the daemon still serves root" served "$S"
+stop_daemon
+
+tap_done security
