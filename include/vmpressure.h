@@ -294,7 +294,9 @@ struct vmp_source_event {
 typedef void (*vmp_source_fn)(const struct vmp_source_event *ev, void *arg);
 
 void vmp_source_config_init(struct vmp_source_config *cfg);
-/* -ENOENT if the requested kind is not available on this machine. */
+/* -ENOENT if the requested kind is not available on this machine. AUTO
+ * with an explicit cgroup_root finds v1 or v2 there or fails (-ENOENT,
+ * -ENOTDIR; -EINVAL for ""): it never falls back to the machine. */
 int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg);
 void vmp_source_free(vmp_source *src);
 vmp_source_kind vmp_source_get_kind(const vmp_source *src);

@@ -14,6 +14,7 @@ enum {
 	EXIT_UNAVAILABLE = 69, /* no pressure source here (EX_UNAVAILABLE) */
 	EXIT_SOFTWARE = 70, /* internal error (EX_SOFTWARE) */
 	EXIT_IOERR = 74,   /* a file could not be read (EX_IOERR) */
+	EXIT_NOPERM = 77,  /* permission denied: a cgroup we may not read (EX_NOPERM) */
 };
 
 extern const char *prog;
@@ -137,7 +138,10 @@ double cli_now_s(void); /* CLOCK_MONOTONIC seconds: --timeout, --duration */
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);
 
-/* Read a whole file ("-" is stdin). 0, or -errno. */
+/* Read a whole file ("-" is stdin). 0, or -errno: -ENODEV a path that
+ * is not a regular file, -EFBIG more than half of the memory available
+ * (read_file_error() says so with the figure). */
 int read_file(const char *path, char **buf, size_t *len);
+const char *read_file_error(int rc);
 
 #endif

@@ -219,7 +219,7 @@ int cmd_estimate(int argc, char **argv)
 	size_t len;
 	int rc = read_file(path, &buf, &len);
 	if (rc) {
-		fprintf(stderr, "%s estimate: cannot read '%s': %s\n", prog, path, strerror(-rc));
+		fprintf(stderr, "%s estimate: cannot read '%s': %s\n", prog, path, read_file_error(rc));
 		status = EXIT_IOERR;
 		goto out;
 	}

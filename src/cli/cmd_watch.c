@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -139,6 +140,30 @@ static bool parse_ms(const char *val, unsigned *ms)
 	return true;
 }
 
+/* A cgroup file that is there but not a regular file (a FIFO in a
+ * fixture tree): the source refuses it with -EINVAL; name it. */
+static void bad_file(const char *root, vmp_source_kind kind, const char *cgroup, char *out, size_t cap)
+{
+	static const char *const v2[] = {"memory.stat", "memory.events", "memory.pressure"};
+	static const char *const v1[] = {"memory.pressure_level", "cgroup.event_control"};
+	const char *const *names = kind == VMP_SOURCE_V1 ? v1 : v2;
+	size_t n = kind == VMP_SOURCE_V1 ? 2 : 3;
+	if (!root)
+		root = kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+	while (*cgroup == '/')
+		cgroup++;
+	for (size_t i = 0; i < n; i++) {
+		char path[4300];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s%s%s", root, cgroup, *cgroup ? "/" : "", names[i]);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(out, cap, "%s is not a regular file (%s); a cgroup file system has only those",
+				 path, S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" : "a device or socket");
+			return;
+		}
+	}
+}
+
 int cmd_watch(int argc, char **argv)
 {
 	struct watch w = {0};
@@ -227,7 +252,9 @@ int cmd_watch(int argc, char **argv)
 		if (rc < 0) {
 			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
 				socket_path, err[0] ? err : strerror(-rc));
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT
+			       : rc == -EACCES || rc == -EPERM ? EXIT_NOPERM
+							 : EXIT_UNAVAILABLE;
 		}
 		if (rc == 0)
 			w.source_name = watch_daemon_source(wd);
@@ -251,10 +278,20 @@ int cmd_watch(int argc, char **argv)
 			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		}
 		if (rc) {
+			char bad[4400] = "";
+			if (rc == -EINVAL)
+				bad_file(cfg->cgroup_root, vmp_source_get_kind(src), cgroup, bad, sizeof(bad));
 			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
-				w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+				w.source_name,
+				rc == -ENOENT		       ? "no such cgroup"
+				: rc == -EACCES || rc == -EPERM ? "permission denied (its directory, or one above it, "
+								  "is not readable by this user)"
+				: bad[0]		       ? bad
+							       : strerror(-rc));
 			vmp_source_free(src);
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT
+			       : rc == -EACCES || rc == -EPERM ? EXIT_NOPERM
+							 : EXIT_UNAVAILABLE;
 		}
 	}
 	if (w.db)

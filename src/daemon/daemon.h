@@ -400,6 +400,7 @@ enum { VMPD_LOG_ERR = 3, VMPD_LOG_WARNING = 4, VMPD_LOG_INFO = 6, VMPD_LOG_DEBUG
 int vmpd_log_open(const char *path);
 /* SIGHUP: open the path again (after logrotate moved it). */
 int vmpd_log_reopen(void);
+const char *vmpd_log_path(void); /* NULL: stderr */
 void vmpd_log_close(void);
 void vmpd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

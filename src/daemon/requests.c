@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 {
@@ -25,6 +26,29 @@ static void reply_error(struct vmpd *d, struct vmpd_client *c, enum vmpd_verb ve
 	vmpd_buf_reset(&d->scratch);
 	vmpd_fmt_error(&d->scratch, verb, err, msg);
 	send_buf(d, c, -1);
+}
+
+/* The sources refuse a cgroup file that is not a regular file (a FIFO in
+ * a fixture tree) with EINVAL: name it, for the client and the log. */
+static void bad_file(struct vmpd *d, const char *cgroup, char *msg, size_t cap)
+{
+	static const char *const names[] = {"memory.stat", "memory.events", "memory.pressure",
+					    "memory.pressure_level", "cgroup.event_control"};
+	msg[0] = 0;
+	if (!d->check_access)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[4400];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s%s%s", d->cgroup_root, strcmp(cgroup, "/") ? cgroup : "",
+			 strcmp(cgroup, "/") ? "/" : "", names[i]);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(msg, cap, "cgroup %s: %s is not a regular file", cgroup, names[i]);
+			vmpd_log(VMPD_LOG_WARNING, "cgroup %s: %s is not a regular file; a subscription refused",
+				 cgroup, path);
+			return;
+		}
+	}
 }
 
 static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req)
@@ -60,6 +84,13 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 		switch (e) {
 		case ENOENT:
 			snprintf(msg, sizeof(msg), "no such cgroup: %s", req->cgroup);
+			break;
+		case EINVAL:
+			bad_file(d, req->cgroup, msg, sizeof(msg));
+			if (msg[0])
+				break;
+			snprintf(msg, sizeof(msg), "cannot watch cgroup %s with %s: %s", req->cgroup, req->args,
+				 strerror(e));
 			break;
 		case ENOTSUP:
 			snprintf(msg, sizeof(msg), "the %s source cannot watch cgroup %s", d->source_name,

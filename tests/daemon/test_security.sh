@@ -146,4 +146,124 @@ check "3: ... and it got no wake-up byte" sh -c "! grep -q '^wake' '$MP_OUT'"
 check "3: the daemon still serves root" served "$S"
 stop_daemon
 
+# 7. Unbounded reads in the CLI: a device refused by path, standard input
+# bounded (ulimit -d keeps the test small), and the trace source refuses
+# what is not a regular file instead of reading /dev/zero as empty.
+for cmd in replay plot estimate; do
+	"$V" $cmd /dev/zero -o "$T/x.out" >/dev/null 2>"$T/7$cmd"
+	st=$?
+	[ $cmd = replay ] && { "$V" replay /dev/zero >/dev/null 2>"$T/7$cmd"; st=$?; }
+	check "7: $cmd /dev/zero: exit 74 (got $st)" [ $st -eq 74 ]
+	check "7: ... the message names /dev/zero and says why" grep -q "/dev/zero.*not a regular file" "$T/7$cmd"
+done
+"$V" replay - </dev/zero >/dev/null 2>"$T/7dev"
+check "7: replay - < /dev/zero: a device on standard input refused (exit 74)" [ $? -eq 74 ]
+(ulimit -d 400000 && cat /dev/zero | "$V" replay -) >/dev/null 2>"$T/7stdin"
+st=$?
+check "7: cat /dev/zero | replay - stops at its bound: exit 74 (got $st)" [ $st -eq 74 ]
+check "7: ... saying how large it may be" grep -q "larger than [0-9]* MiB" "$T/7stdin"
+"$V" watch --trace /dev/zero -t 1 >/dev/null 2>"$T/7trace"
+st=$?
+check "7: watch --trace /dev/zero is refused: exit 2 (got $st)" [ $st -eq 2 ]
+check "7: ... naming it" grep -q -- "--trace /dev/zero: not a regular file" "$T/7trace"
+"$D" --socket "$T/x.sock" --trace /dev/zero 2>"$T/7dtrace"
+st=$?
+check "7: vmpressured --trace /dev/zero: exit 2 (got $st)" [ $st -eq 2 ]
+
+# 8. A FIFO in place of a cgroup file, of the log file, of the log file at
+# SIGHUP: nothing blocks, each is named.
+mkcg fifo
+rm "$CG/fifo/memory.stat"
+mkfifo "$CG/fifo/memory.stat"
+timeout 20 "$V" watch fifo --no-daemon --source v2 $R --timeout 1 >/dev/null 2>"$T/8w"
+st=$?
+check "8: watch of a cgroup whose memory.stat is a FIFO returns (exit 2, got $st)" [ $st -eq 2 ]
+check "8: ... naming the file" grep -q "$CG/fifo/memory.stat is not a regular file (a FIFO)" "$T/8w"
+mkfifo "$T/log.fifo"
+timeout 20 "$D" --socket "$T/x.sock" --source v2 $R --log-file "$T/log.fifo" 2>"$T/8l"
+st=$?
+check "8: --log-file FIFO: exit 73 at once (got $st)" [ $st -eq 73 ]
+check "8: ... naming it" grep -q "log file $T/log.fifo: not a regular file" "$T/8l"
+: >"$T/daemon.log"
+"$D" --socket "$S" --socket-mode 0666 --source v2 $R --log-file "$T/daemon.log" 2>>"$T/daemon.err" &
+dpid=$!
+pids="$pids $dpid"
+check "8: daemon with a log file up" wait_sock "$S"
+"$C" "$S" 0 "subscribe fifo low stream" >"$T/8s"
+check "8: a subscription to the FIFO cgroup: an error naming memory.stat" grep -q '"error":"EINVAL".*memory.stat is not a regular file' "$T/8s"
+mv "$T/daemon.log" "$T/daemon.log.1"
+mkfifo "$T/daemon.log"
+kill -HUP "$dpid"
+check "8: after SIGHUP with a FIFO in place of the log the daemon still answers" served "$S"
+check "8: ... and says why it kept the old log" wait_for "$T/daemon.log.1" "cannot reopen the log file $T/daemon.log: not a regular file" 500
+stop_daemon
+rm -f "$T/daemon.log"
+
+# 10. A bad --cgroup-root with the auto source: no silent machine source.
+for r in /nonexistent /dev/null ''; do
+	"$D" --socket "$T/x.sock" --cgroup-root "$r" 2>"$T/10d"
+	st=$?
+	check "10: vmpressured --cgroup-root '$r': exit 69 (got $st)" [ $st -eq 69 ]
+	check "10: ... saying what is wrong with it" grep -q "cgroup-root '$r' is" "$T/10d"
+	"$V" watch --no-daemon --cgroup-root "$r" -t 0.2 >/dev/null 2>"$T/10w"
+	st=$?
+	check "10: vmpressure watch --cgroup-root '$r': exit 69 (got $st)" [ $st -eq 69 ]
+done
+check "10: ... and never the machine source" sh -c "! grep -q 'machine source' '$T/10w' '$T/10d'"
+
+# On this machine's cgroup v1 memory controller, below our own cgroup:
+# 1 again (v1), and 9: a renamed cgroup is not a removed one.
+CGV1=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup | head -n 1)
+if [ ! -f "$CGV1/cgroup.event_control" ] || ! mkdir "$CGV1/vmpd-sec-$$" 2>/dev/null; then
+	ok "v1: # SKIP no writable cgroup v1 memory controller at $CGV1"
+else
+	G=$CGV1/vmpd-sec-$$
+	REL=${G#/sys/fs/cgroup/memory/}
+	trap 'for c in secret/child secret open gone2 gone; do [ -d "$G/$c" ] && rmdir "$G/$c"; done; rmdir "$G"; cleanup' EXIT
+	mkdir -p "$G/secret/child" "$G/open" "$G/gone"
+	chmod 700 "$G/secret"
+	S1=$T/control1
+	check "v1: daemon on the v1 controller is up" start_daemon "$S1" --source v1
+	as_nobody "$S1" 0 "subscribe $REL/open low eventfd" >"$T/v1o"
+	if grep -q '"ok":true' "$T/v1o"; then
+		as_nobody "$S1" 0 "subscribe $REL/secret/child low eventfd" >"$T/v1a"
+		check "1 (v1): nobody may not subscribe below a 0700 directory" grep -q '"error":"EACCES"' "$T/v1a"
+		as_nobody "$S1" 0 "subscribe $REL/secret/nonexistent low eventfd" >"$T/v1b"
+		check "1 (v1): ... nor learn which names it holds" grep -q '"error":"EACCES"' "$T/v1b"
+	else
+		ok "1 (v1): # SKIP uid 65534 cannot read $G itself here"
+	fi
+	# 9: subscribed to gone, renamed to gone2, pressure in it.
+	echo 32M >"$G/gone/memory.limit_in_bytes"
+	"$C" "$S1" 25 "subscribe $REL/gone low stream eventfd" >"$T/9" &
+	cp=$!
+	wait_for "$T/9" '"ok":true' 500
+	mv "$G/gone" "$G/gone2"
+	TMPD=$(mktemp -d /var/tmp/vmpd-sec.XXXXXX)
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec dd if=/dev/zero of="$2/big" bs=1M count=200 conv=fsync 2>/dev/null' \
+		sh "$G/gone2" "$TMPD"
+	rm -rf "$TMPD"
+	check "9: the daemon still serves root while it happens" served "$S1"
+	kill -TERM $cp 2>/dev/null
+	sleep 0.2
+	kill -9 $cp 2>/dev/null
+	wait $cp 2>/dev/null
+	"$C" "$S1" 0 "list" >"$T/9l"
+	if grep -q '"event":"removed"' "$T/9"; then
+		no "9: a renamed cgroup read as removed (a false removed event)"
+	elif grep -q '"event":"pressure"' "$T/9"; then
+		ok "9: pressure in the renamed cgroup reached the subscriber, and no removed event"
+	else
+		ok "9: # SKIP no pressure event from 200 MB of page cache in a 32M cgroup here"
+	fi
+	# A real removal still is one.
+	"$C" "$S1" 4 "subscribe $REL/open low stream" >"$T/9r" &
+	cp=$!
+	wait_for "$T/9r" '"ok":true' 500
+	rmdir "$G/open"
+	wait $cp
+	check "9: rmdir is still reported as removed" grep -q '"event":"removed"' "$T/9r"
+	stop_daemon
+fi
+
 tap_done security

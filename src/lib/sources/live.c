@@ -110,20 +110,24 @@ static int cg_read(struct live *lv, struct cg *c, const char *name, int *fd, siz
 {
 	if (*fd < 0) {
 		if (lv->fds_open < lv->fd_budget)
-			*fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+			*fd = vmp_open_regular(c->dirfd, name, O_RDONLY);
 		else
-			errno = EMFILE;
+			*fd = -EMFILE;
 		if (*fd >= 0)
 			lv->fds_open++;
-		if (*fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-			int tfd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
-			int rc = tfd < 0 ? -errno : vmp_pread_all(tfd, lv->buf, sizeof(lv->buf), len);
+		if (*fd == -EMFILE || *fd == -ENFILE) {
+			int tfd = vmp_open_regular(c->dirfd, name, O_RDONLY);
+			*fd = -1;
+			int rc = tfd < 0 ? tfd : vmp_pread_all(tfd, lv->buf, sizeof(lv->buf), len);
 			if (tfd >= 0)
 				close(tfd);
 			return rc;
 		}
-		if (*fd < 0)
-			return -errno;
+		if (*fd < 0) {
+			int rc = *fd;
+			*fd = -1;
+			return rc;
+		}
 	}
 	return vmp_pread_all(*fd, lv->buf, sizeof(lv->buf), len);
 }
@@ -373,6 +377,17 @@ static int cg_child(struct live *lv, struct cg *p, const char *name, struct cg *
 	if (faccessat(dfd, "memory.stat", F_OK, 0) != 0) {
 		close(dfd);
 		return -ENOTSUP; /* the memory controller is not enabled there */
+	}
+	/* Its files are read for as long as it is watched: a FIFO or a
+	 * device in their place (a fixture tree) is refused now, not found
+	 * to block later (each read opens with O_NONBLOCK anyway). */
+	static const char *const files[] = {"memory.stat", "memory.events", "memory.pressure"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct stat st;
+		if (fstatat(dfd, files[i], &st, 0) == 0 && !S_ISREG(st.st_mode)) {
+			close(dfd);
+			return -EINVAL;
+		}
 	}
 	vmp_group *g;
 	int rc = vmp_group_new(p->g, name, &g);
@@ -666,10 +681,10 @@ static void psi_arm(struct vmp_source *src, struct cg *c)
 		return;
 	int fd;
 	if (c->parent)
-		fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		fd = vmp_open_regular(c->dirfd, "memory.pressure", O_RDWR);
 	else {
 		char *p = vmp_path_join(src->proc_root, "pressure/memory", NULL);
-		fd = p ? open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+		fd = p ? vmp_open_regular(AT_FDCWD, p, O_RDWR) : -1;
 		free(p);
 	}
 	if (fd < 0)
@@ -730,13 +745,17 @@ static int live_init(struct vmp_source *src)
 	if (!rc && (p = vmp_path_join(src->proc_root, "vmstat", NULL)) == NULL)
 		rc = -ENOMEM;
 	if (!rc) {
-		lv->fd_vmstat = open(p, O_RDONLY | O_CLOEXEC);
+		lv->fd_vmstat = vmp_open_regular(AT_FDCWD, p, O_RDONLY);
 		if (lv->fd_vmstat < 0 && src->kind == VMP_SOURCE_MACHINE)
-			rc = -errno;
+			rc = lv->fd_vmstat;
+		if (lv->fd_vmstat < 0)
+			lv->fd_vmstat = -1;
 	}
 	free(p);
 	if (!rc && (p = vmp_path_join(src->proc_root, "pressure/memory", NULL)) != NULL) {
-		lv->fd_mpsi = open(p, O_RDONLY | O_CLOEXEC);
+		lv->fd_mpsi = vmp_open_regular(AT_FDCWD, p, O_RDONLY);
+		if (lv->fd_mpsi < 0)
+			lv->fd_mpsi = -1;
 		free(p);
 	}
 	int dfd = -1;
