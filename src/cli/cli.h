@@ -35,7 +35,7 @@ struct watch_daemon;
  * subscribe with a stream. 0; WATCH_NO_DAEMON; or -errno of the daemon's
  * error reply with its message in err. */
 int watch_daemon_open(struct watch_daemon **out, const char *path, const char *cgroup, const char *args,
-		      vmp_source_kind want, char *err, size_t errcap);
+		      enum vmp_source_kind want, char *err, size_t errcap);
 const char *watch_daemon_source(const struct watch_daemon *wd);
 int watch_daemon_fd(const struct watch_daemon *wd);
 /* Read what arrived and pass each event to fn; -EPIPE once the daemon has
@@ -58,6 +58,24 @@ int watch_exec_dispatch(struct watch_exec *we);
 bool watch_exec_busy(const struct watch_exec *we);
 /* Logs the counts, kills a run still going, frees. NULL is a no-op. */
 void watch_exec_close(struct watch_exec *we);
+/* A forecast event: the variables of vmp_exec_trigger_forecast(). */
+void watch_exec_forecast(struct watch_exec *we, const struct vmp_fc_result *r, const char *cgroup,
+			 uint64_t time_ns, const char *source);
+/* watch_forecast.c: `vmpressure watch --forecast[=SECONDS]`. */
+struct watch_forecast_opts {
+	const char *cgroup;
+	const struct vmp_source_config *cfg;
+	double warn_s;            /* 0: the model's default */
+	bool json;
+	uint64_t max_count;       /* warnings; 0: none */
+	double timeout;           /* seconds; negative: none */
+	const char *exec_cmd;
+	unsigned exec_interval, exec_timeout;
+};
+int watch_forecast(const struct watch_forecast_opts *o);
+/* One forecast event as watch prints it (also `vmpressure forecast`). */
+void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, bool json,
+			  const char *source);
 /* watch_debounce.c: `vmpressure watch --debounce`: transitions only. */
 #include <stdio.h>
 struct watch_debounce;
@@ -116,8 +134,8 @@ struct cli_source_opts {
 	uint64_t max_count;                   /* --count; 0: none */
 	double limit;                         /* the seconds of limit_long; -1: none */
 	bool speed_set;
-	struct vmp_source_config cfg;         /* cfg.trace_error points at terr */
-	struct vmp_trace_error terr;
+	struct vmp_source_config cfg;
+	struct vmp_error terr;                /* cli_source_new()'s detail */
 	char args[64];                        /* "level,mode", by cli_source_opts_finish() */
 };
 void cli_source_opts_init(struct cli_source_opts *o, const char *cmd, const char *limit_short,
@@ -133,7 +151,7 @@ int cli_source_arg(struct cli_source_opts *o, const char *a, void (*usage)(FILE 
 int cli_source_opts_finish(struct cli_source_opts *o);
 /* vmp_source_new() with the trace's or the source's error: 0 or an exit code. */
 int cli_source_new(struct cli_source_opts *o, vmp_source **src);
-const char *cli_kind_name(vmp_source_kind k);
+const char *cli_kind_name(enum vmp_source_kind k);
 double cli_now_s(void); /* CLOCK_MONOTONIC seconds: --timeout, --duration */
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);

@@ -120,7 +120,7 @@ int cmd_record(int argc, char **argv)
 	vmp_source *src = NULL;
 	if ((rc = cli_source_new(&o, &src)) != 0)
 		return rc;
-	if (vmp_source_get_kind(src) == VMP_SOURCE_V1) {
+	if (vmp_source_kind(src) == VMP_SOURCE_V1) {
 		/* auto found cgroup v1: the machine's estimator is what we can
 		 * record, and only for the whole machine. */
 		vmp_source_free(src);
@@ -136,7 +136,7 @@ int cmd_record(int argc, char **argv)
 		if ((rc = cli_source_new(&o, &src)) != 0)
 			return rc;
 	}
-	const char *kname = cli_kind_name(vmp_source_get_kind(src));
+	const char *kname = cli_kind_name(vmp_source_kind(src));
 
 	struct rec r = {.out_name = strcmp(out_path, "-") ? out_path : "standard output"};
 	r.out = strcmp(out_path, "-") ? fopen(out_path, "w") : stdout;

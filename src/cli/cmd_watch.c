@@ -55,6 +55,13 @@ static void usage(FILE *f)
 		"      --exec-interval S  least time between two starts of CMD (1; 0: none)\n"
 		"      --exec-timeout S   SIGTERM CMD's process group after S seconds, SIGKILL\n"
 		"                     2 s later (default: no timeout)\n"
+		"      --forecast[=SECONDS]\n"
+		"                     print the OOM forecast instead of notifications: a line when\n"
+		"                     the time until CGROUP's OOM kill, at the present growth of what\n"
+		"                     reclaim cannot free against the nearest limit, falls under\n"
+		"                     SECONDS (30), and one when it clears (docs/forecast.md);\n"
+		"                     in-process; --count then counts warnings, --exec runs per\n"
+		"                     forecast with VMP_ETA and its evidence\n"
 		"\n"
 		"A summary (events per level, duration) goes to standard error on exit. With\n"
 		"--exec, each run's exit status too, and watch waits for the command's last\n"
@@ -142,7 +149,7 @@ static bool parse_ms(const char *val, unsigned *ms)
 
 /* A cgroup file that is there but not a regular file (a FIFO in a
  * fixture tree): the source refuses it with -EINVAL; name it. */
-static void bad_file(const char *root, vmp_source_kind kind, const char *cgroup, char *out, size_t cap)
+static void bad_file(const char *root, enum vmp_source_kind kind, const char *cgroup, char *out, size_t cap)
 {
 	static const char *const v2[] = {"memory.stat", "memory.events", "memory.pressure"};
 	static const char *const v1[] = {"memory.pressure_level", "cgroup.event_control"};
@@ -176,6 +183,7 @@ int cmd_watch(int argc, char **argv)
 	const char *exec_cmd = NULL;
 	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
 	bool exec_opt = false;
+	const char *forecast = NULL; /* --forecast's SECONDS, "" for the default */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val;
@@ -200,6 +208,8 @@ int cmd_watch(int argc, char **argv)
 			no_daemon = true;
 		} else if (!strcmp(a, "--debounce") || !strncmp(a, "--debounce=", 11)) {
 			debounce = a[10] ? a + 11 : "";
+		} else if (!strcmp(a, "--forecast") || !strncmp(a, "--forecast=", 11)) {
+			forecast = a[10] ? a + 11 : "";
 		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
 			NEEDVAL();
 			if (!*val) {
@@ -232,6 +242,23 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "%s watch: --exec-interval and --exec-timeout need --exec CMD\n", prog);
 		return EXIT_USAGE;
 	}
+	if (forecast) {
+		double warn = 0;
+		if (*forecast && (!cli_parse_decimal(forecast, 86400, &warn) || warn <= 0)) {
+			fprintf(stderr, "%s watch: --forecast='%s' is not a number of seconds (0.1 to 86400)\n", prog,
+				forecast);
+			return EXIT_BADINPUT;
+		}
+		if (debounce || cfg->kind == VMP_SOURCE_TRACE) {
+			fprintf(stderr, "%s watch: --forecast does not go with %s\n", prog,
+				debounce ? "--debounce" : "--trace (vmpressure forecast FILE replays recordings)");
+			return EXIT_USAGE;
+		}
+		struct watch_forecast_opts fo = {.cgroup = cgroup, .cfg = cfg, .warn_s = warn, .json = w.json,
+						 .max_count = w.max_count, .timeout = timeout, .exec_cmd = exec_cmd,
+						 .exec_interval = exec_interval, .exec_timeout = exec_timeout};
+		return watch_forecast(&fo);
+	}
 	if (debounce) {
 		char err[200];
 		int drc = watch_debounce_new(&w.db, debounce, w.json, cgroup, err, sizeof(err));
@@ -262,10 +289,10 @@ int cmd_watch(int argc, char **argv)
 	if (!wd) {
 		if ((rc = cli_source_new(&o, &src)) != 0)
 			return rc;
-		w.source_name = cli_kind_name(vmp_source_get_kind(src));
+		w.source_name = cli_kind_name(vmp_source_kind(src));
 		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
-		    vmp_source_get_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
+		    vmp_source_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
 			/* Registering with the kernel needs write access to
 			 * cgroup.event_control; /proc is readable by anyone. */
 			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
@@ -274,13 +301,13 @@ int cmd_watch(int argc, char **argv)
 			cfg->kind = VMP_SOURCE_MACHINE;
 			if ((rc = cli_source_new(&o, &src)) != 0)
 				return rc;
-			w.source_name = cli_kind_name(vmp_source_get_kind(src));
+			w.source_name = cli_kind_name(vmp_source_kind(src));
 			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		}
 		if (rc) {
 			char bad[4400] = "";
 			if (rc == -EINVAL)
-				bad_file(cfg->cgroup_root, vmp_source_get_kind(src), cgroup, bad, sizeof(bad));
+				bad_file(cfg->cgroup_root, vmp_source_kind(src), cgroup, bad, sizeof(bad));
 			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
 				w.source_name,
 				rc == -ENOENT		       ? "no such cgroup"

@@ -83,6 +83,17 @@ void watch_exec_transition(struct watch_exec *we, const struct vmp_transition *t
 	we->last_error = rc;
 }
 
+void watch_exec_forecast(struct watch_exec *we, const struct vmp_fc_result *r, const char *cgroup,
+			 uint64_t time_ns, const char *source)
+{
+	if (!we)
+		return;
+	int rc = vmp_exec_trigger_forecast(we->x, r, cgroup, time_ns, source, NULL, 0);
+	if (rc && rc != we->last_error)
+		fprintf(stderr, "%s: exec: cannot pass the forecast on: %s\n", prog, strerror(-rc));
+	we->last_error = rc;
+}
+
 int watch_exec_fd(const struct watch_exec *we)
 {
 	return we ? vmp_exec_fd(we->x) : -1;
@@ -103,7 +114,7 @@ void watch_exec_close(struct watch_exec *we)
 	if (!we)
 		return;
 	struct vmp_exec_stats st;
-	vmp_exec_get_stats(we->x, &st);
+	vmp_exec_stats(we->x, &st);
 	bool running = vmp_exec_busy(we->x) && !st.pending;
 	fprintf(stderr, "%s: exec: %" PRIu64 " runs for %" PRIu64 " events (%" PRIu64 " coalesced), %" PRIu64
 			" failed, %" PRIu64 " timed out%s%s\n", prog, st.runs, st.events, st.coalesced, st.failed,

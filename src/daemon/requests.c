@@ -158,7 +158,7 @@ static void list(struct vmpd *d, struct vmpd_client *c)
 					     .eventfd = cs->efd >= 0,
 					     .stream = cs->stream,
 					     .debounce = cs->db_text,
-					     .events = cs->events};
+					     .events = cs->m.events};
 		vmpd_fmt_list_item(b, &info, first);
 		first = false;
 	}

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_VARS 16
+#define MAX_VARS 24
 
 struct envb {
 	char *buf;
@@ -145,5 +145,48 @@ VMP_EXPORT int vmp_exec_trigger_transition(vmp_exec *x, const struct vmp_transit
 		add(&b, "VMP_PSI_SOME_AVG10=%.2f", e->psi_some_avg10);
 	if (e->psi_full_avg10 >= 0)
 		add(&b, "VMP_PSI_FULL_AVG10=%.2f", e->psi_full_avg10);
+	return finish(x, &b, extra, nextra);
+}
+
+VMP_EXPORT int vmp_exec_trigger_forecast(vmp_exec *x, const struct vmp_fc_result *r, const char *cgroup,
+					 uint64_t time_ns, const char *source, const char *const *extra,
+					 size_t nextra)
+{
+	if (!x || !r || !cgroup || (nextra && !extra) || r->event == VMP_FC_EVENT_NONE ||
+	    !vmp_fc_event_name(r->event) || !vmp_fc_cause_name(r->cause))
+		return -EINVAL;
+	struct envb b = {0};
+	b.cap = strlen(cgroup) + (r->path ? strlen(r->path) : 0) + (source ? strlen(source) : 0) + 1536;
+	b.buf = malloc(b.cap);
+	if (!b.buf)
+		return -ENOMEM;
+	char ts[64];
+	iso_time(time_ns, ts, sizeof(ts));
+	add(&b, "VMP_EVENT=%s", vmp_fc_event_name(r->event));
+	add(&b, "VMP_CGROUP=%s", cgroup);
+	add(&b, "VMP_CAUSE=%s", vmp_fc_cause_name(r->cause));
+	if (r->eta >= 0)
+		add(&b, "VMP_ETA=%.3f", r->eta);
+	if (r->path) {
+		add(&b, "VMP_DECIDER=%s", r->path);
+		add(&b, "VMP_LIMIT=%" PRIu64, r->limit);
+		add(&b, "VMP_USAGE=%" PRIu64, r->usage);
+		add(&b, "VMP_UNRECLAIMABLE=%" PRIu64, r->unreclaimable);
+		add(&b, "VMP_GROWTH=%.0f", r->growth);
+		add(&b, "VMP_RECLAIMABLE=%" PRIu64, r->reclaimable);
+		add(&b, "VMP_SWAP_FREE=%" PRIu64, r->swap_free);
+		add(&b, "VMP_HEADROOM=%.0f", r->headroom);
+	}
+	if (r->refaults >= 0)
+		add(&b, "VMP_REFAULTS=%.1f", r->refaults);
+	if (r->efficiency >= 0)
+		add(&b, "VMP_EFFICIENCY=%.3f", r->efficiency);
+	add(&b, "VMP_TIME=%s", ts);
+	if (source)
+		add(&b, "VMP_SOURCE=%s", source);
+	if (r->psi_some_avg10 >= 0)
+		add(&b, "VMP_PSI_SOME_AVG10=%.2f", r->psi_some_avg10);
+	if (r->psi_full_avg10 >= 0)
+		add(&b, "VMP_PSI_FULL_AVG10=%.2f", r->psi_full_avg10);
 	return finish(x, &b, extra, nextra);
 }
