@@ -44,6 +44,8 @@
 
 /* Limits of docs/protocol.md. */
 #define VMPD_MAX_CLIENTS 4096u
+#define VMPD_UID_SHARE 4u    /* a uid but 0: at most 1/4 of the connections */
+#define VMPD_ROOT_RESERVE 8u /* the last 1/8 of them: uid 0 only */
 #define VMPD_MAX_SUBS 256u          /* per connection */
 #define VMPD_MAX_QUEUE (256u << 10) /* queued output per connection */
 /* --exec actions: each is a subscription and a runner; a machine needs a
@@ -224,6 +226,7 @@ struct vmpd {
 	struct vmpd_client *dirty;    /* with output to flush this round */
 	struct vmpd_client *dead;     /* closed, freed at the end of the round */
 	unsigned nclients;
+	struct vmpd_uidc **uids;      /* connections per uid (their shares) */
 	uint64_t accept_refused;      /* over the connection limit */
 	struct vmpd_round_hook clients_flush, clients_reap;
 
@@ -283,6 +286,9 @@ void vmpd_client_event(struct vmpd_client *c, const char *s, size_t n, bool must
 void vmpd_client_drop(struct vmpd_client *c);
 void vmpd_client_close(struct vmpd_client *c, const char *why);
 void vmpd_clients_close_all(struct vmpd *d);
+/* Open connections of this uid; the table freed at the end. */
+unsigned vmpd_uid_conns(struct vmpd *d, uid_t uid);
+void vmpd_uids_free(struct vmpd *d);
 /* The peer's credentials may read this cgroup (normalised, below
  * d->cgroup_root; access.c): 0, -ENOENT (none), -EACCES (including
  * below a directory it may not search), or another -errno of stat(). */

@@ -594,8 +594,13 @@ void vmpd_fmt_status(struct vmpd_buf *b, const struct vmpd_status *s)
 	json_double(b, s->uptime_s, 3, true);
 	vmpd_buf_printf(b,
 			",\"clients\":%" PRIu64 ",\"subscriptions\":%" PRIu64 ",\"events\":%" PRIu64
-			",\"dropped\":%" PRIu64 "}\n",
+			",\"dropped\":%" PRIu64,
 			s->clients, s->subscriptions, s->events, s->dropped);
+	if (s->scope) {
+		vmpd_buf_puts(b, ",\"scope\":");
+		vmpd_json_cstring(b, s->scope);
+	}
+	vmpd_buf_puts(b, "}\n");
 }
 
 void vmpd_fmt_time(struct vmpd_buf *b, uint64_t ns)

@@ -176,6 +176,20 @@ static void status(struct vmpd *d, struct vmpd_client *c)
 		.events = d->events,
 		.dropped = d->dropped,
 	};
+	if (c->uid != 0) {
+		/* Any local user may connect: it sees its own uid's share of the
+		 * daemon, not how many others use it (docs/protocol.md). */
+		st = (struct vmpd_status){.source = d->source_name, .uptime_s = st.uptime_s, .scope = "uid"};
+		for (struct vmpd_client *o = d->clients; o; o = o->next) {
+			if (o->uid != c->uid)
+				continue;
+			st.clients++;
+			st.subscriptions += o->nsubs;
+			st.dropped += o->dropped;
+			for (struct vmpd_csub *cs = o->subs; cs; cs = cs->cnext)
+				st.events += cs->m.events;
+		}
+	}
 	vmpd_buf_reset(&d->scratch);
 	vmpd_fmt_status(&d->scratch, &st);
 	send_buf(d, c, -1);

@@ -20,6 +20,9 @@
  *       N TCP connections that each send one byte of an HTTP request
  *       every INTERVAL_MS, for SECONDS: slowloris. Print "closed C" (how
  *       many the server closed) at the end.
+ *   sec_client -get HOST PORT TIMEOUT_S
+ *       one scrape: GET /metrics; print its status line and exit 0 if it
+ *       was 200 and complete within TIMEOUT_S, else print why and exit 1.
  */
 #include "client_util.h"
 
@@ -211,8 +214,60 @@ static int slow(char **argv)
 	return 0;
 }
 
+static int get(char **argv)
+{
+	double end = now_s() + atof(argv[4]);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3]))};
+	inet_pton(AF_INET, argv[2], &sa.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno != EINPROGRESS) {
+		printf("connect: %s\n", strerror(errno));
+		return 1;
+	}
+	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	size_t sent = 0, got = 0;
+	char buf[1 << 16];
+	while (now_s() < end) {
+		struct pollfd p = {.fd = fd, .events = sent < sizeof(req) - 1 ? POLLOUT : POLLIN};
+		int ms = (int)((end - now_s()) * 1000) + 1;
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		if (sent < sizeof(req) - 1) {
+			ssize_t w = send(fd, req + sent, sizeof(req) - 1 - sent, MSG_NOSIGNAL);
+			if (w > 0)
+				sent += (size_t)w;
+			else if (w < 0 && errno != EAGAIN) {
+				printf("send: %s\n", strerror(errno));
+				return 1;
+			}
+			continue;
+		}
+		ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		if (r == 0 || (got + (size_t)(r > 0 ? r : 0) >= sizeof(buf) - 1)) {
+			if (r > 0)
+				got += (size_t)r;
+			buf[got] = 0;
+			char *nl = strchr(buf, '\r');
+			if (nl)
+				*nl = 0;
+			printf("%s\n", got ? buf : "closed without a response");
+			return !strncmp(buf, "HTTP/1.", 7) && strstr(buf, " 200") ? 0 : 1;
+		}
+		if (r < 0 && errno != EAGAIN) {
+			printf("recv: %s\n", strerror(errno));
+			return 1;
+		}
+		if (r > 0)
+			got += (size_t)r;
+	}
+	printf("timeout after %s s (%zu bytes)\n", argv[4], got);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 5 && !strcmp(argv[1], "-get"))
+		return get(argv);
 	if (argc >= 5 && !strcmp(argv[1], "-flood")) {
 		flood(argv, "hello 1\n", 1);
 		hold(atof(argv[4]));

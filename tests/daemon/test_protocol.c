@@ -317,6 +317,12 @@ static void test_replies(void)
 	st.uptime_s = NAN;
 	vmpd_fmt_status(&b, &st);
 	CHECK(strstr(buf_str(&b), "\"uptime_s\":null") && json_valid_line(b.p, b.len), "NaN becomes null");
+	vmpd_buf_reset(&b);
+	st.uptime_s = 1;
+	st.scope = "uid";
+	vmpd_fmt_status(&b, &st);
+	CHECK(strstr(buf_str(&b), "\"dropped\":0,\"scope\":\"uid\"}\n") && json_valid_line(b.p, b.len),
+	      "a status of one uid's share says so");
 
 	/* every errno name the protocol documents */
 	static const struct {

@@ -266,4 +266,69 @@ else
 	stop_daemon
 fi
 
+# 4. One user takes every connection slot: per-uid shares (a quarter of
+# 4096 each), the last eighth for root. And 11: `status` shows a user its
+# own uid's share, root the daemon's totals.
+check "4: daemon for the connection floods is up" start_daemon "$S" --source v2 $R
+as_nobody -flood "$S" 1100 120 >"$T/4a" &
+fp=$!
+pids="$pids $fp"
+check "4: nobody gets its share, 1024 of 1100 connections" wait_for "$T/4a" "kept 1024 refused 76" 3000
+check "4: root is still served" served "$S"
+setpriv --reuid=65533 --regid=65533 --clear-groups "$C" "$S" 0 status >"$T/4b"
+check "4: another user is still served" grep -q '"reply":"status","ok":true' "$T/4b"
+setpriv --reuid=65530 --regid=65530 --clear-groups "$C" "$S" 0 status >"$T/4d"
+check "11: a user sees only its uid's share in status" grep -q '"clients":1,"subscriptions":0,"events":0,"dropped":0,"scope":"uid"' "$T/4d"
+fl=
+for u in 65533 65532 65531; do
+	setpriv --reuid=$u --regid=$u --clear-groups "$C" -flood "$S" 1024 120 >"$T/4u$u" &
+	fl="$fl $!"
+done
+pids="$pids $fl"
+for u in 65533 65532 65531; do wait_for "$T/4u$u" kept 3000; done
+k=$(cat "$T"/4u* | sed -n 's/^kept \([0-9]*\).*/\1/p' | awk '{s += $1} END {print s}')
+check "4: three more users together get the rest but root's eighth (2560, got $k)" [ "$k" -eq 2560 ]
+"$C" "$S" 0 status >"$T/4c"
+check "4: root still connects with 3584 others open, and sees the daemon's totals" \
+	grep -q '"clients":3585,' "$T/4c"
+setpriv --reuid=65529 --regid=65529 --clear-groups "$C" "$S" 0 status >"$T/4e"
+check "4: ... where a fifth user may not: the rest is root's" sh -c "! grep -q '\"ok\":true' '$T/4e'"
+check "11: root's status has no scope (the daemon's totals)" sh -c "! grep -q scope '$T/4c'"
+for p in $fp $fl; do kill "$p" 2>/dev/null; done
+wait $fp $fl 2>/dev/null
+stop_daemon
+
+# 6. Slowloris on /metrics: 40, then 100, connections trickling a byte
+# every 0.2 s; every scrape must still be answered (none within 10 s
+# before), and the deadline is the one set (5 s, not ~6).
+: >"$T/6.err"
+"$D" --socket "$S" --socket-mode 0666 --source v2 $R --metrics-listen 127.0.0.1:0 2>"$T/6.err" &
+dpid=$!
+pids="$pids $dpid"
+check "6: daemon with --metrics-listen is up" wait_sock "$S"
+port=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$T/6.err" | head -n 1)
+check "6: it says its port ($port)" [ -n "$port" ]
+for nconn in 40 100; do
+	as_nobody -slow 127.0.0.1 "$port" $nconn 200 14 >"$T/6s$nconn" &
+	sp=$!
+	pids="$pids $sp"
+	sleep 2
+	good=0
+	for i in 1 2 3 4; do
+		"$C" -get 127.0.0.1 "$port" 10 >"$T/6g$nconn.$i" && good=$((good + 1))
+		sleep 0.5
+	done
+	check "6: with $nconn slow connections, 4 of 4 scrapes answered within 10 s ($good)" [ $good -eq 4 ]
+	wait $sp
+done
+check "6: the control socket stayed responsive" served "$S"
+# The deadline from accept: a connection that sends nothing is closed at
+# 5 s; a trickling one too, however often it sends.
+as_nobody -slow 127.0.0.1 "$port" 1 500 8 >"$T/6d" &
+sp=$!
+pids="$pids $sp"
+wait $sp
+check "6: a trickling connection is closed by its deadline, bytes or not" grep -q "closed 1" "$T/6d"
+stop_daemon
+
 tap_done security
