@@ -345,6 +345,7 @@ static void on_client(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 struct vmpd_uidc {
 	uid_t uid;
 	unsigned conns;
+	unsigned debounced;
 	struct vmpd_uidc *next;
 };
 #define UID_BUCKETS 256u
@@ -363,6 +364,15 @@ unsigned vmpd_uid_conns(struct vmpd *d, uid_t uid)
 {
 	struct vmpd_uidc **pp = uid_slot(d, uid);
 	return pp && *pp ? (*pp)->conns : 0;
+}
+
+unsigned vmpd_uid_debounced(struct vmpd *d, uid_t uid, int delta)
+{
+	struct vmpd_uidc **pp = uid_slot(d, uid);
+	if (!pp || !*pp)
+		return 0;
+	(*pp)->debounced += (unsigned)delta;
+	return (*pp)->debounced;
 }
 
 /* 0, or the reason a connection of this uid is refused. */

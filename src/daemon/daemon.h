@@ -47,6 +47,10 @@
 #define VMPD_UID_SHARE 4u    /* a uid but 0: at most 1/4 of the connections */
 #define VMPD_ROOT_RESERVE 8u /* the last 1/8 of them: uid 0 only */
 #define VMPD_MAX_SUBS 256u          /* per connection */
+/* Debounced subscriptions per uid but 0: each holds a debouncer (~4 KiB),
+ * so as many as one connection may hold subscriptions, not 256 per
+ * connection (issue 12: 1000 x 256 of them took 1.1 GB). */
+#define VMPD_UID_DEBOUNCED VMPD_MAX_SUBS
 #define VMPD_MAX_QUEUE (256u << 10) /* queued output per connection */
 /* --exec actions: each is a subscription and a runner; a machine needs a
  * handful, and a fixed table keeps option parsing allocation-free. */
@@ -140,6 +144,8 @@ struct vmpd_member {
 	uint64_t events;                  /* notifications delivered */
 	struct vmpd_member *snext, **sprev; /* the shared subscription's list */
 	struct vmpd_member *dnext, **dprev; /* the debounced ones, ticked together */
+	size_t hpos;                      /* 1 + its place in the due heap; 0: not in it */
+	uint64_t due;                     /* vmp_debounce_next_ns() when last changed */
 };
 
 /* One subscription of one client (an id of that connection): a member of
@@ -288,6 +294,9 @@ void vmpd_client_close(struct vmpd_client *c, const char *why);
 void vmpd_clients_close_all(struct vmpd *d);
 /* Open connections of this uid; the table freed at the end. */
 unsigned vmpd_uid_conns(struct vmpd *d, uid_t uid);
+/* Debounced subscriptions of this uid's connections: add delta (while it
+ * has a connection), return the count. */
+unsigned vmpd_uid_debounced(struct vmpd *d, uid_t uid, int delta);
 void vmpd_uids_free(struct vmpd *d);
 /* The peer's credentials may read this cgroup (normalised, below
  * d->cgroup_root; access.c): 0, -ENOENT (none), -EACCES (including

@@ -59,6 +59,14 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 		reply_error(d, c, req->verb, EMFILE, msg);
 		return;
 	}
+	if (req->debounce && c->uid != 0 && vmpd_uid_debounced(d, c->uid, 0) >= VMPD_UID_DEBOUNCED) {
+		snprintf(msg, sizeof(msg),
+			 "uid %ld has %u debounced subscriptions on its connections, the limit (each keeps a "
+			 "window of its own)",
+			 (long)c->uid, VMPD_UID_DEBOUNCED);
+		reply_error(d, c, req->verb, EMFILE, msg);
+		return;
+	}
 	if (d->check_access) {
 		int rc = vmpd_client_check_access(c, req->cgroup);
 		if (rc == -ENOENT || rc == -ENOTDIR) {

@@ -86,6 +86,12 @@ struct vmpd_subs {
 	struct vmpd_buf tail, line;
 	bool have_tail;               /* tail holds this source event's text */
 	struct vmpd_member *debounced; /* every member with a db */
+	/* Those with a due time (vmp_debounce_next_ns()), a min-heap on it:
+	 * the timer is armed for the top, and a tick runs only those due. A
+	 * member's place changes only when it was fed or ticked, so a loop
+	 * round costs what changed, not a walk of every debouncer. */
+	struct vmpd_member **heap;
+	size_t nheap, heapcap;
 	struct vmpd_io timer;         /* their ticks: CLOCK_MONOTONIC */
 	uint64_t armed;               /* the timer's expiry; 0: disarmed */
 	/* Redacting origin: its directories, loaded once per event for
@@ -215,6 +221,73 @@ const char *vmpd_sub_cgroup(const struct vmpd_csub *cs)
 	return vmpd_member_cgroup(&cs->m);
 }
 
+/* ---- the due heap ---- */
+
+static void heap_put(struct vmpd_subs *s, size_t i, struct vmpd_member *m)
+{
+	s->heap[i] = m;
+	m->hpos = i + 1;
+}
+
+static void heap_fix(struct vmpd_subs *s, size_t i)
+{
+	struct vmpd_member *m = s->heap[i];
+	while (i && s->heap[(i - 1) / 2]->due > m->due) {
+		heap_put(s, i, s->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= s->nheap)
+			break;
+		if (c + 1 < s->nheap && s->heap[c + 1]->due < s->heap[c]->due)
+			c++;
+		if (s->heap[c]->due >= m->due)
+			break;
+		heap_put(s, i, s->heap[c]);
+		i = c;
+	}
+	heap_put(s, i, m);
+}
+
+static void heap_remove(struct vmpd_subs *s, struct vmpd_member *m)
+{
+	if (!m->hpos)
+		return;
+	size_t i = m->hpos - 1;
+	m->hpos = 0;
+	struct vmpd_member *last = s->heap[--s->nheap];
+	if (last != m) {
+		heap_put(s, i, last);
+		heap_fix(s, i);
+	}
+}
+
+/* After its debouncer was fed or ticked: its new due time, its place. */
+static void heap_update(struct vmpd_subs *s, struct vmpd_member *m)
+{
+	uint64_t due = vmp_debounce_next_ns(m->db);
+	if (due == UINT64_MAX) {
+		heap_remove(s, m);
+		return;
+	}
+	m->due = due;
+	if (m->hpos) {
+		heap_fix(s, m->hpos - 1);
+		return;
+	}
+	if (s->nheap == s->heapcap) {
+		size_t cap = s->heapcap ? 2 * s->heapcap : 64;
+		struct vmpd_member **h = realloc(s->heap, cap * sizeof(*h));
+		if (!h)
+			return; /* not ticked by time: it still follows its notifications */
+		s->heap = h;
+		s->heapcap = cap;
+	}
+	heap_put(s, s->nheap++, m);
+	heap_fix(s, s->nheap - 1);
+}
+
 /* Off its shared subscription's list and the debounced one, its
  * debouncer freed. The shared subscription is the caller's affair. */
 static void member_unlink(struct vmpd_member *m)
@@ -228,8 +301,12 @@ static void member_unlink(struct vmpd_member *m)
 		*m->dprev = m->dnext;
 		if (m->dnext)
 			m->dnext->dprev = m->dprev;
+		heap_remove(sh->d->subs, m);
 		vmp_debounce_free(m->db);
 		m->db = NULL;
+		/* Its slices (~4 KiB): counted for the loop's malloc_trim(), so
+		 * that a crowd of debounced subscribers gives its memory back. */
+		sh->d->freed_since_trim += 4096;
 	}
 	m->shared = NULL;
 }
@@ -321,6 +398,7 @@ static void debounce_feed(struct vmpd_member *m, const struct vmp_source_event *
 		.psi_full_avg10 = ev->psi_full_avg10,
 	};
 	vmp_debounce_feed(m->db, &in);
+	heap_update(m->shared->d->subs, m);
 }
 
 static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
@@ -330,10 +408,19 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	if (read(io->fd, &x, sizeof(x)) < 0) {
 		/* EAGAIN: re-armed meanwhile; ticking is harmless anyway */
 	}
-	d->subs->armed = 0;
+	struct vmpd_subs *s = d->subs;
+	s->armed = 0;
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	for (struct vmpd_member *m = d->subs->debounced; m; m = m->dnext)
+	/* Only those due: a tick runs everything due up to now, so each one's
+	 * next due time is later and the loop ends. */
+	while (s->nheap && s->heap[0]->due <= now) {
+		struct vmpd_member *m = s->heap[0];
 		vmp_debounce_tick(m->db, now);
+		if (vmp_debounce_next_ns(m->db) <= now)
+			heap_remove(s, m); /* cannot be: but never spin on it */
+		else
+			heap_update(s, m);
+	}
 }
 
 static void subs_arm(struct vmpd *d)
@@ -341,14 +428,7 @@ static void subs_arm(struct vmpd *d)
 	struct vmpd_subs *s = d->subs;
 	if (!s || s->timer.fd < 0)
 		return;
-	uint64_t due = UINT64_MAX;
-	for (struct vmpd_member *m = s->debounced; m; m = m->dnext) {
-		uint64_t t = vmp_debounce_next_ns(m->db);
-		if (t < due)
-			due = t;
-	}
-	if (due == UINT64_MAX)
-		due = 0;
+	uint64_t due = s->nheap ? s->heap[0]->due : 0;
 	if (due == s->armed)
 		return;
 	struct itimerspec it = {0};
@@ -544,6 +624,8 @@ static void csub_free(struct vmpd *d, struct vmpd_csub *cs)
 		cs->cnext->cprev = cs->cprev;
 	cs->client->nsubs--;
 	d->nsubs--;
+	if (cs->db_text)
+		vmpd_uid_debounced(d, cs->client->uid, -1);
 	if (cs->efd >= 0)
 		close(cs->efd);
 	free(cs->db_text);
@@ -678,6 +760,8 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 	*pp = cs;
 	c->nsubs++;
 	d->nsubs++;
+	if (cs->db_text)
+		vmpd_uid_debounced(d, c->uid, 1);
 	*out = cs;
 	return 0;
 }
@@ -718,6 +802,7 @@ void vmpd_subs_fini(struct vmpd *d)
 			vmp_source_unsubscribe(d->src, sh->sub);
 			shared_free(sh);
 		}
+	free(s->heap);
 	free(s->buckets);
 	if (s->timer.fd >= 0) {
 		vmpd_loop_del(d, &s->timer);

@@ -331,4 +331,31 @@ wait $sp
 check "6: a trickling connection is closed by its deadline, bytes or not" grep -q "closed 1" "$T/6d"
 stop_daemon
 
+# 5. Debounced subscriptions amplify: a uid may hold as many debounced
+# subscriptions as one connection may hold subscriptions (256), and the
+# daemon gives their memory back when they leave.
+check "5: daemon for the debounce flood is up" start_daemon "$S" --source v2 $R
+rss() { sed -n 's/^VmRSS:[^0-9]*\([0-9]*\).*/\1/p' "/proc/$dpid/status"; }
+r0=$(rss)
+as_nobody -subs "$S" 8 256 "subscribe / low stream debounce" 120 >"$T/5a" &
+fp=$!
+pids="$pids $fp"
+check "5: 8 x 256 debounced subscriptions of one uid: 256 of them, the rest refused" \
+	wait_for "$T/5a" "subscribed 256 refused 1792" 3000
+"$C" "$S" 0 "subscribe / low stream debounce" >"$T/5b"
+check "5: root may still subscribe with a debouncer" grep -q '"ok":true' "$T/5b"
+check "5: the daemon still serves root" served "$S"
+r1=$(rss)
+kill "$fp"
+wait "$fp" 2>/dev/null
+i=0
+while [ $i -lt 50 ] && "$C" "$S" 0 status | grep -q '"clients":[2-9]'; do sleep 0.1; i=$((i + 1)); done
+served "$S"
+sleep 1.2 # the loop trims at most once a second
+served "$S"
+r2=$(rss)
+echo "# 5: daemon RSS $r0 KiB before, $r1 KiB with the flood, $r2 KiB after it left"
+check "5: the flood's growth is bounded (below 8 MiB: $r0 -> $r1 KiB)" [ $((r1 - r0)) -lt 8192 ]
+stop_daemon
+
 tap_done security
