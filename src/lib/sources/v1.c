@@ -29,6 +29,7 @@
  */
 #include "sources/cgfiles.h"
 #include "sources/source.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,7 +149,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 	uint64_t by[3] = {n - crit - med, med, crit};
 	if (sub->level == VMP_LEVEL_MEDIUM)
 		by[1] = n - crit;
-	uint64_t now = vmp__realtime_ns();
+	uint64_t now = vmp__realtime_ns(), now_mono = vmp__mono_ns();
 	for (int lv = (int)sub->level; lv <= VMP_LEVEL_CRITICAL; lv++) {
 		if (!by[lv])
 			continue;
@@ -159,6 +160,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 			.psi_some_avg10 = -1,
 			.psi_full_avg10 = -1,
 			.time_ns = now,
+			.mono_ns = now_mono,
 			.count = by[lv],
 		};
 		vmp__source_emit(sub, &ev);
@@ -172,6 +174,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 			.psi_some_avg10 = -1,
 			.psi_full_avg10 = -1,
 			.time_ns = now,
+			.mono_ns = now_mono,
 			.count = 1,
 		};
 		vmp__source_emit(sub, &ev);
