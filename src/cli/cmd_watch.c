@@ -387,8 +387,8 @@ static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daem
 		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
 			w->source_name,
 			rc == -ENOENT		       ? "no such cgroup"
-			: rc == -EACCES || rc == -EPERM ? "permission denied (its directory, or one above it, is not "
-							  "readable by this user)"
+			: (rc == -EACCES || rc == -EPERM) && vmp_source_kind(*src) != VMP_SOURCE_V1
+				? "permission denied (its directory, or one above it, is not readable by this user)"
 			: bad[0]		       ? bad
 						       : strerror(-rc));
 		if (rc == -ENOENT)

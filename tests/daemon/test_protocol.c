@@ -543,6 +543,32 @@ static void test_access(void)
 	CHECK(vmpd_chain_visible(&ch, 1, &owner) == 6, "a parent it may search but not list hides the child's name");
 }
 
+static void test_quoting(void)
+{
+	struct vmpd_request req;
+	char msg[512];
+	CHECK(parse("subscribe \"my job/a b\" low stream", &req, msg, sizeof(msg)) == 0 &&
+		      !strcmp(req.cgroup, "my job/a b"),
+	      "a quoted cgroup with spaces");
+	CHECK(parse("subscribe \"caf\\xc3\\xa9\" low eventfd", &req, msg, sizeof(msg)) == 0 &&
+		      !strcmp(req.cgroup, "caf\xc3\xa9"),
+	      "\\xHH bytes: UTF-8 caf\xc3\xa9");
+	CHECK(parse("subscribe \"\\\"q\\\\\" low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "\"q\\"),
+	      "\\\" and \\\\ escapes");
+	CHECK(parse("subscribe a\\b low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "a\\b"),
+	      "unquoted: a backslash is itself, as before");
+	CHECK(parse("subscribe \"a  b\" low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "a  b"),
+	      "two spaces inside quotes are the name's");
+	CHECK(parse("subscribe \"\" low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "/"),
+	      "an empty quoted cgroup is the root");
+	CHECK(perr("subscribe \"a b low stream") == EPROTO, "no closing quote: EPROTO");
+	CHECK(perr("subscribe \"a\"b low stream") == EPROTO, "a byte after the closing quote: EPROTO");
+	CHECK(perr("subscribe \"\\q\" low stream") == EPROTO, "an unknown escape: EPROTO");
+	CHECK(perr("subscribe \"\\x00\" low stream") == EPROTO, "\\x00: EPROTO");
+	CHECK(perr("subscribe \"\\x2e\\x2e\" low stream") == EINVAL, "an escaped '..' is still refused (EINVAL)");
+	CHECK(perr("subscribe \"a\" \"low\" stream") == EINVAL, "quotes are for the cgroup: quoted args do not parse");
+}
+
 static void test_debounce(void)
 {
 	struct vmpd_request req;
@@ -621,6 +647,7 @@ int main(void)
 	test_escaping();
 	test_normalize();
 	test_access();
+	test_quoting();
 	test_debounce();
 	return check_done("daemon protocol");
 }

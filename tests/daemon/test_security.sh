@@ -36,8 +36,10 @@ trap 'exit 1' INT TERM HUP
 mkcg() { # name: it and each parent a memory cgroup
 	mkdir -p "$CG/$1"
 	p=
-	for comp in $(echo "$1" | tr / ' '); do
-		p=$p${p:+/}$comp
+	rest=$1/
+	while [ -n "$rest" ]; do
+		p=$p${p:+/}${rest%%/*}
+		rest=${rest#*/}
 		for f in memory.stat memory.events memory.pressure; do
 			[ -e "$CG/$p/$f" ] || cp "$CG/a/$f" "$CG/$p/$f"
 		done
@@ -356,6 +358,18 @@ served "$S"
 r2=$(rss)
 echo "# 5: daemon RSS $r0 KiB before, $r1 KiB with the flood, $r2 KiB after it left"
 check "5: the flood's growth is bounded (below 8 MiB: $r0 -> $r1 KiB)" [ $((r1 - r0)) -lt 8192 ]
+stop_daemon
+
+# 11. Cgroups with spaces or non-ASCII names: quoted in the protocol.
+check "11: daemon for the quoted names is up" start_daemon "$S" --source v2 $R
+mkcg "my job"
+mkcg "$(printf 'caf\303\251')"
+"$C" "$S" 0 'subscribe "my job" low stream' 'subscribe "caf\xc3\xa9" low eventfd' 'subscribe "my job/nosuch" low stream' >"$T/11q"
+check "11: a cgroup with a space, quoted" grep -q '"ok":true,"id":1,"cgroup":"my job"' "$T/11q"
+check "11: a non-ASCII one, \\xHH-escaped (the reply in UTF-8)" grep -q "\"ok\":true,\"id\":2,\"cgroup\":\"$(printf 'caf\303\251')\"" "$T/11q"
+check "11: a missing one is ENOENT, not EPROTO" grep -q '"error":"ENOENT","message":"no such cgroup: my job/nosuch"' "$T/11q"
+"$V" watch "my job" --socket "$S" -t 0.5 >/dev/null 2>"$T/11w"
+check "11: vmpressure watch 'my job' through the daemon (it quotes)" grep -q "watching my job at low,hierarchy (cgroup-v2 source, through vmpressured" "$T/11w"
 stop_daemon
 
 tap_done security
