@@ -204,8 +204,36 @@ int vmp__est_new(struct vmp_est **out, vmp_ctx *ctx)
 	return vmp__est_new_config(out, ctx, NULL);
 }
 
+/* A memory with nothing in it yet: no baseline. */
+static struct est_memory *memory_new(void)
+{
+	struct est_memory *m = calloc(1, sizeof(*m));
+	if (m)
+		origin_init(&m->o);
+	return m;
+}
+
 /* Remembered: seen now, the newest. */
-static void remember(struct vmp_est *e, struct vmp_est_node *nd);
+static void remember(struct vmp_est *e, struct vmp_est_node *nd)
+{
+	if (nd->remembered) {
+		if (!nd->newer)
+			return; /* the newest already */
+		nd->newer->older = nd->older;
+		if (nd->older)
+			nd->older->newer = nd->newer;
+		else
+			e->oldest = nd->newer;
+	}
+	nd->newer = NULL;
+	nd->older = e->newest;
+	if (e->newest)
+		e->newest->newer = nd;
+	else
+		e->oldest = nd;
+	e->newest = nd;
+	nd->remembered = true;
+}
 
 /* Forgotten: nothing remembered of it any more. */
 static void forget(struct vmp_est_node *nd)
@@ -253,36 +281,6 @@ void vmp__est_free(struct vmp_est *e)
 	free(e->scr);
 	free(e->groups);
 	free(e);
-}
-
-/* A memory with nothing in it yet: no baseline. */
-static struct est_memory *memory_new(void)
-{
-	struct est_memory *m = calloc(1, sizeof(*m));
-	if (m)
-		origin_init(&m->o);
-	return m;
-}
-
-static void remember(struct vmp_est *e, struct vmp_est_node *nd)
-{
-	if (nd->remembered) {
-		if (!nd->newer)
-			return; /* the newest already */
-		nd->newer->older = nd->older;
-		if (nd->older)
-			nd->older->newer = nd->newer;
-		else
-			e->oldest = nd->newer;
-	}
-	nd->newer = NULL;
-	nd->older = e->newest;
-	if (e->newest)
-		e->newest->newer = nd;
-	else
-		e->oldest = nd;
-	e->newest = nd;
-	nd->remembered = true;
 }
 
 int vmp__est_node_new(struct vmp_est *e, struct vmp_est_node *parent, vmp_group *g,
