@@ -41,6 +41,13 @@ int watch_daemon_fd(const struct watch_daemon *wd);
 /* Read what arrived and pass each event to fn; -EPIPE once the daemon has
  * closed the connection. */
 int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
+/* After the connection was lost: connect again, repeat the handshake and
+ * the subscription. 0 (watch_daemon_fd() is the new socket);
+ * WATCH_NO_DAEMON (nothing usable answers yet: try later); or -errno of
+ * the daemon's error reply, its message in err. */
+int watch_daemon_reconnect(struct watch_daemon *wd, char *err, size_t errcap);
+/* The daemon's uptime_s at the last handshake, -1 if it did not say. */
+double watch_daemon_uptime(const struct watch_daemon *wd);
 void watch_daemon_close(struct watch_daemon *wd);
 
 /* watch_exec.c: `vmpressure watch --exec CMD`. */
@@ -169,6 +176,7 @@ int cli_source_new(struct cli_source_opts *o, vmp_source **src);
 int cli_source_status(const struct cli_source_opts *o, int rc);
 const char *cli_kind_name(enum vmp_source_kind k);
 double cli_now_s(void); /* CLOCK_MONOTONIC seconds: --timeout, --duration */
+uint64_t cli_wall_ns(void); /* CLOCK_REALTIME nanoseconds */
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);
 

@@ -136,6 +136,42 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	watch_exec_event(w->ex, ev, w->source_name, NULL, 0);
 }
 
+/* Reconnecting to a daemon that went away: the first try soon (a
+ * restart under systemd takes ~0.1 s), then doubling up to half a
+ * second, so that a watch is back within a second of the daemon's
+ * readiness and an absent daemon costs two connect()s a second. */
+#define RECONNECT_FIRST_S 0.05
+#define RECONNECT_MAX_S 0.5
+
+/* Back after a gap: say so on stderr, and in the output, so that what
+ * was missed is not hidden: notifications in between are unknown. */
+static void reconnected(struct watch *w, const char *cgroup, const char *path, double lost_at,
+			uint64_t lost_wall, double uptime)
+{
+	double gap = cli_now_s() - lost_at;
+	uint64_t now = cli_wall_ns();
+	char from[64], to[64];
+	fprintf(stderr, "%s watch: reconnected to vmpressured at %s after %.3f s (%s source); "
+			"notifications in that time are not known\n", prog, path, gap, w->source_name);
+	if (w->json) {
+		cli_fmt_time(lost_wall, from, sizeof(from), true);
+		cli_fmt_time(now, to, sizeof(to), true);
+		printf("{\"time\":\"%s\",\"event\":\"gap\",\"cgroup\":", to);
+		cli_json_str(cgroup);
+		printf(",\"from\":\"%s\",\"duration_s\":%.3f,\"daemon_uptime_s\":", from, gap);
+		if (uptime >= 0)
+			printf("%.3f", uptime);
+		else
+			printf("null");
+		printf(",\"source\":\"%s\"}\n", w->source_name);
+	} else {
+		cli_fmt_time(now, to, sizeof(to), false);
+		printf("%s  %-8s        %s  vmpressured was away for %.3f s: notifications in that time are not known\n",
+		       to, "gap", cgroup, gap);
+	}
+	fflush(stdout);
+}
+
 /* Seconds as whole milliseconds: 0 to a day. */
 static bool parse_ms(const char *val, unsigned *ms)
 {
@@ -398,6 +434,8 @@ static int run(struct watch_opts *opt)
 				{.fd = sfd, .events = POLLIN},
 				{.fd = watch_exec_fd(w.ex), .events = POLLIN}};
 	bool signalled = false;
+	double lost_at = -1, retry_at = 0, backoff = RECONNECT_FIRST_S;
+	uint64_t lost_wall = 0;
 	while (!w.removed && (!w.max_count || (w.db ? watch_debounce_count(w.db) : w.seen) < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
@@ -413,6 +451,13 @@ static int run(struct watch_opts *opt)
 			int dms = watch_debounce_timeout_ms(w.db);
 			if (dms >= 0 && (ms < 0 || dms < ms))
 				ms = dms;
+		}
+		if (lost_at >= 0) {
+			int rms = (int)((retry_at - cli_now_s()) * 1000) + 1;
+			if (rms < 0)
+				rms = 0;
+			if (ms < 0 || rms < ms)
+				ms = rms;
 		}
 		int n = poll(pfd, 3, ms);
 		if (n < 0 && errno == EINTR)
@@ -431,13 +476,47 @@ static int run(struct watch_opts *opt)
 			status = EXIT_SOFTWARE;
 			break;
 		}
+		if (wd && lost_at >= 0 && cli_now_s() >= retry_at) {
+			char err[1024] = "";
+			rc = watch_daemon_reconnect(wd, err, sizeof(err));
+			if (rc < 0) {
+				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
+					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
+				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+				break;
+			}
+			if (rc == 0) {
+				reconnected(&w, cgroup, socket_path, lost_at, lost_wall, watch_daemon_uptime(wd));
+				pfd[0].fd = watch_daemon_fd(wd);
+				lost_at = -1;
+				backoff = RECONNECT_FIRST_S;
+			} else {
+				retry_at = cli_now_s() + backoff;
+				backoff = backoff * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : backoff * 2;
+			}
+			continue;
+		}
 		if (pfd[0].revents && wd && (rc = watch_daemon_dispatch(wd, on_event, &w)) != 0) {
-			if (rc == -EPIPE)
-				fprintf(stderr, "%s watch: vmpressured closed the connection\n", prog);
-			else
+			if (w.removed) {
+				status = EXIT_OK;
+				break;
+			}
+			if (rc != -EPIPE && rc != -ECONNRESET) {
 				fprintf(stderr, "%s watch: reading from vmpressured: %s\n", prog, strerror(-rc));
-			status = w.removed ? EXIT_OK : EXIT_UNAVAILABLE;
-			break;
+				status = EXIT_UNAVAILABLE;
+				break;
+			}
+			/* The daemon went away (restarted, killed): subscribe again
+			 * once it is back; until then, the watch's count, timeout
+			 * and signals hold as before. */
+			fprintf(stderr, "%s watch: lost vmpressured at %s (%s); reconnecting\n", prog, socket_path,
+				rc == -EPIPE ? "it closed the connection" : strerror(-rc));
+			lost_at = cli_now_s();
+			lost_wall = cli_wall_ns();
+			retry_at = lost_at + RECONNECT_FIRST_S;
+			backoff = RECONNECT_FIRST_S * 2;
+			pfd[0].fd = -1;
+			continue;
 		}
 		if (pfd[0].revents && !wd && (rc = vmp_source_dispatch(src)) != 0) {
 			fprintf(stderr, "%s watch: %s\n", prog, strerror(-rc));

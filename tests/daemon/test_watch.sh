@@ -99,8 +99,9 @@ if [ -S "$T/dead" ]; then
 	check "... not a word about the daemon" sh -c "! grep -q vmpressured '$T/e6'"
 fi
 
-# The daemon goes away under a watcher
-"$V" watch fa --socket "$S" -t 20 >/dev/null 2>"$T/e7" &
+# The daemon goes away under a watcher: it waits for it to come back
+# (tests/daemon/test_restart.py has the restart) until its own timeout.
+"$V" watch fa --socket "$S" -t 2 >/dev/null 2>"$T/e7" &
 w3=$!
 i=0
 while [ $i -lt 500 ] && ! grep -q watching "$T/e7" 2>/dev/null; do sleep 0.01; i=$((i + 1)); done
@@ -111,8 +112,8 @@ dpid=
 wait $w3
 s3=$?
 check "the daemon exits 0 on SIGTERM" [ $ds -eq 0 ]
-check "a watcher whose daemon went away exits 69" [ $s3 -eq 69 ]
-check "... saying so" grep -q "vmpressured closed the connection" "$T/e7"
+check "a watcher whose daemon went away runs on to its timeout: exit 0" [ $s3 -eq 0 ]
+check "... saying it lost it" grep -q "lost vmpressured at $S (it closed the connection); reconnecting" "$T/e7"
 
 # A daemon that may not register with cgroup v1 (not root) refuses to
 # start, saying why, rather than serve and refuse every subscription: a
