@@ -96,21 +96,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	}
 	if (w->json) {
-		cli_fmt_time(ev->time_ns, ts, sizeof(ts), true);
-		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, removed ? "removed" : "pressure");
-		cli_json_str(ev->cgroup);
-		printf(",\"origin\":");
-		cli_json_str(ev->origin);
-		printf(",\"level\":\"%s\",\"count\":%" PRIu64, vmp_level_name(ev->level), ev->count);
-		if (evidence)
-			printf(",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
-			       ev->scanned, ev->reclaimed, ev->pressure);
-		else
-			printf(",\"scanned\":null,\"reclaimed\":null,\"pressure\":null");
-		if (ev->psi_some_avg10 >= 0)
-			printf(",\"psi_some_avg10\":%.2f,\"psi_full_avg10\":%.2f", ev->psi_some_avg10,
-			       ev->psi_full_avg10);
-		printf(",\"source\":\"%s\"}\n", w->source_name);
+		cli_print_event_json(ev);
 	} else {
 		cli_fmt_time(ev->time_ns, ts, sizeof(ts), false);
 		if (removed) {
