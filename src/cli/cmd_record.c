@@ -112,12 +112,12 @@ int cmd_record(int argc, char **argv)
 			return EXIT_OK;
 		} else if ((orc = cli_source_opt(&o, argc, argv, &i)) != CLI_OPT_OTHER) {
 			if (orc)
-				return orc;
+				return cli_opt_status(orc);
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 			if (!(out_path = cli_optval("record", argc, argv, &i)))
 				return EXIT_USAGE;
-		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
-			return orc;
+		} else if ((orc = cli_source_arg(&o, a)) != 0) {
+			return cli_opt_status(orc);
 		}
 	}
 	const char *cgroup = o.cgroup;
@@ -127,13 +127,13 @@ int cmd_record(int argc, char **argv)
 	}
 	int rc = cli_source_opts_finish(&o);
 	if (rc)
-		return rc;
+		return cli_opt_status(rc);
 	const char *args = o.args;
 	vmp_source *src = NULL, *v1 = NULL;
 	vmp_sub *v1_sub = NULL;
 	uint64_t kernel_seen = 0;
 	if ((rc = cli_source_new(&o, &src)) != 0)
-		return rc;
+		return cli_source_status(&o, rc);
 	if (vmp_source_kind(src) == VMP_SOURCE_V1) {
 		/* auto found cgroup v1: the machine's estimator is what we can
 		 * record, and only for the whole machine; the v1 source stays to
@@ -157,7 +157,7 @@ int cmd_record(int argc, char **argv)
 		o.cfg.kind = VMP_SOURCE_MACHINE;
 		if ((rc = cli_source_new(&o, &src)) != 0) {
 			vmp_source_free(v1);
-			return rc;
+			return cli_source_status(&o, rc);
 		}
 	}
 	const char *kname = cli_kind_name(vmp_source_kind(src));
