@@ -142,14 +142,15 @@ static void reconnected(struct watch *w, const char *cgroup, const char *path, d
 	if (w->json) {
 		cli_fmt_time(lost_wall, from, sizeof(from), true);
 		cli_fmt_time(now, to, sizeof(to), true);
-		printf("{\"time\":\"%s\",\"event\":\"gap\",\"cgroup\":", to);
+		/* Shaped as the events (docs/protocol.md): event first, no source. */
+		printf("{\"event\":\"gap\",\"time\":\"%s\",\"cgroup\":", to);
 		cli_json_str(cgroup);
 		printf(",\"from\":\"%s\",\"duration_s\":%.3f,\"daemon_uptime_s\":", from, gap);
 		if (uptime >= 0)
 			printf("%.3f", uptime);
 		else
 			printf("null");
-		printf(",\"source\":\"%s\"}\n", w->source_name);
+		fputs("}\n", stdout);
 	} else {
 		cli_fmt_time(now, to, sizeof(to), false);
 		printf("%s  %-8s        %s  vmpressured was away for %.3f s: notifications in that time are not known\n",
