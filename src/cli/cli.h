@@ -43,8 +43,8 @@ int watch_daemon_fd(const struct watch_daemon *wd);
 int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
 /* After the connection was lost: connect again, repeat the handshake and
  * the subscription. 0 (watch_daemon_fd() is the new socket);
- * WATCH_NO_DAEMON (nothing usable answers yet: try later); or -errno of
- * the daemon's error reply, its message in err. */
+ * WATCH_NO_DAEMON (nothing usable answers yet: try later); or another
+ * -errno, of the daemon's error reply, its message in err. */
 int watch_daemon_reconnect(struct watch_daemon *wd, char *err, size_t errcap);
 /* The daemon's uptime_s at the last handshake, -1 if it did not say. */
 double watch_daemon_uptime(const struct watch_daemon *wd);

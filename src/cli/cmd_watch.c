@@ -466,7 +466,7 @@ static int run(struct watch_opts *opt)
 		if (wd && lost_at >= 0 && cli_now_s() >= retry_at) {
 			char err[1024] = "";
 			rc = watch_daemon_reconnect(wd, err, sizeof(err));
-			if (rc < 0) {
+			if (rc && rc != WATCH_NO_DAEMON) {
 				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
 					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
 				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Subscriptions: one source subscription per distinct (cgroup, level,
- * mode), shared by every client subscription to it.
+ * mode), shared by every member subscribed to it: client subscriptions and
+ * the daemon's own.
  *
  * Why share: on cgroup v1 every source subscription is up to three kernel
  * registrations (v1.c), each an eventfd and a kernel structure; on the
