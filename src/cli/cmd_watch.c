@@ -504,7 +504,7 @@ static int run(struct watch_opts *opt)
 			if (rc && rc != WATCH_NO_DAEMON) {
 				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
 					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
-				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+				status = refused_status(rc);
 				break;
 			}
 			if (rc == 0) {
