@@ -21,6 +21,8 @@
  *   metrics_serve.c Prometheus metrics: per-listener counts, the textfile,
  *                   --metrics-cgroup (metrics.h: the pure parts)
  *   metrics_http.c  the loopback HTTP endpoint for them
+ *   forecasts.c     OOM forecasts of the cgroups someone follows (a
+ *                   subscription's `forecast` flag, --metrics-cgroup)
  *
  * Everything runs in one thread; nothing blocks except epoll_wait().
  */
@@ -89,6 +91,8 @@ struct vmpd_csub {
 	/* ... and with a debouncer (vmpd_sub_debounce()), its transitions */
 	void (*notify_transition)(void *arg, const struct vmp_transition *t, const char *cgroup);
 	void *notify_arg;
+	struct vmpd_fcsink *fc; /* `forecast`: its forecasts (forecasts.c) */
+	double fc_warn;         /* their threshold, for replies */
 	struct vmpd_csub *cnext, **cprev; /* the client's list */
 	struct vmpd_csub *snext, **sprev; /* the shared subscription's list */
 };
@@ -175,6 +179,10 @@ struct vmpd {
 	struct vmpd_subs *subs;
 	uint64_t nsubs;               /* client subscriptions */
 	uint64_t events, dropped;     /* totals, for status */
+
+	/* forecasts.c: the readers' kind and roots (kind AUTO: none yet) */
+	struct vmp_source_config fc_cfg;
+	struct vmpd_fcs *fcs;
 
 	/* metrics_serve.c; NULL when metrics are off */
 	struct vmpd_metrics *metrics;
@@ -273,6 +281,24 @@ int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode m
 typedef void vmpd_listener_fn(void *arg, const char *cgroup, vmp_level level, vmp_mode mode,
 			      const struct vmpd_listener_stats *st);
 void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg);
+
+/* ---- forecasts.c ---- */
+struct vmpd_fcsink;
+/* A forecast event of a followed cgroup; time_ns on CLOCK_REALTIME. */
+typedef void vmpd_fc_fn(void *arg, const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns);
+/* Follow cgroup's forecast with threshold warn_s (0: the model's
+ * default). 0 or -errno: ENOTSUP (a trace source), ENOENT, EINVAL, ENOMEM. */
+int vmpd_fc_add(struct vmpd *d, const char *cgroup, double warn_s, vmpd_fc_fn *fn, void *arg,
+		struct vmpd_fcsink **out);
+void vmpd_fc_release(struct vmpd *d, struct vmpd_fcsink *k);
+/* Every follower: its cgroup, threshold and latest eta (negative: none). */
+typedef void vmpd_fc_each_fn(void *arg, const char *cgroup, double warn_s, double eta);
+void vmpd_fc_foreach(struct vmpd *d, vmpd_fc_each_fn *fn, void *arg);
+void vmpd_fc_fini(struct vmpd *d);
+/* vmp_forecast_config_init()'s warn_s, for replies. */
+#define VMPD_FORECAST_DEFAULT_S 30.0
+/* A client subscription's forecast (arg: its vmpd_csub): a stream event. */
+void vmpd_sub_forecast(void *arg, const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns);
 
 /* ---- metrics_serve.c ---- */
 struct vmpd_metrics_watch {

@@ -462,6 +462,9 @@ int main(int argc, char **argv)
 	vmp_source_kind kind = vmp_source_get_kind(d.src);
 	d.source_name = kind_name(kind);
 	d.check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
+	d.fc_cfg = cfg; /* the forecasts read the same tree */
+	d.fc_cfg.kind = kind == VMP_SOURCE_MACHINE ? VMP_SOURCE_MACHINE : kind;
+	d.fc_cfg.trace_error = NULL;
 	d.cgroup_root = cfg.cgroup_root ? cfg.cgroup_root
 			: kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
 						: "/sys/fs/cgroup";
@@ -509,6 +512,7 @@ int main(int argc, char **argv)
 	vmpd_clients_close_all(&d);
 	vmpd_mpw_fini(&d);
 	vmpd_metrics_fini(&d);
+	vmpd_fc_fini(&d);
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);
 	vmpd_socket_close(&sock, socket_path);

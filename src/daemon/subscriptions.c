@@ -217,6 +217,7 @@ static void member_free(struct vmpd *d, struct vmpd_csub *cs)
 	sh->nmembers--;
 	if (cs->efd >= 0)
 		close(cs->efd);
+	vmpd_fc_release(d, cs->fc);
 	if (cs->db) {
 		*cs->dprev = cs->dnext;
 		if (cs->dnext)
