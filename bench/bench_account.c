@@ -205,9 +205,9 @@ int main(void)
 	if ((rc = vmp_ctx_new(&tctx, &cfg)))
 		bench_die("vmp_ctx_new(thread): %s", strerror(-rc));
 	vmp_group *ma, *mb, *ta;
-	if ((rc = vmp_group_new(vmp_root(mctx), "a", &ma)) ||
-	    (rc = vmp_group_new(vmp_root(mctx), "b", &mb)) ||
-	    (rc = vmp_group_new(vmp_root(tctx), "a", &ta)))
+	if ((rc = vmp_group_new(vmp_ctx_root(mctx), "a", &ma)) ||
+	    (rc = vmp_group_new(vmp_ctx_root(mctx), "b", &mb)) ||
+	    (rc = vmp_group_new(vmp_ctx_root(tctx), "a", &ta)))
 		bench_die("vmp_group_new: %s", strerror(-rc));
 	vmp_group *manual_groups[] = {ma, mb};
 

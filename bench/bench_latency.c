@@ -190,7 +190,7 @@ int main(void)
 	int rc = vmp_ctx_new(&ctx, &cfg);
 	if (rc)
 		bench_die("vmp_ctx_new: %s", strerror(-rc));
-	if ((rc = vmp_group_new(vmp_root(ctx), "bench", &g)))
+	if ((rc = vmp_group_new(vmp_ctx_root(ctx), "bench", &g)))
 		bench_die("vmp_group_new: %s", strerror(-rc));
 	int lib_efd = new_eventfd(), base_efd = new_eventfd();
 	int relay_in = new_eventfd(), relay_out = new_eventfd();

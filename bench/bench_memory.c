@@ -66,7 +66,7 @@ static void measure_lib(struct result *res, int rep, int efd)
 	struct heap h0 = heap_now();
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "g%05d", i);
-		if ((rc = vmp_group_new(vmp_root(ctx), name, &gs[i])))
+		if ((rc = vmp_group_new(vmp_ctx_root(ctx), name, &gs[i])))
 			bench_die("vmp_group_new(%s): %s", name, strerror(-rc));
 	}
 	struct heap h1 = heap_now();

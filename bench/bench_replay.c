@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 		total_bytes += t->len;
 		/* Warm-up, and a check that the file replays at all. */
 		vmp_replay *r;
-		struct vmp_trace_error err;
+		struct vmp_error err;
 		int rc = vmp_replay_run(t->buf, t->len, NULL, NULL, &r, &err);
 		if (rc)
 			bench_die("%s: vmp_replay_run: %s (line %lu: %s)", t->name, strerror(-rc),
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < nfiles; i++) {
 			struct tfile *t = &files[i];
 			vmp_replay *r;
-			struct vmp_trace_error err;
+			struct vmp_error err;
 			uint64_t t0 = bench_now_ns();
 			int rc = vmp_replay_run(t->buf, t->len, NULL, NULL, &r, &err);
 			if (rc)

@@ -164,7 +164,7 @@ static double run_library(unsigned seconds, double *setup_s)
 	cfg.idle_interval_ms = 1000;
 	cfg.busy_interval_ms = 1000; /* 1 Hz: the goal's rate */
 	vmp_source *src;
-	int rc = vmp_source_new(&src, &cfg);
+	int rc = vmp_source_new(&src, &cfg, NULL);
 	if (rc) {
 		fprintf(stderr, "bench_sources: source: %s\n", strerror(-rc));
 		exit(1);
@@ -217,8 +217,8 @@ static double run_naive(unsigned seconds, double *per_read_us)
 		for (size_t i = 0; i < 2 * ncg; i++) {
 			size_t len;
 			uint64_t v[6], found;
-			if (vmp_pread_all(fds[i], buf, sizeof(buf), &len) == 0 &&
-			    vmp_parse_kv(buf, len, keys, 6, v, &found) == 0)
+			if (vmp__pread_all(fds[i], buf, sizeof(buf), &len) == 0 &&
+			    vmp__parse_kv(buf, len, keys, 6, v, &found) == 0)
 				sink += v[0] + found;
 		}
 		cpu += thread_cpu_s() - a;
@@ -259,7 +259,7 @@ static double real_read_us(void)
 			double a = thread_cpu_s();
 			size_t len;
 			for (int i = 0; i < 200; i++)
-				vmp_pread_all(fd, buf, sizeof(buf), &len);
+				vmp__pread_all(fd, buf, sizeof(buf), &len);
 			v[r] = (thread_cpu_s() - a) / 200 * 1e6;
 		}
 		best = bench_median(v, 9);

@@ -123,9 +123,9 @@ static void row(const char *label, struct agg *a)
 static int one(const struct ds_set *set, const char *text, int which)
 {
 	struct vmp_debounce_config c;
-	char err[200];
-	if (vmp_debounce_parse(text, &c, err, sizeof(err))) {
-		fprintf(stderr, "debounce_report: '%s': %s\n", text, err);
+	struct vmp_error err;
+	if (vmp_debounce_parse(text, &c, &err)) {
+		fprintf(stderr, "debounce_report: '%s': %s\n", text, err.msg);
 		return -EINVAL;
 	}
 	static struct agg a;
@@ -242,7 +242,7 @@ int main(int argc, char **argv)
 					   "psi=full:1", "psi=full:5"};
 	for (size_t i = 0; i < sizeof(psis) / sizeof(psis[0]) && !rc; i++) {
 		struct vmp_debounce_config c;
-		vmp_debounce_parse(psis[i], &c, err, sizeof(err));
+		vmp_debounce_parse(psis[i], &c, NULL);
 		static struct agg a;
 		if ((rc = run_all(&set, &c, 2, &a)) != 0)
 			break;

@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 				rc = v2s_naive(run, &res[vi]);
 			} else {
 				struct vmp_est_config cfg;
-				vmp_est_config_init(&cfg);
+				vmp__est_config_init(&cfg);
 				cfg.prio = va->prio;
 				rc = v2s_estimate(run, &cfg, va->idle_ms, va->busy_ms, &res[vi]);
 			}

@@ -54,8 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vmp_debounce_config_init(&c);
 	c.enter = 12345; /* a marker: must survive an error */
 	before = c;
-	char err[128];
-	int rc = vmp_debounce_parse(s, &c, err, sizeof(err));
+	struct vmp_error e;
+	const char *err = e.msg;
+	int rc = vmp_debounce_parse(s, &c, &e);
 	if (rc != 0 && rc != -EINVAL)
 		abort();
 	if (rc && (!same(&c, &before) || !err[0] || !strchr(err, ':')))
@@ -63,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!rc) {
 		char text[200];
 		struct vmp_debounce_config back;
-		if (vmp_debounce_format(&c, text, sizeof(text)) || vmp_debounce_parse(text, &back, err, sizeof(err)) ||
+		if (vmp_debounce_format(&c, text, sizeof(text)) || vmp_debounce_parse(text, &back, NULL) ||
 		    !same(&c, &back))
 			abort();
 	} else

@@ -4,7 +4,7 @@
  * docs/vmptrace.md "Samples") and offline re-estimation on arbitrary bytes.
  *
  * The contract checked, beyond "no crash, no leak, no hang":
- *  - vmp_samples_parse() returns 0 or -EINVAL; on -EINVAL err.line names a
+ *  - vmp__samples_parse() returns 0 or -EINVAL; on -EINVAL err.line names a
  *    line of the input and the message a byte ("byte N:", N inside that
  *    line) unless it is about a step the file ends inside; the step count
  *    is written only on success;
@@ -62,7 +62,7 @@ static bool same_cg(const struct vmp_est_cgroup *a, const struct vmp_est_cgroup 
 	       a->psi_some_total == b->psi_some_total && a->psi_full_total == b->psi_full_total && psi;
 }
 
-static int reparse(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_error *err)
+static int reparse(const struct vmp_samples_rec *r, void *arg, struct vmp_error *err)
 {
 	(void)err;
 	if (r->kind == VMP_SAMPLES_STEP && r->n == 1)
@@ -70,7 +70,7 @@ static int reparse(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_
 	return 0;
 }
 
-static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_error *err)
+static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_error *err)
 {
 	struct seen *s = arg;
 	(void)err;
@@ -94,18 +94,18 @@ static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_e
 		memcpy(path, p.p, p.n);
 		path[p.n] = 0;
 		char line[8192], doc[8400];
-		int n = vmp_samples_fmt_cgroup(line, sizeof(line), path, &r->c[i]);
+		int n = vmp__samples_fmt_cgroup(line, sizeof(line), path, &r->c[i]);
 		CHECK(n > 0, "the writer refuses what the reader accepted: %d", n);
 		int dn = snprintf(doc, sizeof(doc), "# samples 1\n# sample 1.000000000 1 -\n%s", line);
 		CHECK(dn > 0 && (size_t)dn < sizeof(doc), "doc");
 		struct vmp_est_cgroup back = {0};
-		struct vmp_trace_error e2;
-		CHECK(vmp_samples_parse(doc, (size_t)dn, reparse, &back, NULL, &e2) == 0, "reparse: %s", e2.msg);
+		struct vmp_error e2;
+		CHECK(vmp__samples_parse(doc, (size_t)dn, reparse, &back, NULL, &e2) == 0, "reparse: %s", e2.msg);
 		CHECK(same_cg(&back, &r->c[i]), "the snapshot changed through the writer: %s", line);
 	}
 	if (r->m && r->m->valid) {
 		char line[1024];
-		CHECK(vmp_samples_fmt_step(line, sizeof(line), r->t_ns, r->n, r->m) > 0, "step writer");
+		CHECK(vmp__samples_fmt_step(line, sizeof(line), r->t_ns, r->n, r->m) > 0, "step writer");
 	}
 	return 0;
 }
@@ -158,7 +158,7 @@ static void estimate(const char *buf, size_t size, size_t steps, bool parsed)
 	}
 	struct text out = {0};
 	vmp_estimate *e = NULL;
-	struct vmp_trace_error err;
+	struct vmp_error err;
 	int rc = vmp_estimate_run(buf, size, &cfg, on_text, &out, &e, &err);
 	CHECK(rc == 0 || rc == -EINVAL || rc == -ENODATA, "estimate rc %d", rc);
 	CHECK(!parsed || rc != -ENODATA || steps == 0, "-ENODATA with %zu steps", steps);
@@ -170,7 +170,7 @@ static void estimate(const char *buf, size_t size, size_t steps, bool parsed)
 		return;
 	}
 	vmp_replay *r = NULL;
-	struct vmp_trace_error rerr;
+	struct vmp_error rerr;
 	CHECK(vmp_replay_run(out.p, out.n, NULL, NULL, &r, &rerr) == 0, "the re-estimated recording: line %lu: %s",
 	      rerr.line, rerr.msg);
 	size_t n = vmp_estimate_listener_count(e);
@@ -204,10 +204,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.lines += buf[i] == '\n';
 	if (size && buf[size - 1] != '\n')
 		s.lines++;
-	struct vmp_trace_error err;
+	struct vmp_error err;
 	memset(&err, 0xa5, sizeof(err));
 	size_t steps = 12345;
-	int rc = vmp_samples_parse(buf, size, on_rec, &s, &steps, &err);
+	int rc = vmp__samples_parse(buf, size, on_rec, &s, &steps, &err);
 	if (rc) {
 		CHECK(rc == -EINVAL, "rc %d", rc);
 		CHECK(steps == 12345, "steps written on failure");

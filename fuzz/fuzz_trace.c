@@ -149,7 +149,7 @@ static void scan(const char *buf, size_t len, struct scan *sc)
 
 struct result {
 	int rc;
-	struct vmp_trace_error err;
+	struct vmp_error err;
 	size_t n;
 	struct vmp_replay_listener *l;
 	bool kernel_timing;

@@ -9,6 +9,17 @@
  * never logs and never exits.
  *
  * Rules referenced as R-n are those of docs/kernel-vmpressure-spec.md.
+ *
+ * Names: vmp_<object>_<verb>() acts on an object, vmp_<object>_<field>()
+ * reads one of its properties (vmp_group_path(), vmp_source_kind(),
+ * vmp_debounce_stats()); vmp__* names are the library's own and never
+ * part of this interface.
+ *
+ * The parts, in this order: the mechanism (levels, contexts, groups,
+ * listeners, accounting); sources, which feed it from a live kernel or a
+ * file, and their recordings; vmptrace files (replay, offline
+ * re-estimation); consumers of the events (the debounced level state,
+ * shell actions).
  */
 #ifndef VMPRESSURE_H
 #define VMPRESSURE_H
@@ -22,14 +33,38 @@ extern "C" {
 #endif
 
 #define VMP_VERSION_MAJOR 0
-#define VMP_VERSION_MINOR 1
+#define VMP_VERSION_MINOR 2
 #define VMP_VERSION_PATCH 0
 #define VMP_VERSION_HEX                                                        \
 	((VMP_VERSION_MAJOR << 16) | (VMP_VERSION_MINOR << 8) | VMP_VERSION_PATCH)
-#define VMP_VERSION_STRING "0.1.0"
+#define VMP_VERSION_STRING "0.2.0"
 
 /* The run-time library's version, as VMP_VERSION_HEX. */
 unsigned vmp_version(void);
+
+/* ======================================================================
+ * Conventions shared by every part
+ * ====================================================================== */
+
+/* ---- Error detail ------------------------------------------------------ */
+
+/*
+ * A function that can say more than its errno takes an optional last
+ * argument `struct vmp_error *err` (NULL: no detail). It clears *err on
+ * entry; on failure it fills in msg (what was wrong, quoting the bytes,
+ * and where it helps what to do), and line and path when the error is
+ * about a line of a file.
+ */
+struct vmp_error {
+	unsigned long line;      /* 1-based; 0 when not about one line */
+	char path[256];          /* the file it is about; "" for a buffer or none */
+	char msg[160];
+};
+
+/* ======================================================================
+ * The mechanism: levels, the engine context, groups, listeners,
+ * accounting and deferred evaluation
+ * ====================================================================== */
 
 /* ---- Constants of the mechanism (spec §2) ------------------------------ */
 
@@ -84,7 +119,7 @@ int vmp_calc(uint64_t scanned, uint64_t reclaimed, unsigned flags,
  */
 int vmp_parse_args(const char *args, vmp_level *level, vmp_mode *mode);
 
-/* ---- Engine context ---------------------------------------------------- */
+/* ---- Engine context and executors -------------------------------------- */
 
 typedef struct vmp_ctx vmp_ctx;
 typedef struct vmp_group vmp_group;
@@ -128,7 +163,8 @@ int vmp_ctx_flush(vmp_ctx *ctx);
 
 /* ---- Groups ------------------------------------------------------------ */
 
-vmp_group *vmp_root(vmp_ctx *ctx);
+/* The root group ("/"), which lives as long as the context. */
+vmp_group *vmp_ctx_root(vmp_ctx *ctx);
 
 /*
  * Create group `name` (one path component: no '/', not "." or "..", at most
@@ -155,7 +191,7 @@ int vmp_group_destroy(vmp_group *g);
 /* Like vmp_group_lookup(), but takes a reference (under the same lock as
  * the lookup, so it cannot race with the group's removal). Release it
  * with vmp_group_unref(). */
-int vmp_group_get(vmp_ctx *ctx, const char *path, vmp_group **out);
+int vmp_group_lookup_ref(vmp_ctx *ctx, const char *path, vmp_group **out);
 
 /* Keep a group's memory alive across a concurrent vmp_group_destroy(). */
 vmp_group *vmp_group_ref(vmp_group *g);
@@ -169,33 +205,12 @@ uint64_t vmp_group_id(const vmp_group *g);
 const char *vmp_group_path(const vmp_group *g);
 vmp_group *vmp_group_parent(const vmp_group *g);
 
-/* ---- Accounting: the kernel's entry points (spec §5, §6) --------------- */
-
-/*
- * vmpressure(gfp, memcg, tree, scanned, reclaimed). g NULL means the root.
- * Never sleeps and takes no mutex; safe from any number of threads.
- */
-void vmp_account(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, bool tree,
-		 uint64_t scanned, uint64_t reclaimed);
-
-/* vmpressure_prio(): prio <= 3 accounts a synthetic 512 scanned, 0
- * reclaimed on the tree path. */
-void vmp_account_prio(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, int prio);
-
-/*
- * Run g's deferred evaluation now, over whatever its tree accumulator
- * holds (a kernel `work` item running). For the manual executor this is
- * the only way evaluations happen. -EBUSY if another thread is running it.
- */
-int vmp_group_run_job(vmp_group *g);
-
-/* True while g or an ancestor is within 1 s of a local-path evaluation of
- * medium or above (R-12). */
-bool vmp_group_socket_pressure(const vmp_group *g);
-
 /* ---- Listeners (spec §7, §8) ------------------------------------------- */
 
-#define VMP_EVENT_REMOVED 0x1u /* the group was destroyed: last event */
+/* Event flags: of struct vmp_event, and of struct vmp_source_event. */
+#define VMP_EVENT_REMOVED 0x1u     /* the group was destroyed: last event */
+#define VMP_EVENT_NO_EVIDENCE 0x2u /* source events: scanned/reclaimed/pressure unknown */
+#define VMP_EVENT_ESTIMATED 0x4u   /* source events: from the v2/machine estimator */
 
 struct vmp_event {
 	unsigned flags;          /* VMP_EVENT_* */
@@ -230,12 +245,35 @@ int vmp_listen_callback(vmp_group *g, const char *args, vmp_notify_fn fn,
 int vmp_unlisten_eventfd(vmp_group *g, int efd);
 int vmp_unlisten_callback(vmp_group *g, vmp_notify_fn fn, void *arg);
 
-struct vmp_trace_error {
-	unsigned long line;      /* 1-based; 0 when not about one line */
-	char msg[160];
-};
+/* ---- Accounting and deferred evaluation (spec §5, §6, R-9) ------------- */
 
-/* ---- Sources: a real kernel feeding the engine ------------------------- */
+/*
+ * vmpressure(gfp, memcg, tree, scanned, reclaimed). g NULL means the root.
+ * Never sleeps and takes no mutex; safe from any number of threads.
+ */
+void vmp_account(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, bool tree,
+		 uint64_t scanned, uint64_t reclaimed);
+
+/* vmpressure_prio(): prio <= 3 accounts a synthetic 512 scanned, 0
+ * reclaimed on the tree path. */
+void vmp_account_prio(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, int prio);
+
+/*
+ * Run g's deferred evaluation now, over whatever its tree accumulator
+ * holds (a kernel `work` item running). For the manual executor this is
+ * the only way evaluations happen. -EBUSY if another thread is running it.
+ */
+int vmp_group_run_job(vmp_group *g);
+
+/* True while g or an ancestor is within 1 s of a local-path evaluation of
+ * medium or above (R-12). */
+bool vmp_group_socket_pressure(const vmp_group *g);
+
+/* ======================================================================
+ * Sources (a real kernel feeding the engine) and recording
+ * ====================================================================== */
+
+/* ---- Sources ----------------------------------------------------------- */
 
 /*
  * A source watches a live machine and notifies subscriptions with the
@@ -252,16 +290,17 @@ struct vmp_trace_error {
 typedef struct vmp_source vmp_source;
 typedef struct vmp_sub vmp_sub;
 
-typedef enum vmp_source_kind {
+/* Not a typedef: vmp_source_kind() is the getter. */
+enum vmp_source_kind {
 	VMP_SOURCE_AUTO = 0,    /* v1 if a v1 memory controller is mounted, else v2 */
 	VMP_SOURCE_V1 = 1,      /* kernel passthrough */
 	VMP_SOURCE_V2 = 2,      /* estimator on cgroup v2 counters */
 	VMP_SOURCE_MACHINE = 3, /* /proc/vmstat estimator, "/" only */
 	VMP_SOURCE_TRACE = 4,   /* a vmptrace file played back in real time */
-} vmp_source_kind;
+};
 
 struct vmp_source_config {
-	vmp_source_kind kind;
+	enum vmp_source_kind kind;
 	/* Roots, so that tests can use fixture trees. NULL: the system's
 	 * (/sys/fs/cgroup/memory for v1, /sys/fs/cgroup for v2, /proc). */
 	const char *cgroup_root;
@@ -273,11 +312,7 @@ struct vmp_source_config {
 	const char *trace_path;
 	double trace_speed;
 	bool trace_hold;
-	struct vmp_trace_error *trace_error; /* if set: why the trace did not load */
 };
-
-#define VMP_EVENT_NO_EVIDENCE 0x2u /* scanned/reclaimed/pressure unknown */
-#define VMP_EVENT_ESTIMATED 0x4u   /* from the v2/machine estimator */
 
 struct vmp_source_event {
 	unsigned flags;           /* VMP_EVENT_* */
@@ -294,10 +329,13 @@ struct vmp_source_event {
 typedef void (*vmp_source_fn)(const struct vmp_source_event *ev, void *arg);
 
 void vmp_source_config_init(struct vmp_source_config *cfg);
-/* -ENOENT if the requested kind is not available on this machine. */
-int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg);
+/* -ENOENT if the requested kind is not available on this machine; for a
+ * trace, the errors of vmp_replay_run() (err naming the file and line) or
+ * of reading the file (err naming it). */
+int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg, struct vmp_error *err);
 void vmp_source_free(vmp_source *src);
-vmp_source_kind vmp_source_get_kind(const vmp_source *src);
+/* The kind it is (AUTO resolved); VMP_SOURCE_AUTO for NULL. */
+enum vmp_source_kind vmp_source_kind(const vmp_source *src);
 
 /*
  * Subscribe to `cgroup` (relative to the cgroup root; "/" for the root or
@@ -317,6 +355,302 @@ int vmp_source_start(vmp_source *src);
  * (never blocks). Dispatch returns 0 or -errno of a fatal error. */
 int vmp_source_fd(const vmp_source *src);
 int vmp_source_dispatch(vmp_source *src);
+
+/* ---- Recording (vmpressure record) ------------------------------------ */
+
+/*
+ * The engine calls an estimator or trace source makes, as vmptrace v1
+ * text that vmp_replay_run() reproduces. From vmp_source_record() on, fn gets whole lines ('\n'-terminated, in
+ * file order, inside dispatch and subscribe): `group` records as groups
+ * first appear, a `listen` record per subscription made after it (ids 0,
+ * 1, ... in subscription order), and `vmpressure`, `prio` (and for a
+ * kernel-timed trace `work`) records. Live times are seconds since
+ * vmp_source_record(); a trace source keeps its file's. Call it before the
+ * first subscription (-EBUSY otherwise, or if already recording).
+ * -ENOTSUP for the cgroup v1 source: it relays the kernel's own levels,
+ * with no engine calls to record.
+ */
+typedef void (*vmp_record_fn)(const char *text, size_t len, void *arg);
+int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg);
+/*
+ * End the recording: an `expect` record per recorded subscription still
+ * subscribed, with the notifications delivered to it, then nothing more.
+ * Returns 0, or the error that stopped the recording early (the text
+ * passed so far is then incomplete): -EILSEQ for a cgroup name vmptrace
+ * cannot hold (a space or a control character), -ENOMEM, -ERANGE (more
+ * than 65536 subscriptions). -EINVAL if not recording.
+ */
+int vmp_source_record_end(vmp_source *src);
+
+/* ======================================================================
+ * vmptrace files (docs/vmptrace.md): replay and offline re-estimation
+ * ====================================================================== */
+
+/* ---- Replay ------------------------------------------------------------ */
+
+typedef struct vmp_replay vmp_replay;
+
+
+/* Called for every notification during a replay: t is the record's time
+ * text exactly as in the file. */
+typedef void (*vmp_replay_event_fn)(const char *t, size_t tlen,
+				    unsigned listener_id, vmp_level level,
+				    void *arg);
+
+/*
+ * Parse and replay a whole vmptrace v1 buffer. On a malformed trace:
+ * -EINVAL with err naming the line; nothing of the replay is kept.
+ */
+int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn ev,
+		   void *ev_arg, vmp_replay **out, struct vmp_error *err);
+void vmp_replay_free(vmp_replay *r);
+
+/* Listeners of a replay, in ascending id order. */
+size_t vmp_replay_listener_count(const vmp_replay *r);
+struct vmp_replay_listener {
+	unsigned id;
+	uint64_t count;          /* notifications delivered */
+	bool has_expect;         /* the file has an `expect` record for it */
+	uint64_t expect;
+};
+int vmp_replay_listener(const vmp_replay *r, size_t index,
+			struct vmp_replay_listener *out);
+/*
+ * The same replay, reporting what plots and analyses need. Every hook may
+ * be NULL. t/tlen: the time text of the record being replayed. On a
+ * malformed trace the hooks may have seen the lines before the bad one.
+ */
+struct vmp_replay_hooks {
+	/* each `group` record: parent NULL for the root */
+	void (*group)(const char *path, const char *parent, void *arg);
+	/* each `listen` record: args as in the file, cut to 19 bytes */
+	void (*listen)(unsigned id, const char *group, const char *args, void *arg);
+	/* each evaluated window, whether or not a listener heard it: ev has
+	 * level, scanned, reclaimed, pressure and origin (group is NULL) */
+	void (*window)(const char *t, size_t tlen, const struct vmp_event *ev, void *arg);
+	/* each counted notification: ev->group is the listener's group,
+	 * ev->origin the group whose window it was */
+	void (*event)(const char *t, size_t tlen, unsigned listener_id, const struct vmp_event *ev,
+		      void *arg);
+	void *arg;
+};
+int vmp_replay_run_hooks(const char *buf, size_t len, const struct vmp_replay_hooks *hooks,
+			 vmp_replay **out, struct vmp_error *err);
+
+/* True if the file had `work` records (kernel timing). */
+bool vmp_replay_kernel_timing(const vmp_replay *r);
+
+/* ---- Offline re-estimation (vmpressure estimate) ---------------------- */
+
+/*
+ * A recording of a cgroup v2 or machine source (vmp_source_record) keeps,
+ * besides the engine calls, every counter snapshot the estimator stepped
+ * with, as `# sample` comment lines (docs/vmptrace.md, "Samples").
+ * vmp_estimate_run() runs the estimator again over them with other
+ * settings, into an engine with the recording's listeners (registered at
+ * their place in the file) and any extra ones.
+ *
+ * prio: which evidence stands in for the kernel's priority path
+ * (vmpressure_prio(), which the counters do not show); see the theory of
+ * operation in src/lib/estimator/estimator.c:
+ */
+#define VMP_ESTIMATE_PRIO_DEFICIT 0x1u  /* calls that freed under 32 pages each failed */
+#define VMP_ESTIMATE_PRIO_OOM 0x2u      /* an oom event implies 18 failed calls (+17 after a kill) */
+#define VMP_ESTIMATE_PRIO_LEARN 0x4u    /* refine DEFICIT with the learned pages per call */
+#define VMP_ESTIMATE_PRIO_PSI_FULL 0x8u /* a failed call per interval of >= 7 % full stall
+					 * (a candidate, off by default) */
+#define VMP_ESTIMATE_PRIO_ONSET 0x10u   /* an episode's first injections meet the latest real pages */
+#define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
+	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
+	 VMP_ESTIMATE_PRIO_ONSET)
+
+struct vmp_estimate_listen {
+	const char *group; /* "/" or "a/b" */
+	const char *args;  /* "level[,mode]" */
+};
+
+struct vmp_estimate_config {
+	unsigned prio;          /* VMP_ESTIMATE_PRIO_*; the default: what live sources use */
+	unsigned window_pages;  /* pages per evaluation window the estimator feeds; 0: VMP_WINDOW */
+	/* extra listeners, ids after the recording's highest, registered
+	 * before the first sample */
+	const struct vmp_estimate_listen *listen;
+	size_t nlisten;
+};
+
+/* The settings live sources use. */
+void vmp_estimate_config_init(struct vmp_estimate_config *cfg);
+
+typedef struct vmp_estimate vmp_estimate;
+
+/*
+ * Re-estimate a recording (a whole vmptrace buffer; cfg NULL: the
+ * defaults, which reproduce the recording's own engine calls exactly).
+ * If fn is set it gets the re-estimated recording, in whole lines: the
+ * sample lines again, the new engine calls, the listeners and `expect`
+ * records with the new counts (a file that replay --check accepts).
+ * -EINVAL with err naming the line (and byte) for a malformed trace or
+ * sample line or a bad extra listener (line 0); -ENODATA (err says so) if
+ * the file has no sample lines; -ENOMEM; the recorder's error (-EILSEQ).
+ */
+int vmp_estimate_run(const char *buf, size_t len, const struct vmp_estimate_config *cfg,
+		     vmp_record_fn fn, void *fn_arg, vmp_estimate **out,
+		     struct vmp_error *err);
+void vmp_estimate_free(vmp_estimate *e);
+
+struct vmp_estimate_listener {
+	unsigned id;
+	const char *group;       /* valid until vmp_estimate_free() */
+	const char *args;
+	bool extra;              /* from cfg->listen, not the recording */
+	uint64_t count;          /* notifications, re-estimated */
+	uint64_t by_level[3];
+	bool has_expect;         /* the recording has an `expect` record for it */
+	uint64_t expect;
+};
+/* Listeners in ascending id order. */
+size_t vmp_estimate_listener_count(const vmp_estimate *e);
+int vmp_estimate_listener(const vmp_estimate *e, size_t index, struct vmp_estimate_listener *out);
+
+struct vmp_estimate_stats {
+	uint64_t steps;          /* samples stepped */
+	uint64_t cgroup_samples; /* cgroup snapshots in them */
+	uint64_t windows;        /* evaluations from real scan deltas */
+	uint64_t prio_windows;   /* priority-path injections */
+	uint64_t failed_calls;   /* estimated reclaim calls that failed */
+};
+void vmp_estimate_stats(const vmp_estimate *e, struct vmp_estimate_stats *out);
+
+/* ======================================================================
+ * Consumers: the debounced level state, and actions
+ * ====================================================================== */
+
+/* ---- Debounced level state (docs/debounce.md) ------------------------- */
+
+/*
+ * For a consumer that wants "we are in medium pressure now" rather than a
+ * stream of windows: a pure, deterministic state machine fed with the raw
+ * notifications and with clock ticks, raising level transitions with
+ * hysteresis, a minimum dwell and optional PSI confirmation; every
+ * transition carries its evidence. docs/debounce.md explains the rules and
+ * how the defaults were measured. The clock is the caller's: every input
+ * carries its time (any monotonic nanosecond scale, the same for all
+ * inputs of one debouncer). Not thread-safe: one thread per debouncer.
+ */
+typedef enum vmp_state {
+	VMP_STATE_NONE = 0,     /* no pressure */
+	VMP_STATE_LOW = 1,
+	VMP_STATE_MEDIUM = 2,
+	VMP_STATE_CRITICAL = 3,
+} vmp_state;
+
+/* "none", "low", "medium", "critical"; NULL for an out-of-range value. */
+const char *vmp_state_name(vmp_state state);
+
+typedef enum vmp_debounce_psi {
+	VMP_DEBOUNCE_PSI_OFF = 0, /* transitions up are raised at once */
+	VMP_DEBOUNCE_PSI_SOME = 1, /* ... only once PSI some avg10 >= psi_min */
+	VMP_DEBOUNCE_PSI_FULL = 2, /* ... only once PSI full avg10 >= psi_min */
+} vmp_debounce_psi;
+
+struct vmp_debounce_config {
+	uint64_t window_ns; /* notifications are counted over this window */
+	unsigned enter;     /* >= enter notifications at level >= L: enter L */
+	unsigned leave;     /* <= leave of them: L's evidence is gone (< enter) */
+	uint64_t dwell_ns;  /* least time in a state before going down */
+	vmp_debounce_psi psi;
+	double psi_min;     /* percent, 0..100 */
+};
+
+/* The measured defaults (docs/debounce.md). */
+void vmp_debounce_config_init(struct vmp_debounce_config *cfg);
+
+/*
+ * Parse "key=value,..." over the defaults: window=DUR, enter=N, leave=N,
+ * dwell=DUR, psi=some:X|full:X|off (DUR: digits with an optional fraction
+ * and a unit, ms or s). Every key at most once; "" is the defaults.
+ * -EINVAL with the reason (naming the byte offset) in err->msg; *cfg is
+ * written only on success.
+ */
+int vmp_debounce_parse(const char *s, struct vmp_debounce_config *cfg, struct vmp_error *err);
+/* The canonical text of a config (parses back to the same config).
+ * -ENOSPC if it does not fit in cap, -EINVAL for an invalid config. */
+int vmp_debounce_format(const struct vmp_debounce_config *cfg, char *buf, size_t cap);
+
+/* One raw notification (e.g. a struct vmp_source_event). */
+struct vmp_debounce_input {
+	uint64_t time_ns;
+	vmp_level level;
+	uint64_t count;            /* notifications it stands for; 0 means 1 */
+	bool has_evidence;         /* scanned, reclaimed, pressure are known */
+	uint64_t scanned, reclaimed, pressure;
+	const char *origin;        /* may be NULL; only passed through */
+	double psi_some_avg10;     /* negative: unknown */
+	double psi_full_avg10;
+};
+
+/* What justified a transition: the window at the moment it was raised. */
+struct vmp_debounce_evidence {
+	uint64_t window_ns;
+	uint64_t count[3];         /* notifications in the window, by level */
+	uint64_t with_evidence;    /* of them, with scanned/reclaimed known */
+	uint64_t scanned, reclaimed; /* summed over those */
+	uint64_t max_pressure;     /* the highest of their pressures */
+	double psi_some_avg10;     /* the latest known; negative: unknown */
+	double psi_full_avg10;
+	bool triggered;            /* raised by a notification (else by time) */
+	vmp_level trigger_level;   /* that notification, if triggered */
+	uint64_t trigger_pressure; /* if it had evidence, else 0 */
+	const char *origin;        /* its origin, valid during the callback */
+};
+
+typedef enum vmp_transition_cause {
+	VMP_CAUSE_ENTER = 0,     /* up: the window reached `enter` */
+	VMP_CAUSE_CONFIRMED = 1, /* up: held, then confirmed by PSI */
+	VMP_CAUSE_LEAVE = 2,     /* down: evidence at `leave`, dwell over */
+} vmp_transition_cause;
+
+/* "enter", "confirmed", "leave"; NULL for an out-of-range value. */
+const char *vmp_cause_name(vmp_transition_cause cause);
+
+struct vmp_transition {
+	vmp_state from, to;
+	vmp_transition_cause cause;
+	uint64_t time_ns;          /* the input's clock */
+	uint64_t prev_duration_ns; /* how long `from` lasted (0: since creation) */
+	uint64_t held_ns;          /* how long it waited for PSI */
+	struct vmp_debounce_evidence ev;
+};
+
+typedef void (*vmp_transition_fn)(const struct vmp_transition *t, void *arg);
+typedef struct vmp_debounce vmp_debounce;
+
+/* cfg NULL: the defaults. -EINVAL for an invalid config or no fn. */
+int vmp_debounce_new(vmp_debounce **out, const struct vmp_debounce_config *cfg,
+		     vmp_transition_fn fn, void *arg);
+void vmp_debounce_free(vmp_debounce *d);
+/*
+ * Feed one notification / let time pass. Transitions due before the
+ * input's time (a level left while nothing came) are raised first, at the
+ * time they were due, so the result does not depend on how often the
+ * caller ticks. A time before the latest one counts as the latest one.
+ * -EINVAL for a level out of range.
+ */
+int vmp_debounce_feed(vmp_debounce *d, const struct vmp_debounce_input *in);
+int vmp_debounce_tick(vmp_debounce *d, uint64_t now_ns);
+/* When a tick may next raise a transition; UINT64_MAX if only a
+ * notification can. */
+uint64_t vmp_debounce_next_ns(const vmp_debounce *d);
+vmp_state vmp_debounce_state(const vmp_debounce *d);
+
+struct vmp_debounce_stats {
+	uint64_t notifications;    /* counts fed */
+	uint64_t transitions;
+	uint64_t held;             /* transitions up held for PSI */
+	uint64_t confirmed;        /* of them, later confirmed */
+	uint64_t abandoned;        /* ... given up: the evidence went first */
+};
+void vmp_debounce_stats(const vmp_debounce *d, struct vmp_debounce_stats *st);
 
 /* ---- Actions: a shell command per event -------------------------------- */
 
@@ -404,7 +738,7 @@ int vmp_exec_fd(const vmp_exec *x);
 int vmp_exec_dispatch(vmp_exec *x);
 /* A run is going or pending. */
 bool vmp_exec_busy(const vmp_exec *x);
-void vmp_exec_get_stats(const vmp_exec *x, struct vmp_exec_stats *st);
+void vmp_exec_stats(const vmp_exec *x, struct vmp_exec_stats *st);
 
 /*
  * An event: run the command now if it may, else make this the pending
@@ -435,159 +769,6 @@ int vmp_exec_trigger(vmp_exec *x, const char *const *env, size_t n);
  */
 int vmp_exec_trigger_event(vmp_exec *x, const struct vmp_source_event *ev, const char *source,
 			   const char *const *extra, size_t nextra);
-/*
- * Recording (vmpressure record): the engine calls an estimator or trace
- * source makes, as vmptrace v1 text that vmp_replay_run() reproduces.
- * From vmp_source_record() on, fn gets whole lines ('\n'-terminated, in
- * file order, inside dispatch and subscribe): `group` records as groups
- * first appear, a `listen` record per subscription made after it (ids 0,
- * 1, ... in subscription order), and `vmpressure`, `prio` (and for a
- * kernel-timed trace `work`) records. Live times are seconds since
- * vmp_source_record(); a trace source keeps its file's. Call it before the
- * first subscription (-EBUSY otherwise, or if already recording).
- * -ENOTSUP for the cgroup v1 source: it relays the kernel's own levels,
- * with no engine calls to record.
- */
-typedef void (*vmp_record_fn)(const char *text, size_t len, void *arg);
-int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg);
-/*
- * End the recording: an `expect` record per recorded subscription still
- * subscribed, with the notifications delivered to it, then nothing more.
- * Returns 0, or the error that stopped the recording early (the text
- * passed so far is then incomplete): -EILSEQ for a cgroup name vmptrace
- * cannot hold (a space or a control character), -ENOMEM, -ERANGE (more
- * than 65536 subscriptions). -EINVAL if not recording.
- */
-int vmp_source_record_end(vmp_source *src);
-
-/* ---- Debounced level state (src/lib/consumers/debounce.c) ---------------- */
-
-/*
- * For a consumer that wants "we are in medium pressure now" rather than a
- * stream of windows: a pure, deterministic state machine fed with the raw
- * notifications and with clock ticks, raising level transitions with
- * hysteresis, a minimum dwell and optional PSI confirmation; every
- * transition carries its evidence. docs/debounce.md explains the rules and
- * how the defaults were measured. The clock is the caller's: every input
- * carries its time (any monotonic nanosecond scale, the same for all
- * inputs of one debouncer). Not thread-safe: one thread per debouncer.
- */
-typedef enum vmp_state {
-	VMP_STATE_NONE = 0,     /* no pressure */
-	VMP_STATE_LOW = 1,
-	VMP_STATE_MEDIUM = 2,
-	VMP_STATE_CRITICAL = 3,
-} vmp_state;
-
-/* "none", "low", "medium", "critical"; NULL for an out-of-range value. */
-const char *vmp_state_name(vmp_state state);
-
-typedef enum vmp_debounce_psi {
-	VMP_DEBOUNCE_PSI_OFF = 0, /* transitions up are raised at once */
-	VMP_DEBOUNCE_PSI_SOME = 1, /* ... only once PSI some avg10 >= psi_min */
-	VMP_DEBOUNCE_PSI_FULL = 2, /* ... only once PSI full avg10 >= psi_min */
-} vmp_debounce_psi;
-
-struct vmp_debounce_config {
-	uint64_t window_ns; /* notifications are counted over this window */
-	unsigned enter;     /* >= enter notifications at level >= L: enter L */
-	unsigned leave;     /* <= leave of them: L's evidence is gone (< enter) */
-	uint64_t dwell_ns;  /* least time in a state before going down */
-	vmp_debounce_psi psi;
-	double psi_min;     /* percent, 0..100 */
-};
-
-/* The measured defaults (docs/debounce.md). */
-void vmp_debounce_config_init(struct vmp_debounce_config *cfg);
-
-/*
- * Parse "key=value,..." over the defaults: window=DUR, enter=N, leave=N,
- * dwell=DUR, psi=some:X|full:X|off (DUR: digits with an optional fraction
- * and a unit, ms or s). Every key at most once; "" is the defaults.
- * -EINVAL with the reason (naming the byte offset) in err; *cfg is written
- * only on success.
- */
-int vmp_debounce_parse(const char *s, struct vmp_debounce_config *cfg, char *err,
-		       size_t errlen);
-/* The canonical text of a config (parses back to the same config).
- * -ENOSPC if it does not fit in cap, -EINVAL for an invalid config. */
-int vmp_debounce_format(const struct vmp_debounce_config *cfg, char *buf, size_t cap);
-
-/* One raw notification (e.g. a struct vmp_source_event). */
-struct vmp_debounce_input {
-	uint64_t time_ns;
-	vmp_level level;
-	uint64_t count;            /* notifications it stands for; 0 means 1 */
-	bool has_evidence;         /* scanned, reclaimed, pressure are known */
-	uint64_t scanned, reclaimed, pressure;
-	const char *origin;        /* may be NULL; only passed through */
-	double psi_some_avg10;     /* negative: unknown */
-	double psi_full_avg10;
-};
-
-/* What justified a transition: the window at the moment it was raised. */
-struct vmp_debounce_evidence {
-	uint64_t window_ns;
-	uint64_t count[3];         /* notifications in the window, by level */
-	uint64_t with_evidence;    /* of them, with scanned/reclaimed known */
-	uint64_t scanned, reclaimed; /* summed over those */
-	uint64_t max_pressure;     /* the highest of their pressures */
-	double psi_some_avg10;     /* the latest known; negative: unknown */
-	double psi_full_avg10;
-	bool triggered;            /* raised by a notification (else by time) */
-	vmp_level trigger_level;   /* that notification, if triggered */
-	uint64_t trigger_pressure; /* if it had evidence, else 0 */
-	const char *origin;        /* its origin, valid during the callback */
-};
-
-typedef enum vmp_transition_cause {
-	VMP_CAUSE_ENTER = 0,     /* up: the window reached `enter` */
-	VMP_CAUSE_CONFIRMED = 1, /* up: held, then confirmed by PSI */
-	VMP_CAUSE_LEAVE = 2,     /* down: evidence at `leave`, dwell over */
-} vmp_transition_cause;
-
-/* "enter", "confirmed", "leave"; NULL for an out-of-range value. */
-const char *vmp_cause_name(vmp_transition_cause cause);
-
-struct vmp_transition {
-	vmp_state from, to;
-	vmp_transition_cause cause;
-	uint64_t time_ns;          /* the input's clock */
-	uint64_t prev_duration_ns; /* how long `from` lasted (0: since creation) */
-	uint64_t held_ns;          /* how long it waited for PSI */
-	struct vmp_debounce_evidence ev;
-};
-
-typedef void (*vmp_transition_fn)(const struct vmp_transition *t, void *arg);
-typedef struct vmp_debounce vmp_debounce;
-
-/* cfg NULL: the defaults. -EINVAL for an invalid config or no fn. */
-int vmp_debounce_new(vmp_debounce **out, const struct vmp_debounce_config *cfg,
-		     vmp_transition_fn fn, void *arg);
-void vmp_debounce_free(vmp_debounce *d);
-/*
- * Feed one notification / let time pass. Transitions due before the
- * input's time (a level left while nothing came) are raised first, at the
- * time they were due, so the result does not depend on how often the
- * caller ticks. A time before the latest one counts as the latest one.
- * -EINVAL for a level out of range.
- */
-int vmp_debounce_feed(vmp_debounce *d, const struct vmp_debounce_input *in);
-int vmp_debounce_tick(vmp_debounce *d, uint64_t now_ns);
-/* When a tick may next raise a transition; UINT64_MAX if only a
- * notification can. */
-uint64_t vmp_debounce_next_ns(const vmp_debounce *d);
-vmp_state vmp_debounce_state(const vmp_debounce *d);
-
-struct vmp_debounce_stats {
-	uint64_t notifications;    /* counts fed */
-	uint64_t transitions;
-	uint64_t held;             /* transitions up held for PSI */
-	uint64_t confirmed;        /* of them, later confirmed */
-	uint64_t abandoned;        /* ... given up: the evidence went first */
-};
-void vmp_debounce_get_stats(const vmp_debounce *d, struct vmp_debounce_stats *st);
-
 /*
  * A debounced transition (vmp_debounce_*) to an action runner: the
  * variables of vmp_exec_trigger_event(), with
@@ -765,7 +946,7 @@ typedef struct vmp_fc_reader vmp_fc_reader;
 int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_config *cfg, const char *cgroup);
 void vmp_fc_reader_free(vmp_fc_reader *r);
 /* VMP_SOURCE_V1, _V2 or _MACHINE. */
-vmp_source_kind vmp_fc_reader_kind(const vmp_fc_reader *r);
+enum vmp_source_kind vmp_fc_reader_kind(const vmp_fc_reader *r);
 /*
  * Read one sample stamped `time`. *out points into the reader: valid
  * until the next read or free. A group that vanished or whose files
@@ -817,142 +998,7 @@ typedef void (*vmp_fc_replay_fn)(const struct vmp_fc_sample *s, const struct vmp
  * -ENODATA (err says so) when the buffer has none; -ENOMEM.
  */
 int vmp_forecast_replay(const char *buf, size_t len, const struct vmp_forecast_config *cfg,
-			vmp_fc_replay_fn fn, void *arg, uint64_t *samples, struct vmp_trace_error *err);
-
-/* ---- vmptrace files (docs/vmptrace.md) --------------------------------- */
-
-typedef struct vmp_replay vmp_replay;
-
-
-/* Called for every notification during a replay: t is the record's time
- * text exactly as in the file. */
-typedef void (*vmp_replay_event_fn)(const char *t, size_t tlen,
-				    unsigned listener_id, vmp_level level,
-				    void *arg);
-
-/*
- * Parse and replay a whole vmptrace v1 buffer. On a malformed trace:
- * -EINVAL with *err naming the line; nothing of the replay is kept.
- */
-int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn ev,
-		   void *ev_arg, vmp_replay **out, struct vmp_trace_error *err);
-void vmp_replay_free(vmp_replay *r);
-
-/* Listeners of a replay, in ascending id order. */
-size_t vmp_replay_listener_count(const vmp_replay *r);
-struct vmp_replay_listener {
-	unsigned id;
-	uint64_t count;          /* notifications delivered */
-	bool has_expect;         /* the file has an `expect` record for it */
-	uint64_t expect;
-};
-int vmp_replay_listener(const vmp_replay *r, size_t index,
-			struct vmp_replay_listener *out);
-/*
- * The same replay, reporting what plots and analyses need. Every hook may
- * be NULL. t/tlen: the time text of the record being replayed. On a
- * malformed trace the hooks may have seen the lines before the bad one.
- */
-struct vmp_replay_hooks {
-	/* each `group` record: parent NULL for the root */
-	void (*group)(const char *path, const char *parent, void *arg);
-	/* each `listen` record: args as in the file, cut to 19 bytes */
-	void (*listen)(unsigned id, const char *group, const char *args, void *arg);
-	/* each evaluated window, whether or not a listener heard it: ev has
-	 * level, scanned, reclaimed, pressure and origin (group is NULL) */
-	void (*window)(const char *t, size_t tlen, const struct vmp_event *ev, void *arg);
-	/* each counted notification: ev->group is the listener's group,
-	 * ev->origin the group whose window it was */
-	void (*event)(const char *t, size_t tlen, unsigned listener_id, const struct vmp_event *ev,
-		      void *arg);
-	void *arg;
-};
-int vmp_replay_run_hooks(const char *buf, size_t len, const struct vmp_replay_hooks *hooks,
-			 vmp_replay **out, struct vmp_trace_error *err);
-
-/* True if the file had `work` records (kernel timing). */
-bool vmp_replay_kernel_timing(const vmp_replay *r);
-
-/* ---- Offline re-estimation (vmpressure estimate) ---------------------- */
-
-/*
- * A recording of a cgroup v2 or machine source (vmp_source_record) keeps,
- * besides the engine calls, every counter snapshot the estimator stepped
- * with, as `# sample` comment lines (docs/vmptrace.md, "Samples").
- * vmp_estimate_run() runs the estimator again over them with other
- * settings, into an engine with the recording's listeners (registered at
- * their place in the file) and any extra ones.
- *
- * prio: which evidence stands in for the kernel's priority path
- * (vmpressure_prio(), which the counters do not show); see the theory of
- * operation in src/lib/estimator/estimator.c:
- */
-#define VMP_ESTIMATE_PRIO_DEFICIT 0x1u  /* calls that freed under 32 pages each failed */
-#define VMP_ESTIMATE_PRIO_OOM 0x2u      /* an oom event implies 18 failed calls (+17 after a kill) */
-#define VMP_ESTIMATE_PRIO_LEARN 0x4u    /* refine DEFICIT with the learned pages per call */
-#define VMP_ESTIMATE_PRIO_PSI_FULL 0x8u /* a failed call per interval of >= 7 % full stall
-					 * (a candidate, off by default) */
-#define VMP_ESTIMATE_PRIO_ONSET 0x10u   /* an episode's first injections meet the latest real pages */
-#define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
-	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
-	 VMP_ESTIMATE_PRIO_ONSET)
-
-struct vmp_estimate_listen {
-	const char *group; /* "/" or "a/b" */
-	const char *args;  /* "level[,mode]" */
-};
-
-struct vmp_estimate_config {
-	unsigned prio;          /* VMP_ESTIMATE_PRIO_*; the default: what live sources use */
-	unsigned window_pages;  /* pages per evaluation window the estimator feeds; 0: VMP_WINDOW */
-	/* extra listeners, ids after the recording's highest, registered
-	 * before the first sample */
-	const struct vmp_estimate_listen *listen;
-	size_t nlisten;
-};
-
-/* The settings live sources use. */
-void vmp_estimate_config_init(struct vmp_estimate_config *cfg);
-
-typedef struct vmp_estimate vmp_estimate;
-
-/*
- * Re-estimate a recording (a whole vmptrace buffer; cfg NULL: the
- * defaults, which reproduce the recording's own engine calls exactly).
- * If fn is set it gets the re-estimated recording, in whole lines: the
- * sample lines again, the new engine calls, the listeners and `expect`
- * records with the new counts (a file that replay --check accepts).
- * -EINVAL with *err naming the line (and byte) for a malformed trace or
- * sample line or a bad extra listener (line 0); -ENODATA (err says so) if
- * the file has no sample lines; -ENOMEM; the recorder's error (-EILSEQ).
- */
-int vmp_estimate_run(const char *buf, size_t len, const struct vmp_estimate_config *cfg,
-		     vmp_record_fn fn, void *fn_arg, vmp_estimate **out,
-		     struct vmp_trace_error *err);
-void vmp_estimate_free(vmp_estimate *e);
-
-struct vmp_estimate_listener {
-	unsigned id;
-	const char *group;       /* valid until vmp_estimate_free() */
-	const char *args;
-	bool extra;              /* from cfg->listen, not the recording */
-	uint64_t count;          /* notifications, re-estimated */
-	uint64_t by_level[3];
-	bool has_expect;         /* the recording has an `expect` record for it */
-	uint64_t expect;
-};
-/* Listeners in ascending id order. */
-size_t vmp_estimate_listener_count(const vmp_estimate *e);
-int vmp_estimate_listener(const vmp_estimate *e, size_t index, struct vmp_estimate_listener *out);
-
-struct vmp_estimate_stats {
-	uint64_t steps;          /* samples stepped */
-	uint64_t cgroup_samples; /* cgroup snapshots in them */
-	uint64_t windows;        /* evaluations from real scan deltas */
-	uint64_t prio_windows;   /* priority-path injections */
-	uint64_t failed_calls;   /* estimated reclaim calls that failed */
-};
-void vmp_estimate_get_stats(const vmp_estimate *e, struct vmp_estimate_stats *out);
+			vmp_fc_replay_fn fn, void *arg, uint64_t *samples, struct vmp_error *err);
 
 #ifdef __cplusplus
 }

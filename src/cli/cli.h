@@ -35,7 +35,7 @@ struct watch_daemon;
  * subscribe with a stream. 0; WATCH_NO_DAEMON; or -errno of the daemon's
  * error reply with its message in err. */
 int watch_daemon_open(struct watch_daemon **out, const char *path, const char *cgroup, const char *args,
-		      vmp_source_kind want, char *err, size_t errcap);
+		      enum vmp_source_kind want, char *err, size_t errcap);
 const char *watch_daemon_source(const struct watch_daemon *wd);
 int watch_daemon_fd(const struct watch_daemon *wd);
 /* Read what arrived and pass each event to fn; -EPIPE once the daemon has
@@ -136,8 +136,8 @@ struct cli_source_opts {
 	uint64_t max_count;                   /* --count; 0: none */
 	double limit;                         /* the seconds of limit_long; -1: none */
 	bool speed_set;
-	struct vmp_source_config cfg;         /* cfg.trace_error points at terr */
-	struct vmp_trace_error terr;
+	struct vmp_source_config cfg;
+	struct vmp_error terr;                /* cli_source_new()'s detail */
 	char args[64];                        /* "level,mode", by cli_source_opts_finish() */
 };
 void cli_source_opts_init(struct cli_source_opts *o, const char *cmd, const char *limit_short,
@@ -153,7 +153,7 @@ int cli_source_arg(struct cli_source_opts *o, const char *a, void (*usage)(FILE 
 int cli_source_opts_finish(struct cli_source_opts *o);
 /* vmp_source_new() with the trace's or the source's error: 0 or an exit code. */
 int cli_source_new(struct cli_source_opts *o, vmp_source **src);
-const char *cli_kind_name(vmp_source_kind k);
+const char *cli_kind_name(enum vmp_source_kind k);
 double cli_now_s(void); /* CLOCK_MONOTONIC seconds: --timeout, --duration */
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);

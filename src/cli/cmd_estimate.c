@@ -234,7 +234,7 @@ int cmd_estimate(int argc, char **argv)
 		if (hn > 0)
 			on_text(head, (size_t)hn < sizeof(head) ? (size_t)hn : sizeof(head) - 1, &ob);
 	}
-	struct vmp_trace_error terr = {0};
+	struct vmp_error terr = {0};
 	rc = vmp_estimate_run(buf, len, &cfg, out_path ? on_text : NULL, &ob, &est, &terr);
 	const char *shown = strcmp(path, "-") ? path : "standard input";
 	if (rc == -ENOMEM || ob.oom) {
@@ -275,7 +275,7 @@ int cmd_estimate(int argc, char **argv)
 	}
 
 	struct vmp_estimate_stats st;
-	vmp_estimate_get_stats(est, &st);
+	vmp_estimate_stats(est, &st);
 	fprintf(stderr, "%s: %s: %" PRIu64 " samples (%" PRIu64 " cgroup snapshots) with prio=%s window_pages=%u: "
 			"%" PRIu64 " windows, %" PRIu64 " failed reclaim calls\n", prog, shown, st.steps,
 		st.cgroup_samples, prio, cfg.window_pages, st.windows, st.failed_calls);

@@ -119,7 +119,7 @@ int cmd_forecast(int argc, char **argv)
 		fprintf(stderr, "%s forecast: %s: %s\n", prog, path, strerror(-rc));
 		return EXIT_IOERR;
 	}
-	struct vmp_trace_error terr = {0};
+	struct vmp_error terr = {0};
 	uint64_t n = 0;
 	rc = vmp_forecast_replay(buf, len, &cfg, on_sample, &f, &n, &terr); /* the check */
 	if (rc == 0) {

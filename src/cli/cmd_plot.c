@@ -310,7 +310,7 @@ int cmd_plot(int argc, char **argv)
 	d.to = to;
 	struct vmp_replay_hooks hooks = {.group = on_group, .listen = on_listen, .window = on_window,
 					 .event = on_notify, .arg = &c};
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	vmp_replay *r = NULL;
 	rc = vmp_replay_run_hooks(buf, len, &hooks, &r, &err);
 	free(buf);

@@ -179,7 +179,7 @@ int cmd_record(int argc, char **argv)
 		free(r.fcbuf);
 		return rc;
 	}
-	if (src && vmp_source_get_kind(src) == VMP_SOURCE_V1) {
+	if (src && vmp_source_kind(src) == VMP_SOURCE_V1) {
 		/* auto found cgroup v1: the machine's estimator is what we can
 		 * record, and only for the whole machine. */
 		vmp_source_free(src);
@@ -195,7 +195,7 @@ int cmd_record(int argc, char **argv)
 		if ((rc = cli_source_new(&o, &src)) != 0)
 			return rc;
 	}
-	const char *kname = cli_kind_name(src ? vmp_source_get_kind(src) : vmp_fc_reader_kind(r.fcr));
+	const char *kname = cli_kind_name(src ? vmp_source_kind(src) : vmp_fc_reader_kind(r.fcr));
 
 	r.out_name = strcmp(out_path, "-") ? out_path : "standard output";
 	r.out = strcmp(out_path, "-") ? fopen(out_path, "w") : stdout;

@@ -78,7 +78,7 @@ int cmd_replay(int argc, char **argv)
 		return EXIT_IOERR;
 	}
 	struct cli_buf eb = {0};
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	vmp_replay *r = NULL;
 	rc = vmp_replay_run(buf, len, events ? on_event : NULL, &eb, &r, &err);
 	free(buf);

@@ -262,10 +262,10 @@ int cmd_watch(int argc, char **argv)
 	if (!wd) {
 		if ((rc = cli_source_new(&o, &src)) != 0)
 			return rc;
-		w.source_name = cli_kind_name(vmp_source_get_kind(src));
+		w.source_name = cli_kind_name(vmp_source_kind(src));
 		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
-		    vmp_source_get_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
+		    vmp_source_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
 			/* Registering with the kernel needs write access to
 			 * cgroup.event_control; /proc is readable by anyone. */
 			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
@@ -274,7 +274,7 @@ int cmd_watch(int argc, char **argv)
 			cfg->kind = VMP_SOURCE_MACHINE;
 			if ((rc = cli_source_new(&o, &src)) != 0)
 				return rc;
-			w.source_name = cli_kind_name(vmp_source_get_kind(src));
+			w.source_name = cli_kind_name(vmp_source_kind(src));
 			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		}
 		if (rc) {

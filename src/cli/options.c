@@ -63,14 +63,13 @@ void cli_source_opts_init(struct cli_source_opts *o, const char *cmd, const char
 	o->mode = "hierarchy";
 	o->limit = -1;
 	vmp_source_config_init(&o->cfg);
-	o->cfg.trace_error = &o->terr;
 }
 
 static int source_kind(struct cli_source_opts *o, const char *val)
 {
 	static const struct {
 		const char *name;
-		vmp_source_kind kind;
+		enum vmp_source_kind kind;
 	} k[] = {{"auto", VMP_SOURCE_AUTO}, {"v1", VMP_SOURCE_V1}, {"v2", VMP_SOURCE_V2},
 		 {"machine", VMP_SOURCE_MACHINE}};
 	if (o->v1_refused && !strcmp(val, "v1")) {
@@ -165,7 +164,7 @@ int cli_source_opts_finish(struct cli_source_opts *o)
 
 int cli_source_new(struct cli_source_opts *o, vmp_source **src)
 {
-	int rc = vmp_source_new(src, &o->cfg);
+	int rc = vmp_source_new(src, &o->cfg, &o->terr);
 	if (rc && o->terr.line) {
 		fprintf(stderr, "%s %s: %s:%lu: %s\n", prog, o->cmd, o->cfg.trace_path, o->terr.line, o->terr.msg);
 		return EXIT_BADINPUT;
@@ -181,7 +180,7 @@ int cli_source_new(struct cli_source_opts *o, vmp_source **src)
 	return EXIT_OK;
 }
 
-const char *cli_kind_name(vmp_source_kind k)
+const char *cli_kind_name(enum vmp_source_kind k)
 {
 	switch (k) {
 	case VMP_SOURCE_V1:

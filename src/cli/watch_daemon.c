@@ -336,7 +336,7 @@ static bool protocol_safe(const char *s)
 }
 
 int watch_daemon_open(struct watch_daemon **out, const char *path, const char *cgroup, const char *args,
-		      vmp_source_kind want, char *err, size_t errcap)
+		      enum vmp_source_kind want, char *err, size_t errcap)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (!path || strlen(path) >= sizeof(sa.sun_path) || !protocol_safe(cgroup) ||

@@ -114,9 +114,12 @@ int watch_debounce_new(struct watch_debounce **out, const char *config, bool jso
 		       char *err, size_t errlen)
 {
 	struct vmp_debounce_config cfg;
-	int rc = vmp_debounce_parse(config ? config : "", &cfg, err, errlen);
-	if (rc)
+	struct vmp_error perr;
+	int rc = vmp_debounce_parse(config ? config : "", &cfg, &perr);
+	if (rc) {
+		snprintf(err, errlen, "%s", perr.msg);
 		return rc;
+	}
 	struct watch_debounce *wd = calloc(1, sizeof(*wd));
 	if (!wd)
 		return -ENOMEM;

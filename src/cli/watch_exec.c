@@ -114,7 +114,7 @@ void watch_exec_close(struct watch_exec *we)
 	if (!we)
 		return;
 	struct vmp_exec_stats st;
-	vmp_exec_get_stats(we->x, &st);
+	vmp_exec_stats(we->x, &st);
 	bool running = vmp_exec_busy(we->x) && !st.pending;
 	fprintf(stderr, "%s: exec: %" PRIu64 " runs for %" PRIu64 " events (%" PRIu64 " coalesced), %" PRIu64
 			" failed, %" PRIu64 " timed out%s%s\n", prog, st.runs, st.events, st.coalesced, st.failed,

@@ -33,7 +33,7 @@ struct vmpd_action {
 	unsigned index; /* 1-based, as on the command line */
 	char *cgroup, *args;
 	vmp_exec *x;
-	struct vmpd_csub *cs;
+	struct vmpd_member m; /* m.shared NULL once its cgroup is gone */
 	struct vmpd_io io;
 	bool io_added, subscribed;
 	int last_error;
@@ -65,30 +65,51 @@ static void on_exit_status(const struct vmp_exec_result *r, void *arg)
 			 a->cgroup, a->args, r->pid, r->exit_code, s, r->events, to);
 }
 
-static void on_event(void *arg, const struct vmp_source_event *ev)
+static struct vmpd_action *action_of(struct vmpd_member *m)
 {
-	struct vmpd_action *a = arg;
+	return (struct vmpd_action *)((char *)m - offsetof(struct vmpd_action, m));
+}
+
+static void pass_event(struct vmpd_action *a, const struct vmp_source_event *ev)
+{
 	int rc = vmp_exec_trigger_event(a->x, ev, a->d->source_name, NULL, 0);
 	if (rc && rc != a->last_error)
 		vmpd_log(VMPD_LOG_ERR, "exec #%u (%s %s): cannot pass an event on: %s", a->index, a->cgroup,
 			 a->args, strerror(-rc));
 	a->last_error = rc;
-	if (ev->flags & VMP_EVENT_REMOVED) {
-		vmpd_log(VMPD_LOG_WARNING, "exec #%u: cgroup %s was removed: the action ends", a->index,
-			 a->cgroup);
-		a->cs = NULL; /* freed by subscriptions.c after this returns */
-	}
 }
 
-static void on_transition(void *arg, const struct vmp_transition *t, const char *cgroup)
+static void on_event(struct vmpd_member *m, const struct vmp_source_event *ev)
 {
-	struct vmpd_action *a = arg;
-	int rc = vmp_exec_trigger_transition(a->x, t, cgroup, t->time_ns, a->d->source_name, NULL, 0);
+	pass_event(action_of(m), ev);
+}
+
+static void on_removed(struct vmpd_member *m, const struct vmp_source_event *ev)
+{
+	struct vmpd_action *a = action_of(m);
+	pass_event(a, ev);
+	vmpd_log(VMPD_LOG_WARNING, "exec #%u: cgroup %s was removed: the action ends", a->index, a->cgroup);
+}
+
+static void on_transition(struct vmpd_member *m, const struct vmp_transition *t)
+{
+	struct vmpd_action *a = action_of(m);
+	int rc = vmp_exec_trigger_transition(a->x, t, a->cgroup, t->time_ns, a->d->source_name, NULL, 0);
 	if (rc && rc != a->last_error)
 		vmpd_log(VMPD_LOG_ERR, "exec #%u (%s %s): cannot pass a transition on: %s", a->index, a->cgroup,
 			 a->args, strerror(-rc));
 	a->last_error = rc;
 }
+
+/* A run per notification, or (debounced) per transition. */
+static const struct vmpd_member_ops action_ops = {
+	.event = on_event,
+	.removed = on_removed,
+};
+static const struct vmpd_member_ops debounced_action_ops = {
+	.transition = on_transition,
+	.removed = on_removed,
+};
 
 static void on_ready(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 {
@@ -153,11 +174,9 @@ int vmpd_actions_start(struct vmpd *d, char *const *specs, size_t n, unsigned in
 			break;
 		}
 		a->io_added = true;
-		rc = vmpd_sub_add_internal(d, spec->cgroup, spec->level, spec->mode, on_event, a, &a->cs);
-		if (!rc && spec->debounce && (rc = vmpd_sub_debounce(d, a->cs, &spec->db, on_transition)) != 0) {
-			vmpd_sub_release(d, a->cs);
-			a->cs = NULL;
-		}
+		a->m.ops = spec->debounce ? &debounced_action_ops : &action_ops;
+		rc = vmpd_member_join(d, &a->m, spec->cgroup, spec->level, spec->mode,
+				      spec->debounce ? &spec->db : NULL);
 		if (rc)
 			snprintf(err, errcap, "--exec #%zu: cannot watch cgroup '%s' at %s: %s", i + 1, spec->cgroup,
 				 spec->args, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
@@ -180,7 +199,7 @@ void vmpd_actions_stop(struct vmpd *d)
 		struct vmpd_action *a = &as->a[i];
 		if (a->subscribed) {
 			struct vmp_exec_stats st;
-			vmp_exec_get_stats(a->x, &st);
+			vmp_exec_stats(a->x, &st);
 			bool running = vmp_exec_busy(a->x) && !st.pending;
 			vmpd_log(VMPD_LOG_INFO,
 				 "exec #%u (%s %s): %" PRIu64 " runs for %" PRIu64 " events (%" PRIu64
@@ -189,8 +208,7 @@ void vmpd_actions_stop(struct vmpd *d)
 				 st.pending ? "; the pending run dropped" : "",
 				 running ? "; the run in progress killed" : "");
 		}
-		if (a->cs)
-			vmpd_sub_release(d, a->cs);
+		vmpd_member_leave(d, &a->m);
 		if (a->io_added)
 			vmpd_loop_del(d, &a->io);
 		vmp_exec_free(a->x);

@@ -449,7 +449,7 @@ void vmpd_client_close(struct vmpd_client *c, const char *why)
 	d->dead = c;
 }
 
-void vmpd_clients_flush(struct vmpd *d)
+static void clients_flush(struct vmpd *d)
 {
 	struct vmpd_client *c = d->dirty;
 	d->dirty = NULL;
@@ -478,7 +478,7 @@ void vmpd_clients_flush(struct vmpd *d)
 		update_interest(c);
 }
 
-void vmpd_clients_reap(struct vmpd *d)
+static void clients_reap(struct vmpd *d)
 {
 	struct vmpd_client *keep = NULL;
 	while (d->dead) {
@@ -508,7 +508,15 @@ void vmpd_clients_close_all(struct vmpd *d)
 	for (struct vmpd_client *c = d->dirty; c; c = c->dirty_next)
 		c->is_dirty = false;
 	d->dirty = NULL;
-	vmpd_clients_reap(d);
+	clients_reap(d);
+}
+
+void vmpd_clients_init(struct vmpd *d)
+{
+	d->clients_flush.run = clients_flush;
+	d->clients_reap.run = clients_reap;
+	vmpd_loop_at_round_end(d, VMPD_ROUND_WRITE, &d->clients_flush);
+	vmpd_loop_at_round_end(d, VMPD_ROUND_FREE, &d->clients_reap);
 }
 
 int vmpd_client_check_access(const struct vmpd_client *c, const char *dir)

@@ -4,23 +4,27 @@
  *
  *   main.c          options, startup, signals, readiness (sd_notify)
  *   socket.c        the control socket: path checks, stale socket, bind
- *   loop.c          the epoll loop: what is ready, and the end-of-round work
+ *   loop.c          the epoll loop: what is ready, then the end-of-round
+ *                   work the modules registered (it names none of them)
  *   client.c        one connection: buffers, non-blocking I/O, SCM_RIGHTS,
  *                   peer credentials
  *   requests.c      what each request does, and its reply
  *   subscriptions.c one source subscription per distinct (cgroup, level,
- *                   mode), shared by every client subscription to it;
- *                   fan-out of its events to eventfds and streams
+ *                   mode), shared by its members (struct vmpd_member: a
+ *                   kind's event, transition, removed); the client kinds
+ *                   (eventfd, stream, debounced stream)
  *   access.c        the read-permission rule for SO_PEERCRED credentials
- *   actions.c       --exec: a shell command per event of a subscription of
- *                   the daemon's own; exec_spec.c parses the option, pure
+ *   actions.c       --exec: a shell command per event of a member of the
+ *                   daemon's own; exec_spec.c parses the option, pure
  *   protocol.c      parsing and JSON formatting, pure
  *   log.c           the log (stderr or a file, reopened on SIGHUP)
- *   mpwatch.c       memory-pressure endpoints for systemd's
+ *   service.c       sd_notify, the watchdog, locked memory
+ *   mpwatch/        memory-pressure endpoints for systemd's
  *                   $MEMORY_PRESSURE_WATCH clients (mpwatch_parse.c: pure)
- *   metrics_serve.c Prometheus metrics: per-listener counts, the textfile,
- *                   --metrics-cgroup (metrics.h: the pure parts)
- *   metrics_http.c  the loopback HTTP endpoint for them
+ *   metrics/        Prometheus metrics: metrics_serve.c the per-listener
+ *                   counts (a listener watch), the textfile,
+ *                   --metrics-cgroup; metrics_http.c the loopback HTTP
+ *                   endpoint; metrics.h the pure parts
  *   forecasts.c     OOM forecasts of the cgroups someone follows (a
  *                   subscription's `forecast` flag, --metrics-cgroup)
  *
@@ -49,7 +53,9 @@
 #define VMPD_MAX_EXEC 64u
 #define VMPD_MAX_EXEC_TEXT "64"
 
-/* Exit statuses (vmpressured(8)). */
+/* Exit statuses (vmpressured(8)). Chosen in main() only: every other
+ * function returns 0 or -errno, with the reason logged or in an err
+ * buffer. */
 enum {
 	VMPD_EXIT_OK = 0,          /* stopped by SIGTERM or SIGINT */
 	VMPD_EXIT_BADTRACE = 2,    /* --trace FILE is not a valid vmptrace file */
@@ -70,31 +76,85 @@ struct vmpd_io {
 	void (*ready)(struct vmpd *d, struct vmpd_io *io, uint32_t events);
 };
 
+/*
+ * Work a module does at the end of each loop round, registered with
+ * vmpd_loop_at_round_end(): the loop knows no module. The steps run in
+ * this order, the hooks of one step in the order they were added.
+ */
+enum vmpd_round_step {
+	/* what the source's callbacks could not do: the source may not be
+	 * called from inside its own dispatch */
+	VMPD_ROUND_RELEASE,
+	/* timers for what the round changed */
+	VMPD_ROUND_TIMERS,
+	/* output queued during the round: a burst of events costs one write
+	 * per peer rather than one per event */
+	VMPD_ROUND_WRITE,
+	/* what was closed during the round: a later entry of the same batch
+	 * may still have pointed to it */
+	VMPD_ROUND_FREE,
+	VMPD_ROUND_STEPS,
+};
+
+struct vmpd_round_hook {
+	void (*run)(struct vmpd *d);
+	struct vmpd_round_hook *next;
+};
+
+struct vmpd_listener_stats;
+
+/* Who sees every notification of every listener, members or not: the
+ * metrics (vmpd_subs_watch()). */
+struct vmpd_listener_watch {
+	void (*event)(struct vmpd *d, struct vmpd_listener_stats *st, const struct vmp_source_event *ev);
+	/* Its cgroup went away; pinned: it was vmpd_sub_pin()'s. */
+	void (*removed)(struct vmpd *d, const char *cgroup, bool pinned);
+};
+
 struct vmpd_client;
 struct vmpd_shared;
+struct vmpd_member;
 
-/* One subscription of one client (an id of that connection). */
+/*
+ * A member of a shared subscription (subscriptions.c): whoever wants the
+ * source's notifications of one (cgroup, level, mode). Each kind (a
+ * client's eventfd, stream or debounced stream; a memory-pressure
+ * endpoint; an --exec action) says what it does with them. Called from
+ * inside vmp_source_dispatch(): queue work, never call the source.
+ */
+struct vmpd_member_ops {
+	/* A notification; NULL: nothing beyond the debouncer's feed (a
+	 * member with a debouncer is fed every notification after this). */
+	void (*event)(struct vmpd_member *m, const struct vmp_source_event *ev);
+	/* A transition of the member's debouncer, its time on CLOCK_REALTIME. */
+	void (*transition)(struct vmpd_member *m, const struct vmp_transition *t);
+	/* The cgroup went away: the last call. The member has already left
+	 * (vmpd_member_leave() must not be called) and may be freed here. */
+	void (*removed)(struct vmpd_member *m, const struct vmp_source_event *ev);
+};
+
+struct vmpd_member {
+	const struct vmpd_member_ops *ops;
+	struct vmpd_shared *shared;       /* NULL: not a member (now) */
+	vmp_debounce *db;                 /* with one, it also gets transitions */
+	uint64_t events;                  /* notifications delivered */
+	struct vmpd_member *snext, **sprev; /* the shared subscription's list */
+	struct vmpd_member *dnext, **dprev; /* the debounced ones, ticked together */
+};
+
+/* One subscription of one client (an id of that connection): a member of
+ * one of the three client kinds (subscriptions.c). */
 struct vmpd_csub {
+	struct vmpd_member m;
 	uint64_t id;
 	struct vmpd_client *client;
-	struct vmpd_shared *shared;
 	char *args;        /* as the client wrote them, for replies */
 	int efd;           /* -1 unless the client asked for an eventfd */
 	bool stream;
-	vmp_debounce *db;  /* debounced: the stream carries transitions */
-	char *db_text;     /* its canonical config, for replies */
-	struct vmpd_csub *dnext, **dprev; /* the debounced ones (subscriptions.c) */
-	uint64_t events;   /* notifications delivered */
-	/* An in-daemon subscriber (mpwatch.c) has no client: its events go to
-	 * notify() instead of an eventfd or a stream. */
-	void (*notify)(void *arg, const struct vmp_source_event *ev);
-	/* ... and with a debouncer (vmpd_sub_debounce()), its transitions */
-	void (*notify_transition)(void *arg, const struct vmp_transition *t, const char *cgroup);
-	void *notify_arg;
+	char *db_text;     /* debounced: its canonical config, for replies */
 	struct vmpd_fcsink *fc; /* `forecast`: its forecasts (forecasts.c) */
 	double fc_warn;         /* their threshold, for replies */
 	struct vmpd_csub *cnext, **cprev; /* the client's list */
-	struct vmpd_csub *snext, **sprev; /* the shared subscription's list */
 };
 
 /* A file descriptor to pass with the byte at `off` of the output queue. */
@@ -159,7 +219,8 @@ struct vmpd {
 	int epfd;
 	struct vmpd_io listener, signals, source, backoff;
 	bool running;
-	int exit_code;
+	int error;               /* -errno that stopped the loop; 0: a signal */
+	struct vmpd_round_hook *round_end[VMPD_ROUND_STEPS];
 	void (*on_signal)(struct vmpd *d, int signo); /* main.c */
 
 	/* client.c */
@@ -168,6 +229,7 @@ struct vmpd {
 	struct vmpd_client *dead;     /* closed, freed at the end of the round */
 	unsigned nclients;
 	uint64_t accept_refused;      /* over the connection limit */
+	struct vmpd_round_hook clients_flush, clients_reap;
 
 	/* mpwatch.c */
 	struct vmpd_mpws *mpw;
@@ -179,6 +241,7 @@ struct vmpd {
 	struct vmpd_subs *subs;
 	uint64_t nsubs;               /* client subscriptions */
 	uint64_t events, dropped;     /* totals, for status */
+	const struct vmpd_listener_watch *watch; /* NULL: none */
 
 	/* forecasts.c: the readers' kind and roots (kind AUTO: none yet) */
 	struct vmp_source_config fc_cfg;
@@ -202,13 +265,20 @@ void vmpd_loop_fini(struct vmpd *d);
 int vmpd_loop_add(struct vmpd *d, struct vmpd_io *io, uint32_t events);
 int vmpd_loop_mod(struct vmpd *d, struct vmpd_io *io, uint32_t events);
 void vmpd_loop_del(struct vmpd *d, struct vmpd_io *io);
-/* Run until d->running is false; returns d->exit_code. */
+/* Run until d->running is false: 0 (stopped), or the -errno that stopped
+ * it (the source failed), logged. */
 int vmpd_loop_run(struct vmpd *d);
+/* Run h->run at the end of every round, at that step (h is the caller's
+ * until vmpd_loop_cancel_hook()). */
+void vmpd_loop_at_round_end(struct vmpd *d, enum vmpd_round_step step, struct vmpd_round_hook *h);
+void vmpd_loop_cancel_hook(struct vmpd *d, struct vmpd_round_hook *h);
 /* Stop accepting for a while (out of file descriptors). */
 void vmpd_loop_accept_backoff(struct vmpd *d);
 double vmpd_now(void); /* CLOCK_MONOTONIC seconds */
 
 /* ---- client.c ---- */
+/* Register the clients' end-of-round work; after vmpd_loop_init(). */
+void vmpd_clients_init(struct vmpd *d);
 void vmpd_client_accept(struct vmpd *d);
 /* A reply line: never dropped. fd >= 0: attach a copy of it (SCM_RIGHTS)
  * to the sendmsg() carrying the line's first byte. -ENOMEM/-EMFILE if
@@ -220,8 +290,6 @@ void vmpd_client_event(struct vmpd_client *c, const char *s, size_t n, bool must
 /* A stream event that could not even be formatted: count it as dropped. */
 void vmpd_client_drop(struct vmpd_client *c);
 void vmpd_client_close(struct vmpd_client *c, const char *why);
-void vmpd_clients_flush(struct vmpd *d);
-void vmpd_clients_reap(struct vmpd *d);
 void vmpd_clients_close_all(struct vmpd *d);
 /* The peer's credentials may read this cgroup directory: 0, -ENOENT
  * (none), -EACCES, or another -errno of stat(). */
@@ -230,57 +298,6 @@ int vmpd_client_check_access(const struct vmpd_client *c, const char *dir);
 /* ---- requests.c ---- */
 void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_t len);
 void vmpd_request_overlong(struct vmpd *d, struct vmpd_client *c);
-
-/* ---- subscriptions.c ---- */
-int vmpd_subs_init(struct vmpd *d);
-void vmpd_subs_fini(struct vmpd *d);
-/* A client subscription to (req->cgroup, req->level, req->mode), sharing
- * the source subscription if one exists. 0 or -errno (from the source:
- * ENOENT, EINVAL, EACCES, ENOTSUP; EMFILE/ENFILE for the eventfd). */
-int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
-		 struct vmpd_csub **out);
-/* End a client subscription: its eventfd closed, the source subscription
- * released with its last user. Not from inside vmp_source_dispatch(). */
-void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs);
-/* The same for a subscriber inside the daemon (mpwatch.c): fn gets every
- * event, the removal last; after the removal cs is freed by the caller. */
-int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
-			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
-			  struct vmpd_csub **out);
-/* Debounce an internal subscriber (an --exec action): from now on fn gets
- * its transitions (their time on CLOCK_REALTIME) instead of the events;
- * the removal still goes to the notify fn. -EINVAL for a client's. */
-int vmpd_sub_debounce(struct vmpd *d, struct vmpd_csub *cs, const struct vmp_debounce_config *cfg,
-		      void (*fn)(void *arg, const struct vmp_transition *t, const char *cgroup));
-/* After vmp_source_dispatch(): release source subscriptions whose cgroup
- * went away (the source may not be called from its own callbacks). */
-void vmpd_subs_reap(struct vmpd *d);
-/* At the end of each round: arm the timer for the next transition a
- * debounced subscription may raise without a notification. */
-void vmpd_subs_arm(struct vmpd *d);
-size_t vmpd_subs_shared_count(const struct vmpd *d);
-/* The normalised cgroup of a client subscription. */
-const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
-
-/* ---- mpwatch.c ---- */
-struct vmpd_mpw_spec;
-/* Bind every endpoint's socket: before the control socket, so that a
- * daemon that answers there is ready on its endpoints too. 0 or a
- * VMPD_EXIT_* status, the reason logged. */
-int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n);
-/* Watch the sockets and subscribe; after vmpd_loop_init(), vmpd_subs_init(). */
-int vmpd_mpw_start(struct vmpd *d);
-/* End of a loop round: write the queued wake-up bytes. */
-void vmpd_mpw_flush(struct vmpd *d);
-/* Close every endpoint client, release the subscriptions, remove the sockets. */
-void vmpd_mpw_fini(struct vmpd *d);
-/* A source subscription that lives as long as the daemon (or its cgroup),
- * clients or not: --metrics-cgroup. Shares with clients like theirs. */
-int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode);
-/* Every source subscription, removed ones excluded. */
-typedef void vmpd_listener_fn(void *arg, const char *cgroup, vmp_level level, vmp_mode mode,
-			      const struct vmpd_listener_stats *st);
-void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg);
 
 /* ---- forecasts.c ---- */
 struct vmpd_fcsink;
@@ -300,6 +317,53 @@ void vmpd_fc_fini(struct vmpd *d);
 /* A client subscription's forecast (arg: its vmpd_csub): a stream event. */
 void vmpd_sub_forecast(void *arg, const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns);
 
+/* ---- subscriptions.c ---- */
+/* After vmpd_loop_init(): also registers its end-of-round work. */
+int vmpd_subs_init(struct vmpd *d);
+void vmpd_subs_fini(struct vmpd *d);
+/* A client subscription to (req->cgroup, req->level, req->mode), sharing
+ * the source subscription if one exists. 0 or -errno (from the source:
+ * ENOENT, EINVAL, EACCES, ENOTSUP; EMFILE/ENFILE for the eventfd). */
+int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
+		 struct vmpd_csub **out);
+/* End a client subscription: its eventfd closed, the source subscription
+ * released with its last user. Not from inside vmp_source_dispatch(). */
+void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs);
+/* A member of the daemon's own (an endpoint, an action), m owned by the
+ * caller: m->ops set, the rest zero. With db, a debouncer feeds
+ * m->ops->transition. 0 or -errno as vmpd_sub_add(); m is a member
+ * until vmpd_member_leave() or its ops->removed(). */
+int vmpd_member_join(struct vmpd *d, struct vmpd_member *m, const char *cgroup, vmp_level level,
+		     vmp_mode mode, const struct vmp_debounce_config *db);
+/* Not from inside vmp_source_dispatch(). Nothing if m is not a member. */
+void vmpd_member_leave(struct vmpd *d, struct vmpd_member *m);
+size_t vmpd_subs_shared_count(const struct vmpd *d);
+/* The normalised cgroup of a member. */
+const char *vmpd_member_cgroup(const struct vmpd_member *m);
+/* The normalised cgroup of a client subscription. */
+const char *vmpd_sub_cgroup(const struct vmpd_csub *cs);
+/* A source subscription that lives as long as the daemon (or its cgroup),
+ * members or not: --metrics-cgroup. Shared with clients like theirs. */
+int vmpd_sub_pin(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode);
+/* Every source subscription, removed ones excluded. */
+typedef void vmpd_listener_fn(void *arg, const char *cgroup, vmp_level level, vmp_mode mode,
+			      const struct vmpd_listener_stats *st);
+void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg);
+/* w sees every listener's notifications from now on (one watch). */
+void vmpd_subs_watch(struct vmpd *d, const struct vmpd_listener_watch *w);
+
+/* ---- mpwatch.c ---- */
+struct vmpd_mpw_spec;
+/* Bind every endpoint's socket: before the control socket, so that a
+ * daemon that answers there is ready on its endpoints too. 0 or -errno of
+ * vmpd_socket_open(), the reason logged. */
+int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n);
+/* Watch the sockets and subscribe; after vmpd_loop_init(), vmpd_subs_init().
+ * 0 or -errno, the reason logged: a subscription's error (ENOENT is not
+ * one: the cgroup may come later) or a system call's. */
+int vmpd_mpw_start(struct vmpd *d);
+/* Close every endpoint client, release the subscriptions, remove the sockets. */
+void vmpd_mpw_fini(struct vmpd *d);
 /* ---- metrics_serve.c ---- */
 struct vmpd_metrics_watch {
 	char cgroup[VMPD_LINE_MAX];
@@ -319,15 +383,15 @@ struct vmpd_metrics_config {
 #define VMPD_METRICS_DEFAULT_ARGS "low,hierarchy"
 /* "CGROUP[:ARGS]" of --metrics-cgroup; 0 or -EINVAL with the reason. */
 int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char *err, size_t cap);
-/* After the source and the loop exist: 0 or a VMPD_EXIT_* status (logged). */
+/* After the source and the loop exist: the listeners of --metrics-cgroup.
+ * 0 or the -errno of a subscription, logged. */
 int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg);
+/* Then the outputs: --metrics-listen, --metrics-textfile. 0 or -errno,
+ * logged. */
+int vmpd_metrics_open(struct vmpd *d, const struct vmpd_metrics_config *cfg);
 void vmpd_metrics_fini(struct vmpd *d);
-/* A source event for a listener's counts (every source subscription). */
-void vmpd_metrics_note(struct vmpd_listener_stats *st, const struct vmp_source_event *ev);
 /* The whole exposition, now, into b. */
 void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b);
-/* End of a loop round: free closed HTTP connections. */
-void vmpd_metrics_reap(struct vmpd *d);
 
 /* ---- metrics_http.c ---- */
 struct vmpd_httpd;
@@ -373,11 +437,26 @@ struct vmpd_socket {
 	dev_t dev;
 	ino_t ino;
 };
-/* Returns 0 or a VMPD_EXIT_* status, with the reason in err. */
+/* 0 or -errno with the reason in err: EADDRINUSE another daemon answers
+ * there, ENAMETOOLONG the path does not fit, EEXIST something else is at
+ * the path, others of mkdir(), socket(), bind(), listen(). */
 int vmpd_socket_open(struct vmpd_socket *s, const char *path, mode_t mode, char *err,
 		     size_t errcap);
 /* Close it and remove the path if it is still the socket we bound. */
 void vmpd_socket_close(struct vmpd_socket *s, const char *path);
+
+/* ---- service.c ---- */
+/* An sd_notify(3) datagram to $NOTIFY_SOCKET, if set (the socket kept). */
+void vmpd_notify(const char *msg);
+/* mlockall() unless !on; what it could not do is logged, never fatal. */
+void vmpd_lock_memory(bool on);
+/* malloc_trim(0), with the memory unlocked around it when it is locked. */
+void vmpd_trim_memory(void);
+/* WATCHDOG=1 from the loop every $WATCHDOG_USEC / 2, if that is set for
+ * us; after vmpd_loop_init(). 0 or -errno. */
+int vmpd_watchdog_start(struct vmpd *d);
+/* Before vmpd_loop_fini(). */
+void vmpd_service_fini(struct vmpd *d);
 
 /* ---- log.c ---- */
 enum { VMPD_LOG_ERR = 3, VMPD_LOG_WARNING = 4, VMPD_LOG_INFO = 6, VMPD_LOG_DEBUG = 7 };

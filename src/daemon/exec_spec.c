@@ -79,14 +79,15 @@ int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg
 	out->debounce = false;
 	size_t dn = strcspn(p, " \t");
 	if ((dn == 8 && !strncmp(p, "debounce", 8)) || !strncmp(p, "debounce=", 9)) {
-		char cfg[256], derr[200];
+		char cfg[256];
+		struct vmp_error derr;
 		off = (size_t)(p - text);
 		if (dn - (dn > 8 ? 9 : 8) >= sizeof(cfg))
 			return fail(msg, msgcap, "byte %zu: %s", off, "the debounce config is too long");
 		memcpy(cfg, p + (dn > 8 ? 9 : 8), dn - (dn > 8 ? 9 : 8));
 		cfg[dn - (dn > 8 ? 9 : 8)] = 0;
-		if (vmp_debounce_parse(cfg, &out->db, derr, sizeof(derr)) != 0) {
-			snprintf(msg, msgcap, "byte %zu: debounce config: %s", off + 9, derr);
+		if (vmp_debounce_parse(cfg, &out->db, &derr) != 0) {
+			snprintf(msg, msgcap, "byte %zu: debounce config: %s", off + 9, derr.msg);
 			return -EINVAL;
 		}
 		out->debounce = true;

@@ -7,25 +7,19 @@
  * says who handles it.
  *
  * A round is one epoll_wait() batch followed by the work that must not
- * happen in the middle of it:
- *   1. source subscriptions whose cgroup went away are released (the
- *      source may not be called from inside its own dispatch);
- *   2. output queued during the round (replies, events fanned out by the
- *      source's callbacks) is written, so that a burst of events costs one
- *      write per client rather than one per event;
- *   3. clients (and metrics HTTP connections) closed during the round are
- *      freed: a later entry of the same batch may still point to one, so
- *      it lives until here;
- *   4. after a burst (slow readers' queues grown and freed again), free
- *      heap pages go back to the kernel, at most once a second. Without it
- *      the daemon would keep its largest burst's footprint for ever: the
- *      allocator keeps freed blocks below live ones resident.
+ * happen in the middle of it. The loop names no module: each registers its
+ * end-of-round work at one of the steps of enum vmpd_round_step (release
+ * what the source's callbacks could not, arm timers, write the round's
+ * output, free what was closed), and the loop runs them in that order.
+ * Its own last step: after a burst (slow readers' queues grown and freed
+ * again), free heap pages go back to the kernel, at most once a second.
+ * Without it the daemon would keep its largest burst's footprint for ever:
+ * the allocator keeps freed blocks below live ones resident.
  */
 #include "daemon.h"
 
 #include <errno.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 #include <signal.h>
 #include <string.h>
@@ -62,6 +56,25 @@ int vmpd_loop_mod(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 void vmpd_loop_del(struct vmpd *d, struct vmpd_io *io)
 {
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+}
+
+void vmpd_loop_at_round_end(struct vmpd *d, enum vmpd_round_step step, struct vmpd_round_hook *h)
+{
+	struct vmpd_round_hook **pp = &d->round_end[step];
+	while (*pp)
+		pp = &(*pp)->next;
+	h->next = NULL;
+	*pp = h;
+}
+
+void vmpd_loop_cancel_hook(struct vmpd *d, struct vmpd_round_hook *h)
+{
+	for (unsigned i = 0; i < VMPD_ROUND_STEPS; i++)
+		for (struct vmpd_round_hook **pp = &d->round_end[i]; *pp; pp = &(*pp)->next)
+			if (*pp == h) {
+				*pp = h->next;
+				return;
+			}
 }
 
 static void on_listener(struct vmpd *d, struct vmpd_io *io, uint32_t events)
@@ -103,7 +116,7 @@ static void on_source(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	int rc = vmp_source_dispatch(d->src);
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "the %s source failed: %s; stopping", d->source_name, strerror(-rc));
-		d->exit_code = VMPD_EXIT_SOFTWARE;
+		d->error = rc;
 		d->running = false;
 	}
 }
@@ -169,7 +182,7 @@ static void maybe_trim(struct vmpd *d)
 	double now = vmpd_now();
 	if (now - d->last_trim < 1.0)
 		return;
-	malloc_trim(0);
+	vmpd_trim_memory();
 	d->last_trim = now;
 	d->freed_since_trim = 0;
 #else
@@ -187,20 +200,17 @@ int vmpd_loop_run(struct vmpd *d)
 			continue;
 		if (n < 0) {
 			vmpd_log(VMPD_LOG_ERR, "epoll_wait: %s", strerror(errno));
-			d->exit_code = VMPD_EXIT_SOFTWARE;
+			d->error = -errno;
 			break;
 		}
 		for (int i = 0; i < n && d->running; i++) {
 			struct vmpd_io *io = evs[i].data.ptr;
 			io->ready(d, io, evs[i].events);
 		}
-		vmpd_subs_reap(d);
-		vmpd_subs_arm(d);
-		vmpd_clients_flush(d);
-		vmpd_mpw_flush(d); /* memory-pressure endpoints: their wake-up bytes */
-		vmpd_clients_reap(d);
-		vmpd_metrics_reap(d);
+		for (unsigned step = 0; step < VMPD_ROUND_STEPS; step++)
+			for (struct vmpd_round_hook *h = d->round_end[step]; h; h = h->next)
+				h->run(d);
 		maybe_trim(d);
 	}
-	return d->exit_code;
+	return d->error;
 }

@@ -4,8 +4,8 @@
  *
  * A foreground daemon in the systemd style: no fork, no pid file, logs to
  * standard error (or --log-file), readiness and shutdown announced with
- * sd_notify datagrams when $NOTIFY_SOCKET is set (written by hand: the
- * protocol is one sendto() and not worth a libsystemd dependency).
+ * sd_notify datagrams when $NOTIFY_SOCKET is set (service.c, with the
+ * watchdog and the memory locking).
  *
  * Startup order matters: the source is created before the socket is bound,
  * so that a daemon that cannot watch anything never appears to answer; and
@@ -80,6 +80,7 @@ static void usage(FILE *f)
 		"  --exec-interval S    least time between two starts of one action (1; 0: none)\n"
 		"  --exec-timeout S     SIGTERM an action's process group after S seconds,\n"
 		"                       SIGKILL 2 s later (default: no timeout)\n"
+		"  --no-mlock           do not lock the daemon's memory (mlockall)\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        the version\n"
 		"\n"
@@ -90,31 +91,7 @@ static void usage(FILE *f)
 		"74 cannot read the trace file\n");
 }
 
-/* sd_notify(3), the part we need. */
-static void notify(const char *msg)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	if (!path || !*path)
-		return;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t n = strlen(path);
-	if (n >= sizeof(sa.sun_path) || (path[0] != '/' && path[0] != '@')) {
-		vmpd_log(VMPD_LOG_WARNING, "NOTIFY_SOCKET=%s: not a socket path; not notifying", path);
-		return;
-	}
-	memcpy(sa.sun_path, path, n);
-	if (path[0] == '@')
-		sa.sun_path[0] = 0; /* abstract namespace */
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
-		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) < 0)
-		vmpd_log(VMPD_LOG_WARNING, "sd_notify to %s: %s", path, strerror(errno));
-	close(fd);
-}
-
-static const char *kind_name(vmp_source_kind k)
+static const char *kind_name(enum vmp_source_kind k)
 {
 	switch (k) {
 	case VMP_SOURCE_V1: return "cgroup-v1";
@@ -205,6 +182,7 @@ enum {
 	OPT_EXEC,
 	OPT_EXEC_INTERVAL,
 	OPT_EXEC_TIMEOUT,
+	OPT_NO_MLOCK,
 };
 
 /* Endpoints per daemon: one per service (or level) that wants them. */
@@ -228,6 +206,7 @@ static const struct option long_opts[] = {
 	{"exec", required_argument, NULL, OPT_EXEC},
 	{"exec-interval", required_argument, NULL, OPT_EXEC_INTERVAL},
 	{"exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT},
+	{"no-mlock", no_argument, NULL, OPT_NO_MLOCK},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -253,17 +232,44 @@ static bool parse_ms(const char *s, unsigned *ms)
 	return true;
 }
 
+/* Exit statuses, from the -errno of what failed. */
+static int socket_status(int rc)
+{
+	switch (-rc) {
+	case EADDRINUSE: return VMPD_EXIT_RUNNING;
+	case ENAMETOOLONG: return VMPD_EXIT_USAGE;
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS: return VMPD_EXIT_OSERR;
+	default: return VMPD_EXIT_CANTCREAT;
+	}
+}
+
+/* A subscription the configuration asks for (--exec, --metrics-cgroup, an
+ * endpoint): the source cannot serve it, or the system failed. */
+static int subscribe_status(int rc)
+{
+	switch (-rc) {
+	case ENOENT:
+	case EINVAL:
+	case EACCES:
+	case EPERM:
+	case ENOTSUP: return VMPD_EXIT_UNAVAILABLE;
+	default: return VMPD_EXIT_OSERR;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *socket_path = DEFAULT_SOCKET, *log_file = NULL;
 	mode_t socket_mode = 0666;
 	struct vmp_source_config cfg;
-	struct vmp_trace_error terr = {0};
+	struct vmp_error terr = {0};
 	bool source_set = false, speed_set = false;
 	static struct vmpd_mpw_spec mp_specs[MAX_MP_ENDPOINTS];
 	size_t n_mp = 0;
 	vmp_source_config_init(&cfg);
-	cfg.trace_error = &terr;
 	/* static: 256 x 1 KiB, only touched as far as used */
 	static struct vmpd_metrics_watch metrics_watch[VMPD_METRICS_WATCH_MAX];
 	struct vmpd_metrics_config mcfg = {.watch = metrics_watch};
@@ -271,7 +277,7 @@ int main(int argc, char **argv)
 	static char *execs[VMPD_MAX_EXEC];
 	size_t nexec = 0;
 	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
-	bool exec_opt = false;
+	bool exec_opt = false, mlock = true;
 
 	int o;
 	opterr = 0;
@@ -297,7 +303,7 @@ int main(int argc, char **argv)
 					found = i;
 			if (found < 0)
 				return bad("--source '%s': use auto, v1, v2, machine or trace", optarg);
-			cfg.kind = (vmp_source_kind)found;
+			cfg.kind = (enum vmp_source_kind)found;
 			source_set = true;
 			break;
 		}
@@ -387,6 +393,9 @@ int main(int argc, char **argv)
 			n_mp++;
 			break;
 		}
+		case OPT_NO_MLOCK:
+			mlock = false;
+			break;
 		case 'h':
 			usage(stdout);
 			return VMPD_EXIT_OK;
@@ -434,6 +443,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	tune_malloc();
+	vmpd_lock_memory(mlock);
 
 	struct vmpd d = {.epfd = -1, .signals.fd = -1, .backoff.fd = -1, .listener.fd = -1};
 	d.max_clients = VMPD_MAX_CLIENTS;
@@ -441,7 +451,7 @@ int main(int argc, char **argv)
 	vmpd_buf_init(&d.scratch);
 	d.on_signal = on_signal;
 
-	rc = vmp_source_new(&d.src, &cfg);
+	rc = vmp_source_new(&d.src, &cfg, &terr);
 	if (rc) {
 		int status;
 		if (cfg.kind == VMP_SOURCE_TRACE && terr.line) {
@@ -459,43 +469,50 @@ int main(int argc, char **argv)
 		vmpd_log_close();
 		return status;
 	}
-	vmp_source_kind kind = vmp_source_get_kind(d.src);
+	enum vmp_source_kind kind = vmp_source_kind(d.src);
 	d.source_name = kind_name(kind);
 	d.check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
 	d.fc_cfg = cfg; /* the forecasts read the same tree */
 	d.fc_cfg.kind = kind == VMP_SOURCE_MACHINE ? VMP_SOURCE_MACHINE : kind;
-	d.fc_cfg.trace_error = NULL;
 	d.cgroup_root = cfg.cgroup_root ? cfg.cgroup_root
 			: kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
 						: "/sys/fs/cgroup";
 
 	struct vmpd_socket sock = {.fd = -1};
 	char err[512];
-	int status = vmpd_mpw_open(&d, mp_specs, n_mp);
-	if (!status && (status = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
+	int status = 0;
+	rc = vmpd_mpw_open(&d, mp_specs, n_mp);
+	if (!rc && (rc = vmpd_socket_open(&sock, socket_path, socket_mode, err, sizeof(err))))
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
-	if (status) {
+	if (rc) {
 		vmpd_mpw_fini(&d);
 		vmp_source_free(d.src);
 		vmpd_log_close();
-		return status;
+		return socket_status(rc);
 	}
 	d.listener.fd = sock.fd;
 	rc = vmpd_loop_init(&d);
+	if (!rc)
+		vmpd_clients_init(&d);
 	if (!rc)
 		rc = vmpd_subs_init(&d);
 	if (rc) {
 		vmpd_log(VMPD_LOG_ERR, "cannot set up the event loop: %s", strerror(-rc));
 		status = VMPD_EXIT_OSERR;
-	} else if ((status = vmpd_metrics_init(&d, &mcfg)) != 0) {
-		/* logged */
-	} else if ((status = vmpd_mpw_start(&d)) != 0) {
-		/* logged */
+	} else if ((rc = vmpd_metrics_init(&d, &mcfg)) != 0) {
+		status = subscribe_status(rc); /* logged */
+	} else if ((rc = vmpd_metrics_open(&d, &mcfg)) != 0) {
+		status = rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE ? VMPD_EXIT_OSERR
+									 : VMPD_EXIT_CANTCREAT;
+	} else if ((rc = vmpd_mpw_start(&d)) != 0) {
+		status = subscribe_status(rc); /* logged */
 	} else if ((rc = vmpd_actions_start(&d, execs, nexec, exec_interval, exec_timeout, err,
 					    sizeof(err))) != 0) {
 		vmpd_log(VMPD_LOG_ERR, "%s", err);
-		status = rc == -ENOENT || rc == -EINVAL || rc == -EACCES ? VMPD_EXIT_UNAVAILABLE
-									 : VMPD_EXIT_OSERR;
+		status = subscribe_status(rc);
+	} else if ((rc = vmpd_watchdog_start(&d)) != 0) {
+		vmpd_log(VMPD_LOG_ERR, "cannot set up the watchdog timer: %s", strerror(-rc));
+		status = VMPD_EXIT_OSERR;
 	} else {
 		vmpd_log(VMPD_LOG_INFO, "serving on %s (mode %04o) with the %s source%s", socket_path,
 			 (unsigned)socket_mode, d.source_name,
@@ -503,9 +520,9 @@ int main(int argc, char **argv)
 		char ready[700];
 		snprintf(ready, sizeof(ready), "READY=1\nSTATUS=serving on %s (%s source)", socket_path,
 			 d.source_name);
-		notify(ready);
-		status = vmpd_loop_run(&d);
-		notify("STOPPING=1");
+		vmpd_notify(ready);
+		status = vmpd_loop_run(&d) ? VMPD_EXIT_SOFTWARE : VMPD_EXIT_OK;
+		vmpd_notify("STOPPING=1");
 	}
 
 	vmpd_actions_stop(&d);
@@ -516,6 +533,7 @@ int main(int argc, char **argv)
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);
 	vmpd_socket_close(&sock, socket_path);
+	vmpd_service_fini(&d);
 	vmpd_loop_fini(&d);
 	vmpd_buf_free(&d.scratch);
 	vmpd_log(VMPD_LOG_INFO, "stopped");

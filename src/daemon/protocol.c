@@ -248,12 +248,13 @@ static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request
 			    "bad args '%.64s%s': use level[,mode] (levels: low medium critical; modes: default hierarchy local)",
 			    req->args, f[2].n > 64 ? "..." : "");
 	if (dflag) {
-		char text[VMPD_LINE_MAX], err[200];
+		char text[VMPD_LINE_MAX];
+		struct vmp_error err;
 		size_t n = dflag->n > 9 ? dflag->n - 9 : 0;
 		memcpy(text, dflag->p + 9, n);
 		text[n] = 0;
-		if (vmp_debounce_parse(text, &req->debounce_cfg, err, sizeof(err)))
-			return fail(msg, cap, EINVAL, "bad debounce config (after 'debounce='): %s", err);
+		if (vmp_debounce_parse(text, &req->debounce_cfg, &err))
+			return fail(msg, cap, EINVAL, "bad debounce config (after 'debounce='): %s", err.msg);
 		req->debounce = true;
 	}
 	return 0;

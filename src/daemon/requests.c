@@ -146,7 +146,7 @@ static void list(struct vmpd *d, struct vmpd_client *c)
 					     .stream = cs->stream,
 					     .debounce = cs->db_text,
 					     .forecast = cs->fc_warn,
-					     .events = cs->events};
+					     .events = cs->m.events};
 		vmpd_fmt_list_item(b, &info, first);
 		first = false;
 	}

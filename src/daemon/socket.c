@@ -23,15 +23,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int say(char *err, size_t cap, int status, const char *fmt, ...)
+static int say(char *err, size_t cap, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t cap, int status, const char *fmt, ...)
+/* The reason into err; returns rc, a -errno. */
+static int say(char *err, size_t cap, int rc, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(err, cap, fmt, ap);
 	va_end(ap);
-	return status;
+	return rc;
 }
 
 /* mkdir -p of the socket's directory; new directories get 0755. */
@@ -39,7 +40,7 @@ static int make_parents(const char *path, char *err, size_t cap)
 {
 	char *dir = strdup(path);
 	if (!dir)
-		return say(err, cap, VMPD_EXIT_OSERR, "out of memory");
+		return say(err, cap, -ENOMEM, "out of memory");
 	char *slash = strrchr(dir, '/');
 	if (!slash || slash == dir) {
 		free(dir);
@@ -53,8 +54,7 @@ static int make_parents(const char *path, char *err, size_t cap)
 		char c = *p;
 		*p = 0;
 		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			rc = say(err, cap, VMPD_EXIT_CANTCREAT, "cannot create directory %s: %s", dir,
-				 strerror(errno));
+			rc = say(err, cap, -errno, "cannot create directory %s: %s", dir, strerror(errno));
 			break;
 		}
 		*p = c;
@@ -64,7 +64,7 @@ static int make_parents(const char *path, char *err, size_t cap)
 	if (!rc) {
 		struct stat st;
 		if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-			rc = say(err, cap, VMPD_EXIT_CANTCREAT, "%s is not a directory", dir);
+			rc = say(err, cap, -ENOTDIR, "%s is not a directory", dir);
 	}
 	free(dir);
 	return rc;
@@ -86,7 +86,7 @@ int vmpd_socket_open(struct vmpd_socket *s, const char *path, mode_t mode, char 
 	struct sockaddr_un sa;
 	s->fd = -1;
 	if (fill_addr(&sa, path))
-		return say(err, cap, VMPD_EXIT_USAGE, "socket path %s: empty or longer than %zu bytes", path,
+		return say(err, cap, -ENAMETOOLONG, "socket path %s: empty or longer than %zu bytes", path,
 			   sizeof(sa.sun_path) - 1);
 	int rc = make_parents(path, err, cap);
 	if (rc)
@@ -95,44 +95,41 @@ int vmpd_socket_open(struct vmpd_socket *s, const char *path, mode_t mode, char 
 	struct stat st;
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
-			return say(err, cap, VMPD_EXIT_CANTCREAT,
-				   "%s exists and is not a socket; not touching it", path);
+			return say(err, cap, -EEXIST, "%s exists and is not a socket; not touching it", path);
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (probe < 0)
-			return say(err, cap, VMPD_EXIT_OSERR, "socket: %s", strerror(errno));
+			return say(err, cap, -errno, "socket: %s", strerror(errno));
 		int c = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
 		int e = errno;
 		close(probe);
 		if (c == 0)
-			return say(err, cap, VMPD_EXIT_RUNNING,
-				   "another vmpressured is already serving on %s", path);
+			return say(err, cap, -EADDRINUSE, "another vmpressured is already serving on %s", path);
 		if (e != ECONNREFUSED)
-			return say(err, cap, VMPD_EXIT_CANTCREAT, "cannot check the existing socket %s: %s",
+			return say(err, cap, -e, "cannot check the existing socket %s: %s",
 				   path, strerror(e));
 		if (unlink(path) != 0 && errno != ENOENT)
-			return say(err, cap, VMPD_EXIT_CANTCREAT, "cannot remove the stale socket %s: %s",
+			return say(err, cap, -errno, "cannot remove the stale socket %s: %s",
 				   path, strerror(errno));
 		vmpd_log(VMPD_LOG_INFO, "removed the stale socket %s (nothing answered on it)", path);
 	} else if (errno != ENOENT)
-		return say(err, cap, VMPD_EXIT_CANTCREAT, "%s: %s", path, strerror(errno));
+		return say(err, cap, -errno, "%s: %s", path, strerror(errno));
 
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return say(err, cap, VMPD_EXIT_OSERR, "socket: %s", strerror(errno));
+		return say(err, cap, -errno, "socket: %s", strerror(errno));
 	mode_t old = umask(~mode & 0777);
 	int b = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	int e = errno;
 	umask(old);
 	if (b != 0) {
 		close(fd);
-		return say(err, cap, e == EADDRINUSE ? VMPD_EXIT_RUNNING : VMPD_EXIT_CANTCREAT,
-			   "cannot bind %s: %s", path, strerror(e));
+		return say(err, cap, -e, "cannot bind %s: %s", path, strerror(e));
 	}
 	if (listen(fd, (int)VMPD_MAX_CLIENTS) != 0 || lstat(path, &st) != 0) {
 		e = errno;
 		unlink(path);
 		close(fd);
-		return say(err, cap, VMPD_EXIT_CANTCREAT, "cannot listen on %s: %s", path, strerror(e));
+		return say(err, cap, -e, "cannot listen on %s: %s", path, strerror(e));
 	}
 	s->fd = fd;
 	s->dev = st.st_dev;

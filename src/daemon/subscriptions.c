@@ -15,47 +15,47 @@
  * "low" and "low,default" share too; the source is subscribed with the
  * canonical text (protocol.c, vmpd_canonical_args()).
  *
- * Fan-out: the source's callback runs inside vmp_source_dispatch(). For
- * each client subscription it adds the event's count to the eventfd at
- * once (write(2) on an eventfd adds; it cannot be dropped or reordered),
- * and queues a stream event (client.c decides whether it fits). A pressure
- * event differs between subscribers only by the id, so its text is
- * formatted once per source event.
+ * Members: whoever shares a source subscription is a struct vmpd_member
+ * with the operations of its kind (daemon.h: event, transition, removed).
+ * The fan-out knows no kind. The client kinds are here: an eventfd (its
+ * event adds the count to the eventfd at once: write(2) on an eventfd adds;
+ * it cannot be dropped or reordered), a stream (it also queues a stream
+ * event, client.c decides whether it fits) and a debounced stream. A
+ * pressure event differs between stream subscribers only by the id, so its
+ * text is formatted once per source event. The daemon's own kinds are
+ * where they are used: a memory-pressure endpoint (mpwatch/mpwatch.c) and
+ * an --exec action (actions.c); those are not counted in the client
+ * totals of `status`.
  *
- * Debounced subscriptions ("debounce[=CONFIG]", src/lib/consumers/debounce.c)
- * have a state machine each, since each has its own config: their stream
- * gets the transitions it raises instead of the pressure events (their
- * eventfd still counts every notification). The machines run on
- * CLOCK_MONOTONIC, so that a step of the wall clock (NTP, a suspended VM)
- * cannot hold a level for as long as the step: an event's time
- * (CLOCK_REALTIME) is taken at its distance from the wall clock now, which
- * keeps a trace's own timeline when it is played faster than real time.
- * A CLOCK_MONOTONIC timerfd, armed at the end of every loop round for the
- * earliest transition any of them may raise on its own (a level left when
- * notifications stop), ticks them all.
+ * Debounced members ("debounce[=CONFIG]", src/lib/consumers/debounce.c;
+ * an --exec action's `debounce`) have a state machine each, since each has
+ * its own config: it is fed every notification after the member's event
+ * (a client's eventfd still counts each one) and its transitions go to the
+ * member's transition (a client's stream gets them instead of the
+ * pressure events). The machines run on CLOCK_MONOTONIC, so that a step
+ * of the wall clock (NTP, a suspended VM) cannot hold a level for as long
+ * as the step: an event's time (CLOCK_REALTIME) is taken at its distance
+ * from the wall clock now, which keeps a trace's own timeline when it is
+ * played faster than real time. A CLOCK_MONOTONIC timerfd, armed at the
+ * end of every loop round for the earliest transition any of them may
+ * raise on its own (a level left when notifications stop), ticks them all.
  *
- * In-daemon subscribers (the memory-pressure endpoints, mpwatch.c) are
- * members too, without a client: their notify() gets the event instead
- * (they are not counted in the client totals of `status`). One with a
- * debouncer (an --exec action's `debounce`, vmpd_sub_debounce()) gets its
- * transitions through notify_transition() instead, ticked with the
- * clients' debounced subscriptions; the removal still through notify().
+ * Removal: the source reports it once, last. Every member leaves and gets
+ * its removed (a client subscription: the final increment and a `removed`
+ * event; then it is freed, its id with it). The source subscription
+ * itself is released at the end of the round (VMPD_ROUND_RELEASE),
+ * because the source may not be called from its own callback.
  *
- * Removal: the source reports it once, last. Every client subscription
- * gets the final increment and a `removed` event, and is freed (its id
- * with it). The source subscription itself is released after dispatch
- * returns (vmpd_subs_reap()), because the source may not be called from
- * its own callback.
- *
- * Metrics: every source subscription counts what it was told
- * (vmpd_metrics_note()), clients or not. --metrics-cgroup pins one: it
- * lives without members, and a client subscribing to the same (cgroup,
- * level, mode) shares it like any other, so the metrics have one series
- * per listener.
+ * Metrics: the watch (vmpd_subs_watch(), metrics_serve.c) sees every
+ * source subscription's notifications, members or not. --metrics-cgroup
+ * pins one: it lives without members, and a client subscribing to the
+ * same (cgroup, level, mode) shares it like any other, so the metrics have
+ * one series per listener.
  */
 #include "daemon.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -70,7 +70,7 @@ struct vmpd_shared {
 	vmp_level level;
 	vmp_mode mode;
 	vmp_sub *sub;
-	struct vmpd_csub *members;
+	struct vmpd_member *members;
 	unsigned nmembers;
 	bool removed;
 	bool pinned;        /* --metrics-cgroup: kept without members */
@@ -84,9 +84,11 @@ struct vmpd_subs {
 	size_t nbuckets, count;
 	struct vmpd_shared *reap;
 	struct vmpd_buf tail, line;
-	struct vmpd_csub *debounced; /* every client subscription with a db */
+	bool have_tail;               /* tail holds this source event's text */
+	struct vmpd_member *debounced; /* every member with a db */
 	struct vmpd_io timer;         /* their ticks: CLOCK_MONOTONIC */
 	uint64_t armed;               /* the timer's expiry; 0: disarmed */
+	struct vmpd_round_hook reap_hook, arm_hook;
 };
 
 static uint64_t hash_key(const char *cgroup, vmp_level level, vmp_mode mode)
@@ -151,6 +153,8 @@ static void shared_free(struct vmpd_shared *sh)
 }
 
 static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events);
+static void subs_reap(struct vmpd *d);
+static void subs_arm(struct vmpd *d);
 
 int vmpd_subs_init(struct vmpd *d)
 {
@@ -176,7 +180,16 @@ int vmpd_subs_init(struct vmpd *d)
 		return rc;
 	}
 	d->subs = s;
+	s->reap_hook.run = subs_reap;
+	s->arm_hook.run = subs_arm;
+	vmpd_loop_at_round_end(d, VMPD_ROUND_RELEASE, &s->reap_hook);
+	vmpd_loop_at_round_end(d, VMPD_ROUND_TIMERS, &s->arm_hook);
 	return 0;
+}
+
+void vmpd_subs_watch(struct vmpd *d, const struct vmpd_listener_watch *w)
+{
+	d->watch = w;
 }
 
 size_t vmpd_subs_shared_count(const struct vmpd *d)
@@ -184,49 +197,33 @@ size_t vmpd_subs_shared_count(const struct vmpd *d)
 	return d->subs ? d->subs->count : 0;
 }
 
+const char *vmpd_member_cgroup(const struct vmpd_member *m)
+{
+	return m->shared->cgroup;
+}
+
 const char *vmpd_sub_cgroup(const struct vmpd_csub *cs)
 {
-	return cs->shared->cgroup;
+	return vmpd_member_cgroup(&cs->m);
 }
 
-/* Add to an eventfd's counter. EAGAIN only if the counter would pass
- * 2^64-2, which a reader would have to ignore for centuries. */
-static void efd_add(int efd, uint64_t n)
+/* Off its shared subscription's list and the debounced one, its
+ * debouncer freed. The shared subscription is the caller's affair. */
+static void member_unlink(struct vmpd_member *m)
 {
-	if (efd < 0 || !n)
-		return;
-	while (write(efd, &n, sizeof(n)) < 0 && errno == EINTR) {
-	}
-}
-
-/* Unlink a client subscription from its client and its shared one, close
- * its eventfd, free it. The shared subscription is the caller's affair. */
-static void member_free(struct vmpd *d, struct vmpd_csub *cs)
-{
-	struct vmpd_shared *sh = cs->shared;
-	if (cs->client) {
-		*cs->cprev = cs->cnext;
-		if (cs->cnext)
-			cs->cnext->cprev = cs->cprev;
-		cs->client->nsubs--;
-		d->nsubs--;
-	}
-	*cs->sprev = cs->snext;
-	if (cs->snext)
-		cs->snext->sprev = cs->sprev;
+	struct vmpd_shared *sh = m->shared;
+	*m->sprev = m->snext;
+	if (m->snext)
+		m->snext->sprev = m->sprev;
 	sh->nmembers--;
-	if (cs->efd >= 0)
-		close(cs->efd);
-	vmpd_fc_release(d, cs->fc);
-	if (cs->db) {
-		*cs->dprev = cs->dnext;
-		if (cs->dnext)
-			cs->dnext->dprev = cs->dprev;
-		vmp_debounce_free(cs->db);
-		free(cs->db_text);
+	if (m->db) {
+		*m->dprev = m->dnext;
+		if (m->dnext)
+			m->dnext->dprev = m->dprev;
+		vmp_debounce_free(m->db);
+		m->db = NULL;
 	}
-	free(cs->args);
-	free(cs);
+	m->shared = NULL;
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -253,23 +250,13 @@ static uint64_t to_real(uint64_t mono)
 
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
-	struct vmpd_csub *cs = arg;
+	struct vmpd_member *m = arg;
 	struct vmp_transition wall = *t;
 	wall.time_ns = to_real(t->time_ns);
-	if (!cs->client) {
-		cs->notify_transition(cs->notify_arg, &wall, cs->shared->cgroup);
-		return;
-	}
-	struct vmpd_subs *s = cs->client->d->subs;
-	vmpd_buf_reset(&s->line);
-	vmpd_fmt_transition(&s->line, cs->id, cs->shared->cgroup, &wall);
-	if (s->line.oom)
-		vmpd_client_drop(cs->client);
-	else
-		vmpd_client_event(cs->client, s->line.p, s->line.len, false);
+	m->ops->transition(m, &wall);
 }
 
-static void debounce_feed(struct vmpd_csub *cs, const struct vmp_source_event *ev)
+static void debounce_feed(struct vmpd_member *m, const struct vmp_source_event *ev)
 {
 	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
 	struct vmp_debounce_input in = {
@@ -284,7 +271,7 @@ static void debounce_feed(struct vmpd_csub *cs, const struct vmp_source_event *e
 		.psi_some_avg10 = ev->psi_some_avg10,
 		.psi_full_avg10 = ev->psi_full_avg10,
 	};
-	vmp_debounce_feed(cs->db, &in);
+	vmp_debounce_feed(m->db, &in);
 }
 
 static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
@@ -296,18 +283,18 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 	d->subs->armed = 0;
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	for (struct vmpd_csub *cs = d->subs->debounced; cs; cs = cs->dnext)
-		vmp_debounce_tick(cs->db, now);
+	for (struct vmpd_member *m = d->subs->debounced; m; m = m->dnext)
+		vmp_debounce_tick(m->db, now);
 }
 
-void vmpd_subs_arm(struct vmpd *d)
+static void subs_arm(struct vmpd *d)
 {
 	struct vmpd_subs *s = d->subs;
 	if (!s || s->timer.fd < 0)
 		return;
 	uint64_t due = UINT64_MAX;
-	for (struct vmpd_csub *cs = s->debounced; cs; cs = cs->dnext) {
-		uint64_t t = vmp_debounce_next_ns(cs->db);
+	for (struct vmpd_member *m = s->debounced; m; m = m->dnext) {
+		uint64_t t = vmp_debounce_next_ns(m->db);
 		if (t < due)
 			due = t;
 	}
@@ -336,57 +323,29 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	if (ev->flags & VMP_EVENT_REMOVED) {
 		sh->removed = true;
-		if (sh->pinned)
-			vmpd_log(VMPD_LOG_WARNING, "metrics: cgroup %s was removed; its series end", sh->cgroup);
+		if (d->watch)
+			d->watch->removed(d, sh->cgroup, sh->pinned);
 		unhash(s, sh);
 		sh->reap_next = s->reap;
 		s->reap = sh;
+		struct vmp_source_event rm = *ev;
+		rm.cgroup = sh->cgroup; /* normalised, as the members know it */
 		while (sh->members) {
-			struct vmpd_csub *cs = sh->members;
-			if (cs->notify)
-				cs->notify(cs->notify_arg, ev);
-			efd_add(cs->efd, ev->count ? ev->count : 1);
-			if (cs->stream) {
-				vmpd_buf_reset(&s->line);
-				vmpd_fmt_removed(&s->line, cs->id, ev->time_ns, sh->cgroup);
-				if (!s->line.oom)
-					vmpd_client_event(cs->client, s->line.p, s->line.len, true);
-			}
-			member_free(d, cs);
+			struct vmpd_member *m = sh->members;
+			member_unlink(m);
+			m->ops->removed(m, &rm); /* may free m */
 		}
 		return;
 	}
-	if (d->metrics)
-		vmpd_metrics_note(&sh->stats, ev);
-	bool have_tail = false;
-	for (struct vmpd_csub *cs = sh->members; cs; cs = cs->snext) {
-		cs->events += ev->count;
-		if (cs->notify) {
-			if (cs->db)
-				debounce_feed(cs, ev);
-			else
-				cs->notify(cs->notify_arg, ev);
-			continue;
-		}
-		d->events += ev->count;
-		efd_add(cs->efd, ev->count);
-		if (!cs->stream)
-			continue;
-		if (cs->db) {
-			debounce_feed(cs, ev);
-			continue;
-		}
-		if (!have_tail) {
-			vmpd_buf_reset(&s->tail);
-			vmpd_fmt_pressure_tail(&s->tail, ev);
-			have_tail = true;
-		}
-		vmpd_buf_reset(&s->line);
-		vmpd_fmt_pressure(&s->line, cs->id, s->tail.p, s->tail.len);
-		if (s->tail.oom || s->line.oom)
-			vmpd_client_drop(cs->client);
-		else
-			vmpd_client_event(cs->client, s->line.p, s->line.len, false);
+	if (d->watch)
+		d->watch->event(d, &sh->stats, ev);
+	s->have_tail = false;
+	for (struct vmpd_member *m = sh->members; m; m = m->snext) {
+		m->events += ev->count;
+		if (m->ops->event)
+			m->ops->event(m, ev);
+		if (m->db)
+			debounce_feed(m, ev);
 	}
 }
 
@@ -446,60 +405,169 @@ void vmpd_subs_foreach(struct vmpd *d, vmpd_listener_fn *fn, void *arg)
 }
 
 /* A new member at the head of its shared subscription's list. */
-static void member_link(struct vmpd_shared *sh, struct vmpd_csub *cs)
+static void member_link(struct vmpd_shared *sh, struct vmpd_member *m)
 {
-	cs->snext = sh->members;
+	m->shared = sh;
+	m->snext = sh->members;
 	if (sh->members)
-		sh->members->sprev = &cs->snext;
-	cs->sprev = &sh->members;
-	sh->members = cs;
+		sh->members->sprev = &m->snext;
+	m->sprev = &sh->members;
+	sh->members = m;
 	sh->nmembers++;
 }
 
 /* A debounced member on the list whose ticks the timer runs (on_timer). */
-static void debounced_link(struct vmpd_subs *s, struct vmpd_csub *cs)
+static void debounced_link(struct vmpd_subs *s, struct vmpd_member *m)
 {
-	cs->dnext = s->debounced;
+	m->dnext = s->debounced;
 	if (s->debounced)
-		s->debounced->dprev = &cs->dnext;
-	cs->dprev = &s->debounced;
-	s->debounced = cs;
+		s->debounced->dprev = &m->dnext;
+	m->dprev = &s->debounced;
+	s->debounced = m;
 }
 
-int vmpd_sub_add_internal(struct vmpd *d, const char *cgroup, vmp_level level, vmp_mode mode,
-			  void (*fn)(void *arg, const struct vmp_source_event *ev), void *arg,
-			  struct vmpd_csub **out)
+/* The shared subscription when its last member left. */
+static void shared_release(struct vmpd *d, struct vmpd_shared *sh)
 {
-	struct vmpd_csub *cs = calloc(1, sizeof(*cs));
-	if (!cs)
-		return -ENOMEM;
-	cs->efd = -1;
-	cs->notify = fn;
-	cs->notify_arg = arg;
+	if (sh->nmembers || sh->removed || sh->pinned)
+		return; /* still used, or waiting for subs_reap() */
+	unhash(d->subs, sh);
+	vmp_source_unsubscribe(d->src, sh->sub);
+	shared_free(sh);
+}
+
+int vmpd_member_join(struct vmpd *d, struct vmpd_member *m, const char *cgroup, vmp_level level,
+		     vmp_mode mode, const struct vmp_debounce_config *db)
+{
+	if (m->shared || (db && !m->ops->transition))
+		return -EINVAL;
+	if (db) {
+		int rc = vmp_debounce_new(&m->db, db, on_transition, m);
+		if (rc)
+			return rc;
+	}
 	struct vmpd_shared *sh;
 	int rc = shared_get(d, cgroup, level, mode, &sh);
 	if (rc) {
-		free(cs);
+		vmp_debounce_free(m->db);
+		m->db = NULL;
 		return rc;
 	}
-	cs->shared = sh;
-	member_link(sh, cs);
-	*out = cs;
+	member_link(sh, m);
+	if (m->db)
+		debounced_link(d->subs, m);
 	return 0;
 }
 
-int vmpd_sub_debounce(struct vmpd *d, struct vmpd_csub *cs, const struct vmp_debounce_config *cfg,
-		      void (*fn)(void *arg, const struct vmp_transition *t, const char *cgroup))
+void vmpd_member_leave(struct vmpd *d, struct vmpd_member *m)
 {
-	if (cs->client || cs->db)
-		return -EINVAL;
-	int rc = vmp_debounce_new(&cs->db, cfg, on_transition, cs);
-	if (rc)
-		return rc;
-	cs->notify_transition = fn;
-	debounced_link(d->subs, cs);
-	return 0;
+	struct vmpd_shared *sh = m->shared;
+	if (!sh)
+		return;
+	member_unlink(m);
+	shared_release(d, sh);
 }
+
+/* ---- the client kinds ---- */
+
+static struct vmpd_csub *csub_of(struct vmpd_member *m)
+{
+	return (struct vmpd_csub *)((char *)m - offsetof(struct vmpd_csub, m));
+}
+
+/* Add to an eventfd's counter. EAGAIN only if the counter would pass
+ * 2^64-2, which a reader would have to ignore for centuries. */
+static void efd_add(int efd, uint64_t n)
+{
+	if (efd < 0 || !n)
+		return;
+	while (write(efd, &n, sizeof(n)) < 0 && errno == EINTR) {
+	}
+}
+
+/* Off its client's list, its eventfd closed, freed. */
+static void csub_free(struct vmpd *d, struct vmpd_csub *cs)
+{
+	*cs->cprev = cs->cnext;
+	if (cs->cnext)
+		cs->cnext->cprev = cs->cprev;
+	cs->client->nsubs--;
+	d->nsubs--;
+	if (cs->efd >= 0)
+		close(cs->efd);
+	vmpd_fc_release(d, cs->fc);
+	free(cs->db_text);
+	free(cs->args);
+	free(cs);
+}
+
+/* eventfd: the count; also the first half of the other two. */
+static void efd_event(struct vmpd_member *m, const struct vmp_source_event *ev)
+{
+	struct vmpd_csub *cs = csub_of(m);
+	cs->client->d->events += ev->count;
+	efd_add(cs->efd, ev->count);
+}
+
+static void stream_event(struct vmpd_member *m, const struct vmp_source_event *ev)
+{
+	efd_event(m, ev);
+	struct vmpd_csub *cs = csub_of(m);
+	struct vmpd_subs *s = cs->client->d->subs;
+	if (!s->have_tail) {
+		vmpd_buf_reset(&s->tail);
+		vmpd_fmt_pressure_tail(&s->tail, ev);
+		s->have_tail = true;
+	}
+	vmpd_buf_reset(&s->line);
+	vmpd_fmt_pressure(&s->line, cs->id, s->tail.p, s->tail.len);
+	if (s->tail.oom || s->line.oom)
+		vmpd_client_drop(cs->client);
+	else
+		vmpd_client_event(cs->client, s->line.p, s->line.len, false);
+}
+
+static void stream_transition(struct vmpd_member *m, const struct vmp_transition *t)
+{
+	struct vmpd_csub *cs = csub_of(m);
+	struct vmpd_subs *s = cs->client->d->subs;
+	vmpd_buf_reset(&s->line);
+	vmpd_fmt_transition(&s->line, cs->id, vmpd_sub_cgroup(cs), t);
+	if (s->line.oom)
+		vmpd_client_drop(cs->client);
+	else
+		vmpd_client_event(cs->client, s->line.p, s->line.len, false);
+}
+
+/* The final increment, a `removed` event on a stream; the id ends. */
+static void client_removed(struct vmpd_member *m, const struct vmp_source_event *ev)
+{
+	struct vmpd_csub *cs = csub_of(m);
+	struct vmpd *d = cs->client->d;
+	efd_add(cs->efd, ev->count ? ev->count : 1);
+	if (cs->stream) {
+		struct vmpd_subs *s = d->subs;
+		vmpd_buf_reset(&s->line);
+		vmpd_fmt_removed(&s->line, cs->id, ev->time_ns, ev->cgroup);
+		if (!s->line.oom)
+			vmpd_client_event(cs->client, s->line.p, s->line.len, true);
+	}
+	csub_free(d, cs);
+}
+
+static const struct vmpd_member_ops efd_ops = {
+	.event = efd_event,
+	.removed = client_removed,
+};
+static const struct vmpd_member_ops stream_ops = {
+	.event = stream_event,
+	.removed = client_removed,
+};
+static const struct vmpd_member_ops debounced_stream_ops = {
+	.event = efd_event, /* an eventfd beside it counts every notification */
+	.transition = stream_transition,
+	.removed = client_removed,
+};
 
 int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req,
 		 struct vmpd_csub **out)
@@ -508,41 +576,25 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 	if (!cs)
 		return -ENOMEM;
 	cs->efd = -1;
+	cs->m.ops = req->debounce ? &debounced_stream_ops : req->stream ? &stream_ops : &efd_ops;
 	cs->args = strdup(req->args);
-	if (!cs->args) {
-		free(cs);
-		return -ENOMEM;
-	}
-	if (req->debounce) {
+	int rc = cs->args ? 0 : -ENOMEM;
+	if (!rc && req->debounce) {
 		char text[160];
-		int rc = vmp_debounce_format(&req->debounce_cfg, text, sizeof(text));
+		rc = vmp_debounce_format(&req->debounce_cfg, text, sizeof(text));
 		if (!rc && !(cs->db_text = strdup(text)))
 			rc = -ENOMEM;
-		if (!rc)
-			rc = vmp_debounce_new(&cs->db, &req->debounce_cfg, on_transition, cs);
-		if (rc) {
-			free(cs->db_text);
-			free(cs->args);
-			free(cs);
-			return rc;
-		}
 	}
 	/* The eventfd first: it is the one step that commonly fails (out of
 	 * descriptors), and it needs no undoing at the source. */
-	if (req->eventfd && (cs->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-		int e = -errno;
-		vmp_debounce_free(cs->db);
-		free(cs->db_text);
-		free(cs->args);
-		free(cs);
-		return e;
-	}
-	struct vmpd_shared *sh;
-	int rc = shared_get(d, req->cgroup, req->level, req->mode, &sh);
+	if (!rc && req->eventfd && (cs->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		rc = -errno;
+	if (!rc)
+		rc = vmpd_member_join(d, &cs->m, req->cgroup, req->level, req->mode,
+				      req->debounce ? &req->debounce_cfg : NULL);
 	if (rc) {
 		if (cs->efd >= 0)
 			close(cs->efd);
-		vmp_debounce_free(cs->db);
 		free(cs->db_text);
 		free(cs->args);
 		free(cs);
@@ -550,7 +602,6 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 	}
 	cs->id = c->next_id++;
 	cs->client = c;
-	cs->shared = sh;
 	cs->stream = req->stream;
 	/* Client list in id order (list replies), at most 256 long. */
 	struct vmpd_csub **pp = &c->subs;
@@ -558,9 +609,6 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 		pp = &(*pp)->cnext;
 	cs->cprev = pp;
 	*pp = cs;
-	member_link(sh, cs);
-	if (cs->db)
-		debounced_link(d->subs, cs);
 	c->nsubs++;
 	d->nsubs++;
 	*out = cs;
@@ -569,16 +617,11 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 
 void vmpd_sub_release(struct vmpd *d, struct vmpd_csub *cs)
 {
-	struct vmpd_shared *sh = cs->shared;
-	member_free(d, cs);
-	if (sh->nmembers || sh->removed || sh->pinned)
-		return; /* still used, or waiting for vmpd_subs_reap() */
-	unhash(d->subs, sh);
-	vmp_source_unsubscribe(d->src, sh->sub);
-	shared_free(sh);
+	vmpd_member_leave(d, &cs->m);
+	csub_free(d, cs);
 }
 
-void vmpd_subs_reap(struct vmpd *d)
+static void subs_reap(struct vmpd *d)
 {
 	struct vmpd_subs *s = d->subs;
 	while (s->reap) {
@@ -594,14 +637,17 @@ void vmpd_subs_fini(struct vmpd *d)
 	struct vmpd_subs *s = d->subs;
 	if (!s)
 		return;
-	vmpd_subs_reap(d);
-	/* Clients are closed first (main.c), so nothing is left but in case. */
+	vmpd_loop_cancel_hook(d, &s->reap_hook);
+	vmpd_loop_cancel_hook(d, &s->arm_hook);
+	subs_reap(d);
+	/* Every member has left before (main.c), so nothing is left but in
+	 * case: members are their owners' to free. */
 	for (size_t i = 0; i < s->nbuckets; i++)
 		while (s->buckets[i]) {
 			struct vmpd_shared *sh = s->buckets[i];
 			s->buckets[i] = sh->hnext;
 			while (sh->members)
-				member_free(d, sh->members);
+				member_unlink(sh->members);
 			vmp_source_unsubscribe(d->src, sh->sub);
 			shared_free(sh);
 		}

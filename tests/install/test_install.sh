@@ -45,8 +45,8 @@ ok "meson install --destdir $D"
 for f in "$BIN/vmpressure" "$SBIN/vmpressured"; do
 	check "$f: installed, executable" test -x "$D$f"
 done
-check "$LIB/libvmpressure.so.0: a link to the versioned library" \
-	test -L "$D$LIB/libvmpressure.so.0" -a -f "$D$LIB/libvmpressure.so.0.1.0"
+check "$LIB/libvmpressure.so.1: a link to the versioned library" \
+	test -L "$D$LIB/libvmpressure.so.1" -a -f "$D$LIB/libvmpressure.so.1.0.0"
 check "$LIB/libvmpressure.so: the link to build against" test -L "$D$LIB/libvmpressure.so"
 check "$LIB/libvmpressure.a: the static library" test -f "$D$LIB/libvmpressure.a"
 check "$INC/vmpressure.h" test -f "$D$INC/vmpressure.h"
@@ -78,11 +78,19 @@ check "every file below $PREFIX, $UNIT or $ETC" test -z "$outside"
 # The shared library exports the public API only (vmp_*, versioned by
 # src/lib/libvmpressure.map), which the Debian symbols file relies on.
 if command -v nm >/dev/null; then
-	nm -D --defined-only "$D$LIB/libvmpressure.so.0" | awk '{print $3}' >"$T/syms"
+	nm -D --defined-only "$D$LIB/libvmpressure.so.1" | awk '{print $3}' >"$T/syms"
 	check "the library exports vmp_* symbols" grep -q '^vmp_' "$T/syms"
 	check "... and nothing but vmp_*@@VMPRESSURE_* and the version nodes" \
 		sh -c "! grep -v -e '^vmp_[a-z0-9_]*@@VMPRESSURE_[0-9.]*\$' -e '^VMPRESSURE_[0-9.]*\$' '$T/syms'"
 	grep -v '^vmp_[a-z0-9_]*@@VMPRESSURE_[0-9.]*$' "$T/syms" | grep -v '^VMPRESSURE_' | sed 's/^/# unexpected export: /'
+	# The static archive has the internal cross-file functions too: each
+	# is vmp__* (DEVELOPERS.md, "Names"), never in a public family.
+	nm -g --defined-only "$D$LIB/libvmpressure.a" 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u >"$T/asyms"
+	sed 's/@@.*//' "$T/syms" | grep '^vmp_' | sort -u >"$T/public"
+	grep -v -x -f "$T/public" "$T/asyms" | grep -v '^vmp__' | grep -v '^__' >"$T/stray"
+	check "libvmpressure.a: every global symbol public (exported by the .so) or vmp__* internal" \
+		sh -c "test -s '$T/asyms' && ! test -s '$T/stray'"
+	sed 's/^/# neither public nor vmp__: /' "$T/stray"
 fi
 
 # The README's embedding example, built the way the README says, against
@@ -106,8 +114,8 @@ if ${CC:-cc} $san -o "$T/demo" "$T/demo.c" $pc 2>"$T/cc.err"; then
 	ok "the example compiles and links with \$(pkg-config --cflags --libs libvmpressure)"
 	LD_LIBRARY_PATH="$D$LIB" "$T/demo" >"$T/out" 2>&1
 	check "it runs (exit 0)" [ $? -eq 0 ]
-	check "... against the staged libvmpressure.so.0" \
-		sh -c "LD_LIBRARY_PATH='$D$LIB' ldd '$T/demo' | grep -q '$D$LIB/libvmpressure.so.0'"
+	check "... against the staged libvmpressure.so.1" \
+		sh -c "LD_LIBRARY_PATH='$D$LIB' ldd '$T/demo' | grep -q '$D$LIB/libvmpressure.so.1'"
 	if [ -n "$want" ]; then
 		check "... and prints what the README says: $want" grep -qxF "$want" "$T/out"
 	fi

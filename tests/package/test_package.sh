@@ -65,7 +65,7 @@ else
 fi
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-lib=$T/libvmpressure0_${cl}_$arch.deb
+lib=$T/libvmpressure1_${cl}_$arch.deb
 dev=$T/libvmpressure-dev_${cl}_$arch.deb
 bin=$T/vmpressure_${cl}_$arch.deb
 for d in "$lib" "$dev" "$bin"; do
@@ -76,14 +76,14 @@ done
 has() { # deb, path (as dpkg-deb -c prints it, without the leading .)
 	dpkg-deb -c "$1" | awk '{print $6}' | grep -qxF ".$2"
 }
-for f in /usr/lib/$ma/libvmpressure.so.0 /usr/lib/$ma/libvmpressure.so.0.1.0; do
-	check "libvmpressure0: $f" has "$lib" "$f"
+for f in /usr/lib/$ma/libvmpressure.so.1 /usr/lib/$ma/libvmpressure.so.1.0.0; do
+	check "libvmpressure1: $f" has "$lib" "$f"
 done
-check "libvmpressure0: nothing to build with" sh -c "! dpkg-deb -c '$lib' | grep -qE 'include/|\\.a\$|\\.pc\$|libvmpressure\\.so\$'"
-check "libvmpressure0: a symbols file" sh -c "dpkg-deb -I '$lib' symbols | grep -q '^ vmp_ctx_new@VMPRESSURE_0 '"
+check "libvmpressure1: nothing to build with" sh -c "! dpkg-deb -c '$lib' | grep -qE 'include/|\\.a\$|\\.pc\$|libvmpressure\\.so\$'"
+check "libvmpressure1: a symbols file" sh -c "dpkg-deb -I '$lib' symbols | grep -q '^ vmp_ctx_new@VMPRESSURE_1 '"
 # A new version node in libvmpressure.map needs its line in
-# debian/libvmpressure0.symbols; dpkg-gensymbols only warns.
-check "debian/libvmpressure0.symbols covers every exported symbol" \
+# debian/libvmpressure1.symbols; dpkg-gensymbols only warns.
+check "debian/libvmpressure1.symbols covers every exported symbol" \
 	sh -c "! grep -q 'dpkg-gensymbols: warning' '$T/build.log'"
 grep -A20 'dpkg-gensymbols: warning' "$T/build.log" | diag
 for f in /usr/include/vmpressure.h /usr/lib/$ma/libvmpressure.so /usr/lib/$ma/libvmpressure.a \
@@ -97,8 +97,8 @@ for f in /usr/bin/vmpressure /usr/sbin/vmpressured /usr/share/man/man1/vmpressur
 done
 check "vmpressure: /etc/default/vmpressured is a conffile" \
 	sh -c "dpkg-deb -I '$bin' conffiles | grep -qx /etc/default/vmpressured"
-check "vmpressure depends on libvmpressure0" \
-	sh -c "dpkg-deb -f '$bin' Depends | grep -q 'libvmpressure0 (>= '"
+check "vmpressure depends on libvmpressure1" \
+	sh -c "dpkg-deb -f '$bin' Depends | grep -q 'libvmpressure1 (>= '"
 
 # The README's example against the .deb's header, .pc and library.
 mkdir "$T/x"
@@ -146,7 +146,7 @@ ok "mmdebstrap: a minimal $SUITE chroot"
 mkdir -p "$R/tmp/debs"
 cp "$lib" "$dev" "$bin" "$R/tmp/debs/"
 in_root() { chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"; }
-if in_root dpkg -i /tmp/debs/libvmpressure0_"$cl"_"$arch".deb /tmp/debs/libvmpressure-dev_"$cl"_"$arch".deb \
+if in_root dpkg -i /tmp/debs/libvmpressure1_"$cl"_"$arch".deb /tmp/debs/libvmpressure-dev_"$cl"_"$arch".deb \
 	/tmp/debs/vmpressure_"$cl"_"$arch".deb >"$T/dpkg.log" 2>&1; then
 	ok "dpkg -i the three packages"
 else
@@ -160,7 +160,7 @@ else
 		diag "$T/apt.log"
 	fi
 fi
-for p in libvmpressure0 libvmpressure-dev vmpressure; do
+for p in libvmpressure1 libvmpressure-dev vmpressure; do
 	check "dpkg: $p installed" sh -c "chroot '$R' dpkg-query -W -f='\${Status}' $p | grep -qx 'install ok installed'"
 done
 # Not started in a chroot: the postinst starts it only under a running systemd.
@@ -177,8 +177,8 @@ in_root vmpressure --version >"$T/out" 2>&1
 check "vmpressure --version exits 0" [ $? -eq 0 ]
 check "... and names version $VERSION" grep -q "vmpressure $VERSION" "$T/out"
 diag "$T/out"
-check "vmpressure uses the installed libvmpressure.so.0" \
-	sh -c "chroot '$R' ldd /usr/bin/vmpressure | grep -q 'libvmpressure.so.0 => /.*/$ma/libvmpressure.so.0'"
+check "vmpressure uses the installed libvmpressure.so.1" \
+	sh -c "chroot '$R' ldd /usr/bin/vmpressure | grep -q 'libvmpressure.so.1 => /.*/$ma/libvmpressure.so.1'"
 out=$(in_root vmpressure calc 2 1 2>&1)
 check "vmpressure calc 2 1 prints '66 medium' (got '$out')" [ "$out" = "66 medium" ]
 in_root vmpressure watch --source machine --timeout 1 >"$T/out" 2>"$T/err"
@@ -197,9 +197,9 @@ check "the unit starts /usr/sbin/vmpressured with the /etc/default options" \
 	       grep -q '^VMPRESSURED_OPTIONS=' '$R/etc/default/vmpressured'"
 
 umount "$R/proc"
-in_root dpkg --purge vmpressure libvmpressure-dev libvmpressure0 >"$T/purge.log" 2>&1
+in_root dpkg --purge vmpressure libvmpressure-dev libvmpressure1 >"$T/purge.log" 2>&1
 check "dpkg --purge the three packages" [ $? -eq 0 ]
 check "... leaves none of their files" sh -c "! ls -d '$R/usr/sbin/vmpressured' '$R/etc/default/vmpressured' \
-	'$R/usr/lib/$ma/libvmpressure.so.0' '$R/lib/systemd/system/vmpressured.service' 2>/dev/null"
+	'$R/usr/lib/$ma/libvmpressure.so.1' '$R/lib/systemd/system/vmpressured.service' 2>/dev/null"
 
 tap_done

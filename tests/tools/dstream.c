@@ -98,7 +98,7 @@ int ds_add_vmpt(struct ds_set *set, const char *label, const char *buf, size_t l
 {
 	struct vk k = {.set = set, .first = set->n};
 	struct vmp_replay *r;
-	struct vmp_trace_error te;
+	struct vmp_error te;
 	int rc = vmp_replay_run(buf, len, on_replay, &k, &r, &te);
 	if (rc) {
 		snprintf(err, errlen, "%s:%lu: %s", label, te.line, te.msg);
@@ -232,7 +232,7 @@ int ds_run(const struct ds_stream *s, const struct vmp_debounce_config *cfg, str
 	}
 	r->ends_none = vmp_debounce_state(db) == VMP_STATE_NONE;
 	struct vmp_debounce_stats st;
-	vmp_debounce_get_stats(db, &st);
+	vmp_debounce_stats(db, &st);
 	r->held = st.held;
 	r->confirmed = st.confirmed;
 	r->abandoned = st.abandoned;

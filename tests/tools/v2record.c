@@ -22,12 +22,12 @@ int v2s_recording(const struct v2s_run *run, bool truth, vmp_record_fn fn, void 
 		n = snprintf(buf, sizeof(buf), "listen %u %s %s\n", run->l[i].id, run->l[i].group, run->l[i].args);
 		fn(buf, (size_t)n, arg);
 	}
-	n = vmp_samples_fmt_header(buf, sizeof(buf));
+	n = vmp__samples_fmt_header(buf, sizeof(buf));
 	fn(buf, (size_t)n, arg);
 	for (size_t k = 0; k < run->nsamples; k++) {
 		const struct v2s_sample *s = &run->s[k];
 		/* the harness steps the estimator with these very times */
-		n = vmp_samples_fmt_step(buf, sizeof(buf), (uint64_t)llround(s->t * 1e9), run->ngroups, &s->m);
+		n = vmp__samples_fmt_step(buf, sizeof(buf), (uint64_t)llround(s->t * 1e9), run->ngroups, &s->m);
 		if (n < 0)
 			return -EINVAL;
 		fn(buf, (size_t)n, arg);
@@ -35,7 +35,7 @@ int v2s_recording(const struct v2s_run *run, bool truth, vmp_record_fn fn, void 
 			struct vmp_est_cgroup c = s->c[g];
 			if (!c.valid)
 				c = (struct vmp_est_cgroup){0}; /* the estimator reads nothing of it */
-			n = vmp_samples_fmt_cgroup(buf, sizeof(buf), run->group[g], &c);
+			n = vmp__samples_fmt_cgroup(buf, sizeof(buf), run->group[g], &c);
 			if (n < 0)
 				return -EINVAL;
 			fn(buf, (size_t)n, arg);

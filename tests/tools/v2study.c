@@ -66,7 +66,7 @@ static int tag_index(const struct v2s_run *run, const char *tag, size_t n)
 }
 
 static int on_record(const struct vmp_trace_rec *rec, void *arg,
-		     struct vmp_trace_error *err)
+		     struct vmp_error *err)
 {
 	struct v2s_run *run = arg;
 	(void)err;
@@ -382,8 +382,8 @@ int v2s_load(const char *dir, const char *name, struct v2s_run **out, char *err,
 		rc = -errno;
 		goto fail;
 	}
-	struct vmp_trace_error terr = {0};
-	rc = vmp_trace_parse(run->vmpt, run->vmpt_len, on_record, run, &terr);
+	struct vmp_error terr = {0};
+	rc = vmp__trace_parse(run->vmpt, run->vmpt_len, on_record, run, &terr);
 	if (rc) {
 		snprintf(err, errlen, "%s: line %lu: %s", path, terr.line, terr.msg);
 		goto out;
@@ -465,7 +465,7 @@ int v2s_kernel(const struct v2s_run *run, struct v2s_result *out)
 	result_init(run, out);
 	struct kernel_arg ka = {run, out};
 	struct vmp_replay *r;
-	struct vmp_trace_error err;
+	struct vmp_error err;
 	int rc = vmp_replay_run(run->vmpt, run->vmpt_len, on_kernel_event, &ka, &r, &err);
 	if (rc)
 		return rc;
@@ -584,7 +584,7 @@ int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *
 	ec.fn = fn;
 	ec.fn_arg = arg;
 	struct vmp_est *est;
-	rc = vmp_est_new_config(&est, ec.ctx, cfg);
+	rc = vmp__est_new_config(&est, ec.ctx, cfg);
 	if (rc) {
 		ectx_free(&ec);
 		return rc;
@@ -602,7 +602,7 @@ int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *
 		}
 		ec.now = s->t - t0;
 		ec.sample = s;
-		rc = vmp_est_step(est, (uint64_t)llround(s->t * 1e9), &s->m, n, gs, cs);
+		rc = vmp__est_step(est, (uint64_t)llround(s->t * 1e9), &s->m, n, gs, cs);
 		if (rc)
 			break;
 		out->samples_used++;
@@ -614,7 +614,7 @@ int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *
 		 * after a PSI trigger fired before that. The recorded samples
 		 * are ~104 ms apart: take the first at or after the target,
 		 * with 10 ms of slack for the recording's jitter. */
-		double next = s->t + vmp_est_next_interval_ms(est, idle_ms, busy_ms) / 1000.0;
+		double next = s->t + vmp__est_next_interval_ms(est, idle_ms, busy_ms) / 1000.0;
 		while (psi < run->npsi && run->psi_t[psi] <= s->t)
 			psi++;
 		if (psi < run->npsi && run->psi_t[psi] < next)
@@ -624,8 +624,8 @@ int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *
 			j++;
 		i = j;
 	}
-	vmp_est_get_stats(est, &out->st);
-	vmp_est_free(est);
+	vmp__est_stats(est, &out->st);
+	vmp__est_free(est);
 	ectx_free(&ec);
 	return rc;
 }
@@ -775,7 +775,7 @@ static int synth_emit(struct synth *sy, double upto)
 }
 
 static int on_synth_record(const struct vmp_trace_rec *rec, void *arg,
-			   struct vmp_trace_error *err)
+			   struct vmp_error *err)
 {
 	struct synth *sy = arg;
 	(void)err;
@@ -823,8 +823,8 @@ int v2s_synth(const struct v2s_run *run, double period_s, struct v2s_run **out)
 	if (run->npsi)
 		memcpy(r->psi_t, run->psi_t, run->npsi * sizeof(*r->psi_t));
 	struct synth sy = {.out = r, .run = run, .period = period_s, .next = run->s[0].t};
-	struct vmp_trace_error err;
-	int rc = vmp_trace_parse(run->vmpt, run->vmpt_len, on_synth_record, &sy, &err);
+	struct vmp_error err;
+	int rc = vmp__trace_parse(run->vmpt, run->vmpt_len, on_synth_record, &sy, &err);
 	if (!rc)
 		rc = synth_emit(&sy, run->s[run->nsamples - 1].t);
 	if (rc || !r->nsamples) {

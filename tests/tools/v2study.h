@@ -88,7 +88,7 @@ int v2s_kernel(const struct v2s_run *run, struct v2s_result *out);
 
 /* The estimator with cfg (NULL: defaults) on every sample, or, with
  * idle_ms > 0, on the samples that an adaptive sampler would have taken:
- * vmp_est_next_interval_ms(idle_ms, busy_ms) after each one, woken early
+ * vmp__est_next_interval_ms(idle_ms, busy_ms) after each one, woken early
  * by a PSI trigger firing. */
 int v2s_estimate(const struct v2s_run *run, const struct vmp_est_config *cfg,
 		 unsigned idle_ms, unsigned busy_ms, struct v2s_result *out);

@@ -37,9 +37,9 @@ static void on_tr(const struct vmp_transition *t, void *arg)
 static vmp_debounce *mk(const char *cfgs, struct rec *r)
 {
 	struct vmp_debounce_config c;
-	char err[160];
+	struct vmp_error err;
 	memset(r, 0, sizeof(*r));
-	REQUIRE(vmp_debounce_parse(cfgs, &c, err, sizeof(err)) == 0, "parse '%s': %s", cfgs, err);
+	REQUIRE(vmp_debounce_parse(cfgs, &c, &err) == 0, "parse '%s': %s", cfgs, err.msg);
 	vmp_debounce *d;
 	REQUIRE(vmp_debounce_new(&d, &c, on_tr, r) == 0, "new");
 	return d;
@@ -62,11 +62,13 @@ static bool same_cfg(const struct vmp_debounce_config *a, const struct vmp_debou
 static void test_parse(void)
 {
 	struct vmp_debounce_config c, def;
-	char err[160], buf[160];
+	struct vmp_error e;
+	const char *err = e.msg;
+	char buf[160];
 	vmp_debounce_config_init(&def);
-	CHECK(vmp_debounce_parse("", &c, err, sizeof(err)) == 0 && same_cfg(&c, &def),
+	CHECK(vmp_debounce_parse("", &c, &e) == 0 && same_cfg(&c, &def),
 	      "empty string: the defaults");
-	CHECK(vmp_debounce_parse("window=500ms,enter=4,leave=1,dwell=1.5s,psi=full:2.5", &c, err, sizeof(err)) == 0,
+	CHECK(vmp_debounce_parse("window=500ms,enter=4,leave=1,dwell=1.5s,psi=full:2.5", &c, &e) == 0,
 	      "every key");
 	CHECK(c.window_ns == 500 * MS && c.enter == 4 && c.leave == 1 && c.dwell_ns == 1500 * MS &&
 		      c.psi == VMP_DEBOUNCE_PSI_FULL && c.psi_min == 2.5,
@@ -75,7 +77,7 @@ static void test_parse(void)
 		      !strcmp(buf, "window=500ms,enter=4,leave=1,dwell=1500ms,psi=full:2.50"),
 	      "canonical text: %s", buf);
 	struct vmp_debounce_config c2;
-	CHECK(vmp_debounce_parse(buf, &c2, err, sizeof(err)) == 0 && same_cfg(&c, &c2),
+	CHECK(vmp_debounce_parse(buf, &c2, &e) == 0 && same_cfg(&c, &c2),
 	      "the canonical text parses back to the same config");
 	CHECK(vmp_debounce_format(&c, buf, 10) == -ENOSPC, "format: -ENOSPC when it does not fit");
 
@@ -113,12 +115,12 @@ static void test_parse(void)
 		c = def;
 		c.enter = 77;
 		struct vmp_debounce_config before = c;
-		int rc = vmp_debounce_parse(bad[i].s, &c, err, sizeof(err));
+		int rc = vmp_debounce_parse(bad[i].s, &c, &e);
 		CHECK(rc == -EINVAL && strstr(err, bad[i].msg) && same_cfg(&c, &before),
 		      "'%s' rejected: %s (untouched config)", bad[i].s, err);
 	}
-	CHECK(vmp_debounce_parse("dwell=0s", &c, err, sizeof(err)) == 0 && c.dwell_ns == 0, "dwell=0s");
-	CHECK(vmp_debounce_parse("psi=off", &c, err, sizeof(err)) == 0 && c.psi == VMP_DEBOUNCE_PSI_OFF, "psi=off");
+	CHECK(vmp_debounce_parse("dwell=0s", &c, &e) == 0 && c.dwell_ns == 0, "dwell=0s");
+	CHECK(vmp_debounce_parse("psi=off", &c, &e) == 0 && c.psi == VMP_DEBOUNCE_PSI_OFF, "psi=off");
 	vmp_debounce *d;
 	c = def;
 	c.leave = c.enter;
@@ -220,7 +222,7 @@ static void test_psi(void)
 	      "confirmed to medium (one critical is below enter)");
 	CHECK_EQ_U64(r.t[0].held_ns, 200 * MS, "held from the moment enter was reached (1.1 s) to 1.3 s");
 	CHECK(r.t[0].ev.psi_some_avg10 == 12.5 && r.t[0].ev.psi_full_avg10 < 0, "evidence: the PSI that confirmed");
-	vmp_debounce_get_stats(d, &st);
+	vmp_debounce_stats(d, &st);
 	CHECK(st.held == 1 && st.confirmed == 1 && st.abandoned == 0 && st.notifications == 4, "stats: held, confirmed");
 	vmp_debounce_free(d);
 
@@ -230,7 +232,7 @@ static void test_psi(void)
 	feed(d, 1 * S + 10 * MS, VMP_LEVEL_CRITICAL, 100, 1.0);
 	CHECK_EQ_U64(vmp_debounce_next_ns(d), 2 * S, "a held transition has a deadline: the window's expiry");
 	vmp_debounce_tick(d, 5 * S);
-	vmp_debounce_get_stats(d, &st);
+	vmp_debounce_stats(d, &st);
 	CHECK(r.n == 0 && st.held == 1 && st.abandoned == 1 && vmp_debounce_state(d) == VMP_STATE_NONE,
 	      "abandoned when the window emptied: no transition at all");
 	CHECK_EQ_U64(vmp_debounce_next_ns(d), UINT64_MAX, "nothing due after the abandon");
@@ -265,8 +267,8 @@ static void test_tick_independence(void)
 	vmp_debounce_tick(da, t + 10 * S);
 	vmp_debounce_tick(db, t + 10 * S);
 	struct vmp_debounce_stats sa, sb;
-	vmp_debounce_get_stats(da, &sa);
-	vmp_debounce_get_stats(db, &sb);
+	vmp_debounce_stats(da, &sa);
+	vmp_debounce_stats(db, &sb);
 	CHECK(sa.transitions == sb.transitions && sa.transitions == a.total && sa.transitions > 10, "same number of transitions (%" PRIu64 ")",
 	      sa.transitions);
 	bool same = a.n == b.n;

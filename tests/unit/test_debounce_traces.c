@@ -60,6 +60,7 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : "tests/data";
 	struct ds_set set = {0};
 	char err[512];
+	struct vmp_error perr;
 	int rc = ds_load_all(&set, dir, err, sizeof(err));
 	REQUIRE(rc == 0, "load %s: %s", dir, err);
 	size_t nonempty = 0;
@@ -75,7 +76,7 @@ int main(int argc, char **argv)
 	};
 	for (size_t c = 0; c < sizeof(cfgs) / sizeof(cfgs[0]); c++) {
 		struct vmp_debounce_config cfg;
-		REQUIRE(vmp_debounce_parse(cfgs[c], &cfg, err, sizeof(err)) == 0, "%s", err);
+		REQUIRE(vmp_debounce_parse(cfgs[c], &cfg, &perr) == 0, "%s", perr.msg);
 		uint64_t w = cfg.window_ns / 64;
 		size_t bad[8] = {0}, reached = 0, total_tr = 0;
 		const char *first_bad[8] = {0};

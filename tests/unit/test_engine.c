@@ -43,7 +43,7 @@ static void t1(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, 0);
 	vmp_group *b;
-	REQUIRE(vmp_group_new(vmp_root(ctx), "B", &b) == 0, "B");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "B", &b) == 0, "B");
 	struct rec r = {0};
 	REQUIRE(vmp_listen_callback(b, "low", record, &r) == 0, "listen");
 	vmp_account(ctx, b, GFP, true, 100, 90);
@@ -69,7 +69,7 @@ static void t2_t7(void)
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, 0);
 	struct rec r = {0};
 	vmp_group *b;
-	REQUIRE(vmp_group_new(vmp_root(ctx), "B", &b) == 0, "B");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "B", &b) == 0, "B");
 	REQUIRE(vmp_listen_callback(b, "low", record, &r) == 0, "listen");
 	vmp_account(ctx, b, GFP, true, 100, 90);
 	vmp_account_prio(ctx, b, GFP, 4);
@@ -96,7 +96,7 @@ static void t3_t4(void)
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, 0);
 	struct rec r = {0};
 	vmp_group *b;
-	REQUIRE(vmp_group_new(vmp_root(ctx), "B", &b) == 0, "B");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "B", &b) == 0, "B");
 	REQUIRE(vmp_listen_callback(b, "low", record, &r) == 0, "listen");
 	vmp_account(ctx, b, GFP, true, 0, 300);
 	vmp_account(ctx, b, 0x101, true, 1000, 0);
@@ -116,7 +116,7 @@ static void t5(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, 0);
 	struct rec r = {0};
-	REQUIRE(vmp_listen_callback(vmp_root(ctx), "low", record, &r) == 0, "listen");
+	REQUIRE(vmp_listen_callback(vmp_ctx_root(ctx), "low", record, &r) == 0, "listen");
 	vmp_account(ctx, NULL, GFP, true, 5000, 100);
 	CHECK(r.n == 1 && r.ev[0].scanned == 5000 && r.ev[0].pressure == 98 &&
 		      r.ev[0].level == VMP_LEVEL_CRITICAL,
@@ -132,7 +132,7 @@ static void t6_coalescing(void)
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_MANUAL, 0);
 	struct rec r = {0};
 	vmp_group *b;
-	REQUIRE(vmp_group_new(vmp_root(ctx), "B", &b) == 0, "B");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "B", &b) == 0, "B");
 	REQUIRE(vmp_listen_callback(b, "low", record, &r) == 0, "listen");
 	vmp_account(ctx, b, GFP, true, 512, 0);
 	vmp_account(ctx, b, GFP, true, 1000, 1000);
@@ -155,7 +155,7 @@ static void removal_flushes(void)
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_MANUAL, 0);
 	struct rec r = {0}, up = {0};
 	vmp_group *a, *b;
-	REQUIRE(vmp_group_new(vmp_root(ctx), "A", &a) == 0, "A");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "A", &a) == 0, "A");
 	REQUIRE(vmp_group_new(a, "B", &b) == 0, "B");
 	REQUIRE(vmp_listen_callback(b, "critical,local", record, &r) == 0, "listen B");
 	REQUIRE(vmp_listen_callback(a, "low,hierarchy", record, &up) == 0, "listen A");
@@ -175,7 +175,7 @@ static void removal_flushes(void)
 static void duplicates(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, 0);
-	vmp_group *g = vmp_root(ctx);
+	vmp_group *g = vmp_ctx_root(ctx);
 	int e = eventfd(0, EFD_NONBLOCK);
 	REQUIRE(e >= 0, "eventfd");
 	REQUIRE(vmp_listen_eventfd(g, e, "critical") == 0, "1");
@@ -226,8 +226,8 @@ static void callbacks(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, 0);
 	struct rec r = {0};
-	REQUIRE(vmp_group_new(vmp_root(ctx), "o", &other) == 0, "o");
-	REQUIRE(vmp_listen_callback(vmp_root(ctx), "low", reentrant, &r) == 0, "listen");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "o", &other) == 0, "o");
+	REQUIRE(vmp_listen_callback(vmp_ctx_root(ctx), "low", reentrant, &r) == 0, "listen");
 	vmp_account(ctx, NULL, GFP, true, 512, 0);
 	CHECK(cb_rc1 == -EDEADLK && cb_rc2 == -EDEADLK, "same group from a callback: %d %d", cb_rc1, cb_rc2);
 	CHECK(cb_rc3 == 0, "another group from a callback: %d", cb_rc3);
@@ -253,14 +253,14 @@ static void local_path(void)
 	vmp_ctx *ctx;
 	REQUIRE(vmp_ctx_new(&ctx, &cfg) == 0, "ctx");
 	vmp_group *a, *c;
-	REQUIRE(vmp_group_new(vmp_root(ctx), "A", &a) == 0, "A");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "A", &a) == 0, "A");
 	REQUIRE(vmp_group_new(a, "C", &c) == 0, "C");
 	struct rec r = {0};
 	REQUIRE(vmp_listen_callback(c, "low,local", record, &r) == 0, "listen");
-	REQUIRE(vmp_listen_callback(vmp_root(ctx), "low,local", record, &r) == 0, "listen root");
+	REQUIRE(vmp_listen_callback(vmp_ctx_root(ctx), "low,local", record, &r) == 0, "listen root");
 	fake_now = 5000000000u;
 	vmp_account(ctx, NULL, GFP, false, 10000, 0);
-	CHECK(!vmp_group_socket_pressure(vmp_root(ctx)), "L1: the root is ignored");
+	CHECK(!vmp_group_socket_pressure(vmp_ctx_root(ctx)), "L1: the root is ignored");
 	vmp_account(ctx, c, GFP, false, 300, 0);
 	CHECK(!vmp_group_socket_pressure(c), "below the window");
 	vmp_account(ctx, c, GFP, false, 300, 0);
@@ -281,7 +281,7 @@ static void local_path(void)
 	/* L2: cgroup v1 skips the local path entirely */
 	cfg.flags = VMP_CTX_CGROUP_V1;
 	REQUIRE(vmp_ctx_new(&ctx, &cfg) == 0, "ctx v1");
-	REQUIRE(vmp_group_new(vmp_root(ctx), "C", &c) == 0, "C");
+	REQUIRE(vmp_group_new(vmp_ctx_root(ctx), "C", &c) == 0, "C");
 	vmp_account(ctx, c, GFP, false, 600, 0);
 	CHECK(!vmp_group_socket_pressure(c), "L2: v1 ignores the local path");
 	vmp_ctx_free(ctx);
@@ -293,7 +293,7 @@ static void ul32(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, VMP_CTX_UL32);
 	struct rec r = {0};
-	REQUIRE(vmp_listen_callback(vmp_root(ctx), "low", record, &r) == 0, "listen");
+	REQUIRE(vmp_listen_callback(vmp_ctx_root(ctx), "low", record, &r) == 0, "listen");
 	vmp_account(ctx, NULL, GFP, true, 100000, 50000);
 	CHECK(r.n == 1 && r.ev[0].pressure == 78 && r.ev[0].level == VMP_LEVEL_MEDIUM, "32-bit formula");
 	vmp_account(ctx, NULL, GFP, true, UINT64_C(1) << 32, 0);
@@ -307,7 +307,7 @@ static void wraparound(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_MANUAL, 0);
 	struct rec r = {0};
-	vmp_group *g = vmp_root(ctx);
+	vmp_group *g = vmp_ctx_root(ctx);
 	REQUIRE(vmp_listen_callback(g, "low", record, &r) == 0, "listen");
 	vmp_account(ctx, g, GFP, true, 300, 7);
 	vmp_account(ctx, g, GFP, true, UINT64_MAX - 299, 0); /* total wraps to 0 */
@@ -326,7 +326,7 @@ static void wraparound(void)
 static void group_api(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_INLINE, 0);
-	vmp_group *root = vmp_root(ctx), *a, *b, *x;
+	vmp_group *root = vmp_ctx_root(ctx), *a, *b, *x;
 	CHECK(strcmp(vmp_group_path(root), "/") == 0, "root path");
 	CHECK(vmp_group_parent(root) == NULL, "root has no parent");
 	REQUIRE(vmp_group_new(root, "a", &a) == 0, "a");
@@ -374,7 +374,7 @@ static void group_api(void)
 static void thread_executor(void)
 {
 	vmp_ctx *ctx = new_ctx(VMP_EXECUTOR_THREAD, 0);
-	vmp_group *g = vmp_root(ctx);
+	vmp_group *g = vmp_ctx_root(ctx);
 	int e = eventfd(0, 0);
 	REQUIRE(e >= 0, "eventfd");
 	REQUIRE(vmp_listen_eventfd(g, e, "medium") == 0, "listen");

@@ -54,7 +54,7 @@ static void fx_init(struct fx *f, vmp_executor ex, const struct vmp_est_config *
 	vmp_config_init(&c);
 	c.executor = ex;
 	REQUIRE(vmp_ctx_new(&f->ctx, &c) == 0, "ctx");
-	f->root = vmp_root(f->ctx);
+	f->root = vmp_ctx_root(f->ctx);
 	REQUIRE(vmp_group_new(f->root, "a", &f->a) == 0, "a");
 	REQUIRE(vmp_group_new(f->a, "b", &f->b) == 0, "a/b");
 	REQUIRE(vmp_group_new(f->b, "c", &f->c) == 0, "a/b/c");
@@ -63,13 +63,13 @@ static void fx_init(struct fx *f, vmp_executor ex, const struct vmp_est_config *
 	REQUIRE(vmp_listen_callback(f->c, "low,local", on_event, &f->at_c) == 0, "listen");
 	REQUIRE(vmp_listen_callback(f->root, "low,local", on_event, &f->at_root) == 0, "listen");
 	REQUIRE(vmp_listen_callback(f->root, "low,hierarchy", on_event, &f->all) == 0, "listen");
-	REQUIRE(vmp_est_new_config(&f->est, f->ctx, cfg) == 0, "est");
+	REQUIRE(vmp__est_new_config(&f->est, f->ctx, cfg) == 0, "est");
 	f->now = 10 * SEC;
 }
 
 static void fx_free(struct fx *f)
 {
-	vmp_est_free(f->est);
+	vmp__est_free(f->est);
 	vmp_ctx_free(f->ctx);
 }
 
@@ -133,7 +133,7 @@ static int step3(struct fx *f, const struct cg3 *s, const struct vmp_est_machine
 	vmp_group *g[3] = {f->a, f->b, f->c};
 	struct vmp_est_cgroup c[3] = {s->a, s->b, s->c};
 	f->now += 100 * MS;
-	return vmp_est_step(f->est, f->now, m, 3, g, c);
+	return vmp__est_step(f->est, f->now, m, 3, g, c);
 }
 
 static bool all_from(const struct rec *r, const char *origin)
@@ -219,7 +219,7 @@ static void test_origins(bool local)
 	pages(&s, 'c', 855 + 1321, 855 + 1321);
 	pages(&s, 'b', 1518, 1518);
 	REQUIRE(step3(&f, &s, &m) == 0, "step");
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 0, "%s: parent and child origins: no failed call", how);
 	CHECK_EQ_U64(f.at_a.by_level[VMP_LEVEL_LOW], f.at_a.n,
 		     "%s: a: low windows only (%u)", how, f.at_a.n);
@@ -256,7 +256,7 @@ static void test_windows(void)
 	 * each: medium. */
 	CHECK_EQ_U64(f.at_c.by_level[VMP_LEVEL_MEDIUM], 8, "at the interval's ratio: medium");
 	struct vmp_est_stats st;
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.scanned, 5728 - HELD, "every scanned page fed once, the latest HELD held");
 	CHECK_EQ_U64(st.reclaimed, 1728 - 26, "every stolen page fed once (HELD at 1/5 held)");
 	fx_free(&f);
@@ -299,7 +299,7 @@ static void test_resets(void)
 	step3(&f, &t, NULL);
 	CHECK_EQ_U64(f.all.n, 0, "a counter went back: no window, certainly no huge one");
 	struct vmp_est_stats st;
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.resets, 1, "counted as a reset");
 	limit_hits(&t, 'c', 20);
 	pages(&t, 'c', 1024 + HELD, 1024 + HELD);
@@ -354,7 +354,7 @@ static void test_vanish(void)
 	step3(&f, &s, NULL);
 	CHECK_EQ_U64(f.at_c.n, 2, "then deltas again");
 	struct vmp_est_stats st;
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.skipped, 1, "one invalid snapshot skipped");
 	fx_clear(&f);
 
@@ -363,7 +363,7 @@ static void test_vanish(void)
 	vmp_group *g2[2] = {f.a, f.b};
 	struct vmp_est_cgroup c2[2] = {s.a, s.b};
 	f.now += 100 * MS;
-	REQUIRE(vmp_est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
+	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
 	limit_hits(&s, 'c', 20);
 	pages(&s, 'c', 1024, 1024);
 	step3(&f, &s, NULL);
@@ -371,9 +371,9 @@ static void test_vanish(void)
 	fx_clear(&f);
 	/* ... but not forever. */
 	f.now += 11 * SEC;
-	REQUIRE(vmp_est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
+	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
 	f.now += 11 * SEC;
-	REQUIRE(vmp_est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
+	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
 	limit_hits(&s, 'c', 20);
 	pages(&s, 'c', 1024, 1024);
 	step3(&f, &s, NULL);
@@ -421,7 +421,7 @@ static void test_standin(void)
 	pages(&s, 'c', 640, 640);
 	ooms(&s, 'b', 1);
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 18, "oom: 18 failed calls (MAX_RECLAIM_RETRIES + 2)");
 	CHECK_EQ_U64(st.prio_windows, 72, "4 prio windows each (priorities 3..0)");
 	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 68,
@@ -443,16 +443,16 @@ static void test_standin(void)
 	ooms(&s, 'b', 1);
 	s.a.oom_kill++, s.b.oom_kill++, s.c.oom_kill++; /* the victim was in c */
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 35, "oom and kill: 18 + 17 failed calls");
 	limit_hits(&s, 'b', 14); /* the retries after the kill, seen now */
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 35, "the retries seen after the kill are not new");
 	f.now += 2 * SEC;
 	limit_hits(&s, 'b', 10); /* later: new failures */
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 45, "a second later, failures are new again");
 	fx_free(&f);
 
@@ -469,14 +469,14 @@ static void test_standin(void)
 		s.b.psi_some_total += 40000;
 		step3(&f, &s, NULL);
 	}
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 0, "healthy reclaim: no failure");
 	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM] + f.at_b.by_level[VMP_LEVEL_CRITICAL], 0,
 		     "healthy reclaim: low only");
 	limit_hits(&s, 'b', 25);
 	s.b.psi_some_total += 40000;
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 25, "25 calls, 0 pages: 25 failed");
 	CHECK_EQ_U64(st.prio_windows, 100, "100 prio windows:");
 	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 96, "critical but for the onset:");
@@ -487,7 +487,7 @@ static void test_standin(void)
 	ooms(&s, 'b', 1);
 	s.b.psi_some_total += 40000;
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 25, "the oom is explained by the failures seen");
 	fx_free(&f);
 
@@ -535,14 +535,14 @@ static void test_standin(void)
 	limit_hits(&s, 'b', 60); /* 30 succeed at 40 pages, 30 fail */
 	pages(&s, 'c', 1200, 1200);
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK(st.failed_calls >= 27 && st.failed_calls <= 30,
 	      "30 of 60 calls failed: estimated %llu (bound alone: 22)",
 	      (unsigned long long)st.failed_calls);
 	fx_free(&f);
 
 	struct vmp_est_config cfg;
-	vmp_est_config_init(&cfg);
+	vmp__est_config_init(&cfg);
 	cfg.prio = VMP_EST_PRIO_DEFICIT;
 	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
 	cg3_init(&s, true);
@@ -550,7 +550,7 @@ static void test_standin(void)
 	limit_hits(&s, 'b', 60);
 	pages(&s, 'c', 1200, 1200);
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 22, "the bound alone: ceil((1920 - 1200 - 32) / 32)");
 	fx_free(&f);
 
@@ -564,7 +564,7 @@ static void test_standin(void)
 	limit_hits(&s, 'b', 66);
 	pages(&s, 'c', 2278, 2278);
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 0, "a call straddling a sample is no failure");
 	fx_free(&f);
 
@@ -576,12 +576,12 @@ static void test_standin(void)
 	step3(&f, &s, NULL);
 	limit_hits(&s, 'b', 500);
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 0, "max events without any stall: no failed reclaim");
 	s.b.psi_some_total += 20000;
 	limit_hits(&s, 'b', 10);
 	step3(&f, &s, NULL);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 10, "with stall they are failures");
 	fx_free(&f);
 
@@ -595,13 +595,13 @@ static void test_standin(void)
 	m.pgscan_direct += 200;
 	m.pgsteal_direct += 0;
 	step3(&f, &s, &m);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 10, "global direct reclaim freeing nothing: failures");
 	CHECK_EQ_U64(f.at_root.by_level[VMP_LEVEL_CRITICAL], 40, "at the root");
 	m.allocstall += 1;
 	m.oom_kill += 1;
 	step3(&f, &s, &m);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 10 + 1 + 6, "a global OOM: 17 failures in all");
 	s.a.oom_kill += 1; /* a memcg kill is no global OOM */
 	s.b.oom_kill += 1;
@@ -610,7 +610,7 @@ static void test_standin(void)
 	m.pgsteal_direct += 64;
 	m.pgscan_direct += 64;
 	step3(&f, &s, &m);
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(st.failed_calls, 17, "a memcg oom_kill is not a global OOM");
 	fx_free(&f);
 }
@@ -623,34 +623,34 @@ static void test_interval(void)
 	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
 	struct cg3 s;
 	cg3_init(&s, true);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "no delta yet: busy");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 20, "no delta yet: busy");
 	step3(&f, &s, NULL);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "a baseline only: busy");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 20, "a baseline only: busy");
 	step3(&f, &s, NULL);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "calm: idle");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 1000, "calm: idle");
 	s.c.psi_some_total += 500; /* 0.5 % of 100 ms */
 	step3(&f, &s, NULL);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "a trace of stall: idle");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 1000, "a trace of stall: idle");
 	s.c.psi_some_total += 5000; /* 5 % */
 	step3(&f, &s, NULL);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "stall: busy");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 20, "stall: busy");
 	for (int k = 0; k < 19; k++)
 		step3(&f, &s, NULL);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "calm 1.9 s: still busy");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 20, "calm 1.9 s: still busy");
 	step3(&f, &s, NULL);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "calm 2 s: idle");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 1000, "calm 2 s: idle");
 	pages(&s, 'a', 32, 32); /* proactive reclaim, say: no origin, still activity */
 	step3(&f, &s, NULL);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "scanning anywhere: busy");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 20, "scanning anywhere: busy");
 	CHECK_EQ_U64(f.all.n, 0, "scanning without an origin makes no window");
 	for (int k = 0; k < 20; k++)
 		step3(&f, &s, NULL);
 	struct vmp_est_machine m = {.valid = true, .psi_some_avg10 = -1};
 	step3(&f, &s, &m);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 1000, "idle again");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 1000, "idle again");
 	m.allocstall++;
 	step3(&f, &s, &m);
-	CHECK_EQ_U64(vmp_est_next_interval_ms(f.est, 1000, 20), 20, "allocstall: busy");
+	CHECK_EQ_U64(vmp__est_next_interval_ms(f.est, 1000, 20), 20, "allocstall: busy");
 	fx_free(&f);
 }
 
@@ -663,13 +663,13 @@ static void test_args(void)
 	struct vmp_est_cgroup c[2] = {{.valid = true}, {.valid = true}};
 	vmp_group *dup[2] = {f.a, f.a};
 	vmp_group *root[1] = {f.root};
-	CHECK(vmp_est_step(f.est, 1, NULL, 2, dup, c) == -EINVAL, "a group twice: -EINVAL");
-	CHECK(vmp_est_step(f.est, 1, NULL, 1, root, c) == -EINVAL, "the root: -EINVAL");
-	CHECK(vmp_est_step(f.est, 5, NULL, 1, dup, c) == 0, "ok");
-	CHECK(vmp_est_step(f.est, 5, NULL, 1, dup, c) == -EINVAL, "time not moving: -EINVAL");
-	CHECK(vmp_est_step(f.est, 6, NULL, 0, NULL, NULL) == 0, "nothing to sample: ok");
-	CHECK(vmp_est_new(NULL, f.ctx) == -EINVAL, "NULL out: -EINVAL");
-	vmp_est_free(NULL);
+	CHECK(vmp__est_step(f.est, 1, NULL, 2, dup, c) == -EINVAL, "a group twice: -EINVAL");
+	CHECK(vmp__est_step(f.est, 1, NULL, 1, root, c) == -EINVAL, "the root: -EINVAL");
+	CHECK(vmp__est_step(f.est, 5, NULL, 1, dup, c) == 0, "ok");
+	CHECK(vmp__est_step(f.est, 5, NULL, 1, dup, c) == -EINVAL, "time not moving: -EINVAL");
+	CHECK(vmp__est_step(f.est, 6, NULL, 0, NULL, NULL) == 0, "nothing to sample: ok");
+	CHECK(vmp__est_new(NULL, f.ctx) == -EINVAL, "NULL out: -EINVAL");
+	vmp__est_free(NULL);
 	fx_free(&f);
 }
 
@@ -724,11 +724,11 @@ static void test_random(void)
 		struct vmp_est_cgroup c[3] = {t.a, t.b, t.c};
 		size_t n = rnd(20) ? 3 : 2; /* sometimes c is absent */
 		f.now += (1 + rnd(300)) * MS;
-		if (vmp_est_step(f.est, f.now, rnd(10) ? &m : NULL, n, g, c) == 0)
+		if (vmp__est_step(f.est, f.now, rnd(10) ? &m : NULL, n, g, c) == 0)
 			steps_ok++;
 	}
 	struct vmp_est_stats st;
-	vmp_est_get_stats(f.est, &st);
+	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(steps_ok, 3000, "random walk: every step accepted");
 	CHECK(st.scanned <= pages_total, "never more pages fed (%llu) than scanned (%llu)",
 	      (unsigned long long)st.scanned, (unsigned long long)pages_total);

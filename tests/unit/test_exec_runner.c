@@ -106,7 +106,7 @@ int main(void)
 	for (int i = 0; bad[i]; i++)
 		CHECK(vmp_exec_trigger(x, &bad[i], 1) == -EINVAL, "'%s' is refused", bad[i]);
 	struct vmp_exec_stats st;
-	vmp_exec_get_stats(x, &st);
+	vmp_exec_stats(x, &st);
 	CHECK(st.events == 0 && st.runs == 0 && !vmp_exec_busy(x), "refused events leave no trace");
 
 	/* ---- the environment of an event ---- */
@@ -184,7 +184,7 @@ int main(void)
 		const char *v = var;
 		CHECK(vmp_exec_trigger(x, &v, 1) == 0, "event %d", i);
 	}
-	vmp_exec_get_stats(x, &st);
+	vmp_exec_stats(x, &st);
 	CHECK(st.runs == 1 && st.pending == 1 && st.coalesced == 3 && st.events == 5,
 	      "the first runs (blocked on the fifo), the others are one pending run: runs %llu pending %llu coalesced %llu",
 	      (unsigned long long)st.runs, (unsigned long long)st.pending, (unsigned long long)st.coalesced);
@@ -219,7 +219,7 @@ int main(void)
 	const char *none[1];
 	CHECK(vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0, "exit 7 ran");
 	CHECK(rs.n == 1 && rs.r[0].exit_code == 7 && rs.r[0].signal == 0 && !rs.r[0].timed_out, "exit code 7");
-	vmp_exec_get_stats(x, &st);
+	vmp_exec_stats(x, &st);
 	CHECK(st.failed == 1, "counted as failed");
 	vmp_exec_free(x);
 	memset(&rs, 0, sizeof(rs));
@@ -231,7 +231,7 @@ int main(void)
 	x = runner("sleep 30", 0, 50, &rs);
 	CHECK(vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0, "sleep 30 with a 50 ms timeout ended");
 	CHECK(rs.n == 1 && rs.r[0].timed_out && rs.r[0].signal == SIGTERM, "timed out, SIGTERM");
-	vmp_exec_get_stats(x, &st);
+	vmp_exec_stats(x, &st);
 	CHECK(st.timed_out == 1, "counted as timed out");
 	/* vmp_exec_free() kills and reaps a run still going. */
 	CHECK(vmp_exec_trigger(x, none, 0) == 0 && vmp_exec_busy(x), "another sleep 30 running");
@@ -246,7 +246,7 @@ int main(void)
 	/* ---- without a pidfd: the same results, by polling waitid() ---- */
 	memset(&rs, 0, sizeof(rs));
 	x = runner("exit 5", 0, 0, &rs);
-	vmp_exec_no_pidfd(x);
+	vmp__exec_no_pidfd(x);
 	CHECK(vmp_exec_trigger(x, none, 0) == 0 && vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0,
 	      "no pidfd: two events ran");
 	CHECK(rs.n == 2 && rs.r[0].exit_code == 5 && rs.r[1].exit_code == 5 && rs.r[1].events == 1,
@@ -254,7 +254,7 @@ int main(void)
 	vmp_exec_free(x);
 	memset(&rs, 0, sizeof(rs));
 	x = runner("sleep 30", 0, 50, &rs);
-	vmp_exec_no_pidfd(x);
+	vmp__exec_no_pidfd(x);
 	CHECK(vmp_exec_trigger(x, none, 0) == 0 && run_idle(x) == 0 && rs.n == 1 && rs.r[0].timed_out &&
 		      rs.r[0].signal == SIGTERM,
 	      "no pidfd: the timeout still kills");
@@ -270,7 +270,7 @@ int main(void)
 		vmp_exec_dispatch(x);
 	}
 	CHECK(vmp_exec_trigger(x, none, 0) == 0, "second");
-	vmp_exec_get_stats(x, &st);
+	vmp_exec_stats(x, &st);
 	CHECK(rs.n == 1 && st.runs == 1 && st.pending == 1, "within the 60 s interval the second only pends");
 	vmp_exec_free(x);
 

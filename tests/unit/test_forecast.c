@@ -524,12 +524,12 @@ static void test_fit(void)
 {
 	double t[5] = {0, 1, 2, 3, 4}, v[5] = {1, 3, 5, 7, 9};
 	struct vmp_fc_fit f;
-	vmp_fc_fit_line(t, v, 5, 0, &f);
+	vmp__fc_fit_line(t, v, 5, 0, &f);
 	CHECK(f.n == 5 && fabs(f.slope - 2) < 1e-12 && f.se < 1e-9 && f.span == 4, "a line: slope %.3f", f.slope);
-	vmp_fc_fit_line(t, v, 5, 2.5, &f);
+	vmp__fc_fit_line(t, v, 5, 2.5, &f);
 	CHECK(f.n == 2 && fabs(f.slope - 2) < 1e-12 && f.se == 0, "from t=2.5: two points");
 	double w[5] = {0, 2, 0, 2, 0};
-	vmp_fc_fit_line(t, w, 5, 0, &f);
+	vmp__fc_fit_line(t, w, 5, 0, &f);
 	CHECK(fabs(f.slope) < 1e-12 && f.se > 0.3, "noise: slope 0, se %.3f", f.se);
 }
 
@@ -604,7 +604,7 @@ static void test_samples(void)
 		      strstr(buf, "# fcsample-cg / usage=- ") && strstr(buf, "reclaim=-"),
 	      "the lines say gone, max, usage=-, reclaim=-");
 	struct collect c = {0};
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	uint64_t n = 0;
 	int rc = vmp_forecast_replay(buf, len, &cfg, on_replayed, &c, &n, &err);
 	CHECK(rc == 0 && n == c.n && c.n > 100, "replayed %u samples (rc %d: %lu %s)", c.n, rc, err.line, err.msg);

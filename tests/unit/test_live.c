@@ -141,7 +141,7 @@ static void pump(vmp_source *src, int ms)
 	}
 }
 
-static vmp_source *new_src(vmp_source_kind kind)
+static vmp_source *new_src(enum vmp_source_kind kind)
 {
 	struct vmp_source_config cfg;
 	vmp_source_config_init(&cfg);
@@ -154,7 +154,7 @@ static vmp_source *new_src(vmp_source_kind kind)
 	cfg.idle_interval_ms = 100;
 	cfg.busy_interval_ms = 20;
 	vmp_source *src;
-	REQUIRE(vmp_source_new(&src, &cfg) == 0, "source");
+	REQUIRE(vmp_source_new(&src, &cfg, NULL) == 0, "source");
 	return src;
 }
 
@@ -169,7 +169,7 @@ static void attribution(void)
 {
 	fixture();
 	vmp_source *src = new_src(VMP_SOURCE_V2);
-	CHECK(vmp_source_get_kind(src) == VMP_SOURCE_V2, "kind v2");
+	CHECK(vmp_source_kind(src) == VMP_SOURCE_V2, "kind v2");
 	struct got ga = {0}, gc = {0}, gb = {0}, gd = {0};
 	vmp_sub *sa, *sc, *sb, *sd;
 	REQUIRE(vmp_source_subscribe(src, "a", "low,hierarchy", on_ev, &ga, &sa) == 0, "sub a");
@@ -248,11 +248,17 @@ static void errors(void)
 	vmp_source_config_init(&cfg);
 	cfg.kind = VMP_SOURCE_V2;
 	cfg.cgroup_root = "/nonexistent-vmp";
-	CHECK(vmp_source_new(&src, &cfg) == -ENOENT, "v2 source on a missing root");
+	struct vmp_error err;
+	CHECK(vmp_source_new(&src, &cfg, &err) == -ENOENT && !strcmp(err.path, "/nonexistent-vmp") &&
+		      strstr(err.msg, "cannot open the cgroup root") && err.line == 0,
+	      "v2 source on a missing root: err names it (%s: %s)", err.path, err.msg);
 	char cg[300];
 	snprintf(cg, sizeof(cg), "%s/proc", root);
 	cfg.cgroup_root = cg; /* a directory, but no cgroup.controllers */
-	CHECK(vmp_source_new(&src, &cfg) == -ENOENT, "v2 source on a non-cgroup directory");
+	CHECK(vmp_source_new(&src, &cfg, &err) == -ENOENT && !strcmp(err.path, cg) &&
+		      strstr(err.msg, "no cgroup.controllers"),
+	      "v2 source on a non-cgroup directory: err says why (%s: %s)", err.path, err.msg);
+	CHECK(vmp_source_new(&src, &cfg, NULL) == -ENOENT, "the same without err");
 	cleanup();
 }
 

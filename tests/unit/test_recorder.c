@@ -28,7 +28,7 @@
 
 static struct vmp_trace_rec last;
 static char lastbuf[256];
-static int grab(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace_error *err)
+static int grab(const struct vmp_trace_rec *rec, void *arg, struct vmp_error *err)
 {
 	(void)arg, (void)err;
 	last = *rec;
@@ -42,45 +42,45 @@ static bool span_is(struct vmp_span s, const char *want)
 
 static bool reparse(const char *text, int n)
 {
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	if (n <= 0 || (size_t)n >= sizeof(lastbuf))
 		return false;
 	memcpy(lastbuf, text, (size_t)n);
-	return vmp_trace_parse(lastbuf, (size_t)n, grab, NULL, &err) == 0;
+	return vmp__trace_parse(lastbuf, (size_t)n, grab, NULL, &err) == 0;
 }
 
 static void writer(void)
 {
 	char b[200];
-	int n = vmp_trace_fmt_vmpressure(b, sizeof(b), 13035614123u, "aa/ab", true, UINT64_MAX, 7, 0x112c4a);
+	int n = vmp__trace_fmt_vmpressure(b, sizeof(b), 13035614123u, "aa/ab", true, UINT64_MAX, 7, 0x112c4a);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_VMPRESSURE && span_is(last.t, "13.035614") &&
 		      span_is(last.group, "aa/ab") && last.tree && last.scanned == UINT64_MAX && last.reclaimed == 7 &&
 		      last.gfp == 0x112c4a,
 	      "vmpressure record round trip (%.*s)", n > 0 ? n - 1 : 0, b);
-	n = vmp_trace_fmt_prio(b, sizeof(b), 5, "/", -1, 0xca);
+	n = vmp__trace_fmt_prio(b, sizeof(b), 5, "/", -1, 0xca);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_PRIO && span_is(last.t, "0.000000") && last.prio == -1 &&
 		      span_is(last.group, "/"),
 	      "prio record round trip (%.*s)", n > 0 ? n - 1 : 0, b);
-	n = vmp_trace_fmt_work(b, sizeof(b), 2000000000u, "g");
+	n = vmp__trace_fmt_work(b, sizeof(b), 2000000000u, "g");
 	CHECK(reparse(b, n) && last.kind == VMP_REC_WORK && span_is(last.t, "2.000000"), "work record round trip");
-	n = vmp_trace_fmt_group(b, sizeof(b), "a/b", "a");
+	n = vmp__trace_fmt_group(b, sizeof(b), "a/b", "a");
 	CHECK(reparse(b, n) && last.kind == VMP_REC_GROUP && span_is(last.group, "a/b") && span_is(last.parent, "a"),
 	      "group record round trip");
-	n = vmp_trace_fmt_group(b, sizeof(b), "/", NULL);
+	n = vmp__trace_fmt_group(b, sizeof(b), "/", NULL);
 	CHECK(n > 0 && !strcmp(b, "group / -\n"), "the root's group record");
-	n = vmp_trace_fmt_listen(b, sizeof(b), 65535, "a", VMP_LEVEL_MEDIUM, VMP_MODE_LOCAL);
+	n = vmp__trace_fmt_listen(b, sizeof(b), 65535, "a", VMP_LEVEL_MEDIUM, VMP_MODE_LOCAL);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_LISTEN && last.id == 65535 && span_is(last.args, "medium,local"),
 	      "listen record round trip");
-	n = vmp_trace_fmt_listen(b, sizeof(b), 1, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT);
+	n = vmp__trace_fmt_listen(b, sizeof(b), 1, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT);
 	CHECK(n > 0 && !strcmp(b, "listen 1 a low\n"), "the default mode is the bare level, as the kernel's syntax");
-	n = vmp_trace_fmt_expect(b, sizeof(b), 3, 18446744073709551615u);
+	n = vmp__trace_fmt_expect(b, sizeof(b), 3, 18446744073709551615u);
 	CHECK(reparse(b, n) && last.kind == VMP_REC_EXPECT && last.count == UINT64_MAX, "expect record round trip");
-	CHECK(vmp_trace_fmt_vmpressure(b, sizeof(b), 0, "a b", true, 1, 1, 0xca) == -EINVAL, "a space in a name: refused");
-	CHECK(vmp_trace_fmt_group(b, sizeof(b), "a\nb", "/") == -EINVAL, "a newline in a name: refused");
-	CHECK(vmp_trace_fmt_work(b, sizeof(b), 0, "") == -EINVAL, "an empty name: refused");
-	CHECK(vmp_trace_fmt_listen(b, sizeof(b), 65536, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT) == -EINVAL,
+	CHECK(vmp__trace_fmt_vmpressure(b, sizeof(b), 0, "a b", true, 1, 1, 0xca) == -EINVAL, "a space in a name: refused");
+	CHECK(vmp__trace_fmt_group(b, sizeof(b), "a\nb", "/") == -EINVAL, "a newline in a name: refused");
+	CHECK(vmp__trace_fmt_work(b, sizeof(b), 0, "") == -EINVAL, "an empty name: refused");
+	CHECK(vmp__trace_fmt_listen(b, sizeof(b), 65536, "a", VMP_LEVEL_LOW, VMP_MODE_DEFAULT) == -EINVAL,
 	      "a listener id beyond the format's: refused");
-	CHECK(vmp_trace_fmt_work(b, 8, 0, "group") == -ENOBUFS, "a short buffer: -ENOBUFS");
+	CHECK(vmp__trace_fmt_work(b, 8, 0, "group") == -ENOBUFS, "a short buffer: -ENOBUFS");
 }
 
 /* ---- recording a trace source ----------------------------------------- */
@@ -120,7 +120,7 @@ static uint64_t record_trace(const char *path, const char *group, const char *ar
 	cfg.trace_path = path;
 	cfg.trace_speed = 0;
 	vmp_source *src;
-	REQUIRE(vmp_source_new(&src, &cfg) == 0, "trace source on %s", path);
+	REQUIRE(vmp_source_new(&src, &cfg, NULL) == 0, "trace source on %s", path);
 	CHECK(vmp_source_record(src, NULL, NULL) == -EINVAL, "record without a callback: -EINVAL");
 	CHECK(vmp_source_record_end(src) == -EINVAL, "record_end when not recording: -EINVAL");
 	REQUIRE(vmp_source_record(src, on_text, out) == 0, "record");
@@ -145,7 +145,7 @@ static uint64_t record_trace(const char *path, const char *group, const char *ar
 static uint64_t replay_count(const char *buf, size_t len, unsigned id, bool *expect_ok)
 {
 	vmp_replay *r;
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	int rc = vmp_replay_run(buf, len, NULL, NULL, &r, &err);
 	CHECK(rc == 0, "the recording replays (line %lu: %s)", err.line, err.msg);
 	if (rc)
@@ -219,7 +219,7 @@ static void refusals(void)
 	cfg.kind = VMP_SOURCE_V1;
 	cfg.cgroup_root = root;
 	vmp_source *src;
-	if (vmp_source_new(&src, &cfg) == 0) {
+	if (vmp_source_new(&src, &cfg, NULL) == 0) {
 		struct text t = {0};
 		CHECK(vmp_source_record(src, on_text, &t) == -ENOTSUP, "the v1 source: -ENOTSUP");
 		vmp_source_free(src);
@@ -282,7 +282,7 @@ static void hooks(const char *path)
 	struct hookstat h = {0};
 	struct vmp_replay_hooks hk = {h_group, h_listen, h_window, h_event, &h};
 	vmp_replay *r, *r0;
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	REQUIRE(vmp_replay_run_hooks(buf, len, &hk, &r, &err) == 0, "%s: replay with hooks", path);
 	REQUIRE(vmp_replay_run(buf, len, NULL, NULL, &r0, &err) == 0, "%s: replay", path);
 	uint64_t total = 0;
@@ -309,11 +309,36 @@ static void hooks(const char *path)
 	free(buf);
 }
 
+/* A trace source that cannot load says which file and line, in err. */
+static void trace_errors(void)
+{
+	char path[] = "/tmp/vmp-badtrace-XXXXXX";
+	int fd = mkstemp(path);
+	REQUIRE(fd >= 0, "mkstemp");
+	static const char bad[] = "# vmptrace 1\ngroup / -\nlisten 0 / low\nvmpressure 0.5 / 1 512 x 0xca\n";
+	REQUIRE(write(fd, bad, sizeof(bad) - 1) == (ssize_t)sizeof(bad) - 1, "write %s", path);
+	close(fd);
+	struct vmp_source_config cfg;
+	vmp_source_config_init(&cfg);
+	cfg.kind = VMP_SOURCE_TRACE;
+	cfg.trace_path = path;
+	vmp_source *src = NULL;
+	struct vmp_error err;
+	CHECK(vmp_source_new(&src, &cfg, &err) == -EINVAL && err.line == 4 && !strcmp(err.path, path) &&
+		      strstr(err.msg, "'x'"),
+	      "a malformed trace: err names file, line and bytes (%s:%lu: %s)", err.path, err.line, err.msg);
+	unlink(path);
+	CHECK(vmp_source_new(&src, &cfg, &err) == -ENOENT && err.line == 0 && !strcmp(err.path, path) &&
+		      strstr(err.msg, "cannot open"),
+	      "a missing trace: err names it (%s: %s)", err.path, err.msg);
+}
+
 int main(int argc, char **argv)
 {
 	REQUIRE(argc > 1, "usage: test_record TRACE...");
 	writer();
 	refusals();
+	trace_errors();
 	for (int a = 1; a < argc; a++) {
 		hooks(argv[a]);
 		recording(argv[a]);

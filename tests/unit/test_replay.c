@@ -23,7 +23,7 @@ int main(int argc, char **argv)
 	for (int a = 1; a < argc; a++) {
 		size_t len;
 		char *buf = check_slurp(argv[a], &len);
-		struct vmp_trace_error err = {0};
+		struct vmp_error err = {0};
 		vmp_replay *r = NULL;
 		events = 0;
 		int rc = vmp_replay_run(buf, len, on_ev, NULL, &r, &err);

@@ -89,7 +89,7 @@ struct got {
 	unsigned long line;
 };
 
-static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_error *err)
+static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_error *err)
 {
 	struct got *g = arg;
 	(void)err;
@@ -143,15 +143,15 @@ static void test_round_trip(void)
 		char buf[4096];
 		struct text tx = {0};
 		puts_(&tx, "group / -\n");
-		REQUIRE(vmp_samples_fmt_header(buf, sizeof(buf)) > 0, "header");
+		REQUIRE(vmp__samples_fmt_header(buf, sizeof(buf)) > 0, "header");
 		puts_(&tx, buf);
-		REQUIRE(vmp_samples_fmt_step(buf, sizeof(buf), t, 1, no_m ? NULL : &m) > 0, "step");
+		REQUIRE(vmp__samples_fmt_step(buf, sizeof(buf), t, 1, no_m ? NULL : &m) > 0, "step");
 		puts_(&tx, buf);
-		REQUIRE(vmp_samples_fmt_cgroup(buf, sizeof(buf), "x/y-1", &c) > 0, "cgroup");
+		REQUIRE(vmp__samples_fmt_cgroup(buf, sizeof(buf), "x/y-1", &c) > 0, "cgroup");
 		puts_(&tx, buf);
 		struct got g = {0};
-		struct vmp_trace_error err = {0};
-		int rc = vmp_samples_parse(tx.p, tx.n, on_rec, &g, NULL, &err);
+		struct vmp_error err = {0};
+		int rc = vmp__samples_parse(tx.p, tx.n, on_rec, &g, NULL, &err);
 		bool ok = rc == 0 && g.steps == 1 && g.t == t && g.have_m == !no_m && g.n == 1 &&
 			  !strcmp(g.path, "x/y-1") && g.line == 3;
 		if (ok && !no_m) {
@@ -179,7 +179,7 @@ static void test_round_trip(void)
 		/* and formatting what was parsed gives the same text */
 		if (ok) {
 			char again[4096];
-			int n = vmp_samples_fmt_cgroup(again, sizeof(again), "x/y-1", &g.c);
+			int n = vmp__samples_fmt_cgroup(again, sizeof(again), "x/y-1", &g.c);
 			const char *line3 = strstr(tx.p, "# sample-cg");
 			ok = n > 0 && line3 && !strcmp(again, line3);
 		}
@@ -191,9 +191,9 @@ static void test_round_trip(void)
 
 	char small[16];
 	struct vmp_est_cgroup c = {.valid = true};
-	CHECK(vmp_samples_fmt_cgroup(small, sizeof(small), "a", &c) == -ENOBUFS, "a short buffer: -ENOBUFS");
-	CHECK(vmp_samples_fmt_cgroup(small, sizeof(small), "a b", &c) == -EINVAL, "a path with a space: -EINVAL");
-	CHECK(vmp_samples_fmt_gone(small, sizeof(small), "../x") == -EINVAL, "a path with '..': -EINVAL");
+	CHECK(vmp__samples_fmt_cgroup(small, sizeof(small), "a", &c) == -ENOBUFS, "a short buffer: -ENOBUFS");
+	CHECK(vmp__samples_fmt_cgroup(small, sizeof(small), "a b", &c) == -EINVAL, "a path with a space: -EINVAL");
+	CHECK(vmp__samples_fmt_gone(small, sizeof(small), "../x") == -EINVAL, "a path with '..': -EINVAL");
 }
 
 /* ---- malformed lines ------------------------------------------------------ */
@@ -206,8 +206,8 @@ static void refused(const char *body, unsigned long line, unsigned long byte, co
 	struct text tx = {0};
 	puts_(&tx, head);
 	puts_(&tx, body);
-	struct vmp_trace_error err = {0};
-	int rc = vmp_samples_parse(tx.p, tx.n, NULL, NULL, NULL, &err);
+	struct vmp_error err = {0};
+	int rc = vmp__samples_parse(tx.p, tx.n, NULL, NULL, NULL, &err);
 	char want[32];
 	snprintf(want, sizeof(want), "byte %lu:", byte);
 	bool ok = rc == -EINVAL && err.line == line && (!byte || strstr(err.msg, want)) && strstr(err.msg, what);
@@ -274,26 +274,26 @@ static void test_malformed_lines(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].body, cases[i].line, cases[i].byte, cases[i].what);
 
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	const char *nohead = "group / -\n# sample 1.000000000 0 -\n";
-	int rc = vmp_samples_parse(nohead, strlen(nohead), NULL, NULL, NULL, &err);
+	int rc = vmp__samples_parse(nohead, strlen(nohead), NULL, NULL, NULL, &err);
 	CHECK(rc == -EINVAL && err.line == 2 && strstr(err.msg, "byte 3:") && strstr(err.msg, "header"),
 	      "a sample before the header: line 2, byte 3 (%s)", err.msg);
 	const char *v2 = "# samples 2\n";
-	rc = vmp_samples_parse(v2, strlen(v2), NULL, NULL, NULL, &err);
+	rc = vmp__samples_parse(v2, strlen(v2), NULL, NULL, NULL, &err);
 	CHECK(rc == -EINVAL && err.line == 1 && strstr(err.msg, "byte 11:") && strstr(err.msg, "version 1 only"),
 	      "samples version 2: refused at its byte (%s)", err.msg);
 	/* other comments, even ones that begin alike, are not sample lines */
 	const char *others = "# sampled by hand\n# samplesize 3\n#sample 1\n# kernel-signal 1.0 0\n";
 	size_t steps = 7;
-	rc = vmp_samples_parse(others, strlen(others), NULL, NULL, &steps, &err);
+	rc = vmp__samples_parse(others, strlen(others), NULL, NULL, &steps, &err);
 	CHECK(rc == 0 && steps == 0, "comments that merely begin like sample lines are left alone (rc %d)", rc);
 }
 
 /* ---- estimate: errors, gone ------------------------------------------------ */
 
 static int estimate(const char *text, const struct vmp_estimate_config *cfg, uint64_t *count0,
-		    struct text *out, struct vmp_trace_error *err)
+		    struct text *out, struct vmp_error *err)
 {
 	vmp_estimate *e = NULL;
 	int rc = vmp_estimate_run(text, strlen(text), cfg, out ? on_text : NULL, out, &e, err);
@@ -317,16 +317,16 @@ static void gone_text(struct text *t, bool gone)
 		struct vmp_est_cgroup c = {.valid = true, .pgscan = 4096u * (unsigned)k,
 					   .pgsteal = 2048u * (unsigned)k, .max = 64u * (unsigned)k,
 					   .psi_some_avg10 = -1, .psi_full_avg10 = -1};
-		vmp_samples_fmt_step(buf, sizeof(buf), 1000000000ull * (unsigned)(k + 1), 1, NULL);
+		vmp__samples_fmt_step(buf, sizeof(buf), 1000000000ull * (unsigned)(k + 1), 1, NULL);
 		puts_(t, buf);
-		vmp_samples_fmt_cgroup(buf, sizeof(buf), "a", &c);
+		vmp__samples_fmt_cgroup(buf, sizeof(buf), "a", &c);
 		puts_(t, buf);
 	}
 }
 
 static void test_estimate_api(void)
 {
-	struct vmp_trace_error err = {0};
+	struct vmp_error err = {0};
 	uint64_t with, without;
 	struct text a = {0}, b = {0}, out = {0};
 	gone_text(&a, false);
@@ -432,7 +432,7 @@ static void test_runs(const char *dir)
 		run_text(run, &t);
 		for (size_t w = 0; w < sizeof(windows) / sizeof(windows[0]); w++) {
 			struct vmp_est_config ec;
-			vmp_est_config_init(&ec);
+			vmp__est_config_init(&ec);
 			ec.window_pages = windows[w];
 			struct v2s_result direct;
 			int rc = v2s_estimate(run, &ec, 0, 0, &direct);
@@ -440,7 +440,7 @@ static void test_runs(const char *dir)
 			vmp_estimate_config_init(&cfg);
 			cfg.window_pages = windows[w];
 			vmp_estimate *e = NULL;
-			struct vmp_trace_error terr = {0};
+			struct vmp_error terr = {0};
 			struct text out = {0};
 			int rc2 = vmp_estimate_run(t.p, t.n, &cfg, on_text, &out, &e, &terr);
 			bool same = rc == 0 && rc2 == 0 && vmp_estimate_listener_count(e) == run->nlisten;

@@ -22,7 +22,7 @@ static void setup(void)
 	vmp_config_init(&cfg);
 	cfg.executor = VMP_EXECUTOR_INLINE;
 	REQUIRE(vmp_ctx_new(&ctx, &cfg) == 0, "context");
-	R = vmp_root(ctx);
+	R = vmp_ctx_root(ctx);
 	REQUIRE(vmp_group_new(R, "A", &A) == 0, "A");
 	REQUIRE(vmp_group_new(A, "B", &B) == 0, "B");
 	REQUIRE(vmp_group_new(B, "C", &C) == 0, "C");

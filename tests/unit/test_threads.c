@@ -110,7 +110,7 @@ static void *accountant(void *arg)
 			continue;
 		case 3: { /* a group that may be being destroyed right now */
 			vmp_group *tmp;
-			if (vmp_group_get(ctx, "a/tmp", &tmp) == 0) {
+			if (vmp_group_lookup_ref(ctx, "a/tmp", &tmp) == 0) {
 				vmp_account(ctx, tmp, GFP, true, 600, 1);
 				vmp_group_unref(tmp);
 			}
@@ -163,7 +163,7 @@ int main(void)
 	cfg.executor = VMP_EXECUTOR_THREAD;
 	cfg.threads = 2;
 	REQUIRE(vmp_ctx_new(&ctx, &cfg) == 0, "ctx");
-	groups[0] = vmp_root(ctx);
+	groups[0] = vmp_ctx_root(ctx);
 	REQUIRE(vmp_group_new(groups[0], "a", &groups[1]) == 0, "a");
 	REQUIRE(vmp_group_new(groups[1], "b", &groups[2]) == 0, "b");
 	REQUIRE(vmp_group_new(groups[0], "c", &groups[3]) == 0, "c");

@@ -29,6 +29,7 @@ import sys
 
 LINE = re.compile(r'\s(\d+\.\d+): (\w+): \(\S+\)(.*)$')
 KV = re.compile(r'(\w+)=(\S+)')
+TASK = re.compile(r'^\s*\S.*?-(\d+)\s+\[\d+\]')
 
 
 class CaptureError(Exception):
@@ -71,6 +72,52 @@ def read_listeners(d):
     return groups, order, listeners, expects
 
 
+def align_works(items, calls, works):
+    """Two CPUs: a vmpressure() call whose probe fired just before a work
+    item's may still add to the accumulator after the work took it (and the
+    other way round), so time order alone can put a call in the wrong
+    window. The work probe reads the accumulator the kernel is about to
+    take (ts, tr); each work record is moved to just after the call that
+    brings the replay's accumulator of its group to exactly that. Where no
+    call does (the capture began mid-window, or a call raced even the work's
+    lock), that group's remaining works keep their time order. Returns the
+    number of works moved and of groups left unaligned."""
+    moved, unaligned = 0, 0
+
+    def place(wi, cs, j):
+        """Put work item wi between calls cs[j-1] and cs[j] (of its group)."""
+        nonlocal moved
+        lo = cs[j - 1][0] if j > 0 else -1
+        hi = cs[j][0] if j < len(cs) else float('inf')
+        if lo < wi < hi:
+            return
+        moved += 1
+        if j > 0:
+            items[wi]['key'] = items[lo]['key'] + 0.5 + 1e-7 * (wi % 1000000)
+            items[wi]['t'] = items[lo]['t']
+        else:
+            items[wi]['key'] = items[hi]['key'] - 0.5 + 1e-7 * (wi % 1000000)
+            items[wi]['t'] = items[hi]['t']
+    for g, ws in works.items():
+        cs = calls.get(g, [])
+        pos = 0
+        for wi, ts, tr in ws:
+            if ts == 0 and tr == 0:  # nothing to take
+                place(wi, cs, pos)
+                continue
+            s_, r_, j = 0, 0, pos
+            while j < len(cs) and (s_ < ts or (s_ == ts and r_ < tr and cs[j][1] == 0)):
+                s_ += cs[j][1]
+                r_ += cs[j][2]
+                j += 1
+            if s_ != ts or r_ != tr:
+                unaligned += 1
+                break
+            place(wi, cs, j)
+            pos = j
+    return moved, unaligned
+
+
 def convert(d, out, source='linux'):
     groups, order, listeners, expects = read_listeners(d)
     if not order or order[0] != '/':
@@ -95,7 +142,9 @@ def convert(d, out, source='linux'):
         w(f'listen {idx} {g} {args}\n')
     efd2l = {e: i for i, _, _, e in listeners if e is not None}
     foreign = {}
-    inner = None  # (group, gfp) of a prio <= 3 call whose own vmpressure() is next
+    # A prio <= 3 call's own vmpressure() is the next one of the same task.
+    inner = {}  # task -> (group, gfp, index of the prio record)
+    items, calls, works = [], {}, {}
     n = 0
     for line in open(f'{d}/trace', errors='replace'):
         if line.startswith('#'):
@@ -108,6 +157,8 @@ def convert(d, out, source='linux'):
         if not m:
             continue
         t, ev, a = m.group(1), m.group(2), dict(KV.findall(m.group(3)))
+        tm = TASK.match(line)
+        task = tm.group(1) if tm else None
         n += 1
         if ev == 'vmp':
             g = gname(a.get('mc'), a['cg'], local=a['tree'] == '0')
@@ -118,21 +169,37 @@ def convert(d, out, source='linux'):
                 # never reach a listener: they are left out, and counted.
                 foreign[a['cg']] = foreign.get(a['cg'], 0) + 1
                 continue
-            if inner == (g, a['gfp']) and a['tree'] == '1' and a['scanned'] == '512' and a['reclaimed'] == '0':
-                inner = None
+            pend = inner.pop(task, None)
+            sc, rc = int(a['scanned']), int(a['reclaimed'])
+            if pend and pend[:2] == (g, a['gfp']) and a['tree'] == '1' and sc == 512 and rc == 0:
+                calls.setdefault(g, []).append((pend[2], sc, rc))  # the prio record stands for it
                 continue
-            inner = None
-            w(f"vmpressure {t} {g} {a['tree']} {a['scanned']} {a['reclaimed']} {a['gfp']}\n")
+            if a['tree'] == '1':
+                calls.setdefault(g, []).append((len(items), sc, rc))
+            items.append({'key': float(len(items)), 't': t,
+                          'text': f"vmpressure {{t}} {g} {a['tree']} {a['scanned']} {a['reclaimed']} {a['gfp']}\n"})
         elif ev == 'vmprio':
             g = gname(a.get('mc'), a['cg'])
-            w(f"prio {t} {g} {a['prio']} {a['gfp']}\n")
-            inner = (g, a['gfp']) if int(a['prio']) <= 3 else None
+            if int(a['prio']) <= 3:
+                inner[task] = (g, a['gfp'], len(items))
+            else:
+                inner.pop(task, None)
+            items.append({'key': float(len(items)), 't': t, 'text': f"prio {{t}} {g} {a['prio']} {a['gfp']}\n"})
         elif ev == 'vmwork':
-            w(f"work {t} {gname(None, a['id'])}\n")
+            g = gname(None, a['id'])
+            if 'ts' in a and 'tr' in a:
+                works.setdefault(g, []).append((len(items), int(a['ts']), int(a['tr'])))
+            items.append({'key': float(len(items)), 't': t, 'text': f'work {{t}} {g}\n'})
         elif ev == 'efd':
             i = int(a['id'])
             if i in efd2l:
-                w(f'# kernel-signal {t} {efd2l[i]}\n')
+                items.append({'key': float(len(items)), 't': t, 'text': f'# kernel-signal {{t}} {efd2l[i]}\n'})
+    moved, unaligned = align_works(items, calls, works)
+    for it in sorted(items, key=lambda it: it['key']):
+        w(it['text'].replace('{t}', it['t']))
+    if moved or unaligned:
+        w(f'# work records placed by the accumulator they took: {moved} moved; '
+          f'{unaligned} groups left in time order\n')
     if foreign:
         w(f'# left out: {sum(foreign.values())} local-path (tree=0) calls of cgroups outside the '
           f'workload (ids {" ".join(sorted(foreign))})\n')

@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: MIT
 """The VM suite: a real Linux kernel as the judge.
 
-    vmsuite.py v1|v2 --source-root DIR --build-root DIR --cli PATH [--workloads a,b]
+    vmsuite.py CONFIG --source-root DIR --build-root DIR --cli PATH [--workloads a,b]
 
-Boots Debian's own kernel (the package linux-image-amd64 depends on) under
-qemu (TCG, one CPU, 512 MiB) with a busybox initramfs holding the project's
+CONFIG is one of CONFIGS (below; v1, v2: 6.1-v1, 6.1-v2): a kernel (Debian
+12's 6.1, or bookworm-backports' 6.12 fetched with a private apt
+configuration), a cgroup version and MGLRU on or off. Boots that kernel under
+qemu (TCG, two vCPUs, 512 MiB) with a busybox initramfs holding the project's
 programs built statically, runs memory workloads in fresh cgroup trees, and
 captures the kernel's vmpressure inputs with kprobes (guest/init.sh).
 
@@ -16,14 +18,14 @@ captures the kernel's vmpressure inputs with kprobes (guest/init.sh).
       eventfds (guest/vmpclient.c) must equal them too.
   v2  cgroup v2, estimator fidelity (a benchmark): vmpressured --source v2
       serves the same listeners; the capture, replayed for them, is the
-      kernel's truth. Writes BUILD/vm/v2_fidelity.md and .json.
+      kernel's truth. Writes BUILD/vm/CONFIG/v2_fidelity.md and .json.
   Both boots end with the end-to-end workload (e2e): a client woken through
   the daemon's eventfd under real pressure, then its cgroup removed.
 
 TAP on standard output; "1..0 # SKIP ..." where qemu, the kernel package or
-root (to install them) cannot be had. Artifacts: BUILD/vm/<v1|v2>/ (console
+root (to install them) cannot be had. Artifacts: BUILD/vm/CONFIG/ (console
 log, per-workload capture, vmptrace, tool output); for each failed check the
-guest's output is kept as BUILD/vm/logs/<boot>-<workload>.log. Downloads
+guest's output is kept as BUILD/vm/logs/CONFIG/<workload>.log. Downloads
 and the data disk are cached in BUILD/vm-cache (VMP_VM_CACHE overrides).
 
 Environment: VMP_VM_KERNEL=<package> pins the kernel package;
@@ -33,6 +35,7 @@ import argparse
 import glob
 import gzip
 import json
+import lzma
 import os
 import re
 import shutil
@@ -46,18 +49,38 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import k2vmpt  # noqa: E402
 
-V1_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed', 'e2e']
-V2_WORKLOADS = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed', 'e2e']
+# The workloads (guest/scen/<name>.sh), in two sets: the estimator's
+# settings may be fitted on the tuning set; the test set is never used to
+# fit anything, and every table reports the two apart. e2e is a check of
+# its own (no table). Workloads added with --scen-dir are "external".
+TUNING_SET = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed']
+TEST_SET = []
+V1_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
+V2_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
 PACKAGES = {  # Debian package: what we need of it
     'qemu-system-x86': 'qemu-system-x86_64',
     'busybox-static': 'a static /bin/busybox',
     'cpio': 'cpio',
     'e2fsprogs': 'mkfs.ext4, debugfs',
 }
-MODULES = ['crypto/crc32c_generic', 'drivers/virtio/virtio_ring', 'drivers/virtio/virtio',
-           'drivers/virtio/virtio_pci_modern_dev', 'drivers/virtio/virtio_pci_legacy_dev',
-           'drivers/virtio/virtio_pci', 'drivers/block/virtio_blk', 'lib/crc16', 'fs/mbcache',
-           'fs/jbd2/jbd2', 'fs/ext4/ext4']
+# The modules the guest loads, with their dependencies (module_order());
+# ext4 finds crc32c through the crypto API, so it is named; zram is the
+# guest's swap (workloads with SWAP=). Built-in ones are simply absent.
+MODULES = ['crc32c_generic', 'virtio_pci', 'virtio_blk', 'ext4', 'zram']
+VCPUS = 2  # real machines run the kernel's deferred work on another CPU
+KERNEL_CACHE = 2  # bump when the cached kernel's layout changes
+# The configurations: one boot each. suite: 'stable' is the kernel
+# linux-image-amd64 names in the host's own apt sources (Debian 12: 6.1);
+# 'SUITE-backports' is fetched with a private apt configuration. lru_gen:
+# what the guest writes to /sys/kernel/mm/lru_gen/enabled before the
+# workloads (None: the kernel's default).
+CONFIGS = {
+    '6.1-v1': {'suite': 'stable', 'cg': 1, 'lru_gen': None},
+    '6.1-v2': {'suite': 'stable', 'cg': 2, 'lru_gen': None},
+    '6.12-v2': {'suite': 'SUITE-backports', 'cg': 2, 'lru_gen': None},
+    '6.12-v2-nolrugen': {'suite': 'SUITE-backports', 'cg': 2, 'lru_gen': 'n'},
+}
+ALIASES = {'v1': '6.1-v1', 'v2': '6.1-v2'}
 DATA_FILES = [('f192', 192), ('f128', 128), ('f64', 64), ('f64b', 64)]  # MiB
 DATA_VERSION = 1  # bump when DATA_FILES change: the cached image is rebuilt
 
@@ -155,57 +178,157 @@ def ensure_packages():
         raise Skip(f'cannot install {" ".join(missing)}: {r.stderr.strip()[-500:]}')
 
 
-def kernel_package():
-    """The versioned package linux-image-amd64 depends on, e.g. linux-image-6.1.0-56-amd64."""
-    if os.environ.get('VMP_VM_KERNEL'):
-        return os.environ['VMP_VM_KERNEL']
-    for attempt in range(2):
-        r = run(['apt-cache', 'depends', 'linux-image-amd64'], check=False)
-        m = re.search(r'Depends:\s*(linux-image-\d\S*-amd64)\b', r.stdout)
-        if m:
-            return m.group(1)
-        if attempt == 0 and os.geteuid() == 0:
-            apt_update_once()
+def host_mirror(suite):
+    """(URI, keyring or None) of the host's apt entry for `suite` (deb822
+    .sources files first, then one-line .list files), or None."""
+    for f in sorted(glob.glob('/etc/apt/sources.list.d/*.sources')):
+        for stanza in re.split(r'\n\s*\n', read(f)):
+            kv = {}
+            for line in stanza.splitlines():
+                m = re.match(r'([A-Za-z-]+):\s*(.*)', line)
+                if m and not line.startswith('#'):
+                    kv[m.group(1).lower()] = m.group(2).split()
+            if ('deb' in kv.get('types', []) and suite in kv.get('suites', []) and kv.get('uris')
+                    and kv.get('enabled', ['yes'])[0].lower() != 'no'):
+                key = kv.get('signed-by', [None])[0]
+                return kv['uris'][0], key if key and key.startswith('/') else None
+    for f in ['/etc/apt/sources.list'] + sorted(glob.glob('/etc/apt/sources.list.d/*.list')):
+        for line in read(f).splitlines():
+            m = re.match(r'deb\s+(\[[^\]]*\]\s+)?(\S+)\s+(\S+)', line)
+            if m and m.group(3) == suite:
+                k = re.search(r'signed-by=(\S+?)\]?(\s|$)', m.group(1) or '')
+                return m.group(2), k.group(1) if k else None
     return None
 
 
-def fetch_kernel(cache):
-    """Cache dir with vmlinuz and the modules the guest loads: (dir, release)."""
-    pkg = None
+def private_apt(cache, suite):
+    """apt-get/apt-cache options for a private configuration that knows only
+    `suite` (its own sources.list, lists, cache and an empty dpkg status
+    under CACHE/apt-SUITE, as scripts/deps.sh does for libsystemd): the
+    host's apt state is never touched. Raises Skip when it cannot be had."""
+    codename = re.search(r'VERSION_CODENAME=(\S+)', read('/etc/os-release'))
+    if not codename:
+        raise Skip('no VERSION_CODENAME in /etc/os-release: cannot name the backports suite')
+    codename = codename.group(1).strip('"')
+    mirror = host_mirror(codename)
+    if not mirror:
+        raise Skip(f'the host\'s apt sources name no Debian mirror for {codename}')
+    full = suite.replace('SUITE', codename)
+    apt = f'{cache}/apt-{full}'
+    for d in ['lists/partial', 'cache/archives/partial', 'parts']:
+        os.makedirs(f'{apt}/{d}', exist_ok=True)
+    open(f'{apt}/status', 'w').close()
+    uri, key = mirror
+    with open(f'{apt}/sources.list', 'w') as f:
+        f.write(f'deb {f"[signed-by={key}] " if key else ""}{uri} {full} main\n')
+    opts = ['-q', '-o', f'Dir::Etc::SourceList={apt}/sources.list', '-o', f'Dir::Etc::SourceParts={apt}/parts',
+            '-o', f'Dir::State={apt}', '-o', f'Dir::State::Lists={apt}/lists',
+            '-o', f'Dir::State::status={apt}/status', '-o', f'Dir::Cache={apt}/cache',
+            '-o', 'APT::Sandbox::User=root' if os.geteuid() == 0 else f'APT::Sandbox::User={os.getlogin()}']
+    stamp = f'{apt}/updated'
+    if not os.path.exists(stamp) or time.time() - os.path.getmtime(stamp) > 86400:
+        r = run(['apt-get'] + opts + ['update'], timeout=600, check=False)
+        if r.returncode == 0:
+            open(stamp, 'w').close()
+        else:
+            log(f'apt-get update of {full} (private configuration) failed: {r.stderr.strip()[-300:]}')
+    return opts, full
+
+
+def kernel_package(suite, cache):
+    """(the versioned package linux-image-amd64 depends on in `suite`, e.g.
+    linux-image-6.1.0-56-amd64; apt options to fetch it with) or (None, why)."""
+    if suite == 'stable':
+        if os.environ.get('VMP_VM_KERNEL'):
+            return os.environ['VMP_VM_KERNEL'], []
+        opts, name = [], 'the host\'s apt sources'
+    else:
+        opts, name = private_apt(cache, suite)
+    for attempt in range(2):
+        r = run(['apt-cache'] + opts + ['depends', 'linux-image-amd64'], check=False)
+        m = re.search(r'Depends:\s*(linux-image-\d\S*-amd64)\b', r.stdout)
+        if m:
+            return m.group(1), opts
+        if attempt == 0 and os.geteuid() == 0 and suite == 'stable':
+            apt_update_once()
+    return None, f'apt-cache knows no linux-image-amd64 in {name}'
+
+
+def module_index(kdir):
+    """{module name: path} of a kernel package's modules (.ko or .ko.xz;
+    names with - and _ alike, as modprobe treats them)."""
+    idx = {}
+    for p in glob.glob(f'{kdir}/**/*.ko*', recursive=True):
+        b = os.path.basename(p)
+        for suf in ('.ko.xz', '.ko'):
+            if b.endswith(suf):
+                idx[b[:-len(suf)].replace('-', '_')] = p
+    return idx
+
+
+def module_bytes(path):
+    data = open(path, 'rb').read()
+    return lzma.decompress(data) if path.endswith('.xz') else data
+
+
+def module_order(idx, wanted):
+    """The modules to insmod, dependencies first (from each module's
+    .modinfo "depends="); those not in the package are built in."""
+    order, seen = [], set()
+
+    def visit(name):
+        name = name.replace('-', '_')
+        if name in seen or name not in idx:
+            return
+        seen.add(name)
+        m = re.search(rb'(?:^|\x00)depends=([^\x00]*)\x00', module_bytes(idx[name]))
+        for dep in (m.group(1).decode().split(',') if m and m.group(1) else []):
+            visit(dep)
+        order.append(name)
+    for w in wanted:
+        visit(w)
+    return order
+
+
+def fetch_kernel(cache, suite):
+    """Cache dir with vmlinuz, the kernel's config and the modules the guest
+    loads (decompressed): (dir, release). Skip if it cannot be had."""
+    pkg, opts = None, []
     if shutil.which('apt-cache'):
-        pkg = kernel_package()
+        pkg, opts = kernel_package(suite, cache)
     if pkg is None:
-        have = sorted(glob.glob(f'{cache}/kernel-*/complete'))
+        have = sorted(glob.glob(f'{cache}/kernel{KERNEL_CACHE}-*/complete'))
+        have = [h for h in have if read(h).split()[1:2] == [suite]]
         if have:
             d = os.path.dirname(have[-1])
-            log(f'apt offers no kernel package; using the cached {d}')
-            return d, open(have[-1]).read().strip()
-        raise Skip('no kernel package: apt-cache knows no linux-image-amd64 (not Debian, or no apt lists)')
+            log(f'{opts or "apt offers no kernel package"}; using the cached {d}')
+            return d, read(have[-1]).split()[0]
+        raise Skip(f'no kernel package for {suite}: {opts or "no apt-cache"}')
     rel = pkg[len('linux-image-'):]
-    d = f'{cache}/kernel-{rel}'
+    d = f'{cache}/kernel{KERNEL_CACHE}-{rel}'
     if os.path.exists(f'{d}/complete'):
         return d, rel
-    log(f'fetching {pkg}')
+    log(f'fetching {pkg}' + (' with a private apt configuration' if opts else ''))
     tmp = tempfile.mkdtemp(prefix='kernel.', dir=cache)
     try:
-        r = run(['apt-get', 'download', pkg], cwd=tmp, timeout=900, check=False)
+        os.chmod(tmp, 0o755)  # apt's _apt user downloads into it when it can
+        r = run(['apt-get'] + opts + ['download', pkg], cwd=tmp, timeout=900, check=False)
         debs = glob.glob(f'{tmp}/*.deb')
         if r.returncode != 0 or not debs:
             raise Skip(f'cannot download {pkg}: {r.stderr.strip()[-500:]}')
         run(['dpkg-deb', '-x', debs[0], f'{tmp}/root'], timeout=600)
         os.makedirs(f'{tmp}/k/mods')
         shutil.copy(f'{tmp}/root/boot/vmlinuz-{rel}', f'{tmp}/k/vmlinuz')
-        kdir = f'{tmp}/root/lib/modules/{rel}/kernel'
-        order = []
-        for m in MODULES:
-            p = f'{kdir}/{m}.ko'
-            if os.path.exists(p):
-                shutil.copy(p, f'{tmp}/k/mods/')
-                order.append(os.path.basename(m))
+        shutil.copy(f'{tmp}/root/boot/config-{rel}', f'{tmp}/k/config')
+        idx = module_index(f'{tmp}/root/lib/modules/{rel}/kernel')
+        order = module_order(idx, MODULES)
+        for m in order:
+            with open(f'{tmp}/k/mods/{m}.ko', 'wb') as f:
+                f.write(module_bytes(idx[m]))
         with open(f'{tmp}/k/mods/order', 'w') as f:
             f.write('\n'.join(order) + '\n')
         with open(f'{tmp}/k/complete', 'w') as f:
-            f.write(rel + '\n')
+            f.write(f'{rel} {suite}\n')
         shutil.rmtree(d, ignore_errors=True)
         os.rename(f'{tmp}/k', d)
     finally:
@@ -304,20 +427,23 @@ def initramfs(out, kdir, progs, cgv, tmpdir):
         f.write(r.stdout)
 
 
-def boot(rundir, kdir, data, initrd, cgv, workloads, timeout):
+def boot(rundir, kdir, data, initrd, conf, workloads, timeout):
     """Run the guest; returns (seconds, console text, timed out?)."""
+    cg = CONFIGS[conf]['cg']
+    lru = CONFIGS[conf]['lru_gen']
     outimg = f'{rundir}/out.img'
     with open(outimg, 'wb') as f:
         f.truncate(512 << 20)
     run(['mkfs.ext4', '-q', '-F', '-O', '^metadata_csum,^has_journal', outimg])
-    cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '512M', '-smp', '1', '-nographic',
+    cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '512M', '-smp', str(VCPUS), '-nographic',
            '-no-reboot', '-kernel', f'{kdir}/vmlinuz', '-initrd', initrd,
            '-drive', f'file={data},format=raw,if=virtio,readonly=on',
            '-drive', f'file={outimg},format=raw,if=virtio',
-           '-append', f'console=ttyS0 quiet panic=-1 vmcg={cgv[1]} vmscen={",".join(workloads)}']
+           '-append', f'console=ttyS0 quiet panic=-1 vmcg={cg} vmscen={",".join(workloads)}'
+                      + (f' vmlrugen={lru}' if lru else '')]
     console = f'{rundir}/console.log'
     t0 = time.monotonic()
-    log(f'booting the {cgv} guest: {" ".join(workloads)} (timeout {timeout} s)')
+    log(f'booting the {conf} guest: {" ".join(workloads)} (timeout {timeout} s)')
     timed_out = False
     with open(console, 'wb') as f:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
@@ -360,6 +486,45 @@ def meta(d):
             except ValueError:
                 pass
     return m
+
+
+OOM_TP = re.compile(r'\s(\d+\.\d+): mark_victim: pid=(\d+)')
+OOM_LINE = re.compile(r'oom-kill:constraint=(\w+),.*?oom_memcg=(\S*?),task_memcg=(\S*?),task=\S*?,pid=(\d+)')
+
+
+def oom_kills(d):
+    """The OOM killer's victims of one workload: the oom:mark_victim
+    tracepoint's time (the capture's clock, CLOCK_MONOTONIC, as the samples
+    and the vmptrace) and pid; the kernel's "oom-kill:" line of the same pid
+    in dmesg names the victim's memcg and the one whose limit was hit (/ for
+    a global OOM). t is seconds from the workload's start."""
+    start = meta(d).get('start')
+    memcg = {}
+    for m in OOM_LINE.finditer(read(f'{d}/log')):
+        memcg[int(m.group(4))] = (m.group(1), m.group(2), m.group(3))
+    kills = []
+    for line in read(f'{d}/trace').splitlines():
+        m = OOM_TP.search(line)
+        if not m:
+            continue
+        t, pid = float(m.group(1)), int(m.group(2))
+        constraint, oom_memcg, task_memcg = memcg.get(pid, (None, None, None))
+        kills.append({'t': round(t - start, 6) if start else None, 'mono': t, 'pid': pid,
+                      'cgroup': task_memcg.strip('/') or '/' if task_memcg else None,
+                      'oom_cgroup': oom_memcg.strip('/') or '/' if oom_memcg else None,
+                      'constraint': constraint})
+    return kills
+
+
+def workload_set(w):
+    return 'tuning' if w in TUNING_SET else 'test' if w in TEST_SET else 'e2e' if w == 'e2e' else 'external'
+
+
+def workload_info(w, d):
+    """The per-workload record of the JSON reports."""
+    m = meta(d)
+    return {'workload': w, 'set': workload_set(w), 'start': m.get('start'), 'end': m.get('end'),
+            'oom_kills': oom_kills(d)}
 
 
 def client_subs(text):
@@ -597,15 +762,10 @@ def fidelity(w, d, rundir, cli, rel):
     # The run in the v2 study's format (tests/data/v2/README.md): the
     # capture with the kernel's counts as expect records, the 100 ms
     # samples, the PSI log; tests/tools/v2study.c loads it.
-    study = f'{rundir}/study'
-    os.makedirs(study, exist_ok=True)
-    with open(f'{study}/{w}.vmpt', 'w') as f:
+    with open(f'{rundir}/study/{w}.vmpt', 'w') as f:
         f.write(read(vmpt))
         for i in range(n):
             f.write(f'expect {i} {sum(kby[i].values())}\n')
-    for part in ['samples', 'psi']:
-        if os.path.exists(f'{d}/{part}'):
-            shutil.copy(f'{d}/{part}', f'{study}/{w}.{part}')
     eby, efirst, nsubs = estimator_view(d, n)
     start = meta(d).get('start')
     rows = []
@@ -644,7 +804,8 @@ def fidelity_report(rows, path_md, path_json, meta_info):
     goals_met = sum(all(r['goals'].values()) for r in rows)
     lines = ['# cgroup v2 estimator fidelity: vmpressured --source v2 against the kernel', '',
              f'Sources: {meta_info["revision"]}. '
-             f'Kernel: Debian {meta_info["kernel"]}, qemu TCG, 1 CPU, 512 MiB. The kernel\'s truth is '
+             f'Configuration {meta_info["config"]}: Debian {meta_info["kernel"]}, lru_gen '
+             f'{meta_info["lru_gen"] or "absent"}, qemu TCG, {meta_info["vcpus"]} vCPUs, 512 MiB. The kernel\'s truth is '
              'the kprobe capture of its vmpressure inputs replayed for the same (hypothetical) '
              'listeners. Counts are kernel / estimator; first medium and first critical are '
              'seconds from the workload\'s start (kernel / estimator); levels reached: L, M, C '
@@ -669,16 +830,16 @@ def fidelity_report(rows, path_md, path_json, meta_info):
     with open(path_md, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     with open(path_json, 'w') as f:
-        json.dump({'kernel': meta_info['kernel'], 'revision': meta_info['revision'], 'listeners': len(rows), 'all_goals_met': goals_met,
-                   'rows': rows}, f, indent=1)
+        json.dump(dict(meta_info, listeners=len(rows), all_goals_met=goals_met, rows=rows), f, indent=1)
     return '\n'.join(lines)
 
 
-def exactness_report(results, path_md, path_json, rel):
+def exactness_report(results, path_md, path_json, info):
+    rel = info['kernel']
     def yn(v):
         return '–' if v is None else ('yes' if v else '**NO**')
     lines = ['# cgroup v1 exactness: the kernel, its replay, vmpressured', '',
-             f'Kernel: Debian {rel}, qemu TCG, 1 CPU, 512 MiB. Per workload: the listeners registered '
+             f'Configuration {info["config"]}: Debian {rel}, qemu TCG, {info["vcpus"]} vCPUs, 512 MiB. Per workload: the listeners registered '
              'directly with the kernel, the notifications they received, whether `vmpressure replay '
              '--check` of the kprobe capture gives every listener\'s count, whether vmpressured '
              '(--source v1) relayed the same counts to eventfd subscribers, and whether its stream '
@@ -693,7 +854,7 @@ def exactness_report(results, path_md, path_json, rel):
     with open(path_md, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     with open(path_json, 'w') as f:
-        json.dump({'kernel': rel, 'workloads': results}, f, indent=1)
+        json.dump(dict(info, workloads=results), f, indent=1)
     return '\n'.join(lines)
 
 
@@ -701,7 +862,8 @@ def exactness_report(results, path_md, path_json, rel):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('boot', choices=['v1', 'v2'])
+    ap.add_argument('config', choices=list(CONFIGS) + list(ALIASES),
+                    help='the configuration to boot (v1, v2: 6.1-v1, 6.1-v2)')
     ap.add_argument('--source-root', required=True)
     ap.add_argument('--build-root', required=True)
     ap.add_argument('--cli', required=True, help='the vmpressure CLI of the build (host side)')
@@ -709,14 +871,17 @@ def main():
     args = ap.parse_args()
     # meson's timeout sends SIGTERM: unwind (qemu killed, temp dirs removed).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    conf = ALIASES.get(args.config, args.config)
+    cfg = CONFIGS[conf]
+    cgl = f'v{cfg["cg"]}'
     src = os.path.abspath(args.source_root)
     build = os.path.abspath(args.build_root)
     cache = os.environ.get('VMP_VM_CACHE', f'{build}/vm-cache')
     vmdir = f'{build}/vm'
-    rundir = f'{vmdir}/{args.boot}'
-    logdir = f'{vmdir}/logs'
+    rundir = f'{vmdir}/{conf}'
+    logdir = f'{vmdir}/logs/{conf}'
     timeout = int(os.environ.get('VMP_VM_TIMEOUT', '1200'))
-    all_w = V1_WORKLOADS if args.boot == 'v1' else V2_WORKLOADS
+    all_w = V1_WORKLOADS if cfg['cg'] == 1 else V2_WORKLOADS
     workloads = args.workloads.split(',') if args.workloads else all_w
     tap = Tap()
     t0 = time.monotonic()
@@ -728,83 +893,99 @@ def main():
         if not shutil.which('qemu-system-x86_64'):
             raise Skip('qemu-system-x86_64 is not available')
         os.makedirs(cache, exist_ok=True)
-        kdir, rel = fetch_kernel(cache)
+        kdir, rel = fetch_kernel(cache, cfg['suite'])
         progs, daemon_err = build_static(src, f'{vmdir}/bin')
         data = data_disk(cache)
     except Skip as e:
-        print(f'1..0 # SKIP {e}')
+        print(f'1..0 # SKIP {conf}: {e}')
         return 0
     except (HarnessError, OSError) as e:
-        tap.ok(False, f'{args.boot}: prepare the guest', [str(e)])
+        tap.ok(False, f'{conf}: prepare the guest', [str(e)])
         tap.done()
         return 1
     have_daemon = 'vmpressured' in progs
     if not have_daemon:
         log(daemon_err)
     shutil.rmtree(rundir, ignore_errors=True)
+    shutil.rmtree(logdir, ignore_errors=True)
     os.makedirs(rundir)
-    for f in glob.glob(f'{logdir}/{args.boot}-*.log'):
-        os.unlink(f)
-    tmp = tempfile.mkdtemp(prefix=f'vm-{args.boot}.')
+    tmp = tempfile.mkdtemp(prefix=f'vm-{conf}.')
     try:
         initrd = f'{tmp}/initrd.gz'
-        initramfs(initrd, kdir, progs, args.boot, tmp)
-        secs, console, timed_out = boot(rundir, kdir, data, initrd, args.boot, workloads, timeout)
+        initramfs(initrd, kdir, progs, cgl, tmp)
+        secs, console, timed_out = boot(rundir, kdir, data, initrd, conf, workloads, timeout)
     except (HarnessError, OSError) as e:
-        tap.ok(False, f'{args.boot}: boot the guest', [str(e)])
+        tap.ok(False, f'{conf}: boot the guest', [str(e)])
         tap.done()
         return 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    out = f'{rundir}/out'
     fatal = re.findall(r'VM: FATAL .*', console)
     done = 'VM: ALLDONE' in console
-    diag = [f'Debian kernel {rel}, guest time {secs:.0f} s, console: {rundir}/console.log']
+    lru = read(f'{out}/lru_gen').strip() or None
+    info = {'config': conf, 'kernel': rel, 'cgroup': cfg['cg'], 'lru_gen': lru, 'vcpus': VCPUS,
+            'revision': source_revision(src), 'guest_seconds': round(secs, 1)}
+    diag = [f'{conf}: Debian kernel {rel}, cgroup {cgl}, lru_gen {lru or "absent"}, {VCPUS} vCPUs, '
+            f'guest time {secs:.0f} s, console: {rundir}/console.log']
     if timed_out:
         diag.append(f'the guest did not finish within {timeout} s (VMP_VM_TIMEOUT)')
     diag += fatal
-    diag += re.findall(r'VM: .*(?:failed|left in|not ready).*', console)
+    diag += re.findall(r'VM: .*(?:failed|left in|not ready|lru_gen|kprobe on).*', console)
+    if cfg['lru_gen'] == 'n' and lru != '0x0000':
+        fatal.append(f'lru_gen is {lru}, not off (0x0000) as the configuration asks')
+        diag.append(fatal[-1])
     if not done or fatal:
         os.makedirs(logdir, exist_ok=True)
-        shutil.copy(f'{rundir}/console.log', f'{logdir}/{args.boot}-console.log')
-        diag.append(f'console kept as {logdir}/{args.boot}-console.log; its tail:')
+        shutil.copy(f'{rundir}/console.log', f'{logdir}/console.log')
+        diag.append(f'console kept as {logdir}/console.log; its tail:')
         diag += ['  ' + line for line in console.splitlines()[-25:]]
-    tap.ok(done and not fatal, f'{args.boot}: the guest booted, ran {len(workloads)} workloads and powered off', diag)
-    out = f'{rundir}/out'
+    tap.ok(done and not fatal, f'{conf}: the guest booted, ran {len(workloads)} workloads and powered off', diag)
 
-    rows, v1res = [], []
+    rows, v1res, winfo = [], [], []
     for w in workloads:
         d = f'{out}/{w}'
         if not os.path.isdir(d):
-            tap.ok(False, f'{args.boot} {w}: the guest ran the workload', ['no output from the guest'])
+            tap.ok(False, f'{conf} {w}: the guest ran the workload', ['no output from the guest'])
             continue
+        winfo.append(workload_info(w, d))
+        study = f'{rundir}/study'
+        os.makedirs(study, exist_ok=True)
+        with open(f'{study}/{w}.json', 'w') as f:
+            json.dump(dict(info, **winfo[-1]), f, indent=1)
+        for part in ['samples', 'psi']:
+            if os.path.exists(f'{d}/{part}'):
+                shutil.copy(f'{d}/{part}', f'{study}/{w}.{part}')
         if w == 'e2e':
-            check_e2e(tap, args.boot, d, logdir, console, have_daemon, daemon_err)
-        elif args.boot == 'v1':
+            check_e2e(tap, conf, d, logdir, console, have_daemon, daemon_err)
+        elif cfg['cg'] == 1:
             check_v1(tap, w, d, rundir, logdir, args.cli, rel, console, have_daemon, daemon_err, v1res)
         else:
             if not have_daemon:
-                tap.skip(f'v2 {w}: estimator fidelity', daemon_err)
+                tap.skip(f'{conf} {w}: estimator fidelity', daemon_err)
                 continue
             try:
                 r, records, nsubs = fidelity(w, d, rundir, args.cli, rel)
             except (k2vmpt.CaptureError, HarnessError, OSError, KeyError, ValueError) as e:
-                path = keep_log(logdir, f'v2-{w}', d, console, str(e))
-                tap.ok(False, f'v2 {w}: capture and estimator run', [str(e), f'guest output: {path}'])
+                path = keep_log(logdir, w, d, console, str(e))
+                tap.ok(False, f'{conf} {w}: capture and estimator run', [str(e), f'guest output: {path}'])
                 continue
             good = records > 0 and nsubs == len(r)
             diag = [f'{records} kprobe records; {nsubs} of {len(r)} subscriptions accepted']
             if not good:
-                diag.append(f'guest output: {keep_log(logdir, f"v2-{w}", d, console)}')
-            tap.ok(good, f'v2 {w}: captured the kernel and ran the estimator ({len(r)} listeners)', diag)
+                diag.append(f'guest output: {keep_log(logdir, w, d, console)}')
+            tap.ok(good, f'{conf} {w}: captured the kernel and ran the estimator ({len(r)} listeners)', diag)
             rows += r
     if v1res:
-        md = exactness_report(v1res, f'{vmdir}/v1_exactness.md', f'{vmdir}/v1_exactness.json', rel)
+        md = exactness_report(v1res, f'{rundir}/v1_exactness.md', f'{rundir}/v1_exactness.json',
+                              dict(info, workloads_info=winfo))
         tap.diag(md)
     if rows:
-        md = fidelity_report(rows, f'{vmdir}/v2_fidelity.md', f'{vmdir}/v2_fidelity.json', {'kernel': rel, 'revision': source_revision(src)})
+        md = fidelity_report(rows, f'{rundir}/v2_fidelity.md', f'{rundir}/v2_fidelity.json',
+                             dict(info, workloads=winfo))
         tap.diag(md)
-        tap.diag(f'written: {vmdir}/v2_fidelity.md, {vmdir}/v2_fidelity.json')
-    tap.diag(f'{args.boot}: {time.monotonic() - t0:.0f} s in all')
+        tap.diag(f'written: {rundir}/v2_fidelity.md, {rundir}/v2_fidelity.json')
+    tap.diag(f'{conf}: {time.monotonic() - t0:.0f} s in all')
     tap.done()
     return 0
 

@@ -7,8 +7,8 @@
  *
  * A series is a listener: one source subscription (cgroup, level, mode),
  * shared by every client subscribed to it and by --metrics-cgroup, which
- * pins one for the daemon's lifetime. subscriptions.c calls
- * vmpd_metrics_note() for each of its events, so the counts are exactly
+ * pins one for the daemon's lifetime. The metrics watch every listener
+ * (vmpd_subs_watch(): note() gets each of its events), so the counts are exactly
  * the notifications its subscribers got; a client's listener has series
  * for as long as it exists, and one made again starts from zero (a
  * counter reset, which rate() and increase() handle). With metrics on
@@ -51,6 +51,7 @@ struct vmpd_metrics {
 	bool wrote;          /* the textfile exists (to remove it at the end) */
 	struct vmpd_httpd *httpd;
 	struct vmpd_buf buf;
+	struct vmpd_round_hook reap_hook;
 	/* snapshot scratch */
 	struct vmpd_series *series;
 	char (*args)[24];
@@ -103,8 +104,9 @@ int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char
 	return 0;
 }
 
-void vmpd_metrics_note(struct vmpd_listener_stats *st, const struct vmp_source_event *ev)
+static void note(struct vmpd *d, struct vmpd_listener_stats *st, const struct vmp_source_event *ev)
 {
+	(void)d;
 	if ((ev->flags & VMP_EVENT_REMOVED) || (unsigned)ev->level > VMP_LEVEL_CRITICAL)
 		return;
 	st->n[ev->level] += ev->count;
@@ -116,6 +118,24 @@ void vmpd_metrics_note(struct vmpd_listener_stats *st, const struct vmp_source_e
 		st->pressure = ev->pressure;
 		st->have_pressure = true;
 	}
+}
+
+static void listener_removed(struct vmpd *d, const char *cgroup, bool pinned)
+{
+	(void)d;
+	if (pinned)
+		vmpd_log(VMPD_LOG_WARNING, "metrics: cgroup %s was removed; its series end", cgroup);
+}
+
+static const struct vmpd_listener_watch watch = {
+	.event = note,
+	.removed = listener_removed,
+};
+
+/* End of a loop round: free closed HTTP connections. */
+static void metrics_reap(struct vmpd *d)
+{
+	vmpd_httpd_reap(d, d->metrics->httpd);
 }
 
 static void collect(void *arg, const char *cgroup, vmp_level level, vmp_mode mode,
@@ -273,13 +293,18 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 	if (!cfg->textfile && !cfg->listen)
 		return 0;
 	struct vmpd_metrics *m = calloc(1, sizeof(*m));
-	if (!m)
-		return VMPD_EXIT_OSERR;
+	if (!m) {
+		vmpd_log(VMPD_LOG_ERR, "metrics: out of memory");
+		return -ENOMEM;
+	}
 	m->d = d;
 	m->timer.fd = -1;
 	vmpd_buf_init(&m->buf);
 	d->metrics = m;
-	d->evidence = vmp_source_get_kind(d->src) != VMP_SOURCE_V1;
+	d->evidence = vmp_source_kind(d->src) != VMP_SOURCE_V1;
+	vmpd_subs_watch(d, &watch);
+	m->reap_hook.run = metrics_reap;
+	vmpd_loop_at_round_end(d, VMPD_ROUND_FREE, &m->reap_hook);
 
 	struct vmpd_metrics_watch root = {.cgroup = "/", .text = "/"};
 	const struct vmpd_metrics_watch *w = cfg->watch;
@@ -313,25 +338,34 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 				 rc == -ENOENT	   ? "no such cgroup"
 				 : rc == -ENOTSUP ? "this source cannot watch it"
 						  : strerror(-rc));
-			return VMPD_EXIT_UNAVAILABLE;
+			return rc;
 		}
 	}
+	return 0;
+}
 
+int vmpd_metrics_open(struct vmpd *d, const struct vmpd_metrics_config *cfg)
+{
+	struct vmpd_metrics *m = d->metrics;
+	if (!m)
+		return 0;
 	if (cfg->listen) {
 		char where[128];
 		int rc = vmpd_httpd_open(d, cfg->listen, &m->httpd, where, sizeof(where));
 		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "cannot listen on %s (--metrics-listen): %s", where,
 				 strerror(-rc));
-			return VMPD_EXIT_CANTCREAT;
+			return rc;
 		}
 		vmpd_log(VMPD_LOG_INFO, "metrics on http://%s/metrics", where);
 	}
 	if (cfg->textfile) {
 		m->textfile = strdup(cfg->textfile);
 		m->tmp = temp_path(cfg->textfile);
-		if (!m->textfile || !m->tmp)
-			return VMPD_EXIT_OSERR;
+		if (!m->textfile || !m->tmp) {
+			vmpd_log(VMPD_LOG_ERR, "metrics textfile: out of memory");
+			return -ENOMEM;
+		}
 		size_t tl = strlen(cfg->textfile);
 		if (tl < 5 || strcmp(cfg->textfile + tl - 5, ".prom"))
 			vmpd_log(VMPD_LOG_WARNING,
@@ -344,10 +378,11 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 		it.it_interval.tv_sec = (time_t)iv;
 		it.it_interval.tv_nsec = (long)((iv - (double)(time_t)iv) * 1e9);
 		it.it_value = it.it_interval;
-		if (m->timer.fd < 0 || timerfd_settime(m->timer.fd, 0, &it, NULL) ||
-		    vmpd_loop_add(d, &m->timer, EPOLLIN)) {
-			vmpd_log(VMPD_LOG_ERR, "metrics textfile: cannot set up its timer: %s", strerror(errno));
-			return VMPD_EXIT_OSERR;
+		int rc = m->timer.fd < 0 || timerfd_settime(m->timer.fd, 0, &it, NULL) ? -errno
+			 : vmpd_loop_add(d, &m->timer, EPOLLIN);
+		if (rc) {
+			vmpd_log(VMPD_LOG_ERR, "metrics textfile: cannot set up its timer: %s", strerror(-rc));
+			return rc;
 		}
 		write_textfile(m); /* at once: a scrape need not wait a whole interval */
 		vmpd_log(VMPD_LOG_INFO, "metrics textfile %s, every %g s", cfg->textfile, iv);
@@ -355,17 +390,13 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 	return 0;
 }
 
-void vmpd_metrics_reap(struct vmpd *d)
-{
-	if (d->metrics)
-		vmpd_httpd_reap(d, d->metrics->httpd);
-}
-
 void vmpd_metrics_fini(struct vmpd *d)
 {
 	struct vmpd_metrics *m = d->metrics;
 	if (!m)
 		return;
+	vmpd_subs_watch(d, NULL);
+	vmpd_loop_cancel_hook(d, &m->reap_hook);
 	vmpd_httpd_close(d, m->httpd);
 	if (m->timer.fd >= 0) {
 		vmpd_loop_del(d, &m->timer);

@@ -53,6 +53,7 @@
 #include "mpwatch.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +108,7 @@ struct mpw_ep {
 	struct vmpd *d;
 	struct vmpd_socket sock;
 	struct vmpd_io lio;
-	struct vmpd_csub *cs; /* NULL while not subscribed */
+	struct vmpd_member m; /* m.shared NULL while not subscribed */
 	int last_err;         /* of the last failed subscription, to log changes once */
 	struct mpw_client *clients;
 	unsigned nclients;
@@ -121,6 +122,7 @@ struct vmpd_mpws {
 	struct mpw_client *dead; /* closed this round, freed in flush */
 	struct vmpd_io retry;    /* timerfd: MPW_RETRY_S while an endpoint waits */
 	bool retry_armed;
+	struct vmpd_round_hook flush_hook;
 };
 
 static void client_free(struct mpw_client *c)
@@ -192,36 +194,47 @@ static void queue_byte(struct vmpd *d, struct mpw_client *c, char b, uint64_t n)
 	}
 }
 
-/* From inside vmp_source_dispatch(): queue only. */
-static void on_notify(void *arg, const struct vmp_source_event *ev)
+static struct mpw_ep *ep_of(struct vmpd_member *m)
 {
-	struct mpw_ep *ep = arg;
-	struct vmpd *d = ep->d;
-	if (ev->flags & VMP_EVENT_REMOVED) {
-		vmpd_log(VMPD_LOG_INFO,
-			 "memory-pressure endpoint %s: cgroup %s was removed; %u client%s woken with 'X' and kept; "
-			 "subscribing again when it is back",
-			 ep->spec.path, ep->spec.cgroup, ep->nclients, ep->nclients == 1 ? "" : "s");
-		ep->cs = NULL; /* subscriptions.c frees it after this call */
-		ep->last_err = 0;
-		for (struct mpw_client *c = ep->clients; c; c = c->next)
-			queue_byte(d, c, 'X', 1);
-		return;
-	}
+	return (struct mpw_ep *)((char *)m - offsetof(struct mpw_ep, m));
+}
+
+/* From inside vmp_source_dispatch(): queue only. */
+static void on_notify(struct vmpd_member *m, const struct vmp_source_event *ev)
+{
+	struct mpw_ep *ep = ep_of(m);
 	static const char letter[] = {'L', 'M', 'C'};
 	char b = (unsigned)ev->level < 3 ? letter[ev->level] : 'C';
 	uint64_t n = ev->count ? ev->count : 1;
 	ep->notifications += n;
 	for (struct mpw_client *c = ep->clients; c; c = c->next)
-		queue_byte(d, c, b, n);
+		queue_byte(ep->d, c, b, n);
 }
+
+static void on_removed(struct vmpd_member *m, const struct vmp_source_event *ev)
+{
+	(void)ev;
+	struct mpw_ep *ep = ep_of(m);
+	vmpd_log(VMPD_LOG_INFO,
+		 "memory-pressure endpoint %s: cgroup %s was removed; %u client%s woken with 'X' and kept; "
+		 "subscribing again when it is back",
+		 ep->spec.path, ep->spec.cgroup, ep->nclients, ep->nclients == 1 ? "" : "s");
+	ep->last_err = 0;
+	for (struct mpw_client *c = ep->clients; c; c = c->next)
+		queue_byte(ep->d, c, 'X', 1);
+}
+
+static const struct vmpd_member_ops endpoint_ops = {
+	.event = on_notify,
+	.removed = on_removed,
+};
 
 static int subscribe(struct mpw_ep *ep)
 {
-	if (ep->cs)
+	if (ep->m.shared)
 		return 0;
-	int rc = vmpd_sub_add_internal(ep->d, ep->spec.cgroup, ep->spec.level, ep->spec.mode, on_notify, ep,
-				       &ep->cs);
+	ep->m.ops = &endpoint_ops;
+	int rc = vmpd_member_join(ep->d, &ep->m, ep->spec.cgroup, ep->spec.level, ep->spec.mode, NULL);
 	if (rc && rc != ep->last_err)
 		vmpd_log(rc == -ENOENT ? VMPD_LOG_INFO : VMPD_LOG_WARNING,
 			 "memory-pressure endpoint %s: cannot watch cgroup %s at %s: %s%s", ep->spec.path,
@@ -288,7 +301,7 @@ static void on_client(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	if (c->closed)
 		return;
 	if (events & EPOLLOUT) {
-		/* Written in vmpd_mpw_flush(), with the rest of the round. */
+		/* Written in mpw_flush(), with the rest of the round. */
 		if (!c->dirty) {
 			c->dirty = true;
 			c->dirty_next = d->mpw->dirty;
@@ -422,7 +435,7 @@ static void retry_update(struct vmpd *d)
 	struct vmpd_mpws *m = d->mpw;
 	bool need = false;
 	for (size_t i = 0; i < m->n && !need; i++)
-		need = !m->eps[i].cs && m->eps[i].nclients;
+		need = !m->eps[i].m.shared && m->eps[i].nclients;
 	if (need == m->retry_armed || m->retry.fd < 0)
 		return;
 	struct itimerspec it = {{0, 0}, {0, 0}};
@@ -441,7 +454,7 @@ static void on_retry(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 	struct vmpd_mpws *m = d->mpw;
 	for (size_t i = 0; i < m->n; i++)
-		if (!m->eps[i].cs && m->eps[i].nclients)
+		if (!m->eps[i].m.shared && m->eps[i].nclients)
 			subscribe(&m->eps[i]);
 	retry_update(d);
 }
@@ -450,14 +463,14 @@ int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 {
 	struct vmpd_mpws *m = calloc(1, sizeof(*m));
 	if (!m)
-		return VMPD_EXIT_OSERR;
+		return -ENOMEM;
 	d->mpw = m;
 	m->retry.fd = -1;
 	if (!n)
 		return 0;
 	m->eps = calloc(n, sizeof(*m->eps));
 	if (!m->eps)
-		return VMPD_EXIT_OSERR;
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct mpw_ep *ep = &m->eps[i];
 		ep->spec = specs[i];
@@ -465,44 +478,52 @@ int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 		ep->sock.fd = -1;
 		ep->lio.fd = -1;
 		char err[512];
-		int status = vmpd_socket_open(&ep->sock, ep->spec.path, ep->spec.sockmode, err, sizeof(err));
-		if (status) {
+		int rc = vmpd_socket_open(&ep->sock, ep->spec.path, ep->spec.sockmode, err, sizeof(err));
+		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoint: %s", err);
-			return status;
+			return rc;
 		}
 		m->n = i + 1; /* fini closes what was opened */
 	}
 	return 0;
 }
 
+static void mpw_flush(struct vmpd *d);
+
 int vmpd_mpw_start(struct vmpd *d)
 {
 	struct vmpd_mpws *m = d->mpw;
+	if (m) {
+		m->flush_hook.run = mpw_flush;
+		vmpd_loop_at_round_end(d, VMPD_ROUND_WRITE, &m->flush_hook);
+	}
 	if (m && m->n) {
 		m->retry.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		m->retry.ready = on_retry;
-		if (m->retry.fd < 0 || vmpd_loop_add(d, &m->retry, EPOLLIN)) {
-			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoints: timerfd: %s", strerror(errno));
-			return VMPD_EXIT_OSERR;
+		int rc = m->retry.fd < 0 ? -errno : vmpd_loop_add(d, &m->retry, EPOLLIN);
+		if (rc) {
+			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoints: timerfd: %s", strerror(-rc));
+			return rc;
 		}
 	}
 	for (size_t i = 0; m && i < m->n; i++) {
 		struct mpw_ep *ep = &m->eps[i];
 		ep->lio.fd = ep->sock.fd;
 		ep->lio.ready = on_listener;
-		if (vmpd_loop_add(d, &ep->lio, EPOLLIN)) {
+		int rc = vmpd_loop_add(d, &ep->lio, EPOLLIN);
+		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoint %s: epoll: %s", ep->spec.path,
-				 strerror(errno));
+				 strerror(-rc));
 			ep->lio.fd = -1;
-			return VMPD_EXIT_OSERR;
+			return rc;
 		}
-		int rc = subscribe(ep);
+		rc = subscribe(ep);
 		/* A cgroup that does not exist yet is normal (its service has not
 		 * started); anything else is a configuration that can never work. */
 		if (rc && rc != -ENOENT) {
 			vmpd_log(VMPD_LOG_ERR, "memory-pressure endpoint %s: the %s source cannot serve it; stopping",
 				 ep->spec.path, d->source_name);
-			return VMPD_EXIT_UNAVAILABLE;
+			return rc;
 		}
 		vmpd_log(VMPD_LOG_INFO, "memory-pressure endpoint %s (mode %04o): cgroup %s at %s", ep->spec.path,
 			 (unsigned)ep->spec.sockmode, ep->spec.cgroup, ep->spec.args);
@@ -542,7 +563,8 @@ static void flush_one(struct vmpd *d, struct mpw_client *c)
 	set_want(d, c);
 }
 
-void vmpd_mpw_flush(struct vmpd *d)
+/* End of a loop round: the queued wake-up bytes. */
+static void mpw_flush(struct vmpd *d)
 {
 	struct vmpd_mpws *m = d->mpw;
 	if (!m)
@@ -567,13 +589,12 @@ void vmpd_mpw_fini(struct vmpd *d)
 	struct vmpd_mpws *m = d->mpw;
 	if (!m)
 		return;
+	vmpd_loop_cancel_hook(d, &m->flush_hook);
 	for (size_t i = 0; i < m->n; i++) {
 		struct mpw_ep *ep = &m->eps[i];
 		while (ep->clients)
 			client_close(d, ep->clients, NULL);
-		if (ep->cs)
-			vmpd_sub_release(d, ep->cs);
-		ep->cs = NULL;
+		vmpd_member_leave(d, &ep->m);
 		if (ep->lio.fd >= 0)
 			vmpd_loop_del(d, &ep->lio);
 		vmpd_socket_close(&ep->sock, ep->spec.path);

@@ -126,9 +126,9 @@ static bool config_valid(const struct vmp_debounce_config *c)
 	       (unsigned)c->psi <= VMP_DEBOUNCE_PSI_FULL && c->psi_min >= 0 && c->psi_min <= 100;
 }
 
-static int perr(char *err, size_t errlen, size_t off, const char *fmt, const char *a, size_t alen)
+static int perr(struct vmp_error *err, size_t off, const char *fmt, const char *a, size_t alen)
 {
-	if (errlen) {
+	if (err) {
 		char tmp[64];
 		size_t n = alen < 40 ? alen : 40;
 		memcpy(tmp, a, n);
@@ -137,9 +137,8 @@ static int perr(char *err, size_t errlen, size_t off, const char *fmt, const cha
 		for (size_t i = 0; i < n; i++)
 			if ((unsigned char)tmp[i] < 0x20 || (unsigned char)tmp[i] > 0x7e)
 				tmp[i] = '?';
-		char body[160];
-		snprintf(body, sizeof(body), fmt, tmp, alen > 40 ? "..." : "");
-		snprintf(err, errlen, "byte %zu: %s", off, body);
+		int at = snprintf(err->msg, sizeof(err->msg), "byte %zu: ", off);
+		snprintf(err->msg + at, sizeof(err->msg) - (size_t)at, fmt, tmp, alen > 40 ? "..." : "");
 	}
 	return -EINVAL;
 }
@@ -231,13 +230,12 @@ static bool parse_percent(const char *p, size_t n, double *out)
 	return true;
 }
 
-VMP_EXPORT int vmp_debounce_parse(const char *s, struct vmp_debounce_config *out, char *err,
-				  size_t errlen)
+VMP_EXPORT int vmp_debounce_parse(const char *s, struct vmp_debounce_config *out, struct vmp_error *err)
 {
 	struct vmp_debounce_config c;
 	vmp_debounce_config_init(&c);
-	if (errlen)
-		err[0] = 0;
+	if (err)
+		memset(err, 0, sizeof(*err));
 	if (!s || !out)
 		return -EINVAL;
 	static const char *const keys[] = {"window", "enter", "leave", "dwell", "psi"};
@@ -250,10 +248,10 @@ VMP_EXPORT int vmp_debounce_parse(const char *s, struct vmp_debounce_config *out
 		const char *item = s + start;
 		size_t n = i - start;
 		if (!n)
-			return perr(err, errlen, start, "empty item%s%s", "", 0);
+			return perr(err, start, "empty item%s%s", "", 0);
 		const char *eq = memchr(item, '=', n);
 		if (!eq)
-			return perr(err, errlen, start, "'%s%s' is not key=value", item, n);
+			return perr(err, start, "'%s%s' is not key=value", item, n);
 		size_t kn = (size_t)(eq - item), vn = n - kn - 1;
 		const char *v = eq + 1;
 		int k = -1;
@@ -261,29 +259,29 @@ VMP_EXPORT int vmp_debounce_parse(const char *s, struct vmp_debounce_config *out
 			if (strlen(keys[j]) == kn && !memcmp(keys[j], item, kn))
 				k = j;
 		if (k < 0)
-			return perr(err, errlen, start, "unknown key '%s%s' (window, enter, leave, dwell, psi)", item,
+			return perr(err, start, "unknown key '%s%s' (window, enter, leave, dwell, psi)", item,
 				    kn);
 		if (seen[k])
-			return perr(err, errlen, start, "key '%s%s' given twice", item, kn);
+			return perr(err, start, "key '%s%s' given twice", item, kn);
 		seen[k] = true;
 		size_t voff = start + kn + 1;
 		switch (k) {
 		case 0:
 			if (!parse_duration(v, vn, WINDOW_MAX_NS, &c.window_ns) || c.window_ns < WINDOW_MIN_NS)
-				return perr(err, errlen, voff,
+				return perr(err, voff,
 					    "window '%s%s' is not a duration from 10ms to 3600s (e.g. 500ms, 1.5s)", v, vn);
 			break;
 		case 1:
 			if (!parse_count(v, vn, &c.enter) || c.enter < 1)
-				return perr(err, errlen, voff, "enter '%s%s' is not a count from 1 to 1000000", v, vn);
+				return perr(err, voff, "enter '%s%s' is not a count from 1 to 1000000", v, vn);
 			break;
 		case 2:
 			if (!parse_count(v, vn, &c.leave))
-				return perr(err, errlen, voff, "leave '%s%s' is not a count from 0 to 999999", v, vn);
+				return perr(err, voff, "leave '%s%s' is not a count from 0 to 999999", v, vn);
 			break;
 		case 3:
 			if (!parse_duration(v, vn, DWELL_MAX_NS, &c.dwell_ns))
-				return perr(err, errlen, voff, "dwell '%s%s' is not a duration up to 3600s (e.g. 0s, 2s)", v,
+				return perr(err, voff, "dwell '%s%s' is not a duration up to 3600s (e.g. 0s, 2s)", v,
 					    vn);
 			break;
 		case 4:
@@ -294,19 +292,19 @@ VMP_EXPORT int vmp_debounce_parse(const char *s, struct vmp_debounce_config *out
 				   parse_percent(v + 5, vn - 5, &c.psi_min)) {
 				c.psi = v[0] == 's' ? VMP_DEBOUNCE_PSI_SOME : VMP_DEBOUNCE_PSI_FULL;
 			} else
-				return perr(err, errlen, voff,
+				return perr(err, voff,
 					    "psi '%s%s' is not off, some:X or full:X (X: avg10 percent, 0-100, 2 decimals)", v,
 					    vn);
 			break;
 		}
 		i++; /* the comma */
 		if (i == len)
-			return perr(err, errlen, i - 1, "trailing comma%s%s", "", 0);
+			return perr(err, i - 1, "trailing comma%s%s", "", 0);
 	}
 	if (c.leave >= c.enter) {
 		char num[48];
 		snprintf(num, sizeof(num), "%u >= enter %u", c.leave, c.enter);
-		return perr(err, errlen, 0, "leave %s%s: leave must be below enter", num, strlen(num));
+		return perr(err, 0, "leave %s%s: leave must be below enter", num, strlen(num));
 	}
 	*out = c;
 	return 0;
@@ -380,7 +378,7 @@ VMP_EXPORT vmp_state vmp_debounce_state(const vmp_debounce *d)
 	return d ? d->state : VMP_STATE_NONE;
 }
 
-VMP_EXPORT void vmp_debounce_get_stats(const vmp_debounce *d, struct vmp_debounce_stats *st)
+VMP_EXPORT void vmp_debounce_stats(const vmp_debounce *d, struct vmp_debounce_stats *st)
 {
 	if (d && st)
 		*st = d->st;

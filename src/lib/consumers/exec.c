@@ -32,7 +32,14 @@
  * 2 closed (close_range(), else a loop up to the descriptor limit read
  * before the fork), because a descriptor the program did not mark
  * close-on-exec (a socket of the daemon's, an eventfd of a client's) must
- * not outlive it in a command. The environment is built before the fork:
+ * not outlive it in a command. Nor do the daemon's protections: the
+ * child's OOM score adjustment goes back to 0 (raising it is always
+ * allowed, and a command must not inherit a daemon's -900: it would be the
+ * last process the OOM killer takes), its nice value and I/O priority to
+ * the default, its scheduling policy to SCHED_OTHER, and its memory
+ * unlocked (fork(2) already drops the locks; munlockall() states it).
+ * Each is best effort: a value the child may not set stays as it was.
+ * The environment is built before the fork:
  * the caller's, less every VMP_* variable (a stale one from the caller's
  * own environment would look like evidence), plus the event's.
  *
@@ -48,11 +55,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -73,7 +82,7 @@ struct vmp_exec {
 	vmp_exec_fn fn;
 	void *arg;
 	int epfd, tfd;
-	bool no_pidfd;          /* vmp_exec_no_pidfd() */
+	bool no_pidfd;          /* vmp__exec_no_pidfd() */
 
 	/* the run going, if pid > 0 */
 	pid_t pid;
@@ -190,7 +199,7 @@ VMP_EXPORT bool vmp_exec_busy(const vmp_exec *x)
 	return x && (x->pid > 0 || x->pending);
 }
 
-VMP_EXPORT void vmp_exec_get_stats(const vmp_exec *x, struct vmp_exec_stats *st)
+VMP_EXPORT void vmp_exec_stats(const vmp_exec *x, struct vmp_exec_stats *st)
 {
 	if (!x || !st)
 		return;
@@ -209,7 +218,7 @@ static int rearm(struct vmp_exec *x)
 	uint64_t at = NONE;
 	if (x->pid > 0) {
 		if (x->pidfd < 0)
-			at = vmp_mono_ns() + POLL_NS;
+			at = vmp__mono_ns() + POLL_NS;
 		if (x->timeout_ns && !x->term_sent && x->started_ns + x->timeout_ns < at)
 			at = x->started_ns + x->timeout_ns;
 		if (x->term_sent && !x->kill_sent && x->kill_at_ns < at)
@@ -270,6 +279,27 @@ static char **build_env(char *const *add, size_t nadd)
 	return env;
 }
 
+/* In the child, async-signal-safe: see "Spawning" at the top. */
+static void reset_protections(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "0", 1) != 1) {
+			/* lowering a positive value needs CAP_SYS_RESOURCE */
+		}
+		close(fd);
+	}
+	munlockall();
+	setpriority(PRIO_PROCESS, 0, 0);
+	if (sched_getscheduler(0) != SCHED_OTHER) {
+		struct sched_param sp = {0};
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+	}
+#ifdef SYS_ioprio_set
+	syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 0 /* IOPRIO_CLASS_NONE: the default */);
+#endif
+}
+
 /* In the child: only async-signal-safe calls from here on. */
 static void child(const struct vmp_exec *x, char *const *env, int maxfd)
 {
@@ -279,6 +309,7 @@ static void child(const struct vmp_exec *x, char *const *env, int maxfd)
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL); /* EINVAL for SIGKILL, SIGSTOP and the libc's own: fine */
 	setpgid(0, 0);
+	reset_protections();
 	if (x->stdout_fd >= 0 && x->stdout_fd != 1)
 		dup2(x->stdout_fd, 1);
 	if (x->stderr_fd >= 0 && x->stderr_fd != 2)
@@ -328,7 +359,7 @@ static void start(struct vmp_exec *x)
 	}
 	uint64_t events = x->pevents;
 	int maxfd = open_limit();
-	uint64_t now = vmp_mono_ns();
+	uint64_t now = vmp__mono_ns();
 	pid_t pid = env ? fork() : -1;
 	int err = env ? errno : ENOMEM;
 	if (pid == 0)
@@ -385,7 +416,7 @@ static bool reap(struct vmp_exec *x)
 	} else {
 		r.signal = si.si_status;
 	}
-	r.duration_ns = vmp_mono_ns() - x->started_ns;
+	r.duration_ns = vmp__mono_ns() - x->started_ns;
 	x->pid = 0;
 	close_pidfd(x);
 	report(x, &r);
@@ -400,7 +431,7 @@ VMP_EXPORT int vmp_exec_dispatch(vmp_exec *x)
 	if (read(x->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return -errno;
 	if (x->pid > 0 && !reap(x)) {
-		uint64_t now = vmp_mono_ns();
+		uint64_t now = vmp__mono_ns();
 		if (x->timeout_ns && !x->term_sent && now >= x->started_ns + x->timeout_ns) {
 			kill(-x->pid, SIGTERM);
 			x->term_sent = x->timed_out = true;
@@ -412,7 +443,7 @@ VMP_EXPORT int vmp_exec_dispatch(vmp_exec *x)
 		}
 	}
 	/* The callback may have made a new pending run: it waits its turn. */
-	if (x->pid <= 0 && x->pending && vmp_mono_ns() >= turn_ns(x))
+	if (x->pid <= 0 && x->pending && vmp__mono_ns() >= turn_ns(x))
 		start(x);
 	return rearm(x);
 }
@@ -445,12 +476,12 @@ VMP_EXPORT int vmp_exec_trigger(vmp_exec *x, const char *const *env, size_t n)
 	x->npenv = n;
 	x->pevents = events;
 	x->st.events++;
-	if (x->pid <= 0 && vmp_mono_ns() >= turn_ns(x))
+	if (x->pid <= 0 && vmp__mono_ns() >= turn_ns(x))
 		start(x);
 	return rearm(x);
 }
 
-void vmp_exec_no_pidfd(vmp_exec *x)
+void vmp__exec_no_pidfd(vmp_exec *x)
 {
 	x->no_pidfd = true;
 }

@@ -7,6 +7,6 @@
 
 /* Learn of exits by polling waitid() from now on, as where pidfd_open()
  * does not exist (kernels before 5.3): so that path is tested too. */
-void vmp_exec_no_pidfd(vmp_exec *x);
+void vmp__exec_no_pidfd(vmp_exec *x);
 
 #endif

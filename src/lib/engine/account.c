@@ -25,16 +25,16 @@ static __attribute__((noinline)) void account_local(vmp_ctx *ctx, vmp_group *g, 
 {
 	if (g == ctx->root)
 		return; /* F4 */
-	if ((vmp_acc_add(&g->local, scanned, reclaimed) & ul) < VMP_WINDOW)
+	if ((vmp__acc_add(&g->local, scanned, reclaimed) & ul) < VMP_WINDOW)
 		return;
 	uint64_t s, r;
 	/* R-7: whoever crosses the window evaluates everything accumulated;
 	 * a racing crosser may find it already taken. */
-	if (!vmp_acc_drain(&g->local, ul, &s, &r))
+	if (!vmp__acc_drain(&g->local, ul, &s, &r))
 		return;
-	if (vmp_level_of(vmp_pressure_of(s, r, ctx->calc_flags)) > VMP_LEVEL_LOW)
+	if (vmp__level_of(vmp__pressure_of(s, r, ctx->calc_flags)) > VMP_LEVEL_LOW)
 		atomic_store_explicit(&g->socket_deadline_ns,
-				      vmp_now_ns(ctx) + SOCKET_PRESSURE_HOLD_NS,
+				      vmp__now_ns(ctx) + SOCKET_PRESSURE_HOLD_NS,
 				      memory_order_relaxed);
 }
 
@@ -56,10 +56,10 @@ VMP_EXPORT void vmp_account(vmp_ctx *ctx, vmp_group *g, uint32_t gfp, bool tree,
 	}
 	/* R-6: the post-add total, compared outside any lock. Scheduling a
 	 * job that is already pending does nothing (R-9): skip the call. */
-	if ((vmp_acc_add(&g->tree, scanned, reclaimed) & ul) >= VMP_WINDOW) {
+	if ((vmp__acc_add(&g->tree, scanned, reclaimed) & ul) >= VMP_WINDOW) {
 		int js = atomic_load_explicit(&g->job, memory_order_relaxed);
 		if (js != JOB_PENDING && js != JOB_RUNNING_PENDING)
-			vmp_job_schedule(g);
+			vmp__job_schedule(g);
 	}
 }
 
@@ -75,7 +75,7 @@ VMP_EXPORT bool vmp_group_socket_pressure(const vmp_group *g)
 {
 	if (!g)
 		return false;
-	uint64_t now = vmp_now_ns(g->ctx);
+	uint64_t now = vmp__now_ns(g->ctx);
 	for (; g; g = g->parent)
 		if (now < atomic_load_explicit(&((vmp_group *)g)->socket_deadline_ns,
 					       memory_order_relaxed))

@@ -31,7 +31,7 @@ static void fold_locked(struct vmp_acc *a, uint64_t extra_s, uint64_t extra_r)
 	atomic_store_explicit(&a->wide_r, wr + (x & LOW32) + extra_r, memory_order_relaxed);
 }
 
-uint64_t vmp_acc_add_slow(struct vmp_acc *a, uint64_t s, uint64_t r)
+uint64_t vmp__acc_add_slow(struct vmp_acc *a, uint64_t s, uint64_t r)
 {
 	acc_lock(a);
 	fold_locked(a, s, r);
@@ -41,7 +41,7 @@ uint64_t vmp_acc_add_slow(struct vmp_acc *a, uint64_t s, uint64_t r)
 	return total;
 }
 
-bool vmp_acc_drain(struct vmp_acc *a, uint64_t ul_mask, uint64_t *s, uint64_t *r)
+bool vmp__acc_drain(struct vmp_acc *a, uint64_t ul_mask, uint64_t *s, uint64_t *r)
 {
 	acc_lock(a);
 	fold_locked(a, 0, 0);

@@ -41,11 +41,11 @@ struct vmp_acc {
 #define VMP_ACC_LOW32 UINT64_C(0xffffffff)
 
 /* The rare cases, out of line: wide values and folding. */
-uint64_t vmp_acc_add_slow(struct vmp_acc *a, uint64_t s, uint64_t r);
+uint64_t vmp__acc_add_slow(struct vmp_acc *a, uint64_t s, uint64_t r);
 
 /* Add a sample; returns the scanned total right after the add (the kernel's
  * post-add snapshot, R-6). Inline: this is the whole hot path. */
-static inline uint64_t vmp_acc_add(struct vmp_acc *a, uint64_t s, uint64_t r)
+static inline uint64_t vmp__acc_add(struct vmp_acc *a, uint64_t s, uint64_t r)
 {
 	if (__builtin_expect((s | r) < VMP_ACC_FAST_MAX, 1)) {
 		uint64_t d = (s << 32) | r;
@@ -54,13 +54,13 @@ static inline uint64_t vmp_acc_add(struct vmp_acc *a, uint64_t s, uint64_t r)
 			return (post >> 32) + atomic_load_explicit(&a->wide_s, memory_order_relaxed);
 		s = r = 0; /* already added: only fold */
 	}
-	return vmp_acc_add_slow(a, s, r);
+	return vmp__acc_add_slow(a, s, r);
 }
 
 /* Take the whole pair and zero it, unless the scanned total is 0 (R-10):
  * then nothing is taken and false is returned. ul_mask is the emulated
  * unsigned long (all ones for 64-bit). */
-bool vmp_acc_drain(struct vmp_acc *a, uint64_t ul_mask, uint64_t *s,
+bool vmp__acc_drain(struct vmp_acc *a, uint64_t ul_mask, uint64_t *s,
 		   uint64_t *r);
 
 #endif

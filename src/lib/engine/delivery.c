@@ -22,7 +22,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-void vmp_notify(struct vmp_listener *l, const struct vmp_event *ev)
+void vmp__notify(struct vmp_listener *l, const struct vmp_event *ev)
 {
 	if (l->fn) {
 		l->fn(ev, l->arg);
@@ -44,7 +44,7 @@ static bool deliver(vmp_group *node, struct vmp_event *ev, bool ancestor,
 {
 	bool fired = false;
 	pthread_mutex_lock(&node->listeners_lock);
-	vmp_listeners_delivering(node);
+	vmp__listeners_delivering(node);
 	for (struct vmp_listener *l = node->listeners; l; l = l->next) {
 		if (ancestor && l->mode == VMP_MODE_LOCAL)
 			continue;
@@ -55,35 +55,35 @@ static bool deliver(vmp_group *node, struct vmp_event *ev, bool ancestor,
 		ev->group = node;
 		ev->min_level = l->min_level;
 		ev->mode = l->mode;
-		vmp_notify(l, ev);
+		vmp__notify(l, ev);
 		fired = true;
 	}
-	vmp_listeners_delivering(NULL);
+	vmp__listeners_delivering(NULL);
 	pthread_mutex_unlock(&node->listeners_lock);
 	return fired;
 }
 
-void vmp_ctx_set_eval_hook(vmp_ctx *ctx, void (*fn)(const struct vmp_event *ev, void *arg), void *arg)
+void vmp__ctx_set_eval_hook(vmp_ctx *ctx, void (*fn)(const struct vmp_event *ev, void *arg), void *arg)
 {
 	ctx->eval_hook = fn;
 	ctx->eval_arg = arg;
 }
 
-void vmp_evaluate_tree_window(vmp_group *origin)
+void vmp__evaluate_tree_window(vmp_group *origin)
 {
 	vmp_ctx *ctx = origin->ctx;
 	const uint64_t ul = (ctx->calc_flags & VMP_CALC_UL32) ? UINT32_MAX : UINT64_MAX;
 	uint64_t s, r;
 
-	if (!vmp_acc_drain(&origin->tree, ul, &s, &r))
+	if (!vmp__acc_drain(&origin->tree, ul, &s, &r))
 		return; /* a stale re-run found nothing */
 	struct vmp_event ev = {
 		.scanned = s,
 		.reclaimed = r,
-		.pressure = vmp_pressure_of(s, r, ctx->calc_flags),
+		.pressure = vmp__pressure_of(s, r, ctx->calc_flags),
 		.origin = origin,
 	};
-	ev.level = vmp_level_of(ev.pressure);
+	ev.level = vmp__level_of(ev.pressure);
 	if (ctx->eval_hook)
 		ctx->eval_hook(&ev, ctx->eval_arg);
 

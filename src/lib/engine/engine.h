@@ -12,8 +12,8 @@
 
 
 /* level.c */
-vmp_level vmp_level_of(uint64_t pressure);
-uint64_t vmp_pressure_of(uint64_t s, uint64_t r, unsigned calc_flags);
+vmp_level vmp__level_of(uint64_t pressure);
+uint64_t vmp__pressure_of(uint64_t s, uint64_t r, unsigned calc_flags);
 
 /* The deferred job's states, kept in vmp_group.job. */
 enum {
@@ -87,21 +87,21 @@ struct vmp_ctx {
 };
 
 /* executor.c */
-int vmp_exec_start(vmp_ctx *ctx);
-void vmp_exec_stop(vmp_ctx *ctx);
-void vmp_job_schedule(vmp_group *g);
-void vmp_job_flush(vmp_group *g);
-void vmp_exec_wait_idle(vmp_ctx *ctx);
+int vmp__executor_start(vmp_ctx *ctx);
+void vmp__executor_stop(vmp_ctx *ctx);
+void vmp__job_schedule(vmp_group *g);
+void vmp__job_flush(vmp_group *g);
+void vmp__executor_wait_idle(vmp_ctx *ctx);
 
 /* delivery.c */
-void vmp_evaluate_tree_window(vmp_group *origin);
-void vmp_notify(struct vmp_listener *l, const struct vmp_event *ev);
+void vmp__evaluate_tree_window(vmp_group *origin);
+void vmp__notify(struct vmp_listener *l, const struct vmp_event *ev);
 
 /* listener.c */
-void vmp_listeners_remove_all(vmp_group *g);
-void vmp_listeners_delivering(const vmp_group *g); /* NULL when done */
+void vmp__listeners_remove_all(vmp_group *g);
+void vmp__listeners_delivering(const vmp_group *g); /* NULL when done */
 
 /* group.c */
-uint64_t vmp_now_ns(const vmp_ctx *ctx);
+uint64_t vmp__now_ns(const vmp_ctx *ctx);
 
 #endif

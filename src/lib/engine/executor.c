@@ -108,11 +108,11 @@ static void yield_to_waker(vmp_ctx *ctx, struct yield_state *ys)
 {
 	if (sched_getcpu() != atomic_load_explicit(&ctx->waker_cpu, memory_order_relaxed))
 		return;
-	uint64_t t0 = vmp_mono_ns();
+	uint64_t t0 = vmp__mono_ns();
 	if (t0 < ys->no_yield_until)
 		return;
 	sched_yield();
-	if (vmp_mono_ns() - t0 <= YIELD_SLOW_NS) {
+	if (vmp__mono_ns() - t0 <= YIELD_SLOW_NS) {
 		ys->backoff = YIELD_BACKOFF_MIN_NS;
 		return;
 	}
@@ -145,7 +145,7 @@ static void submit(vmp_group *g)
 	}
 }
 
-void vmp_job_schedule(vmp_group *g)
+void vmp__job_schedule(vmp_group *g)
 {
 	int s = atomic_load_explicit(&g->job, memory_order_acquire);
 	for (;;) {
@@ -194,7 +194,7 @@ static void run_claimed(vmp_group *g)
 {
 	vmp_group *prev = tls_running;
 	tls_running = g;
-	vmp_evaluate_tree_window(g);
+	vmp__evaluate_tree_window(g);
 	tls_running = prev;
 }
 
@@ -265,7 +265,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int vmp_exec_start(vmp_ctx *ctx)
+int vmp__executor_start(vmp_ctx *ctx)
 {
 	if (ctx->cfg.executor != VMP_EXECUTOR_THREAD)
 		return 0;
@@ -276,7 +276,7 @@ int vmp_exec_start(vmp_ctx *ctx)
 	for (unsigned i = 0; i < ctx->cfg.threads; i++) {
 		int rc = pthread_create(&ctx->workers[i], NULL, worker_main, ctx);
 		if (rc) {
-			vmp_exec_stop(ctx);
+			vmp__executor_stop(ctx);
 			return -rc;
 		}
 		ctx->nworkers++;
@@ -284,7 +284,7 @@ int vmp_exec_start(vmp_ctx *ctx)
 	return 0;
 }
 
-void vmp_exec_stop(vmp_ctx *ctx)
+void vmp__executor_stop(vmp_ctx *ctx)
 {
 	atomic_store(&ctx->stopping, true);
 	atomic_fetch_add(&ctx->wake_seq, 1);
@@ -297,7 +297,7 @@ void vmp_exec_stop(vmp_ctx *ctx)
 }
 
 /* Wait until nothing is queued or running (vmp_ctx_flush). */
-void vmp_exec_wait_idle(vmp_ctx *ctx)
+void vmp__executor_wait_idle(vmp_ctx *ctx)
 {
 	if (ctx->cfg.executor != VMP_EXECUTOR_THREAD || !ctx->nworkers)
 		return;
@@ -310,7 +310,7 @@ void vmp_exec_wait_idle(vmp_ctx *ctx)
 }
 
 /* wait until g's job is neither pending nor running. */
-void vmp_job_flush(vmp_group *g)
+void vmp__job_flush(vmp_group *g)
 {
 	vmp_ctx *ctx = g->ctx;
 	if (tls_running == g)

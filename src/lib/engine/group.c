@@ -26,10 +26,10 @@ VMP_EXPORT unsigned vmp_version(void)
 static uint64_t monotonic_ns(void *arg)
 {
 	(void)arg;
-	return vmp_mono_ns();
+	return vmp__mono_ns();
 }
 
-uint64_t vmp_now_ns(const vmp_ctx *ctx)
+uint64_t vmp__now_ns(const vmp_ctx *ctx)
 {
 	return ctx->cfg.clock_ns(ctx->cfg.clock_arg);
 }
@@ -139,8 +139,8 @@ VMP_EXPORT void vmp_group_unref(vmp_group *g)
 		if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
 			return;
 		/* nothing may still be pending on the memory we free. */
-		vmp_job_flush(g);
-		vmp_listeners_remove_all(g); /* only ever non-empty for the root */
+		vmp__job_flush(g);
+		vmp__listeners_remove_all(g); /* only ever non-empty for the root */
 		vmp_group *parent = g->parent;
 		group_free(g);
 		g = parent;
@@ -188,7 +188,7 @@ VMP_EXPORT int vmp_ctx_new(vmp_ctx **out, const struct vmp_config *cfg)
 	ctx->root = rp ? group_alloc(ctx, NULL, rp) : NULL;
 	int rc = ctx->root ? htab_insert(ctx, ctx->root) : -ENOMEM;
 	if (!rc)
-		rc = vmp_exec_start(ctx);
+		rc = vmp__executor_start(ctx);
 	if (rc) {
 		if (ctx->root)
 			group_free(ctx->root);
@@ -202,7 +202,7 @@ VMP_EXPORT int vmp_ctx_new(vmp_ctx **out, const struct vmp_config *cfg)
 	return 0;
 }
 
-VMP_EXPORT vmp_group *vmp_root(vmp_ctx *ctx)
+VMP_EXPORT vmp_group *vmp_ctx_root(vmp_ctx *ctx)
 {
 	return ctx ? ctx->root : NULL;
 }
@@ -304,7 +304,7 @@ VMP_EXPORT int vmp_group_lookup(vmp_ctx *ctx, const char *path, vmp_group **out)
 	return lookup(ctx, path, out, false);
 }
 
-VMP_EXPORT int vmp_group_get(vmp_ctx *ctx, const char *path, vmp_group **out)
+VMP_EXPORT int vmp_group_lookup_ref(vmp_ctx *ctx, const char *path, vmp_group **out)
 {
 	return lookup(ctx, path, out, true);
 }
@@ -331,8 +331,8 @@ VMP_EXPORT int vmp_group_destroy(vmp_group *g)
 	if (rc)
 		return rc;
 	/* The order of R-22 and the issue: flush, then the removal signal. */
-	vmp_job_flush(g);
-	vmp_listeners_remove_all(g);
+	vmp__job_flush(g);
+	vmp__listeners_remove_all(g);
 	vmp_group_unref(g);
 	return 0;
 }
@@ -386,7 +386,7 @@ VMP_EXPORT int vmp_ctx_flush(vmp_ctx *ctx)
 {
 	if (!ctx)
 		return -EINVAL;
-	vmp_exec_wait_idle(ctx);
+	vmp__executor_wait_idle(ctx);
 	return 0;
 }
 
@@ -396,9 +396,9 @@ VMP_EXPORT void vmp_ctx_free(vmp_ctx *ctx)
 		return;
 	vmp_ctx_flush(ctx);
 	destroy_subtree(ctx);
-	vmp_job_flush(ctx->root);
-	vmp_listeners_remove_all(ctx->root);
-	vmp_exec_stop(ctx);
+	vmp__job_flush(ctx->root);
+	vmp__listeners_remove_all(ctx->root);
+	vmp__executor_stop(ctx);
 	vmp_group_unref(ctx->root);
 	pthread_mutex_destroy(&ctx->groups_lock);
 	pthread_mutex_destroy(&ctx->exec_lock);

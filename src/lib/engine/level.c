@@ -34,7 +34,7 @@ VMP_EXPORT const char *vmp_mode_name(vmp_mode mode)
 	return (unsigned)mode < 3 ? names[mode] : NULL;
 }
 
-vmp_level vmp_level_of(uint64_t pressure)
+vmp_level vmp__level_of(uint64_t pressure)
 {
 	if (pressure >= VMP_CRIT_THRESHOLD)
 		return VMP_LEVEL_CRITICAL;
@@ -43,7 +43,7 @@ vmp_level vmp_level_of(uint64_t pressure)
 	return VMP_LEVEL_LOW;
 }
 
-uint64_t vmp_pressure_of(uint64_t s, uint64_t r, unsigned flags)
+uint64_t vmp__pressure_of(uint64_t s, uint64_t r, unsigned flags)
 {
 	/* Unsigned long of the emulated kernel: every result is reduced to it. */
 	const uint64_t m = (flags & VMP_CALC_UL32) ? UINT32_MAX : UINT64_MAX;
@@ -67,10 +67,10 @@ VMP_EXPORT int vmp_calc(uint64_t scanned, uint64_t reclaimed, unsigned flags,
 
 	if ((scanned & m) == 0)
 		return -EINVAL;
-	uint64_t p = vmp_pressure_of(scanned, reclaimed, flags);
+	uint64_t p = vmp__pressure_of(scanned, reclaimed, flags);
 	if (pressure)
 		*pressure = p;
 	if (level)
-		*level = vmp_level_of(p);
+		*level = vmp__level_of(p);
 	return 0;
 }

@@ -86,7 +86,7 @@ VMP_EXPORT int vmp_unlisten_callback(vmp_group *g, vmp_notify_fn fn, void *arg)
 }
 
 /* detach every registration, then signal each once more. */
-void vmp_listeners_remove_all(vmp_group *g)
+void vmp__listeners_remove_all(vmp_group *g)
 {
 	pthread_mutex_lock(&g->listeners_lock);
 	struct vmp_listener *l = g->listeners;
@@ -102,13 +102,13 @@ void vmp_listeners_remove_all(vmp_group *g)
 			.min_level = l->min_level,
 			.mode = l->mode,
 		};
-		vmp_notify(l, &ev);
+		vmp__notify(l, &ev);
 		free(l);
 		l = next;
 	}
 }
 
-void vmp_listeners_delivering(const vmp_group *g)
+void vmp__listeners_delivering(const vmp_group *g)
 {
 	tls_delivering = g;
 }

@@ -12,6 +12,6 @@
 
 #include "vmpressure.h"
 
-void vmp_ctx_set_eval_hook(vmp_ctx *ctx, void (*fn)(const struct vmp_event *ev, void *arg), void *arg);
+void vmp__ctx_set_eval_hook(vmp_ctx *ctx, void (*fn)(const struct vmp_event *ev, void *arg), void *arg);
 
 #endif

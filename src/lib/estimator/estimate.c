@@ -136,7 +136,7 @@ static int get_group(struct vmp_estimate *e, const char *path, vmp_group **out)
 	if (!p)
 		return -ENOMEM;
 	memcpy(p, path, n + 1);
-	vmp_group *g = vmp_root(e->ctx);
+	vmp_group *g = vmp_ctx_root(e->ctx);
 	int rc = 0;
 	for (size_t i = 0; i <= n && !rc; i++) {
 		if (i < n && p[i] != '/')
@@ -205,33 +205,33 @@ static void on_event(const struct vmp_event *ev, void *arg)
 		l->by_level[ev->level]++;
 }
 
-static int register_one(struct vmp_estimate *e, struct elistener *l, struct vmp_trace_error *err)
+static int register_one(struct vmp_estimate *e, struct elistener *l, struct vmp_error *err)
 {
 	vmp_level level;
 	vmp_mode mode;
 	vmp_group *g;
 	int rc = vmp_parse_args(l->args, &level, &mode);
 	if (rc) {
-		vmp_trace_errorf(err, l->line, "listener %u: args '%s' are not level[,mode]", l->id, l->args);
+		vmp__errorf(err, l->line, "listener %u: args '%s' are not level[,mode]", l->id, l->args);
 		return -EINVAL;
 	}
 	rc = get_group(e, l->group, &g);
 	if (!rc)
 		rc = vmp_listen_callback(g, l->args, on_event, l);
 	if (rc) {
-		vmp_trace_errorf(err, l->line, "listener %u: cannot register on '%s': error %d", l->id, l->group,
+		vmp__errorf(err, l->line, "listener %u: cannot register on '%s': error %d", l->id, l->group,
 				 rc);
 		return rc == -ENOMEM ? rc : -EINVAL;
 	}
 	l->registered = true;
 	if (e->rec)
-		vmp_recorder_listen(e->rec, l->id, g, level, mode);
+		vmp__recorder_listen(e->rec, l->id, g, level, mode);
 	return 0;
 }
 
 /* Register the listeners whose `listen` record comes before line `line`
  * (extras: before the first sample). */
-static int register_upto(struct vmp_estimate *e, unsigned long line, struct vmp_trace_error *err)
+static int register_upto(struct vmp_estimate *e, unsigned long line, struct vmp_error *err)
 {
 	while (e->next < e->nl && (e->l[e->next].line < line || !e->l[e->next].line)) {
 		int rc = register_one(e, &e->l[e->next], err);
@@ -260,7 +260,7 @@ static struct elistener *add_listener(struct vmp_estimate *e)
 	return l;
 }
 
-static int on_trace_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace_error *err)
+static int on_trace_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_error *err)
 {
 	struct vmp_estimate *e = arg;
 	if (rec->kind == VMP_REC_LISTEN) {
@@ -334,16 +334,16 @@ static uint64_t grew(uint64_t now, uint64_t before)
 	return now > before ? now - before : 0;
 }
 
-static int implausible(struct vmp_trace_error *err, unsigned long line, const char *who, const char *what,
+static int implausible(struct vmp_error *err, unsigned long line, const char *who, const char *what,
 		       uint64_t by)
 {
-	vmp_trace_errorf(err, line, "%s: %s grows by %llu in one sample: more than a machine can (at most "
+	vmp__errorf(err, line, "%s: %s grows by %llu in one sample: more than a machine can (at most "
 				    "2^36 pages, 2^24 events), not a recording", who, what, (unsigned long long)by);
 	return -EINVAL;
 }
 
 static int check_cgroup(struct vmp_estimate *e, const char *path, const struct vmp_est_cgroup *c,
-			unsigned long line, struct vmp_trace_error *err)
+			unsigned long line, struct vmp_error *err)
 {
 	struct prev *p = prev_get(e, path);
 	if (!p)
@@ -373,7 +373,7 @@ static int check_cgroup(struct vmp_estimate *e, const char *path, const struct v
 }
 
 static int check_machine(struct vmp_estimate *e, const struct vmp_est_machine *m, unsigned long line,
-			 struct vmp_trace_error *err)
+			 struct vmp_error *err)
 {
 	if (!m || !m->valid) {
 		e->have_mprev = false;
@@ -398,7 +398,7 @@ static int check_machine(struct vmp_estimate *e, const struct vmp_est_machine *m
 	return 0;
 }
 
-static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trace_error *err)
+static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_error *err)
 {
 	struct vmp_estimate *e = arg;
 	int rc = register_upto(e, r->line, err);
@@ -409,7 +409,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trac
 		if (!p)
 			return -ENOMEM;
 		if (e->rec)
-			vmp_recorder_gone(e->rec, p);
+			vmp__recorder_gone(e->rec, p);
 		struct prev *pv = prev_get(e, p);
 		if (!pv)
 			return -ENOMEM;
@@ -434,13 +434,13 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_trac
 			return rc;
 		rc = get_group(e, p, &e->sg[i]);
 		if (rc) {
-			vmp_trace_errorf(err, r->line, "cannot create group '%s': error %d", p, rc);
+			vmp__errorf(err, r->line, "cannot create group '%s': error %d", p, rc);
 			return rc == -ENOMEM ? rc : -EINVAL;
 		}
 	}
-	rc = vmp_est_step(e->est, r->t_ns, r->m, r->n, e->sg, r->c);
+	rc = vmp__est_step(e->est, r->t_ns, r->m, r->n, e->sg, r->c);
 	if (rc) {
-		vmp_trace_errorf(err, r->line, "the estimator refused this sample: error %d", rc);
+		vmp__errorf(err, r->line, "the estimator refused this sample: error %d", rc);
 		return rc == -ENOMEM ? rc : -EINVAL;
 	}
 	e->st.steps++;
@@ -460,9 +460,9 @@ VMP_EXPORT void vmp_estimate_free(vmp_estimate *e)
 	if (!e)
 		return;
 	e->ended = true;
-	vmp_est_free(e->est);
+	vmp__est_free(e->est);
 	vmp_ctx_free(e->ctx);
-	vmp_record_free(e->rec);
+	vmp__record_free(e->rec);
 	for (size_t i = 0; i < e->nl; i++) {
 		free(e->l[i].group);
 		free(e->l[i].args);
@@ -481,7 +481,7 @@ VMP_EXPORT void vmp_estimate_free(vmp_estimate *e)
 }
 
 static int add_extras(struct vmp_estimate *e, const struct vmp_estimate_config *cfg,
-		      struct vmp_trace_error *err)
+		      struct vmp_error *err)
 {
 	unsigned next_id = 0;
 	for (size_t i = 0; i < e->nl; i++)
@@ -491,23 +491,23 @@ static int add_extras(struct vmp_estimate *e, const struct vmp_estimate_config *
 		const struct vmp_estimate_listen *x = &cfg->listen[i];
 		vmp_level level;
 		vmp_mode mode;
-		char *norm = x->group ? vmp_cgroup_normalize(x->group) : NULL;
-		if (!norm || !vmp_trace_name_ok(norm)) {
+		char *norm = x->group ? vmp__cgroup_normalize(x->group) : NULL;
+		if (!norm || !vmp__trace_name_ok(norm)) {
 			free(norm);
-			vmp_trace_errorf(err, 0, "extra listener %zu: '%s' is not a cgroup path", i + 1,
+			vmp__errorf(err, 0, "extra listener %zu: '%s' is not a cgroup path", i + 1,
 					 x->group ? x->group : "(null)");
 			return -EINVAL;
 		}
 		if (!x->args || vmp_parse_args(x->args, &level, &mode) != 0) {
 			free(norm);
-			vmp_trace_errorf(err, 0, "extra listener %zu: args '%s' are not level[,mode] (levels: low "
+			vmp__errorf(err, 0, "extra listener %zu: args '%s' are not level[,mode] (levels: low "
 						 "medium critical; modes: default hierarchy local)", i + 1,
 					 x->args ? x->args : "(null)");
 			return -EINVAL;
 		}
 		if (next_id > VMP_TRACE_MAX_ID) {
 			free(norm);
-			vmp_trace_errorf(err, 0, "extra listener %zu: no listener id left (at most 65536)", i + 1);
+			vmp__errorf(err, 0, "extra listener %zu: no listener id left (at most 65536)", i + 1);
 			return -EINVAL;
 		}
 		struct elistener *l = add_listener(e);
@@ -542,12 +542,12 @@ static void extras_first(struct vmp_estimate *e, size_t nrec)
 
 VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_estimate_config *cfg,
 				vmp_record_fn fn, void *fn_arg, vmp_estimate **out,
-				struct vmp_trace_error *err)
+				struct vmp_error *err)
 {
-	struct vmp_trace_error dummy;
+	struct vmp_error dummy;
 	if (!err)
 		err = &dummy;
-	memset(err, 0, sizeof(*err));
+	vmp__error_clear(err);
 	if ((!buf && len) || !out)
 		return -EINVAL;
 	struct vmp_estimate_config defaults;
@@ -556,11 +556,11 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 		cfg = &defaults;
 	}
 	if (cfg->prio & ~ALL_PRIO) {
-		vmp_trace_errorf(err, 0, "prio 0x%x has unknown bits", cfg->prio);
+		vmp__errorf(err, 0, "prio 0x%x has unknown bits", cfg->prio);
 		return -EINVAL;
 	}
 	if (cfg->window_pages > MAX_WINDOW_PAGES) {
-		vmp_trace_errorf(err, 0, "window_pages %u is over %u", cfg->window_pages, MAX_WINDOW_PAGES);
+		vmp__errorf(err, 0, "window_pages %u is over %u", cfg->window_pages, MAX_WINDOW_PAGES);
 		return -EINVAL;
 	}
 	if (cfg->nlisten && !cfg->listen)
@@ -576,7 +576,7 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	struct vmp_estimate *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	rc = vmp_trace_parse(buf ? buf : "", len, on_trace_rec, e, err);
+	rc = vmp__trace_parse(buf ? buf : "", len, on_trace_rec, e, err);
 	size_t nrec = e->nl;
 	if (!rc)
 		rc = add_extras(e, cfg, err);
@@ -595,26 +595,26 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	vmp_config_init(&ccfg);
 	ccfg.executor = manual ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
 	struct vmp_est_config ecfg;
-	vmp_est_config_init(&ecfg);
+	vmp__est_config_init(&ecfg);
 	ecfg.prio = cfg->prio;
 	ecfg.window_pages = cfg->window_pages;
 	rc = vmp_ctx_new(&e->ctx, &ccfg);
 	if (!rc)
-		rc = vmp_est_new_config(&e->est, e->ctx, &ecfg);
+		rc = vmp__est_new_config(&e->est, e->ctx, &ecfg);
 	if (!rc && fn) {
-		rc = vmp_recorder_new(&e->rec, fn, fn_arg);
+		rc = vmp__recorder_new(&e->rec, fn, fn_arg);
 		if (!rc) {
-			vmp_recorder_start(e->rec, manual ? VMP_TAP_F_WORK : 0, 0);
-			vmp_est_set_tap(e->est, vmp_recorder_tap(e->rec));
+			vmp__recorder_start(e->rec, manual ? VMP_TAP_F_WORK : 0, 0);
+			vmp__est_set_tap(e->est, vmp__recorder_tap(e->rec));
 		}
 	}
 	if (rc)
 		goto fail;
 
 	size_t steps = 0;
-	rc = vmp_samples_parse(buf ? buf : "", len, on_sample, e, &steps, err);
+	rc = vmp__samples_parse(buf ? buf : "", len, on_sample, e, &steps, err);
 	if (!rc && !steps) {
-		vmp_trace_errorf(err, 0, "no sample lines: only a recording of a cgroup v2 or machine source "
+		vmp__errorf(err, 0, "no sample lines: only a recording of a cgroup v2 or machine source "
 					 "(vmpressure record) has the counters to estimate from");
 		rc = -ENODATA;
 	}
@@ -633,15 +633,15 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	qsort(e->sorted, e->nl, sizeof(*e->sorted), cmp_id);
 	if (e->rec) {
 		for (size_t i = 0; i < e->nl; i++)
-			vmp_recorder_expect(e->rec, e->sorted[i]->id, e->sorted[i]->count);
-		rc = vmp_recorder_end(e->rec);
+			vmp__recorder_expect(e->rec, e->sorted[i]->id, e->sorted[i]->count);
+		rc = vmp__recorder_end(e->rec);
 		if (rc) {
-			vmp_trace_errorf(err, 0, "cannot write the re-estimated trace: error %d", rc);
+			vmp__errorf(err, 0, "cannot write the re-estimated trace: error %d", rc);
 			goto fail;
 		}
 	}
 	struct vmp_est_stats es;
-	vmp_est_get_stats(e->est, &es);
+	vmp__est_stats(e->est, &es);
 	e->st.windows = es.windows;
 	e->st.prio_windows = es.prio_windows;
 	e->st.failed_calls = es.failed_calls;
@@ -678,7 +678,7 @@ VMP_EXPORT int vmp_estimate_listener(const vmp_estimate *e, size_t index,
 	return 0;
 }
 
-VMP_EXPORT void vmp_estimate_get_stats(const vmp_estimate *e, struct vmp_estimate_stats *out)
+VMP_EXPORT void vmp_estimate_stats(const vmp_estimate *e, struct vmp_estimate_stats *out)
 {
 	if (e && out)
 		*out = e->st;

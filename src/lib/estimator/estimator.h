@@ -4,7 +4,7 @@
  * calls out. Pure: no file I/O, no clock, no threads of its own. The live
  * glue reads memory.stat / memory.events(.local) / memory.pressure and
  * /proc/vmstat + /proc/pressure/memory into the snapshot structs below and
- * calls vmp_est_step() once per sample; the tests and bench/v2_fidelity.c
+ * calls vmp__est_step() once per sample; the tests and bench/v2_fidelity.c
  * feed it recorded samples. The theory of operation is at the top of
  * estimator.c.
  */
@@ -81,7 +81,7 @@ struct vmp_est_config {
 	unsigned window_pages;
 };
 
-void vmp_est_config_init(struct vmp_est_config *cfg);
+void vmp__est_config_init(struct vmp_est_config *cfg);
 
 struct vmp_est;
 
@@ -97,11 +97,11 @@ struct vmp_est_stats {
 };
 
 /* A new estimator feeding ctx (which must outlive it); cfg NULL or
- * vmp_est_new(): the defaults (vmp_est_config_init). */
-int vmp_est_new(struct vmp_est **out, vmp_ctx *ctx);
-int vmp_est_new_config(struct vmp_est **out, vmp_ctx *ctx,
+ * vmp__est_new(): the defaults (vmp__est_config_init). */
+int vmp__est_new(struct vmp_est **out, vmp_ctx *ctx);
+int vmp__est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 		       const struct vmp_est_config *cfg);
-void vmp_est_free(struct vmp_est *est);
+void vmp__est_free(struct vmp_est *est);
 
 /*
  * One sample. now_ns: a monotonic time, strictly increasing from step to
@@ -119,21 +119,21 @@ void vmp_est_free(struct vmp_est *est);
  * gap). Returns 0, -EINVAL or -ENOMEM (then no counter was consumed). Not
  * thread-safe: one caller at a time.
  */
-int vmp_est_step(struct vmp_est *est, uint64_t now_ns,
+int vmp__est_step(struct vmp_est *est, uint64_t now_ns,
 		 const struct vmp_est_machine *m, size_t n,
 		 vmp_group *const *groups, const struct vmp_est_cgroup *c);
 
 /* When to sample next: busy_ms while reclaim or stall was seen in the last
  * VMP_EST_BUSY_HOLD_MS (and before the first delta), else idle_ms. */
 #define VMP_EST_BUSY_HOLD_MS 2000u
-unsigned vmp_est_next_interval_ms(const struct vmp_est *est, unsigned idle_ms,
+unsigned vmp__est_next_interval_ms(const struct vmp_est *est, unsigned idle_ms,
 				  unsigned busy_ms);
 
-void vmp_est_get_stats(const struct vmp_est *est, struct vmp_est_stats *out);
+void vmp__est_stats(const struct vmp_est *est, struct vmp_est_stats *out);
 
 /* Route the estimator's engine calls through a recording tap (tap.h);
  * NULL: none. The tap must outlive the estimator or be unset first. */
 struct vmp_tap;
-void vmp_est_set_tap(struct vmp_est *est, const struct vmp_tap *tap);
+void vmp__est_set_tap(struct vmp_est *est, const struct vmp_tap *tap);
 
 #endif

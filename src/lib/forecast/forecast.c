@@ -290,7 +290,7 @@ static void fit_strided(const double *t, const double *v, size_t stride, size_t 
 #undef AT
 }
 
-void vmp_fc_fit_line(const double *t, const double *v, size_t n, double t_from, struct vmp_fc_fit *out)
+void vmp__fc_fit_line(const double *t, const double *v, size_t n, double t_from, struct vmp_fc_fit *out)
 {
 	fit_strided(t, v, sizeof(double), n, t_from, out);
 }

@@ -16,6 +16,6 @@ struct vmp_fc_fit {
 
 /* The least-squares line through the points (t[i], v[i]), i < n, of
  * which only those with t >= t_from count. */
-void vmp_fc_fit_line(const double *t, const double *v, size_t n, double t_from, struct vmp_fc_fit *out);
+void vmp__fc_fit_line(const double *t, const double *v, size_t n, double t_from, struct vmp_fc_fit *out);
 
 #endif

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int vmp_parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys, uint64_t *vals,
+int vmp__parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys, uint64_t *vals,
 		 uint64_t *found)
 {
 	const char *p = buf, *end = buf + len;
@@ -103,7 +103,7 @@ static bool parse_line(const char *p, const char *end, double *avg10, uint64_t *
 	return p == end;
 }
 
-int vmp_parse_psi(const char *buf, size_t len, struct vmp_psi *out)
+int vmp__parse_psi(const char *buf, size_t len, struct vmp_psi *out)
 {
 	struct vmp_psi r = {0};
 	bool some = false;
@@ -129,7 +129,7 @@ int vmp_parse_psi(const char *buf, size_t len, struct vmp_psi *out)
 	return 0;
 }
 
-int vmp_pread_all(int fd, char *buf, size_t cap, size_t *len)
+int vmp__pread_all(int fd, char *buf, size_t cap, size_t *len)
 {
 	size_t got = 0;
 	for (;;) {

@@ -15,7 +15,7 @@
 
 /* Fill vals[i] for each keys[i] found; *found gets bit i. -EBADMSG if a
  * line is not "key <unsigned decimal>" (the file changed shape). */
-int vmp_parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys,
+int vmp__parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys,
 		 uint64_t *vals, uint64_t *found);
 
 struct vmp_psi {
@@ -25,10 +25,10 @@ struct vmp_psi {
 };
 
 /* -EBADMSG if the text is not PSI. */
-int vmp_parse_psi(const char *buf, size_t len, struct vmp_psi *out);
+int vmp__parse_psi(const char *buf, size_t len, struct vmp_psi *out);
 
 /* Read a whole small file from offset 0 into buf (NUL-terminated).
  * -EFBIG if it does not fit; -errno otherwise (-ENODEV/-ENOENT: gone). */
-int vmp_pread_all(int fd, char *buf, size_t cap, size_t *len);
+int vmp__pread_all(int fd, char *buf, size_t cap, size_t *len);
 
 #endif

@@ -46,7 +46,7 @@ struct fcg {
 };
 
 struct vmp_fc_reader {
-	vmp_source_kind kind;
+	enum vmp_source_kind kind;
 	char *croot, *proot;
 	struct fcg *grp;
 	struct vmp_fc_group *out;
@@ -87,7 +87,7 @@ static int gread(struct vmp_fc_reader *r, struct fcg *g, int i, size_t *len)
 			return -e;
 		}
 	}
-	return vmp_pread_all(g->fd[i], r->buf, sizeof(r->buf), len);
+	return vmp__pread_all(g->fd[i], r->buf, sizeof(r->buf), len);
 }
 
 /* "max" or a decimal, with a trailing newline. */
@@ -180,7 +180,7 @@ static void read_group(struct vmp_fc_reader *r, struct fcg *g, struct vmp_fc_gro
 	size_t len;
 	rc = gread(r, g, F_STAT, &len);
 	if (!rc)
-		rc = vmp_parse_kv(r->buf, len, v1 ? v1k : v2k, 13, st, &found);
+		rc = vmp__parse_kv(r->buf, len, v1 ? v1k : v2k, 13, st, &found);
 	if (!rc && (found & 0x30) != 0x30)
 		rc = -EBADMSG; /* the file LRU is in every kernel's memory.stat */
 	if (rc) {
@@ -204,7 +204,7 @@ static void read_group(struct vmp_fc_reader *r, struct fcg *g, struct vmp_fc_gro
 		o->flags |= VMP_FC_HAVE_RECLAIM;
 	static const char *const ek[] = {"oom_kill"};
 	uint64_t ok = 0;
-	if (gread(r, g, F_EVENTS, &len) == 0 && vmp_parse_kv(r->buf, len, ek, 1, &ok, &found) == 0)
+	if (gread(r, g, F_EVENTS, &len) == 0 && vmp__parse_kv(r->buf, len, ek, 1, &ok, &found) == 0)
 		o->oom_kills = ok;
 	/* v1's oom_control has "oom_kill_disable 0" etc: key value too. */
 }
@@ -233,7 +233,7 @@ static uint64_t meminfo_kb(const char *buf, const char *key, bool *ok)
 static bool read_machine(struct vmp_fc_reader *r)
 {
 	size_t len;
-	if (r->fd_meminfo < 0 || vmp_pread_all(r->fd_meminfo, r->buf, sizeof(r->buf), &len) != 0)
+	if (r->fd_meminfo < 0 || vmp__pread_all(r->fd_meminfo, r->buf, sizeof(r->buf), &len) != 0)
 		return false;
 	bool ok = true;
 	struct vmp_fc_machine m = {0};
@@ -248,8 +248,8 @@ static bool read_machine(struct vmp_fc_reader *r)
 	}
 	static const char *const k[] = {"oom_kill"};
 	uint64_t v = 0, found = 0;
-	if (r->fd_vmstat >= 0 && vmp_pread_all(r->fd_vmstat, r->buf, sizeof(r->buf), &len) == 0 &&
-	    vmp_parse_kv(r->buf, len, k, 1, &v, &found) == 0)
+	if (r->fd_vmstat >= 0 && vmp__pread_all(r->fd_vmstat, r->buf, sizeof(r->buf), &len) == 0 &&
+	    vmp__parse_kv(r->buf, len, k, 1, &v, &found) == 0)
 		m.oom_kills = v;
 	r->m = m;
 	return true;
@@ -286,7 +286,7 @@ VMP_EXPORT void vmp_fc_reader_free(vmp_fc_reader *r)
 
 static int open_proc(const char *root, const char *name)
 {
-	char *p = vmp_path_join(root, name, NULL);
+	char *p = vmp__path_join(root, name, NULL);
 	if (!p)
 		return -1;
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -303,7 +303,7 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 		c = *cfg;
 	else
 		vmp_source_config_init(&c);
-	vmp_source_kind kind = c.kind;
+	enum vmp_source_kind kind = c.kind;
 	if (kind == VMP_SOURCE_TRACE || (unsigned)kind > VMP_SOURCE_TRACE)
 		return -EINVAL;
 	if (kind == VMP_SOURCE_AUTO) {
@@ -316,7 +316,7 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 			kind = access(buf, F_OK) == 0 ? VMP_SOURCE_V2 : VMP_SOURCE_MACHINE;
 		}
 	}
-	char *norm = vmp_cgroup_normalize(cgroup);
+	char *norm = vmp__cgroup_normalize(cgroup);
 	if (!norm)
 		return -EINVAL;
 	if (kind == VMP_SOURCE_MACHINE && strcmp(norm, "/")) {
@@ -365,7 +365,7 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 			g->gone = false;
 			break;
 		}
-		char *dir = vmp_path_join(r->croot, g->path, NULL);
+		char *dir = vmp__path_join(r->croot, g->path, NULL);
 		if (!dir) {
 			rc = -ENOMEM;
 			break;
@@ -405,7 +405,7 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 	return 0;
 }
 
-VMP_EXPORT vmp_source_kind vmp_fc_reader_kind(const vmp_fc_reader *r)
+VMP_EXPORT enum vmp_source_kind vmp_fc_reader_kind(const vmp_fc_reader *r)
 {
 	return r ? r->kind : VMP_SOURCE_AUTO;
 }
@@ -441,9 +441,9 @@ VMP_EXPORT int vmp_fc_reader_read(vmp_fc_reader *r, double time, struct vmp_fc_s
 	out->psi_some_avg10 = out->psi_full_avg10 = -1;
 	size_t len;
 	struct vmp_psi p;
-	int rc = r->psi_machine ? (r->fd_mpsi >= 0 ? vmp_pread_all(r->fd_mpsi, r->buf, sizeof(r->buf), &len) : -ENOENT)
+	int rc = r->psi_machine ? (r->fd_mpsi >= 0 ? vmp__pread_all(r->fd_mpsi, r->buf, sizeof(r->buf), &len) : -ENOENT)
 				: gread(r, &r->grp[0], F_PSI, &len);
-	if (rc == 0 && vmp_parse_psi(r->buf, len, &p) == 0) {
+	if (rc == 0 && vmp__parse_psi(r->buf, len, &p) == 0) {
 		out->psi_some_avg10 = p.some_avg10;
 		out->psi_full_avg10 = p.full_avg10;
 	}

@@ -117,7 +117,7 @@ static int cg_read(struct live *lv, struct cg *c, const char *name, int *fd, siz
 			lv->fds_open++;
 		if (*fd < 0 && (errno == EMFILE || errno == ENFILE)) {
 			int tfd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
-			int rc = tfd < 0 ? -errno : vmp_pread_all(tfd, lv->buf, sizeof(lv->buf), len);
+			int rc = tfd < 0 ? -errno : vmp__pread_all(tfd, lv->buf, sizeof(lv->buf), len);
 			if (tfd >= 0)
 				close(tfd);
 			return rc;
@@ -125,7 +125,7 @@ static int cg_read(struct live *lv, struct cg *c, const char *name, int *fd, siz
 		if (*fd < 0)
 			return -errno;
 	}
-	return vmp_pread_all(*fd, lv->buf, sizeof(lv->buf), len);
+	return vmp__pread_all(*fd, lv->buf, sizeof(lv->buf), len);
 }
 
 static int read_kv(struct live *lv, struct cg *c, const char *name, int *fd, const char *const *keys,
@@ -135,7 +135,7 @@ static int read_kv(struct live *lv, struct cg *c, const char *name, int *fd, con
 	int rc = cg_read(lv, c, name, fd, &len);
 	if (rc)
 		return rc;
-	return vmp_parse_kv(lv->buf, len, keys, n, vals, found);
+	return vmp__parse_kv(lv->buf, len, keys, n, vals, found);
 }
 
 static const char *const ev_keys[] = {"high", "max", "oom", "oom_kill"};
@@ -154,12 +154,12 @@ static void read_psi(struct live *lv, struct cg *c)
 {
 	size_t len;
 	if (cg_read(lv, c, "memory.pressure", &c->fd_pressure, &len) != 0 ||
-	    vmp_parse_psi(lv->buf, len, &c->psi) != 0) {
+	    vmp__parse_psi(lv->buf, len, &c->psi) != 0) {
 		c->have_psi = false;
 		return;
 	}
 	c->have_psi = true;
-	c->psi_read_at = vmp_mono_ns();
+	c->psi_read_at = vmp__mono_ns();
 }
 
 /* One cgroup's snapshot for the estimator. */
@@ -207,8 +207,8 @@ static bool sample_machine(struct live *lv, struct vmp_est_machine *m)
 	uint64_t v[9] = {0}, found = 0;
 	memset(m, 0, sizeof(*m));
 	size_t len;
-	if (lv->fd_vmstat < 0 || vmp_pread_all(lv->fd_vmstat, lv->buf, sizeof(lv->buf), &len) != 0 ||
-	    vmp_parse_kv(lv->buf, len, keys, 9, v, &found) != 0 || (found & 15) != 15)
+	if (lv->fd_vmstat < 0 || vmp__pread_all(lv->fd_vmstat, lv->buf, sizeof(lv->buf), &len) != 0 ||
+	    vmp__parse_kv(lv->buf, len, keys, 9, v, &found) != 0 || (found & 15) != 15)
 		return false;
 	m->pgscan_kswapd = v[0];
 	m->pgscan_direct = v[1];
@@ -217,8 +217,8 @@ static bool sample_machine(struct live *lv, struct vmp_est_machine *m)
 	m->allocstall = v[4] + v[5] + v[6] + v[7];
 	m->oom_kill = v[8];
 	struct vmp_psi p = {0};
-	if (lv->fd_mpsi >= 0 && vmp_pread_all(lv->fd_mpsi, lv->buf, sizeof(lv->buf), &len) == 0 &&
-	    vmp_parse_psi(lv->buf, len, &p) == 0) {
+	if (lv->fd_mpsi >= 0 && vmp__pread_all(lv->fd_mpsi, lv->buf, sizeof(lv->buf), &len) == 0 &&
+	    vmp__parse_psi(lv->buf, len, &p) == 0) {
 		m->psi_some_avg10 = p.some_avg10;
 		m->psi_full_avg10 = p.full_avg10;
 		m->psi_some_total = p.some_total;
@@ -380,7 +380,7 @@ static int cg_child(struct live *lv, struct cg *p, const char *name, struct cg *
 		close(dfd);
 		return rc;
 	}
-	char *path = vmp_path_join(strcmp(p->path, "/") ? p->path : "", name, NULL);
+	char *path = vmp__path_join(strcmp(p->path, "/") ? p->path : "", name, NULL);
 	const char *rel = path ? (path[0] == '/' ? path + 1 : path) : NULL;
 	c = rel ? cg_new(lv, p, rel, g, dfd) : NULL;
 	free(path);
@@ -575,7 +575,7 @@ static void arm(struct live *lv, unsigned ms)
 static int step(struct vmp_source *src)
 {
 	struct live *lv = src->kind_data;
-	uint64_t now = vmp_mono_ns();
+	uint64_t now = vmp__mono_ns();
 	if (lv->v2 && now - lv->last_idle_check >= (uint64_t)src->cfg.idle_interval_ms * 1000000u) {
 		lv->last_idle_check = now;
 		check_gone(lv->root, lv->idle_checks++ % 10 == 0);
@@ -587,9 +587,9 @@ static int step(struct vmp_source *src)
 		return rc;
 	struct vmp_est_machine m;
 	bool have_m = lv->root_subs && sample_machine(lv, &m);
-	rc = vmp_est_step(lv->est, now, have_m ? &m : NULL, n, lv->sg, lv->sc);
+	rc = vmp__est_step(lv->est, now, have_m ? &m : NULL, n, lv->sg, lv->sc);
 	sweep_gone(lv, lv->root);
-	arm(lv, vmp_est_next_interval_ms(lv->est, src->cfg.idle_interval_ms, src->cfg.busy_interval_ms));
+	arm(lv, vmp__est_next_interval_ms(lv->est, src->cfg.idle_interval_ms, src->cfg.busy_interval_ms));
 	return rc == -ENOMEM ? rc : 0;
 }
 
@@ -608,7 +608,7 @@ static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t e
 	(void)events;
 	struct live *lv = src->kind_data;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	uint64_t now = vmp_mono_ns();
+	uint64_t now = vmp__mono_ns();
 	bool any = false;
 	for (;;) {
 		ssize_t n = read(w->fd, buf, sizeof(buf));
@@ -638,7 +638,7 @@ static void psi_unarm(struct vmp_source *src, struct cg *c)
 {
 	if (c->psi_w.fd < 0)
 		return;
-	vmp_source_unwatch(src, &c->psi_w);
+	vmp__source_unwatch(src, &c->psi_w);
 	close(c->psi_w.fd);
 	c->psi_w.fd = -1;
 }
@@ -651,7 +651,7 @@ static int psi_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t event
 		psi_unarm(src, c);
 		c->gone = c->parent != NULL;
 	}
-	uint64_t now = vmp_mono_ns();
+	uint64_t now = vmp__mono_ns();
 	mark_hot(c, now);
 	if (c->parent)
 		descend(lv, c, now);
@@ -668,7 +668,7 @@ static void psi_arm(struct vmp_source *src, struct cg *c)
 	if (c->parent)
 		fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	else {
-		char *p = vmp_path_join(src->proc_root, "pressure/memory", NULL);
+		char *p = vmp__path_join(src->proc_root, "pressure/memory", NULL);
 		fd = p ? open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
 		free(p);
 	}
@@ -677,7 +677,7 @@ static void psi_arm(struct vmp_source *src, struct cg *c)
 	c->psi_w.fd = fd;
 	c->psi_w.ready = psi_ready;
 	if (write(fd, PSI_TRIGGER, sizeof(PSI_TRIGGER)) != (ssize_t)sizeof(PSI_TRIGGER) ||
-	    vmp_source_watch(src, &c->psi_w, EPOLLPRI) != 0) {
+	    vmp__source_watch(src, &c->psi_w, EPOLLPRI) != 0) {
 		close(fd);
 		c->psi_w.fd = -1;
 	}
@@ -697,7 +697,7 @@ static void live_fini(struct vmp_source *src)
 		free(lv->root->path);
 		free(lv->root);
 	}
-	vmp_est_free(lv->est);
+	vmp__est_free(lv->est);
 	vmp_ctx_free(lv->ctx);
 	int fds[] = {lv->ino_fd, lv->timer_w.fd, lv->fd_vmstat, lv->fd_mpsi};
 	for (size_t i = 0; i < 4; i++)
@@ -710,7 +710,7 @@ static void live_fini(struct vmp_source *src)
 	src->kind_data = NULL;
 }
 
-static int live_init(struct vmp_source *src)
+static int live_init(struct vmp_source *src, struct vmp_error *err)
 {
 	struct live *lv = calloc(1, sizeof(*lv));
 	if (!lv)
@@ -725,43 +725,51 @@ static int live_init(struct vmp_source *src)
 	cfg.executor = VMP_EXECUTOR_INLINE; /* evaluations inside dispatch */
 	int rc = vmp_ctx_new(&lv->ctx, &cfg);
 	if (!rc)
-		rc = vmp_est_new(&lv->est, lv->ctx);
+		rc = vmp__est_new(&lv->est, lv->ctx);
 	char *p = NULL;
-	if (!rc && (p = vmp_path_join(src->proc_root, "vmstat", NULL)) == NULL)
+	if (!rc && (p = vmp__path_join(src->proc_root, "vmstat", NULL)) == NULL)
 		rc = -ENOMEM;
 	if (!rc) {
 		lv->fd_vmstat = open(p, O_RDONLY | O_CLOEXEC);
-		if (lv->fd_vmstat < 0 && src->kind == VMP_SOURCE_MACHINE)
+		if (lv->fd_vmstat < 0 && src->kind == VMP_SOURCE_MACHINE) {
 			rc = -errno;
+			vmp__error_path(err, p);
+			vmp__errorf(err, 0, "cannot open: %s", strerror(-rc));
+		}
 	}
 	free(p);
-	if (!rc && (p = vmp_path_join(src->proc_root, "pressure/memory", NULL)) != NULL) {
+	if (!rc && (p = vmp__path_join(src->proc_root, "pressure/memory", NULL)) != NULL) {
 		lv->fd_mpsi = open(p, O_RDONLY | O_CLOEXEC);
 		free(p);
 	}
 	int dfd = -1;
 	if (!rc && lv->v2) {
 		dfd = open(src->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
+		if (dfd < 0) {
 			rc = -errno;
-		else if (faccessat(dfd, "cgroup.controllers", F_OK, 0) != 0)
-			rc = -ENOENT; /* not a cgroup v2 hierarchy */
+			vmp__error_path(err, src->cgroup_root);
+			vmp__errorf(err, 0, "cannot open the cgroup root: %s", strerror(-rc));
+		} else if (faccessat(dfd, "cgroup.controllers", F_OK, 0) != 0) {
+			rc = -ENOENT;
+			vmp__error_path(err, src->cgroup_root);
+			vmp__errorf(err, 0, "not a cgroup v2 hierarchy (no cgroup.controllers)");
+		}
 		if (!rc) {
 			lv->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 			lv->ino_w.fd = lv->ino_fd;
 			lv->ino_w.ready = inotify_ready;
 			if (lv->ino_fd >= 0)
-				rc = vmp_source_watch(src, &lv->ino_w, EPOLLIN);
+				rc = vmp__source_watch(src, &lv->ino_w, EPOLLIN);
 		}
 	}
-	if (!rc && !(lv->root = cg_new(lv, NULL, "/", vmp_root(lv->ctx), dfd)))
+	if (!rc && !(lv->root = cg_new(lv, NULL, "/", vmp_ctx_root(lv->ctx), dfd)))
 		rc = -ENOMEM;
 	else if (rc && dfd >= 0)
 		close(dfd);
 	if (!rc) {
 		lv->timer_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		lv->timer_w.ready = timer_ready;
-		rc = lv->timer_w.fd < 0 ? -errno : vmp_source_watch(src, &lv->timer_w, EPOLLIN);
+		rc = lv->timer_w.fd < 0 ? -errno : vmp__source_watch(src, &lv->timer_w, EPOLLIN);
 	}
 	if (rc) {
 		live_fini(src);
@@ -791,7 +799,7 @@ static int live_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 		}
 		free(path);
 	}
-	int rc = vmp_source_engine_subscribe(sub, c->g);
+	int rc = vmp__source_engine_subscribe(sub, c->g);
 	if (rc)
 		return rc;
 	if (lv->v2)
@@ -811,7 +819,7 @@ static void live_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 	struct live *lv = src->kind_data;
 	vmp_group *g = sub->kind_data;
 	struct cg *c = g ? cg_find(lv->root, has_group, g) : NULL;
-	vmp_source_engine_unsubscribe(sub);
+	vmp__source_engine_unsubscribe(sub);
 	if (!c)
 		return; /* its cgroup is already gone */
 	set_watchers(c, -1);
@@ -840,14 +848,14 @@ static struct vmp_psi_pair live_psi(struct vmp_source *src, vmp_group *g)
 	if (c == lv->root) {
 		struct vmp_psi p;
 		size_t len;
-		if (lv->fd_mpsi >= 0 && vmp_pread_all(lv->fd_mpsi, lv->buf, sizeof(lv->buf), &len) == 0 &&
-		    vmp_parse_psi(lv->buf, len, &p) == 0) {
+		if (lv->fd_mpsi >= 0 && vmp__pread_all(lv->fd_mpsi, lv->buf, sizeof(lv->buf), &len) == 0 &&
+		    vmp__parse_psi(lv->buf, len, &p) == 0) {
 			r.some = p.some_avg10;
 			r.full = p.full_avg10;
 		}
 		return r;
 	}
-	if (vmp_mono_ns() - c->psi_read_at > 100000000u)
+	if (vmp__mono_ns() - c->psi_read_at > 100000000u)
 		read_psi(lv, c);
 	if (c->have_psi) {
 		r.some = c->psi.some_avg10;
@@ -863,13 +871,13 @@ static struct vmp_psi_pair live_psi(struct vmp_source *src, vmp_group *g)
 static int live_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsigned *flags)
 {
 	struct live *lv = src->kind_data;
-	vmp_est_set_tap(lv->est, tap);
+	vmp__est_set_tap(lv->est, tap);
 	lv->tap = tap;
 	*flags = 0;
 	return 0;
 }
 
-const struct vmp_source_ops vmp_source_est_ops = {
+const struct vmp_source_ops vmp__source_est_ops = {
 	.name = "estimator",
 	.init = live_init,
 	.fini = live_fini,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *vmp_cgroup_normalize(const char *path)
+char *vmp__cgroup_normalize(const char *path)
 {
 	if (!path)
 		return NULL;
@@ -46,7 +46,7 @@ char *vmp_cgroup_normalize(const char *path)
 	return out;
 }
 
-char *vmp_path_join(const char *root, const char *rel, const char *file)
+char *vmp__path_join(const char *root, const char *rel, const char *file)
 {
 	size_t rl = strlen(root), l2 = strlen(rel), l3 = file ? strlen(file) : 0;
 	char *p = malloc(rl + l2 + l3 + 3);

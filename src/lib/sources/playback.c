@@ -58,7 +58,7 @@ static double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace_error *err)
+static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_error *err)
 {
 	struct tsrc *ts = arg;
 	char name[4096];
@@ -72,24 +72,24 @@ static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace
 		if (!strcmp(name, "/"))
 			return 0;
 		char *slash = strrchr(name, '/');
-		vmp_group *parent = vmp_root(ts->ctx), *g;
+		vmp_group *parent = vmp_ctx_root(ts->ctx), *g;
 		if (slash) {
 			*slash = 0;
 			if (vmp_group_lookup(ts->ctx, name, &parent)) {
-				vmp_trace_errorf(err, rec->line, "group's parent '%s' is not declared", name);
+				vmp__errorf(err, rec->line, "group's parent '%s' is not declared", name);
 				return -EINVAL;
 			}
 		}
 		int rc = vmp_group_new(parent, slash ? slash + 1 : name, &g);
 		if (rc) {
-			vmp_trace_errorf(err, rec->line, "cannot create group '%s': %s", name, strerror(-rc));
+			vmp__errorf(err, rec->line, "cannot create group '%s': %s", name, strerror(-rc));
 			return -EINVAL;
 		}
 		return 0;
 	}
 	vmp_group *g;
 	if (vmp_group_lookup(ts->ctx, name, &g)) {
-		vmp_trace_errorf(err, rec->line, "group '%s' is not declared", name);
+		vmp__errorf(err, rec->line, "group '%s' is not declared", name);
 		return -EINVAL;
 	}
 	if (ts->n == ts->cap) {
@@ -140,13 +140,13 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		uint64_t t_ns = r->t > 0 ? (uint64_t)(r->t * 1e9 + 0.5) : 0;
 		switch (r->kind) {
 		case VMP_REC_VMPRESSURE:
-			vmp_tap_account(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->tree, r->s, r->r);
+			vmp__tap_account(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->tree, r->s, r->r);
 			break;
 		case VMP_REC_PRIO:
-			vmp_tap_prio(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->prio);
+			vmp__tap_prio(ts->tap, t_ns, ts->ctx, r->g, r->gfp, r->prio);
 			break;
 		case VMP_REC_WORK:
-			vmp_tap_run_job(ts->tap, t_ns, r->g);
+			vmp__tap_run_job(ts->tap, t_ns, r->g);
 			break;
 		default:
 			break;
@@ -168,7 +168,7 @@ static int trace_start(struct vmp_source *src)
 		return 0;
 	ts->started = true;
 	clock_gettime(CLOCK_MONOTONIC, &ts->t0);
-	ts->start_real_ns = vmp_realtime_ns();
+	ts->start_real_ns = vmp__realtime_ns();
 	if (ts->n)
 		arm(ts, 0);
 	return 0;
@@ -180,7 +180,7 @@ static void trace_fini(struct vmp_source *src)
 	if (!ts)
 		return;
 	if (ts->timer.fd >= 0) {
-		vmp_source_unwatch(src, &ts->timer);
+		vmp__source_unwatch(src, &ts->timer);
 		close(ts->timer.fd);
 	}
 	vmp_ctx_free(ts->ctx);
@@ -189,7 +189,7 @@ static void trace_fini(struct vmp_source *src)
 	src->kind_data = NULL;
 }
 
-static int trace_init(struct vmp_source *src)
+static int trace_init(struct vmp_source *src, struct vmp_error *err)
 {
 	struct tsrc *ts = calloc(1, sizeof(*ts));
 	if (!ts)
@@ -199,6 +199,8 @@ static int trace_init(struct vmp_source *src)
 	int fd = open(src->cfg.trace_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = -errno;
+		vmp__error_path(err, src->cfg.trace_path);
+		vmp__errorf(err, 0, "cannot open the trace: %s", strerror(-e));
 		trace_fini(src);
 		return e;
 	}
@@ -219,15 +221,15 @@ static int trace_init(struct vmp_source *src)
 		got += (size_t)r;
 	}
 	close(fd);
+	if (rc && rc != -ENOMEM)
+		vmp__errorf(err, 0, "cannot read the trace: %s", strerror(-rc));
 	struct vmp_config cfg;
 	vmp_config_init(&cfg);
 	if (!rc) {
-		ts->manual = vmp_trace_has_work(buf, got);
+		ts->manual = vmp__trace_has_work(buf, got);
 		cfg.executor = ts->manual ? VMP_EXECUTOR_MANUAL : VMP_EXECUTOR_INLINE;
 		rc = vmp_ctx_new(&ts->ctx, &cfg);
 	}
-	struct vmp_trace_error dummy, *err = src->cfg.trace_error ? src->cfg.trace_error : &dummy;
-	memset(err, 0, sizeof(*err));
 	/* The replay is the one judge of a trace's validity: a file the source
 	 * plays must be one `vmpressure replay` accepts, with the same error
 	 * for the same line. Loading below then only builds the records. */
@@ -235,15 +237,16 @@ static int trace_init(struct vmp_source *src)
 	if (!rc && (rc = vmp_replay_run(buf, got, NULL, NULL, &check, err)) == 0)
 		vmp_replay_free(check);
 	if (!rc)
-		rc = vmp_trace_parse(buf, got, load_rec, ts, err);
+		rc = vmp__trace_parse(buf, got, load_rec, ts, err);
 	free(buf);
 	if (!rc) {
 		ts->t_first = ts->n ? ts->recs[0].t : 0;
 		ts->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		ts->timer.ready = tick;
-		rc = ts->timer.fd < 0 ? -errno : vmp_source_watch(src, &ts->timer, EPOLLIN);
+		rc = ts->timer.fd < 0 ? -errno : vmp__source_watch(src, &ts->timer, EPOLLIN);
 	}
 	if (rc) {
+		vmp__error_path(err, src->cfg.trace_path);
 		trace_fini(src);
 		return rc;
 	}
@@ -259,13 +262,13 @@ static int trace_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	int rc = vmp_group_lookup(ts->ctx, sub->cgroup, &g);
 	if (rc)
 		return rc;
-	return vmp_source_engine_subscribe(sub, g);
+	return vmp__source_engine_subscribe(sub, g);
 }
 
 static void trace_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 {
 	(void)src;
-	vmp_source_engine_unsubscribe(sub);
+	vmp__source_engine_unsubscribe(sub);
 }
 
 /* Recording a playback: the same calls with the file's own times, and its
@@ -278,7 +281,7 @@ static int trace_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsi
 	return 0;
 }
 
-const struct vmp_source_ops vmp_source_trace_ops = {
+const struct vmp_source_ops vmp__source_trace_ops = {
 	.name = "trace",
 	.init = trace_init,
 	.fini = trace_fini,

@@ -149,7 +149,7 @@ static void declare(struct vmp_recorder *rec, vmp_group *g)
 			rec->err = rc;
 			return;
 		}
-		put(rec, vmp_trace_fmt_group(rec->buf, sizeof(rec->buf), path, p ? vmp_group_path(p) : NULL));
+		put(rec, vmp__trace_fmt_group(rec->buf, sizeof(rec->buf), path, p ? vmp_group_path(p) : NULL));
 	}
 	rec->last_id = id;
 	rec->have_last = true;
@@ -167,14 +167,14 @@ static void on_call(void *arg, const struct vmp_tap_call *c)
 	const char *path = vmp_group_path(c->g);
 	switch (c->kind) {
 	case VMP_TAP_ACCOUNT:
-		put(rec, vmp_trace_fmt_vmpressure(rec->buf, sizeof(rec->buf), t, path, c->tree, c->scanned,
+		put(rec, vmp__trace_fmt_vmpressure(rec->buf, sizeof(rec->buf), t, path, c->tree, c->scanned,
 						  c->reclaimed, c->gfp));
 		break;
 	case VMP_TAP_PRIO:
-		put(rec, vmp_trace_fmt_prio(rec->buf, sizeof(rec->buf), t, path, c->prio, c->gfp));
+		put(rec, vmp__trace_fmt_prio(rec->buf, sizeof(rec->buf), t, path, c->prio, c->gfp));
 		break;
 	case VMP_TAP_WORK:
-		put(rec, vmp_trace_fmt_work(rec->buf, sizeof(rec->buf), t, path));
+		put(rec, vmp__trace_fmt_work(rec->buf, sizeof(rec->buf), t, path));
 		break;
 	}
 }
@@ -184,7 +184,7 @@ static void samples_header(struct vmp_recorder *rec)
 	if (rec->samples_header)
 		return;
 	rec->samples_header = true;
-	put(rec, vmp_samples_fmt_header(rec->buf, sizeof(rec->buf)));
+	put(rec, vmp__samples_fmt_header(rec->buf, sizeof(rec->buf)));
 }
 
 static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m, size_t n,
@@ -195,17 +195,17 @@ static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m,
 		return;
 	samples_header(rec);
 	uint64_t t = t_ns > rec->t0_ns ? t_ns - rec->t0_ns : 0;
-	put(rec, vmp_samples_fmt_step(rec->buf, sizeof(rec->buf), t, n, m));
+	put(rec, vmp__samples_fmt_step(rec->buf, sizeof(rec->buf), t, n, m));
 	for (size_t i = 0; i < n && !rec->err; i++)
-		put(rec, vmp_samples_fmt_cgroup(rec->buf, sizeof(rec->buf), vmp_group_path(groups[i]), &c[i]));
+		put(rec, vmp__samples_fmt_cgroup(rec->buf, sizeof(rec->buf), vmp_group_path(groups[i]), &c[i]));
 }
 
-void vmp_recorder_gone(struct vmp_recorder *rec, const char *path)
+void vmp__recorder_gone(struct vmp_recorder *rec, const char *path)
 {
 	if (rec->err || rec->ended)
 		return;
 	samples_header(rec);
-	put(rec, vmp_samples_fmt_gone(rec->buf, sizeof(rec->buf), path));
+	put(rec, vmp__samples_fmt_gone(rec->buf, sizeof(rec->buf), path));
 }
 
 static void on_gone(void *arg, vmp_group *g)
@@ -213,14 +213,14 @@ static void on_gone(void *arg, vmp_group *g)
 	struct vmp_recorder *rec = arg;
 	if (!vmp_group_parent(g))
 		return;
-	vmp_recorder_gone(rec, vmp_group_path(g));
+	vmp__recorder_gone(rec, vmp_group_path(g));
 	if (rec->have_last && rec->last_id == vmp_group_id(g))
 		rec->have_last = false;
 }
 
 /* ---- the recorder ------------------------------------------------------- */
 
-int vmp_recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg)
+int vmp__recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg)
 {
 	struct vmp_recorder *rec = calloc(1, sizeof(*rec));
 	if (!rec)
@@ -235,23 +235,23 @@ int vmp_recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg)
 	return 0;
 }
 
-const struct vmp_tap *vmp_recorder_tap(struct vmp_recorder *rec)
+const struct vmp_tap *vmp__recorder_tap(struct vmp_recorder *rec)
 {
 	return &rec->tap;
 }
 
-void vmp_recorder_start(struct vmp_recorder *rec, unsigned flags, uint64_t t0_ns)
+void vmp__recorder_start(struct vmp_recorder *rec, unsigned flags, uint64_t t0_ns)
 {
 	rec->flags = flags;
 	rec->t0_ns = t0_ns;
 	int rc = set_add(rec, "/");
 	if (rc == 0)
-		put(rec, vmp_trace_fmt_group(rec->buf, sizeof(rec->buf), "/", NULL));
+		put(rec, vmp__trace_fmt_group(rec->buf, sizeof(rec->buf), "/", NULL));
 	else
 		rec->err = rc;
 }
 
-void vmp_recorder_listen(struct vmp_recorder *rec, unsigned id, vmp_group *g, vmp_level level,
+void vmp__recorder_listen(struct vmp_recorder *rec, unsigned id, vmp_group *g, vmp_level level,
 			 vmp_mode mode)
 {
 	if (rec->err || rec->ended)
@@ -261,27 +261,27 @@ void vmp_recorder_listen(struct vmp_recorder *rec, unsigned id, vmp_group *g, vm
 		return;
 	}
 	declare(rec, g);
-	put(rec, vmp_trace_fmt_listen(rec->buf, sizeof(rec->buf), id, vmp_group_path(g), level, mode));
+	put(rec, vmp__trace_fmt_listen(rec->buf, sizeof(rec->buf), id, vmp_group_path(g), level, mode));
 }
 
-void vmp_recorder_expect(struct vmp_recorder *rec, unsigned id, uint64_t count)
+void vmp__recorder_expect(struct vmp_recorder *rec, unsigned id, uint64_t count)
 {
 	if (!rec->err && !rec->ended)
-		put(rec, vmp_trace_fmt_expect(rec->buf, sizeof(rec->buf), id, count));
+		put(rec, vmp__trace_fmt_expect(rec->buf, sizeof(rec->buf), id, count));
 }
 
-int vmp_recorder_end(struct vmp_recorder *rec)
+int vmp__recorder_end(struct vmp_recorder *rec)
 {
 	rec->ended = true;
 	return rec->err;
 }
 
-int vmp_recorder_err(const struct vmp_recorder *rec)
+int vmp__recorder_err(const struct vmp_recorder *rec)
 {
 	return rec->err;
 }
 
-void vmp_record_free(struct vmp_recorder *rec)
+void vmp__record_free(struct vmp_recorder *rec)
 {
 	if (!rec)
 		return;
@@ -293,7 +293,7 @@ void vmp_record_free(struct vmp_recorder *rec)
 
 /* ---- recording a source ------------------------------------------------- */
 
-void vmp_record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group *g)
+void vmp__record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group *g)
 {
 	if (rec->err || rec->ended)
 		return;
@@ -303,7 +303,7 @@ void vmp_record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group 
 	}
 	sub->rec_id = rec->next_id++;
 	sub->recorded = true;
-	vmp_recorder_listen(rec, sub->rec_id, g, sub->level, sub->mode);
+	vmp__recorder_listen(rec, sub->rec_id, g, sub->level, sub->mode);
 }
 
 VMP_EXPORT int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg)
@@ -315,17 +315,17 @@ VMP_EXPORT int vmp_source_record(vmp_source *src, vmp_record_fn fn, void *arg)
 	if (src->rec || src->subs)
 		return -EBUSY;
 	struct vmp_recorder *rec;
-	int rc = vmp_recorder_new(&rec, fn, arg);
+	int rc = vmp__recorder_new(&rec, fn, arg);
 	if (rc)
 		return rc;
 	unsigned flags = 0;
 	rc = src->ops->set_tap(src, &rec->tap, &flags);
 	if (rc) {
-		vmp_record_free(rec);
+		vmp__record_free(rec);
 		return rc;
 	}
 	src->rec = rec;
-	vmp_recorder_start(rec, flags, (flags & VMP_TAP_F_TRACE_TIME) ? 0 : vmp_mono_ns());
+	vmp__recorder_start(rec, flags, (flags & VMP_TAP_F_TRACE_TIME) ? 0 : vmp__mono_ns());
 	return 0;
 }
 
@@ -339,8 +339,8 @@ VMP_EXPORT int vmp_source_record_end(vmp_source *src)
 	for (unsigned id = 0; id < rec->next_id && !rec->err; id++)
 		for (struct vmp_sub *s = src->subs; s; s = s->next)
 			if (s->recorded && s->rec_id == id)
-				vmp_recorder_expect(rec, id, s->delivered);
+				vmp__recorder_expect(rec, id, s->delivered);
 	unsigned dummy;
 	src->ops->set_tap(src, NULL, &dummy);
-	return vmp_recorder_end(rec);
+	return vmp__recorder_end(rec);
 }

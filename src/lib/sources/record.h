@@ -13,21 +13,21 @@
 
 struct vmp_recorder;
 
-/* Nothing is written until vmp_recorder_start(). */
-int vmp_recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg);
-const struct vmp_tap *vmp_recorder_tap(struct vmp_recorder *rec);
+/* Nothing is written until vmp__recorder_start(). */
+int vmp__recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg);
+const struct vmp_tap *vmp__recorder_tap(struct vmp_recorder *rec);
 /* flags: VMP_TAP_F_* of what is recorded; t0_ns is subtracted from the
  * calls' times. Writes the root's `group` record. */
-void vmp_recorder_start(struct vmp_recorder *rec, unsigned flags, uint64_t t0_ns);
+void vmp__recorder_start(struct vmp_recorder *rec, unsigned flags, uint64_t t0_ns);
 /* A `listen` record (and the `group` records it needs). */
-void vmp_recorder_listen(struct vmp_recorder *rec, unsigned id, vmp_group *g, vmp_level level,
+void vmp__recorder_listen(struct vmp_recorder *rec, unsigned id, vmp_group *g, vmp_level level,
 			 vmp_mode mode);
 /* A `# sample-gone` line. */
-void vmp_recorder_gone(struct vmp_recorder *rec, const char *path);
-void vmp_recorder_expect(struct vmp_recorder *rec, unsigned id, uint64_t count);
+void vmp__recorder_gone(struct vmp_recorder *rec, const char *path);
+void vmp__recorder_expect(struct vmp_recorder *rec, unsigned id, uint64_t count);
 /* Nothing more is written; the first error, or 0. */
-int vmp_recorder_end(struct vmp_recorder *rec);
-int vmp_recorder_err(const struct vmp_recorder *rec);
-/* vmp_record_free() (source.h) frees it. */
+int vmp__recorder_end(struct vmp_recorder *rec);
+int vmp__recorder_err(const struct vmp_recorder *rec);
+/* vmp__record_free() (source.h) frees it. */
 
 #endif

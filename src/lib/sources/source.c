@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t vmp_realtime_ns(void)
+uint64_t vmp__realtime_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -34,7 +34,7 @@ static bool exists(const char *path)
 
 /* AUTO: the v1 memory controller if it is mounted (the exact case), else
  * cgroup v2 with the memory controller, else the machine alone. */
-static vmp_source_kind detect(const struct vmp_source_config *cfg)
+static enum vmp_source_kind detect(const struct vmp_source_config *cfg)
 {
 	char buf[4096];
 	const char *v1 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup/memory";
@@ -48,8 +48,9 @@ static vmp_source_kind detect(const struct vmp_source_config *cfg)
 	return VMP_SOURCE_MACHINE;
 }
 
-VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg)
+VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg, struct vmp_error *err)
 {
+	vmp__error_clear(err);
 	struct vmp_source_config c;
 	if (!out)
 		return -EINVAL;
@@ -57,23 +58,32 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 		c = *cfg;
 	else
 		vmp_source_config_init(&c);
-	if ((unsigned)c.kind > VMP_SOURCE_TRACE || (c.kind == VMP_SOURCE_TRACE && !c.trace_path) ||
-	    !(c.trace_speed >= 0))
+	if ((unsigned)c.kind > VMP_SOURCE_TRACE) {
+		vmp__errorf(err, 0, "source kind %u is not one of enum vmp_source_kind", (unsigned)c.kind);
 		return -EINVAL;
+	}
+	if (c.kind == VMP_SOURCE_TRACE && !c.trace_path) {
+		vmp__errorf(err, 0, "a trace source needs trace_path");
+		return -EINVAL;
+	}
+	if (!(c.trace_speed >= 0)) {
+		vmp__errorf(err, 0, "trace_speed %g is not 0 (as fast as possible) or more", c.trace_speed);
+		return -EINVAL;
+	}
 	if (!c.idle_interval_ms)
 		c.idle_interval_ms = 1000;
 	if (!c.busy_interval_ms)
 		c.busy_interval_ms = 20;
-	vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? detect(&c) : c.kind;
+	enum vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? detect(&c) : c.kind;
 
 	struct vmp_source *src = calloc(1, sizeof(*src));
 	if (!src)
 		return -ENOMEM;
 	src->cfg = c;
 	src->kind = kind;
-	src->ops = kind == VMP_SOURCE_V1      ? &vmp_source_v1_ops
-		   : kind == VMP_SOURCE_TRACE ? &vmp_source_trace_ops
-					      : &vmp_source_est_ops;
+	src->ops = kind == VMP_SOURCE_V1      ? &vmp__source_v1_ops
+		   : kind == VMP_SOURCE_TRACE ? &vmp__source_trace_ops
+					      : &vmp__source_est_ops;
 	const char *croot = c.cgroup_root ? c.cgroup_root
 			    : kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
 						    : "/sys/fs/cgroup";
@@ -86,7 +96,7 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 	else if (src->epfd < 0)
 		rc = -errno;
 	else
-		rc = src->ops->init(src);
+		rc = src->ops->init(src, err);
 	if (rc) {
 		if (src->epfd >= 0)
 			close(src->epfd);
@@ -116,19 +126,19 @@ VMP_EXPORT void vmp_source_free(vmp_source *src)
 		 * caller may have closed its output already. */
 		unsigned flags;
 		src->ops->set_tap(src, NULL, &flags);
-		vmp_recorder_end(src->rec);
+		vmp__recorder_end(src->rec);
 	}
 	while (src->subs)
 		vmp_source_unsubscribe(src, src->subs);
 	src->ops->fini(src);
-	vmp_record_free(src->rec);
+	vmp__record_free(src->rec);
 	close(src->epfd);
 	free(src->cgroup_root);
 	free(src->proc_root);
 	free(src);
 }
 
-VMP_EXPORT vmp_source_kind vmp_source_get_kind(const vmp_source *src)
+VMP_EXPORT enum vmp_source_kind vmp_source_kind(const vmp_source *src)
 {
 	return src ? src->kind : VMP_SOURCE_AUTO;
 }
@@ -147,7 +157,7 @@ VMP_EXPORT int vmp_source_subscribe(vmp_source *src, const char *cgroup, const c
 	if (!sub)
 		return -ENOMEM;
 	sub->src = src;
-	sub->cgroup = vmp_cgroup_normalize(cgroup);
+	sub->cgroup = vmp__cgroup_normalize(cgroup);
 	sub->args = strdup(args);
 	sub->level = level;
 	sub->mode = mode;
@@ -214,21 +224,21 @@ static void engine_event(const struct vmp_event *ev, void *arg)
 		out.psi_some_avg10 = p.some;
 		out.psi_full_avg10 = p.full;
 	}
-	vmp_source_emit(sub, &out);
+	vmp__source_emit(sub, &out);
 }
 
-int vmp_source_engine_subscribe(struct vmp_sub *sub, vmp_group *g)
+int vmp__source_engine_subscribe(struct vmp_sub *sub, vmp_group *g)
 {
 	int rc = vmp_listen_callback(g, sub->args, engine_event, sub);
 	if (rc)
 		return rc;
 	sub->kind_data = vmp_group_ref(g);
 	if (sub->src->rec)
-		vmp_record_listen(sub->src->rec, sub, g);
+		vmp__record_listen(sub->src->rec, sub, g);
 	return 0;
 }
 
-void vmp_source_engine_unsubscribe(struct vmp_sub *sub)
+void vmp__source_engine_unsubscribe(struct vmp_sub *sub)
 {
 	vmp_group *g = sub->kind_data;
 	if (!g)
@@ -243,13 +253,13 @@ VMP_EXPORT int vmp_source_fd(const vmp_source *src)
 	return src ? src->epfd : -EINVAL;
 }
 
-int vmp_source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
+int vmp__source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = w};
 	return epoll_ctl(src->epfd, EPOLL_CTL_ADD, w->fd, &ev) ? -errno : 0;
 }
 
-void vmp_source_unwatch(struct vmp_source *src, struct vmp_watch *w)
+void vmp__source_unwatch(struct vmp_source *src, struct vmp_watch *w)
 {
 	epoll_ctl(src->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
@@ -277,13 +287,13 @@ VMP_EXPORT int vmp_source_dispatch(vmp_source *src)
 	return 0;
 }
 
-void vmp_source_emit(struct vmp_sub *sub, struct vmp_source_event *ev)
+void vmp__source_emit(struct vmp_sub *sub, struct vmp_source_event *ev)
 {
 	if (sub->dead)
 		return;
 	ev->cgroup = sub->cgroup;
 	if (!ev->time_ns)
-		ev->time_ns = sub->src->event_time_ns ? sub->src->event_time_ns : vmp_realtime_ns();
+		ev->time_ns = sub->src->event_time_ns ? sub->src->event_time_ns : vmp__realtime_ns();
 	if (ev->flags & VMP_EVENT_REMOVED)
 		sub->dead = true;
 	else

@@ -5,6 +5,7 @@
 
 #include "vmpressure.h"
 #include "export.h"
+#include "error.h"
 
 #include <sys/epoll.h>
 #include <sys/types.h>
@@ -40,7 +41,7 @@ struct vmp_psi_pair {
 
 struct vmp_source_ops {
 	const char *name;
-	int (*init)(struct vmp_source *src);
+	int (*init)(struct vmp_source *src, struct vmp_error *err); /* err: as vmp_source_new()'s */
 	void (*fini)(struct vmp_source *src);
 	int (*subscribe)(struct vmp_source *src, struct vmp_sub *sub);
 	void (*unsubscribe)(struct vmp_source *src, struct vmp_sub *sub);
@@ -57,7 +58,7 @@ struct vmp_source_ops {
 
 struct vmp_source {
 	struct vmp_source_config cfg;
-	vmp_source_kind kind;
+	enum vmp_source_kind kind;
 	const struct vmp_source_ops *ops;
 	char *cgroup_root;
 	char *proc_root;
@@ -70,29 +71,29 @@ struct vmp_source {
 	struct vmp_recorder *rec; /* vmp_source_record(), record.c */
 };
 
-extern const struct vmp_source_ops vmp_source_v1_ops;
-extern const struct vmp_source_ops vmp_source_est_ops; /* v2 and machine */
-extern const struct vmp_source_ops vmp_source_trace_ops;
+extern const struct vmp_source_ops vmp__source_v1_ops;
+extern const struct vmp_source_ops vmp__source_est_ops; /* v2 and machine */
+extern const struct vmp_source_ops vmp__source_trace_ops;
 
 /* source.c */
-int vmp_source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events);
-void vmp_source_unwatch(struct vmp_source *src, struct vmp_watch *w);
-void vmp_source_emit(struct vmp_sub *sub, struct vmp_source_event *ev);
-uint64_t vmp_realtime_ns(void);
+int vmp__source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events);
+void vmp__source_unwatch(struct vmp_source *src, struct vmp_watch *w);
+void vmp__source_emit(struct vmp_sub *sub, struct vmp_source_event *ev);
+uint64_t vmp__realtime_ns(void);
 
 /* Engine-backed kinds: a subscription is a callback listener on group g,
  * whose events become source events. */
-int vmp_source_engine_subscribe(struct vmp_sub *sub, vmp_group *g);
-void vmp_source_engine_unsubscribe(struct vmp_sub *sub);
+int vmp__source_engine_subscribe(struct vmp_sub *sub, vmp_group *g);
+void vmp__source_engine_unsubscribe(struct vmp_sub *sub);
 
 
 /* record.c */
 struct vmp_recorder;
-void vmp_record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group *g);
-void vmp_record_free(struct vmp_recorder *rec);
+void vmp__record_listen(struct vmp_recorder *rec, struct vmp_sub *sub, vmp_group *g);
+void vmp__record_free(struct vmp_recorder *rec);
 
 /* paths.c: "/" or "a/b" from user input; NULL if it escapes the root. */
-char *vmp_cgroup_normalize(const char *path);
-char *vmp_path_join(const char *root, const char *rel, const char *file);
+char *vmp__cgroup_normalize(const char *path);
+char *vmp__path_join(const char *root, const char *rel, const char *file);
 
 #endif

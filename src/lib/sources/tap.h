@@ -34,7 +34,7 @@ struct vmp_tap {
 	/* Called before the engine sees the call, so that a record always
 	 * precedes the notifications it causes. */
 	void (*call)(void *arg, const struct vmp_tap_call *c);
-	/* Optional: the estimator's inputs of one vmp_est_step() that it
+	/* Optional: the estimator's inputs of one vmp__est_step() that it
 	 * accepted, before its first engine call (samples.h), and a group the
 	 * live source dropped (its cgroup vanished or is no longer watched). */
 	void (*sample)(void *arg, uint64_t t_ns, const struct vmp_est_machine *m, size_t n,
@@ -43,29 +43,29 @@ struct vmp_tap {
 	void *arg;
 };
 
-static inline void vmp_tap_account(const struct vmp_tap *tap, uint64_t t_ns, vmp_ctx *ctx,
+static inline void vmp__tap_account(const struct vmp_tap *tap, uint64_t t_ns, vmp_ctx *ctx,
 				   vmp_group *g, uint32_t gfp, bool tree, uint64_t s, uint64_t r)
 {
 	if (tap && tap->call) {
-		struct vmp_tap_call c = {.kind = VMP_TAP_ACCOUNT, .t_ns = t_ns, .g = g ? g : vmp_root(ctx),
+		struct vmp_tap_call c = {.kind = VMP_TAP_ACCOUNT, .t_ns = t_ns, .g = g ? g : vmp_ctx_root(ctx),
 					 .gfp = gfp, .tree = tree, .scanned = s, .reclaimed = r};
 		tap->call(tap->arg, &c);
 	}
 	vmp_account(ctx, g, gfp, tree, s, r);
 }
 
-static inline void vmp_tap_prio(const struct vmp_tap *tap, uint64_t t_ns, vmp_ctx *ctx,
+static inline void vmp__tap_prio(const struct vmp_tap *tap, uint64_t t_ns, vmp_ctx *ctx,
 				vmp_group *g, uint32_t gfp, int prio)
 {
 	if (tap && tap->call) {
-		struct vmp_tap_call c = {.kind = VMP_TAP_PRIO, .t_ns = t_ns, .g = g ? g : vmp_root(ctx),
+		struct vmp_tap_call c = {.kind = VMP_TAP_PRIO, .t_ns = t_ns, .g = g ? g : vmp_ctx_root(ctx),
 					 .gfp = gfp, .prio = prio};
 		tap->call(tap->arg, &c);
 	}
 	vmp_account_prio(ctx, g, gfp, prio);
 }
 
-static inline int vmp_tap_run_job(const struct vmp_tap *tap, uint64_t t_ns, vmp_group *g)
+static inline int vmp__tap_run_job(const struct vmp_tap *tap, uint64_t t_ns, vmp_group *g)
 {
 	if (tap && tap->call) {
 		struct vmp_tap_call c = {.kind = VMP_TAP_WORK, .t_ns = t_ns, .g = g};

@@ -132,7 +132,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 	uint64_t by[3] = {n - crit - med, med, crit};
 	if (sub->level == VMP_LEVEL_MEDIUM)
 		by[1] = n - crit;
-	uint64_t now = vmp_realtime_ns();
+	uint64_t now = vmp__realtime_ns();
 	for (int lv = (int)sub->level; lv <= VMP_LEVEL_CRITICAL; lv++) {
 		if (!by[lv])
 			continue;
@@ -145,11 +145,11 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 			.time_ns = now,
 			.count = by[lv],
 		};
-		vmp_source_emit(sub, &ev);
+		vmp__source_emit(sub, &ev);
 	}
 	if (removed) {
 		/* Stop watching: the kernel has dropped the registrations. */
-		vmp_source_unwatch(src, &v->w);
+		vmp__source_unwatch(src, &v->w);
 		struct vmp_source_event ev = {
 			.flags = VMP_EVENT_REMOVED | VMP_EVENT_NO_EVIDENCE,
 			.level = sub->level,
@@ -158,7 +158,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 			.time_ns = now,
 			.count = 1,
 		};
-		vmp_source_emit(sub, &ev);
+		vmp__source_emit(sub, &ev);
 	}
 	return 0;
 }
@@ -178,7 +178,7 @@ static int v1_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	if (!v)
 		return -ENOMEM;
 	v->efd[0] = v->efd[1] = v->efd[2] = -1;
-	v->dir = vmp_path_join(src->cgroup_root, sub->cgroup, NULL);
+	v->dir = vmp__path_join(src->cgroup_root, sub->cgroup, NULL);
 	if (!v->dir) {
 		free(v);
 		return -ENOMEM;
@@ -211,7 +211,7 @@ static int v1_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	if (!rc) {
 		v->w.fd = v->efd[sub->level];
 		v->w.ready = v1_ready;
-		rc = vmp_source_watch(src, &v->w, EPOLLIN);
+		rc = vmp__source_watch(src, &v->w, EPOLLIN);
 	}
 	if (rc) {
 		v1_sub_free(v);
@@ -226,17 +226,21 @@ static void v1_unsubscribe(struct vmp_source *src, struct vmp_sub *sub)
 	struct v1_sub *v = sub->kind_data;
 	if (!v)
 		return;
-	vmp_source_unwatch(src, &v->w);
+	vmp__source_unwatch(src, &v->w);
 	v1_sub_free(v);
 	sub->kind_data = NULL;
 }
 
-static int v1_init(struct vmp_source *src)
+static int v1_init(struct vmp_source *src, struct vmp_error *err)
 {
-	char *p = vmp_path_join(src->cgroup_root, "/", "cgroup.event_control");
+	char *p = vmp__path_join(src->cgroup_root, "/", "cgroup.event_control");
 	if (!p)
 		return -ENOMEM;
 	int rc = access(p, F_OK) == 0 ? 0 : -ENOENT;
+	if (rc) {
+		vmp__error_path(err, p);
+		vmp__errorf(err, 0, "no cgroup v1 memory controller here (no cgroup.event_control)");
+	}
 	free(p);
 	return rc;
 }
@@ -246,7 +250,7 @@ static void v1_fini(struct vmp_source *src)
 	(void)src;
 }
 
-const struct vmp_source_ops vmp_source_v1_ops = {
+const struct vmp_source_ops vmp__source_v1_ops = {
 	.name = "cgroup-v1",
 	.init = v1_init,
 	.fini = v1_fini,

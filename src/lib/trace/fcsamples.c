@@ -130,7 +130,7 @@ VMP_EXPORT int vmp_fc_format_sample(const struct vmp_fc_sample *s, char *buf, si
 struct cur {
 	const char *line, *p, *end;
 	unsigned long lineno;
-	struct vmp_trace_error *err;
+	struct vmp_error *err;
 };
 
 static int bad(struct cur *c, const char *what)
@@ -334,14 +334,12 @@ static int parse_cg(struct cur *c, struct vmp_fc_group *g, char **path)
 }
 
 VMP_EXPORT int vmp_forecast_replay(const char *buf, size_t len, const struct vmp_forecast_config *cfg,
-				   vmp_fc_replay_fn fn, void *arg, uint64_t *samples, struct vmp_trace_error *err)
+				   vmp_fc_replay_fn fn, void *arg, uint64_t *samples, struct vmp_error *err)
 {
 	if (!buf && len)
 		return -EINVAL;
-	if (err) {
-		err->line = 0;
-		err->msg[0] = 0;
-	}
+	if (err)
+		memset(err, 0, sizeof(*err));
 	vmp_forecast *fc;
 	int rc = vmp_forecast_new(&fc, cfg);
 	if (rc)

@@ -17,17 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void vmp_trace_errorf(struct vmp_trace_error *err, unsigned long line, const char *fmt, ...)
-{
-	if (!err)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	err->line = line;
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
 /* Show at most 40 bytes of a field, escaping what a terminal would hide. */
 static const char *show(struct vmp_span s, char *buf, size_t cap)
 {
@@ -153,7 +142,7 @@ static int split(const char *p, size_t n, struct vmp_span *f, int rest_at)
 	return k;
 }
 
-bool vmp_trace_has_work(const char *buf, size_t len)
+bool vmp__trace_has_work(const char *buf, size_t len)
 {
 	if (len >= 5 && memcmp(buf, "work ", 5) == 0)
 		return true;
@@ -185,13 +174,13 @@ static const struct kind_desc kinds[] = {
 #define BAD(field, what)                                                       \
 	do {                                                                   \
 		char sb[200];                                                  \
-		vmp_trace_errorf(err, line, "%s: %s '%s' is not %s", k->name,  \
+		vmp__errorf(err, line, "%s: %s '%s' is not %s", k->name,  \
 				 field, show(f[fi], sb, sizeof(sb)), what);     \
 		return -EINVAL;                                                \
 	} while (0)
 
 static int parse_line(const char *p, size_t n, unsigned long line, struct vmp_trace_rec *rec,
-		      struct vmp_trace_error *err)
+		      struct vmp_error *err)
 {
 	struct vmp_span f[MAX_FIELDS + 1];
 	size_t kl = 0;
@@ -203,19 +192,19 @@ static int parse_line(const char *p, size_t n, unsigned long line, struct vmp_tr
 			k = &kinds[i];
 	if (!k) {
 		char sb[200];
-		vmp_trace_errorf(err, line, "unknown record kind '%s'",
+		vmp__errorf(err, line, "unknown record kind '%s'",
 				 show((struct vmp_span){p, kl}, sb, sizeof(sb)));
 		return -EINVAL;
 	}
 	int nf = split(p, n, f, k->kind == VMP_REC_LISTEN ? 3 : -1);
 	if (nf != k->nfields) {
-		vmp_trace_errorf(err, line, "%s: expected %d fields separated by single spaces, found %d (usage: %s)",
+		vmp__errorf(err, line, "%s: expected %d fields separated by single spaces, found %d (usage: %s)",
 				 k->name, k->nfields - 1, nf - 1, k->usage);
 		return -EINVAL;
 	}
 	for (int i = 1; i < nf; i++)
 		if (f[i].n == 0) {
-			vmp_trace_errorf(err, line, "%s: field %d is empty (a double or trailing space?)", k->name, i);
+			vmp__errorf(err, line, "%s: field %d is empty (a double or trailing space?)", k->name, i);
 			return -EINVAL;
 		}
 	memset(rec, 0, sizeof(*rec));
@@ -281,7 +270,7 @@ static int parse_line(const char *p, size_t n, unsigned long line, struct vmp_tr
 	return 0;
 }
 
-int vmp_trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg, struct vmp_trace_error *err)
+int vmp__trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg, struct vmp_error *err)
 {
 	const char *p = buf, *end = buf + len;
 	unsigned long line = 0;

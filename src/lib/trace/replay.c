@@ -149,10 +149,10 @@ static char *spanshow(struct vmp_span s, char *buf, size_t cap)
 	return buf;
 }
 
-#define ERR(...) (vmp_trace_errorf(err, rec->line, __VA_ARGS__), -EINVAL)
+#define ERR(...) (vmp__errorf(err, rec->line, __VA_ARGS__), -EINVAL)
 
 static int lookup(struct vmp_replay *r, const struct vmp_trace_rec *rec, vmp_group **g,
-		  struct vmp_trace_error *err)
+		  struct vmp_error *err)
 {
 	struct gslot *e = gfind(r, rec->group);
 	if (!e) {
@@ -164,7 +164,7 @@ static int lookup(struct vmp_replay *r, const struct vmp_trace_rec *rec, vmp_gro
 	return 0;
 }
 
-static int on_group(struct vmp_replay *r, const struct vmp_trace_rec *rec, struct vmp_trace_error *err)
+static int on_group(struct vmp_replay *r, const struct vmp_trace_rec *rec, struct vmp_error *err)
 {
 	char nb[64], pb[64];
 	const char *name = spandup(rec->group, nb, sizeof(nb)); /* for messages */
@@ -174,7 +174,7 @@ static int on_group(struct vmp_replay *r, const struct vmp_trace_rec *rec, struc
 	if (is_root) {
 		if (rec->group.n != 1 || rec->group.p[0] != '/')
 			return ERR("only the root '/' has parent '-', not '%s'", name);
-		return gadd(r, rec->group, vmp_root(r->ctx));
+		return gadd(r, rec->group, vmp_ctx_root(r->ctx));
 	}
 	if (!r->gcount)
 		return ERR("the root must be declared first: `group / -`");
@@ -185,7 +185,7 @@ static int on_group(struct vmp_replay *r, const struct vmp_trace_rec *rec, struc
 	/* The name is the path below the root: the parent's path plus one
 	 * component. */
 	struct vmp_span leaf = rec->group;
-	if (pe->g != vmp_root(r->ctx)) {
+	if (pe->g != vmp_ctx_root(r->ctx)) {
 		size_t pl = pe->n;
 		if (leaf.n <= pl + 1 || memcmp(leaf.p, pe->name, pl) != 0 || leaf.p[pl] != '/')
 			return ERR("group '%s' is not a path directly below its parent '%s'", name,
@@ -229,7 +229,7 @@ static struct rlistener *slot(struct vmp_replay *r, unsigned id)
 	return r->by_id[id];
 }
 
-static int on_record(const struct vmp_trace_rec *rec, void *arg, struct vmp_trace_error *err)
+static int on_record(const struct vmp_trace_rec *rec, void *arg, struct vmp_error *err)
 {
 	struct vmp_replay *r = arg;
 	vmp_group *g;
@@ -317,8 +317,9 @@ VMP_EXPORT void vmp_replay_free(vmp_replay *r)
 }
 
 static int run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg,
-	       const struct vmp_replay_hooks *hooks, vmp_replay **out, struct vmp_trace_error *err)
+	       const struct vmp_replay_hooks *hooks, vmp_replay **out, struct vmp_error *err)
 {
+	vmp__error_clear(err);
 	if ((!buf && len) || !out)
 		return -EINVAL;
 	if (!buf)
@@ -326,7 +327,7 @@ static int run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg
 	struct vmp_replay *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->kernel_timing = vmp_trace_has_work(buf, len);
+	r->kernel_timing = vmp__trace_has_work(buf, len);
 	r->ev_fn = ev;
 	r->ev_arg = ev_arg;
 	r->hooks = hooks;
@@ -339,8 +340,8 @@ static int run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg
 		return rc;
 	}
 	if (hooks && hooks->window)
-		vmp_ctx_set_eval_hook(r->ctx, on_window, r);
-	rc = vmp_trace_parse(buf, len, on_record, r, err);
+		vmp__ctx_set_eval_hook(r->ctx, on_window, r);
+	rc = vmp__trace_parse(buf, len, on_record, r, err);
 	if (!rc) {
 		r->ended = true;
 		vmp_ctx_free(r->ctx);
@@ -362,13 +363,13 @@ static int run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg
 }
 
 VMP_EXPORT int vmp_replay_run(const char *buf, size_t len, vmp_replay_event_fn ev, void *ev_arg,
-			      vmp_replay **out, struct vmp_trace_error *err)
+			      vmp_replay **out, struct vmp_error *err)
 {
 	return run(buf, len, ev, ev_arg, NULL, out, err);
 }
 
 VMP_EXPORT int vmp_replay_run_hooks(const char *buf, size_t len, const struct vmp_replay_hooks *hooks,
-				    vmp_replay **out, struct vmp_trace_error *err)
+				    vmp_replay **out, struct vmp_error *err)
 {
 	return run(buf, len, NULL, NULL, hooks, out, err);
 }

@@ -75,12 +75,12 @@ static bool add(int n, size_t *o, size_t cap)
 	return true;
 }
 
-int vmp_samples_fmt_header(char *buf, size_t cap)
+int vmp__samples_fmt_header(char *buf, size_t cap)
 {
 	return done(snprintf(buf, cap, "# samples %u\n", VMP_SAMPLES_VERSION), cap);
 }
 
-int vmp_samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n, const struct vmp_est_machine *m)
+int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n, const struct vmp_est_machine *m)
 {
 	size_t o = 0;
 	if (!cap)
@@ -103,7 +103,7 @@ int vmp_samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n, const s
 	return ok ? (int)o : -ENOBUFS;
 }
 
-int vmp_samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struct vmp_est_cgroup *c)
+int vmp__samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struct vmp_est_cgroup *c)
 {
 	if (!path || !path_ok(path, strlen(path)))
 		return -EINVAL;
@@ -131,7 +131,7 @@ int vmp_samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struct
 	return ok ? (int)o : -ENOBUFS;
 }
 
-int vmp_samples_fmt_gone(char *buf, size_t cap, const char *path)
+int vmp__samples_fmt_gone(char *buf, size_t cap, const char *path)
 {
 	if (!path || !path_ok(path, strlen(path)))
 		return -EINVAL;
@@ -146,7 +146,7 @@ int vmp_samples_fmt_gone(char *buf, size_t cap, const char *path)
 struct parser {
 	const char *line;      /* the current line's first byte */
 	unsigned long lineno;
-	struct vmp_trace_error *err;
+	struct vmp_error *err;
 	unsigned long header_line; /* 0: no `# samples` header yet */
 	/* the step being read */
 	bool pending;
@@ -190,7 +190,7 @@ static const char *show(struct vmp_span s, char *buf, size_t cap)
 static int bad(struct parser *ps, struct vmp_span at, const char *what)
 {
 	char sb[200];
-	vmp_trace_errorf(ps->err, ps->lineno, "byte %zu: %s, got '%s'", (size_t)(at.p - ps->line) + 1, what,
+	vmp__errorf(ps->err, ps->lineno, "byte %zu: %s, got '%s'", (size_t)(at.p - ps->line) + 1, what,
 			 show(at, sb, sizeof(sb)));
 	return -EINVAL;
 }
@@ -591,8 +591,8 @@ static bool is_sample_line(const char *p, size_t n)
 	return p[8] == 's' && (n == 9 || p[9] == ' ');
 }
 
-int vmp_samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg, size_t *steps,
-		      struct vmp_trace_error *err)
+int vmp__samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg, size_t *steps,
+		      struct vmp_error *err)
 {
 	struct parser ps = {.err = err};
 	const char *p = buf, *end = buf + len;
@@ -613,7 +613,7 @@ int vmp_samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg,
 		p += n + 1;
 	}
 	if (!rc && ps.pending) {
-		vmp_trace_errorf(err, ps.step_line, "the sample announces %zu cgroup lines, the file ends after %zu",
+		vmp__errorf(err, ps.step_line, "the sample announces %zu cgroup lines, the file ends after %zu",
 				 ps.want, ps.got);
 		rc = -EINVAL;
 	}

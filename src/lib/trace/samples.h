@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The samples line format, version 1 (docs/vmptrace.md, "Samples"): the
- * counter snapshots an estimator source stepped with (vmp_est_step()'s
+ * counter snapshots an estimator source stepped with (vmp__est_step()'s
  * inputs), kept in a vmptrace file as `#` comment lines, so that replay
  * still reads the file unchanged and `vmpressure estimate` can run the
  * estimator again over the same input with other settings.
@@ -24,14 +24,14 @@
 /* One line each, ending in '\n': the length, -ENOBUFS if it does not fit,
  * -EINVAL for a path the format cannot hold. Times in ns (written with 9
  * decimals: the estimator's time, exactly). m NULL: no machine. */
-int vmp_samples_fmt_header(char *buf, size_t cap);
-int vmp_samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n,
+int vmp__samples_fmt_header(char *buf, size_t cap);
+int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n,
 			 const struct vmp_est_machine *m);
-int vmp_samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struct vmp_est_cgroup *c);
-int vmp_samples_fmt_gone(char *buf, size_t cap, const char *path);
+int vmp__samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struct vmp_est_cgroup *c);
+int vmp__samples_fmt_gone(char *buf, size_t cap, const char *path);
 
 enum vmp_samples_kind {
-	VMP_SAMPLES_STEP, /* one vmp_est_step() */
+	VMP_SAMPLES_STEP, /* one vmp__est_step() */
 	VMP_SAMPLES_GONE, /* the source dropped the cgroup's engine group */
 };
 
@@ -48,7 +48,7 @@ struct vmp_samples_rec {
 
 /* Returns 0, or a negative value to stop the parse (err already set). */
 typedef int (*vmp_samples_fn)(const struct vmp_samples_rec *rec, void *arg,
-			      struct vmp_trace_error *err);
+			      struct vmp_error *err);
 
 /*
  * Parse the sample lines of a vmptrace buffer (every other line is left
@@ -57,7 +57,7 @@ typedef int (*vmp_samples_fn)(const struct vmp_samples_rec *rec, void *arg,
  * the number of steps (may be NULL). -EINVAL with *err naming the line and
  * the byte on a malformed sample line, -ENOMEM, or what fn returned.
  */
-int vmp_samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg,
-		      size_t *steps, struct vmp_trace_error *err);
+int vmp__samples_parse(const char *buf, size_t len, vmp_samples_fn fn, void *arg,
+		      size_t *steps, struct vmp_error *err);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "vmpressure.h"
 #include "export.h"
+#include "error.h"
 
 enum vmp_trace_kind {
 	VMP_REC_GROUP,
@@ -42,30 +43,27 @@ struct vmp_trace_rec {
 
 /* Returns 0, or a negative value to stop the parse (err already set). */
 typedef int (*vmp_trace_fn)(const struct vmp_trace_rec *rec, void *arg,
-			    struct vmp_trace_error *err);
+			    struct vmp_error *err);
 
 /* Parse buf, calling fn for each record in order. -EINVAL and *err on the
  * first malformed line, or whatever fn returned. */
-int vmp_trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg,
-		    struct vmp_trace_error *err);
+int vmp__trace_parse(const char *buf, size_t len, vmp_trace_fn fn, void *arg,
+		    struct vmp_error *err);
 
 /* True if the buffer holds a `work` record: the file uses kernel timing. */
-bool vmp_trace_has_work(const char *buf, size_t len);
+bool vmp__trace_has_work(const char *buf, size_t len);
 
 /* writer.c: one record as text ending in '\n', into buf. The length
  * written, -ENOBUFS if it does not fit, -EINVAL for a name the format
- * cannot hold (vmp_trace_name_ok) or a bad id/level/mode. Times in ns. */
-bool vmp_trace_name_ok(const char *s);
-int vmp_trace_fmt_group(char *buf, size_t cap, const char *path, const char *parent);
-int vmp_trace_fmt_listen(char *buf, size_t cap, unsigned id, const char *group, vmp_level level,
+ * cannot hold (vmp__trace_name_ok) or a bad id/level/mode. Times in ns. */
+bool vmp__trace_name_ok(const char *s);
+int vmp__trace_fmt_group(char *buf, size_t cap, const char *path, const char *parent);
+int vmp__trace_fmt_listen(char *buf, size_t cap, unsigned id, const char *group, vmp_level level,
 			 vmp_mode mode);
-int vmp_trace_fmt_vmpressure(char *buf, size_t cap, uint64_t t_ns, const char *group, bool tree,
+int vmp__trace_fmt_vmpressure(char *buf, size_t cap, uint64_t t_ns, const char *group, bool tree,
 			     uint64_t scanned, uint64_t reclaimed, uint32_t gfp);
-int vmp_trace_fmt_prio(char *buf, size_t cap, uint64_t t_ns, const char *group, int prio, uint32_t gfp);
-int vmp_trace_fmt_work(char *buf, size_t cap, uint64_t t_ns, const char *group);
-int vmp_trace_fmt_expect(char *buf, size_t cap, unsigned id, uint64_t count);
-
-void vmp_trace_errorf(struct vmp_trace_error *err, unsigned long line,
-		      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int vmp__trace_fmt_prio(char *buf, size_t cap, uint64_t t_ns, const char *group, int prio, uint32_t gfp);
+int vmp__trace_fmt_work(char *buf, size_t cap, uint64_t t_ns, const char *group);
+int vmp__trace_fmt_expect(char *buf, size_t cap, unsigned id, uint64_t count);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-bool vmp_trace_name_ok(const char *s)
+bool vmp__trace_name_ok(const char *s)
 {
 	if (!s || !*s)
 		return false;
@@ -32,18 +32,18 @@ static int done(int n, size_t cap)
 
 #define T_ARGS(t) (t) / 1000000000u, (t) / 1000u % 1000000u
 
-int vmp_trace_fmt_group(char *buf, size_t cap, const char *path, const char *parent)
+int vmp__trace_fmt_group(char *buf, size_t cap, const char *path, const char *parent)
 {
-	if (!vmp_trace_name_ok(path) || (parent && !vmp_trace_name_ok(parent)))
+	if (!vmp__trace_name_ok(path) || (parent && !vmp__trace_name_ok(parent)))
 		return -EINVAL;
 	return done(snprintf(buf, cap, "group %s %s\n", path, parent ? parent : "-"), cap);
 }
 
-int vmp_trace_fmt_listen(char *buf, size_t cap, unsigned id, const char *group, vmp_level level,
+int vmp__trace_fmt_listen(char *buf, size_t cap, unsigned id, const char *group, vmp_level level,
 			 vmp_mode mode)
 {
 	const char *l = vmp_level_name(level), *m = vmp_mode_name(mode);
-	if (!vmp_trace_name_ok(group) || !l || !m || id > VMP_TRACE_MAX_ID)
+	if (!vmp__trace_name_ok(group) || !l || !m || id > VMP_TRACE_MAX_ID)
 		return -EINVAL;
 	/* The kernel's syntax: the default mode is the bare level. */
 	if (mode == VMP_MODE_DEFAULT)
@@ -51,31 +51,31 @@ int vmp_trace_fmt_listen(char *buf, size_t cap, unsigned id, const char *group, 
 	return done(snprintf(buf, cap, "listen %u %s %s,%s\n", id, group, l, m), cap);
 }
 
-int vmp_trace_fmt_vmpressure(char *buf, size_t cap, uint64_t t_ns, const char *group, bool tree,
+int vmp__trace_fmt_vmpressure(char *buf, size_t cap, uint64_t t_ns, const char *group, bool tree,
 			     uint64_t scanned, uint64_t reclaimed, uint32_t gfp)
 {
-	if (!vmp_trace_name_ok(group))
+	if (!vmp__trace_name_ok(group))
 		return -EINVAL;
 	return done(snprintf(buf, cap, "vmpressure %" PRIu64 ".%06" PRIu64 " %s %d %" PRIu64 " %" PRIu64 " 0x%" PRIx32 "\n",
 			     T_ARGS(t_ns), group, tree ? 1 : 0, scanned, reclaimed, gfp), cap);
 }
 
-int vmp_trace_fmt_prio(char *buf, size_t cap, uint64_t t_ns, const char *group, int prio, uint32_t gfp)
+int vmp__trace_fmt_prio(char *buf, size_t cap, uint64_t t_ns, const char *group, int prio, uint32_t gfp)
 {
-	if (!vmp_trace_name_ok(group))
+	if (!vmp__trace_name_ok(group))
 		return -EINVAL;
 	return done(snprintf(buf, cap, "prio %" PRIu64 ".%06" PRIu64 " %s %d 0x%" PRIx32 "\n", T_ARGS(t_ns), group,
 			     prio, gfp), cap);
 }
 
-int vmp_trace_fmt_work(char *buf, size_t cap, uint64_t t_ns, const char *group)
+int vmp__trace_fmt_work(char *buf, size_t cap, uint64_t t_ns, const char *group)
 {
-	if (!vmp_trace_name_ok(group))
+	if (!vmp__trace_name_ok(group))
 		return -EINVAL;
 	return done(snprintf(buf, cap, "work %" PRIu64 ".%06" PRIu64 " %s\n", T_ARGS(t_ns), group), cap);
 }
 
-int vmp_trace_fmt_expect(char *buf, size_t cap, unsigned id, uint64_t count)
+int vmp__trace_fmt_expect(char *buf, size_t cap, unsigned id, uint64_t count)
 {
 	if (id > VMP_TRACE_MAX_ID)
 		return -EINVAL;

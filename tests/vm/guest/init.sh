@@ -7,6 +7,8 @@
 #                   the kernel's own listeners) or cgroup v2 (no interface:
 #                   the kernel's truth comes from the kprobe capture alone)
 #   vmscen=a,b,c    the workloads, /scen/<name>.sh each
+#   vmlrugen=V      written to /sys/kernel/mm/lru_gen/enabled before the
+#                   workloads (n: MGLRU off); absent: the kernel's default
 #
 # Disks: /dev/vda, the data (read-only: the files the workloads read);
 # /dev/vdb, the output (a fresh ext4 per run; the host reads it back with
@@ -15,7 +17,7 @@
 #   klisten     cgroup v1: what the kernel delivered to direct listeners
 #   client      what vmpressured's subscribers received
 #   trace       the kprobe capture (vmpressure, vmpressure_prio, the work
-#               item, eventfd_signal)
+#               item, eventfd_signal) and the oom:mark_victim tracepoint
 #   meta        start/end (CLOCK_MONOTONIC) and exit codes
 #   log         workload and tool output, the dmesg of the workload
 # Progress goes to the console as "VM: ..." lines; the host's timeout is the
@@ -42,6 +44,12 @@ mount -t tracefs tracefs /sys/kernel/tracing || fail "no tracefs"
 arg() { sed -n "s/.*$1=\([A-Za-z0-9,_-]*\).*/\1/p" /proc/cmdline; }
 CG=$(arg vmcg)
 SCEN=$(arg vmscen)
+LRU=$(arg vmlrugen)
+L=/sys/kernel/mm/lru_gen/enabled
+if [ -n "$LRU" ]; then
+	echo "$LRU" > $L || fail "cannot write $LRU to $L"
+fi
+if [ -e $L ]; then cat $L > /out/lru_gen; echo "VM: lru_gen $(cat $L)"; fi
 if [ "$CG" = 2 ]; then
 	M=/sys/fs/cgroup
 	mount -t cgroup2 none $M || fail "cannot mount cgroup2"
@@ -87,7 +95,22 @@ echo "p:vmprio vmpressure_prio gfp=%di:x32 $N prio=%dx:s32" >> $T/kprobe_events 
 	fail "kprobe on vmpressure_prio"
 echo "p:vmwork vmpressure_work_fn w=%di:x64 id=$(o $KNID)($(o $KN)($(o $((CGP - WORK)))(%di))):u64 ts=$(o $TS)(%di):u64 tr=$(o $TR)(%di):u64" >> $T/kprobe_events ||
 	fail "kprobe on vmpressure_work_fn"
-echo "p:efd eventfd_signal id=$(o $EFDID)(%di):s32" >> $T/kprobe_events || fail "kprobe on eventfd_signal"
+# eventfd_signal() is an inline wrapper from 6.8 on: eventfd_signal_mask()
+# is what it calls (its first argument is the same ctx).
+if echo "p:efd eventfd_signal id=$(o $EFDID)(%di):s32" >> $T/kprobe_events 2>/dev/null; then
+	EFD=eventfd_signal
+elif echo "p:efd eventfd_signal_mask id=$(o $EFDID)(%di):s32" >> $T/kprobe_events; then
+	EFD=eventfd_signal_mask
+elif [ "$CG" = 1 ]; then
+	fail "kprobe on eventfd_signal and eventfd_signal_mask"
+else
+	EFD=none
+fi
+echo "VM: eventfd kprobe on $EFD"
+# The OOM killer's victims on the capture's clock (pid; the victim's memcg
+# comes from the kernel's "oom-kill:" line in dmesg, matched by pid).
+OOMTP=$T/events/oom/mark_victim/enable
+[ -e $OOMTP ] || { echo "VM: no oom:mark_victim tracepoint"; OOMTP=/dev/null; }
 cat $T/kprobe_events > /out/kprobes
 
 # The daemon, for the whole boot.
@@ -190,11 +213,13 @@ run_scen() {
 		SP=$!
 	fi
 	echo 1 > $T/events/kprobes/enable
+	echo 1 > $OOMTP
 	echo "start $(/bin/hog now)" > $O/meta
 	workload >> $O/log 2>&1
 	echo "end $(/bin/hog now)" >> $O/meta
 	sleep $SETTLE
 	echo 0 > $T/events/kprobes/enable
+	echo 0 > $OOMTP
 	[ -n "$KP" ] && kill $KP
 	[ -n "$CP" ] && kill $CP
 	[ -n "$WP" ] && kill $WP

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What estimator.c (deltas, origins, attribution, windows) and prio.c (the
+ * priority-path stand-ins) share: the estimator's state, the per-origin
+ * memory, the constants both sides use, and the arithmetic. Internal to
+ * src/lib/estimator/.
+ */
+#ifndef VMP_ESTIMATOR_INTERNAL_H
+#define VMP_ESTIMATOR_INTERNAL_H
+
+#include "estimator/estimator.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The least a successful reclaim call frees: SWAP_CLUSTER_MAX, the floor of
+ * nr_to_reclaim in try_to_free_mem_cgroup_pages() / try_to_free_pages(). */
+#define EST_BATCH 32u
+/* The onset of a failure episode: its first injections each meet a batch
+ * of real pages, the last ones freed before it (held back for this), if
+ * those are this recent; a failure this long after the last one starts a
+ * new episode. */
+#define EST_ONSET_WINDOWS 4u
+#define EST_ONSET_PAGES (EST_ONSET_WINDOWS * EST_BATCH)
+#define EST_EPISODE_NS 1000000000u
+/* The mask that reclaim on behalf of a user allocation carries
+ * (GFP_HIGHUSER_MOVABLE, as in the captures): passes the filter (R-4). */
+#define EST_GFP 0x100ccau
+
+/* Per origin: what the windows and the stand-in remember. */
+struct est_origin {
+	uint64_t res_s, res_r; /* fed to the engine, below a window */
+	int64_t credit;        /* <= 0: pages short of 32 per call, unexplained */
+	double avg_ok;         /* pages per call without failure */
+	uint64_t unclaimed;    /* failed calls not yet explained by an oom */
+	uint64_t last_fail_ns;
+	uint64_t prepaid;      /* failed calls injected ahead (after a kill), not yet seen */
+	uint64_t prepaid_ns;
+	bool had_fail;         /* last_fail_ns is set */
+	uint64_t pend_s, pend_r; /* the latest real pages, held back for an onset */
+	uint64_t pend_ns;      /* when they were freed (the step that saw them) */
+	bool called_last;      /* root: allocstall grew in the last step */
+};
+
+struct est_entry;
+struct est_scratch;
+
+struct vmp_est {
+	vmp_ctx *ctx;
+	struct vmp_est_config cfg;
+	unsigned window;
+
+	struct est_entry *ents;
+	size_t nents;
+	uint32_t *idx;       /* path hash -> entry index + 1 */
+	size_t idx_cap;      /* power of two, or 0 */
+
+	bool have_mprev;
+	struct vmp_est_machine mprev;
+	struct est_origin root;
+
+	bool stepped;
+	uint64_t last_ns;
+	bool have_delta;
+	bool active_ever;
+	uint64_t last_active_ns;
+
+	/* scratch, grown as needed */
+	struct est_scratch *scr;
+	uint32_t *pmap;      /* group pointer hash -> index + 1 */
+	size_t scr_cap, pmap_cap;
+
+	struct vmp_est_stats st;
+
+	/* vmpressure record: the engine calls, seen on their way in (tap.h);
+	 * now_ns is the current step's time, which the calls carry. */
+	const struct vmp_tap *tap;
+	uint64_t now_ns;
+};
+
+/* ---- arithmetic ---------------------------------------------------------- */
+
+/* floor(a * b / c) for b <= c, c > 0. */
+static inline uint64_t est_muldiv(uint64_t a, uint64_t b, uint64_t c)
+{
+#ifdef __SIZEOF_INT128__
+	__extension__ typedef unsigned __int128 u128;
+	return (uint64_t)((u128)a * b / c);
+#else
+	return (uint64_t)((long double)a * (long double)b / (long double)c);
+#endif
+}
+
+/* a - b as a signed quantity, saturated. */
+static inline int64_t est_sdiff(uint64_t a, uint64_t b)
+{
+	if (a >= b)
+		return a - b > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(a - b);
+	return b - a > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(b - a);
+}
+
+static inline int64_t est_sat_add(int64_t a, int64_t b)
+{
+	if (b > 0 && a > INT64_MAX - b)
+		return INT64_MAX;
+	if (b < 0 && a < -INT64_MAX - b)
+		return -INT64_MAX;
+	return a + b;
+}
+
+/* ---- estimator.c --------------------------------------------------------- */
+
+/* Run g's evaluation now (through the tap), waiting for a worker that is
+ * running it, so that no two pieces coalesce. */
+void vmp__est_run_job(struct vmp_est *e, vmp_group *g);
+
+/* ---- prio.c: the priority-path stand-ins --------------------------------- */
+
+/* The failed reclaim calls of one interval at a memcg origin: calls its
+ * own limit events, R the pages it kept, ooms its own OOM invocations,
+ * kills the OOM kills in its subtree, full its PSI full share, stalled
+ * whether PSI shows (or cannot rule out) stall. */
+uint64_t vmp__est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+			 uint64_t R, uint64_t ooms, uint64_t kills, double full, bool stalled);
+/* The same for the root: calls are allocstall, R vmstat's pgsteal_direct,
+ * ooms the global OOM kills. */
+uint64_t vmp__est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+			  uint64_t R, uint64_t ooms, double full, bool stalled);
+/* No failure for EST_EPISODE_NS (or ever): the next one starts an episode. */
+bool vmp__est_episode_over(const struct est_origin *o, uint64_t now);
+/* Inject fails failed calls at g, 4 windows each; onset: the first ones
+ * meet the held-back pages. */
+void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
+		   uint64_t fails, bool onset);
+
+#endif

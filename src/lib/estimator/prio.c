@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The priority-path stand-ins: failed reclaim calls, from counters.
+ *
+ * No counter shows the reclaim priority. A limit reclaim call has a target
+ * of max(nr_pages, SWAP_CLUSTER_MAX = 32) pages and leaves its priority
+ * loop (12 down to 0) as soon as it met it; a call that misses it runs
+ * down to priority 0, and vmpressure_prio() injects a window of 512
+ * scanned / 0 reclaimed at each of priorities 3, 2, 1, 0. Calls that free
+ * less than their target are the ones on the way to an OOM, and they cause
+ * the medium and critical windows. So the stand-in counts failed calls
+ * (estimator.c gives each origin's calls, its own limit events, and the
+ * pages attributed to it):
+ *  - DEFICIT: every successful call freed >= 32 pages, so of `calls` calls
+ *    that freed R pages at least ceil((32*calls - R)/32) failed. The
+ *    shortfall is carried while unexplained (a surplus is not: banked
+ *    surplus would hide a later failure) and one call's worth (32 pages,
+ *    EST_INFLIGHT_TOL) is tolerated, because an event is counted when a
+ *    call starts and its pages when they are freed. This bound gives no
+ *    false positive when reclaim works (R >= 32 per call, whatever the mix).
+ *  - LEARN: successful calls overshoot the target, so the bound
+ *    undercounts. Once the bound shows a failure, the count is raised to
+ *    calls - R/avg, avg being the pages per call of recent intervals
+ *    without failure (an EWMA over intervals of at least
+ *    EST_LEARN_MIN_CALLS calls, so that one call's timing does not move
+ *    it, clamped to [32, EST_LEARN_MAX]: a call frees its target and at
+ *    most the batch that crosses it). Never used while the bound is 0.
+ *  - OOM: a memcg OOM (`oom` in memory.events.local) comes only after
+ *    EST_OOM_FAILS calls that freed nothing; if fewer failures were seen in
+ *    the last EST_FAIL_MEMORY_NS, the missing ones are added. When the OOM
+ *    killed (`oom_kill` at the origin grew), the charge starts over, and
+ *    when the charging task was the victim, as with one task filling its
+ *    group, EST_OOM_KILL_FAILS more calls fail (a dying task gives up only
+ *    then): they are added as well, and failures seen within
+ *    EST_KILL_WINDOW_NS are taken as these, not added again. At the
+ *    sampling interval they often share an interval with the successful
+ *    calls before them, which hides them from the bound. A victim other
+ *    than the charger would make these too many.
+ *  - PSI: a failed call stalls its task (reclaim runs inside a PSI
+ *    memstall), so where PSI works an interval without any `some` stall at
+ *    the origin has no failed call. This keeps out `max` events of forced
+ *    (atomic, __GFP_HIGH) charges, which are raised without any reclaim.
+ *  - ONSET: reclaim does not fail all at once. On the way to an OOM the
+ *    calls go ever deeper (priority 7, 6, ... 3) while still meeting their
+ *    target; the first ones to reach priority 3 freed less than 32 pages
+ *    before it, and each injection meets the pages freed since the
+ *    previous window: those windows are medium (512 + 32 scanned, 32 freed:
+ *    94 %), the later ones, with nothing left to free, critical. The
+ *    counters show none of it (at the sampling interval those calls look
+ *    healthy), so the first failed call of an episode (no failure in the
+ *    last EST_EPISODE_NS) has its EST_ONSET_WINDOWS injections meet a share
+ *    each of the EST_ONSET_PAGES real pages that estimator.c holds back (a
+ *    batch, when reclaim ran up to the failure), if those were freed within
+ *    EST_EPISODE_NS; else they are pure 512/0, as in the kernel when
+ *    nothing was freed.
+ * Each failed call becomes 4 vmp_account_prio() injections at the origin,
+ * after the interval's real windows (failures come last, on the way to the
+ * OOM).
+ *
+ * The root: the same, with allocstall as the calls and vmstat
+ * pgsteal_direct as the pages (global direct reclaim also has a target of
+ * 32 pages), and vmstat oom_kill not explained by any group's oom_kill
+ * (with allocstall growing) as a global OOM, after EST_GLOBAL_OOM_FAILS
+ * failed calls (the page allocator lets a dying task at the reserves, so
+ * nothing is added after the kill).
+ *
+ * Not stand-ins: PSI `full` is as high during a harmless page-cache stream
+ * as on the way to an OOM (VMP_EST_PRIO_PSI_FULL, lmkd's threshold, is kept
+ * only to measure it); allocstall never moves for cgroup limit reclaim;
+ * oom_kill is raised where the victim lives, not at the limit that failed.
+ * The stand-in fires at the first sample after the failures began: nothing
+ * in the counters gives earlier warning. The figures: docs/estimator.md.
+ *
+ * Depends on the estimator's state (internal.h) and the engine's API
+ * through the recording tap; no I/O, no clock.
+ */
+#include "estimator/internal.h"
+#include "sources/tap.h"
+
+/* No-progress limit reclaim calls before a memcg OOM (try_charge_memcg()):
+ * the first call, one more after draining the per-CPU charge stocks, then
+ * MAX_RECLAIM_RETRIES (16) retries. */
+#define EST_OOM_FAILS 18u
+/* After an OOM kill the charge starts over with MAX_RECLAIM_RETRIES: when
+ * the charging task was the victim, 17 more calls free nothing before it
+ * gives up (it is dying). */
+#define EST_OOM_KILL_FAILS 17u
+/* Before a global OOM: the no-progress retries of the page allocator
+ * (MAX_RECLAIM_RETRIES) after the first direct reclaim call. */
+#define EST_GLOBAL_OOM_FAILS 17u
+/* Failed calls expected after an OOM kill come within this long; then the
+ * expectation lapses. */
+#define EST_KILL_WINDOW_NS 1000000000u
+/* Pages of shortfall tolerated: one call counted before its pages. */
+#define EST_INFLIGHT_TOL EST_BATCH
+/* Learning pages per successful call: only from steps with enough calls,
+ * smoothed, clamped. */
+#define EST_LEARN_MIN_CALLS 8u
+#define EST_LEARN_ALPHA 0.25
+#define EST_LEARN_MAX 64.0
+/* Failures seen this recently can be the ones that led to an oom event. */
+#define EST_FAIL_MEMORY_NS 5000000000u
+/* VMP_EST_PRIO_PSI_FULL: lmkd's critical threshold (70 ms of full stall per
+ * second). */
+#define EST_PSI_FULL_SHARE 0.07
+
+/* Expectations that have lapsed: failures too old to explain an oom, and
+ * the calls after a kill that never showed. */
+static void lapse(struct est_origin *o, uint64_t now)
+{
+	if (o->unclaimed && now - o->last_fail_ns > EST_FAIL_MEMORY_NS)
+		o->unclaimed = 0;
+	if (o->prepaid && now - o->prepaid_ns > EST_KILL_WINDOW_NS)
+		o->prepaid = 0;
+}
+
+/* LEARN: the pages per call of an interval without failure. */
+static void learn(struct est_origin *o, uint64_t calls, uint64_t R)
+{
+	double per = (double)R / (double)calls;
+	if (per < EST_BATCH)
+		per = EST_BATCH;
+	if (per > EST_LEARN_MAX)
+		per = EST_LEARN_MAX;
+	o->avg_ok += EST_LEARN_ALPHA * (per - o->avg_ok);
+}
+
+/* DEFICIT (and LEARN): the calls that cannot have met their target. */
+static uint64_t deficit_fails(unsigned f, struct est_origin *o, uint64_t calls, uint64_t R,
+			      bool stalled)
+{
+	if (!(f & VMP_EST_PRIO_DEFICIT) || !calls)
+		return 0;
+	if (!stalled) {
+		/* Limit events with no stall at all: forced (atomic) charges
+		 * raise `max` without reclaiming; no reclaim call failed. */
+		o->credit = 0;
+		return 0;
+	}
+	uint64_t need = calls > UINT64_MAX / EST_BATCH ? UINT64_MAX : calls * EST_BATCH;
+	int64_t t = est_sat_add(o->credit, est_sdiff(R, need));
+	o->credit = t > 0 ? 0 : t; /* a surplus is not banked */
+	uint64_t short_by = (uint64_t)-o->credit;
+	uint64_t hard = 0;
+	if (short_by > EST_INFLIGHT_TOL)
+		hard = (short_by - EST_INFLIGHT_TOL + EST_BATCH - 1) / EST_BATCH;
+	uint64_t fails = hard;
+	if ((f & VMP_EST_PRIO_LEARN) && hard) {
+		double learned = (double)calls - (double)R / o->avg_ok;
+		if (learned > (double)fails)
+			fails = (uint64_t)learned;
+	}
+	if (fails > calls)
+		fails = calls;
+	int64_t explained = fails > (uint64_t)INT64_MAX / EST_BATCH ? INT64_MAX
+								  : (int64_t)(fails * EST_BATCH);
+	t = est_sat_add(o->credit, explained);
+	o->credit = t > 0 ? 0 : t;
+	if ((f & VMP_EST_PRIO_LEARN) && !hard && calls >= EST_LEARN_MIN_CALLS)
+		learn(o, calls, R);
+	return fails;
+}
+
+/* Failures after a kill that were injected ahead are not new. */
+static uint64_t less_prepaid(struct est_origin *o, uint64_t fails)
+{
+	if (fails && o->prepaid) {
+		uint64_t seen = fails < o->prepaid ? fails : o->prepaid;
+		o->prepaid -= seen;
+		fails -= seen;
+	}
+	return fails;
+}
+
+static void note_fails(struct est_origin *o, uint64_t now, uint64_t fails)
+{
+	if (fails) {
+		o->unclaimed += fails;
+		o->last_fail_ns = now;
+		o->had_fail = true;
+	}
+}
+
+/* OOM: the failed calls that ooms OOM invocations (kills of them killed)
+ * imply, less those already seen. */
+static uint64_t oom_fails(struct est_origin *o, uint64_t now, uint64_t ooms, uint64_t kills,
+			  uint64_t per_oom)
+{
+	if (kills > ooms)
+		kills = ooms;
+	uint64_t before = ooms > UINT64_MAX / per_oom ? UINT64_MAX : ooms * per_oom;
+	uint64_t after = kills > UINT64_MAX / EST_OOM_KILL_FAILS ? UINT64_MAX : kills * EST_OOM_KILL_FAILS;
+	uint64_t need = before > UINT64_MAX - after ? UINT64_MAX : before + after;
+	uint64_t claim = o->unclaimed < need ? o->unclaimed : need;
+	o->unclaimed -= claim;
+	/* The calls after the kill may still be to come: seen later, they are
+	 * the ones injected now. */
+	o->prepaid = need - claim < after ? need - claim : after;
+	o->prepaid_ns = now;
+	o->last_fail_ns = now;
+	o->had_fail = true;
+	return need - claim;
+}
+
+static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o, uint64_t now,
+			       uint64_t calls, uint64_t R, uint64_t ooms, uint64_t kills,
+			       uint64_t per_oom, double full, bool stalled)
+{
+	const unsigned f = e->cfg.prio;
+	lapse(o, now);
+	uint64_t fails = deficit_fails(f, o, calls, R, stalled);
+	if ((f & VMP_EST_PRIO_PSI_FULL) && calls && full >= EST_PSI_FULL_SHARE)
+		fails++;
+	fails = less_prepaid(o, fails);
+	note_fails(o, now, fails);
+	if ((f & VMP_EST_PRIO_OOM) && ooms)
+		fails += oom_fails(o, now, ooms, kills, per_oom);
+	return fails;
+}
+
+uint64_t vmp__est_memcg_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+			 uint64_t R, uint64_t ooms, uint64_t kills, double full, bool stalled)
+{
+	return estimate_fails(e, o, now, calls, R, ooms, kills, EST_OOM_FAILS, full, stalled);
+}
+
+uint64_t vmp__est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t now, uint64_t calls,
+			  uint64_t R, uint64_t ooms, double full, bool stalled)
+{
+	return estimate_fails(e, o, now, calls, R, ooms, 0, EST_GLOBAL_OOM_FAILS, full, stalled);
+}
+
+bool vmp__est_episode_over(const struct est_origin *o, uint64_t now)
+{
+	return !o->had_fail || now - o->last_fail_ns > EST_EPISODE_NS;
+}
+
+/* ONSET: how many of the first injections meet held-back pages. */
+static unsigned onset_pieces(const struct vmp_est *e, const struct est_origin *o, uint64_t now,
+			     uint64_t fails, bool onset)
+{
+	if (fails && onset && (e->cfg.prio & VMP_EST_PRIO_ONSET) && o->pend_s &&
+	    now - o->pend_ns <= EST_EPISODE_NS)
+		return EST_ONSET_WINDOWS;
+	return 0;
+}
+
+/* One injection's share of the held-back pages, fed before it. */
+static void onset_piece(struct vmp_est *e, vmp_group *g, struct est_origin *o, unsigned pieces)
+{
+	uint64_t ps = o->pend_s / pieces;
+	uint64_t pr = o->pend_s ? est_muldiv(o->pend_r, ps, o->pend_s) : 0;
+	if (!ps)
+		return;
+	vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, ps, pr);
+	o->pend_s -= ps;
+	o->pend_r -= pr;
+	e->st.scanned += ps;
+	e->st.reclaimed += pr;
+}
+
+void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
+		   uint64_t fails, bool onset)
+{
+	unsigned pieces = onset_pieces(e, o, now, fails, onset);
+	for (uint64_t k = 0; k < fails; k++) {
+		for (int prio = VMP_CRIT_PRIO; prio >= 0; prio--) {
+			if (pieces)
+				onset_piece(e, g, o, pieces--);
+			vmp__tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
+			vmp__est_run_job(e, g);
+			e->st.prio_windows++;
+		}
+		o->res_s = o->res_r = 0;
+	}
+	e->st.failed_calls += fails;
+}
