@@ -416,10 +416,13 @@ struct vmpd_exec_spec {
 	vmp_mode mode;
 	bool debounce;              /* per transition, with db */
 	struct vmp_debounce_config db;
+	bool forecast;              /* per OOM forecast event, not a level */
+	double forecast_s;          /* its threshold; 0: the model's default */
 	const char *command;        /* into the parsed text */
 };
-/* "CGROUP LEVEL[,MODE] [debounce[=CONFIG]] COMMAND...": 0, or -EINVAL
- * with the byte offset and the reason in msg. */
+/* "CGROUP LEVEL[,MODE] [debounce[=CONFIG]] COMMAND..." or
+ * "CGROUP forecast[=SECONDS] COMMAND...": 0, or -EINVAL with the byte
+ * offset and the reason in msg. */
 int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg, size_t msgcap);
 
 /* ---- actions.c ---- */

@@ -15,8 +15,11 @@ A daemon on a fixture tree of cgroup v2 files (--source v2, --cgroup-root,
     is flat and finite while it grows, in a textfile promtool accepts;
   - an oom_kill in memory.events clears it: "event":"forecast-clear",
     cause killed;
+  - `--exec 'app/job forecast=5 COMMAND'` runs for both with VMP_ETA and
+    the evidence;
   - list shows the threshold; bad flags and a missing cgroup get their
-    error replies; a trace source refuses forecasts (ENOTSUP).
+    error replies; a trace source refuses forecasts (ENOTSUP), and an
+    --exec on forecasts with it does not start (exit 69).
 """
 import json
 import os
@@ -155,7 +158,9 @@ def main():
     sock, log, prom = os.path.join(T, "s"), os.path.join(T, "log"), os.path.join(T, "m.prom")
     p = subprocess.Popen([DAEMON, "--socket", sock, "--log-file", log, "--source", "v2", "--cgroup-root", cg,
                           "--proc-root", pr, "--metrics-textfile", prom, "--metrics-interval", "0.2",
-                          "--metrics-cgroup", "app/job"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                          "--metrics-cgroup", "app/job", "--exec-interval", "0",
+                          "--exec", f"app/job forecast=5 env | grep '^VMP_' | sort >{T}/exec.$VMP_EVENT.$$"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     procs.append(p)
     if not ok(wait_for(lambda: os.path.exists(sock) and metric(prom, "app/job")), "the daemon serves, with metrics"):
         print("# " + open(log).read().replace("\n", "\n# ") if os.path.exists(log) else "# no log")
@@ -215,6 +220,18 @@ def main():
     rewrite(os.path.join(job, "memory.current"), f"{1 * MIB + 400000:020d}\n")
     r = c.take(lambda o: o.get("event") == "forecast-clear", timeout=5)
     ok(r and r["cause"] == "killed" and r["eta"] is None, f"an oom_kill clears it: {r and r['cause']}")
+    def exec_file(event):
+        for n in os.listdir(T):
+            if n.startswith(f"exec.{event}."):
+                with open(os.path.join(T, n)) as f:
+                    return f.read()
+        return None
+    ex = wait_for(lambda: exec_file("forecast"), timeout=5)
+    ok(ex and "VMP_EVENT=forecast\n" in ex and "VMP_CGROUP=app/job\n" in ex and "VMP_ETA=" in ex and
+       f"VMP_LIMIT={100 * MIB}\n" in ex and "VMP_SOURCE=cgroup-v2\n" in ex,
+       "--exec 'app/job forecast=5 ...' ran with the forecast's evidence")
+    ex = wait_for(lambda: exec_file("forecast-clear"), timeout=5)
+    ok(ex and "VMP_CAUSE=killed\n" in ex, "... and for its clearing")
     c.send(f"unsubscribe {sid}")
     r = c.take(lambda o: o.get("reply") == "unsubscribe")
     ok(r and r["ok"], "unsubscribe")
@@ -231,6 +248,12 @@ def main():
         c2.send("subscribe / low stream forecast")
         r = c2.take(lambda o: o.get("reply") == "subscribe")
         ok(r and not r["ok"] and r["error"] == "ENOTSUP", f"... refuses forecasts: {r}")
+    r = subprocess.run([DAEMON, "--socket", os.path.join(T, "s3"), "--trace", os.path.join(DATA, "anon1.vmpt"),
+                        "--exec", "/ forecast true"], capture_output=True, text=True, timeout=20)
+    ok(r.returncode == 69 and "forecast" in r.stderr, f"--exec on forecasts with a trace: exit {r.returncode}")
+    r = subprocess.run([DAEMON, "--socket", os.path.join(T, "s4"), "--trace", os.path.join(DATA, "anon1.vmpt"),
+                        "--exec", "/ forecast=0 true"], capture_output=True, text=True, timeout=20)
+    ok(r.returncode == 64 and "byte" in r.stderr, f"--exec 'CGROUP forecast=0 ...': exit {r.returncode}")
 
 
 try:
