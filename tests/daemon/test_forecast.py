@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """vmpressured's OOM forecasts, end to end (TAP).
 
-usage: test_forecast.py VMPRESSURED DATADIR PROMTOOL
+usage: test_forecast.py VMPRESSURED DATADIR PROMTOOL MP_CLIENT
 
 A daemon on a fixture tree of cgroup v2 files (--source v2, --cgroup-root,
 --proc-root) follows app/job (100 MiB limit) for a stream client
@@ -17,6 +17,9 @@ A daemon on a fixture tree of cgroup v2 files (--source v2, --cgroup-root,
     cause killed;
   - `--exec 'app/job forecast=5 COMMAND'` runs for both with VMP_ETA and
     the evidence;
+  - a client of systemd's memory pressure protocol (mp_client) on
+    `--memory-pressure-endpoint 'PATH app/job forecast=5'` is woken by
+    the forecast, and not before it;
   - list shows the threshold; bad flags and a missing cgroup get their
     error replies; a trace source refuses forecasts (ENOTSUP), and an
     --exec on forecasts with it does not start (exit 69).
@@ -31,7 +34,7 @@ import sys
 import tempfile
 import time
 
-DAEMON, DATA, PROMTOOL = sys.argv[1:4]
+DAEMON, DATA, PROMTOOL, MPC = sys.argv[1:5]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
 
@@ -159,12 +162,27 @@ def main():
     p = subprocess.Popen([DAEMON, "--socket", sock, "--log-file", log, "--source", "v2", "--cgroup-root", cg,
                           "--proc-root", pr, "--metrics-textfile", prom, "--metrics-interval", "0.2",
                           "--metrics-cgroup", "app/job", "--exec-interval", "0",
-                          "--exec", f"app/job forecast=5 env | grep '^VMP_' | sort >{T}/exec.$VMP_EVENT.$$"],
+                          "--exec", f"app/job forecast=5 env | grep '^VMP_' | sort >{T}/exec.$VMP_EVENT.$$",
+                          "--memory-pressure-endpoint", f"{T}/mp.sock app/job forecast=5"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     procs.append(p)
     if not ok(wait_for(lambda: os.path.exists(sock) and metric(prom, "app/job")), "the daemon serves, with metrics"):
         print("# " + open(log).read().replace("\n", "\n# ") if os.path.exists(log) else "# no log")
         return
+    mpout = os.path.join(T, "mp.out")
+    mp = subprocess.Popen([MPC], stdout=open(mpout, "w"), stderr=subprocess.DEVNULL,
+                          env=dict(os.environ, MEMORY_PRESSURE_WATCH=os.path.join(T, "mp.sock")))
+    procs.append(mp)
+
+    def mp_wakes():
+        try:
+            with open(mpout) as f:
+                w = [line.split() for line in f if line.startswith("wake ")]
+            return w[-1] if w else None
+        except OSError:
+            return None
+    ok(wait_for(lambda: "ready" in open(mpout).read() if os.path.exists(mpout) else False, timeout=10),
+       "a memory-pressure client connects to the forecast endpoint")
     c = Client(sock)
     c.send("subscribe app/job low stream forecast=5")
     r = c.take(lambda o: o.get("reply") == "subscribe")
@@ -180,6 +198,7 @@ def main():
     r = c.take(lambda o: o.get("reply") == "list")
     ok(r and r["subscriptions"] and r["subscriptions"][0].get("forecast") == 5, "list shows the threshold")
     time.sleep(0.5)
+    ok(mp_wakes() is None, "no wake while the group is flat")
     ok(metric(prom, "app/job") == "+Inf", f"flat: vmpressure_oom_eta_seconds +Inf ({metric(prom, 'app/job')})")
 
     # 10 MiB/s from 10 MiB toward 100 MiB: eta 9 s, under 5 s after 4 s
@@ -202,6 +221,8 @@ def main():
         ok(ev["limit"] == 100 * MIB and ev["growth"] > 5 * MIB and ev["decider"] == "app/job" and
            ev["time"].endswith("Z"), "... with its evidence")
     ok(finite is not None, f"growing: vmpressure_oom_eta_seconds finite ({finite})")
+    w = wait_for(mp_wakes, timeout=5)
+    ok(w and int(w[1]) >= 1 and int(w[5]) >= 1, f"the endpoint's client was woken by the forecast ({w})")
     try:
         with open(prom) as f:
             text = f.read()
@@ -254,6 +275,11 @@ def main():
     r = subprocess.run([DAEMON, "--socket", os.path.join(T, "s4"), "--trace", os.path.join(DATA, "anon1.vmpt"),
                         "--exec", "/ forecast=0 true"], capture_output=True, text=True, timeout=20)
     ok(r.returncode == 64 and "byte" in r.stderr, f"--exec 'CGROUP forecast=0 ...': exit {r.returncode}")
+    r = subprocess.run([DAEMON, "--socket", os.path.join(T, "s5"), "--trace", os.path.join(DATA, "anon1.vmpt"),
+                        "--memory-pressure-endpoint", f"{T}/mp2.sock / forecast=0"], capture_output=True, text=True,
+                       timeout=20)
+    ok(r.returncode == 64 and "forecast=SECONDS" in r.stderr,
+       f"--memory-pressure-endpoint 'PATH CGROUP forecast=0': exit {r.returncode}")
 
 
 try:
