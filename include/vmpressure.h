@@ -18,8 +18,8 @@
  * The parts, in this order: the mechanism (levels, contexts, groups,
  * listeners, accounting); sources, which feed it from a live kernel or a
  * file, and their recordings; vmptrace files (replay, offline
- * re-estimation); consumers of the events (the debounced level state,
- * shell actions).
+ * re-estimation); consumers (the debounced level state, the OOM
+ * forecast, shell actions).
  */
 #ifndef VMPRESSURE_H
 #define VMPRESSURE_H
@@ -58,7 +58,7 @@ unsigned vmp_version(void);
 struct vmp_error {
 	unsigned long line;      /* 1-based; 0 when not about one line */
 	char path[256];          /* the file it is about; "" for a buffer or none */
-	char msg[160];
+	char msg[256];
 };
 
 /* ======================================================================
@@ -322,7 +322,9 @@ struct vmp_source_event {
 	uint64_t scanned, reclaimed, pressure;
 	double psi_some_avg10;    /* the cgroup's memory.pressure; negative if unknown */
 	double psi_full_avg10;
-	uint64_t time_ns;         /* CLOCK_REALTIME */
+	uint64_t time_ns;         /* CLOCK_REALTIME: for people */
+	uint64_t mono_ns;         /* CLOCK_MONOTONIC, the same moment: for timing
+				   * (a trace source: both on the file's timeline) */
 	uint64_t count;           /* notifications this event stands for (>= 1) */
 };
 
@@ -522,7 +524,7 @@ struct vmp_estimate_stats {
 void vmp_estimate_stats(const vmp_estimate *e, struct vmp_estimate_stats *out);
 
 /* ======================================================================
- * Consumers: the debounced level state, and actions
+ * Consumers: the debounced level state, the OOM forecast, and actions
  * ====================================================================== */
 
 /* ---- Debounced level state (docs/debounce.md) ------------------------- */
@@ -577,9 +579,9 @@ int vmp_debounce_parse(const char *s, struct vmp_debounce_config *cfg, struct vm
  * -ENOSPC if it does not fit in cap, -EINVAL for an invalid config. */
 int vmp_debounce_format(const struct vmp_debounce_config *cfg, char *buf, size_t cap);
 
-/* One raw notification (e.g. a struct vmp_source_event). */
+/* One raw notification (from a source event: vmp_debounce_input_from_event). */
 struct vmp_debounce_input {
-	uint64_t time_ns;
+	uint64_t time_ns;          /* the debouncer's clock */
 	vmp_level level;
 	uint64_t count;            /* notifications it stands for; 0 means 1 */
 	bool has_evidence;         /* scanned, reclaimed, pressure are known */
@@ -587,7 +589,22 @@ struct vmp_debounce_input {
 	const char *origin;        /* may be NULL; only passed through */
 	double psi_some_avg10;     /* negative: unknown */
 	double psi_full_avg10;
+	uint64_t real_ns;          /* the same moment on CLOCK_REALTIME; 0: unknown */
 };
+
+/*
+ * The one way from a source event to debounce input: time_ns is the
+ * event's mono_ns (an event without one, mono_ns 0, e.g. rebuilt from
+ * vmpressured's stream, which carries the wall time only, is placed at its
+ * time_ns's distance from the wall clock now), real_ns its time_ns; the
+ * level and count; scanned, reclaimed and pressure unless the event has
+ * VMP_EVENT_NO_EVIDENCE (then 0 and has_evidence false); the origin
+ * whenever the event names one (it is not part of that evidence: a relayed
+ * kernel event has none, an estimated one has it whatever its numbers);
+ * the PSI. in->origin points into ev. -EINVAL for a removal
+ * (VMP_EVENT_REMOVED: not a notification) or NULL.
+ */
+int vmp_debounce_input_from_event(const struct vmp_source_event *ev, struct vmp_debounce_input *in);
 
 /* What justified a transition: the window at the moment it was raised. */
 struct vmp_debounce_evidence {
@@ -617,6 +634,8 @@ struct vmp_transition {
 	vmp_state from, to;
 	vmp_transition_cause cause;
 	uint64_t time_ns;          /* the input's clock */
+	uint64_t real_ns;          /* on CLOCK_REALTIME: time_ns moved by the latest
+				    * input's real_ns - time_ns; 0 if none had one */
 	uint64_t prev_duration_ns; /* how long `from` lasted (0: since creation) */
 	uint64_t held_ns;          /* how long it waited for PSI */
 	struct vmp_debounce_evidence ev;
@@ -651,6 +670,174 @@ struct vmp_debounce_stats {
 	uint64_t abandoned;        /* ... given up: the evidence went first */
 };
 void vmp_debounce_stats(const vmp_debounce *d, struct vmp_debounce_stats *st);
+
+/* ---- OOM forecast (src/lib/forecast/; docs/forecast.md) ---------------- */
+
+/*
+ * A pure model that predicts, from a group's counters and those of every
+ * ancestor (and the machine's), how long until the OOM killer acts at the
+ * present trend: counters and the caller's time in, a forecast with its
+ * evidence out; no I/O, no clock. A forecast handle follows one watched
+ * cgroup. Not thread-safe: one thread per handle.
+ *
+ * What decides: for each group on the path with a limit (and the machine),
+ * what reclaim cannot free (usage less the file LRU and reclaimable slab,
+ * plus what is in swap) against the limit (memory.max, plus the swap the
+ * group may still use); its growth is a regression over a short and a
+ * long window, taken at its lower confidence bound; eta = headroom /
+ * growth, the earliest over the path. A group below its memory.high is
+ * throttled there before it reaches max: it does not decide until past it.
+ */
+#define VMP_FC_UNLIMITED UINT64_MAX
+
+/* Flags of a struct vmp_fc_group. */
+#define VMP_FC_GONE 0x1u        /* could not be read: vanished (or changed shape) */
+#define VMP_FC_HAVE_USAGE 0x2u  /* usage is known (else anon+shmem+unevictable+slab) */
+#define VMP_FC_HAVE_SWAP 0x4u   /* swap_usage / swap_max are known */
+#define VMP_FC_HAVE_RECLAIM 0x8u /* pgscan / pgsteal are known */
+
+/* One cgroup at one sample, in bytes (counters in pages or events). */
+struct vmp_fc_group {
+	const char *path;       /* identifies it across samples ("/" or "a/b") */
+	unsigned flags;         /* VMP_FC_* */
+	uint64_t usage;         /* memory.current, memory.usage_in_bytes */
+	uint64_t max;           /* memory.max, memory.limit_in_bytes; VMP_FC_UNLIMITED */
+	uint64_t high;          /* memory.high; VMP_FC_UNLIMITED if none (v1) */
+	uint64_t swap_usage;    /* memory.swap.current (v1: memsw.usage - usage) */
+	uint64_t swap_max;      /* memory.swap.max (v1: memsw.limit - limit); VMP_FC_UNLIMITED */
+	uint64_t anon, shmem, unevictable;
+	uint64_t file;          /* the file LRU: active_file + inactive_file */
+	uint64_t slab_reclaimable, slab_unreclaimable;
+	/* counters (a decrease means a new cgroup under the same name) */
+	uint64_t refaults;      /* workingset_refault_anon + _file */
+	uint64_t pgscan, pgsteal;
+	uint64_t oom_kills;     /* memory.events oom_kill, memory.oom_control oom_kill */
+};
+
+/* The machine (/proc/meminfo, /proc/vmstat), bytes. */
+struct vmp_fc_machine {
+	uint64_t mem_total, mem_available, swap_total, swap_free;
+	uint64_t oom_kills;     /* /proc/vmstat oom_kill (counter) */
+};
+
+struct vmp_fc_sample {
+	double time;            /* seconds on any monotonic scale, the same for a handle */
+	/* the watched group first, then each ancestor up to the topmost */
+	const struct vmp_fc_group *groups;
+	size_t ngroups;
+	const struct vmp_fc_machine *machine; /* NULL: unknown */
+	double psi_some_avg10, psi_full_avg10; /* the watched group's; negative: unknown */
+};
+
+struct vmp_forecast_config {
+	double warn_s;          /* warn when eta falls under this */
+	double window_s;        /* the short regression window */
+	double long_s;          /* the long one (slow leaks) */
+	double sigma;           /* growth is slope - sigma * its standard error */
+	unsigned confirm;       /* consecutive samples under warn_s before a warning */
+	double reraise;         /* re-raise when eta < reraise * what the last warning left */
+	double clear;           /* clear once eta > clear * warn_s (or none) ... */
+	double clear_hold_s;    /* ... for this long */
+};
+
+/* The defaults (docs/forecast.md says how each was chosen). */
+void vmp_forecast_config_init(struct vmp_forecast_config *cfg);
+/*
+ * Parse "key=value,..." over the defaults: warn=DUR, window=DUR, long=DUR,
+ * sigma=X, confirm=N, reraise=X, clear=X, hold=DUR (DUR: a decimal with
+ * an optional unit, ms or s; seconds without). Every key at most once.
+ * -EINVAL with the reason (naming the byte offset) in err->msg; *cfg is
+ * written only on success.
+ */
+int vmp_forecast_parse(const char *s, struct vmp_forecast_config *cfg, struct vmp_error *err);
+
+typedef enum vmp_fc_event {
+	VMP_FC_EVENT_NONE = 0,
+	VMP_FC_EVENT_WARN = 1,  /* eta fell under warn_s, or well below the last warning's */
+	VMP_FC_EVENT_CLEAR = 2, /* the approach is over (see cause) */
+} vmp_fc_event;
+
+typedef enum vmp_fc_cause {
+	VMP_FC_CAUSE_NONE = 0,
+	VMP_FC_CAUSE_ETA = 1,     /* warn: eta under warn_s; clear: eta rose (hysteresis) */
+	VMP_FC_CAUSE_RERAISE = 2, /* warn: eta dropped substantially since the last one */
+	VMP_FC_CAUSE_KILLED = 3,  /* clear: an OOM kill on the path */
+	VMP_FC_CAUSE_GONE = 4,    /* clear: the watched cgroup vanished */
+} vmp_fc_cause;
+
+/* "none", "forecast", "forecast-clear"; "none", "eta", "reraise",
+ * "killed", "gone". NULL for an out-of-range value. */
+const char *vmp_fc_event_name(vmp_fc_event e);
+const char *vmp_fc_cause_name(vmp_fc_cause c);
+
+/* The forecast after a sample, and its evidence (of the deciding group). */
+struct vmp_fc_result {
+	vmp_fc_event event;
+	vmp_fc_cause cause;
+	bool warning;           /* a warning stands (after this sample) */
+	double eta;             /* seconds; negative: none (not growing, no limit) */
+	int decider;            /* index in the sample's groups; -1 the machine; -2 none */
+	const char *path;       /* that group's path ("machine"); valid until the next step */
+	uint64_t limit;         /* its limit: max (the machine: MemTotal) */
+	uint64_t usage;
+	uint64_t unreclaimable; /* in memory */
+	uint64_t reclaimable;   /* file LRU + reclaimable slab */
+	uint64_t swap_usage, swap_free; /* swap used, and still usable */
+	double headroom;        /* bytes: limit + swap usable - unreclaimable - swap used */
+	double growth;          /* bytes/s of unreclaimable + swap, the slope deciding */
+	double refaults;        /* refaults per second (short window); negative: unknown */
+	double efficiency;      /* pgsteal / pgscan (short window); negative: unknown */
+	double psi_some_avg10, psi_full_avg10;
+	uint64_t warnings;      /* warnings raised so far */
+};
+
+typedef struct vmp_forecast vmp_forecast;
+
+/* cfg NULL: the defaults. -EINVAL for an invalid config. */
+int vmp_forecast_new(vmp_forecast **out, const struct vmp_forecast_config *cfg);
+void vmp_forecast_free(vmp_forecast *fc);
+/*
+ * Step with one sample; *out is the forecast after it. A time before the
+ * previous one is -EINVAL (nothing changes). A sample whose watched group
+ * is VMP_FC_GONE, or has no groups, clears a standing warning (gone) and
+ * forgets the history. Groups whose path changed, counters went down or
+ * that are gone lose their history; an OOM kill on the path ends the
+ * approach (clear, killed) and restarts the trends.
+ */
+int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s, struct vmp_fc_result *out);
+
+/*
+ * The forecast's inputs on a live machine: the watched cgroup and every
+ * ancestor (cgroup v2: memory.current, .max, .high, .stat, .swap.current,
+ * .swap.max, .events, .pressure; cgroup v1: memory.usage_in_bytes,
+ * .limit_in_bytes, .memsw.*, .stat's total_*, .oom_control), and
+ * /proc/meminfo and /proc/vmstat. Files are opened once and re-read with
+ * pread. cfg: kind (AUTO as vmp_source_new() detects it; MACHINE: the
+ * machine alone, cgroup "/") and the roots; the rest is ignored.
+ * The caller samples at its own pace (VMP_FC_INTERVAL_MS).
+ */
+typedef struct vmp_fc_reader vmp_fc_reader;
+
+/* The sampling period the defaults are made for: the short window must
+ * hold about ten points (docs/forecast.md). */
+#define VMP_FC_INTERVAL_MS 100u
+
+/* -ENOENT: no such cgroup (or no memory controller there); -EINVAL: a bad
+ * path or config; -ENOMEM; err says which (and names the directory). */
+int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_config *cfg, const char *cgroup,
+		      struct vmp_error *err);
+void vmp_fc_reader_free(vmp_fc_reader *r);
+/* VMP_SOURCE_V1, _V2 or _MACHINE. */
+enum vmp_source_kind vmp_fc_reader_kind(const vmp_fc_reader *r);
+/*
+ * Read one sample stamped `time`. *out points into the reader: valid
+ * until the next read or free. A group that vanished or whose files
+ * changed shape is VMP_FC_GONE in it (and vmp_fc_reader_problem() says
+ * which file and why); 0 unless out of memory.
+ */
+int vmp_fc_reader_read(vmp_fc_reader *r, double time, struct vmp_fc_sample *out);
+/* The latest read's first problem ("PATH: what"), or NULL. */
+const char *vmp_fc_reader_problem(const vmp_fc_reader *r);
 
 /* ---- Actions: a shell command per event -------------------------------- */
 
@@ -783,179 +970,13 @@ int vmp_exec_trigger_event(vmp_exec *x, const struct vmp_source_event *ev, const
  *   VMP_ORIGIN     the triggering notification's (unset if time raised it)
  *   VMP_COUNT      the notifications in the window
  *   VMP_PSI_SOME_AVG10, VMP_PSI_FULL_AVG10  each when known
- * time_ns is the transition's time on CLOCK_REALTIME (the debouncer's
- * clock is the caller's), VMP_TIME. -EINVAL for a state out of range.
+ * time_ns is the transition's time on CLOCK_REALTIME, VMP_TIME (the
+ * debouncer's clock is the caller's: t->real_ns where its inputs carried
+ * the wall time). -EINVAL for a state out of range.
  */
 int vmp_exec_trigger_transition(vmp_exec *x, const struct vmp_transition *t, const char *cgroup,
 				uint64_t time_ns, const char *source, const char *const *extra,
 				size_t nextra);
-
-/* ---- OOM forecast (src/lib/forecast/; docs/forecast.md) ---------------- */
-
-/*
- * A pure model that predicts, from a group's counters and those of every
- * ancestor (and the machine's), how long until the OOM killer acts at the
- * present trend: counters and the caller's time in, a forecast with its
- * evidence out; no I/O, no clock. A forecast handle follows one watched
- * cgroup. Not thread-safe: one thread per handle.
- *
- * What decides: for each group on the path with a limit (and the machine),
- * what reclaim cannot free (usage less the file LRU and reclaimable slab,
- * plus what is in swap) against the limit (memory.max, plus the swap the
- * group may still use); its growth is a regression over a short and a
- * long window, taken at its lower confidence bound; eta = headroom /
- * growth, the earliest over the path. A group below its memory.high is
- * throttled there before it reaches max: it does not decide until past it.
- */
-#define VMP_FC_UNLIMITED UINT64_MAX
-
-/* Flags of a struct vmp_fc_group. */
-#define VMP_FC_GONE 0x1u        /* could not be read: vanished (or changed shape) */
-#define VMP_FC_HAVE_USAGE 0x2u  /* usage is known (else anon+shmem+unevictable+slab) */
-#define VMP_FC_HAVE_SWAP 0x4u   /* swap_usage / swap_max are known */
-#define VMP_FC_HAVE_RECLAIM 0x8u /* pgscan / pgsteal are known */
-
-/* One cgroup at one sample, in bytes (counters in pages or events). */
-struct vmp_fc_group {
-	const char *path;       /* identifies it across samples ("/" or "a/b") */
-	unsigned flags;         /* VMP_FC_* */
-	uint64_t usage;         /* memory.current, memory.usage_in_bytes */
-	uint64_t max;           /* memory.max, memory.limit_in_bytes; VMP_FC_UNLIMITED */
-	uint64_t high;          /* memory.high; VMP_FC_UNLIMITED if none (v1) */
-	uint64_t swap_usage;    /* memory.swap.current (v1: memsw.usage - usage) */
-	uint64_t swap_max;      /* memory.swap.max (v1: memsw.limit - limit); VMP_FC_UNLIMITED */
-	uint64_t anon, shmem, unevictable;
-	uint64_t file;          /* the file LRU: active_file + inactive_file */
-	uint64_t slab_reclaimable, slab_unreclaimable;
-	/* counters (a decrease means a new cgroup under the same name) */
-	uint64_t refaults;      /* workingset_refault_anon + _file */
-	uint64_t pgscan, pgsteal;
-	uint64_t oom_kills;     /* memory.events oom_kill, memory.oom_control oom_kill */
-};
-
-/* The machine (/proc/meminfo, /proc/vmstat), bytes. */
-struct vmp_fc_machine {
-	uint64_t mem_total, mem_available, swap_total, swap_free;
-	uint64_t oom_kills;     /* /proc/vmstat oom_kill (counter) */
-};
-
-struct vmp_fc_sample {
-	double time;            /* seconds on any monotonic scale, the same for a handle */
-	/* the watched group first, then each ancestor up to the topmost */
-	const struct vmp_fc_group *groups;
-	size_t ngroups;
-	const struct vmp_fc_machine *machine; /* NULL: unknown */
-	double psi_some_avg10, psi_full_avg10; /* the watched group's; negative: unknown */
-};
-
-struct vmp_forecast_config {
-	double warn_s;          /* warn when eta falls under this */
-	double window_s;        /* the short regression window */
-	double long_s;          /* the long one (slow leaks) */
-	double sigma;           /* growth is slope - sigma * its standard error */
-	unsigned confirm;       /* consecutive samples under warn_s before a warning */
-	double reraise;         /* re-raise when eta < reraise * what the last warning left */
-	double clear;           /* clear once eta > clear * warn_s (or none) ... */
-	double clear_hold_s;    /* ... for this long */
-};
-
-/* The defaults (docs/forecast.md says how each was chosen). */
-void vmp_forecast_config_init(struct vmp_forecast_config *cfg);
-/*
- * Parse "key=value,..." over the defaults: warn=DUR, window=DUR, long=DUR,
- * sigma=X, confirm=N, reraise=X, clear=X, hold=DUR (DUR: a decimal with
- * an optional unit, ms or s; seconds without). Every key at most once.
- * -EINVAL with the reason (naming the byte offset) in err; *cfg is written
- * only on success.
- */
-int vmp_forecast_parse(const char *s, struct vmp_forecast_config *cfg, char *err, size_t errlen);
-
-typedef enum vmp_fc_event {
-	VMP_FC_EVENT_NONE = 0,
-	VMP_FC_EVENT_WARN = 1,  /* eta fell under warn_s, or well below the last warning's */
-	VMP_FC_EVENT_CLEAR = 2, /* the approach is over (see cause) */
-} vmp_fc_event;
-
-typedef enum vmp_fc_cause {
-	VMP_FC_CAUSE_NONE = 0,
-	VMP_FC_CAUSE_ETA = 1,     /* warn: eta under warn_s; clear: eta rose (hysteresis) */
-	VMP_FC_CAUSE_RERAISE = 2, /* warn: eta dropped substantially since the last one */
-	VMP_FC_CAUSE_KILLED = 3,  /* clear: an OOM kill on the path */
-	VMP_FC_CAUSE_GONE = 4,    /* clear: the watched cgroup vanished */
-} vmp_fc_cause;
-
-/* "none", "forecast", "forecast-clear"; "none", "eta", "reraise",
- * "killed", "gone". NULL for an out-of-range value. */
-const char *vmp_fc_event_name(vmp_fc_event e);
-const char *vmp_fc_cause_name(vmp_fc_cause c);
-
-/* The forecast after a sample, and its evidence (of the deciding group). */
-struct vmp_fc_result {
-	vmp_fc_event event;
-	vmp_fc_cause cause;
-	bool warning;           /* a warning stands (after this sample) */
-	double eta;             /* seconds; negative: none (not growing, no limit) */
-	int decider;            /* index in the sample's groups; -1 the machine; -2 none */
-	const char *path;       /* that group's path ("machine"); valid until the next step */
-	uint64_t limit;         /* its limit: max (the machine: MemTotal) */
-	uint64_t usage;
-	uint64_t unreclaimable; /* in memory */
-	uint64_t reclaimable;   /* file LRU + reclaimable slab */
-	uint64_t swap_usage, swap_free; /* swap used, and still usable */
-	double headroom;        /* bytes: limit + swap usable - unreclaimable - swap used */
-	double growth;          /* bytes/s of unreclaimable + swap, the slope deciding */
-	double refaults;        /* refaults per second (short window); negative: unknown */
-	double efficiency;      /* pgsteal / pgscan (short window); negative: unknown */
-	double psi_some_avg10, psi_full_avg10;
-	uint64_t warnings;      /* warnings raised so far */
-};
-
-typedef struct vmp_forecast vmp_forecast;
-
-/* cfg NULL: the defaults. -EINVAL for an invalid config. */
-int vmp_forecast_new(vmp_forecast **out, const struct vmp_forecast_config *cfg);
-void vmp_forecast_free(vmp_forecast *fc);
-/*
- * Step with one sample; *out is the forecast after it. A time before the
- * previous one is -EINVAL (nothing changes). A sample whose watched group
- * is VMP_FC_GONE, or has no groups, clears a standing warning (gone) and
- * forgets the history. Groups whose path changed, counters went down or
- * that are gone lose their history; an OOM kill on the path ends the
- * approach (clear, killed) and restarts the trends.
- */
-int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s, struct vmp_fc_result *out);
-
-/*
- * The forecast's inputs on a live machine: the watched cgroup and every
- * ancestor (cgroup v2: memory.current, .max, .high, .stat, .swap.current,
- * .swap.max, .events, .pressure; cgroup v1: memory.usage_in_bytes,
- * .limit_in_bytes, .memsw.*, .stat's total_*, .oom_control), and
- * /proc/meminfo and /proc/vmstat. Files are opened once and re-read with
- * pread. cfg: kind (AUTO as vmp_source_new() detects it; MACHINE: the
- * machine alone, cgroup "/") and the roots; the rest is ignored.
- * The caller samples at its own pace (VMP_FC_INTERVAL_MS).
- */
-typedef struct vmp_fc_reader vmp_fc_reader;
-
-/* The sampling period the defaults are made for: the short window must
- * hold about ten points (docs/forecast.md). */
-#define VMP_FC_INTERVAL_MS 100u
-
-/* -ENOENT: no such cgroup (or no memory controller there); -EINVAL: a bad
- * path or config; -ENOMEM. */
-int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_config *cfg, const char *cgroup);
-void vmp_fc_reader_free(vmp_fc_reader *r);
-/* VMP_SOURCE_V1, _V2 or _MACHINE. */
-enum vmp_source_kind vmp_fc_reader_kind(const vmp_fc_reader *r);
-/*
- * Read one sample stamped `time`. *out points into the reader: valid
- * until the next read or free. A group that vanished or whose files
- * changed shape is VMP_FC_GONE in it (and vmp_fc_reader_problem() says
- * which file and why); 0 unless out of memory.
- */
-int vmp_fc_reader_read(vmp_fc_reader *r, double time, struct vmp_fc_sample *out);
-/* The latest read's first problem ("PATH: what"), or NULL. */
-const char *vmp_fc_reader_problem(const vmp_fc_reader *r);
 
 /*
  * A forecast event (r->event WARN or CLEAR) to an action runner:

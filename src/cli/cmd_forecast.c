@@ -107,9 +107,9 @@ int cmd_forecast(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	struct vmp_forecast_config cfg;
-	char err[256];
-	if (vmp_forecast_parse(setting ? setting : "", &cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s forecast: --setting '%s': %s\n", prog, setting, err);
+	struct vmp_error perr;
+	if (vmp_forecast_parse(setting ? setting : "", &cfg, &perr) != 0) {
+		fprintf(stderr, "%s forecast: --setting '%s': %s\n", prog, setting, perr.msg);
 		return EXIT_BADINPUT;
 	}
 	char *buf;

@@ -155,9 +155,11 @@ int cmd_record(int argc, char **argv)
 			fprintf(stderr, "%s record: --forecast reads this machine's files: not with --trace\n", prog);
 			return EXIT_USAGE;
 		}
-		if ((rc = vmp_fc_reader_new(&r.fcr, &o.cfg, cgroup)) != 0) {
-			fprintf(stderr, "%s record: --forecast: cannot read cgroup '%s': %s\n", prog, cgroup,
-				rc == -ENOENT ? "no such memory cgroup" : strerror(-rc));
+		struct vmp_error ferr;
+		if ((rc = vmp_fc_reader_new(&r.fcr, &o.cfg, cgroup, &ferr)) != 0) {
+			fprintf(stderr, "%s record: --forecast: cannot read cgroup '%s': %s%s%s\n", prog, cgroup,
+				ferr.path[0] ? ferr.path : "", ferr.path[0] ? ": " : "",
+				ferr.msg[0] ? ferr.msg : strerror(-rc));
 			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
 		}
 		r.fccap = 1 << 16;

@@ -7,10 +7,11 @@
  * notifications came from.
  *
  * The debouncer runs on CLOCK_MONOTONIC, so that a step of the wall clock
- * cannot hold a level: an event's time (CLOCK_REALTIME; a trace's own
- * timeline for --trace) is taken at its distance from the wall clock now,
- * and transitions are printed back on the wall clock. Ticks between events
- * make a level be left when notifications stop.
+ * cannot hold a level: the library turns each event into its input
+ * (vmp_debounce_input_from_event: the event's monotonic time, a trace's own
+ * timeline for --trace) and gives each transition its wall time back
+ * (real_ns), which is what is printed. Ticks between events make a level
+ * be left when notifications stop.
  */
 #include "cli.h"
 
@@ -38,26 +39,12 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t to_mono(uint64_t real)
-{
-	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
-	if (real >= now_r)
-		return now_m + (real - now_r);
-	return now_r - real < now_m ? now_m - (now_r - real) : 0;
-}
-
-static uint64_t to_real(uint64_t mono)
-{
-	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
-	return mono >= now_m ? now_r + (mono - now_m) : now_r - (now_m - mono);
-}
-
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct watch_debounce *wd = arg;
 	const struct vmp_debounce_evidence *e = &t->ev;
 	char ts[64];
-	uint64_t when = to_real(t->time_ns);
+	uint64_t when = t->real_ns;
 	wd->transitions++;
 	wd->by_state[t->to]++;
 	if (wd->json) {
@@ -149,20 +136,9 @@ void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_eve
 {
 	if (ev->cgroup)
 		snprintf(wd->cgroup, sizeof(wd->cgroup), "%s", ev->cgroup);
-	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
-	struct vmp_debounce_input in = {
-		.time_ns = to_mono(ev->time_ns),
-		.level = ev->level,
-		.count = ev->count,
-		.has_evidence = evidence,
-		.scanned = evidence ? ev->scanned : 0,
-		.reclaimed = evidence ? ev->reclaimed : 0,
-		.pressure = evidence ? ev->pressure : 0,
-		.origin = ev->origin,
-		.psi_some_avg10 = ev->psi_some_avg10,
-		.psi_full_avg10 = ev->psi_full_avg10,
-	};
-	vmp_debounce_feed(wd->db, &in);
+	struct vmp_debounce_input in;
+	if (vmp_debounce_input_from_event(ev, &in) == 0)
+		vmp_debounce_feed(wd->db, &in);
 }
 
 int watch_debounce_timeout_ms(const struct watch_debounce *wd)

@@ -98,10 +98,11 @@ void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uin
 int watch_forecast(const struct watch_forecast_opts *o)
 {
 	vmp_fc_reader *rd = NULL;
-	int rc = vmp_fc_reader_new(&rd, o->cfg, o->cgroup);
+	struct vmp_error err;
+	int rc = vmp_fc_reader_new(&rd, o->cfg, o->cgroup, &err);
 	if (rc) {
-		fprintf(stderr, "%s watch: --forecast: cannot read cgroup '%s': %s\n", prog, o->cgroup,
-			rc == -ENOENT ? "no such memory cgroup" : strerror(-rc));
+		fprintf(stderr, "%s watch: --forecast: cannot read cgroup '%s': %s%s%s\n", prog, o->cgroup,
+			err.path[0] ? err.path : "", err.path[0] ? ": " : "", err.msg[0] ? err.msg : strerror(-rc));
 		return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
 	}
 	const char *source = cli_kind_name(vmp_fc_reader_kind(rd));

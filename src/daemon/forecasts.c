@@ -135,7 +135,7 @@ int vmpd_fc_add(struct vmpd *d, const char *cgroup, double warn_s, vmpd_fc_fn *f
 		w = w->next;
 	if (!w) {
 		w = calloc(1, sizeof(*w));
-		if (!w || !(w->cgroup = strdup(cgroup)) || (rc = vmp_fc_reader_new(&w->rd, &d->fc_cfg, cgroup)) != 0) {
+		if (!w || !(w->cgroup = strdup(cgroup)) || (rc = vmp_fc_reader_new(&w->rd, &d->fc_cfg, cgroup, NULL)) != 0) {
 			if (!rc)
 				rc = -ENOMEM;
 			if (w)

@@ -233,45 +233,19 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A CLOCK_REALTIME time on CLOCK_MONOTONIC, and back, at today's offset. */
-static uint64_t to_mono(uint64_t real)
-{
-	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
-	if (real >= now_r)
-		return now_m + (real - now_r);
-	return now_r - real < now_m ? now_m - (now_r - real) : 0;
-}
-
-static uint64_t to_real(uint64_t mono)
-{
-	uint64_t now_r = clock_ns(CLOCK_REALTIME), now_m = clock_ns(CLOCK_MONOTONIC);
-	return mono >= now_m ? now_r + (mono - now_m) : now_r - (now_m - mono);
-}
-
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct vmpd_member *m = arg;
 	struct vmp_transition wall = *t;
-	wall.time_ns = to_real(t->time_ns);
+	wall.time_ns = t->real_ns; /* the library's: events carry both clocks */
 	m->ops->transition(m, &wall);
 }
 
 static void debounce_feed(struct vmpd_member *m, const struct vmp_source_event *ev)
 {
-	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
-	struct vmp_debounce_input in = {
-		.time_ns = to_mono(ev->time_ns),
-		.level = ev->level,
-		.count = ev->count,
-		.has_evidence = evidence,
-		.scanned = evidence ? ev->scanned : 0,
-		.reclaimed = evidence ? ev->reclaimed : 0,
-		.pressure = evidence ? ev->pressure : 0,
-		.origin = evidence ? ev->origin : NULL,
-		.psi_some_avg10 = ev->psi_some_avg10,
-		.psi_full_avg10 = ev->psi_full_avg10,
-	};
-	vmp_debounce_feed(m->db, &in);
+	struct vmp_debounce_input in;
+	if (vmp_debounce_input_from_event(ev, &in) == 0)
+		vmp_debounce_feed(m->db, &in);
 }
 
 static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal: CLOCK_MONOTONIC in nanoseconds, for the library's own timing
- * (executor back-off, live sampling, recordings, action rate limits). The
- * engine's notion of "now" is the context's clock (vmp__now_ns), whose
- * default this is. */
+/* Internal: the library's two clocks in nanoseconds. CLOCK_MONOTONIC for
+ * its own timing (executor back-off, live sampling, playback, recordings,
+ * action rate limits, events' mono_ns); the engine's notion of "now" is
+ * the context's clock (vmp__now_ns), whose default this is. CLOCK_REALTIME
+ * only for what is shown to people (events' time_ns). */
 #ifndef VMP_CLOCK_H
 #define VMP_CLOCK_H
 
@@ -13,6 +14,13 @@ static inline uint64_t vmp__mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t vmp__realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

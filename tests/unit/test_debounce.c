@@ -2,13 +2,16 @@
 /*
  * The debounced level state machine (src/lib/consumers/debounce.c): the
  * config parser, hysteresis, dwell, PSI confirmation held and abandoned,
- * leaving a level on ticks alone, the evidence, and independence from how
- * often the caller ticks.
+ * leaving a level on ticks alone, the evidence, independence from how
+ * often the caller ticks, and a source event as input
+ * (vmp_debounce_input_from_event: clocks, evidence, origin).
  */
 #include "check.h"
 #include "vmpressure.h"
 
 #include <errno.h>
+#include <string.h>
+#include <time.h>
 
 #define MS 1000000ull
 #define S 1000000000ull
@@ -299,8 +302,83 @@ static void test_tick_independence(void)
 	vmp_debounce_free(NULL);
 }
 
+static uint64_t clock_now(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * S + (uint64_t)ts.tv_nsec;
+}
+
+/* vmp_debounce_input_from_event(): the one way from an event to input,
+ * and transitions' wall time (real_ns) from the inputs'. */
+static void test_from_event(void)
+{
+	struct vmp_source_event ev = {.level = VMP_LEVEL_MEDIUM, .cgroup = "a", .origin = "a/b",
+				      .scanned = 512, .reclaimed = 100, .pressure = 80,
+				      .psi_some_avg10 = 1.5, .psi_full_avg10 = -1,
+				      .time_ns = 1700000000 * S, .mono_ns = 50 * S, .count = 3};
+	struct vmp_debounce_input in;
+	CHECK(vmp_debounce_input_from_event(&ev, &in) == 0 && in.time_ns == 50 * S &&
+		      in.real_ns == 1700000000 * S && in.level == VMP_LEVEL_MEDIUM && in.count == 3 &&
+		      in.has_evidence && in.scanned == 512 && in.reclaimed == 100 && in.pressure == 80 &&
+		      in.origin == ev.origin && in.psi_some_avg10 == 1.5 && in.psi_full_avg10 == -1,
+	      "an estimated event: its monotonic time, wall time, evidence, origin and PSI");
+	/* The rule the CLI and the daemon once disagreed on: the origin is
+	 * passed whenever the event names it, evidence or not. */
+	ev.flags = VMP_EVENT_NO_EVIDENCE;
+	CHECK(vmp_debounce_input_from_event(&ev, &in) == 0 && !in.has_evidence && in.scanned == 0 &&
+		      in.reclaimed == 0 && in.pressure == 0 && in.origin && !strcmp(in.origin, "a/b"),
+	      "VMP_EVENT_NO_EVIDENCE: no numbers, but the origin it names");
+	ev.origin = NULL;
+	CHECK(vmp_debounce_input_from_event(&ev, &in) == 0 && in.origin == NULL, "no origin: none");
+	ev.flags = VMP_EVENT_REMOVED | VMP_EVENT_NO_EVIDENCE;
+	CHECK(vmp_debounce_input_from_event(&ev, &in) == -EINVAL, "a removal is not a notification: -EINVAL");
+	CHECK(vmp_debounce_input_from_event(NULL, &in) == -EINVAL, "NULL event: -EINVAL");
+
+	/* No monotonic time (an event rebuilt from vmpressured's stream): its
+	 * wall time's distance from now, on the monotonic clock. Bounds of
+	 * minutes: only the arithmetic is judged, not the machine's speed. */
+	ev.flags = 0;
+	ev.mono_ns = 0;
+	uint64_t r0 = clock_now(CLOCK_REALTIME), m0 = clock_now(CLOCK_MONOTONIC);
+	ev.time_ns = r0 - 10 * S;
+	CHECK(vmp_debounce_input_from_event(&ev, &in) == 0 && in.time_ns <= m0 - 10 * S + 60 * S &&
+		      in.time_ns + 60 * S >= m0 - 10 * S && in.real_ns == ev.time_ns,
+	      "no mono_ns: 10 s before now on the monotonic clock too (%.3f s before)",
+	      ((double)m0 - (double)in.time_ns) / 1e9);
+
+	/* Transitions get the wall time of the inputs' clock offset, also
+	 * those a tick raises after the last input. */
+	struct rec r;
+	vmp_debounce *d = mk("window=1s,enter=2,leave=0,dwell=0s", &r);
+	const uint64_t off = 1700000000 * S;
+	ev = (struct vmp_source_event){.level = VMP_LEVEL_MEDIUM, .origin = "x", .scanned = 512,
+				       .pressure = 90, .psi_some_avg10 = -1, .psi_full_avg10 = -1, .count = 1};
+	for (int i = 0; i < 2; i++) {
+		ev.mono_ns = 100 * S + (uint64_t)i * 10 * MS;
+		ev.time_ns = off + ev.mono_ns;
+		REQUIRE(vmp_debounce_input_from_event(&ev, &in) == 0, "input %d", i);
+		vmp_debounce_feed(d, &in);
+	}
+	CHECK(r.n == 1 && r.t[0].to == VMP_STATE_MEDIUM && r.t[0].time_ns == 100 * S + 10 * MS &&
+		      r.t[0].real_ns == off + 100 * S + 10 * MS && !strcmp(r.origin[0], "x"),
+	      "up: real_ns is the triggering input's wall time (%llu)", (unsigned long long)r.t[0].real_ns);
+	vmp_debounce_tick(d, 105 * S);
+	CHECK(r.n == 2 && r.t[1].to == VMP_STATE_NONE && r.t[1].real_ns == off + r.t[1].time_ns &&
+		      r.t[1].time_ns < 105 * S,
+	      "down on a tick, at its due time: real_ns at the same offset");
+	vmp_debounce_free(d);
+
+	d = mk("window=1s,enter=1,dwell=0s", &r);
+	struct vmp_debounce_input bare = {.time_ns = 5 * S, .level = VMP_LEVEL_LOW};
+	vmp_debounce_feed(d, &bare);
+	CHECK(r.n == 1 && r.t[0].real_ns == 0, "inputs without real_ns: transitions' real_ns 0");
+	vmp_debounce_free(d);
+}
+
 int main(void)
 {
+	test_from_event();
 	test_parse();
 	test_hysteresis();
 	test_dwell();

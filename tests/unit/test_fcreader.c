@@ -90,9 +90,12 @@ static void test_v2(void)
 	cfg.cgroup_root = croot;
 	cfg.proc_root = proot;
 	vmp_fc_reader *r;
-	CHECK(vmp_fc_reader_new(&r, &cfg, "a/nope") == -ENOENT, "no such cgroup: -ENOENT");
-	CHECK(vmp_fc_reader_new(&r, &cfg, "a/../..") == -EINVAL, "a path out of the root: -EINVAL");
-	REQUIRE(vmp_fc_reader_new(&r, &cfg, "/a/b/") == 0, "reader");
+	struct vmp_error err;
+	CHECK(vmp_fc_reader_new(&r, &cfg, "a/nope", &err) == -ENOENT && strstr(err.path, "a/nope") &&
+		      strstr(err.msg, "no such memory cgroup"),
+	      "no such cgroup: -ENOENT, err names it (%s: %s)", err.path, err.msg);
+	CHECK(vmp_fc_reader_new(&r, &cfg, "a/../..", NULL) == -EINVAL, "a path out of the root: -EINVAL");
+	REQUIRE(vmp_fc_reader_new(&r, &cfg, "/a/b/", NULL) == 0, "reader");
 	CHECK(vmp_fc_reader_kind(r) == VMP_SOURCE_V2, "v2 detected");
 	struct vmp_fc_sample s;
 	REQUIRE(vmp_fc_reader_read(r, 1.5, &s) == 0, "read");
@@ -141,8 +144,8 @@ static void test_v2(void)
 	vmp_fc_reader_free(r);
 	/* the machine alone */
 	cfg.kind = VMP_SOURCE_MACHINE;
-	CHECK(vmp_fc_reader_new(&r, &cfg, "a") == -ENOENT, "machine: only '/'");
-	REQUIRE(vmp_fc_reader_new(&r, &cfg, "/") == 0, "machine reader");
+	CHECK(vmp_fc_reader_new(&r, &cfg, "a", NULL) == -ENOENT, "machine: only '/'");
+	REQUIRE(vmp_fc_reader_new(&r, &cfg, "/", NULL) == 0, "machine reader");
 	REQUIRE(vmp_fc_reader_read(r, 2, &s) == 0, "read");
 	CHECK(s.ngroups == 1 && s.groups[0].max == VMP_FC_UNLIMITED && s.machine && s.psi_some_avg10 == 1.5,
 	      "machine: one unlimited root, meminfo, /proc/pressure/memory");
@@ -184,7 +187,7 @@ static void test_v1(void)
 	cfg.cgroup_root = croot;
 	cfg.proc_root = proot;
 	vmp_fc_reader *r;
-	REQUIRE(vmp_fc_reader_new(&r, &cfg, "x") == 0, "reader");
+	REQUIRE(vmp_fc_reader_new(&r, &cfg, "x", NULL) == 0, "reader");
 	CHECK(vmp_fc_reader_kind(r) == VMP_SOURCE_V1, "v1 detected");
 	struct vmp_fc_sample s;
 	REQUIRE(vmp_fc_reader_read(r, 0, &s) == 0, "read");

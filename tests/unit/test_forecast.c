@@ -489,27 +489,35 @@ static void test_machine(void)
 	sim_free(&s);
 }
 
+static bool same_config(const struct vmp_forecast_config *a, const struct vmp_forecast_config *b)
+{
+	return a->warn_s == b->warn_s && a->window_s == b->window_s && a->long_s == b->long_s &&
+	       a->sigma == b->sigma && a->confirm == b->confirm && a->reraise == b->reraise &&
+	       a->clear == b->clear && a->clear_hold_s == b->clear_hold_s;
+}
+
 static void test_config(void)
 {
 	struct vmp_forecast_config c, d;
-	char err[256];
+	struct vmp_error e;
+	const char *err = e.msg;
 	vmp_forecast_config_init(&d);
-	CHECK(vmp_forecast_parse("", &c, err, sizeof(err)) == 0 && !memcmp(&c, &d, sizeof(c)), "'' is the defaults");
+	CHECK(vmp_forecast_parse("", &c, &e) == 0 && same_config(&c, &d), "'' is the defaults");
 	CHECK(vmp_forecast_parse("warn=10,window=500ms,long=4s,sigma=2,confirm=3,reraise=0.4,clear=3,hold=1.5", &c,
-				 err, sizeof(err)) == 0 &&
+				 &e) == 0 &&
 		      c.warn_s == 10 && fabs(c.window_s - 0.5) < 1e-9 && c.long_s == 4 && c.sigma == 2 &&
 		      c.confirm == 3 && fabs(c.reraise - 0.4) < 1e-9 && c.clear == 3 && c.clear_hold_s == 1.5,
 	      "every key");
 	c.warn_s = 77;
-	CHECK(vmp_forecast_parse("warn=x", &c, err, sizeof(err)) == -EINVAL && c.warn_s == 77 &&
+	CHECK(vmp_forecast_parse("warn=x", &c, &e) == -EINVAL && c.warn_s == 77 &&
 		      strstr(err, "byte 5"),
 	      "a bad value names its byte, *cfg untouched: %s", err);
-	CHECK(vmp_forecast_parse("nope=1", &c, err, sizeof(err)) == -EINVAL && strstr(err, "unknown key"), "%s", err);
-	CHECK(vmp_forecast_parse("warn=1,warn=2", &c, err, sizeof(err)) == -EINVAL && strstr(err, "twice"), "%s", err);
-	CHECK(vmp_forecast_parse("warn=1,", &c, err, sizeof(err)) == -EINVAL, "trailing comma: %s", err);
-	CHECK(vmp_forecast_parse("reraise=1", &c, err, sizeof(err)) == -EINVAL, "out of range: %s", err);
-	CHECK(vmp_forecast_parse("window=2,long=1", &c, err, sizeof(err)) == -EINVAL, "long below window: refused");
-	CHECK(vmp_forecast_parse("confirm=1.5", &c, err, sizeof(err)) == -EINVAL, "confirm: whole numbers");
+	CHECK(vmp_forecast_parse("nope=1", &c, &e) == -EINVAL && strstr(err, "unknown key"), "%s", err);
+	CHECK(vmp_forecast_parse("warn=1,warn=2", &c, &e) == -EINVAL && strstr(err, "twice"), "%s", err);
+	CHECK(vmp_forecast_parse("warn=1,", &c, &e) == -EINVAL, "trailing comma: %s", err);
+	CHECK(vmp_forecast_parse("reraise=1", &c, &e) == -EINVAL, "out of range: %s", err);
+	CHECK(vmp_forecast_parse("window=2,long=1", &c, &e) == -EINVAL, "long below window: refused");
+	CHECK(vmp_forecast_parse("confirm=1.5", &c, &e) == -EINVAL, "confirm: whole numbers");
 	vmp_forecast *fc;
 	d.sigma = -1;
 	CHECK(vmp_forecast_new(&fc, &d) == -EINVAL, "new refuses an invalid config");

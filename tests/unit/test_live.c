@@ -110,7 +110,17 @@ struct got {
 	char origin[64];
 	bool evidence;
 	double psi_some;
+	bool clocks_ok; /* every event: mono_ns set, within the test's run */
+	unsigned clocks_bad;
 };
+
+static uint64_t mono_at_start;
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void on_ev(const struct vmp_source_event *ev, void *arg)
 {
@@ -123,6 +133,9 @@ static void on_ev(const struct vmp_source_event *ev, void *arg)
 	snprintf(g->origin, sizeof(g->origin), "%s", ev->origin ? ev->origin : "(null)");
 	g->evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
 	g->psi_some = ev->psi_some_avg10;
+	g->clocks_ok = true;
+	if (!(ev->mono_ns >= mono_at_start && ev->mono_ns <= mono_now() && ev->time_ns))
+		g->clocks_bad++;
 }
 
 /* Run the source's loop for ms milliseconds. */
@@ -189,6 +202,9 @@ static void attribution(void)
 	CHECK(total(&gd) == 0, "the sibling d hears nothing (%u)", total(&gd));
 	CHECK(strcmp(ga.origin, "a/b/c") == 0, "origin is a/b/c (%s)", ga.origin);
 	CHECK(ga.evidence && ga.psi_some > 1.4 && ga.psi_some < 1.6, "evidence and PSI (%.2f)", ga.psi_some);
+	CHECK(ga.clocks_ok && ga.clocks_bad == 0,
+	      "every event has its CLOCK_MONOTONIC time (mono_ns, within the run) and wall time (%u bad)",
+	      ga.clocks_bad);
 	CHECK(gc.n[0] > 0 && gc.n[1] == 0 && gc.n[2] == 0, "50 %% reclaimed: low windows");
 
 	/* now b's own limit: b's subtree scanned, c's counters unchanged */
@@ -284,6 +300,7 @@ static void machine(void)
 
 int main(void)
 {
+	mono_at_start = mono_now();
 	attribution();
 	errors();
 	machine();

@@ -103,11 +103,18 @@ static void on_text(const char *t, size_t len, void *arg)
 }
 
 static uint64_t seen;
+static uint64_t clock_gap;   /* time_ns - mono_ns of the first event */
+static unsigned gap_changed; /* events at another distance between the clocks */
 static void on_src(const struct vmp_source_event *ev, void *arg)
 {
 	(void)arg;
-	if (!(ev->flags & VMP_EVENT_REMOVED))
+	if (!(ev->flags & VMP_EVENT_REMOVED)) {
+		if (!seen)
+			clock_gap = ev->time_ns - ev->mono_ns;
+		else if (ev->time_ns - ev->mono_ns != clock_gap || !ev->mono_ns)
+			gap_changed++;
 		seen += ev->count;
+	}
 }
 
 /* Record the playback of `path` for a listener on `group` `args`; the
@@ -127,6 +134,7 @@ static uint64_t record_trace(const char *path, const char *group, const char *ar
 	CHECK(vmp_source_record(src, on_text, out) == -EBUSY, "recording twice: -EBUSY");
 	vmp_sub *sub;
 	seen = 0;
+	gap_changed = 0;
 	REQUIRE(vmp_source_subscribe(src, group, args, on_src, NULL, &sub) == 0, "subscribe %s", group);
 	/* At speed 0 the whole file plays within a few dispatches. */
 	for (int i = 0; i < 2000; i++) {
@@ -137,6 +145,8 @@ static uint64_t record_trace(const char *path, const char *group, const char *ar
 	}
 	CHECK(vmp_source_record_end(src) == 0, "record_end: 0");
 	CHECK(vmp_source_record_end(src) == -EINVAL, "record_end twice: -EINVAL");
+	CHECK(gap_changed == 0, "playback: every event's time_ns and mono_ns on the file's one timeline (%u apart)",
+	      gap_changed);
 	vmp_source_unsubscribe(src, sub);
 	vmp_source_free(src);
 	return seen;

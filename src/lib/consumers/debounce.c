@@ -42,6 +42,7 @@
  * arrives.
  */
 #include "engine/engine.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -80,6 +81,8 @@ struct vmp_debounce {
 	vmp_state pending;       /* held for PSI; NONE if nothing is */
 	uint64_t pending_since;
 	double psi_some, psi_full;
+	bool has_real;           /* an input had real_ns: ... */
+	uint64_t real_ref, mono_ref; /* ... the latest such, on both clocks */
 	struct vmp_debounce_stats st;
 };
 
@@ -432,6 +435,8 @@ static void raise_tr(vmp_debounce *d, uint64_t now, vmp_state to, vmp_transition
 		.to = to,
 		.cause = cause,
 		.time_ns = now,
+		/* modular: a transition due before the reference input too */
+		.real_ns = d->has_real ? d->real_ref + (now - d->mono_ref) : 0,
 		.prev_duration_ns = d->entered ? now - d->since : 0,
 		.held_ns = cause == VMP_CAUSE_CONFIRMED ? now - d->pending_since : 0,
 		.ev = *ev,
@@ -559,6 +564,11 @@ VMP_EXPORT int vmp_debounce_feed(vmp_debounce *d, const struct vmp_debounce_inpu
 {
 	if (!d || !in || (unsigned)in->level > VMP_LEVEL_CRITICAL)
 		return -EINVAL;
+	if (in->real_ns) {
+		d->has_real = true;
+		d->real_ref = in->real_ns;
+		d->mono_ref = in->time_ns;
+	}
 	advance(d, in->time_ns);
 	uint64_t now = d->now, cur = now / d->width, n = in->count ? in->count : 1;
 	struct slot *s = &d->slot[cur % SLOTS];
@@ -578,5 +588,36 @@ VMP_EXPORT int vmp_debounce_feed(vmp_debounce *d, const struct vmp_debounce_inpu
 		d->psi_full = in->psi_full_avg10;
 	d->st.notifications += n;
 	evaluate(d, now, in);
+	return 0;
+}
+
+/* The only place here that reads a clock, and only for an event that
+ * came without its monotonic time. */
+VMP_EXPORT int vmp_debounce_input_from_event(const struct vmp_source_event *ev, struct vmp_debounce_input *in)
+{
+	if (!ev || !in || (ev->flags & VMP_EVENT_REMOVED))
+		return -EINVAL;
+	uint64_t mono = ev->mono_ns;
+	if (!mono) {
+		uint64_t now_r = vmp__realtime_ns(), now_m = vmp__mono_ns();
+		if (ev->time_ns >= now_r)
+			mono = now_m + (ev->time_ns - now_r);
+		else
+			mono = now_r - ev->time_ns < now_m ? now_m - (now_r - ev->time_ns) : 0;
+	}
+	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
+	*in = (struct vmp_debounce_input){
+		.time_ns = mono,
+		.level = ev->level,
+		.count = ev->count,
+		.has_evidence = evidence,
+		.scanned = evidence ? ev->scanned : 0,
+		.reclaimed = evidence ? ev->reclaimed : 0,
+		.pressure = evidence ? ev->pressure : 0,
+		.origin = ev->origin,
+		.psi_some_avg10 = ev->psi_some_avg10,
+		.psi_full_avg10 = ev->psi_full_avg10,
+		.real_ns = ev->time_ns,
+	};
 	return 0;
 }

@@ -135,10 +135,10 @@ VMP_EXPORT const char *vmp_fc_cause_name(vmp_fc_cause c)
 
 /* ---- settings ---------------------------------------------------------- */
 
-static int perr(char *err, size_t errlen, size_t off, const char *what, const char *v, size_t vn)
+static int perr(struct vmp_error *err, size_t off, const char *what, const char *v, size_t vn)
 {
-	if (errlen)
-		snprintf(err, errlen, "at byte %zu: %s '%.*s'", off, what, (int)(vn > 64 ? 64 : vn), v);
+	if (err)
+		snprintf(err->msg, sizeof(err->msg), "at byte %zu: %s '%.*s'", off, what, (int)(vn > 64 ? 64 : vn), v);
 	return -EINVAL;
 }
 
@@ -176,14 +176,14 @@ static bool parse_num(const char *v, size_t n, bool unit, double *out)
 	return true;
 }
 
-VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out, char *err, size_t errlen)
+VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out, struct vmp_error *err)
 {
 	static const char *const keys[] = {"warn", "window", "long", "sigma", "confirm", "reraise", "clear", "hold"};
 	enum { NK = 8 };
 	struct vmp_forecast_config c;
 	vmp_forecast_config_init(&c);
-	if (errlen)
-		err[0] = 0;
+	if (err)
+		memset(err, 0, sizeof(*err));
 	if (!s || !out)
 		return -EINVAL;
 	bool seen[NK] = {false};
@@ -195,10 +195,10 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 		const char *item = s + start;
 		size_t n = i - start;
 		if (!n)
-			return perr(err, errlen, start, "empty item", "", 0);
+			return perr(err, start, "empty item", "", 0);
 		const char *eq = memchr(item, '=', n);
 		if (!eq)
-			return perr(err, errlen, start, "not key=value:", item, n);
+			return perr(err, start, "not key=value:", item, n);
 		size_t kn = (size_t)(eq - item), vn = n - kn - 1;
 		const char *v = eq + 1;
 		int k = -1;
@@ -206,15 +206,15 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 			if (strlen(keys[j]) == kn && !memcmp(keys[j], item, kn))
 				k = j;
 		if (k < 0)
-			return perr(err, errlen, start,
+			return perr(err, start,
 				    "unknown key (warn, window, long, sigma, confirm, reraise, clear, hold):", item, kn);
 		if (seen[k])
-			return perr(err, errlen, start, "key given twice:", item, kn);
+			return perr(err, start, "key given twice:", item, kn);
 		seen[k] = true;
 		double x;
 		bool dur = k == 0 || k == 1 || k == 2 || k == 7;
 		if (!parse_num(v, vn, dur, &x))
-			return perr(err, errlen, start + kn + 1,
+			return perr(err, start + kn + 1,
 				    dur ? "not a duration (e.g. 30, 1.5s, 500ms):" : "not a decimal number:", v, vn);
 		switch (k) {
 		case 0: c.warn_s = x; break;
@@ -223,7 +223,7 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 		case 3: c.sigma = x; break;
 		case 4:
 			if (x != floor(x))
-				return perr(err, errlen, start + kn + 1, "confirm is not a whole number:", v, vn);
+				return perr(err, start + kn + 1, "confirm is not a whole number:", v, vn);
 			c.confirm = x > 1e6 ? 1000001u : (unsigned)x;
 			break;
 		case 5: c.reraise = x; break;
@@ -232,11 +232,11 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 		}
 		i++;
 		if (i == len)
-			return perr(err, errlen, i - 1, "trailing comma", "", 0);
+			return perr(err, i - 1, "trailing comma", "", 0);
 	}
 	if (!config_ok(&c)) {
-		if (errlen)
-			snprintf(err, errlen,
+		if (err)
+			snprintf(err->msg, sizeof(err->msg),
 				 "out of range: warn 0-86400 s (not 0), window 0.01-3600 s, long window..3600 s, "
 				 "sigma 0-100, confirm 1-1000000, reraise between 0 and 1, clear 1-1000, hold 0-3600 s");
 		return -EINVAL;

@@ -294,8 +294,10 @@ static int open_proc(const char *root, const char *name)
 	return fd;
 }
 
-VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_config *cfg, const char *cgroup)
+VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_config *cfg, const char *cgroup,
+				 struct vmp_error *err)
 {
+	vmp__error_clear(err);
 	if (!out || !cgroup)
 		return -EINVAL;
 	struct vmp_source_config c;
@@ -304,8 +306,11 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 	else
 		vmp_source_config_init(&c);
 	enum vmp_source_kind kind = c.kind;
-	if (kind == VMP_SOURCE_TRACE || (unsigned)kind > VMP_SOURCE_TRACE)
+	if (kind == VMP_SOURCE_TRACE || (unsigned)kind > VMP_SOURCE_TRACE) {
+		vmp__errorf(err, 0, "the forecast reads a live machine: source kind %u is not v1, v2 or machine",
+			    (unsigned)kind);
 		return -EINVAL;
+	}
 	if (kind == VMP_SOURCE_AUTO) {
 		char buf[4096];
 		snprintf(buf, sizeof(buf), "%s/cgroup.event_control", c.cgroup_root ? c.cgroup_root : "/sys/fs/cgroup/memory");
@@ -317,9 +322,13 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 		}
 	}
 	char *norm = vmp__cgroup_normalize(cgroup);
-	if (!norm)
+	if (!norm) {
+		vmp__errorf(err, 0, "'%.64s' is not a cgroup path below the root (no '..', no control characters)",
+			    cgroup);
 		return -EINVAL;
+	}
 	if (kind == VMP_SOURCE_MACHINE && strcmp(norm, "/")) {
+		vmp__errorf(err, 0, "no memory cgroups here (the machine alone): only '/' can be watched");
 		free(norm);
 		return -ENOENT;
 	}
@@ -371,17 +380,24 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 			break;
 		}
 		g->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		free(dir);
 		if (g->dirfd < 0) {
 			rc = errno == ENOTDIR ? -ENOENT : -errno;
+			vmp__error_path(err, dir);
+			vmp__errorf(err, 0, "%s", rc == -ENOENT ? "no such memory cgroup" : strerror(-rc));
+			free(dir);
 			break;
 		}
 		if (i == 0 && !g->is_root) {
 			size_t len;
 			int frc = gread(r, g, F_USAGE, &len);
-			if (frc)
+			if (frc) {
 				rc = frc == -ENODEV ? -ENOENT : frc; /* no memory controller here */
+				vmp__error_path(err, dir);
+				vmp__errorf(err, 0, "%s", rc == -ENOENT ? "no memory controller in this cgroup"
+									 : strerror(-rc));
+			}
 		}
+		free(dir);
 		/* up one: "a/b" -> "a"; "a" -> "/" */
 		char *sl = strrchr(path, '/');
 		if (sl && sl != path)

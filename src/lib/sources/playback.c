@@ -16,6 +16,7 @@
 #include "sources/source.h"
 #include "trace/trace.h"
 #include "sources/tap.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,21 +43,13 @@ struct tsrc {
 	size_t n, cap, next;
 	double t_first;
 	bool started;
-	struct timespec t0;
-	uint64_t start_real_ns; /* the wall clock when playback began */
+	uint64_t start_mono_ns, start_real_ns; /* the clocks when playback began */
 	struct vmp_watch timer;
 	bool manual;                /* kernel timing: evaluations only at `work` */
 	const struct vmp_tap *tap;  /* vmpressure record */
 	/* while loading */
 	struct vmp_source *src;
 };
-
-static double now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int load_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_error *err)
 {
@@ -129,14 +122,17 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		/* spurious: the timer was re-armed */
 	}
 	double speed = src->cfg.trace_speed;
-	double elapsed = now_mono() - ((double)ts->t0.tv_sec + (double)ts->t0.tv_nsec / 1e9);
+	double elapsed = (double)(vmp__mono_ns() - ts->start_mono_ns) / 1e9;
 	/* Bounded work per dispatch, so the caller's loop keeps serving. */
 	for (unsigned k = 0; ts->next < ts->n && k < 20000; k++) {
 		struct trec *r = &ts->recs[ts->next];
 		if (speed > 0 && (r->t - ts->t_first) / speed > elapsed)
 			break;
 		double off = r->t - ts->t_first;
-		src->event_time_ns = ts->start_real_ns + (uint64_t)(off > 0 ? off * 1e9 : 0);
+		/* The file's timeline, from when playback began, on both clocks. */
+		uint64_t off_ns = (uint64_t)(off > 0 ? off * 1e9 : 0);
+		src->event_time_ns = ts->start_real_ns + off_ns;
+		src->event_mono_ns = ts->start_mono_ns + off_ns;
 		uint64_t t_ns = r->t > 0 ? (uint64_t)(r->t * 1e9 + 0.5) : 0;
 		switch (r->kind) {
 		case VMP_REC_VMPRESSURE:
@@ -153,7 +149,7 @@ static int tick(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
 		}
 		ts->next++;
 	}
-	src->event_time_ns = 0;
+	src->event_time_ns = src->event_mono_ns = 0;
 	if (ts->next < ts->n) {
 		double due = speed > 0 ? (ts->recs[ts->next].t - ts->t_first) / speed - elapsed : 0;
 		arm(ts, due);
@@ -167,7 +163,7 @@ static int trace_start(struct vmp_source *src)
 	if (ts->started)
 		return 0;
 	ts->started = true;
-	clock_gettime(CLOCK_MONOTONIC, &ts->t0);
+	ts->start_mono_ns = vmp__mono_ns();
 	ts->start_real_ns = vmp__realtime_ns();
 	if (ts->n)
 		arm(ts, 0);

@@ -7,6 +7,7 @@
  */
 #include "sources/source.h"
 #include "sources/record.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,13 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-uint64_t vmp__realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 VMP_EXPORT void vmp_source_config_init(struct vmp_source_config *cfg)
 {
@@ -292,8 +286,14 @@ void vmp__source_emit(struct vmp_sub *sub, struct vmp_source_event *ev)
 	if (sub->dead)
 		return;
 	ev->cgroup = sub->cgroup;
+	if (!ev->time_ns && sub->src->event_time_ns) {
+		ev->time_ns = sub->src->event_time_ns;
+		ev->mono_ns = sub->src->event_mono_ns;
+	}
 	if (!ev->time_ns)
-		ev->time_ns = sub->src->event_time_ns ? sub->src->event_time_ns : vmp__realtime_ns();
+		ev->time_ns = vmp__realtime_ns();
+	if (!ev->mono_ns)
+		ev->mono_ns = vmp__mono_ns();
 	if (ev->flags & VMP_EVENT_REMOVED)
 		sub->dead = true;
 	else

@@ -66,8 +66,8 @@ struct vmp_source {
 	struct vmp_sub *subs;
 	void *kind_data;
 	/* Non-zero: the time of the events being emitted (the trace source's
-	 * timeline), instead of the clock's. */
-	uint64_t event_time_ns;
+	 * timeline), instead of the clocks', on each clock. */
+	uint64_t event_time_ns, event_mono_ns;
 	struct vmp_recorder *rec; /* vmp_source_record(), record.c */
 };
 
@@ -79,7 +79,6 @@ extern const struct vmp_source_ops vmp__source_trace_ops;
 int vmp__source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events);
 void vmp__source_unwatch(struct vmp_source *src, struct vmp_watch *w);
 void vmp__source_emit(struct vmp_sub *sub, struct vmp_source_event *ev);
-uint64_t vmp__realtime_ns(void);
 
 /* Engine-backed kinds: a subscription is a callback listener on group g,
  * whose events become source events. */

@@ -26,6 +26,7 @@
  * (same inode); if not, the last increment on each fd was that signal.
  */
 #include "sources/source.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,7 +133,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 	uint64_t by[3] = {n - crit - med, med, crit};
 	if (sub->level == VMP_LEVEL_MEDIUM)
 		by[1] = n - crit;
-	uint64_t now = vmp__realtime_ns();
+	uint64_t now = vmp__realtime_ns(), now_mono = vmp__mono_ns();
 	for (int lv = (int)sub->level; lv <= VMP_LEVEL_CRITICAL; lv++) {
 		if (!by[lv])
 			continue;
@@ -143,6 +144,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 			.psi_some_avg10 = -1,
 			.psi_full_avg10 = -1,
 			.time_ns = now,
+			.mono_ns = now_mono,
 			.count = by[lv],
 		};
 		vmp__source_emit(sub, &ev);
@@ -156,6 +158,7 @@ static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events
 			.psi_some_avg10 = -1,
 			.psi_full_avg10 = -1,
 			.time_ns = now,
+			.mono_ns = now_mono,
 			.count = 1,
 		};
 		vmp__source_emit(sub, &ev);
