@@ -997,6 +997,32 @@ int vmp_exec_trigger_forecast(vmp_exec *x, const struct vmp_fc_result *r, const 
 			      uint64_t time_ns, const char *source, const char *const *extra,
 			      size_t nextra);
 
+/*
+ * Forecast samples in recordings (docs/vmptrace.md, "Forecast samples"):
+ * every sample the model stepped with, as `# fcsample` comment lines that
+ * replay skips, so that vmp_forecast_replay() runs the model again over
+ * exactly that input with other settings.
+ *
+ * The header line "# fcsamples 1\n" into buf; then one sample's lines
+ * (time as seconds with 6 decimals). The length written, -ENOSPC if it
+ * does not fit, -EILSEQ for a cgroup path with a space or a control
+ * character (vmptrace cannot hold it), -EINVAL.
+ */
+int vmp_fc_format_header(char *buf, size_t cap);
+int vmp_fc_format_sample(const struct vmp_fc_sample *s, char *buf, size_t cap);
+
+/* Called for each sample replayed, with the model's result for it. */
+typedef void (*vmp_fc_replay_fn)(const struct vmp_fc_sample *s, const struct vmp_fc_result *r, void *arg);
+/*
+ * Parse the forecast sample lines of a vmptrace buffer (every other line
+ * is left alone) and step a model (cfg NULL: the defaults) with each;
+ * *samples gets their number (may be NULL). -EINVAL with *err naming the
+ * line and byte for a malformed sample line or a time going back;
+ * -ENODATA (err says so) when the buffer has none; -ENOMEM.
+ */
+int vmp_forecast_replay(const char *buf, size_t len, const struct vmp_forecast_config *cfg,
+			vmp_fc_replay_fn fn, void *arg, uint64_t *samples, struct vmp_error *err);
+
 #ifdef __cplusplus
 }
 #endif
