@@ -148,6 +148,105 @@ static bool all_from(const struct rec *r, const char *origin)
 	return true;
 }
 
+/* ---- the kernel of the running machine ----------------------------------- */
+
+/* Releases as uname(2) gives them; the loops a failed call runs there. */
+static void test_kernel_release(void)
+{
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	CHECK_EQ_U64(cfg.kernel, 0, "unknown kernel by default");
+	CHECK_EQ_U64(cfg.fail_passes, 1, "one loop per failed call by default");
+	CHECK(cfg.lru_gen == -1, "lru_gen unknown by default");
+	CHECK(vmp__est_config_kernel(&cfg, "6.12.95+deb12-amd64", 7) == 0, "Debian's 6.12");
+	CHECK_EQ_U64(cfg.kernel, VMP_EST_KERNEL(6, 12), "6.12");
+	CHECK(cfg.lru_gen == 1, "lru_gen 0x0007: on");
+	CHECK_EQ_U64(cfg.fail_passes, 1, "the release records; the loops injected stay the default");
+	CHECK(vmp__est_config_kernel(&cfg, "6.1.0-57-amd64", 0) == 0, "Debian's 6.1");
+	CHECK_EQ_U64(cfg.kernel, VMP_EST_KERNEL(6, 1), "6.1");
+	CHECK(cfg.lru_gen == 0, "lru_gen 0: off");
+	CHECK(vmp__est_config_kernel(&cfg, "5.10", -1) == 0 && cfg.kernel == VMP_EST_KERNEL(5, 10),
+	      "no patch level");
+	CHECK(cfg.lru_gen == -1, "lru_gen unknown");
+	CHECK(vmp__est_config_kernel(&cfg, "6", 0) == -EINVAL, "no minor: refused");
+	CHECK(vmp__est_config_kernel(&cfg, "linux-6.1", 0) == -EINVAL, "not a number: refused");
+	CHECK(vmp__est_config_kernel(&cfg, "6.x", 0) == -EINVAL, "no minor number: refused");
+	CHECK_EQ_U64(cfg.kernel, VMP_EST_KERNEL(5, 10), "a refused release changes nothing");
+	CHECK_EQ_U64(vmp__est_fail_passes(VMP_EST_KERNEL(6, 1)), 1, "6.1: one priority loop");
+	CHECK_EQ_U64(vmp__est_fail_passes(VMP_EST_KERNEL(6, 12)), 2, "6.12: two");
+	CHECK_EQ_U64(vmp__est_fail_passes(VMP_EST_KERNEL(7, 0)), 2, "later: as the last measured");
+	CHECK_EQ_U64(vmp__est_fail_passes(0), 1, "unknown: 6.1's");
+}
+
+/* PASSES: a failed call injects 4 windows per priority loop. The OOM of
+ * test_standin with two loops: the same 18 + 17 calls, twice the windows. */
+static void test_fail_passes(void)
+{
+	struct fx f;
+	struct vmp_est_stats st;
+	struct cg3 s;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	cfg.fail_passes = 2;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	ooms(&s, 'b', 1);
+	s.a.oom_kill++, s.b.oom_kill++, s.c.oom_kill++;
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 35, "two loops: still 18 + 17 failed calls");
+	CHECK_EQ_U64(st.prio_windows, 280, "8 prio windows each (3..0, twice)");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 280, "all critical: nothing was freed");
+	CHECK_EQ_U64(f.at_a.n + f.at_c.n, 0, "nowhere else");
+	fx_free(&f);
+
+	cfg.fail_passes = 0; /* as 1 */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	ooms(&s, 'b', 1);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.prio_windows, 80, "fail_passes 0: one loop, 20 failed calls (the oom's 18 among them) x 4");
+	fx_free(&f);
+}
+
+/* MGLRU: the root's global-reclaim windows, kept (the default) or silent
+ * as the kernel's own vmpressure there; the priority path is not silent. */
+static void test_mglru_root(void)
+{
+	for (int silent = 0; silent <= 1; silent++) {
+		for (int lru = -1; lru <= 1; lru++) {
+			struct fx f;
+			struct cg3 s;
+			struct vmp_est_config cfg;
+			vmp__est_config_init(&cfg);
+			cfg.lru_gen = lru;
+			cfg.mglru_silent_root = silent;
+			fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+			cg3_init(&s, true);
+			struct vmp_est_machine m = {.valid = true, .psi_some_avg10 = -1};
+			step3(&f, &s, &m);
+			m.pgscan_kswapd += 10 * 512 + HELD;
+			m.pgsteal_kswapd += 10 * 512 + HELD;
+			step3(&f, &s, &m);
+			bool quiet = silent && lru == 1;
+			CHECK_EQ_U64(f.at_root.n, quiet ? 0 : 10,
+				     quiet ? "silent MGLRU root: no global-reclaim window"
+					   : "root: one window per 512 pages of kswapd");
+			m.allocstall += 3; /* three direct reclaim calls, nothing freed */
+			m.oom_kill += 1;   /* a global OOM */
+			step3(&f, &s, &m);
+			CHECK(f.at_root.by_level[VMP_LEVEL_CRITICAL] > 0,
+			      "a global OOM: critical at the root, silent or not");
+			fx_free(&f);
+		}
+	}
+}
+
 /* ---- origins through three levels ------------------------------------- */
 
 static void test_origins(bool local)
@@ -913,6 +1012,9 @@ int main(int argc, char **argv)
 	test_vanish();
 	test_skew();
 	test_standin();
+	test_kernel_release();
+	test_fail_passes();
+	test_mglru_root();
 	test_interval();
 	test_args();
 	test_random();

@@ -172,6 +172,31 @@ void vmp__est_config_init(struct vmp_est_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->prio = VMP_EST_PRIO_DEFAULT;
 	cfg->window_pages = VMP_WINDOW;
+	cfg->fail_passes = 1;
+	cfg->lru_gen = -1;
+}
+
+unsigned vmp__est_fail_passes(unsigned kernel)
+{
+	return kernel >= VMP_EST_KERNEL(6, 12) ? 2u : 1u;
+}
+
+int vmp__est_config_kernel(struct vmp_est_config *cfg, const char *release, int lru_gen)
+{
+	if (!cfg || !release)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long major = strtoul(release, &end, 10);
+	if (end == release || *end != '.' || errno || major > 999)
+		return -EINVAL;
+	const char *p = end + 1;
+	unsigned long minor = strtoul(p, &end, 10);
+	if (end == p || errno || minor > 999)
+		return -EINVAL;
+	cfg->kernel = VMP_EST_KERNEL(major, minor);
+	cfg->lru_gen = lru_gen < 0 ? -1 : lru_gen > 0;
+	return 0;
 }
 
 static void origin_init(struct est_origin *o)
@@ -194,6 +219,8 @@ int vmp__est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 	else
 		vmp__est_config_init(&e->cfg);
 	e->window = e->cfg.window_pages ? e->cfg.window_pages : VMP_WINDOW;
+	if (!e->cfg.fail_passes)
+		e->cfg.fail_passes = 1;
 	origin_init(&e->root);
 	*out = e;
 	return 0;
@@ -820,12 +847,16 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		if (!s->origin)
 			continue;
 		feed_real(e, nodes[i]->g, &nodes[i]->mem->o, now, s->S, s->R);
-		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->mem->o, now, s->fails, s->onset);
+		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->mem->o, now, s->fails, s->onset,
+				   e->cfg.fail_passes);
 	}
 	if (r->ok) {
 		vmp_group *root = vmp_ctx_root(e->ctx);
-		feed_real(e, root, &e->root, now, r->S, r->R);
-		vmp__est_feed_prio(e, root, &e->root, now, r->fails, r->onset);
+		/* MGLRU's global reclaim makes no vmpressure() call: silent
+		 * only if asked (docs/estimator.md, "MGLRU"). */
+		if (!(e->cfg.mglru_silent_root && e->cfg.lru_gen == 1))
+			feed_real(e, root, &e->root, now, r->S, r->R);
+		vmp__est_feed_prio(e, root, &e->root, now, r->fails, r->onset, 1);
 	}
 }
 

@@ -75,13 +75,43 @@ struct vmp_est_machine {
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET)
 
+/* A kernel version as vmp__est_config_kernel() reads it from a release. */
+#define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))
+
 struct vmp_est_config {
 	unsigned prio;          /* VMP_EST_PRIO_* */
 	/* Pages fed per evaluation window; 0 means VMP_WINDOW (the kernel's). */
 	unsigned window_pages;
+	/* The kernel whose reclaim is stood in for, where its mechanism
+	 * changed between versions (docs/estimator.md, "Kernels each rule
+	 * was measured on"): VMP_EST_KERNEL(); 0: unknown, 6.1's rules. */
+	unsigned kernel;
+	/* Priority loops injected per failed limit reclaim call, 4 windows
+	 * each; 0 means 1, the default on every kernel. The kernel runs 1 on
+	 * 6.1 and 2 on 6.12 (vmp__est_fail_passes()), but on 6.12 its
+	 * deferred work coalesces about a quarter of them, and 1 meets more
+	 * goals on the tuning workloads (docs/estimator.md, "PASSES"). */
+	unsigned fail_passes;
+	/* /sys/kernel/mm/lru_gen/enabled: 1 non-zero (MGLRU), 0 zero or
+	 * absent, -1 unknown. Recorded; it changes nothing unless
+	 * mglru_silent_root is set. */
+	int lru_gen;
+	/* With lru_gen 1: no global-reclaim windows at the root, as the
+	 * kernel's own vmpressure there (off by default: docs/estimator.md,
+	 * "MGLRU"). */
+	bool mglru_silent_root;
 };
 
 void vmp__est_config_init(struct vmp_est_config *cfg);
+
+/* The failed-call passes of a kernel version (VMP_EST_KERNEL(); 0:
+ * unknown): 2 from 6.12 on, else 1. */
+unsigned vmp__est_fail_passes(unsigned kernel);
+
+/* Set cfg's kernel from a release string as uname(2) gives it
+ * ("6.12.95+deb12-amd64"), and its lru_gen (< 0 unknown, 0 off, > 0 on).
+ * -EINVAL if release does not start with MAJOR.MINOR (cfg unchanged). */
+int vmp__est_config_kernel(struct vmp_est_config *cfg, const char *release, int lru_gen);
 
 struct vmp_est;
 

@@ -154,9 +154,9 @@ uint64_t vmp__est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t
 			  uint64_t R, uint64_t ooms, double full, bool stalled);
 /* No failure for EST_EPISODE_NS (or ever): the next one starts an episode. */
 bool vmp__est_episode_over(const struct est_origin *o, uint64_t now);
-/* Inject fails failed calls at g, 4 windows each; onset: the first ones
- * meet the held-back pages. */
+/* Inject fails failed calls at g, passes priority loops of 4 windows
+ * each; onset: the first ones meet the held-back pages. */
 void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
-		   uint64_t fails, bool onset);
+		   uint64_t fails, bool onset, unsigned passes);
 
 #endif
