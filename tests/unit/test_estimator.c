@@ -247,6 +247,36 @@ static void test_mglru_root(void)
 	}
 }
 
+/* ONSET on MGLRU: the held-back pages all meet the first injection. The
+ * oom of test_standin (10 calls, 640 pages, an oom: 18 failed calls):
+ * one medium window there, not four. */
+static void test_mglru_onset(void)
+{
+	for (int lru = 0; lru <= 1; lru++) {
+		struct fx f;
+		struct cg3 s;
+		struct vmp_est_stats st;
+		struct vmp_est_config cfg;
+		vmp__est_config_init(&cfg);
+		cfg.lru_gen = lru;
+		fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+		cg3_init(&s, true);
+		step3(&f, &s, NULL);
+		limit_hits(&s, 'b', 10);
+		pages(&s, 'c', 640, 640);
+		ooms(&s, 'b', 1);
+		step3(&f, &s, NULL);
+		vmp__est_stats(f.est, &st);
+		CHECK_EQ_U64(st.prio_windows, 72, "18 failed calls, 4 windows each");
+		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], lru ? 1 : 4,
+			     lru ? "MGLRU: the first injection meets the HELD pages, 128/128 + "
+				   "512/0: one medium"
+				 : "classic LRU: four injections meet a batch each: four medium");
+		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], lru ? 71 : 68, "the rest critical");
+		fx_free(&f);
+	}
+}
+
 /* ---- origins through three levels ------------------------------------- */
 
 static void test_origins(bool local)
@@ -1015,6 +1045,7 @@ int main(int argc, char **argv)
 	test_kernel_release();
 	test_fail_passes();
 	test_mglru_root();
+	test_mglru_onset();
 	test_interval();
 	test_args();
 	test_random();

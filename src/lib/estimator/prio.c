@@ -52,7 +52,12 @@
  *    each of the EST_ONSET_PAGES real pages that estimator.c holds back (a
  *    batch, when reclaim ran up to the failure), if those were freed within
  *    EST_EPISODE_NS; else they are pure 512/0, as in the kernel when
- *    nothing was freed.
+ *    nothing was freed. MGLRU (lru_gen on) does not scan a share of each
+ *    list per priority: a failing call scans nothing at all on its way
+ *    down, and only the first injection meets real pages, those left in
+ *    the origin's window since its last evaluation. So there the held-back
+ *    pages all go to the first injection, beside that residue: one
+ *    window, medium when enough of it was freed, else critical.
  * Each failed call becomes 4 vmp_account_prio() injections at the origin
  * per priority loop it runs, after the interval's real windows (failures
  * come last, on the way to the OOM). PASSES: a failed limit reclaim call
@@ -250,7 +255,7 @@ static unsigned onset_pieces(const struct vmp_est *e, const struct est_origin *o
 {
 	if (fails && onset && (e->cfg.prio & VMP_EST_PRIO_ONSET) && o->pend_s &&
 	    now - o->pend_ns <= EST_EPISODE_NS)
-		return EST_ONSET_WINDOWS;
+		return e->cfg.lru_gen == 1 ? 1 : EST_ONSET_WINDOWS;
 	return 0;
 }
 
