@@ -478,6 +478,16 @@ struct vmp_estimate_config {
 	 * before the first sample */
 	const struct vmp_estimate_listen *listen;
 	size_t nlisten;
+	/* The kernel stood in for (docs/estimator.md, "Kernels each rule was
+	 * measured on"). kernel: a release as uname(2) gives it
+	 * ("6.12.95+deb12-amd64"); NULL: the recording's `# estimator` line
+	 * (the live source's, from the machine it ran on), else unknown.
+	 * lru_gen: 1 MGLRU on, 0 off, -1 as recorded (else unknown).
+	 * fail_passes: priority loops injected per failed reclaim call; 0 as
+	 * recorded (else 1). */
+	const char *kernel;
+	int lru_gen;
+	unsigned fail_passes;
 };
 
 /* The settings live sources use. */

@@ -132,6 +132,7 @@
 #include "sources/tap.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,9 +346,23 @@ int vmp__est_node_free(struct vmp_est_node *nd)
 	return 0;
 }
 
+int vmp__est_config_fmt(const struct vmp_est_config *cfg, char *buf, size_t cap)
+{
+	char k[16] = "unknown";
+	if (cfg->kernel)
+		snprintf(k, sizeof(k), "%u.%u", cfg->kernel / 1000u, cfg->kernel % 1000u);
+	int n = snprintf(buf, cap, "kernel=%s lru_gen=%s fail_passes=%u mglru_silent_root=%d", k,
+			 cfg->lru_gen < 0 ? "unknown" : cfg->lru_gen ? "1" : "0",
+			 cfg->fail_passes ? cfg->fail_passes : 1u, cfg->mglru_silent_root ? 1 : 0);
+	return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
+}
+
 void vmp__est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
 {
 	e->tap = tap;
+	char buf[128];
+	if (tap && tap->note && vmp__est_config_fmt(&e->cfg, buf, sizeof(buf)) > 0)
+		tap->note(tap->arg, buf);
 }
 
 void vmp__est_stats(const struct vmp_est *e, struct vmp_est_stats *out)

@@ -182,8 +182,15 @@ unsigned vmp__est_next_interval_ms(const struct vmp_est *est, unsigned idle_ms,
 
 void vmp__est_stats(const struct vmp_est *est, struct vmp_est_stats *out);
 
+/* The kernel-dependent settings as one line, "kernel=6.12 lru_gen=1
+ * fail_passes=1 mglru_silent_root=0" (kernel and lru_gen may be
+ * "unknown"): the recording's `# estimator` comment. Its length or
+ * -ENOBUFS. */
+int vmp__est_config_fmt(const struct vmp_est_config *cfg, char *buf, size_t cap);
+
 /* Route the estimator's engine calls through a recording tap (tap.h);
- * NULL: none. The tap must outlive the estimator or be unset first. */
+ * NULL: none. The tap must outlive the estimator or be unset first. A
+ * tap with a note callback gets vmp__est_config_fmt() at once. */
 struct vmp_tap;
 void vmp__est_set_tap(struct vmp_est *est, const struct vmp_tap *tap);
 
