@@ -462,9 +462,10 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
 #define VMP_ESTIMATE_PRIO_PSI_FULL 0x8u /* a failed call per interval of >= 7 % full stall
 					 * (a candidate, off by default) */
 #define VMP_ESTIMATE_PRIO_ONSET 0x10u   /* an episode's first injections meet the latest real pages */
+#define VMP_ESTIMATE_PRIO_GRACE 0x20u   /* a shortfall the next interval repays is no failure */
 #define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
 	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
-	 VMP_ESTIMATE_PRIO_ONSET)
+	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE)
 
 struct vmp_estimate_listen {
 	const char *group; /* "/" or "a/b" */

@@ -35,8 +35,9 @@ static void usage(FILE *f)
 		"                        oom       an oom event implies 18 failed calls (+17 after a kill)\n"
 		"                        learn     refine deficit with the learned pages per call\n"
 		"                        onset     an episode's first injections meet the latest pages\n"
+		"                        grace     a shortfall the next interval repays is no failure\n"
 		"                        psi-full  a failed call per interval of >= 7 %% full stall\n"
-		"                      also 'default' (deficit,oom,learn,onset) and 'none'; a list\n"
+		"                      also 'default' (deficit,oom,learn,onset,grace) and 'none'; a list\n"
 		"                      starting with +NAME or -NAME changes the default set\n"
 		"                      ('--prio -oom': all but the OOM stand-in)\n"
 		"  --window-pages N    pages per evaluation window (default 512, the kernel's)\n"
@@ -66,7 +67,7 @@ static const struct {
 } prio_names[] = {
 	{"deficit", VMP_ESTIMATE_PRIO_DEFICIT}, {"oom", VMP_ESTIMATE_PRIO_OOM},
 	{"learn", VMP_ESTIMATE_PRIO_LEARN},     {"onset", VMP_ESTIMATE_PRIO_ONSET},
-	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL},
+	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL}, {"grace", VMP_ESTIMATE_PRIO_GRACE},
 };
 
 /* "deficit,oom", "default", "none", "-oom,+psi-full". */

@@ -128,7 +128,7 @@ check "--prio oom alone: the OOM kill's critical notifications ($(count_of "$T/o
 	[ "$(count_of "$T/oo.est" 1)" -ge 4 ]
 "$V" estimate "$F" --listen a:critical --prio none >"$T/nn.est" 2>/dev/null
 check "--prio none: no critical notification at all ($(count_of "$T/nn.est" 1))" [ "$(count_of "$T/nn.est" 1)" = 0 ]
-check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset ' "$T/no.err"
+check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset,grace ' "$T/no.err"
 "$V" estimate "$F" --listen a:critical --prio deficit,learn,onset >"$T/no2.est" 2>/dev/null
 check "--prio deficit,learn,onset is --prio -oom" cmp -s "$T/no2.est" "$T/no.est"
 "$V" estimate "$F" --prio default,+psi-full >/dev/null 2>"$T/p.err"

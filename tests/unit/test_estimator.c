@@ -64,7 +64,12 @@ static void fx_init(struct fx *f, vmp_executor ex, const struct vmp_est_config *
 	REQUIRE(vmp_listen_callback(f->c, "low,local", on_event, &f->at_c) == 0, "listen");
 	REQUIRE(vmp_listen_callback(f->root, "low,local", on_event, &f->at_root) == 0, "listen");
 	REQUIRE(vmp_listen_callback(f->root, "low,hierarchy", on_event, &f->all) == 0, "listen");
-	REQUIRE(vmp__est_new_config(&f->est, f->ctx, cfg) == 0, "est");
+	/* NULL: the defaults without GRACE, so that a failure shows in the
+	 * step that has it (test_grace: the defaults, one step later) */
+	struct vmp_est_config nograce;
+	vmp__est_config_init(&nograce);
+	nograce.prio &= ~VMP_EST_PRIO_GRACE;
+	REQUIRE(vmp__est_new_config(&f->est, f->ctx, cfg ? cfg : &nograce) == 0, "est");
 	REQUIRE(vmp__est_node_new(f->est, NULL, f->a, &f->na) == 0, "node a");
 	REQUIRE(vmp__est_node_new(f->est, f->na, f->b, &f->nb) == 0, "node a/b");
 	REQUIRE(vmp__est_node_new(f->est, f->nb, f->c, &f->nc) == 0, "node a/b/c");
@@ -275,6 +280,91 @@ static void test_mglru_onset(void)
 		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], lru ? 71 : 68, "the rest critical");
 		fx_free(&f);
 	}
+}
+
+/* GRACE (the defaults): an interval is judged one interval late, with the
+ * pages of the next one its shortfall needs and the next can spare. */
+static void test_grace(void)
+{
+	struct fx f;
+	struct cg3 s;
+	struct vmp_est_stats st;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	CHECK(cfg.prio & VMP_EST_PRIO_GRACE, "GRACE is a default");
+
+	/* Streaming siblings on 2 vCPUs (6.1-v2, siblings, sb/b): 19 calls
+	 * and 462 pages, then 47 calls and 2310 pages. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 19);
+	pages(&s, 'b', 462, 462);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "a shortfall is held, not yet a failure");
+	limit_hits(&s, 'b', 47);
+	pages(&s, 'b', 2310, 2310);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "... and the next interval repays it: no failure");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM] + f.at_b.by_level[VMP_LEVEL_CRITICAL], 0,
+		     "low only");
+	limit_hits(&s, 'b', 10);
+	pages(&s, 'b', 400, 400);
+	step3(&f, &s, NULL);
+	step3(&f, &s, NULL); /* calm: the held interval is judged */
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "a healthy interval judged when the group calms down");
+	fx_free(&f);
+
+	/* The same shortfall without grace: failures at once. */
+	struct vmp_est_config ng = cfg;
+	ng.prio &= ~VMP_EST_PRIO_GRACE;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &ng);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 19);
+	pages(&s, 'b', 462, 462);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK(st.failed_calls >= 4, "without grace the straddle is taken for %llu failed calls",
+	      (unsigned long long)st.failed_calls);
+	fx_free(&f);
+
+	/* A real failure is not repaid: found one interval late. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "20 calls, 0 pages: held");
+	limit_hits(&s, 'b', 20);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 20, "the next interval has nothing to spare: 20 failed");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 80, "80 critical windows at b");
+	step3(&f, &s, NULL); /* the group stops: the held interval is judged */
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 40, "judged at the next delta, even without an event");
+	fx_free(&f);
+
+	/* An oom event judges the held interval and its own at once. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 10);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 10);
+	ooms(&s, 'b', 1);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 20, "held 10 + 10 with the oom: 20, the oom's 18 among them");
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 20, "nothing left held after the oom");
+	fx_free(&f);
 }
 
 /* ---- origins through three levels ------------------------------------- */
@@ -1046,6 +1136,7 @@ int main(int argc, char **argv)
 	test_fail_passes();
 	test_mglru_root();
 	test_mglru_onset();
+	test_grace();
 	test_interval();
 	test_args();
 	test_random();

@@ -546,6 +546,7 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 		mem->calls_carry = mem->oom_carry = 0;
 		mem->scan_carry = mem->steal_carry = 0;
 		mem->o.credit = 0;
+		mem->o.held = false;
 	}
 	mem->prev = *c;
 	mem->have_prev = true;
@@ -781,8 +782,8 @@ static void count_fails(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
 		struct est_memory *en = nodes[i]->mem;
-		if (!s->origin)
-			continue;
+		if (!s->origin && !(s->ok && en->o.held))
+			continue; /* a held interval is judged at the next delta */
 		s->onset = vmp__est_episode_over(&en->o, now);
 		s->fails = vmp__est_memcg_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
 					   s->full_share, s->stalled);
@@ -842,6 +843,7 @@ static bool root_step(struct vmp_est *e, const struct vmp_est_machine *m, size_t
 		} else if (e->have_mprev) {
 			e->st.resets++;
 			e->root.credit = 0;
+			e->root.held = false;
 		}
 		e->mprev = *m;
 		e->have_mprev = true;
@@ -859,7 +861,7 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		if (!s->origin)
+		if (!s->origin && !s->fails)
 			continue;
 		feed_real(e, nodes[i]->g, &nodes[i]->mem->o, now, s->S, s->R);
 		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->mem->o, now, s->fails, s->onset,

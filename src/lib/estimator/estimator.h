@@ -72,8 +72,11 @@ struct vmp_est_machine {
 				    * >= 7 % full stall (lmkd's critical) */
 #define VMP_EST_PRIO_ONSET 0x10u  /* an episode's first injections meet the latest
 				    * real pages (medium, as the kernel's first deep calls) */
+#define VMP_EST_PRIO_GRACE 0x20u  /* a shortfall that the next interval repays was
+				    * pages straddling the sample, not failed calls */
 #define VMP_EST_PRIO_DEFAULT                                                   \
-	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET)
+	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
+	 VMP_EST_PRIO_GRACE)
 
 /* A kernel version as vmp__est_config_kernel() reads it from a release. */
 #define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))

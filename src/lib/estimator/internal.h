@@ -40,6 +40,10 @@ struct est_origin {
 	uint64_t pend_s, pend_r; /* the latest real pages, held back for an onset */
 	uint64_t pend_ns;      /* when they were freed (the step that saw them) */
 	bool called_last;      /* root: allocstall grew in the last step */
+	/* GRACE: the last interval's calls and pages, held for one interval */
+	bool held;
+	bool held_stalled;
+	uint64_t held_calls, held_R;
 };
 
 struct est_scratch;
