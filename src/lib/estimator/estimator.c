@@ -99,25 +99,15 @@
  *    origin are held back for the onset of a failure episode (5.); the
  *    next real pages push them on into the windows first, so the windows
  *    come EST_ONSET_PAGES late and the last pages of a burst wait for the
- *    next one. The kernel's windows run a little over 512 (the pass that
- *    crosses overshoots, the job runs a moment later), so exact windows
- *    give slightly more of them than the kernel.
+ *    next one. (The kernel's run a little over 512: docs/estimator.md.)
  *
  * 5. The priority path: a reclaim call that misses its target goes down
  *    to priority 0 and injects 4 windows of 512 scanned / 0 reclaimed
  *    (vmpressure_prio()). No counter shows it; prio.c stands in for it by
- *    counting the calls that cannot have met their target (judged one
- *    interval late, GRACE), those that an OOM implies, and the medium
- *    windows at the onset of a failure episode. Their injections come
- *    after the interval's real windows.
- *
- * 5a. The kernel. Where its mechanism changed between versions the
- *    config says which kernel this stands in for (vmp__est_config_kernel(),
- *    from the running machine in the live source): MGLRU (lru_gen) changes
- *    the onset, and, if asked, silences the root's global-reclaim windows
- *    as the kernel's own vmpressure is silent there; the priority loops
- *    per failed call (2 on 6.12) are recorded, 1 injected. Which kernels
- *    each rule was measured on: docs/estimator.md.
+ *    counting the calls that cannot have met their target, those that an
+ *    OOM implies, and the medium windows at the onset of a failure
+ *    episode. Their injections come after the interval's real windows.
+
  *
  * 5b. What counters cannot show. The kernel's job runs when the workqueue
  *    gets the CPU, and injections or pages that come before it coalesce
