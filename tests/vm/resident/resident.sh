@@ -18,9 +18,13 @@ custom() {
 	mkgrp rs/b
 	mkgrp rs/t 24M
 	mkgrp rs/o
-	/bin/vmpressured --source v1 --socket /run/vmpd-p.sock --log-file $O/daemon-p.log &
+	# The protected daemon also runs an action: its process must start at
+	# oom_score_adj 0 (and unlocked), not the daemon's -900 (what a
+	# container's root cannot show: lowering needs CAP_SYS_RESOURCE).
+	( echo -900 > /proc/self/oom_score_adj
+	  exec /bin/vmpressured --source v1 --socket /run/vmpd-p.sock --log-file $O/daemon-p.log \
+		--exec "/ low read a < /proc/\$\$/oom_score_adj; echo \$a > $O/exec-child.tmp; grep VmLck /proc/\$\$/status >> $O/exec-child.tmp; mv $O/exec-child.tmp $O/exec-child" ) &
 	DP=$!
-	echo -900 > /proc/$DP/oom_score_adj
 	/bin/vmpressured --source v1 --no-mlock --socket /run/vmpd-u.sock --log-file $O/daemon-u.log &
 	DU=$!
 	echo "protected $DP unprotected $DU" > $O/pids

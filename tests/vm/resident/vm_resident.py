@@ -19,6 +19,8 @@ cgroup and the OOM killer. Checks (TAP):
   - no notification lost: each daemon's client eventfd totals equal the
     kernel's own listener's, listener by listener;
   - the protected daemon's memory was locked (VmLck > 0), the other's not;
+  - an --exec action of the protected daemon starts at oom_score_adj 0 and
+    with no locked memory (the daemon: -900, locked);
   - RSS bounded: every 0.5 s sample of either daemon under 16 MiB (the
     unit's MemoryMin).
 
@@ -115,6 +117,10 @@ def main():
            f'the protected daemon has locked memory (VmLck {vmlck[0] if vmlck else "?"} kB), the other none',
            [pids])
 
+    child = vmsuite.read(f'{d}/exec-child').split('\n')
+    tap.ok(child[0].strip() == '0' and 'oom_score_adj p -900' in pids and re.search(r'VmLck:\s+0 kB', child[1] if
+           len(child) > 1 else ''), f'an --exec action of the protected daemon (-900) starts at oom_score_adj '
+           f'{child[0].strip() or "?"}, unlocked ({child[1].strip() if len(child) > 1 else "?"})')
     kexp = {int(f[1]): (f[2], int(f[3])) for f in lines(f'{d}/klisten', 'expect ')}
     spec_n = {s: n for s, n in kexp.values()}
     tap.ok(spec_n.get('/:low', 0) > 0 and spec_n.get('rs/t:low', 0) > 0,
