@@ -464,9 +464,10 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
 #define VMP_ESTIMATE_PRIO_PSI_FULL 0x8u /* a failed call per interval of >= 7 % full stall
 					 * (a candidate, off by default) */
 #define VMP_ESTIMATE_PRIO_ONSET 0x10u   /* an episode's first injections meet the latest real pages */
+#define VMP_ESTIMATE_PRIO_GRACE 0x20u   /* a shortfall the next interval repays is no failure */
 #define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
 	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
-	 VMP_ESTIMATE_PRIO_ONSET)
+	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE)
 
 struct vmp_estimate_listen {
 	const char *group; /* "/" or "a/b" */
@@ -480,6 +481,16 @@ struct vmp_estimate_config {
 	 * before the first sample */
 	const struct vmp_estimate_listen *listen;
 	size_t nlisten;
+	/* The kernel stood in for (docs/estimator.md, "Kernels each rule was
+	 * measured on"). kernel: a release as uname(2) gives it
+	 * ("6.12.95+deb12-amd64"); NULL: the recording's `# estimator` line
+	 * (the live source's, from the machine it ran on), else unknown.
+	 * lru_gen: 1 MGLRU on, 0 off, -1 as recorded (else unknown).
+	 * fail_passes: priority loops injected per failed reclaim call; 0 as
+	 * recorded (else 1). */
+	const char *kernel;
+	int lru_gen;
+	unsigned fail_passes;
 };
 
 /* The settings live sources use. */
