@@ -372,6 +372,14 @@ int cu_argv_append(char **argv, int n, int max, va_list ap)
 	return n;
 }
 
+void cu_block_stop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+}
+
 pid_t cu_spawn_daemon(char *const argv[], const char *socket, const char *errpath, int timeout_ms, int *status)
 {
 	/* A child must not inherit unwritten TAP output: some runtimes (TSan)

@@ -12,6 +12,7 @@
 #ifndef VMPD_CLIENT_UTIL_H
 #define VMPD_CLIENT_UTIL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -104,5 +105,8 @@ bool cu_file_contains(const char *path, const char *needle);
 
 double cu_now(void);
 void cu_sleep_ms(int ms);
+/* A helper that runs until told to stop: SIGTERM and SIGINT blocked and
+ * put in *mask, for sigwait() or a signalfd. */
+void cu_block_stop_signals(sigset_t *mask);
 
 #endif
