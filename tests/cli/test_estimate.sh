@@ -12,10 +12,8 @@
 set -u
 V=$1
 D=$2
-T=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
 . "$(dirname "$0")/../lib/tap.sh"
+tap_scratch
 count_of() { awk -v id="$2" '$1 == id {print $2}' "$1"; }
 # the records and sample lines, without the header comments
 body() { grep -v '^# \(vmptrace\|recorded\|estimated\) ' "$1"; }
