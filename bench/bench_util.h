@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Small helpers shared by the benchmarks: CLOCK_MONOTONIC timing, medians
- * and percentiles, CPU pinning, an optimisation barrier, and the verdict
- * line. Header-only; every benchmark is one C file.
+ * Small helpers shared by the benchmarks: sleeping, medians and
+ * percentiles, CPU pinning, an optimisation barrier, and the verdict line;
+ * their timing is the library's CLOCK_MONOTONIC (vmp__mono_ns of
+ * src/lib/clock.h, included here). Header-only; every benchmark is one C
+ * file.
  *
  * Exit status: benchmarks exit non-zero only for real errors (a library
  * call failing, a file missing). A missed goal is reported, never fatal:
@@ -21,12 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-static inline uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "clock.h"
 
 static inline void bench_sleep_ns(uint64_t ns)
 {

@@ -25,6 +25,7 @@ int cmd_watch(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
+int cmd_forecast(int argc, char **argv);
 
 /* watch_daemon.c: `vmpressure watch` through vmpressured. */
 #include "vmpressure.h"
@@ -81,9 +82,11 @@ struct watch_forecast_opts {
 	unsigned exec_interval, exec_timeout;
 };
 int watch_forecast(const struct watch_forecast_opts *o);
-/* One forecast event as watch prints it (also `vmpressure forecast`). */
-void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, bool json,
-			  const char *source);
+/* One forecast event as watch prints it, at time_ns (CLOCK_REALTIME), or
+ * for `vmpressure forecast` at t >= 0 (a recording's seconds, "t" in
+ * JSON). source NULL: not printed. */
+void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, double t,
+			  bool json, const char *source);
 /* watch_debounce.c: `vmpressure watch --debounce`: transitions only. */
 #include <stdio.h>
 struct watch_debounce;

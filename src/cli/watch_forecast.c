@@ -35,14 +35,20 @@ static void json_num(const char *key, double v, const char *fmt)
 		printf(fmt, v);
 }
 
-void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, bool json,
-			  const char *source)
+void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, double t,
+			  bool json, const char *source)
 {
 	char ts[64];
 	bool warn = r->event == VMP_FC_EVENT_WARN;
+	if (t >= 0) /* a recording's own time */
+		snprintf(ts, sizeof(ts), json ? "%.3f" : "%10.3f s", t);
 	if (json) {
-		cli_fmt_time(time_ns, ts, sizeof(ts), true);
-		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, vmp_fc_event_name(r->event));
+		if (t < 0) {
+			cli_fmt_time(time_ns, ts, sizeof(ts), true);
+			printf("{\"time\":\"%s\"", ts);
+		} else
+			printf("{\"t\":%s", ts);
+		printf(",\"event\":\"%s\",\"cgroup\":", vmp_fc_event_name(r->event));
 		cli_json_str(cgroup);
 		printf(",\"cause\":\"%s\"", vmp_fc_cause_name(r->cause));
 		json_num("eta", r->eta, "%.3f");
@@ -57,9 +63,12 @@ void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uin
 		json_num("efficiency", r->efficiency, "%.3f");
 		json_num("psi_some_avg10", r->psi_some_avg10, "%.2f");
 		json_num("psi_full_avg10", r->psi_full_avg10, "%.2f");
-		printf(",\"source\":\"%s\"}\n", source);
+		if (source)
+			printf(",\"source\":\"%s\"", source);
+		printf("}\n");
 	} else {
-		cli_fmt_time(time_ns, ts, sizeof(ts), false);
+		if (t < 0)
+			cli_fmt_time(time_ns, ts, sizeof(ts), false);
 		const double mib = 1024.0 * 1024.0;
 		if (warn) {
 			printf("%s  %-8s  %s  OOM kill in %.1f s%s: %s limit %.1f MiB, unreclaimable %.1f MiB "
@@ -183,7 +192,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 				warnings++;
 			else
 				clears++;
-			watch_forecast_print(&r, o->cgroup, now_ns, o->json, source);
+			watch_forecast_print(&r, o->cgroup, now_ns, -1, o->json, source);
 			watch_exec_forecast(ex, &r, o->cgroup, now_ns, source);
 		}
 		if (smp.ngroups && (smp.groups[0].flags & VMP_FC_GONE) && !pb) {

@@ -78,6 +78,9 @@ static void usage(FILE *f)
 		"                       at LEVEL[,MODE], with its evidence in VMP_* variables;\n"
 		"                       one run at a time; with debounce, once per debounced\n"
 		"                       transition (docs/debounce.md). Repeatable; vmpressured(8)\n"
+		"  --exec 'CGROUP forecast[=SECONDS] COMMAND'\n"
+		"                       the same for each OOM forecast of CGROUP (its eta under\n"
+		"                       SECONDS, 30) and its clearing (docs/forecast.md)\n"
 		"  --exec-interval S    least time between two starts of one action (1; 0: none)\n"
 		"  --exec-timeout S     SIGTERM an action's process group after S seconds,\n"
 		"                       SIGKILL 2 s later (default: no timeout)\n"
@@ -505,6 +508,8 @@ static int start_and_run(struct vmpd *d, const struct opts *o, struct vmp_error 
 	enum vmp_source_kind kind = vmp_source_kind(d->src);
 	d->source_name = kind_name(kind);
 	d->check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
+	d->fc_cfg = *cfg; /* the forecasts read the same tree */
+	d->fc_cfg.kind = kind;
 	d->cgroup_root = cfg->cgroup_root ? cfg->cgroup_root
 			 : kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
 						 : "/sys/fs/cgroup";
@@ -666,6 +671,7 @@ int main(int argc, char **argv)
 	vmpd_clients_close_all(&d);
 	vmpd_mpw_fini(&d);
 	vmpd_metrics_fini(&d);
+	vmpd_fc_fini(&d);
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);
 	vmpd_socket_close(&sock, o.socket_path);

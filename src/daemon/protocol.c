@@ -214,14 +214,20 @@ static int unquote(const struct field *f, char *out, size_t *olen, char *msg, si
 static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request *req, char *msg,
 			   size_t cap)
 {
-	if (nf < 4 || nf > 6)
+	if (nf < 4 || nf > 7)
 		return fail(msg, cap, EPROTO,
-			    "subscribe takes a cgroup, args and one or two of 'eventfd', 'stream', and 'debounce[=CONFIG]' (%zu fields)",
+			    "subscribe takes a cgroup, args and one or two of 'eventfd', 'stream', and 'debounce[=CONFIG]', "
+			    "'forecast[=SECONDS]' (%zu fields)",
 			    nf);
-	const struct field *dflag = NULL;
+	const struct field *dflag = NULL, *fflag = NULL;
 	for (size_t i = 3; i < nf; i++) {
 		bool is_db = field_is(&f[i], "debounce") || (f[i].n > 9 && !memcmp(f[i].p, "debounce=", 9));
-		if (field_is(&f[i], "eventfd") && !req->eventfd)
+		bool is_fc = field_is(&f[i], "forecast") || (f[i].n > 9 && !memcmp(f[i].p, "forecast=", 9));
+		if (is_fc && !fflag)
+			fflag = &f[i];
+		else if (is_fc)
+			return fail(msg, cap, EPROTO, "flag 'forecast' given twice");
+		else if (field_is(&f[i], "eventfd") && !req->eventfd)
 			req->eventfd = true;
 		else if (field_is(&f[i], "stream") && !req->stream)
 			req->stream = true;
@@ -232,11 +238,39 @@ static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request
 		else if (is_db)
 			return fail(msg, cap, EPROTO, "flag 'debounce' given twice");
 		else
-			return fail(msg, cap, EPROTO, "unknown flag '%.*s%s' (eventfd, stream, debounce[=CONFIG])",
+			return fail(msg, cap, EPROTO,
+				    "unknown flag '%.*s%s' (eventfd, stream, debounce[=CONFIG], forecast[=SECONDS])",
 				    clip(&f[i], 64), f[i].p, f[i].n > 64 ? "..." : "");
 	}
 	if (dflag && !req->stream)
 		return fail(msg, cap, EPROTO, "'debounce' needs 'stream': transitions are stream events");
+	if (fflag && !req->stream)
+		return fail(msg, cap, EPROTO, "'forecast' needs 'stream': forecasts are stream events");
+	if (fflag && fflag->n > 9) {
+		/* SECONDS: digits, an optional fraction of up to 3 digits; 0.1 to 86400 */
+		double v = 0, sc = 1;
+		size_t i = 9, fr = 0;
+		bool dot = false, ok = true;
+		for (; i < fflag->n && ok; i++) {
+			char ch = fflag->p[i];
+			if (ch == '.' && !dot && i > 9)
+				dot = true;
+			else if (ch >= '0' && ch <= '9' && (!dot || fr < 3) && i < 9 + 9) {
+				if (dot) {
+					sc /= 10;
+					v += (ch - '0') * sc;
+					fr++;
+				} else
+					v = v * 10 + (ch - '0');
+			} else
+				ok = false;
+		}
+		if (!ok || (dot && !fr) || v < 0.1 || v > 86400)
+			return fail(msg, cap, EINVAL, "bad forecast threshold '%.*s': seconds, 0.1 to 86400 (3 decimals)",
+				    clip(fflag, 64) > 9 ? clip(fflag, 64) - 9 : 0, fflag->p + 9);
+		req->forecast_s = v;
+	}
+	req->forecast = fflag != NULL;
 	if (!req->eventfd && !req->stream)
 		return fail(msg, cap, EPROTO, "subscribe needs 'eventfd' or 'stream' (or both)");
 	char raw[VMPD_LINE_MAX];
@@ -278,6 +312,8 @@ int vmpd_parse_request(const char *line, size_t len, struct vmpd_request *req, c
 	req->cgroup[0] = req->args[0] = 0;
 	req->eventfd = req->stream = false;
 	req->debounce = false;
+	req->forecast = false;
+	req->forecast_s = 0;
 	vmp_debounce_config_init(&req->debounce_cfg);
 	req->id = 0;
 	req->version = 0;
@@ -609,6 +645,10 @@ static void sub_fields(struct vmpd_buf *b, const struct vmpd_sub_info *s)
 		vmpd_buf_puts(b, ",\"debounce\":");
 		vmpd_json_cstring(b, s->debounce);
 	}
+	if (s->forecast > 0) {
+		vmpd_buf_puts(b, ",\"forecast\":");
+		json_double(b, s->forecast, 3, true);
+	}
 }
 
 void vmpd_fmt_subscribed(struct vmpd_buf *b, const struct vmpd_sub_info *s)
@@ -742,6 +782,33 @@ void vmpd_fmt_removed(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const c
 	vmpd_fmt_time(b, time_ns);
 	vmpd_buf_puts(b, ",\"cgroup\":");
 	vmpd_json_cstring(b, cgroup);
+	vmpd_buf_puts(b, "}\n");
+}
+
+void vmpd_fmt_forecast(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const char *cgroup,
+		       const struct vmp_fc_result *r)
+{
+	vmpd_buf_printf(b, "{\"event\":\"%s\",\"id\":%" PRIu64 ",\"time\":", vmp_fc_event_name(r->event), id);
+	vmpd_fmt_time(b, time_ns);
+	vmpd_buf_puts(b, ",\"cgroup\":");
+	vmpd_json_cstring(b, cgroup);
+	vmpd_buf_printf(b, ",\"cause\":\"%s\",\"eta\":", vmp_fc_cause_name(r->cause));
+	json_double(b, r->eta, 3, true);
+	vmpd_buf_puts(b, ",\"decider\":");
+	vmpd_json_cstring(b, r->path);
+	vmpd_buf_printf(b,
+			",\"limit\":%" PRIu64 ",\"usage\":%" PRIu64 ",\"unreclaimable\":%" PRIu64
+			",\"growth\":%.0f,\"reclaimable\":%" PRIu64 ",\"swap_usage\":%" PRIu64 ",\"swap_free\":%" PRIu64
+			",\"headroom\":%.0f,\"refaults\":",
+			r->limit, r->usage, r->unreclaimable, r->growth, r->reclaimable, r->swap_usage, r->swap_free,
+			r->headroom);
+	json_double(b, r->refaults, 1, true);
+	vmpd_buf_puts(b, ",\"efficiency\":");
+	json_double(b, r->efficiency, 3, true);
+	vmpd_buf_puts(b, ",\"psi_some_avg10\":");
+	json_double(b, r->psi_some_avg10, 2, true);
+	vmpd_buf_puts(b, ",\"psi_full_avg10\":");
+	json_double(b, r->psi_full_avg10, 2, true);
 	vmpd_buf_puts(b, "}\n");
 }
 

@@ -69,6 +69,8 @@ struct vmpd_request {
 	vmp_mode mode;
 	bool eventfd, stream;
 	bool debounce; /* "debounce[=CONFIG]": transitions instead of pressure events */
+	bool forecast; /* "forecast[=SECONDS]": the stream carries OOM forecasts too */
+	double forecast_s; /* its threshold; 0: the model's default */
 	struct vmp_debounce_config debounce_cfg;
 	/* unsubscribe */
 	uint64_t id;
@@ -134,6 +136,7 @@ struct vmpd_sub_info {
 	const char *args;
 	bool eventfd, stream;
 	const char *debounce; /* the canonical config; NULL: not debounced */
+	double forecast;  /* the forecast threshold in seconds; 0: no forecasts */
 	uint64_t events; /* notifications delivered */
 };
 void vmpd_fmt_subscribed(struct vmpd_buf *b, const struct vmpd_sub_info *s);
@@ -163,6 +166,9 @@ void vmpd_fmt_pressure(struct vmpd_buf *b, uint64_t id, const char *tail, size_t
 void vmpd_fmt_transition(struct vmpd_buf *b, uint64_t id, const char *cgroup,
 			 const struct vmp_transition *t);
 void vmpd_fmt_removed(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const char *cgroup);
+/* A `forecast` subscription's forecast or its clearing (docs/protocol.md). */
+void vmpd_fmt_forecast(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const char *cgroup,
+		       const struct vmp_fc_result *r);
 void vmpd_fmt_dropped(struct vmpd_buf *b, uint64_t count);
 
 /* "2026-11-25T17:04:44.149Z": UTC, milliseconds. */

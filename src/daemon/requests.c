@@ -117,12 +117,25 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 		reply_error(d, c, req->verb, e, msg);
 		return;
 	}
+	if (req->forecast && (rc = vmpd_fc_add(d, req->cgroup, req->forecast_s, vmpd_sub_forecast, cs, &cs->fc))) {
+		vmpd_sub_release(d, cs);
+		if (rc == -ENOTSUP)
+			snprintf(msg, sizeof(msg), "the %s source has no files to forecast from", d->source_name);
+		else
+			snprintf(msg, sizeof(msg), "cannot forecast cgroup %s: %s", req->cgroup,
+				 rc == -ENOENT ? "no such memory cgroup" : strerror(-rc));
+		reply_error(d, c, req->verb, -rc, msg);
+		return;
+	}
+	if (cs->fc)
+		cs->fc_warn = req->forecast_s > 0 ? req->forecast_s : VMPD_FORECAST_DEFAULT_S;
 	struct vmpd_sub_info info = {.id = cs->id,
 				     .cgroup = req->cgroup,
 				     .args = cs->args,
 				     .eventfd = cs->efd >= 0,
 				     .stream = cs->stream,
-				     .debounce = cs->db_text};
+				     .debounce = cs->db_text,
+				     .forecast = cs->fc_warn};
 	vmpd_buf_reset(&d->scratch);
 	vmpd_fmt_subscribed(&d->scratch, &info);
 	struct vmpd_buf *b = &d->scratch;
@@ -166,6 +179,7 @@ static void list(struct vmpd *d, struct vmpd_client *c)
 					     .eventfd = cs->efd >= 0,
 					     .stream = cs->stream,
 					     .debounce = cs->db_text,
+					     .forecast = cs->fc_warn,
 					     .events = cs->m.events};
 		vmpd_fmt_list_item(b, &info, first);
 		first = false;

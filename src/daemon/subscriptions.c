@@ -603,6 +603,7 @@ static void csub_free(struct vmpd *d, struct vmpd_csub *cs)
 		vmpd_uid_debounced(d, cs->client->uid, -1);
 	if (cs->efd >= 0)
 		close(cs->efd);
+	vmpd_fc_release(d, cs->fc);
 	free(cs->db_text);
 	free(cs->args);
 	free(cs);

@@ -26,8 +26,7 @@ V1_NAME=vmp-record-v1
 V1_SUBDIRS=child
 . "$(dirname "$0")/../lib/v1cgroup.sh"
 
-echo 32M >"$CG/memory.limit_in_bytes" || { no "set a 32M limit"; tap_done record-v1-live; }
-[ -f "$CG/memory.memsw.limit_in_bytes" ] && echo 32M >"$CG/memory.memsw.limit_in_bytes" 2>/dev/null
+v1_limit 32M || { no "set a 32M limit"; tap_done record-v1-live; }
 mkdir "$CG/child"
 
 "$V" record child --cgroup-root "$CG" --duration 1 -o "$T/child.vmpt" 2>"$T/child.err"

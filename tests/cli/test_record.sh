@@ -9,10 +9,8 @@
 set -u
 V=$1
 D=$2
-T=$(mktemp -d)
-pids=""
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
 . "$(dirname "$0")/../lib/tap.sh"
+tap_scratch
 # "<cgroup>: N notifications in ..." of a watch or record summary
 summary() { sed -n 's/^vmpressure: [^ ]*: \([0-9]*\) notifications in .*/\1/p' "$1" | tail -1; }
 # a listener's count in `replay` output

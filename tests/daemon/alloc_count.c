@@ -198,15 +198,9 @@ int open(const char *path, int flags, ...)
 	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 }
 
-int open64(const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	int mode = mode_of(flags, ap);
-	va_end(ap);
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
-}
+/* The 64 forms are the same code (openat takes any offset), so aliases:
+ * one body, and __builtin_return_address() still names their caller. */
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 int openat(int dir, const char *path, int flags, ...)
 {
@@ -218,15 +212,7 @@ int openat(int dir, const char *path, int flags, ...)
 	return (int)syscall(SYS_openat, dir, path, flags, mode);
 }
 
-int openat64(int dir, const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	int mode = mode_of(flags, ap);
-	va_end(ap);
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, dir, path, flags, mode);
-}
+int openat64(int dir, const char *path, int flags, ...) __attribute__((alias("openat")));
 
 int __open_2(const char *path, int flags)
 {
@@ -234,11 +220,7 @@ int __open_2(const char *path, int flags)
 	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, 0);
 }
 
-int __open64_2(const char *path, int flags)
-{
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, 0);
-}
+int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
 
 int __openat_2(int dir, const char *path, int flags)
 {

@@ -351,6 +351,35 @@ int cu_wait_exit(pid_t pid, int timeout_ms)
 	}
 }
 
+bool cu_stop_daemon(pid_t pid, int timeout_ms, int *status)
+{
+	kill(pid, SIGTERM);
+	*status = cu_wait_exit(pid, timeout_ms);
+	if (*status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return false;
+	}
+	return true;
+}
+
+int cu_argv_append(char **argv, int n, int max, va_list ap)
+{
+	char *a;
+	while ((a = va_arg(ap, char *)) && n < max - 1)
+		argv[n++] = a;
+	argv[n] = NULL;
+	return n;
+}
+
+void cu_block_stop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigprocmask(SIG_BLOCK, mask, NULL);
+}
+
 pid_t cu_spawn_daemon(char *const argv[], const char *socket, const char *errpath, int timeout_ms, int *status)
 {
 	/* A child must not inherit unwritten TAP output: some runtimes (TSan)

@@ -12,6 +12,8 @@
 #ifndef VMPD_CLIENT_UTIL_H
 #define VMPD_CLIENT_UTIL_H
 
+#include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +72,12 @@ pid_t cu_spawn_daemon(char *const argv[], const char *socket, const char *errpat
 		      int timeout_ms, int *status);
 /* Wait up to timeout_ms for pid to exit; its wait status, or -1. */
 int cu_wait_exit(pid_t pid, int timeout_ms);
+/* SIGTERM, then cu_wait_exit() into *status; one that does not exit in
+ * time is killed and reaped, and the answer is false. */
+bool cu_stop_daemon(pid_t pid, int timeout_ms, int *status);
+/* Append ap's strings, up to a NULL, to argv from argv[n] on, keeping room
+ * for the NULL written after them (argv holds max); the new count. */
+int cu_argv_append(char **argv, int n, int max, va_list ap);
 
 /* Descriptors open in a process; VmRSS in KiB. -1 on error. */
 int cu_count_fds(pid_t pid);
@@ -97,5 +105,8 @@ bool cu_file_contains(const char *path, const char *needle);
 
 double cu_now(void);
 void cu_sleep_ms(int ms);
+/* A helper that runs until told to stop: SIGTERM and SIGINT blocked and
+ * put in *mask, for sigwait() or a signalfd. */
+void cu_block_stop_signals(sigset_t *mask);
 
 #endif

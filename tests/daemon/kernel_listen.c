@@ -7,6 +7,8 @@
  * being what its eventfd counted. The reference the v1 live test compares
  * vmpressured and `vmpressure watch` with.
  */
+#include "client_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,10 +25,7 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	cu_block_stop_signals(&mask);
 	int n = argc - 2;
 	int efd[64];
 	if (n > 64)

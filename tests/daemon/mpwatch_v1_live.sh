@@ -39,8 +39,7 @@ client() { # endpoint outfile
 	pids="$pids $last"
 }
 
-echo 32M >"$CG/memory.limit_in_bytes" || { no "set a 32M limit"; echo "1..$n"; exit 1; }
-[ -f "$CG/memory.memsw.limit_in_bytes" ] && echo 32M >"$CG/memory.memsw.limit_in_bytes" 2>/dev/null
+v1_limit 32M || { no "set a 32M limit"; echo "1..$n"; exit 1; }
 echo "# cgroup $CG (as $CGREL), temporary files in $T"
 
 "$KL" "$CG" low critical >"$T/kernel.out" 2>"$T/kernel.err" &
@@ -98,8 +97,7 @@ rmdir "$CG/later"
 check "removing the cgroup wakes its client with 'X'" wait_for "$T/later1.out" "^wake .* 1\$" 300
 check "... and keeps the connection" kill -0 "$c1"
 check "... logged" grep -q "cgroup $CGREL/later was removed" "$T/daemon.log"
-mkdir "$CG/later" && echo 16M >"$CG/later/memory.limit_in_bytes"
-[ -f "$CG/later/memory.memsw.limit_in_bytes" ] && echo 16M >"$CG/later/memory.memsw.limit_in_bytes" 2>/dev/null
+mkdir "$CG/later" && v1_limit 16M "$CG/later"
 watching() { grep -c "endpoint $T/mp/later: watching cgroup $CGREL/later" "$T/daemon.log"; }
 i=0
 while [ $i -lt 500 ] && [ "$(watching)" -lt 2 ]; do sleep 0.01; i=$((i + 1)); done

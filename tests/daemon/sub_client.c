@@ -58,10 +58,7 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	cu_block_stop_signals(&mask);
 	int sfd = signalfd(-1, &mask, 0);
 	struct cu_conn c;
 	if (cu_connect(&c, argv[1], false)) {

@@ -67,24 +67,9 @@ static pid_t start_daemon(const char *sock, const char *errlog, int *status, ...
 	argv[n++] = (char *)sock;
 	va_list ap;
 	va_start(ap, status);
-	char *a;
-	while ((a = va_arg(ap, char *)) && n < 31)
-		argv[n++] = a;
+	cu_argv_append(argv, n, 32, ap);
 	va_end(ap);
-	argv[n] = NULL;
 	return cu_spawn_daemon(argv, sock, errlog, TIMEOUT, status);
-}
-
-static bool stop_daemon(pid_t pid, int *st)
-{
-	kill(pid, SIGTERM);
-	*st = cu_wait_exit(pid, TIMEOUT);
-	if (*st == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return false;
-	}
-	return true;
 }
 
 static bool status_field(struct cu_conn *c, const char *key, uint64_t *v)
@@ -300,7 +285,7 @@ static void trace_counts(const char *trace_name, bool with_slow_reader)
 	cu_close(&all_efd);
 	cu_close(&all_stream);
 	cu_close(&ctl);
-	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: SIGTERM: exit 0", trace_name);
+	CHECK(cu_stop_daemon(pid, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: SIGTERM: exit 0", trace_name);
 }
 
 /* ---- 2. requests and errors ---------------------------------------------------------- */
@@ -561,7 +546,7 @@ static void requests(void)
 	cu_close(&flood);
 	cu_close(&other);
 
-	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	CHECK(cu_stop_daemon(pid, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	struct stat sb;
 	CHECK(lstat(sock, &sb) != 0 && errno == ENOENT, "the socket is removed");
 }
@@ -617,7 +602,7 @@ static void connection_limit(void)
 	CHECK(back, "once one has gone, a new connection is served again");
 	for (int i = 1; i < n; i++)
 		cu_close(&cs[i]);
-	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "... and the daemon exits 0");
+	CHECK(cu_stop_daemon(pid, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "... and the daemon exits 0");
 }
 
 /* ---- 2a'. out of descriptors ------------------------------------------------------- */
@@ -636,7 +621,7 @@ static void fd_exhaustion(void)
 	struct rlimit rl = {.rlim_cur = 32, .rlim_max = 32};
 	if (prlimit(pid, RLIMIT_NOFILE, &rl, NULL) != 0) {
 		printf("ok %d - # SKIP prlimit on the daemon: %s\n", ++check_count, strerror(errno));
-		stop_daemon(pid, &st);
+		cu_stop_daemon(pid, TIMEOUT, &st);
 		return;
 	}
 	enum { N = 40 };
@@ -678,7 +663,7 @@ static void fd_exhaustion(void)
 	      N - N / 2);
 	for (int i = N / 2; i < N; i++)
 		cu_close(&cs[i]);
-	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the daemon exits 0");
+	CHECK(cu_stop_daemon(pid, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the daemon exits 0");
 	char logp[600];
 	snprintf(logp, sizeof(logp), "%s", path_in_tmp("fds.err"));
 	FILE *f = fopen(logp, "r");
@@ -754,7 +739,7 @@ static void permissions(void)
 	waitpid(child, NULL, 0);
 	CHECK(!strcmp(res, "ANES"),
 	      "uid 65534: EACCES on a 0700 cgroup, ENOTSUP on a 0755 one, ENOENT on none, status works (%s)", res);
-	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "v1 fixture daemon: exit 0");
+	CHECK(cu_stop_daemon(pid, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "v1 fixture daemon: exit 0");
 }
 
 /* ---- 3. lifecycle ----------------------------------------------------------------- */
@@ -850,7 +835,7 @@ static void lifecycle(void)
 		cu_sleep_ms(10);
 	CHECK(cu_file_contains(logf, "SIGUSR1: source started"), "SIGUSR1 starts the trace");
 
-	CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	CHECK(cu_stop_daemon(pid, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	CHECK(recv_notify(nfd, "STOPPING=1", 2000), "STOPPING=1 on $NOTIFY_SOCKET");
 	CHECK(lstat(sock, &sb) != 0, "the socket is removed on exit");
 	CHECK(cu_file_contains(logf, "stopped"), "the log says it stopped");
@@ -866,7 +851,7 @@ static void lifecycle(void)
 	pid = start_daemon(stale, path_in_tmp("stale.err"), &st, "--trace", trace, NULL);
 	CHECK(pid > 0, "the daemon starts over a stale socket");
 	if (pid > 0)
-		CHECK(stop_daemon(pid, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "... and stops");
+		CHECK(cu_stop_daemon(pid, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "... and stops");
 
 	/* a regular file where the socket should be */
 	const char *notsock = path_in_tmp("file.sock");

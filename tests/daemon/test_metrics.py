@@ -26,32 +26,19 @@ textfile every 0.2 s. Scrapes before, during and after the run:
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 DAEMON, CLI, DATA, PROMTOOL = sys.argv[1:5]
 TRACE = os.path.join(DATA, "anon1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
+from daemon import cleanup, procs, scratch, text as read, wait_for  # noqa: E402
 
-
-
-
-T = tempfile.mkdtemp(prefix="vmp-metrics-")
-procs = []
-
-
-def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(T, ignore_errors=True)
+T = scratch("vmp-metrics-")
 
 
 def start(*args, log=None):
@@ -62,24 +49,6 @@ def start(*args, log=None):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     procs.append(p)
     return p, sock, log
-
-
-def wait_for(pred, timeout=20.0, step=0.02):
-    t = time.monotonic() + timeout
-    while time.monotonic() < t:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
 
 
 def port_of(log):

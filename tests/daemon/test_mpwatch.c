@@ -222,11 +222,8 @@ static pid_t start_daemon(const char *trace, const char *log, int *status, ...)
 	argv[n++] = "--trace-hold";
 	va_list ap;
 	va_start(ap, status);
-	char *a;
-	while ((a = va_arg(ap, char *)) && n < 31)
-		argv[n++] = a;
+	cu_argv_append(argv, n, 32, ap);
 	va_end(ap);
-	argv[n] = NULL;
 	return cu_spawn_daemon(argv, sock, log, TIMEOUT, status);
 }
 
@@ -277,18 +274,6 @@ static bool daemon_answers(void)
 	bool ok = cu_request(&c, "status\n", r, sizeof(r), NULL, NULL, NULL, TIMEOUT) && cu_json_is(r, "ok", "true");
 	cu_close(&c);
 	return ok;
-}
-
-static bool stop_daemon(pid_t pid, int *st)
-{
-	kill(pid, SIGTERM);
-	*st = cu_wait_exit(pid, TIMEOUT);
-	if (*st == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return false;
-	}
-	return true;
 }
 
 /* ---- 1. a kernel capture, three levels --------------------------------------------- */
@@ -364,7 +349,7 @@ static void levels_on_capture(void)
 	CHECK(cu_file_contains(log, "asked for some 200000 us per 2000000 us"), "systemd's trigger is understood");
 	CHECK(kill(d, 0) == 0 && daemon_answers(), "the daemon still runs and answers on its control socket");
 
-	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	CHECK(cu_stop_daemon(d, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	CHECK(access(ep[0], F_OK) != 0 && access(ep[1], F_OK) != 0 && access(ep[2], F_OK) != 0,
 	      "the endpoint sockets are removed");
 	double end = cu_now() + 5;
@@ -463,7 +448,7 @@ static void low_only(void)
 	CHECK(got > 0 && got < wl && logged,
 	      "the slow client had %llu bytes waiting, the other %llu notifications coalesced and logged", (unsigned long long)got,
 	      (unsigned long long)(wl - got));
-	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	CHECK(cu_stop_daemon(d, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	mc_stop(ms, 2);
 }
 
@@ -679,7 +664,7 @@ static void sd_event_client(void)
 	/* The sd-event clients go first: to them the daemon's end would be an
 	 * end-of-file, readable for ever. */
 	mc_stop(ms, 2);
-	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	CHECK(cu_stop_daemon(d, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	mc_stop(ms + 2, 2);
 
 	/* b. Low windows only: sd-event at low is woken, at critical never. */
@@ -708,7 +693,7 @@ static void sd_event_client(void)
 	CHECK(ms[1].wakes == 0 && !ms[1].exited, "sd-event at critical: never woken by low windows (%llu wakes)",
 	      (unsigned long long)ms[1].wakes);
 	mc_stop(ms, 2);
-	CHECK(stop_daemon(d, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
+	CHECK(cu_stop_daemon(d, TIMEOUT, &st) && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SIGTERM: exit 0");
 	mc_stop(ms + 2, 1);
 }
 

@@ -573,7 +573,14 @@ static void test_debounce(void)
 {
 	struct vmpd_request req;
 	char msg[512];
-	CHECK(parse("subscribe a/b low stream", &req, msg, sizeof(msg)) == 0 && !req.debounce, "no debounce flag: raw");
+	CHECK(parse("subscribe a/b low stream", &req, msg, sizeof(msg)) == 0 && !req.debounce && !req.forecast,
+	      "no debounce flag: raw");
+	CHECK(parse("subscribe a/b low forecast stream", &req, msg, sizeof(msg)) == 0 && req.forecast &&
+		      req.forecast_s == 0,
+	      "forecast: the default threshold");
+	CHECK(parse("subscribe a/b low stream eventfd debounce forecast=12.5", &req, msg, sizeof(msg)) == 0 &&
+		      req.forecast && req.forecast_s == 12.5 && req.debounce && req.eventfd,
+	      "forecast=12.5 with every other flag");
 	CHECK(parse("subscribe a/b low debounce stream", &req, msg, sizeof(msg)) == 0 && req.debounce && req.stream &&
 		      req.debounce_cfg.enter == 2 && req.debounce_cfg.window_ns == 1000000000ull,
 	      "debounce alone: the defaults, before or after stream");
@@ -592,7 +599,14 @@ static void test_debounce(void)
 		{"subscribe a low stream debounce debounce=enter=3", EPROTO, "given twice"},
 		{"subscribe a low stream debounce=", EPROTO, "unknown flag"},
 		{"subscribe a low stream debouncex", EPROTO, "unknown flag"},
-		{"subscribe a low stream eventfd debounce extra", EPROTO, "fields"},
+		{"subscribe a low stream eventfd debounce forecast extra", EPROTO, "fields"},
+		{"subscribe a low stream eventfd debounce extra", EPROTO, "unknown flag"},
+		{"subscribe a low eventfd forecast", EPROTO, "'forecast' needs 'stream'"},
+		{"subscribe a low stream forecast forecast=3", EPROTO, "'forecast' given twice"},
+		{"subscribe a low stream forecast=0", EINVAL, "bad forecast threshold '0'"},
+		{"subscribe a low stream forecast=1.2345", EINVAL, "bad forecast threshold"},
+		{"subscribe a low stream forecast=1e3", EINVAL, "bad forecast threshold"},
+		{"subscribe a low stream forecast=", EPROTO, "unknown flag"},
 		{"subscribe a low stream debounce=window=0s", EINVAL, "byte 7: window '0s'"},
 		{"subscribe a low stream debounce=enter=2,leave=2", EINVAL, "leave must be below enter"},
 		{"subscribe a/../b low stream debounce=enter=0", EINVAL, "bad cgroup path"},

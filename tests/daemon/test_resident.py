@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 DAEMON, DATA = sys.argv[1:3]
@@ -35,27 +34,10 @@ SANITIZER = "--sanitizer" in sys.argv
 TRACE = os.path.join(DATA, "file1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
+from daemon import cleanup, procs, scratch, text, wait_for  # noqa: E402
 
-T = tempfile.mkdtemp(prefix="vmp-resident-")
+T = scratch("vmp-resident-")
 os.chmod(T, 0o755)
-procs = []
-
-
-def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(T, ignore_errors=True)
-
-
-def wait_for(cond, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
 
 
 def start(*args, prefix=(), env=None, name=None, pre=None, sockdir=T):
@@ -67,14 +49,6 @@ def start(*args, prefix=(), env=None, name=None, pre=None, sockdir=T):
     procs.append(p)
     up = wait_for(lambda: os.path.exists(sock) or p.poll() is not None)
     return p, sock, log, up and p.poll() is None
-
-
-def text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def status_field(pid, key):

@@ -41,12 +41,10 @@ where libsystemd 254 can be built against, the unmodified sd-event client
 import fcntl
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -54,28 +52,11 @@ DAEMON, CLI, DATA = sys.argv[1:4]
 TRACE = os.path.join(DATA, "anon1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
+from daemon import cleanup, procs, scratch, wait_for  # noqa: E402
 
 CGROUP, ARGS = "aa", "low,hierarchy"
-T = tempfile.mkdtemp(prefix="vmp-restart-")
+T = scratch("vmp-restart-")
 SOCK = os.path.join(T, "control")
-procs = []
-
-
-def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(T, ignore_errors=True)
-
-
-def wait_for(cond, timeout=20.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.005)
-    return cond()
 
 
 def expected():

@@ -29,7 +29,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -38,35 +37,10 @@ SANITIZER = "--sanitizer" in sys.argv
 TRACE = os.path.join(DATA, "file1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
+from daemon import cleanup, procs, scratch, text, wait_for  # noqa: E402
 
 ALWAYS = ["execve", "exit", "exit_group", "getrlimit", "rt_sigreturn", "sigreturn"]
-T = tempfile.mkdtemp(prefix="vmp-unit-")
-procs = []
-
-
-def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(T, ignore_errors=True)
-
-
-def wait_for(cond, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
-
-
-def text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
+T = scratch("vmp-unit-")
 
 
 def expand(group, seen):

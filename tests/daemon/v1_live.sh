@@ -43,9 +43,7 @@ json_total() { # the sum of the pressure events' counts in a watch --json file
 	sed -n 's/.*"event":"pressure".*"count":\([0-9]*\).*/\1/p' "$1" | awk '{s += $1} END {print s + 0}'
 }
 
-echo 32M >"$CG/memory.limit_in_bytes" || { no "set a 32M limit"; echo "1..$n"; exit 1; }
-# No swap for it either, so that anonymous memory past the limit means OOM.
-[ -f "$CG/memory.memsw.limit_in_bytes" ] && echo 32M >"$CG/memory.memsw.limit_in_bytes" 2>/dev/null
+v1_limit 32M || { no "set a 32M limit"; echo "1..$n"; exit 1; }
 mkdir "$CG/child"
 echo "# cgroup $CG (as $CGREL), temporary files in $T"
 

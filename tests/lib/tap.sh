@@ -1,8 +1,10 @@
 # Sourced by the shell tests: TAP on stdout. ok/no count and print one
 # check; check runs a command whose success is the check; skip skips the
 # whole test ("1..0 # SKIP why", exit 0) before any check ran; wait_for
-# polls a file for a pattern; tap_done prints the plan (and, given a name,
-# a summary comment) and exits 0 only if no check failed.
+# polls a file for a pattern; tap_scratch makes $T, a scratch directory
+# removed when the test ends (kept with KEEP=1), and then kills the
+# processes the test added to $pids; tap_done prints the plan (and, given
+# a name, a summary comment) and exits 0 only if no check failed.
 # Sourced as `. "$(dirname "$0")/../lib/tap.sh"`: meson runs the tests by
 # their path.
 n=0
@@ -26,6 +28,11 @@ wait_for() { # file pattern [tries of 10 ms: 1000, 10 s]
 		i=$((i + 1))
 	done
 	return 1
+}
+tap_scratch() {
+	T=$(mktemp -d)
+	pids=""
+	trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
 }
 tap_done() { # [name]
 	echo "1..$n"

@@ -4,8 +4,8 @@
 # test may create, removed first) before sourcing. Skips (TAP "1..0 # SKIP")
 # when not root, without a v1 memory controller, or when a cgroup cannot be
 # created. Defines: parent, CG (its path), CGREL (relative to the hierarchy's
-# root), T (a temporary directory), pids (killed at the end), and ok, no,
-# check, wait_for.
+# root), T (a temporary directory), pids (killed at the end), v1_limit, and
+# ok, no, check, wait_for.
 . "$(dirname "$0")/../lib/tap.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root to create memory cgroups"
 mnt=/sys/fs/cgroup/memory
@@ -36,4 +36,11 @@ v1_cleanup() {
 }
 trap v1_cleanup EXIT
 trap 'exit 1' INT TERM HUP
+v1_limit() { # size [cgroup: $CG]; fails if the memory limit cannot be set
+	# memory+swap too where swap is accounted: anonymous memory past the
+	# limit then means the OOM killer, not swap.
+	echo "$1" >"${2:-$CG}/memory.limit_in_bytes" || return 1
+	[ ! -f "${2:-$CG}/memory.memsw.limit_in_bytes" ] || echo "$1" >"${2:-$CG}/memory.memsw.limit_in_bytes" 2>/dev/null
+	return 0
+}
 

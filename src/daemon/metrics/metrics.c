@@ -203,6 +203,20 @@ void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t
 			}
 	}
 
+	if (di && di->netas) {
+		family(b, "vmpressure_oom_eta_seconds", "gauge",
+		       "The OOM forecast of the cgroup: seconds until its OOM kill at the present growth of what "
+		       "reclaim cannot free against the nearest limit (docs/forecast.md); +Inf when nothing "
+		       "grows toward a limit.");
+		for (size_t i = 0; i < di->netas; i++) {
+			vmpd_buf_puts(b, "vmpressure_oom_eta_seconds{");
+			label(b, "cgroup", di->etas[i].cgroup, true);
+			if (di->etas[i].eta < 0)
+				vmpd_buf_puts(b, "} +Inf\n");
+			else
+				vmpd_buf_printf(b, "} %.3f\n", di->etas[i].eta);
+		}
+	}
 	if (di) {
 		family(b, "vmpressured_build_info", "gauge",
 		       "Always 1: the daemon's version and pressure source as labels.");

@@ -63,9 +63,17 @@ struct vmpd_procinfo {
 	uint64_t max_fds;       /* the soft RLIMIT_NOFILE */
 };
 
+/* A --metrics-cgroup's OOM forecast: vmpressure_oom_eta_seconds. */
+struct vmpd_eta {
+	const char *cgroup;
+	double eta;             /* seconds; negative: none (+Inf) */
+};
+
 struct vmpd_daemoninfo {
 	const char *version, *source;
 	uint64_t clients, subscriptions, listeners, dropped;
+	const struct vmpd_eta *etas; /* sorted by cgroup */
+	size_t netas;
 };
 
 /*

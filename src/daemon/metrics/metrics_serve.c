@@ -57,7 +57,29 @@ struct vmpd_metrics {
 	char (*args)[24];
 	size_t n, cap;
 	double now;
+	/* the --metrics-cgroup forecasts (none on a trace source) */
+	struct vmpd_fcsink **fc;
+	struct vmpd_eta *etas;
+	size_t nfc;
 };
+
+static void collect_eta(void *arg, const char *cgroup, double warn_s, double eta)
+{
+	(void)warn_s;
+	struct vmpd_metrics *m = arg;
+	/* a cgroup's eta is the same for every follower (only the warning
+	 * threshold differs): the first found */
+	for (size_t i = 0; i < m->nfc; i++)
+		if (!strcmp(m->etas[i].cgroup, cgroup) && m->etas[i].eta == -2) {
+			m->etas[i].eta = eta;
+			return;
+		}
+}
+
+static int by_cgroup(const void *a, const void *b)
+{
+	return strcmp(((const struct vmpd_eta *)a)->cgroup, ((const struct vmpd_eta *)b)->cgroup);
+}
 
 int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char *err, size_t cap)
 {
@@ -171,6 +193,14 @@ void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b)
 		qsort(m->series, m->n, sizeof(*m->series), by_labels);
 	struct vmpd_procinfo p;
 	vmpd_procinfo_read(&p);
+	for (size_t i = 0; i < m->nfc; i++)
+		m->etas[i].eta = -2; /* not yet collected */
+	vmpd_fc_foreach(d, collect_eta, m);
+	for (size_t i = 0; i < m->nfc; i++)
+		if (m->etas[i].eta == -2)
+			m->etas[i].eta = -1;
+	if (m->nfc)
+		qsort(m->etas, m->nfc, sizeof(*m->etas), by_cgroup);
 	struct vmpd_daemoninfo di = {
 		.version = VMP_VERSION_STRING,
 		.source = d->source_name,
@@ -178,6 +208,8 @@ void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b)
 		.subscriptions = d->nsubs,
 		.listeners = vmpd_subs_shared_count(d),
 		.dropped = d->dropped,
+		.etas = m->etas,
+		.netas = m->nfc,
 	};
 	vmpd_metrics_format(b, m->series, m->n, &p, &di);
 }
@@ -282,7 +314,24 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 		w = &root;
 		nw = 1;
 	}
+	m->fc = calloc(nw, sizeof(*m->fc));
+	m->etas = calloc(nw, sizeof(*m->etas));
+	if (!m->fc || !m->etas)
+		return VMPD_EXIT_OSERR;
 	for (size_t i = 0; i < nw; i++) {
+		/* One forecast per cgroup, for vmpressure_oom_eta_seconds; a
+		 * trace has no files to forecast from. */
+		bool dup = false;
+		for (size_t k = 0; k < m->nfc; k++)
+			dup |= !strcmp(m->etas[k].cgroup, w[i].cgroup);
+		int frc = dup ? 0 : vmpd_fc_add(d, w[i].cgroup, 0, NULL, NULL, &m->fc[m->nfc]);
+		char *cg = !dup && !frc ? strdup(w[i].cgroup) : NULL;
+		if (cg)
+			m->etas[m->nfc++] = (struct vmpd_eta){.cgroup = cg, .eta = -1};
+		else if (!dup && !frc)
+			vmpd_fc_release(d, m->fc[m->nfc]);
+		else if (!dup && frc != -ENOTSUP)
+			vmpd_log(VMPD_LOG_WARNING, "--metrics-cgroup %s: no OOM forecast: %s", w[i].text, strerror(-frc));
 		int rc = vmpd_sub_pin(d, w[i].cgroup, w[i].level, w[i].mode);
 		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "--metrics-cgroup %s: %s", w[i].text,
@@ -360,6 +409,12 @@ void vmpd_metrics_fini(struct vmpd *d)
 	free(m->tmp);
 	free(m->series);
 	free(m->args);
+	for (size_t i = 0; i < m->nfc; i++) {
+		vmpd_fc_release(d, m->fc[i]);
+		free((char *)m->etas[i].cgroup);
+	}
+	free(m->fc);
+	free(m->etas);
 	vmpd_buf_free(&m->buf);
 	free(m);
 	d->metrics = NULL;

@@ -42,6 +42,7 @@
 #include "trace/trace.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -200,6 +201,17 @@ static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m,
 		put(rec, vmp__samples_fmt_cgroup(rec->buf, sizeof(rec->buf), vmp_group_path(groups[i]), &c[i]));
 }
 
+/* "# estimator <text>": a comment to vmptrace and the sample lines, read
+ * back by vmp_estimate_run() (docs/estimator.md). */
+static void on_note(void *arg, const char *text)
+{
+	struct vmp_recorder *rec = arg;
+	if (rec->err || rec->ended || strchr(text, '\n'))
+		return;
+	int n = snprintf(rec->buf, sizeof(rec->buf), "# estimator %s\n", text);
+	put(rec, n > 0 && (size_t)n < sizeof(rec->buf) ? n : -ENOBUFS);
+}
+
 void vmp__recorder_gone(struct vmp_recorder *rec, const char *path)
 {
 	if (rec->err || rec->ended)
@@ -230,6 +242,7 @@ int vmp__recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg)
 	rec->tap.call = on_call;
 	rec->tap.sample = on_sample;
 	rec->tap.gone = on_gone;
+	rec->tap.note = on_note;
 	rec->tap.arg = rec;
 	*out = rec;
 	return 0;
