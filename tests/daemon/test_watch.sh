@@ -15,14 +15,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 . "$(dirname "$0")/../lib/tap.sh"
-wait_socket() { # path
-	i=0
-	while [ $i -lt 500 ]; do
-		[ -S "$1" ] && return 0
-		sleep 0.01
-		i=$((i + 1))
-	done
-	return 1
+# The socket file exists from bind(), before listen(): a watch that
+# connects then is refused and falls back in-process. "serving on" is
+# logged once the daemon accepts.
+wait_serving() { # socket log
+	wait_for "$2" "serving on $1 " 3000
 }
 strip_time() { sed 's/"time":"[^"]*",//' "$1"; }
 strip_clock() { cut -c13- "$1"; }
@@ -31,7 +28,7 @@ trace=$DATA/file1.vmpt
 S=$T/control
 "$D" --socket "$S" --trace "$trace" --speed 0 --trace-hold 2>"$T/daemon.err" &
 dpid=$!
-check "the daemon is up" wait_socket "$S"
+check "the daemon is up" wait_serving "$S" "$T/daemon.err"
 
 # Through the daemon, human and JSON, for two listeners of the trace.
 "$V" watch fa --level low --mode default --json --socket "$S" -n 69 -t 20 >"$T/d1.json" 2>"$T/d1.err" &
@@ -40,7 +37,7 @@ w1=$!
 w2=$!
 # Both must have subscribed before the replay starts.
 i=0
-while [ $i -lt 500 ] && ! { grep -q watching "$T/d1.err" 2>/dev/null && grep -q watching "$T/d2.err" 2>/dev/null; }; do
+while [ $i -lt 3000 ] && ! { grep -q watching "$T/d1.err" 2>/dev/null && grep -q watching "$T/d2.err" 2>/dev/null; }; do
 	sleep 0.01
 	i=$((i + 1))
 done
@@ -104,7 +101,7 @@ fi
 "$V" watch fa --socket "$S" -t 2 >/dev/null 2>"$T/e7" &
 w3=$!
 i=0
-while [ $i -lt 500 ] && ! grep -q watching "$T/e7" 2>/dev/null; do sleep 0.01; i=$((i + 1)); done
+while [ $i -lt 3000 ] && ! grep -q watching "$T/e7" 2>/dev/null; do sleep 0.01; i=$((i + 1)); done
 kill "$dpid"
 wait "$dpid"
 ds=$?
@@ -143,7 +140,7 @@ else
 fi
 "$D" --source v1 --cgroup-root "$V1" --socket "$T/v1r.sock" >/dev/null 2>"$T/v1r.err" &
 vpid=$!
-check "with the right (writable cgroup.event_control) it serves" wait_socket "$T/v1r.sock"
+check "with the right (writable cgroup.event_control) it serves" wait_serving "$T/v1r.sock" "$T/v1r.err"
 kill $vpid 2>/dev/null
 wait $vpid
 
@@ -154,7 +151,7 @@ chmod 755 "$CG" "$PR"
 chmod 700 "$CG/a"
 "$D" --source v2 $R --socket "$T/v2.sock" >/dev/null 2>"$T/v2.err" &
 vpid=$!
-check "a v2 daemon on the fixture serves" wait_socket "$T/v2.sock"
+check "a v2 daemon on the fixture serves" wait_serving "$T/v2.sock" "$T/v2.err"
 if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 	n=$((n + 1))
 	echo "ok $n # SKIP watch as nobody through the daemon: needs root and setpriv to become nobody"
