@@ -37,6 +37,7 @@ import time
 DAEMON, DATA, PROMTOOL, MPC = sys.argv[1:5]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
+from daemon import serving  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="vmp-fcd-")
 procs = []
@@ -264,7 +265,8 @@ def main():
     p2 = subprocess.Popen([DAEMON, "--socket", sock2, "--log-file", log2, "--trace", os.path.join(DATA, "anon1.vmpt"),
                            "--trace-hold"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     procs.append(p2)
-    if ok(wait_for(lambda: os.path.exists(sock2)), "a trace daemon"):
+    # "serving on" is logged once it listens; the socket file exists from bind(), before.
+    if ok(wait_for(lambda: serving(log2, sock2)), "a trace daemon"):
         c2 = Client(sock2)
         c2.send("subscribe / low stream forecast")
         r = c2.take(lambda o: o.get("reply") == "subscribe")

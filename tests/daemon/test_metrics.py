@@ -36,7 +36,7 @@ DAEMON, CLI, DATA, PROMTOOL = sys.argv[1:5]
 TRACE = os.path.join(DATA, "anon1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
-from daemon import cleanup, procs, scratch, text as read, wait_for  # noqa: E402
+from daemon import cleanup, procs, scratch, serving, text as read, wait_for  # noqa: E402
 
 T = scratch("vmp-metrics-")
 
@@ -172,7 +172,8 @@ def main():
                          "--metrics-listen", "127.0.0.1:0", "--metrics-textfile", tf,
                          "--metrics-interval", "0.2")
     port = wait_for(lambda: port_of(log))
-    if not ok(port and wait_for(lambda: os.path.exists(sock)), "the daemon is up; the log names the port"):
+    # "serving on" is logged once it listens; the socket file exists from bind(), before.
+    if not ok(port and wait_for(lambda: serving(log, sock)), "the daemon is up; the log names the port"):
         print(read(log))
         return
     st, hdrs, body = get(port)

@@ -37,7 +37,7 @@ SANITIZER = "--sanitizer" in sys.argv
 TRACE = os.path.join(DATA, "file1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
-from daemon import cleanup, procs, scratch, text, wait_for  # noqa: E402
+from daemon import cleanup, procs, scratch, serving, text, wait_for  # noqa: E402
 
 ALWAYS = ["execve", "exit", "exit_group", "getrlimit", "rt_sigreturn", "sigreturn"]
 T = scratch("vmp-unit-")
@@ -104,7 +104,9 @@ def run_daemon(name, syscalls):
                           "--trace-hold", "--memory-pressure-endpoint", f"{ep} fa low"],
                          stderr=open(log, "w"), env=env)
     procs.append(p)
-    up = wait_for(lambda: os.path.exists(sock) or p.poll() is not None) and p.poll() is None
+    # Not the socket file: it exists from bind(), before listen() (a client
+    # connecting in between is refused). "serving on" is logged after.
+    up = wait_for(lambda: serving(log, sock) or p.poll() is not None) and p.poll() is None
     return p, sock, ep, log, notify, up
 
 

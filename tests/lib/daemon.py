@@ -50,3 +50,10 @@ def text(path):
             return f.read().decode("utf-8", "replace")
     except OSError:
         return ""
+
+
+def serving(log, sock):
+    """Has the daemon logged that it serves on sock? Wait for this, not for
+    the socket file: bind() makes the file before listen() makes it answer,
+    and a client connecting in between is refused as if no daemon ran."""
+    return f"serving on {sock} " in text(log)
