@@ -111,7 +111,7 @@ static void prio_text(unsigned set, char *buf, size_t cap)
 
 static void on_text(const char *text, size_t len, void *arg)
 {
-	cli_buf_add(arg, text, len);
+	vmp__buf_add(arg, text, len);
 }
 
 int cmd_estimate(int argc, char **argv)
@@ -126,7 +126,7 @@ int cmd_estimate(int argc, char **argv)
 	int status = EXIT_OK;
 	char *buf = NULL;
 	vmp_estimate *est = NULL;
-	struct cli_buf ob = {0};
+	struct vmp__buf ob = {0};
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -258,7 +258,7 @@ int cmd_estimate(int argc, char **argv)
 		if (!f)
 			werr = errno;
 		else {
-			if (fwrite(ob.p, 1, ob.n, f) != ob.n)
+			if (fwrite(ob.p, 1, ob.len, f) != ob.len)
 				werr = errno ? errno : EIO;
 			if (fflush(f) != 0 && !werr)
 				werr = errno ? errno : EIO;

@@ -136,7 +136,7 @@ int cmd_record(int argc, char **argv)
 		if ((rc = cli_source_new(&o, &src)) != 0)
 			return rc;
 	}
-	const char *kname = cli_kind_name(vmp_source_kind(src));
+	const char *kname = vmp_source_kind_name(vmp_source_kind(src));
 
 	struct rec r = {.out_name = strcmp(out_path, "-") ? out_path : "standard output"};
 	r.out = strcmp(out_path, "-") ? fopen(out_path, "w") : stdout;
@@ -176,10 +176,10 @@ int cmd_record(int argc, char **argv)
 
 	int sfd = cli_stop_signalfd();
 	bool tty = isatty(2);
-	double start = cli_now_s(), next_progress = start + 1;
+	double start = vmp__mono_s(), next_progress = start + 1;
 	struct pollfd pfd[2] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
 	while (!r.removed && !r.werr && (!o.max_count || r.seen < o.max_count)) {
-		double now = cli_now_s();
+		double now = vmp__mono_s();
 		int ms = tty ? (int)((next_progress - now) * 1000) + 1 : -1;
 		if (o.limit >= 0) {
 			double left = start + o.limit - now;
@@ -203,15 +203,15 @@ int cmd_record(int argc, char **argv)
 			status = EXIT_SOFTWARE;
 			break;
 		}
-		if (tty && cli_now_s() >= next_progress) {
+		if (tty && vmp__mono_s() >= next_progress) {
 			fprintf(stderr, "\r%s: %.0f s, %" PRIu64 " records, %" PRIu64 " notifications ", prog,
-				cli_now_s() - start, r.lines, r.seen);
+				vmp__mono_s() - start, r.lines, r.seen);
 			next_progress += 1;
 		}
 	}
 	if (tty)
 		fputc('\n', stderr);
-	double dur = cli_now_s() - start;
+	double dur = vmp__mono_s() - start;
 	rc = vmp_source_record_end(src);
 	if (rc == -EILSEQ) {
 		fprintf(stderr, "%s record: stopped early: a cgroup name has a space or a control character, "

@@ -262,7 +262,7 @@ int cmd_watch(int argc, char **argv)
 	if (!wd) {
 		if ((rc = cli_source_new(&o, &src)) != 0)
 			return rc;
-		w.source_name = cli_kind_name(vmp_source_kind(src));
+		w.source_name = vmp_source_kind_name(vmp_source_kind(src));
 		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
 		    vmp_source_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
@@ -274,7 +274,7 @@ int cmd_watch(int argc, char **argv)
 			cfg->kind = VMP_SOURCE_MACHINE;
 			if ((rc = cli_source_new(&o, &src)) != 0)
 				return rc;
-			w.source_name = cli_kind_name(vmp_source_kind(src));
+			w.source_name = vmp_source_kind_name(vmp_source_kind(src));
 			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
 		}
 		if (rc) {
@@ -308,7 +308,7 @@ int cmd_watch(int argc, char **argv)
 		watch_debounce_set_exec(w.db, w.ex);
 
 	int sfd = cli_stop_signalfd();
-	double start = cli_now_s();
+	double start = vmp__mono_s();
 	int status = EXIT_OK;
 	struct pollfd pfd[3] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
 				{.fd = sfd, .events = POLLIN},
@@ -317,7 +317,7 @@ int cmd_watch(int argc, char **argv)
 	while (!w.removed && (!w.max_count || (w.db ? watch_debounce_count(w.db) : w.seen) < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
-			double left = start + timeout - cli_now_s();
+			double left = start + timeout - vmp__mono_s();
 			if (left <= 0)
 				break;
 			ms = (int)(left * 1000) + 1;
@@ -372,7 +372,7 @@ int cmd_watch(int argc, char **argv)
 		if (pfd[2].revents && watch_exec_dispatch(w.ex) != 0)
 			break;
 	}
-	double dur = cli_now_s() - start;
+	double dur = vmp__mono_s() - start;
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
 		w.removed ? "; the cgroup was removed" : "");

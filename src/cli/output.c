@@ -43,33 +43,6 @@ void cli_json_str(const char *s)
 	putchar('"');
 }
 
-bool cli_buf_reserve(struct cli_buf *b, size_t len)
-{
-	if (b->oom)
-		return false;
-	if (b->n + len > b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 1 << 16;
-		while (ncap < b->n + len)
-			ncap *= 2;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return false;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	return true;
-}
-
-void cli_buf_add(struct cli_buf *b, const char *text, size_t len)
-{
-	if (!cli_buf_reserve(b, len))
-		return;
-	memcpy(b->p + b->n, text, len);
-	b->n += len;
-}
-
 void cli_print_count(unsigned id, uint64_t count)
 {
 	printf("%u %" PRIu64 "\n", id, count);

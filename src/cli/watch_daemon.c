@@ -309,7 +309,7 @@ static int read_reply(struct watch_daemon *wd, struct jobj *obj, double deadline
 				continue;
 			return 0;
 		}
-		int ms = (int)((deadline - cli_now_s()) * 1000);
+		int ms = (int)((deadline - vmp__mono_s()) * 1000);
 		if (ms <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = wd->fd, .events = POLLIN};
@@ -323,8 +323,6 @@ static int read_reply(struct watch_daemon *wd, struct jobj *obj, double deadline
 		}
 	}
 }
-
-static const char *const kind_names[] = {"auto", "cgroup-v1", "cgroup-v2", "machine", "trace"};
 
 /* A name the protocol can carry: printable ASCII, no space. */
 static bool protocol_safe(const char *s)
@@ -367,7 +365,7 @@ int watch_daemon_open(struct watch_daemon **out, const char *path, const char *c
 	int rc = 0;
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		rc = WATCH_NO_DAEMON;
-	double deadline = cli_now_s() + HANDSHAKE_MS / 1000.0;
+	double deadline = vmp__mono_s() + HANDSHAKE_MS / 1000.0;
 	struct jobj *o = malloc(sizeof(*o));
 	if (!o)
 		rc = -ENOMEM;
@@ -381,7 +379,8 @@ int watch_daemon_open(struct watch_daemon **out, const char *path, const char *c
 		snprintf(wd->source, sizeof(wd->source), "%.31s", jstr(o, "source"));
 	else if (!rc)
 		rc = WATCH_NO_DAEMON;
-	if (!rc && want != VMP_SOURCE_AUTO && (unsigned)want < 5 && strcmp(wd->source, kind_names[want]) != 0)
+	if (!rc && want != VMP_SOURCE_AUTO && vmp_source_kind_name(want) &&
+	    strcmp(wd->source, vmp_source_kind_name(want)) != 0)
 		rc = WATCH_NO_DAEMON; /* the daemon watches with another source than asked for */
 	/* subscribe */
 	if (!rc) {

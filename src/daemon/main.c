@@ -91,17 +91,6 @@ static void usage(FILE *f)
 		"74 cannot read the trace file\n");
 }
 
-static const char *kind_name(enum vmp_source_kind k)
-{
-	switch (k) {
-	case VMP_SOURCE_V1: return "cgroup-v1";
-	case VMP_SOURCE_V2: return "cgroup-v2";
-	case VMP_SOURCE_MACHINE: return "machine";
-	case VMP_SOURCE_TRACE: return "trace";
-	default: return "auto";
-	}
-}
-
 static void on_signal(struct vmpd *d, int signo)
 {
 	switch (signo) {
@@ -447,8 +436,8 @@ int main(int argc, char **argv)
 
 	struct vmpd d = {.epfd = -1, .signals.fd = -1, .backoff.fd = -1, .listener.fd = -1};
 	d.max_clients = VMPD_MAX_CLIENTS;
-	d.t0 = vmpd_now();
-	vmpd_buf_init(&d.scratch);
+	d.t0 = vmp__mono_s();
+	vmp__buf_init(&d.scratch);
 	d.on_signal = on_signal;
 
 	rc = vmp_source_new(&d.src, &cfg, &terr);
@@ -462,7 +451,7 @@ int main(int argc, char **argv)
 			status = rc == -EINVAL ? VMPD_EXIT_BADTRACE : VMPD_EXIT_IOERR;
 		} else {
 			vmpd_log(VMPD_LOG_ERR, "no %s source on this machine (cgroup root %s): %s",
-				 cfg.kind == VMP_SOURCE_AUTO ? "usable" : kind_name(cfg.kind),
+				 cfg.kind == VMP_SOURCE_AUTO ? "usable" : vmp_source_kind_name(cfg.kind),
 				 cfg.cgroup_root ? cfg.cgroup_root : "the default", strerror(-rc));
 			status = VMPD_EXIT_UNAVAILABLE;
 		}
@@ -470,7 +459,7 @@ int main(int argc, char **argv)
 		return status;
 	}
 	enum vmp_source_kind kind = vmp_source_kind(d.src);
-	d.source_name = kind_name(kind);
+	d.source_name = vmp_source_kind_name(kind);
 	d.check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
 	d.cgroup_root = cfg.cgroup_root ? cfg.cgroup_root
 			: kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
@@ -532,7 +521,7 @@ int main(int argc, char **argv)
 	vmpd_socket_close(&sock, socket_path);
 	vmpd_service_fini(&d);
 	vmpd_loop_fini(&d);
-	vmpd_buf_free(&d.scratch);
+	vmp__buf_free(&d.scratch);
 	vmpd_log(VMPD_LOG_INFO, "stopped");
 	vmpd_log_close();
 	return status;

@@ -13,7 +13,7 @@
 
 static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 {
-	struct vmpd_buf *b = &d->scratch;
+	struct vmp__buf *b = &d->scratch;
 	int rc = b->oom ? -ENOMEM : vmpd_client_reply(c, b->p, b->len, fd);
 	if (rc)
 		vmpd_client_close(c, "out of memory for a reply");
@@ -22,7 +22,7 @@ static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 static void reply_error(struct vmpd *d, struct vmpd_client *c, enum vmpd_verb verb, int err,
 			const char *msg)
 {
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_error(&d->scratch, verb, err, msg);
 	send_buf(d, c, -1);
 }
@@ -89,9 +89,9 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 				     .eventfd = cs->efd >= 0,
 				     .stream = cs->stream,
 				     .debounce = cs->db_text};
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_subscribed(&d->scratch, &info);
-	struct vmpd_buf *b = &d->scratch;
+	struct vmp__buf *b = &d->scratch;
 	rc = b->oom ? -ENOMEM : vmpd_client_reply(c, b->p, b->len, cs->efd);
 	if (rc) {
 		/* Without its reply (and fd) the subscription is useless. */
@@ -109,7 +109,7 @@ static void unsubscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd
 	for (struct vmpd_csub *cs = c->subs; cs; cs = cs->cnext)
 		if (cs->id == req->id) {
 			vmpd_sub_release(d, cs);
-			vmpd_buf_reset(&d->scratch);
+			vmp__buf_reset(&d->scratch);
 			vmpd_fmt_unsubscribed(&d->scratch, req->id);
 			send_buf(d, c, -1);
 			return;
@@ -121,8 +121,8 @@ static void unsubscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd
 
 static void list(struct vmpd *d, struct vmpd_client *c)
 {
-	struct vmpd_buf *b = &d->scratch;
-	vmpd_buf_reset(b);
+	struct vmp__buf *b = &d->scratch;
+	vmp__buf_reset(b);
 	vmpd_fmt_list_begin(b);
 	bool first = true;
 	for (struct vmpd_csub *cs = c->subs; cs; cs = cs->cnext) {
@@ -144,13 +144,13 @@ static void status(struct vmpd *d, struct vmpd_client *c)
 {
 	struct vmpd_status st = {
 		.source = d->source_name,
-		.uptime_s = vmpd_now() - d->t0,
+		.uptime_s = vmp__mono_s() - d->t0,
 		.clients = d->nclients,
 		.subscriptions = d->nsubs,
 		.events = d->events,
 		.dropped = d->dropped,
 	};
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_status(&d->scratch, &st);
 	send_buf(d, c, -1);
 }
@@ -169,7 +169,7 @@ void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_
 	else
 		switch (req->verb) {
 		case VMPD_VERB_HELLO:
-			vmpd_buf_reset(&d->scratch);
+			vmp__buf_reset(&d->scratch);
 			vmpd_fmt_hello(&d->scratch);
 			send_buf(d, c, -1);
 			break;

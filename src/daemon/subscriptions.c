@@ -83,7 +83,7 @@ struct vmpd_subs {
 	struct vmpd_shared **buckets;
 	size_t nbuckets, count;
 	struct vmpd_shared *reap;
-	struct vmpd_buf tail, line;
+	struct vmp__buf tail, line;
 	bool have_tail;               /* tail holds this source event's text */
 	struct vmpd_member *debounced; /* every member with a db */
 	struct vmpd_io timer;         /* their ticks: CLOCK_MONOTONIC */
@@ -167,8 +167,8 @@ int vmpd_subs_init(struct vmpd *d)
 		free(s);
 		return -ENOMEM;
 	}
-	vmpd_buf_init(&s->tail);
-	vmpd_buf_init(&s->line);
+	vmp__buf_init(&s->tail);
+	vmp__buf_init(&s->line);
 	s->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s->timer.ready = on_timer;
 	int rc = s->timer.fd < 0 ? -errno : vmpd_loop_add(d, &s->timer, EPOLLIN);
@@ -226,13 +226,6 @@ static void member_unlink(struct vmpd_member *m)
 	m->shared = NULL;
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct vmpd_member *m = arg;
@@ -256,7 +249,7 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 		/* EAGAIN: re-armed meanwhile; ticking is harmless anyway */
 	}
 	d->subs->armed = 0;
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = vmp__mono_ns();
 	for (struct vmpd_member *m = d->subs->debounced; m; m = m->dnext)
 		vmp_debounce_tick(m->db, now);
 }
@@ -488,11 +481,11 @@ static void stream_event(struct vmpd_member *m, const struct vmp_source_event *e
 	struct vmpd_csub *cs = csub_of(m);
 	struct vmpd_subs *s = cs->client->d->subs;
 	if (!s->have_tail) {
-		vmpd_buf_reset(&s->tail);
+		vmp__buf_reset(&s->tail);
 		vmpd_fmt_pressure_tail(&s->tail, ev);
 		s->have_tail = true;
 	}
-	vmpd_buf_reset(&s->line);
+	vmp__buf_reset(&s->line);
 	vmpd_fmt_pressure(&s->line, cs->id, s->tail.p, s->tail.len);
 	if (s->tail.oom || s->line.oom)
 		vmpd_client_drop(cs->client);
@@ -504,7 +497,7 @@ static void stream_transition(struct vmpd_member *m, const struct vmp_transition
 {
 	struct vmpd_csub *cs = csub_of(m);
 	struct vmpd_subs *s = cs->client->d->subs;
-	vmpd_buf_reset(&s->line);
+	vmp__buf_reset(&s->line);
 	vmpd_fmt_transition(&s->line, cs->id, vmpd_sub_cgroup(cs), t);
 	if (s->line.oom)
 		vmpd_client_drop(cs->client);
@@ -520,7 +513,7 @@ static void client_removed(struct vmpd_member *m, const struct vmp_source_event 
 	efd_add(cs->efd, ev->count ? ev->count : 1);
 	if (cs->stream) {
 		struct vmpd_subs *s = d->subs;
-		vmpd_buf_reset(&s->line);
+		vmp__buf_reset(&s->line);
 		vmpd_fmt_removed(&s->line, cs->id, ev->time_ns, ev->cgroup);
 		if (!s->line.oom)
 			vmpd_client_event(cs->client, s->line.p, s->line.len, true);
@@ -629,8 +622,8 @@ void vmpd_subs_fini(struct vmpd *d)
 		vmpd_loop_del(d, &s->timer);
 		close(s->timer.fd);
 	}
-	vmpd_buf_free(&s->tail);
-	vmpd_buf_free(&s->line);
+	vmp__buf_free(&s->tail);
+	vmp__buf_free(&s->line);
 	free(s);
 	d->subs = NULL;
 }

@@ -42,7 +42,7 @@
  * arrives.
  */
 #include "engine/engine.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -111,6 +111,7 @@
  * and the snapshots, so everything here is testable with made-up numbers.
  */
 #include "estimator/internal.h"
+#include "util/util.h"
 #include "sources/tap.h"
 
 #include <errno.h>
@@ -222,14 +223,6 @@ void vmp__est_stats(const struct vmp_est *e, struct vmp_est_stats *out)
 }
 
 /* ---- small helpers ----------------------------------------------------- */
-
-static size_t hash_str(const char *p)
-{
-	uint64_t h = 1469598103934665603u; /* FNV-1a */
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 1099511628211u;
-	return (size_t)(h ^ (h >> 29));
-}
 
 static size_t hash_ptr(const void *p)
 {
@@ -361,7 +354,7 @@ static int find_entry(const struct vmp_est *e, const char *path)
 	if (!e->idx_cap)
 		return -1;
 	size_t mask = e->idx_cap - 1;
-	for (size_t b = hash_str(path) & mask;; b = (b + 1) & mask) {
+	for (size_t b = vmp__hash_str(path) & mask;; b = (b + 1) & mask) {
 		uint32_t v = e->idx[b];
 		if (!v)
 			return -1;
@@ -489,7 +482,7 @@ static int rebuild_entries(struct vmp_est *e, uint64_t now, size_t n,
 	e->idx = nidx;
 	e->idx_cap = icap;
 	for (i = 0; i < total; i++) {
-		size_t b = hash_str(ne[i].path) & (icap - 1);
+		size_t b = vmp__hash_str(ne[i].path) & (icap - 1);
 		while (nidx[b])
 			b = (b + 1) & (icap - 1);
 		nidx[b] = (uint32_t)(i + 1);

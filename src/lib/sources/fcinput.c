@@ -311,16 +311,8 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 			    (unsigned)kind);
 		return -EINVAL;
 	}
-	if (kind == VMP_SOURCE_AUTO) {
-		char buf[4096];
-		snprintf(buf, sizeof(buf), "%s/cgroup.event_control", c.cgroup_root ? c.cgroup_root : "/sys/fs/cgroup/memory");
-		if (access(buf, F_OK) == 0)
-			kind = VMP_SOURCE_V1;
-		else {
-			snprintf(buf, sizeof(buf), "%s/cgroup.controllers", c.cgroup_root ? c.cgroup_root : "/sys/fs/cgroup");
-			kind = access(buf, F_OK) == 0 ? VMP_SOURCE_V2 : VMP_SOURCE_MACHINE;
-		}
-	}
+	if (kind == VMP_SOURCE_AUTO)
+		kind = vmp__source_detect(&c);
 	char *norm = vmp__cgroup_normalize(cgroup);
 	if (!norm) {
 		vmp__errorf(err, 0, "'%.64s' is not a cgroup path below the root (no '..', no control characters)",

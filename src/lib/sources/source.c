@@ -7,7 +7,7 @@
  */
 #include "sources/source.h"
 #include "sources/record.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +28,7 @@ static bool exists(const char *path)
 
 /* AUTO: the v1 memory controller if it is mounted (the exact case), else
  * cgroup v2 with the memory controller, else the machine alone. */
-static enum vmp_source_kind detect(const struct vmp_source_config *cfg)
+enum vmp_source_kind vmp__source_detect(const struct vmp_source_config *cfg)
 {
 	char buf[4096];
 	const char *v1 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup/memory";
@@ -68,7 +68,7 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 		c.idle_interval_ms = 1000;
 	if (!c.busy_interval_ms)
 		c.busy_interval_ms = 20;
-	enum vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? detect(&c) : c.kind;
+	enum vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? vmp__source_detect(&c) : c.kind;
 
 	struct vmp_source *src = calloc(1, sizeof(*src));
 	if (!src)
@@ -135,6 +135,12 @@ VMP_EXPORT void vmp_source_free(vmp_source *src)
 VMP_EXPORT enum vmp_source_kind vmp_source_kind(const vmp_source *src)
 {
 	return src ? src->kind : VMP_SOURCE_AUTO;
+}
+
+VMP_EXPORT const char *vmp_source_kind_name(enum vmp_source_kind kind)
+{
+	static const char *const names[] = {"auto", "cgroup-v1", "cgroup-v2", "machine", "trace"};
+	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : NULL;
 }
 
 VMP_EXPORT int vmp_source_subscribe(vmp_source *src, const char *cgroup, const char *args,
