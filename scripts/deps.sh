@@ -2,7 +2,8 @@
 # Install what building and testing vmpressure needs on Debian, and only
 # what is missing (an up-to-date machine costs one dpkg query).
 #   deps.sh build   compiler, meson, ninja        (to build and run)
-#   deps.sh test    + clang and its sanitizer/libFuzzer runtime, what
+#   deps.sh test    + clang and its sanitizer/libFuzzer runtime, socat and
+#                   mandoc (the documentation tests: examples, man lint), what
 #                   the package suite needs (dpkg-buildpackage's build-essential
 #                   and debhelper, mmdebstrap for the chroot, lintian), and
 #                   promtool (from Debian's prometheus package, extracted
@@ -118,6 +119,7 @@ fetch_libsystemd() {
 	rm -rf "$dst" && mv "$dst.new" "$dst"
 }
 want="gcc libc6-dev meson ninja-build pkg-config"
+[ "${1:-build}" = test ] && want="$want socat mandoc"
 [ "${1:-build}" = test ] && want="$want clang libclang-rt-14-dev python3"
 [ "${1:-build}" = test ] && want="$want build-essential debhelper dpkg-dev mmdebstrap lintian"
 [ "${1:-build}" = plot ] && want="chromium"

@@ -28,11 +28,12 @@ int cmd_estimate(int argc, char **argv);
 /* watch_daemon.c: `vmpressure watch` through vmpressured. */
 #include "vmpressure.h"
 #define WATCH_DEFAULT_SOCKET "/run/vmpressure/control"
-#define WATCH_NO_DAEMON 1 /* nothing (usable) answers: watch in-process */
+#include <errno.h>
+#define WATCH_NO_DAEMON (-ENOTCONN) /* nothing (usable) answers: watch in-process */
 struct watch_daemon;
 /* Connect, check the daemon's source against `want` (AUTO: any), and
- * subscribe with a stream. 0; WATCH_NO_DAEMON; or -errno of the daemon's
- * error reply with its message in err. */
+ * subscribe with a stream. 0; WATCH_NO_DAEMON; or another -errno, of the
+ * daemon's error reply, with its message in err. */
 int watch_daemon_open(struct watch_daemon **out, const char *path, const char *cgroup, const char *args,
 		      enum vmp_source_kind want, char *err, size_t errcap);
 const char *watch_daemon_source(const struct watch_daemon *wd);
@@ -40,6 +41,13 @@ int watch_daemon_fd(const struct watch_daemon *wd);
 /* Read what arrived and pass each event to fn; -EPIPE once the daemon has
  * closed the connection. */
 int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
+/* After the connection was lost: connect again, repeat the handshake and
+ * the subscription. 0 (watch_daemon_fd() is the new socket);
+ * WATCH_NO_DAEMON (nothing usable answers yet: try later); or -errno of
+ * the daemon's error reply, its message in err. */
+int watch_daemon_reconnect(struct watch_daemon *wd, char *err, size_t errcap);
+/* The daemon's uptime_s at the last handshake, -1 if it did not say. */
+double watch_daemon_uptime(const struct watch_daemon *wd);
 void watch_daemon_close(struct watch_daemon *wd);
 
 /* watch_exec.c: `vmpressure watch --exec CMD`. */
@@ -107,10 +115,22 @@ void cli_json_str(const char *s);
 void cli_print_count(unsigned id, uint64_t count);
 void cli_print_mismatch(unsigned id, uint64_t got, uint64_t expected);
 
-/* options.c: the options watch and record share, and an option's value
- * for every command. Each prints its error ("vmpressure CMD: ...") and
- * gives the exit code to return. */
+/*
+ * options.c: the options watch and record share, and an option's value
+ * for every command.
+ *
+ * Errors, in every command: a function prints its message ("vmpressure
+ * CMD: ...") and returns 0 or -errno; the exit status is chosen in the
+ * command's cmd_*() only. For the command line: -EINVAL a usage error
+ * (64), -EDOM a value that is not what the option takes (2), -ENOTSUP an
+ * option refused here (69): cli_opt_status().
+ */
 #include <stdint.h>
+/* A usage error: one line and where the options are listed (cmd NULL:
+ * the commands), not the whole help, so that the error stays on screen.
+ * Returns -EINVAL. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_opt_status(int rc);
 /* The value after argv[*i] (*i advances); NULL after "needs a value". */
 const char *cli_optval(const char *cmd, int argc, char **argv, int *i);
 /* A decimal number from 0 to max (seconds, a speed); false if not. */
@@ -124,6 +144,7 @@ struct cli_source_opts {
 	const char *cgroup;                   /* the CGROUP argument, "/" if none */
 	bool have_cgroup;
 	const char *level, *mode;             /* as given: "low", "hierarchy" */
+	const char *level_opt, *mode_opt;     /* the option that gave them: "-l", "--mode" */
 	uint64_t max_count;                   /* --count; 0: none */
 	double limit;                         /* the seconds of limit_long; -1: none */
 	bool speed_set;
@@ -135,15 +156,18 @@ void cli_source_opts_init(struct cli_source_opts *o, const char *cmd, const char
 			  const char *limit_long);
 #define CLI_OPT_OTHER (-1) /* not one of the shared options */
 /* Take argv[*i] and its value if it is a shared option: 0; CLI_OPT_OTHER;
- * or an exit code. */
+ * or -errno as above. */
 int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i);
-/* A word no option took: CGROUP, once; an unknown option is refused with
- * the usage. 0 or an exit code. */
-int cli_source_arg(struct cli_source_opts *o, const char *a, void (*usage)(FILE *f));
-/* After the options: check level,mode into o->args. 0 or an exit code. */
+/* A word no option took: CGROUP, once; an unknown option is refused.
+ * 0 or -EINVAL. */
+int cli_source_arg(struct cli_source_opts *o, const char *a);
+/* After the options: check --level and --mode (each quoted as typed) into
+ * o->args. 0 or -EDOM. */
 int cli_source_opts_finish(struct cli_source_opts *o);
-/* vmp_source_new() with the trace's or the source's error: 0 or an exit code. */
+/* vmp_source_new() with the trace's or the source's error printed: 0 or
+ * its -errno; cli_source_status() gives the exit status for it. */
 int cli_source_new(struct cli_source_opts *o, vmp_source **src);
+int cli_source_status(const struct cli_source_opts *o, int rc);
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);
 

@@ -49,20 +49,16 @@ int cmd_calc(int argc, char **argv)
 		else if (strcmp(argv[i], "--no-guard") == 0)
 			flags |= VMP_CALC_NO_GUARD;
 		else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "%s calc: unknown option '%s'\n", prog, argv[i]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_opt_status(cli_usage_error("calc", "unknown option '%s'", argv[i]));
 		} else if (nn < 2)
 			num[nn++] = argv[i];
 		else {
-			fprintf(stderr, "%s calc: too many arguments ('%s')\n", prog, argv[i]);
-			return EXIT_USAGE;
+			return cli_opt_status(cli_usage_error("calc", "too many arguments ('%s')", argv[i]));
 		}
 	}
-	if (nn != 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (nn != 2)
+		return cli_opt_status(cli_usage_error("calc", nn ? "RECLAIMED is missing: calc SCANNED RECLAIMED"
+							     : "SCANNED and RECLAIMED are missing: calc SCANNED RECLAIMED"));
 	uint64_t v[2];
 	static const char *const what[] = {"SCANNED", "RECLAIMED"};
 	for (int i = 0; i < 2; i++)

@@ -114,171 +114,134 @@ static void on_text(const char *text, size_t len, void *arg)
 	vmp__buf_add(arg, text, len);
 }
 
-int cmd_estimate(int argc, char **argv)
-{
-	const char *path = NULL, *out_path = NULL;
-	bool check = false, quiet = false;
+/* What the command line asked for. */
+struct estimate_opts {
+	bool help, check, quiet;
+	const char *path, *out_path;
 	struct vmp_estimate_config cfg;
-	vmp_estimate_config_init(&cfg);
-	struct vmp_estimate_listen *extra = NULL;
-	char **extra_buf = NULL;
-	size_t nextra = 0;
-	int status = EXIT_OK;
-	char *buf = NULL;
-	vmp_estimate *est = NULL;
-	struct vmp__buf ob = {0};
+	struct vmp_estimate_listen *extra; /* --listen, their groups in extra_buf */
+	char **extra_buf;
+	size_t nextra;
+};
 
+static void opts_free(struct estimate_opts *o)
+{
+	for (size_t i = 0; i < o->nextra; i++)
+		free(o->extra_buf[i]);
+	free(o->extra_buf);
+	free(o->extra);
+}
+
+/* --listen CGROUP:LEVEL[,MODE]: one more listener. */
+static int add_listen(struct estimate_opts *o, const char *val)
+{
+	const char *colon = strrchr(val, ':');
+	if (!colon || colon == val || !colon[1]) {
+		fprintf(stderr, "%s estimate: --listen '%s' is not CGROUP:LEVEL[,MODE]\n", prog, val);
+		return -EDOM;
+	}
+	struct vmp_estimate_listen *nx = realloc(o->extra, (o->nextra + 1) * sizeof(*nx));
+	char **nb = nx ? realloc(o->extra_buf, (o->nextra + 1) * sizeof(*nb)) : NULL;
+	if (nx)
+		o->extra = nx;
+	if (nb)
+		o->extra_buf = nb;
+	char *g = nb ? strndup(val, (size_t)(colon - val)) : NULL;
+	if (!g) {
+		fprintf(stderr, "%s estimate: out of memory\n", prog);
+		return -ENOMEM;
+	}
+	o->extra_buf[o->nextra] = g;
+	o->extra[o->nextra++] = (struct vmp_estimate_listen){.group = g, .args = colon + 1};
+	return 0;
+}
+
+/* 0 or -errno (cli.h), the message printed; opts_free() either way. */
+static int parse_opts(struct estimate_opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof(*o));
+	vmp_estimate_config_init(&o->cfg);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *val;
-#define NEEDVAL()                                                      \
-	do {                                                           \
-		if (!(val = cli_optval("estimate", argc, argv, &i))) { \
-			status = EXIT_USAGE;                           \
-			goto out;                                      \
-		}                                                      \
-	} while (0)
+		const char *val = NULL;
+		bool takes = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--prio") ||
+			     !strcmp(a, "--window-pages") || !strcmp(a, "--listen");
+		if (takes && !(val = cli_optval("estimate", argc, argv, &i)))
+			return -EINVAL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			goto out;
+			o->help = true;
+			return 0;
 		} else if (!strcmp(a, "--check")) {
-			check = true;
+			o->check = true;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-			quiet = true;
+			o->quiet = true;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			NEEDVAL();
-			out_path = val;
+			o->out_path = val;
 		} else if (!strcmp(a, "--prio")) {
-			NEEDVAL();
 			char err[160];
-			if (parse_prio(val, &cfg.prio, err, sizeof(err)) != 0) {
+			if (parse_prio(val, &o->cfg.prio, err, sizeof(err)) != 0) {
 				fprintf(stderr, "%s estimate: --prio '%s': %s\n", prog, val, err);
-				status = EXIT_BADINPUT;
-				goto out;
+				return -EDOM;
 			}
 		} else if (!strcmp(a, "--window-pages")) {
-			NEEDVAL();
 			char *end;
 			errno = 0;
 			unsigned long n = strtoul(val, &end, 10);
 			if (errno || *end || !*val || val[0] < '0' || val[0] > '9' || n == 0 || n > (1ul << 30)) {
 				fprintf(stderr, "%s estimate: --window-pages '%s' is not a number of pages from 1 to "
 						"1073741824\n", prog, val);
-				status = EXIT_BADINPUT;
-				goto out;
+				return -EDOM;
 			}
-			cfg.window_pages = (unsigned)n;
+			o->cfg.window_pages = (unsigned)n;
 		} else if (!strcmp(a, "--listen")) {
-			NEEDVAL();
-			const char *colon = strrchr(val, ':');
-			if (!colon || colon == val || !colon[1]) {
-				fprintf(stderr, "%s estimate: --listen '%s' is not CGROUP:LEVEL[,MODE]\n", prog, val);
-				status = EXIT_BADINPUT;
-				goto out;
-			}
-			struct vmp_estimate_listen *nx = realloc(extra, (nextra + 1) * sizeof(*nx));
-			char **nb = nx ? realloc(extra_buf, (nextra + 1) * sizeof(*nb)) : NULL;
-			if (nx)
-				extra = nx;
-			if (nb)
-				extra_buf = nb;
-			char *g = nb ? strndup(val, (size_t)(colon - val)) : NULL;
-			if (!g) {
-				fprintf(stderr, "%s estimate: out of memory\n", prog);
-				status = EXIT_SOFTWARE;
-				goto out;
-			}
-			extra_buf[nextra] = g;
-			extra[nextra++] = (struct vmp_estimate_listen){.group = g, .args = colon + 1};
+			int rc = add_listen(o, val);
+			if (rc)
+				return rc;
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "%s estimate: unknown option '%s'\n", prog, a);
-			usage(stderr);
-			status = EXIT_USAGE;
-			goto out;
-		} else if (!path) {
-			path = a;
+			return cli_usage_error("estimate", "unknown option '%s'", a);
+		} else if (!o->path) {
+			o->path = a;
 		} else {
-			fprintf(stderr, "%s estimate: one FILE only ('%s' is extra)\n", prog, a);
-			status = EXIT_USAGE;
-			goto out;
+			return cli_usage_error("estimate", "one FILE only ('%s' is extra)", a);
 		}
 	}
-	if (!path) {
-		usage(stderr);
-		status = EXIT_USAGE;
-		goto out;
-	}
-	if (out_path && !*out_path) {
-		fprintf(stderr, "%s estimate: -o: an empty file name\n", prog);
-		status = EXIT_USAGE;
-		goto out;
-	}
-	cfg.listen = extra;
-	cfg.nlisten = nextra;
+	if (!o->path)
+		return cli_usage_error("estimate", "FILE is missing: estimate FILE (a recording; '-': "
+						   "standard input)");
+	if (o->out_path && !*o->out_path)
+		return cli_usage_error("estimate", "-o: an empty file name");
+	o->cfg.listen = o->extra;
+	o->cfg.nlisten = o->nextra;
+	return 0;
+}
 
-	size_t len;
-	int rc = read_file(path, &buf, &len);
-	if (rc) {
-		fprintf(stderr, "%s estimate: cannot read '%s': %s\n", prog, path, strerror(-rc));
-		status = EXIT_IOERR;
-		goto out;
-	}
-	char prio[96];
-	prio_text(cfg.prio, prio, sizeof(prio));
-	if (out_path) {
-		char head[512];
-		int hn = snprintf(head, sizeof(head),
-				  "# vmptrace 1\n# estimated by vmpressure %s estimate from %s with prio=%s "
-				  "window_pages=%u\n", VMP_VERSION_STRING, strcmp(path, "-") ? path : "standard input",
-				  prio, cfg.window_pages);
-		if (hn > 0)
-			on_text(head, (size_t)hn < sizeof(head) ? (size_t)hn : sizeof(head) - 1, &ob);
-	}
-	struct vmp_error terr = {0};
-	rc = vmp_estimate_run(buf, len, &cfg, out_path ? on_text : NULL, &ob, &est, &terr);
-	const char *shown = strcmp(path, "-") ? path : "standard input";
-	if (rc == -ENOMEM || ob.oom) {
-		fprintf(stderr, "%s estimate: out of memory\n", prog);
-		status = EXIT_SOFTWARE;
-		goto out;
-	}
-	if (rc) {
-		if (terr.line)
-			fprintf(stderr, "%s estimate: %s:%lu: %s\n", prog, shown, terr.line, terr.msg);
-		else
-			fprintf(stderr, "%s estimate: %s: %s\n", prog, shown, terr.msg[0] ? terr.msg : strerror(-rc));
-		status = EXIT_BADINPUT;
-		goto out;
-	}
+/* The whole of ob to path ("-": standard output): 0 or -errno. */
+static int write_out(const char *path, const struct vmp__buf *ob)
+{
+	bool to_stdout = !strcmp(path, "-");
+	FILE *f = to_stdout ? stdout : fopen(path, "w");
+	if (!f)
+		return -errno;
+	int werr = 0;
+	if (fwrite(ob->p, 1, ob->len, f) != ob->len)
+		werr = errno ? errno : EIO;
+	if (fflush(f) != 0 && !werr)
+		werr = errno ? errno : EIO;
+	if (!to_stdout && fclose(f) != 0 && !werr)
+		werr = errno ? errno : EIO;
+	return -werr;
+}
 
-	if (out_path) {
-		bool to_stdout = !strcmp(out_path, "-");
-		FILE *f = to_stdout ? stdout : fopen(out_path, "w");
-		int werr = 0;
-		if (!f)
-			werr = errno;
-		else {
-			if (fwrite(ob.p, 1, ob.len, f) != ob.len)
-				werr = errno ? errno : EIO;
-			if (fflush(f) != 0 && !werr)
-				werr = errno ? errno : EIO;
-			if (!to_stdout && fclose(f) != 0 && !werr)
-				werr = errno ? errno : EIO;
-		}
-		if (werr) {
-			fprintf(stderr, "%s estimate: cannot write '%s': %s\n", prog, out_path, strerror(werr));
-			status = EXIT_IOERR;
-			goto out;
-		}
-		if (to_stdout)
-			quiet = true; /* the trace is standard output */
-	}
-
+/* The counts and the summary; EXIT_MISMATCH if --check finds one. */
+static int report(const struct estimate_opts *o, vmp_estimate *est, const char *shown, const char *prio,
+		  bool quiet)
+{
+	int status = EXIT_OK;
 	struct vmp_estimate_stats st;
 	vmp_estimate_stats(est, &st);
 	fprintf(stderr, "%s: %s: %" PRIu64 " samples (%" PRIu64 " cgroup snapshots) with prio=%s window_pages=%u: "
 			"%" PRIu64 " windows, %" PRIu64 " failed reclaim calls\n", prog, shown, st.steps,
-		st.cgroup_samples, prio, cfg.window_pages, st.windows, st.failed_calls);
+		st.cgroup_samples, prio, o->cfg.window_pages, st.windows, st.failed_calls);
 	size_t n = vmp_estimate_listener_count(est);
 	for (size_t i = 0; i < n; i++) {
 		struct vmp_estimate_listener l;
@@ -291,22 +254,86 @@ int cmd_estimate(int argc, char **argv)
 		fprintf(stderr, "%s:   listener %u (%s %s%s): %" PRIu64 " notifications: %" PRIu64 " low, %" PRIu64
 				" medium, %" PRIu64 " critical%s\n", prog, l.id, l.group, l.args, l.extra ? ", extra" : "",
 			l.count, l.by_level[0], l.by_level[1], l.by_level[2], rec);
-		if (check && l.has_expect && l.count != l.expect) {
+		if (o->check && l.has_expect && l.count != l.expect) {
 			cli_print_mismatch(l.id, l.count, l.expect);
 			status = EXIT_MISMATCH;
 		}
 	}
+	return status;
+}
+
+/* The second half of cmd_estimate(): read, estimate, write, report. Its
+ * exit status. */
+static int run(const struct estimate_opts *o, char **buf, struct vmp__buf *ob, vmp_estimate **est)
+{
+	const char *path = o->path, *out_path = o->out_path;
+	size_t len;
+	int rc = read_file(path, buf, &len);
+	if (rc) {
+		fprintf(stderr, "%s estimate: cannot read '%s': %s\n", prog, path, strerror(-rc));
+		return EXIT_IOERR;
+	}
+	char prio[96];
+	prio_text(o->cfg.prio, prio, sizeof(prio));
+	if (out_path) {
+		char head[512];
+		int hn = snprintf(head, sizeof(head),
+				  "# vmptrace 1\n# estimated by vmpressure %s estimate from %s with prio=%s "
+				  "window_pages=%u\n", VMP_VERSION_STRING, strcmp(path, "-") ? path : "standard input",
+				  prio, o->cfg.window_pages);
+		if (hn > 0)
+			on_text(head, (size_t)hn < sizeof(head) ? (size_t)hn : sizeof(head) - 1, ob);
+	}
+	struct vmp_error terr = {0};
+	rc = vmp_estimate_run(*buf, len, &o->cfg, out_path ? on_text : NULL, ob, est, &terr);
+	const char *shown = strcmp(path, "-") ? path : "standard input";
+	if (rc == -ENOMEM || ob->oom) {
+		fprintf(stderr, "%s estimate: out of memory\n", prog);
+		return EXIT_SOFTWARE;
+	}
+	if (rc) {
+		if (terr.line)
+			fprintf(stderr, "%s estimate: %s:%lu: %s\n", prog, shown, terr.line, terr.msg);
+		else
+			fprintf(stderr, "%s estimate: %s: %s\n", prog, shown, terr.msg[0] ? terr.msg : strerror(-rc));
+		return EXIT_BADINPUT;
+	}
+	bool quiet = o->quiet;
+	if (out_path) {
+		if ((rc = write_out(out_path, ob)) != 0) {
+			fprintf(stderr, "%s estimate: cannot write '%s': %s\n", prog, out_path, strerror(-rc));
+			return EXIT_IOERR;
+		}
+		if (!strcmp(out_path, "-"))
+			quiet = true; /* the trace is standard output */
+	}
+	int status = report(o, *est, shown, prio, quiet);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "%s estimate: writing standard output: %s\n", prog, strerror(errno));
 		status = EXIT_IOERR;
 	}
-out:
-	vmp_estimate_free(est);
-	free(buf);
-	free(ob.p);
-	for (size_t i = 0; i < nextra; i++)
-		free(extra_buf[i]);
-	free(extra_buf);
-	free(extra);
+	return status;
+}
+
+int cmd_estimate(int argc, char **argv)
+{
+	struct estimate_opts o;
+	int rc = parse_opts(&o, argc, argv);
+	int status;
+	if (rc) {
+		status = cli_opt_status(rc);
+	} else if (o.help) {
+		usage(stdout);
+		status = EXIT_OK;
+	} else {
+		char *buf = NULL;
+		struct vmp__buf ob = {0};
+		vmp_estimate *est = NULL;
+		status = run(&o, &buf, &ob, &est);
+		vmp_estimate_free(est);
+		free(buf);
+		free(ob.p);
+	}
+	opts_free(&o);
 	return status;
 }

@@ -264,9 +264,7 @@ int cmd_plot(int argc, char **argv)
 				return EXIT_BADINPUT;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "%s plot: unknown option '%s'\n", prog, a);
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_opt_status(cli_usage_error("plot", "unknown option '%s'", a));
 		} else if (!in) {
 			in = a;
 		} else {
@@ -274,10 +272,8 @@ int cmd_plot(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!in) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (!in)
+		return cli_opt_status(cli_usage_error("plot", "FILE is missing: plot FILE -o OUT.svg"));
 	if (!*out_path) {
 		fprintf(stderr, "%s plot: -o: an empty file name\n", prog);
 		return EXIT_USAGE;

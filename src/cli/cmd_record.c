@@ -8,8 +8,12 @@
  * not ours to tap. Progress and the summary go to standard error.
  *
  * cgroup v1 relays the kernel's own levels: no engine call to record. On
- * such a machine `auto` records the whole machine with the /proc/vmstat
- * estimator instead, and says so.
+ * such a machine `auto` records what can be recorded, the whole machine
+ * with the /proc/vmstat estimator, and says what that leaves out: reclaim
+ * inside a memory cgroup at its limit is not in /proc/vmstat (the kernel
+ * counts only global reclaim there), so the kernel's own notifications for
+ * '/' are counted beside the recording through the v1 source, and the
+ * difference is reported on standard error and in the file.
  */
 #include "cli.h"
 #include "vmpressure.h"
@@ -82,6 +86,14 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	r->by_level[ev->level] += ev->count;
 }
 
+/* The kernel's own notifications beside a machine-source recording on cgroup v1. */
+static void on_kernel_event(const struct vmp_source_event *ev, void *arg)
+{
+	uint64_t *n = arg;
+	if (!(ev->flags & VMP_EVENT_REMOVED))
+		*n += ev->count;
+}
+
 #define V1_WHY "cgroup v1 relays the kernel's own pressure levels, so there are no engine calls to record"
 static const char v1_why[] = V1_WHY;
 
@@ -100,12 +112,12 @@ int cmd_record(int argc, char **argv)
 			return EXIT_OK;
 		} else if ((orc = cli_source_opt(&o, argc, argv, &i)) != CLI_OPT_OTHER) {
 			if (orc)
-				return orc;
+				return cli_opt_status(orc);
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 			if (!(out_path = cli_optval("record", argc, argv, &i)))
 				return EXIT_USAGE;
-		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
-			return orc;
+		} else if ((orc = cli_source_arg(&o, a)) != 0) {
+			return cli_opt_status(orc);
 		}
 	}
 	const char *cgroup = o.cgroup;
@@ -115,26 +127,38 @@ int cmd_record(int argc, char **argv)
 	}
 	int rc = cli_source_opts_finish(&o);
 	if (rc)
-		return rc;
+		return cli_opt_status(rc);
 	const char *args = o.args;
-	vmp_source *src = NULL;
+	vmp_source *src = NULL, *v1 = NULL;
+	vmp_sub *v1_sub = NULL;
+	uint64_t kernel_seen = 0;
 	if ((rc = cli_source_new(&o, &src)) != 0)
-		return rc;
+		return cli_source_status(&o, rc);
 	if (vmp_source_kind(src) == VMP_SOURCE_V1) {
 		/* auto found cgroup v1: the machine's estimator is what we can
-		 * record, and only for the whole machine. */
-		vmp_source_free(src);
+		 * record, and only for the whole machine; the v1 source stays to
+		 * count what the kernel itself said meanwhile. */
+		v1 = src;
 		src = NULL;
 		if (strcmp(cgroup, "/") != 0) {
 			fprintf(stderr, "%s record: cgroup '%s': %s; on this machine only the whole machine "
 					"('/', with the /proc/vmstat estimator) can be recorded\n", prog, cgroup, v1_why);
+			vmp_source_free(v1);
 			return EXIT_UNAVAILABLE;
 		}
 		fprintf(stderr, "%s: %s; recording the whole machine with the /proc/vmstat estimator "
-				"(--source machine)\n", prog, v1_why);
+				"(--source machine), which sees global reclaim only: reclaim inside memory cgroups "
+				"at their limits is not in /proc/vmstat, so the kernel's own notifications for '/' "
+				"are counted beside it\n", prog, v1_why);
+		if (vmp_source_subscribe(v1, cgroup, args, on_kernel_event, &kernel_seen, &v1_sub) != 0) {
+			vmp_source_free(v1);
+			v1 = NULL;
+		}
 		o.cfg.kind = VMP_SOURCE_MACHINE;
-		if ((rc = cli_source_new(&o, &src)) != 0)
-			return rc;
+		if ((rc = cli_source_new(&o, &src)) != 0) {
+			vmp_source_free(v1);
+			return cli_source_status(&o, rc);
+		}
 	}
 	const char *kname = vmp_source_kind_name(vmp_source_kind(src));
 
@@ -177,7 +201,8 @@ int cmd_record(int argc, char **argv)
 	int sfd = cli_stop_signalfd();
 	bool tty = isatty(2);
 	double start = vmp__mono_s(), next_progress = start + 1;
-	struct pollfd pfd[2] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+	struct pollfd pfd[3] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN},
+				{.fd = v1 ? vmp_source_fd(v1) : -1, .events = POLLIN}};
 	while (!r.removed && !r.werr && (!o.max_count || r.seen < o.max_count)) {
 		double now = vmp__mono_s();
 		int ms = tty ? (int)((next_progress - now) * 1000) + 1 : -1;
@@ -188,7 +213,7 @@ int cmd_record(int argc, char **argv)
 			int dms = (int)(left * 1000) + 1;
 			ms = ms < 0 || dms < ms ? dms : ms;
 		}
-		int n = poll(pfd, 2, ms);
+		int n = poll(pfd, 3, ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -202,6 +227,12 @@ int cmd_record(int argc, char **argv)
 			fprintf(stderr, "%s record: %s\n", prog, strerror(-rc));
 			status = EXIT_SOFTWARE;
 			break;
+		}
+		int drc;
+		if (pfd[2].revents && (drc = vmp_source_dispatch(v1)) != 0) {
+			/* The comparison only: the recording goes on without it. */
+			pfd[2].fd = -1;
+			fprintf(stderr, "%s record: the cgroup v1 kernel count stopped: %s\n", prog, strerror(-drc));
 		}
 		if (tty && vmp__mono_s() >= next_progress) {
 			fprintf(stderr, "\r%s: %.0f s, %" PRIu64 " records, %" PRIu64 " notifications ", prog,
@@ -224,6 +255,16 @@ int cmd_record(int argc, char **argv)
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s; %" PRIu64 " records written to %s\n", prog, cgroup, r.seen, dur, r.by_level[0],
 		r.by_level[1], r.by_level[2], r.removed ? "; the cgroup was removed" : "", r.lines, r.out_name);
+	if (v1) {
+		/* Kept in the file too, as a comment (replay skips it). */
+		fprintf(r.out, "# cgroup v1: the kernel notified %" PRIu64 " times for %s at %s during this recording; "
+			       "it holds the /proc/vmstat estimator's %" PRIu64 "\n", kernel_seen, cgroup, args, r.seen);
+		fprintf(stderr, "%s: the kernel itself notified %" PRIu64 " times for %s at %s meanwhile (cgroup v1)%s\n",
+			prog, kernel_seen, cgroup, args,
+			kernel_seen > r.seen ? ": the rest came from reclaim the machine source cannot see, inside "
+					       "memory cgroups at their limits; on cgroup v2 the cgroup itself can be recorded"
+					     : "");
+	}
 	if (sfd >= 0)
 		close(sfd);
 	started = true;
@@ -241,5 +282,8 @@ out:
 	if (sub)
 		vmp_source_unsubscribe(src, sub);
 	vmp_source_free(src);
+	if (v1_sub)
+		vmp_source_unsubscribe(v1, v1_sub);
+	vmp_source_free(v1);
 	return status;
 }

@@ -55,20 +55,16 @@ int cmd_replay(int argc, char **argv)
 		else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)
 			quiet = true;
 		else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "%s replay: unknown option '%s'\n", prog, argv[i]);
-			usage(stderr);
-			return EXIT_USAGE;
+			return cli_opt_status(cli_usage_error("replay", "unknown option '%s'", argv[i]));
 		} else if (!path)
 			path = argv[i];
 		else {
-			fprintf(stderr, "%s replay: one FILE only ('%s' is extra)\n", prog, argv[i]);
-			return EXIT_USAGE;
+			return cli_opt_status(cli_usage_error("replay", "one FILE only ('%s' is extra)", argv[i]));
 		}
 	}
-	if (!path) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
+	if (!path)
+		return cli_opt_status(cli_usage_error("replay", "FILE is missing: replay [--check] [--events] FILE "
+							       "('-': standard input)"));
 
 	char *buf;
 	size_t len;

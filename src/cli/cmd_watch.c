@@ -136,6 +136,42 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	watch_exec_event(w->ex, ev, w->source_name, NULL, 0);
 }
 
+/* Reconnecting to a daemon that went away: the first try soon (a
+ * restart under systemd takes ~0.1 s), then doubling up to half a
+ * second, so that a watch is back within a second of the daemon's
+ * readiness and an absent daemon costs two connect()s a second. */
+#define RECONNECT_FIRST_S 0.05
+#define RECONNECT_MAX_S 0.5
+
+/* Back after a gap: say so on stderr, and in the output, so that what
+ * was missed is not hidden: notifications in between are unknown. */
+static void reconnected(struct watch *w, const char *cgroup, const char *path, double lost_at,
+			uint64_t lost_wall, double uptime)
+{
+	double gap = vmp__mono_s() - lost_at;
+	uint64_t now = vmp__realtime_ns();
+	char from[64], to[64];
+	fprintf(stderr, "%s watch: reconnected to vmpressured at %s after %.3f s (%s source); "
+			"notifications in that time are not known\n", prog, path, gap, w->source_name);
+	if (w->json) {
+		cli_fmt_time(lost_wall, from, sizeof(from), true);
+		cli_fmt_time(now, to, sizeof(to), true);
+		printf("{\"time\":\"%s\",\"event\":\"gap\",\"cgroup\":", to);
+		cli_json_str(cgroup);
+		printf(",\"from\":\"%s\",\"duration_s\":%.3f,\"daemon_uptime_s\":", from, gap);
+		if (uptime >= 0)
+			printf("%.3f", uptime);
+		else
+			printf("null");
+		printf(",\"source\":\"%s\"}\n", w->source_name);
+	} else {
+		cli_fmt_time(now, to, sizeof(to), false);
+		printf("%s  %-8s        %s  vmpressured was away for %.3f s: notifications in that time are not known\n",
+		       to, "gap", cgroup, gap);
+	}
+	fflush(stdout);
+}
+
 /* Seconds as whole milliseconds: 0 to a day. */
 static bool parse_ms(const char *val, unsigned *ms)
 {
@@ -146,99 +182,215 @@ static bool parse_ms(const char *val, unsigned *ms)
 	return true;
 }
 
-int cmd_watch(int argc, char **argv)
-{
-	struct watch w = {0};
-	struct cli_source_opts o;
-	cli_source_opts_init(&o, "watch", "-t", "--timeout");
-	struct vmp_source_config *cfg = &o.cfg;
-	bool no_daemon = false;
-	const char *socket_path = WATCH_DEFAULT_SOCKET;
-	const char *debounce = NULL; /* --debounce's config, "" for the defaults */
-	const char *exec_cmd = NULL;
-	unsigned exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS, exec_timeout = 0;
-	bool exec_opt = false;
-	const char *forecast = NULL; /* --forecast's SECONDS, "" for the default */
+/* What the command line asked for. */
+struct watch_opts {
+	struct cli_source_opts src;
+	bool help, json, no_daemon;
+	const char *socket_path;
+	const char *debounce; /* --debounce's config, "" for the defaults */
+	const char *exec_cmd;
+	unsigned exec_interval, exec_timeout;
+	bool forecast;  /* --forecast[=SECONDS] */
+	double warn_s;  /* its SECONDS; 0: the default */
+};
 
+/* 0 or -errno (cli.h), the message printed. */
+static int parse_opts(struct watch_opts *o, int argc, char **argv)
+{
+	memset(o, 0, sizeof(*o));
+	cli_source_opts_init(&o->src, "watch", "-t", "--timeout");
+	o->socket_path = WATCH_DEFAULT_SOCKET;
+	o->exec_interval = VMP_EXEC_DEFAULT_INTERVAL_MS;
+	bool exec_opt = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val;
-		int orc;
-#define NEEDVAL()                                                  \
-	do {                                                       \
-		if (!(val = cli_optval("watch", argc, argv, &i)))  \
-			return EXIT_USAGE;                         \
-	} while (0)
+		int rc;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		} else if ((orc = cli_source_opt(&o, argc, argv, &i)) != CLI_OPT_OTHER) {
-			if (orc)
-				return orc;
+			o->help = true;
+			return 0;
+		} else if ((rc = cli_source_opt(&o->src, argc, argv, &i)) != CLI_OPT_OTHER) {
+			if (rc)
+				return rc;
 		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
-			w.json = true;
+			o->json = true;
 		} else if (!strcmp(a, "--socket")) {
-			NEEDVAL();
-			socket_path = val;
+			if (!(val = cli_optval("watch", argc, argv, &i)))
+				return -EINVAL;
+			o->socket_path = val;
 		} else if (!strcmp(a, "--no-daemon")) {
-			no_daemon = true;
+			o->no_daemon = true;
 		} else if (!strcmp(a, "--debounce") || !strncmp(a, "--debounce=", 11)) {
-			debounce = a[10] ? a + 11 : "";
+			o->debounce = a[10] ? a + 11 : "";
 		} else if (!strcmp(a, "--forecast") || !strncmp(a, "--forecast=", 11)) {
-			forecast = a[10] ? a + 11 : "";
-		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
-			NEEDVAL();
-			if (!*val) {
-				fprintf(stderr, "%s watch: --exec needs a command\n", prog);
-				return EXIT_USAGE;
+			const char *secs = a[10] ? a + 11 : "";
+			o->forecast = true;
+			o->warn_s = 0;
+			if (*secs && (!cli_parse_decimal(secs, 86400, &o->warn_s) || o->warn_s <= 0)) {
+				fprintf(stderr, "%s watch: --forecast='%s' is not a number of seconds (0.1 to 86400)\n",
+					prog, secs);
+				return -EDOM;
 			}
-			exec_cmd = val;
+		} else if (!strcmp(a, "-x") || !strcmp(a, "--exec")) {
+			if (!(val = cli_optval("watch", argc, argv, &i)))
+				return -EINVAL;
+			if (!*val)
+				return cli_usage_error("watch", "--exec needs a command");
+			o->exec_cmd = val;
 		} else if (!strcmp(a, "--exec-interval") || !strcmp(a, "--exec-timeout")) {
-			NEEDVAL();
+			if (!(val = cli_optval("watch", argc, argv, &i)))
+				return -EINVAL;
 			bool iv = !strcmp(a, "--exec-interval");
-			if (!parse_ms(val, iv ? &exec_interval : &exec_timeout) || (!iv && !exec_timeout)) {
+			if (!parse_ms(val, iv ? &o->exec_interval : &o->exec_timeout) || (!iv && !o->exec_timeout)) {
 				fprintf(stderr, "%s watch: %s '%s' is not a number of seconds (%s86400)\n", prog, a,
 					val, iv ? "0 to " : "0.001 to ");
-				return EXIT_BADINPUT;
+				return -EDOM;
 			}
 			exec_opt = true;
-		} else if ((orc = cli_source_arg(&o, a, usage)) != 0) {
-			return orc;
+		} else if ((rc = cli_source_arg(&o->src, a)) != 0) {
+			return rc;
 		}
 	}
-	const char *cgroup = o.cgroup;
-	int frc = cli_source_opts_finish(&o);
-	if (frc)
-		return frc;
-	const char *args = o.args;
-	w.max_count = o.max_count;
-	double timeout = o.limit;
+	int rc = cli_source_opts_finish(&o->src);
+	if (rc)
+		return rc;
+	if (exec_opt && !o->exec_cmd)
+		return cli_usage_error("watch", "--exec-interval and --exec-timeout need --exec CMD");
+	if (o->forecast && (o->debounce || o->src.cfg.kind == VMP_SOURCE_TRACE))
+		return cli_usage_error("watch", "--forecast does not go with %s",
+				       o->debounce ? "--debounce"
+						   : "--trace (vmpressure forecast FILE replays recordings)");
+	return 0;
+}
 
-	if (exec_opt && !exec_cmd) {
-		fprintf(stderr, "%s watch: --exec-interval and --exec-timeout need --exec CMD\n", prog);
-		return EXIT_USAGE;
+/* After "no such cgroup": CGROUP is a path below the root, and a path
+ * given with the root in front is the commonest way to miss that. The
+ * root: --cgroup-root, the source's default, or (the daemon's, unknown
+ * here) either default. */
+static void hint_enoent(const struct watch_opts *o, const char *cgroup, const char *source)
+{
+	const char *roots[2] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup"};
+	size_t n = 2;
+	if (o->src.cfg.cgroup_root)
+		roots[0] = o->src.cfg.cgroup_root, n = 1;
+	else if (!strcmp(source, "cgroup-v1"))
+		n = 1;
+	else if (*source)
+		roots[0] = roots[1], n = 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t rl = strlen(roots[i]);
+		if (!strncmp(cgroup, roots[i], rl) && (cgroup[rl] == '/' || !cgroup[rl])) {
+			fprintf(stderr, "%s watch: CGROUP is a path below the cgroup root %s: try '%s'\n", prog,
+				roots[i], cgroup[rl] && cgroup[rl + 1] ? cgroup + rl + 1 : "/");
+			return;
+		}
 	}
-	if (forecast) {
-		double warn = 0;
-		if (*forecast && (!cli_parse_decimal(forecast, 86400, &warn) || warn <= 0)) {
-			fprintf(stderr, "%s watch: --forecast='%s' is not a number of seconds (0.1 to 86400)\n", prog,
-				forecast);
-			return EXIT_BADINPUT;
+	fprintf(stderr, "%s watch: CGROUP is a path below the cgroup root %s%s ('/' for all of it)\n", prog,
+		roots[0], n == 1 ? "" : " (cgroup v1) or /sys/fs/cgroup (v2)");
+}
+
+/* After a refusal: who may watch. */
+static void hint_eacces(const char *source)
+{
+	if (!source)
+		fprintf(stderr, "%s watch: vmpressured serves the cgroups your user may read; run as root "
+				"for the others\n", prog);
+	else if (!strcmp(source, "cgroup-v1"))
+		fprintf(stderr, "%s watch: registering with the kernel's cgroup v1 controller needs root: "
+				"run as root, or start vmpressured (vmpressured(8)), which watch goes through "
+				"when it answers\n", prog);
+	else
+		fprintf(stderr, "%s watch: run as root, or through vmpressured (vmpressured(8))\n", prog);
+}
+
+/* The exit status of a refused subscription: the argument, or the source. */
+static int refused_status(int rc)
+{
+	return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+}
+
+/* Through the daemon if it answers (*wd), else in-process (*src, *sub),
+ * w->source_name set. 0, or the exit status with the reason printed. */
+static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daemon **wd, vmp_source **src,
+		      vmp_sub **sub)
+{
+	struct cli_source_opts *so = &opt->src;
+	struct vmp_source_config *cfg = &so->cfg;
+	const char *cgroup = so->cgroup, *args = so->args, *socket_path = opt->socket_path;
+	int rc;
+	/* The daemon, unless the user asked for a source only we can build. */
+	if (!opt->no_daemon && cfg->kind != VMP_SOURCE_TRACE && !cfg->cgroup_root && !cfg->proc_root) {
+		char err[1024] = "";
+		rc = watch_daemon_open(wd, socket_path, cgroup, args, cfg->kind, err, sizeof(err));
+		if (rc && rc != WATCH_NO_DAEMON) {
+			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
+				socket_path, err[0] ? err : strerror(-rc));
+			if (rc == -ENOENT)
+				hint_enoent(opt, cgroup, "");
+			else if (rc == -EACCES)
+				hint_eacces(NULL);
+			return refused_status(rc);
 		}
-		if (debounce || cfg->kind == VMP_SOURCE_TRACE) {
-			fprintf(stderr, "%s watch: --forecast does not go with %s\n", prog,
-				debounce ? "--debounce" : "--trace (vmpressure forecast FILE replays recordings)");
-			return EXIT_USAGE;
+		if (rc == 0) {
+			w->source_name = watch_daemon_source(*wd);
+			return 0;
 		}
-		struct watch_forecast_opts fo = {.cgroup = cgroup, .cfg = cfg, .warn_s = warn, .json = w.json,
-						 .max_count = w.max_count, .timeout = timeout, .exec_cmd = exec_cmd,
-						 .exec_interval = exec_interval, .exec_timeout = exec_timeout};
+	}
+	if ((rc = cli_source_new(so, src)) != 0)
+		return cli_source_status(so, rc);
+	w->source_name = vmp_source_kind_name(vmp_source_kind(*src));
+	rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
+	if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
+	    vmp_source_kind(*src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
+		/* Registering with the kernel needs write access to
+		 * cgroup.event_control; /proc is readable by anyone. */
+		fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
+				"controller; using /proc/vmstat instead\n", prog);
+		vmp_source_free(*src);
+		*src = NULL;
+		cfg->kind = VMP_SOURCE_MACHINE;
+		if ((rc = cli_source_new(so, src)) != 0)
+			return cli_source_status(so, rc);
+		w->source_name = vmp_source_kind_name(vmp_source_kind(*src));
+		rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
+	}
+	if (rc) {
+		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
+			w->source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+		if (rc == -ENOENT)
+			hint_enoent(opt, cgroup, w->source_name);
+		else if (rc == -EACCES || rc == -EPERM)
+			hint_eacces(w->source_name);
+		vmp_source_free(*src);
+		*src = NULL;
+		return refused_status(rc);
+	}
+	return 0;
+}
+
+/* The second half of cmd_watch(): subscribe, print until the end, sum up.
+ * Its exit status. */
+static int run(struct watch_opts *opt)
+{
+	struct watch w = {0};
+	struct cli_source_opts *so = &opt->src;
+	struct vmp_source_config *cfg = &so->cfg;
+	const char *cgroup = so->cgroup, *args = so->args, *socket_path = opt->socket_path;
+	w.json = opt->json;
+	w.max_count = so->max_count;
+	double timeout = so->limit;
+	if (opt->forecast) {
+		struct watch_forecast_opts fo = {.cgroup = cgroup, .cfg = cfg, .warn_s = opt->warn_s,
+						 .json = w.json, .max_count = w.max_count, .timeout = timeout,
+						 .exec_cmd = opt->exec_cmd, .exec_interval = opt->exec_interval,
+						 .exec_timeout = opt->exec_timeout};
 		return watch_forecast(&fo);
 	}
-	if (debounce) {
+
+	if (opt->debounce) {
 		char err[200];
-		int drc = watch_debounce_new(&w.db, debounce, w.json, cgroup, err, sizeof(err));
+		int drc = watch_debounce_new(&w.db, opt->debounce, w.json, cgroup, err, sizeof(err));
 		if (drc) {
-			fprintf(stderr, "%s watch: --debounce '%s': %s\n", prog, debounce,
+			fprintf(stderr, "%s watch: --debounce '%s': %s\n", prog, opt->debounce,
 				drc == -EINVAL ? err : strerror(-drc));
 			return drc == -EINVAL ? EXIT_BADINPUT : EXIT_SOFTWARE;
 		}
@@ -246,43 +398,10 @@ int cmd_watch(int argc, char **argv)
 	vmp_source *src = NULL;
 	vmp_sub *sub = NULL;
 	struct watch_daemon *wd = NULL;
-	int rc;
-	/* The daemon, unless the user asked for a source only we can build. */
-	if (!no_daemon && cfg->kind != VMP_SOURCE_TRACE && !cfg->cgroup_root && !cfg->proc_root) {
-		char err[1024] = "";
-		rc = watch_daemon_open(&wd, socket_path, cgroup, args, cfg->kind, err, sizeof(err));
-		if (rc < 0) {
-			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (vmpressured at %s): %s\n", prog, cgroup,
-				socket_path, err[0] ? err : strerror(-rc));
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
-		}
-		if (rc == 0)
-			w.source_name = watch_daemon_source(wd);
-	}
-	if (!wd) {
-		if ((rc = cli_source_new(&o, &src)) != 0)
-			return rc;
-		w.source_name = vmp_source_kind_name(vmp_source_kind(src));
-		rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-		if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
-		    vmp_source_kind(src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
-			/* Registering with the kernel needs write access to
-			 * cgroup.event_control; /proc is readable by anyone. */
-			fprintf(stderr, "%s: no permission to register with the kernel's cgroup v1 "
-					"controller; using /proc/vmstat instead\n", prog);
-			vmp_source_free(src);
-			cfg->kind = VMP_SOURCE_MACHINE;
-			if ((rc = cli_source_new(&o, &src)) != 0)
-				return rc;
-			w.source_name = vmp_source_kind_name(vmp_source_kind(src));
-			rc = vmp_source_subscribe(src, cgroup, args, on_event, &w, &sub);
-		}
-		if (rc) {
-			fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
-				w.source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
-			vmp_source_free(src);
-			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
-		}
+	int rc = open_watch(&w, opt, &wd, &src, &sub);
+	if (rc) {
+		watch_debounce_free(w.db);
+		return rc;
 	}
 	if (w.db)
 		watch_debounce_set_source(w.db, w.source_name);
@@ -293,7 +412,8 @@ int cmd_watch(int argc, char **argv)
 		fprintf(stderr, "%s: watching %s at %s (%s source, in-process)%s\n", prog, cgroup, args,
 			w.source_name, w.json ? "" : "; Ctrl-C to stop");
 
-	if (exec_cmd && (rc = watch_exec_open(&w.ex, exec_cmd, exec_interval, exec_timeout)) != 0) {
+	if (opt->exec_cmd &&
+	    (rc = watch_exec_open(&w.ex, opt->exec_cmd, opt->exec_interval, opt->exec_timeout)) != 0) {
 		fprintf(stderr, "%s watch: --exec: %s\n", prog, strerror(-rc));
 		if (src) {
 			vmp_source_unsubscribe(src, sub);
@@ -314,6 +434,8 @@ int cmd_watch(int argc, char **argv)
 				{.fd = sfd, .events = POLLIN},
 				{.fd = watch_exec_fd(w.ex), .events = POLLIN}};
 	bool signalled = false;
+	double lost_at = -1, retry_at = 0, backoff = RECONNECT_FIRST_S;
+	uint64_t lost_wall = 0;
 	while (!w.removed && (!w.max_count || (w.db ? watch_debounce_count(w.db) : w.seen) < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
@@ -329,6 +451,13 @@ int cmd_watch(int argc, char **argv)
 			int dms = watch_debounce_timeout_ms(w.db);
 			if (dms >= 0 && (ms < 0 || dms < ms))
 				ms = dms;
+		}
+		if (lost_at >= 0) {
+			int rms = (int)((retry_at - vmp__mono_s()) * 1000) + 1;
+			if (rms < 0)
+				rms = 0;
+			if (ms < 0 || rms < ms)
+				ms = rms;
 		}
 		int n = poll(pfd, 3, ms);
 		if (n < 0 && errno == EINTR)
@@ -347,13 +476,47 @@ int cmd_watch(int argc, char **argv)
 			status = EXIT_SOFTWARE;
 			break;
 		}
+		if (wd && lost_at >= 0 && vmp__mono_s() >= retry_at) {
+			char err[1024] = "";
+			rc = watch_daemon_reconnect(wd, err, sizeof(err));
+			if (rc < 0) {
+				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
+					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
+				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+				break;
+			}
+			if (rc == 0) {
+				reconnected(&w, cgroup, socket_path, lost_at, lost_wall, watch_daemon_uptime(wd));
+				pfd[0].fd = watch_daemon_fd(wd);
+				lost_at = -1;
+				backoff = RECONNECT_FIRST_S;
+			} else {
+				retry_at = vmp__mono_s() + backoff;
+				backoff = backoff * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : backoff * 2;
+			}
+			continue;
+		}
 		if (pfd[0].revents && wd && (rc = watch_daemon_dispatch(wd, on_event, &w)) != 0) {
-			if (rc == -EPIPE)
-				fprintf(stderr, "%s watch: vmpressured closed the connection\n", prog);
-			else
+			if (w.removed) {
+				status = EXIT_OK;
+				break;
+			}
+			if (rc != -EPIPE && rc != -ECONNRESET) {
 				fprintf(stderr, "%s watch: reading from vmpressured: %s\n", prog, strerror(-rc));
-			status = w.removed ? EXIT_OK : EXIT_UNAVAILABLE;
-			break;
+				status = EXIT_UNAVAILABLE;
+				break;
+			}
+			/* The daemon went away (restarted, killed): subscribe again
+			 * once it is back; until then, the watch's count, timeout
+			 * and signals hold as before. */
+			fprintf(stderr, "%s watch: lost vmpressured at %s (%s); reconnecting\n", prog, socket_path,
+				rc == -EPIPE ? "it closed the connection" : strerror(-rc));
+			lost_at = vmp__mono_s();
+			lost_wall = vmp__realtime_ns();
+			retry_at = lost_at + RECONNECT_FIRST_S;
+			backoff = RECONNECT_FIRST_S * 2;
+			pfd[0].fd = -1;
+			continue;
 		}
 		if (pfd[0].revents && !wd && (rc = vmp_source_dispatch(src)) != 0) {
 			fprintf(stderr, "%s watch: %s\n", prog, strerror(-rc));
@@ -389,4 +552,17 @@ int cmd_watch(int argc, char **argv)
 	if (sfd >= 0)
 		close(sfd);
 	return status;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+	struct watch_opts o;
+	int rc = parse_opts(&o, argc, argv);
+	if (rc)
+		return cli_opt_status(rc);
+	if (o.help) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	return run(&o);
 }

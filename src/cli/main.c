@@ -79,6 +79,7 @@ int read_file(const char *path, char **buf, size_t *len)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
+		fprintf(stderr, "%s: a command is missing\n\n", prog);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -105,7 +106,5 @@ int main(int argc, char **argv)
 		       (v >> 8) & 0xff, v & 0xff);
 		return EXIT_OK;
 	}
-	fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
-	usage(stderr);
-	return EXIT_USAGE;
+	return cli_opt_status(cli_usage_error(NULL, "unknown command '%s'", cmd));
 }

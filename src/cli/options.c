@@ -6,13 +6,15 @@
  * named --timeout or --duration, the signals), and the source's start with
  * its error messages; and the value of an option, for every command. One
  * place, so that the same option is spelled, checked and refused alike.
- * Errors go to standard error as "vmpressure CMD: ...", with the exit code
- * returned for the command to return.
+ * Errors go to standard error as "vmpressure CMD: ..."; the functions
+ * return -errno (cli.h says which), and the command's exit status is
+ * chosen in its cmd_*() (cli_opt_status(), cli_source_status()).
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +22,35 @@
 #include <sys/signalfd.h>
 #include <time.h>
 
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s%s%s: ", prog, cmd ? " " : "", cmd ? cmd : "");
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "\n(%s %s --help lists the options)\n", prog, cmd);
+	else
+		fprintf(stderr, "\n(%s help lists the commands)\n", prog);
+	return -EINVAL;
+}
+
+int cli_opt_status(int rc)
+{
+	switch (-rc) {
+	case 0: return EXIT_OK;
+	case EINVAL: return EXIT_USAGE;
+	case EDOM: return EXIT_BADINPUT;
+	case ENOTSUP: return EXIT_UNAVAILABLE;
+	default: return EXIT_SOFTWARE;
+	}
+}
+
 const char *cli_optval(const char *cmd, int argc, char **argv, int *i)
 {
 	if (*i + 1 >= argc) {
-		fprintf(stderr, "%s %s: %s needs a value\n", prog, cmd, argv[*i]);
+		cli_usage_error(cmd, "%s needs a value", argv[*i]);
 		return NULL;
 	}
 	return argv[++*i];
@@ -74,7 +101,7 @@ static int source_kind(struct cli_source_opts *o, const char *val)
 		 {"machine", VMP_SOURCE_MACHINE}};
 	if (o->v1_refused && !strcmp(val, "v1")) {
 		fprintf(stderr, "%s %s: --source v1: %s\n", prog, o->cmd, o->v1_refused);
-		return EXIT_UNAVAILABLE;
+		return -ENOTSUP;
 	}
 	for (size_t j = 0; j < sizeof(k) / sizeof(k[0]); j++)
 		if (!strcmp(val, k[j].name)) {
@@ -83,7 +110,7 @@ static int source_kind(struct cli_source_opts *o, const char *val)
 		}
 	fprintf(stderr, "%s %s: --source '%s': use %s\n", prog, o->cmd, val,
 		o->v1_refused ? "auto, v2 or machine" : "auto, v1, v2 or machine");
-	return EXIT_BADINPUT;
+	return -EDOM;
 }
 
 int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i)
@@ -95,21 +122,23 @@ int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i)
 	    strcmp(a, "--speed") && strcmp(a, "--cgroup-root") && strcmp(a, "--proc-root"))
 		return CLI_OPT_OTHER;
 	if (!(val = cli_optval(o->cmd, argc, argv, i)))
-		return EXIT_USAGE;
+		return -EINVAL;
 	if (limit) {
 		if (!cli_parse_decimal(val, 1e9, &o->limit)) {
 			fprintf(stderr, "%s %s: %s '%s' is not a number of seconds\n", prog, o->cmd, o->limit_long,
 				val);
-			return EXIT_BADINPUT;
+			return -EDOM;
 		}
 	} else if (!strcmp(a, "-l") || !strcmp(a, "--level")) {
 		o->level = val;
+		o->level_opt = a;
 	} else if (!strcmp(a, "-m") || !strcmp(a, "--mode")) {
 		o->mode = val;
+		o->mode_opt = a;
 	} else if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
 		if (!cli_parse_count(val, &o->max_count)) {
 			fprintf(stderr, "%s %s: --count '%s' is not a positive integer\n", prog, o->cmd, val);
-			return EXIT_BADINPUT;
+			return -EDOM;
 		}
 	} else if (!strcmp(a, "--source")) {
 		return source_kind(o, val);
@@ -119,7 +148,7 @@ int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i)
 	} else if (!strcmp(a, "--speed")) {
 		if (!cli_parse_decimal(val, INFINITY, &o->cfg.trace_speed)) {
 			fprintf(stderr, "%s %s: --speed '%s' is not a non-negative number\n", prog, o->cmd, val);
-			return EXIT_BADINPUT;
+			return -EDOM;
 		}
 		o->speed_set = true;
 	} else if (!strcmp(a, "--cgroup-root")) {
@@ -130,17 +159,12 @@ int cli_source_opt(struct cli_source_opts *o, int argc, char **argv, int *i)
 	return 0;
 }
 
-int cli_source_arg(struct cli_source_opts *o, const char *a, void (*usage)(FILE *f))
+int cli_source_arg(struct cli_source_opts *o, const char *a)
 {
-	if (a[0] == '-' && a[1]) {
-		fprintf(stderr, "%s %s: unknown option '%s'\n", prog, o->cmd, a);
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (o->have_cgroup) {
-		fprintf(stderr, "%s %s: one CGROUP only ('%s' is extra)\n", prog, o->cmd, a);
-		return EXIT_USAGE;
-	}
+	if (a[0] == '-' && a[1])
+		return cli_usage_error(o->cmd, "unknown option '%s'", a);
+	if (o->have_cgroup)
+		return cli_usage_error(o->cmd, "one CGROUP only ('%s' is extra)", a);
 	o->cgroup = a;
 	o->have_cgroup = true;
 	return 0;
@@ -151,33 +175,51 @@ int cli_source_opts_finish(struct cli_source_opts *o)
 	snprintf(o->args, sizeof(o->args), "%s,%s", o->level, o->mode);
 	vmp_level lv;
 	vmp_mode md;
+	/* Each on its own, so that the message quotes what was typed. */
+	if (vmp_parse_args(o->level, &lv, &md) != 0 || strchr(o->level, ',')) {
+		fprintf(stderr, "%s %s: %s '%s' is not a level (low, medium or critical)\n", prog, o->cmd,
+			o->level_opt ? o->level_opt : "--level", o->level);
+		return -EDOM;
+	}
+	char low_mode[64];
+	snprintf(low_mode, sizeof(low_mode), "low,%s", o->mode);
+	if (vmp_parse_args(low_mode, &lv, &md) != 0 || strchr(o->mode, ',')) {
+		fprintf(stderr, "%s %s: %s '%s' is not a mode (default, hierarchy or local)\n", prog, o->cmd,
+			o->mode_opt ? o->mode_opt : "--mode", o->mode);
+		return -EDOM;
+	}
 	if (vmp_parse_args(o->args, &lv, &md) != 0) {
 		fprintf(stderr, "%s %s: '%s' is not level[,mode] (levels: low medium critical; "
 				"modes: default hierarchy local)\n", prog, o->cmd, o->args);
-		return EXIT_BADINPUT;
+		return -EDOM;
 	}
 	/* A trace plays in real time unless --speed says otherwise. */
 	if (o->cfg.kind == VMP_SOURCE_TRACE && !o->speed_set)
 		o->cfg.trace_speed = 1;
-	return EXIT_OK;
+	return 0;
 }
 
 int cli_source_new(struct cli_source_opts *o, vmp_source **src)
 {
 	int rc = vmp_source_new(src, &o->cfg, &o->terr);
-	if (rc && o->terr.line) {
+	if (rc && o->terr.line)
 		fprintf(stderr, "%s %s: %s:%lu: %s\n", prog, o->cmd, o->cfg.trace_path, o->terr.line, o->terr.msg);
-		return EXIT_BADINPUT;
-	}
-	if (rc && o->cfg.kind == VMP_SOURCE_TRACE) {
+	else if (rc && o->cfg.kind == VMP_SOURCE_TRACE)
 		fprintf(stderr, "%s %s: %s: %s\n", prog, o->cmd, o->cfg.trace_path, strerror(-rc));
-		return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
-	}
-	if (rc) {
+	else if (rc)
 		fprintf(stderr, "%s %s: no pressure source: %s\n", prog, o->cmd, strerror(-rc));
+	return rc;
+}
+
+int cli_source_status(const struct cli_source_opts *o, int rc)
+{
+	if (!rc)
+		return EXIT_OK;
+	if (o->cfg.kind != VMP_SOURCE_TRACE)
 		return EXIT_UNAVAILABLE;
-	}
-	return EXIT_OK;
+	if (o->terr.line)
+		return EXIT_BADINPUT;
+	return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
 }
 
 int cli_stop_signalfd(void)

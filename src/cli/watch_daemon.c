@@ -8,6 +8,11 @@
  * The CLI and the daemon share only the library and docs/protocol.md, so
  * this file speaks the protocol as documented and parses JSON itself: a
  * small strict reader of one flat object per line is all it needs.
+ *
+ * A daemon that goes away (restarted, killed) is not the end of a watch:
+ * watch_daemon_reconnect() connects again and repeats the handshake and
+ * the subscription, as docs/protocol.md says a client does; cmd_watch.c
+ * decides when to try and reports the gap.
  */
 #include "cli.h"
 #include "vmpressure.h"
@@ -28,13 +33,18 @@
 #define MAX_LINE (1 << 20)
 
 struct watch_daemon {
-	int fd;
+	int fd; /* -1 while disconnected */
 	char *buf;
 	size_t len, cap;
 	uint64_t id;
 	vmp_level level;
 	char source[32];
 	uint64_t dropped;
+	double uptime_s; /* the daemon's, at the last handshake; -1: not said */
+	/* what to do again on reconnect */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *cgroup, *args;
+	enum vmp_source_kind want;
 };
 
 /* ---- one flat JSON object ---------------------------------------------------- */
@@ -333,14 +343,12 @@ static bool protocol_safe(const char *s)
 	return true;
 }
 
-int watch_daemon_open(struct watch_daemon **out, const char *path, const char *cgroup, const char *args,
-		      enum vmp_source_kind want, char *err, size_t errcap)
+/* Connect and run the handshake on a new socket: 0 with wd->fd set;
+ * WATCH_NO_DAEMON; or -errno of the daemon's error reply (message in err). */
+static int handshake(struct watch_daemon *wd, char *err, size_t errcap)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (!path || strlen(path) >= sizeof(sa.sun_path) || !protocol_safe(cgroup) ||
-	    strlen(cgroup) + strlen(args) > 900)
-		return WATCH_NO_DAEMON; /* not something the daemon can serve */
-	memcpy(sa.sun_path, path, strlen(path));
+	memcpy(sa.sun_path, wd->path, strlen(wd->path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return WATCH_NO_DAEMON;
@@ -351,17 +359,12 @@ int watch_daemon_open(struct watch_daemon **out, const char *path, const char *c
 		close(fd);
 		return WATCH_NO_DAEMON;
 	}
-	struct watch_daemon *wd = calloc(1, sizeof(*wd));
-	if (!wd) {
-		close(fd);
-		return -ENOMEM;
-	}
 	wd->fd = fd;
-	vmp_mode mode;
-	vmp_parse_args(args, &wd->level, &mode);
+	wd->len = 0;
+	wd->uptime_s = -1;
 
 	char req[1100];
-	int n = snprintf(req, sizeof(req), "hello 1\nstatus\nsubscribe %s %s stream\n", cgroup, args);
+	int n = snprintf(req, sizeof(req), "hello 1\nstatus\nsubscribe %s %s stream\n", wd->cgroup, wd->args);
 	int rc = 0;
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		rc = WATCH_NO_DAEMON;
@@ -371,16 +374,17 @@ int watch_daemon_open(struct watch_daemon **out, const char *path, const char *c
 		rc = -ENOMEM;
 	/* hello */
 	if (!rc && (read_reply(wd, o, deadline) || !jtrue(o, "ok"))) {
-		fprintf(stderr, "%s watch: %s does not speak protocol 1; watching in-process\n", prog, path);
+		fprintf(stderr, "%s watch: %s does not speak protocol 1; watching in-process\n", prog, wd->path);
 		rc = WATCH_NO_DAEMON;
 	}
 	/* status: the daemon's source */
-	if (!rc && !read_reply(wd, o, deadline) && jstr(o, "source"))
+	if (!rc && !read_reply(wd, o, deadline) && jstr(o, "source")) {
 		snprintf(wd->source, sizeof(wd->source), "%.31s", jstr(o, "source"));
-	else if (!rc)
+		jnum(o, "uptime_s", &wd->uptime_s);
+	} else if (!rc)
 		rc = WATCH_NO_DAEMON;
-	if (!rc && want != VMP_SOURCE_AUTO && vmp_source_kind_name(want) &&
-	    strcmp(wd->source, vmp_source_kind_name(want)) != 0)
+	if (!rc && wd->want != VMP_SOURCE_AUTO && vmp_source_kind_name(wd->want) &&
+	    strcmp(wd->source, vmp_source_kind_name(wd->want)) != 0)
 		rc = WATCH_NO_DAEMON; /* the daemon watches with another source than asked for */
 	/* subscribe */
 	if (!rc) {
@@ -403,11 +407,50 @@ int watch_daemon_open(struct watch_daemon **out, const char *path, const char *c
 	}
 	free(o);
 	if (rc) {
+		close(wd->fd);
+		wd->fd = -1;
+	}
+	return rc;
+}
+
+int watch_daemon_open(struct watch_daemon **out, const char *path, const char *cgroup, const char *args,
+		      enum vmp_source_kind want, char *err, size_t errcap)
+{
+	struct watch_daemon *wd;
+	if (!path || strlen(path) >= sizeof(wd->path) || !protocol_safe(cgroup) ||
+	    strlen(cgroup) + strlen(args) > 900)
+		return WATCH_NO_DAEMON; /* not something the daemon can serve */
+	wd = calloc(1, sizeof(*wd));
+	if (!wd)
+		return -ENOMEM;
+	wd->fd = -1;
+	memcpy(wd->path, path, strlen(path) + 1);
+	wd->cgroup = strdup(cgroup);
+	wd->args = strdup(args);
+	wd->want = want;
+	vmp_mode mode;
+	vmp_parse_args(args, &wd->level, &mode);
+	int rc = wd->cgroup && wd->args ? handshake(wd, err, errcap) : -ENOMEM;
+	if (rc) {
 		watch_daemon_close(wd);
 		return rc;
 	}
 	*out = wd;
 	return 0;
+}
+
+int watch_daemon_reconnect(struct watch_daemon *wd, char *err, size_t errcap)
+{
+	if (wd->fd >= 0) {
+		close(wd->fd);
+		wd->fd = -1;
+	}
+	return handshake(wd, err, errcap);
+}
+
+double watch_daemon_uptime(const struct watch_daemon *wd)
+{
+	return wd->uptime_s;
 }
 
 const char *watch_daemon_source(const struct watch_daemon *wd)
@@ -492,7 +535,10 @@ void watch_daemon_close(struct watch_daemon *wd)
 {
 	if (!wd)
 		return;
-	close(wd->fd);
+	if (wd->fd >= 0)
+		close(wd->fd);
 	free(wd->buf);
+	free(wd->cgroup);
+	free(wd->args);
 	free(wd);
 }

@@ -31,7 +31,11 @@
  * Memory: an idle connection holds neither an input nor an output buffer.
  * The framer (1 KiB) exists only while a partial line waits for its end,
  * the output queue only while something waits to be sent; both are freed
- * when they empty. A thousand idle subscribers then cost a few hundred
+ * when they empty. Except one: a connection with a stream subscription
+ * keeps an output queue of the first size (1 KiB, a few events), or each
+ * event would cost a malloc and a free on the way from the kernel to the
+ * client, the path that must not allocate when memory is short (test
+ * alloc-path); a larger queue, grown in a burst, is still freed. A thousand idle subscribers then cost a few hundred
  * bytes each (bench/daemon_rss.c), not the 6 KiB that resident buffers
  * took.
  *
@@ -86,8 +90,36 @@ static void update_interest(struct vmpd_client *c)
 
 /* ---- output queue ------------------------------------------------------------ */
 
+#define OUT_FIRST 1024u /* the queue's first size */
+#define OUT_KEEP 4096u  /* kept with a stream subscription (a page) */
+
+static bool has_stream(const struct vmpd_client *c)
+{
+	for (const struct vmpd_csub *cs = c->subs; cs; cs = cs->cnext)
+		if (cs->stream)
+			return true;
+	return false;
+}
+
+/* A full queue with no descriptor to pass: send it now, if the socket
+ * takes it, rather than grow it. A burst of events then goes out in
+ * queue-sized writes without an allocation; only a client that does not
+ * read makes the queue grow. Errors are left for the flush at the end of
+ * the round, which closes the connection (not from here: this may run
+ * inside the source's dispatch). */
+static void send_early(struct vmpd_client *c)
+{
+	if (c->nfds || c->closed || c->head == c->len)
+		return;
+	ssize_t k = send(c->io.fd, c->out + c->head, c->len - c->head, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (k > 0)
+		c->head += (size_t)k;
+}
+
 static int append(struct vmpd_client *c, const char *s, size_t n)
 {
+	if (c->len + n > c->cap)
+		send_early(c);
 	if (c->len + n > c->cap && c->head) {
 		/* Reclaim the sent part before growing. */
 		memmove(c->out, c->out + c->head, c->len - c->head);
@@ -97,7 +129,7 @@ static int append(struct vmpd_client *c, const char *s, size_t n)
 		c->head = 0;
 	}
 	if (c->len + n > c->cap) {
-		size_t cap = c->cap ? c->cap : 1024;
+		size_t cap = c->cap ? c->cap : OUT_FIRST;
 		while (cap < c->len + n)
 			cap *= 2;
 		char *p = realloc(c->out, cap);
@@ -176,8 +208,10 @@ static void flush_one(struct vmpd_client *c)
 		if (!has_output(c)) {
 			c->head = c->len = 0;
 			if (!c->dropping) {
+				if (c->cap <= OUT_KEEP && has_stream(c))
+					break; /* kept: see "Memory" at the top */
 				c->d->freed_since_trim += c->cap;
-				free(c->out); /* see "Memory" at the top */
+				free(c->out);
 				c->out = NULL;
 				c->cap = 0;
 				free(c->fds); /* every fd went with its reply */

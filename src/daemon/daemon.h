@@ -18,7 +18,7 @@
  *                   daemon's own; exec_spec.c parses the option, pure
  *   protocol.c      parsing and JSON formatting, pure
  *   log.c           the log (stderr or a file, reopened on SIGHUP)
- *   service.c       sd_notify, the watchdog, locked memory
+ *   service.c       sd_notify, the watchdog, locked memory, the fd store
  *   mpwatch/        memory-pressure endpoints for systemd's
  *                   $MEMORY_PRESSURE_WATCH clients (mpwatch_parse.c: pure)
  *   metrics/        Prometheus metrics: metrics_serve.c the per-listener
@@ -424,11 +424,25 @@ void vmpd_socket_close(struct vmpd_socket *s, const char *path);
 void vmpd_notify(const char *msg);
 /* mlockall() unless !on; what it could not do is logged, never fatal. */
 void vmpd_lock_memory(bool on);
+/* malloc_trim(0), with the memory unlocked around it when it is locked. */
+void vmpd_trim_memory(void);
 /* WATCHDOG=1 from the loop every $WATCHDOG_USEC / 2, if that is set for
  * us; after vmpd_loop_init(). 0 or -errno. */
 int vmpd_watchdog_start(struct vmpd *d);
 /* Before vmpd_loop_fini(). */
 void vmpd_service_fini(struct vmpd *d);
+/* systemd's file descriptor store: keep fd across a restart under name
+ * (0 or -errno; -ENOTCONN without $NOTIFY_SOCKET), forget it again. */
+int vmpd_fdstore_add(int fd, const char *name);
+void vmpd_fdstore_remove(const char *name);
+bool vmpd_fdstore_on(void);
+/* What the store handed back at startup ($LISTEN_FDS for our pid, with
+ * $LISTEN_FDNAMES); taken once, the variables unset. The count. */
+struct vmpd_listen_fd {
+	int fd;
+	char name[256];
+};
+size_t vmpd_listen_fds(struct vmpd_listen_fd *out, size_t max);
 
 /* ---- log.c ---- */
 enum { VMPD_LOG_ERR = 3, VMPD_LOG_WARNING = 4, VMPD_LOG_INFO = 6, VMPD_LOG_DEBUG = 7 };

@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 #include <signal.h>
 #include <string.h>
@@ -176,7 +175,7 @@ static void maybe_trim(struct vmpd *d)
 	double now = vmp__mono_s();
 	if (now - d->last_trim < 1.0)
 		return;
-	malloc_trim(0);
+	vmpd_trim_memory();
 	d->last_trim = now;
 	d->freed_since_trim = 0;
 #else

@@ -2,7 +2,7 @@
 /*
  * What the daemon does to stay alive under the pressure it reports, and
  * what it tells its service manager: sd_notify(3) datagrams, the watchdog,
- * locked memory. Depends on loop.c (the watchdog's timer is one of its fds)
+ * locked memory, the file descriptor store. Depends on loop.c (the watchdog's timer is one of its fds)
  * and log.c.
  *
  * sd_notify is written by hand: the protocol is one sendto() and not worth
@@ -28,7 +28,9 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +166,10 @@ void vmpd_service_fini(struct vmpd *d)
 
 /* ---- locked memory ---- */
 
+/* The mlockall() flags in force when they lock on fault, else 0: only
+ * then can a trim unlock and relock without populating every mapping. */
+static int relock_flags;
+
 static __attribute__((noinline)) void grow_stack(void)
 {
 	volatile char buf[STACK_PREFAULT];
@@ -220,6 +226,12 @@ void vmpd_lock_memory(bool on)
 		rc = mlockall(flags);
 	}
 	if (!rc) {
+		if (strcmp(how, "on fault") == 0)
+#ifdef MCL_ONFAULT
+			relock_flags = flags | MCL_ONFAULT;
+#else
+			relock_flags = 0;
+#endif
 		if (future)
 			vmpd_log(VMPD_LOG_INFO, "memory locked, %s, now and as it grows", how);
 		else
@@ -240,4 +252,101 @@ failed:;
 		 "memory pressure the daemon may be paged out and answer late. Raise LimitMEMLOCK= "
 		 "(ulimit -l) or grant CAP_IPC_LOCK; --no-mlock says not to try",
 		 strerror(e), lim, why);
+}
+
+/* ---- the service manager's file descriptor store ---- */
+
+/*
+ * Connections that must outlive the process: a memory-pressure endpoint's
+ * clients cannot reconnect (sd-event connects once), so each is handed to
+ * systemd's store (FDSTORE=1, FileDescriptorStoreMax= in the unit) and
+ * comes back to the restarted daemon as $LISTEN_FDS. systemd drops an
+ * entry itself when its peer hangs up; FDSTOREREMOVE is for the ones the
+ * daemon closes. Without $NOTIFY_SOCKET none of this happens.
+ */
+int vmpd_fdstore_add(int fd, const char *name)
+{
+	int sfd = notify_open();
+	if (sfd < 0)
+		return -ENOTCONN;
+	char msg[300];
+	int n = snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
+	struct iovec iov = {.iov_base = msg, .iov_len = (size_t)n};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = {.msg_name = &sv.sa, .msg_namelen = sv.salen, .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+void vmpd_fdstore_remove(const char *name)
+{
+	char msg[300];
+	snprintf(msg, sizeof(msg), "FDSTOREREMOVE=1\nFDNAME=%s", name);
+	if (notify_open() >= 0)
+		vmpd_notify(msg);
+}
+
+bool vmpd_fdstore_on(void)
+{
+	return notify_open() >= 0;
+}
+
+/* sd_listen_fds_with_names(3), by hand: fds 3.. named by $LISTEN_FDNAMES. */
+size_t vmpd_listen_fds(struct vmpd_listen_fd *out, size_t max)
+{
+	const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS"), *names = getenv("LISTEN_FDNAMES");
+	size_t got = 0;
+	if (pid && nfds && strtoull(pid, NULL, 10) == (unsigned long long)getpid()) {
+		unsigned long n = strtoul(nfds, NULL, 10);
+		const char *p = names ? names : "";
+		for (unsigned long i = 0; i < n && i < 65536; i++) {
+			int fd = 3 + (int)i;
+			size_t len = strcspn(p, ":");
+			if (got < max) {
+				out[got].fd = fd;
+				snprintf(out[got].name, sizeof(out[got].name), "%.*s", (int)len, p);
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+				got++;
+			} else {
+				close(fd);
+			}
+			p += len;
+			if (*p == ':')
+				p++;
+		}
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return got;
+}
+
+/* malloc_trim() gives freed pages back with madvise(MADV_DONTNEED), which
+ * fails on locked pages: under mlockall the RSS would keep every peak. So
+ * the trim runs with the memory unlocked, and the lock is taken again on
+ * fault (nothing is populated by it). */
+void vmpd_trim_memory(void)
+{
+#ifdef __GLIBC__
+	if (!relock_flags) {
+		malloc_trim(0);
+		return;
+	}
+	munlockall();
+	malloc_trim(0);
+	if (mlockall(relock_flags) != 0) {
+		vmpd_log(VMPD_LOG_WARNING, "cannot lock memory again after a trim (mlockall: %s): running unlocked",
+			 strerror(errno));
+		relock_flags = 0;
+	}
+#endif
 }

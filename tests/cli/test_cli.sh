@@ -114,4 +114,72 @@ check "version" grep -q "^vmpressure " "$T/out"
 "$V" frobnicate >/dev/null 2>&1
 check "unknown command: exit 64" [ $? -eq 64 ]
 
+# errors a newcomer meets: one line that quotes what was typed, then where
+# the options are; never the whole help
+for cmd in watch record estimate replay calc plot; do
+	"$V" $cmd --bogus >"$T/out" 2>"$T/err"
+	rc=$?
+	check "$cmd --bogus: exit 64" [ $rc -eq 64 ]
+	check "$cmd --bogus: exactly two lines on stderr" [ "$(wc -l <"$T/err")" -eq 2 ]
+	check "$cmd --bogus: the option quoted" \
+		[ "$(sed -n 1p "$T/err")" = "vmpressure $cmd: unknown option '--bogus'" ]
+	check "$cmd --bogus: where the options are" \
+		[ "$(sed -n 2p "$T/err")" = "(vmpressure $cmd --help lists the options)" ]
+	check "$cmd --bogus: nothing on stdout" [ ! -s "$T/out" ]
+done
+"$V" frobnicate >/dev/null 2>"$T/err"
+check "unknown command: one line and where the commands are" \
+	[ "$(cat "$T/err")" = "vmpressure: unknown command 'frobnicate'
+(vmpressure help lists the commands)" ]
+"$V" watch --level Medium --no-daemon >/dev/null 2>"$T/err"
+check "watch --level Medium: exit 2" [ $? -eq 2 ]
+check "watch --level Medium: quotes what was typed, not 'Medium,hierarchy'" \
+	[ "$(cat "$T/err")" = "vmpressure watch: --level 'Medium' is not a level (low, medium or critical)" ]
+"$V" watch -m Hier --no-daemon >/dev/null 2>"$T/err"
+check "watch -m Hier: exit 2" [ $? -eq 2 ]
+check "watch -m Hier: quotes the option and the value" \
+	[ "$(cat "$T/err")" = "vmpressure watch: -m 'Hier' is not a mode (default, hierarchy or local)" ]
+"$V" calc 2 >/dev/null 2>"$T/err"
+check "calc 2: exit 64" [ $? -eq 64 ]
+check "calc 2: says RECLAIMED is missing" \
+	[ "$(sed -n 1p "$T/err")" = "vmpressure calc: RECLAIMED is missing: calc SCANNED RECLAIMED" ]
+check "calc 2: no help text" [ "$(wc -l <"$T/err")" -eq 2 ]
+"$V" replay >/dev/null 2>"$T/err"
+check "replay without FILE: says FILE is missing" grep -q "^vmpressure replay: FILE is missing" "$T/err"
+check "replay without FILE: no help text" [ "$(wc -l <"$T/err")" -eq 2 ]
+"$V" estimate >/dev/null 2>"$T/err"
+check "estimate without FILE: exit 64" [ $? -eq 64 ]
+check "estimate without FILE: says FILE is missing" grep -q "^vmpressure estimate: FILE is missing" "$T/err"
+
+# watch CGROUP is relative to the cgroup root: a path with the root in
+# front gets the hint with the path to type (a cgroup v2 fixture)
+. "$(dirname "$0")/fixture.sh"
+"$V" watch "$CG/x" --no-daemon $R -t 1 >/dev/null 2>"$T/err"
+check "watch ROOT/x: exit 2" [ $? -eq 2 ]
+check "watch ROOT/x: no such cgroup" grep -q "^vmpressure watch: cannot watch cgroup '$CG/x' (cgroup-v2 source): no such cgroup$" "$T/err"
+check "watch ROOT/x: paths are below the root, try 'x'" \
+	grep -qx "vmpressure watch: CGROUP is a path below the cgroup root $CG: try 'x'" "$T/err"
+"$V" watch nosuch --no-daemon $R -t 1 >/dev/null 2>"$T/err"
+check "watch nosuch: the root named" \
+	grep -qx "vmpressure watch: CGROUP is a path below the cgroup root $CG ('/' for all of it)" "$T/err"
+
+# "Permission denied" on cgroup v1 suggests root or the daemon: a v1
+# fixture whose cgroup.event_control only root may write, watched as nobody
+V1=$T/v1
+mkdir -p "$V1/a"
+for d in "$V1" "$V1/a"; do : >"$d/cgroup.event_control"; : >"$d/memory.pressure_level"; done
+chmod 755 "$T" "$V1" "$V1/a"
+chmod 644 "$V1/cgroup.event_control" "$V1/a/cgroup.event_control"
+if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+	n=$((n + 1))
+	echo "ok $n # SKIP watch as nobody: needs root and setpriv to become nobody"
+else
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$V" watch a --no-daemon --cgroup-root "$V1" -t 1 \
+		>/dev/null 2>"$T/err"
+	check "watch as nobody on v1: exit 69" [ $? -eq 69 ]
+	check "watch as nobody on v1: Permission denied" grep -q "(cgroup-v1 source): Permission denied$" "$T/err"
+	check "watch as nobody on v1: suggests root or vmpressured" \
+		grep -q "^vmpressure watch: registering with the kernel's cgroup v1 controller needs root: run as root, or start vmpressured" "$T/err"
+fi
+
 tap_done cli

@@ -141,8 +141,12 @@ try:
 
     # ---- --exec children ----
     out = os.path.join(T, "child")
-    cmd = ("{ cat /proc/$$/oom_score_adj; cut -d' ' -f19 /proc/$$/stat; "
-           "grep -E '^(VmLck|SigBlk|SigIgn):' /proc/$$/status; "
+    # Builtins only until the values are read: a shell that forks blocks
+    # its signals meanwhile (vfork), which /proc/$$ would show.
+    cmd = ("{ read a < /proc/$$/oom_score_adj; echo $a; read s < /proc/$$/stat; set -- $s; "
+           "shift 18; echo $1; "
+           "while read -r l; do case $l in VmLck:*|SigBlk:*|SigIgn:*) echo \"$l\";; esac; "
+           "done < /proc/$$/status; "
            "env | grep -c '^WATCHDOG_' ; } > " + out + ".tmp; mv " + out + ".tmp " + out)
 
     def protect():

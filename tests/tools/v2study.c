@@ -589,15 +589,24 @@ int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *
 		ectx_free(&ec);
 		return rc;
 	}
+	/* The estimator's nodes, parents first as the run declares them. */
+	struct vmp_est_node *nodes[V2S_MAXG];
+	for (size_t g = 0; g < run->ngroups && !rc; g++) {
+		struct vmp_est_node *parent = NULL;
+		for (size_t k = 0; k < g; k++)
+			if (!strcmp(run->group[k], run->parent[g]))
+				parent = nodes[k];
+		rc = vmp__est_node_new(est, parent, ec.g[g], &nodes[g]);
+	}
 	const double t0 = run->s[0].t;
 	size_t psi = 0;
-	for (size_t i = 0; i < run->nsamples;) {
+	for (size_t i = 0; i < run->nsamples && !rc;) {
 		const struct v2s_sample *s = &run->s[i];
-		vmp_group *gs[V2S_MAXG];
+		struct vmp_est_node *gs[V2S_MAXG];
 		struct vmp_est_cgroup cs[V2S_MAXG];
 		size_t n = 0;
 		for (size_t g = 0; g < run->ngroups; g++) {
-			gs[n] = ec.g[g];
+			gs[n] = nodes[g];
 			cs[n++] = s->c[g];
 		}
 		ec.now = s->t - t0;

@@ -31,6 +31,7 @@ struct fx {
 	vmp_ctx *ctx;
 	vmp_group *a, *b, *c, *root;
 	struct vmp_est *est;
+	struct vmp_est_node *na, *nb, *nc; /* the estimator's for a, b, c */
 	struct rec at_a, at_b, at_c, at_root; /* low,local listeners */
 	struct rec all;                        /* root low,hierarchy: everything */
 	uint64_t now;
@@ -64,6 +65,9 @@ static void fx_init(struct fx *f, vmp_executor ex, const struct vmp_est_config *
 	REQUIRE(vmp_listen_callback(f->root, "low,local", on_event, &f->at_root) == 0, "listen");
 	REQUIRE(vmp_listen_callback(f->root, "low,hierarchy", on_event, &f->all) == 0, "listen");
 	REQUIRE(vmp__est_new_config(&f->est, f->ctx, cfg) == 0, "est");
+	REQUIRE(vmp__est_node_new(f->est, NULL, f->a, &f->na) == 0, "node a");
+	REQUIRE(vmp__est_node_new(f->est, f->na, f->b, &f->nb) == 0, "node a/b");
+	REQUIRE(vmp__est_node_new(f->est, f->nb, f->c, &f->nc) == 0, "node a/b/c");
 	f->now = 10 * SEC;
 }
 
@@ -130,7 +134,7 @@ static void ooms(struct cg3 *s, char x, uint64_t n)
 
 static int step3(struct fx *f, const struct cg3 *s, const struct vmp_est_machine *m)
 {
-	vmp_group *g[3] = {f->a, f->b, f->c};
+	struct vmp_est_node *g[3] = {f->na, f->nb, f->nc};
 	struct vmp_est_cgroup c[3] = {s->a, s->b, s->c};
 	f->now += 100 * MS;
 	return vmp__est_step(f->est, f->now, m, 3, g, c);
@@ -228,6 +232,30 @@ static void test_origins(bool local)
 	fx_free(&f);
 }
 
+/* The step's own tree follows the nodes: with b not sampled, c's nearest
+ * ancestor in the step is a, and a's own events are its counters less c's. */
+static void test_set_tree(void)
+{
+	struct fx f;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
+	struct cg3 s;
+	cg3_init(&s, false);
+	struct vmp_est_node *ac[2] = {f.na, f.nc};
+	struct vmp_est_cgroup c2[2] = {s.a, s.c};
+	f.now += 100 * MS;
+	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, ac, c2) == 0, "baseline of a and c");
+	limit_hits(&s, 'c', 20);
+	pages(&s, 'c', 1024 + HELD, 1024 + HELD);
+	c2[0] = s.a;
+	c2[1] = s.c;
+	f.now += 100 * MS;
+	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, ac, c2) == 0, "a and c, b not sampled");
+	CHECK_EQ_U64(f.at_c.n, 2, "c's limit: its 1024 pages at c");
+	CHECK_EQ_U64(f.at_a.n + f.at_b.n, 0, "a's own events less c's (its child in the step): no origin");
+	CHECK(all_from(&f.all, "a/b/c") && f.all.n == 2, "every window from a/b/c");
+	fx_free(&f);
+}
+
 /* Residues carry over; a delta is split into windows at its ratio. */
 static void test_windows(void)
 {
@@ -312,8 +340,10 @@ static void test_resets(void)
 	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
 	cg3_init(&s, true);
 	step3(&f, &s, NULL);
+	REQUIRE(vmp__est_node_free(f.nc) == 0, "its node goes first");
 	REQUIRE(vmp_group_destroy(f.c) == 0, "destroy");
 	REQUIRE(vmp_group_new(f.b, "c", &f.c) == 0, "recreate");
+	REQUIRE(vmp__est_node_new(f.est, f.nb, f.c, &f.nc) == 0, "and a new node");
 	REQUIRE(vmp_listen_callback(f.c, "low,local", on_event, &f.at_c) == 0, "listen");
 	limit_hits(&s, 'c', 200);
 	pages(&s, 'c', 8192, 8192);
@@ -360,7 +390,7 @@ static void test_vanish(void)
 
 	/* Missing from a step (the glue samples only busy cgroups): the
 	 * baseline stays, the delta on return covers the gap. */
-	vmp_group *g2[2] = {f.a, f.b};
+	struct vmp_est_node *g2[2] = {f.na, f.nb};
 	struct vmp_est_cgroup c2[2] = {s.a, s.b};
 	f.now += 100 * MS;
 	REQUIRE(vmp__est_step(f.est, f.now, NULL, 2, g2, c2) == 0, "step without c");
@@ -661,10 +691,20 @@ static void test_args(void)
 	struct fx f;
 	fx_init(&f, VMP_EXECUTOR_MANUAL, NULL);
 	struct vmp_est_cgroup c[2] = {{.valid = true}, {.valid = true}};
-	vmp_group *dup[2] = {f.a, f.a};
-	vmp_group *root[1] = {f.root};
+	struct vmp_est_node *dup[2] = {f.na, f.na};
+	struct vmp_est_node *nd = NULL;
 	CHECK(vmp__est_step(f.est, 1, NULL, 2, dup, c) == -EINVAL, "a group twice: -EINVAL");
-	CHECK(vmp__est_step(f.est, 1, NULL, 1, root, c) == -EINVAL, "the root: -EINVAL");
+	CHECK(vmp__est_node_new(f.est, NULL, f.root, &nd) == -EINVAL, "the root: -EINVAL");
+	CHECK(vmp__est_node_new(f.est, NULL, f.b, &nd) == -EINVAL, "a/b without a's node: -EINVAL");
+	CHECK(vmp__est_node_new(f.est, f.nb, f.b, &nd) == -EINVAL, "a/b below itself: -EINVAL");
+	CHECK(vmp__est_node_free(f.nb) == -EBUSY, "a node with a node below it: -EBUSY");
+	CHECK(vmp__est_node_free(NULL) == 0, "no node: nothing to free");
+	struct vmp_est *other;
+	REQUIRE(vmp__est_new(&other, f.ctx) == 0, "a second estimator");
+	CHECK(vmp__est_step(other, 1, NULL, 1, dup, c) == -EINVAL, "another estimator's node: -EINVAL");
+	CHECK(vmp__est_node_new(other, f.na, f.b, &nd) == -EINVAL, "another estimator's parent: -EINVAL");
+	vmp__est_free(other);
+	CHECK(vmp__est_step(f.est, 1, NULL, 1, NULL, c) == -EINVAL, "no nodes: -EINVAL");
 	CHECK(vmp__est_step(f.est, 5, NULL, 1, dup, c) == 0, "ok");
 	CHECK(vmp__est_step(f.est, 5, NULL, 1, dup, c) == -EINVAL, "time not moving: -EINVAL");
 	CHECK(vmp__est_step(f.est, 6, NULL, 0, NULL, NULL) == 0, "nothing to sample: ok");
@@ -720,7 +760,7 @@ static void test_random(void)
 			t.c.valid = false;
 		if (!rnd(10)) /* read skew */
 			t.a.max = t.a.max > 3 ? t.a.max - 3 : 0;
-		vmp_group *g[3] = {f.a, f.b, f.c};
+		struct vmp_est_node *g[3] = {f.na, f.nb, f.nc};
 		struct vmp_est_cgroup c[3] = {t.a, t.b, t.c};
 		size_t n = rnd(20) ? 3 : 2; /* sometimes c is absent */
 		f.now += (1 + rnd(300)) * MS;
@@ -866,6 +906,7 @@ int main(int argc, char **argv)
 {
 	test_origins(true);
 	test_origins(false);
+	test_set_tree();
 	test_windows();
 	test_thread_executor();
 	test_resets();

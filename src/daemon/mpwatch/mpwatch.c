@@ -48,11 +48,24 @@
  * new subscription, and while clients wait without one the endpoint tries
  * again every MPW_RETRY_S seconds, so that those that stayed are served
  * when the cgroup comes back.
+ *
+ * The daemon's life: an sd-event client connects once, and to it the
+ * end-of-file of a daemon that died is "under pressure" for ever (its
+ * handler runs in a loop). So each accepted connection is handed to the
+ * service manager's file descriptor store (service.c) under a name of its
+ * own, and a restarted daemon takes the kept ones back ($LISTEN_FDS): it
+ * finds each one's endpoint by the socket's own address (getsockname(): the
+ * endpoint's path), checks the peer again, and serves it as if it had just
+ * connected. The client sees nothing but a pause. A connection the daemon
+ * closes itself is removed from the store; one whose peer hung up systemd
+ * drops by itself.
  */
 #include "daemon.h"
 #include "mpwatch.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +73,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Wake-up bytes kept per client beyond what its socket took at the end
@@ -99,6 +113,7 @@ struct mpw_client {
 	bool trigger_done;   /* a trigger line (or its error) was seen */
 	bool extra_logged;   /* data after it was reported */
 	bool dirty, closed;
+	unsigned store_id;   /* its name in the fd store; 0: not stored */
 	struct mpw_client *next, **prev;
 	struct mpw_client *dirty_next;
 };
@@ -123,7 +138,18 @@ struct vmpd_mpws {
 	struct vmpd_io retry;    /* timerfd: MPW_RETRY_S while an endpoint waits */
 	bool retry_armed;
 	struct vmpd_round_hook flush_hook;
+	unsigned next_store;              /* the last fd store id used */
+	struct vmpd_listen_fd *kept;      /* handed back at startup, until start */
+	size_t nkept;
+	bool stopping;
 };
+
+#define STORE_PREFIX "mpw-client-"
+
+static void store_name(char *buf, size_t n, unsigned id)
+{
+	snprintf(buf, n, STORE_PREFIX "%u", id);
+}
 
 static void client_free(struct mpw_client *c)
 {
@@ -153,6 +179,11 @@ static void client_close(struct vmpd *d, struct mpw_client *c, const char *why)
 		vmpd_log(VMPD_LOG_INFO,
 			 "memory-pressure endpoint %s: pid %ld had %llu notifications coalesced (not each sent as a byte)",
 			 ep->spec.path, (long)c->pid, (unsigned long long)c->coalesced);
+	if (c->store_id && !d->mpw->stopping) {
+		char name[40];
+		store_name(name, sizeof(name), c->store_id);
+		vmpd_fdstore_remove(name);
+	}
 	vmpd_loop_del(d, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
@@ -370,6 +401,33 @@ static int peer_access(struct vmpd *d, struct mpw_ep *ep, int fd, pid_t *pid)
 	return vmpd_may_read(&st, cr.uid, cr.gid, groups, ngroups) ? 0 : -EACCES;
 }
 
+/* A checked connection becomes a client; NULL (fd closed) if it cannot. */
+static struct mpw_client *client_add(struct vmpd *d, struct mpw_ep *ep, int fd, pid_t pid)
+{
+	struct mpw_client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->io.fd = fd;
+	c->io.ready = on_client;
+	c->ep = ep;
+	c->pid = pid;
+	c->want = EPOLLIN;
+	if (vmpd_loop_add(d, &c->io, EPOLLIN)) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->next = ep->clients;
+	if (ep->clients)
+		ep->clients->prev = &c->next;
+	c->prev = &ep->clients;
+	ep->clients = c;
+	ep->nclients++;
+	return c;
+}
+
 static void on_listener(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 {
 	(void)events;
@@ -401,27 +459,21 @@ static void on_listener(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 			close(fd);
 			continue;
 		}
-		struct mpw_client *c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			return;
-		}
-		c->io.fd = fd;
-		c->io.ready = on_client;
-		c->ep = ep;
-		c->pid = pid;
-		c->want = EPOLLIN;
-		if (vmpd_loop_add(d, &c->io, EPOLLIN)) {
-			close(fd);
-			free(c);
+		struct mpw_client *c = client_add(d, ep, fd, pid);
+		if (!c)
 			continue;
+		if (vmpd_fdstore_on()) {
+			char name[40];
+			c->store_id = ++d->mpw->next_store;
+			store_name(name, sizeof(name), c->store_id);
+			int src = vmpd_fdstore_add(fd, name);
+			if (src) {
+				vmpd_log(VMPD_LOG_WARNING,
+					 "memory-pressure endpoint %s: cannot keep pid %ld's connection in the fd store: %s; "
+					 "a restart will end it", ep->spec.path, (long)pid, strerror(-src));
+				c->store_id = 0;
+			}
 		}
-		c->next = ep->clients;
-		if (ep->clients)
-			ep->clients->prev = &c->next;
-		c->prev = &ep->clients;
-		ep->clients = c;
-		ep->nclients++;
 		vmpd_log(VMPD_LOG_DEBUG, "memory-pressure endpoint %s: pid %ld connected", ep->spec.path,
 			 (long)pid);
 		subscribe(ep);
@@ -466,6 +518,12 @@ int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 		return -ENOMEM;
 	d->mpw = m;
 	m->retry.fd = -1;
+	const char *lfds = getenv("LISTEN_FDS");
+	size_t want = lfds ? strtoul(lfds, NULL, 10) : 0;
+	if (want > 65536)
+		want = 65536;
+	if (want && (m->kept = calloc(want, sizeof(*m->kept))) != NULL)
+		m->nkept = vmpd_listen_fds(m->kept, want);
 	if (!n)
 		return 0;
 	m->eps = calloc(n, sizeof(*m->eps));
@@ -489,6 +547,58 @@ int vmpd_mpw_open(struct vmpd *d, const struct vmpd_mpw_spec *specs, size_t n)
 }
 
 static void mpw_flush(struct vmpd *d);
+
+/* The connections a previous daemon kept in the fd store: back to their
+ * endpoints; what has none any more (the option was dropped) or may not
+ * read its cgroup is closed and removed from the store. */
+static void adopt_kept(struct vmpd *d)
+{
+	struct vmpd_mpws *m = d->mpw;
+	size_t adopted = 0;
+	for (size_t i = 0; i < m->nkept; i++) {
+		struct vmpd_listen_fd *k = &m->kept[i];
+		char *end;
+		unsigned long id = strncmp(k->name, STORE_PREFIX, strlen(STORE_PREFIX)) ? 0
+				   : strtoul(k->name + strlen(STORE_PREFIX), &end, 10);
+		struct sockaddr_un sa;
+		socklen_t len = sizeof(sa);
+		memset(&sa, 0, sizeof(sa));
+		struct mpw_ep *ep = NULL;
+		if (id && id <= UINT32_MAX && getsockname(k->fd, (struct sockaddr *)&sa, &len) == 0 &&
+		    sa.sun_family == AF_UNIX)
+			for (size_t e = 0; e < m->n && !ep; e++)
+				if (!strncmp(m->eps[e].spec.path, sa.sun_path, sizeof(sa.sun_path)))
+					ep = &m->eps[e];
+		pid_t pid = 0;
+		int rc = ep ? peer_access(d, ep, k->fd, &pid) : -ENOENT;
+		if (!rc && ep->nclients >= MPW_MAX_CLIENTS)
+			rc = -EMFILE;
+		if (rc) {
+			vmpd_log(VMPD_LOG_WARNING, "fd store: %s (%s): %s; closed", k->name,
+				 sa.sun_path[0] ? sa.sun_path : "not a socket of ours",
+				 !ep ? "no such memory-pressure endpoint now" : rc == -EACCES ? "its peer may not read the cgroup"
+				 : strerror(-rc));
+			vmpd_fdstore_remove(k->name);
+			close(k->fd);
+			continue;
+		}
+		fcntl(k->fd, F_SETFL, fcntl(k->fd, F_GETFL) | O_NONBLOCK);
+		struct mpw_client *c = client_add(d, ep, k->fd, pid);
+		if (!c)
+			continue;
+		c->store_id = (unsigned)id;
+		if (c->store_id > m->next_store)
+			m->next_store = c->store_id;
+		adopted++;
+		vmpd_log(VMPD_LOG_INFO, "memory-pressure endpoint %s: pid %ld kept across the restart", ep->spec.path,
+			 (long)pid);
+	}
+	if (m->nkept)
+		vmpd_log(VMPD_LOG_INFO, "fd store: %zu of %zu kept connections served again", adopted, m->nkept);
+	free(m->kept);
+	m->kept = NULL;
+	m->nkept = 0;
+}
 
 int vmpd_mpw_start(struct vmpd *d)
 {
@@ -528,6 +638,8 @@ int vmpd_mpw_start(struct vmpd *d)
 		vmpd_log(VMPD_LOG_INFO, "memory-pressure endpoint %s (mode %04o): cgroup %s at %s", ep->spec.path,
 			 (unsigned)ep->spec.sockmode, ep->spec.cgroup, ep->spec.args);
 	}
+	if (m)
+		adopt_kept(d);
 	return 0;
 }
 
@@ -551,13 +663,14 @@ static void flush_one(struct vmpd *d, struct mpw_client *c)
 		c->coalesced += c->plen - MPW_PENDING;
 		c->plen = MPW_PENDING;
 	}
-	if (!c->plen || c->pcap > 4 * MPW_PENDING) {
-		char *p = c->plen ? realloc(c->pend, MPW_PENDING) : NULL;
-		if (!c->plen || p) {
-			if (!c->plen)
-				free(c->pend);
+	/* A queue grown in a burst shrinks back; one of MPW_PENDING or less
+	 * is kept, empty or not, so that a notification does not cost a
+	 * malloc and a free on its way to the client (test alloc-path). */
+	if (c->pcap > 4 * MPW_PENDING) {
+		char *p = realloc(c->pend, MPW_PENDING);
+		if (p) {
 			c->pend = p;
-			c->pcap = c->plen ? MPW_PENDING : 0;
+			c->pcap = MPW_PENDING;
 		}
 	}
 	set_want(d, c);
@@ -590,6 +703,10 @@ void vmpd_mpw_fini(struct vmpd *d)
 	if (!m)
 		return;
 	vmpd_loop_cancel_hook(d, &m->flush_hook);
+	m->stopping = true; /* the store keeps them until the unit stops */
+	for (size_t i = 0; i < m->nkept; i++)
+		close(m->kept[i].fd);
+	free(m->kept);
 	for (size_t i = 0; i < m->n; i++) {
 		struct mpw_ep *ep = &m->eps[i];
 		while (ep->clients)

@@ -9,15 +9,16 @@
  * source (live.c) gives the estimator nothing but these snapshots, its
  * engine is a context with the inline executor, and its listeners are
  * callback registrations made at the place of their `listen` record
- * (before the samples that follow it). So the same context, groups
- * created from the paths (the cgroup tree's shape), the same steps at the
- * same times and the same registrations replay the same engine calls, in
- * the same order; `# sample-gone` drops a group as the source did, so a
- * cgroup seen again starts afresh in both. The estimator depends on time
- * differences only, and the sample times are its own times less the
- * recording's start, in ns. The re-estimated trace is written with the
- * recorder that wrote the recording (record.c), so with the defaults its
- * records are the recording's, line for line.
+ * (before the samples that follow it). So the same context, groups and
+ * estimator nodes created from the paths (the cgroup tree's shape, parents
+ * first), the same steps at the same times and the same registrations
+ * replay the same engine calls, in the same order; `# sample-gone` drops a
+ * group and its node as the source did, so a cgroup seen again starts
+ * afresh in both. The estimator depends on time differences only, and the
+ * sample times are its own times less the recording's start, in ns. The
+ * re-estimated trace is written with the recorder that wrote the recording
+ * (record.c), so with the defaults its records are the recording's, line
+ * for line.
  *
  * The file's own engine calls and `expect` counts are not used, except
  * that the expect counts are reported beside the new ones. The file is
@@ -70,6 +71,7 @@ struct elistener {
 struct prev {
 	char *path;
 	struct vmp_est_cgroup c; /* valid: a baseline */
+	struct vmp_est_node *node; /* the estimator's, once sampled */
 };
 
 struct vmp_estimate {
@@ -82,7 +84,7 @@ struct vmp_estimate {
 	/* groups created here, parents before children */
 	char **made;
 	size_t nmade, madecap;
-	vmp_group **sg;
+	struct vmp_est_node **sg;
 	size_t sgcap;
 	char *scratch;
 	size_t scap;
@@ -179,6 +181,8 @@ static int get_group(struct vmp_estimate *e, const char *path, vmp_group **out)
 	return rc;
 }
 
+static struct prev *prev_find(struct vmp_estimate *e, const char *path);
+
 /* `# sample-gone`: the group and everything created below it go. */
 static void drop_group(struct vmp_estimate *e, const char *path)
 {
@@ -187,6 +191,11 @@ static void drop_group(struct vmp_estimate *e, const char *path)
 		const char *m = e->made[i];
 		if (strcmp(m, path) != 0 && !(strncmp(m, path, pl) == 0 && m[pl] == '/'))
 			continue;
+		struct prev *pv = prev_find(e, m);
+		if (pv && pv->node) {
+			vmp__est_node_free(pv->node); /* its children went first */
+			pv->node = NULL;
+		}
 		vmp_group *g;
 		if (vmp_group_lookup(e->ctx, m, &g) == 0)
 			vmp_group_destroy(g);
@@ -321,6 +330,51 @@ static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 	return &e->prev[b];
 }
 
+static struct prev *prev_find(struct vmp_estimate *e, const char *path)
+{
+	if (!e->pcap)
+		return NULL;
+	for (size_t b = vmp__hash_str(path) & (e->pcap - 1); e->prev[b].path; b = (b + 1) & (e->pcap - 1))
+		if (!strcmp(e->prev[b].path, path))
+			return &e->prev[b];
+	return NULL;
+}
+
+/* The estimator's node for path ("a/b"), created with its group and with
+ * those of its ancestors if need be: parents first, as the source's tree. */
+static int get_node(struct vmp_estimate *e, const char *path, struct vmp_est_node **out)
+{
+	struct prev *pv = prev_get(e, path);
+	if (!pv)
+		return -ENOMEM;
+	if (pv->node) {
+		*out = pv->node;
+		return 0;
+	}
+	struct vmp_est_node *parent = NULL;
+	const char *slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		char *up = strndup(path, (size_t)(slash - path));
+		if (!up)
+			return -ENOMEM;
+		int rc = get_node(e, up, &parent);
+		free(up);
+		if (rc)
+			return rc;
+	}
+	vmp_group *g;
+	int rc = get_group(e, path, &g);
+	if (rc)
+		return rc;
+	pv = prev_get(e, path); /* the table may have grown */
+	if (!pv)
+		return -ENOMEM;
+	rc = vmp__est_node_new(e->est, parent, g, &pv->node);
+	if (!rc)
+		*out = pv->node;
+	return rc;
+}
+
 /* Growth of a counter, 0 if it went back (the estimator starts over). */
 static uint64_t grew(uint64_t now, uint64_t before)
 {
@@ -411,7 +465,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_erro
 		return 0;
 	}
 	if (r->n > e->sgcap) {
-		vmp_group **ng = realloc(e->sg, r->n * sizeof(*ng));
+		struct vmp_est_node **ng = realloc(e->sg, r->n * sizeof(*ng));
 		if (!ng)
 			return -ENOMEM;
 		e->sg = ng;
@@ -425,7 +479,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_erro
 			return -ENOMEM;
 		if ((rc = check_cgroup(e, p, &r->c[i], r->line, err)) != 0)
 			return rc;
-		rc = get_group(e, p, &e->sg[i]);
+		rc = get_node(e, p, &e->sg[i]);
 		if (rc) {
 			vmp__errorf(err, r->line, "cannot create group '%s': error %d", p, rc);
 			return rc == -ENOMEM ? rc : -EINVAL;

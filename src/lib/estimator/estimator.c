@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cgroup v2 estimator: what plays the part of mm/vmscan.c when the
- * kernel has no memory.pressure_level. It turns counter snapshots into the
- * engine calls that the kernel's reclaim would have made. The figures that
- * back each rule below (the runs, the kernels, the commands that show them
- * again) are in docs/estimator.md.
+ * src/lib/estimator/: the cgroup v2 model. Where the kernel has no
+ * memory.pressure_level, it plays the part of mm/vmscan.c: counter
+ * snapshots in (memory.stat, memory.events, memory.pressure, /proc/vmstat,
+ * read by the live source, src/lib/sources/live.c), engine calls out
+ * (vmp_account(), vmp_account_prio(), vmp_group_run_job(): the calls the
+ * kernel's reclaim would have made). Pure: the caller gives the time and
+ * the snapshots, and keeps the cgroups as nodes (estimator.h), so the
+ * whole model runs on made-up or recorded numbers. estimator.c is the
+ * model (deltas, origins, attribution, windows, sampling), prio.c the
+ * priority-path stand-ins, estimate.c its offline re-run over a
+ * recording's sample lines (vmpressure estimate).
+ *
+ * It may depend on the engine's public API (include/vmpressure.h), libc,
+ * and the recording tap (sources/tap.h, inline wrappers of those engine
+ * calls); estimate.c also on vmptrace (trace/: the reader, replay and the
+ * sample lines), the recorder (sources/record.h) that writes its output
+ * and the cgroup path rules (sources/source.h). No I/O, no clock, no
+ * threads in the model.
+ *
+ * The figures that back each rule below (the runs, the kernels, the
+ * commands that show them again) are in docs/estimator.md.
  *
  * Theory of operation
  * ===================
@@ -28,12 +44,14 @@
  * them), allocstall_* one per global direct reclaim call.
  *
  * 1. Deltas. Each step takes the difference to the previous snapshot of the
- *    same cgroup path. A snapshot with any counter lower than before (the
- *    cgroup was recreated under the same name), a replaced engine group or
- *    an invalid snapshot loses the baseline: no delta that step, the next
- *    valid snapshot starts over. Nothing is guessed across a reset, so no
- *    huge bogus window. A path merely absent from a step (the glue samples
- *    only busy cgroups) keeps its baseline for EST_FORGET_NS.
+ *    same node (one per cgroup the caller follows, kept as long as the
+ *    cgroup: a step costs the cgroups it samples, not the tree). A
+ *    snapshot with any counter lower than before (the cgroup was recreated
+ *    under the same name), a new node (a new engine group) or an invalid
+ *    snapshot loses the baseline: no delta that step, the next valid
+ *    snapshot starts over. Nothing is guessed across a reset, so no huge
+ *    bogus window. A node merely absent from a step (the glue samples only
+ *    busy cgroups) keeps its baseline for EST_FORGET_NS.
  *
  * 2. Origins. A group's own limit events are memory.events.local when
  *    present, else its hierarchical events minus those of its children in
@@ -125,18 +143,6 @@
  * covers what woke them up. */
 #define EST_FORGET_NS 10000000000u
 
-struct est_entry {
-	char *path;
-	uint64_t gid;          /* the engine group it was last seen with (an id:
-				* a new group may reuse a freed one's address) */
-	uint64_t last_seen_ns;
-	bool have_prev;
-	struct vmp_est_cgroup prev;
-	int64_t calls_carry, oom_carry; /* derived local events, negative */
-	int64_t scan_carry, steal_carry; /* attributed pages, negative */
-	struct est_origin o;
-};
-
 /* Per group, for one step. */
 struct est_scratch {
 	int set_parent;     /* nearest ancestor in the step, -1: none */
@@ -199,17 +205,74 @@ int vmp__est_new(struct vmp_est **out, vmp_ctx *ctx)
 	return vmp__est_new_config(out, ctx, NULL);
 }
 
+static void node_unlink(struct vmp_est_node *nd)
+{
+	struct vmp_est *e = nd->est;
+	if (nd->prev)
+		nd->prev->next = nd->next;
+	else
+		e->nodes = nd->next;
+	if (nd->next)
+		nd->next->prev = nd->prev;
+	if (nd->parent)
+		nd->parent->children--;
+}
+
 void vmp__est_free(struct vmp_est *e)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; i < e->nents; i++)
-		free(e->ents[i].path);
-	free(e->ents);
-	free(e->idx);
+	for (struct vmp_est_node *nd = e->nodes, *next; nd; nd = next) {
+		next = nd->next;
+		free(nd);
+	}
 	free(e->scr);
-	free(e->pmap);
+	free(e->groups);
 	free(e);
+}
+
+/* What a node remembers, as when it was new: no baseline. */
+static void node_reset(struct vmp_est_node *nd)
+{
+	nd->have_prev = false;
+	nd->calls_carry = nd->oom_carry = nd->scan_carry = nd->steal_carry = 0;
+	origin_init(&nd->o);
+}
+
+int vmp__est_node_new(struct vmp_est *e, struct vmp_est_node *parent, vmp_group *g,
+		     struct vmp_est_node **out)
+{
+	if (!e || !g || !out || !vmp_group_parent(g))
+		return -EINVAL; /* NULL, or the root */
+	if (parent ? parent->est != e || parent->g != vmp_group_parent(g)
+		   : vmp_group_parent(vmp_group_parent(g)) != NULL)
+		return -EINVAL; /* not the node of g's parent */
+	struct vmp_est_node *nd = calloc(1, sizeof(*nd));
+	if (!nd)
+		return -ENOMEM;
+	nd->est = e;
+	nd->g = g;
+	nd->parent = parent;
+	if (parent)
+		parent->children++;
+	node_reset(nd);
+	nd->next = e->nodes;
+	if (e->nodes)
+		e->nodes->prev = nd;
+	e->nodes = nd;
+	*out = nd;
+	return 0;
+}
+
+int vmp__est_node_free(struct vmp_est_node *nd)
+{
+	if (!nd)
+		return 0;
+	if (nd->children)
+		return -EBUSY;
+	node_unlink(nd);
+	free(nd);
+	return 0;
 }
 
 void vmp__est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
@@ -224,25 +287,11 @@ void vmp__est_stats(const struct vmp_est *e, struct vmp_est_stats *out)
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static size_t hash_ptr(const void *p)
-{
-	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u;
-	return (size_t)(h >> 17);
-}
-
-static size_t pow2_at_least(size_t n)
-{
-	size_t c = 16;
-	while (c < n)
-		c *= 2;
-	return c;
-}
-
 /* Add a signed balance to a delta; the positive part is returned, the
  * negative part kept in *carry. */
 static uint64_t take_with_carry(int64_t v, int64_t *carry)
 {
-	int64_t t = est_sat_add(v, *carry);
+	int64_t t = vmp__est_sat_add(v, *carry);
 	if (t < 0) {
 		*carry = t;
 		return 0;
@@ -303,7 +352,7 @@ static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
 	uint64_t fill = o->res_s < e->window ? e->window - o->res_s : 1;
 	while (S - done_s >= fill) {
 		uint64_t cum = done_s + fill;
-		uint64_t r = est_muldiv(R, cum, S) - done_r;
+		uint64_t r = vmp__est_muldiv(R, cum, S) - done_r;
 		vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, fill, r);
 		vmp__est_run_job(e, g);
 		done_s = cum;
@@ -334,13 +383,13 @@ static void feed_real(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 	uint64_t out = total > EST_ONSET_PAGES ? total - EST_ONSET_PAGES : 0;
 	uint64_t from_p = out < o->pend_s ? out : o->pend_s;
 	if (from_p) {
-		uint64_t r = est_muldiv(o->pend_r, from_p, o->pend_s);
+		uint64_t r = vmp__est_muldiv(o->pend_r, from_p, o->pend_s);
 		feed_windows(e, g, o, from_p, r);
 		o->pend_s -= from_p;
 		o->pend_r -= r;
 	}
 	uint64_t from_n = out - from_p; /* <= S */
-	uint64_t r_n = est_muldiv(R, from_n, S);
+	uint64_t r_n = vmp__est_muldiv(R, from_n, S);
 	feed_windows(e, g, o, from_n, r_n);
 	o->pend_s += S - from_n;
 	o->pend_r += R - r_n;
@@ -349,20 +398,6 @@ static void feed_real(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 
 /* ---- one step ---------------------------------------------------------- */
 
-static int find_entry(const struct vmp_est *e, const char *path)
-{
-	if (!e->idx_cap)
-		return -1;
-	size_t mask = e->idx_cap - 1;
-	for (size_t b = vmp__hash_str(path) & mask;; b = (b + 1) & mask) {
-		uint32_t v = e->idx[b];
-		if (!v)
-			return -1;
-		if (strcmp(e->ents[v - 1].path, path) == 0)
-			return (int)(v - 1);
-	}
-}
-
 static int ensure_scratch(struct vmp_est *e, size_t n)
 {
 	if (n > e->scr_cap) {
@@ -370,161 +405,33 @@ static int ensure_scratch(struct vmp_est *e, size_t n)
 		if (!s)
 			return -ENOMEM;
 		e->scr = s;
+		vmp_group **g = realloc(e->groups, n * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		e->groups = g;
 		e->scr_cap = n;
 	}
-	size_t pc = pow2_at_least(2 * n + 1);
-	if (pc > e->pmap_cap) {
-		uint32_t *p = malloc(pc * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		free(e->pmap);
-		e->pmap = p;
-		e->pmap_cap = pc;
-	}
 	return 0;
 }
 
-/* The pointer map of this step: -EINVAL on a duplicate. */
-static int build_pmap(struct vmp_est *e, size_t n, vmp_group *const *groups)
-{
-	memset(e->pmap, 0, e->pmap_cap * sizeof(*e->pmap));
-	size_t mask = e->pmap_cap - 1;
-	for (size_t i = 0; i < n; i++) {
-		size_t b = hash_ptr(groups[i]) & mask;
-		while (e->pmap[b]) {
-			if (groups[e->pmap[b] - 1] == groups[i])
-				return -EINVAL;
-			b = (b + 1) & mask;
-		}
-		e->pmap[b] = (uint32_t)(i + 1);
-	}
-	return 0;
-}
-
-static int lookup_group(const struct vmp_est *e, vmp_group *const *groups,
-			const vmp_group *g)
-{
-	size_t mask = e->pmap_cap - 1;
-	for (size_t b = hash_ptr(g) & mask;; b = (b + 1) & mask) {
-		uint32_t v = e->pmap[b];
-		if (!v)
-			return -1;
-		if (groups[v - 1] == g)
-			return (int)(v - 1);
-	}
-}
-
-/* Match this step's groups with the entries: entries 0..n-1 are this
- * step's groups, in order; after them the absent ones that are kept.
- * Everything is allocated before anything changes. */
-static int rebuild_entries(struct vmp_est *e, uint64_t now, size_t n,
-			   vmp_group *const *groups)
-{
-	bool *taken = e->nents ? calloc(e->nents, sizeof(*taken)) : NULL;
-	int *from = n ? malloc(n * sizeof(*from)) : NULL;
-	if ((e->nents && !taken) || (n && !from)) {
-		free(taken);
-		free(from);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int k = find_entry(e, vmp_group_path(groups[i]));
-		from[i] = k >= 0 && !taken[k] ? k : -1;
-		if (from[i] >= 0)
-			taken[k] = true;
-	}
-	size_t keep = 0;
-	for (size_t k = 0; k < e->nents; k++)
-		if (!taken[k] && now - e->ents[k].last_seen_ns <= EST_FORGET_NS)
-			keep++;
-	size_t total = n + keep;
-	struct est_entry *ne = total ? calloc(total, sizeof(*ne)) : NULL;
-	size_t icap = total ? pow2_at_least(2 * total + 1) : 0;
-	uint32_t *nidx = icap ? calloc(icap, sizeof(*nidx)) : NULL;
-	if (total && (!ne || !nidx))
-		goto nomem;
-	size_t i;
-	for (i = 0; i < n; i++) {
-		if (from[i] >= 0)
-			continue;
-		ne[i].path = strdup(vmp_group_path(groups[i]));
-		if (!ne[i].path)
-			goto nomem;
-		origin_init(&ne[i].o); /* g NULL: no baseline yet */
-	}
-
-	/* Commit. */
-	for (i = 0; i < n; i++) {
-		if (from[i] >= 0) {
-			ne[i] = e->ents[from[i]];
-			e->ents[from[i]].path = NULL;
-		}
-		ne[i].last_seen_ns = now;
-	}
-	for (size_t k = 0; k < e->nents; k++) {
-		struct est_entry *en = &e->ents[k];
-		if (taken[k])
-			continue;
-		if (now - en->last_seen_ns > EST_FORGET_NS) {
-			free(en->path);
-			continue;
-		}
-		/* Absent: the baseline stays, the short-term state goes. */
-		en->calls_carry = en->oom_carry = en->scan_carry = en->steal_carry = 0;
-		ne[i++] = *en;
-	}
-	free(e->ents);
-	free(e->idx);
-	free(taken);
-	free(from);
-	e->ents = ne;
-	e->nents = total;
-	e->idx = nidx;
-	e->idx_cap = icap;
-	for (i = 0; i < total; i++) {
-		size_t b = vmp__hash_str(ne[i].path) & (icap - 1);
-		while (nidx[b])
-			b = (b + 1) & (icap - 1);
-		nidx[b] = (uint32_t)(i + 1);
-	}
-	return 0;
-
-nomem:
-	if (ne)
-		for (i = 0; i < n; i++)
-			if (from[i] < 0)
-				free(ne[i].path);
-	free(ne);
-	free(nidx);
-	free(taken);
-	free(from);
-	return -ENOMEM;
-}
-
-/* Deltas of entry i; updates its baseline. Returns whether the delta shows
+/* Deltas of node i; updates its baseline. Returns whether the delta shows
  * reclaim or stall. */
-static bool take_deltas(struct vmp_est *e, size_t i, vmp_group *g,
+static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 			const struct vmp_est_cgroup *c, uint64_t dt)
 {
-	struct est_entry *en = &e->ents[i];
 	struct est_scratch *s = &e->scr[i];
 	bool active = false;
-	if (en->gid != vmp_group_id(g)) { /* new, or the engine group was replaced */
-		en->have_prev = false;
-		en->gid = vmp_group_id(g);
-		origin_init(&en->o);
-	}
 	if (!c->valid) {
-		en->have_prev = false;
+		nd->have_prev = false;
 		e->st.skipped++;
 		return false;
 	}
-	if (en->have_prev && went_back(&en->prev, c)) {
-		en->have_prev = false;
+	if (nd->have_prev && went_back(&nd->prev_c, c)) {
+		nd->have_prev = false;
 		e->st.resets++;
 	}
-	if (en->have_prev) {
-		const struct vmp_est_cgroup *p = &en->prev;
+	if (nd->have_prev) {
+		const struct vmp_est_cgroup *p = &nd->prev_c;
 		s->ok = true;
 		s->ds_tot = c->pgscan - p->pgscan;
 		s->dr_tot = c->pgsteal - p->pgsteal;
@@ -550,75 +457,93 @@ static bool take_deltas(struct vmp_est *e, size_t i, vmp_group *g,
 			 some >= EST_PSI_BUSY_SHARE;
 	} else {
 		/* no delta: the carries start again with the baseline */
-		en->calls_carry = en->oom_carry = 0;
-		en->scan_carry = en->steal_carry = 0;
-		en->o.credit = 0;
+		nd->calls_carry = nd->oom_carry = 0;
+		nd->scan_carry = nd->steal_carry = 0;
+		nd->o.credit = 0;
 	}
-	en->prev = *c;
-	en->have_prev = true;
+	nd->prev_c = *c;
+	nd->have_prev = true;
 	return active;
 }
 
 /* ---- the phases of a step ------------------------------------------------ */
 
-static int check_step(const struct vmp_est *e, uint64_t now, size_t n, vmp_group *const *groups,
+/* The step's nodes checked and marked with their index, before anything
+ * changes: -EINVAL for a NULL or foreign node, or one given twice. */
+static int check_step(struct vmp_est *e, uint64_t now, size_t n, struct vmp_est_node *const *nodes,
 		      const struct vmp_est_cgroup *c)
 {
-	if (!e || (n && (!groups || !c)) || n > UINT32_MAX / 4)
+	if (!e || (n && (!nodes || !c)) || n > UINT32_MAX / 4)
 		return -EINVAL;
 	if (e->stepped && now <= e->last_ns)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		if (!groups[i] || !vmp_group_parent(groups[i]))
-			return -EINVAL; /* NULL, or the root */
+	int rc = ensure_scratch(e, n);
+	if (rc)
+		return rc;
+	const uint64_t attempt = ++e->attempt;
+	for (size_t i = 0; i < n; i++) {
+		struct vmp_est_node *nd = nodes[i];
+		if (!nd || nd->est != e || nd->mark == attempt)
+			return -EINVAL;
+		nd->mark = attempt;
+		nd->idx = (uint32_t)i;
+	}
 	return 0;
 }
 
-/* The step's groups matched with what is remembered of them: everything
- * that can fail, before anything changes. */
-static int match_entries(struct vmp_est *e, uint64_t now, size_t n, vmp_group *const *groups)
+/* A node back after missing steps: its short-term state is gone, and
+ * after EST_FORGET_NS (by the last step without it) its baseline too. */
+static void welcome_back(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes, uint64_t now)
 {
-	int rc = ensure_scratch(e, n);
-	if (!rc)
-		rc = build_pmap(e, n, groups);
-	if (!rc)
-		rc = rebuild_entries(e, now, n, groups);
-	return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct vmp_est_node *nd = nodes[i];
+		if (nd->seen && nd->seen_step != e->last_step) {
+			if (e->last_ns - nd->last_seen_ns > EST_FORGET_NS)
+				node_reset(nd);
+			else
+				nd->calls_carry = nd->oom_carry = nd->scan_carry = nd->steal_carry = 0;
+		}
+		nd->seen = true;
+		nd->seen_step = e->attempt;
+		nd->last_seen_ns = now;
+	}
 }
 
 /* The step is taken: recorded before the engine calls it causes. */
 static void record_sample(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *m, size_t n,
-			  vmp_group *const *groups, const struct vmp_est_cgroup *c)
+			  struct vmp_est_node *const *nodes, const struct vmp_est_cgroup *c)
 {
-	if (e->tap && e->tap->sample)
-		e->tap->sample(e->tap->arg, now, m, n, groups, c);
+	if (e->tap && e->tap->sample) {
+		for (size_t i = 0; i < n; i++)
+			e->groups[i] = nodes[i]->g;
+		e->tap->sample(e->tap->arg, now, m, n, e->groups, c);
+	}
 	e->now_ns = now;
 }
 
 /* 1. Deltas of every group. Returns whether any shows reclaim or stall. */
-static bool take_all_deltas(struct vmp_est *e, size_t n, vmp_group *const *groups,
+static bool take_all_deltas(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes,
 			    const struct vmp_est_cgroup *c, uint64_t dt)
 {
 	bool active = false;
 	if (n)
 		memset(e->scr, 0, n * sizeof(*e->scr));
 	for (size_t i = 0; i < n; i++)
-		if (take_deltas(e, i, groups[i], &c[i], dt))
+		if (take_deltas(e, i, nodes[i], &c[i], dt))
 			active = true;
 	return active;
 }
 
 /* The step's own tree: each group's nearest ancestor in the step. */
-static void link_set_parents(struct vmp_est *e, size_t n, vmp_group *const *groups)
+static void link_set_parents(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
 		s->set_parent = -1;
 		s->origin_parent = -1;
-		for (vmp_group *p = vmp_group_parent(groups[i]); p; p = vmp_group_parent(p)) {
-			int k = lookup_group(e, groups, p);
-			if (k >= 0) {
-				s->set_parent = k;
+		for (const struct vmp_est_node *p = nodes[i]->parent; p; p = p->parent) {
+			if (p->mark == e->attempt) {
+				s->set_parent = (int)p->idx;
 				break;
 			}
 		}
@@ -657,19 +582,19 @@ static void sum_children(struct vmp_est *e, size_t n)
 }
 
 /* 2. Own events and origins: a group whose own high+max or oom grew. */
-static void find_origins(struct vmp_est *e, size_t n)
+static void find_origins(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		struct est_entry *en = &e->ents[i];
+		struct vmp_est_node *en = nodes[i];
 		if (!s->ok)
 			continue;
 		if (!s->local_known) {
 			if (s->children_ok) {
 				s->local_known = true;
-				s->calls = take_with_carry(est_sdiff(s->dcalls_h, s->ch_calls),
+				s->calls = take_with_carry(vmp__est_sdiff(s->dcalls_h, s->ch_calls),
 							   &en->calls_carry);
-				s->oom = take_with_carry(est_sdiff(s->doom_h, s->ch_oom),
+				s->oom = take_with_carry(vmp__est_sdiff(s->doom_h, s->ch_oom),
 							 &en->oom_carry);
 			} else {
 				en->calls_carry = en->oom_carry = 0;
@@ -718,8 +643,8 @@ static void claim_by_calls(struct vmp_est *e, size_t n)
 		s->Q_s = s->T_s;
 		s->Q_r = s->T_r;
 		if (s->top != (int)i && t->sub_calls) {
-			uint64_t qs = est_muldiv(t->T_s, s->sub_calls, t->sub_calls);
-			uint64_t qr = est_muldiv(t->T_r, s->sub_calls, t->sub_calls);
+			uint64_t qs = vmp__est_muldiv(t->T_s, s->sub_calls, t->sub_calls);
+			uint64_t qr = vmp__est_muldiv(t->T_r, s->sub_calls, t->sub_calls);
 			s->Q_s = qs < s->T_s ? qs : s->T_s;
 			s->Q_r = qr < s->T_r ? qr : s->T_r;
 		}
@@ -740,26 +665,26 @@ static void sum_claims_below(struct vmp_est *e, size_t n)
 }
 
 /* Each origin keeps what it claims less what the origins below claim. */
-static void keep_own_pages(struct vmp_est *e, size_t n)
+static void keep_own_pages(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		struct est_entry *en = &e->ents[i];
+		struct vmp_est_node *en = nodes[i];
 		if (!s->origin) {
 			en->scan_carry = en->steal_carry = 0;
 			continue;
 		}
-		s->S = take_with_carry(est_sdiff(s->Q_s, s->sub_s), &en->scan_carry);
-		s->R = take_with_carry(est_sdiff(s->Q_r, s->sub_r), &en->steal_carry);
+		s->S = take_with_carry(vmp__est_sdiff(s->Q_s, s->sub_s), &en->scan_carry);
+		s->R = take_with_carry(vmp__est_sdiff(s->Q_r, s->sub_r), &en->steal_carry);
 	}
 }
 
 /* The priority path at each origin (prio.c). */
-static void count_fails(struct vmp_est *e, size_t n, uint64_t now)
+static void count_fails(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes, uint64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		struct est_entry *en = &e->ents[i];
+		struct vmp_est_node *en = nodes[i];
 		if (!s->origin)
 			continue;
 		s->onset = vmp__est_episode_over(&en->o, now);
@@ -833,15 +758,15 @@ static bool root_step(struct vmp_est *e, const struct vmp_est_machine *m, size_t
 }
 
 /* 5. Feed the engine: real windows, then the failed calls. */
-static void feed_engine(struct vmp_est *e, size_t n, vmp_group *const *groups, uint64_t now,
+static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes, uint64_t now,
 			const struct est_root_step *r)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
 		if (!s->origin)
 			continue;
-		feed_real(e, groups[i], &e->ents[i].o, now, s->S, s->R);
-		vmp__est_feed_prio(e, groups[i], &e->ents[i].o, now, s->fails, s->onset);
+		feed_real(e, nodes[i]->g, &nodes[i]->o, now, s->S, s->R);
+		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->o, now, s->fails, s->onset);
 	}
 	if (r->ok) {
 		vmp_group *root = vmp_ctx_root(e->ctx);
@@ -864,34 +789,34 @@ static void end_step(struct vmp_est *e, size_t n, uint64_t now, bool active, boo
 	}
 	e->stepped = true;
 	e->last_ns = now;
+	e->last_step = e->attempt;
 	e->st.steps++;
 }
 
 int vmp__est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine *m, size_t n,
-		 vmp_group *const *groups, const struct vmp_est_cgroup *c)
+		 struct vmp_est_node *const *nodes, const struct vmp_est_cgroup *c)
 {
-	int rc = check_step(e, now, n, groups, c);
-	if (!rc)
-		rc = match_entries(e, now, n, groups);
+	int rc = check_step(e, now, n, nodes, c);
 	if (rc)
 		return rc;
 	/* From here on nothing fails. */
-	record_sample(e, now, m, n, groups, c);
+	welcome_back(e, n, nodes, now);
+	record_sample(e, now, m, n, nodes, c);
 	const uint64_t dt = e->stepped ? now - e->last_ns : 0;
 
-	bool active = take_all_deltas(e, n, groups, c, dt);
-	link_set_parents(e, n, groups);
+	bool active = take_all_deltas(e, n, nodes, c, dt);
+	link_set_parents(e, n, nodes);
 	sum_children(e, n);
-	find_origins(e, n);
+	find_origins(e, n, nodes);
 	chain_origins(e, n, all_have_direct(e, n));
 	claim_by_calls(e, n);
 	sum_claims_below(e, n);
-	keep_own_pages(e, n);
-	count_fails(e, n, now);
+	keep_own_pages(e, n, nodes);
+	count_fails(e, n, nodes, now);
 	struct est_root_step root;
 	if (root_step(e, m, n, now, dt, &root))
 		active = true;
-	feed_engine(e, n, groups, now, &root);
+	feed_engine(e, n, nodes, now, &root);
 	end_step(e, n, now, active, root.ok);
 	return 0;
 }

@@ -104,14 +104,35 @@ int vmp__est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 void vmp__est_free(struct vmp_est *est);
 
 /*
+ * A cgroup the estimator follows: what it remembers of it from step to
+ * step (its baseline, its carries, its failure episode), and its place in
+ * the tree. The caller keeps nodes as it keeps its cgroups: created when
+ * it starts to sample one, freed when the cgroup goes or is no longer
+ * watched (before its engine group is destroyed), so that a step costs
+ * only the cgroups it samples, whatever the size of the tree. A cgroup
+ * seen again gets a new engine group and a new node: it starts afresh.
+ *
+ * vmp__est_node_new(): g is the engine group standing for the cgroup (path
+ * "a/b" relative to the cgroup root; never the root itself), parent the
+ * node of g's parent group, NULL when that is the root: a node's
+ * ancestors have nodes first. -EINVAL otherwise, -ENOMEM. The nodes belong
+ * to the estimator: vmp__est_free() frees those left.
+ * vmp__est_node_free(): -EBUSY while nodes below it live (free leaves
+ * first); NULL is a no-op.
+ */
+struct vmp_est_node;
+int vmp__est_node_new(struct vmp_est *est, struct vmp_est_node *parent, vmp_group *g,
+		     struct vmp_est_node **out);
+int vmp__est_node_free(struct vmp_est_node *node);
+
+/*
  * One sample. now_ns: a monotonic time, strictly increasing from step to
  * step (-EINVAL otherwise). m: the machine, NULL if not watched (then the
- * root gets no global-reclaim windows). groups[i] / c[i]: the engine group
- * standing for cgroup i (paths "a/b" relative to the cgroup root; never
- * the root itself: -EINVAL) and its counters; each group at most once.
+ * root gets no global-reclaim windows). nodes[i] / c[i]: a cgroup and its
+ * counters; each node at most once, and only this estimator's (-EINVAL).
  * Pass every cgroup whose limit may drive reclaim, with its ancestors up
  * to the subtree you watch: without memory.events.local a group's own
- * events are its counters minus those of its children in the list.
+ * events are its counters minus those of its children in the step.
  * An invalid snapshot, or a counter lower than before (the cgroup was
  * recreated), loses the cgroup's baseline: it starts again from the next
  * valid snapshot. A cgroup merely missing from a step keeps its baseline
@@ -121,7 +142,7 @@ void vmp__est_free(struct vmp_est *est);
  */
 int vmp__est_step(struct vmp_est *est, uint64_t now_ns,
 		 const struct vmp_est_machine *m, size_t n,
-		 vmp_group *const *groups, const struct vmp_est_cgroup *c);
+		 struct vmp_est_node *const *nodes, const struct vmp_est_cgroup *c);
 
 /* When to sample next: busy_ms while reclaim or stall was seen in the last
  * VMP_EST_BUSY_HOLD_MS (and before the first delta), else idle_ms. */

@@ -42,18 +42,36 @@ struct est_origin {
 	bool called_last;      /* root: allocstall grew in the last step */
 };
 
-struct est_entry;
 struct est_scratch;
+
+/* A cgroup the estimator follows (estimator.h): its place in the caller's
+ * tree and what the steps remember of it. */
+struct vmp_est_node {
+	struct vmp_est *est;
+	vmp_group *g;
+	struct vmp_est_node *parent; /* the node of g's parent; NULL: the root's */
+	struct vmp_est_node *prev, *next; /* the estimator's nodes */
+	size_t children;       /* nodes whose parent this is */
+	uint64_t mark;         /* the step (attempt) that holds it ... */
+	uint32_t idx;          /* ... at this index */
+	bool seen;             /* in a step before */
+	uint64_t seen_step;    /* the last step that held it */
+	uint64_t last_seen_ns;
+	bool have_prev;
+	struct vmp_est_cgroup prev_c;
+	int64_t calls_carry, oom_carry; /* derived local events, negative */
+	int64_t scan_carry, steal_carry; /* attributed pages, negative */
+	struct est_origin o;
+};
 
 struct vmp_est {
 	vmp_ctx *ctx;
 	struct vmp_est_config cfg;
 	unsigned window;
 
-	struct est_entry *ents;
-	size_t nents;
-	uint32_t *idx;       /* path hash -> entry index + 1 */
-	size_t idx_cap;      /* power of two, or 0 */
+	struct vmp_est_node *nodes; /* every node, newest first */
+	uint64_t attempt;    /* steps begun (marks nodes) */
+	uint64_t last_step;  /* the attempt of the last step taken */
 
 	bool have_mprev;
 	struct vmp_est_machine mprev;
@@ -67,8 +85,8 @@ struct vmp_est {
 
 	/* scratch, grown as needed */
 	struct est_scratch *scr;
-	uint32_t *pmap;      /* group pointer hash -> index + 1 */
-	size_t scr_cap, pmap_cap;
+	vmp_group **groups;  /* the step's groups, for the tap */
+	size_t scr_cap;
 
 	struct vmp_est_stats st;
 
@@ -81,7 +99,7 @@ struct vmp_est {
 /* ---- arithmetic ---------------------------------------------------------- */
 
 /* floor(a * b / c) for b <= c, c > 0. */
-static inline uint64_t est_muldiv(uint64_t a, uint64_t b, uint64_t c)
+static inline uint64_t vmp__est_muldiv(uint64_t a, uint64_t b, uint64_t c)
 {
 #ifdef __SIZEOF_INT128__
 	__extension__ typedef unsigned __int128 u128;
@@ -92,14 +110,14 @@ static inline uint64_t est_muldiv(uint64_t a, uint64_t b, uint64_t c)
 }
 
 /* a - b as a signed quantity, saturated. */
-static inline int64_t est_sdiff(uint64_t a, uint64_t b)
+static inline int64_t vmp__est_sdiff(uint64_t a, uint64_t b)
 {
 	if (a >= b)
 		return a - b > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)(a - b);
 	return b - a > (uint64_t)INT64_MAX ? -INT64_MAX : -(int64_t)(b - a);
 }
 
-static inline int64_t est_sat_add(int64_t a, int64_t b)
+static inline int64_t vmp__est_sat_add(int64_t a, int64_t b)
 {
 	if (b > 0 && a > INT64_MAX - b)
 		return INT64_MAX;

@@ -138,7 +138,7 @@ static uint64_t deficit_fails(unsigned f, struct est_origin *o, uint64_t calls, 
 		return 0;
 	}
 	uint64_t need = calls > UINT64_MAX / EST_BATCH ? UINT64_MAX : calls * EST_BATCH;
-	int64_t t = est_sat_add(o->credit, est_sdiff(R, need));
+	int64_t t = vmp__est_sat_add(o->credit, vmp__est_sdiff(R, need));
 	o->credit = t > 0 ? 0 : t; /* a surplus is not banked */
 	uint64_t short_by = (uint64_t)-o->credit;
 	uint64_t hard = 0;
@@ -154,7 +154,7 @@ static uint64_t deficit_fails(unsigned f, struct est_origin *o, uint64_t calls, 
 		fails = calls;
 	int64_t explained = fails > (uint64_t)INT64_MAX / EST_BATCH ? INT64_MAX
 								  : (int64_t)(fails * EST_BATCH);
-	t = est_sat_add(o->credit, explained);
+	t = vmp__est_sat_add(o->credit, explained);
 	o->credit = t > 0 ? 0 : t;
 	if ((f & VMP_EST_PRIO_LEARN) && !hard && calls >= EST_LEARN_MIN_CALLS)
 		learn(o, calls, R);
@@ -249,7 +249,7 @@ static unsigned onset_pieces(const struct vmp_est *e, const struct est_origin *o
 static void onset_piece(struct vmp_est *e, vmp_group *g, struct est_origin *o, unsigned pieces)
 {
 	uint64_t ps = o->pend_s / pieces;
-	uint64_t pr = o->pend_s ? est_muldiv(o->pend_r, ps, o->pend_s) : 0;
+	uint64_t pr = o->pend_s ? vmp__est_muldiv(o->pend_r, ps, o->pend_s) : 0;
 	if (!ps)
 		return;
 	vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, ps, pr);

@@ -61,6 +61,7 @@ struct cg {
 	struct cg *wnext;        /* wd table chain */
 	char *path;              /* "/" or "a/b" */
 	vmp_group *g;
+	struct vmp_est_node *node; /* the estimator's; NULL for the root */
 	int dirfd;
 	int fd_stat, fd_events, fd_local, fd_pressure;
 	int wd;
@@ -89,7 +90,7 @@ struct live {
 	struct cg **wtab;
 	size_t wcap, wcount;
 	/* per-step scratch */
-	vmp_group **sg;
+	struct vmp_est_node **sg;
 	struct vmp_est_cgroup *sc;
 	size_t scap;
 	uint64_t last_idle_check;
@@ -375,8 +376,15 @@ static int cg_child(struct live *lv, struct cg *p, const char *name, struct cg *
 		return -ENOTSUP; /* the memory controller is not enabled there */
 	}
 	vmp_group *g;
+	struct vmp_est_node *node;
 	int rc = vmp_group_new(p->g, name, &g);
 	if (rc) {
+		close(dfd);
+		return rc;
+	}
+	rc = vmp__est_node_new(lv->est, p->node, g, &node);
+	if (rc) {
+		vmp_group_destroy(g);
 		close(dfd);
 		return rc;
 	}
@@ -385,10 +393,12 @@ static int cg_child(struct live *lv, struct cg *p, const char *name, struct cg *
 	c = rel ? cg_new(lv, p, rel, g, dfd) : NULL;
 	free(path);
 	if (!c) {
+		vmp__est_node_free(node);
 		vmp_group_destroy(g);
 		close(dfd);
 		return -ENOMEM;
 	}
+	c->node = node;
 	*out = c;
 	return 0;
 }
@@ -444,9 +454,10 @@ static void cg_remove(struct live *lv, struct cg *c)
 		inotify_rm_watch(lv->ino_fd, c->wd);
 	}
 	cg_close(lv, c);
+	vmp__est_node_free(c->node); /* its children went first */
 	if (c->g && c->parent) {
-		/* A cgroup seen again gets a new engine group: the estimator
-		 * starts it afresh, and `vmpressure estimate` must too. */
+		/* A cgroup seen again gets a new engine group and node: the
+		 * estimator starts it afresh, and `vmpressure estimate` must too. */
 		if (lv->tap && lv->tap->gone)
 			lv->tap->gone(lv->tap->arg, c->g);
 		vmp_group_destroy(c->g);
@@ -480,7 +491,7 @@ static int collect(struct live *lv, struct cg *c, uint64_t now, size_t *n)
 		c->need_baseline = false;
 		if (*n == lv->scap) {
 			size_t ncap = lv->scap ? lv->scap * 2 : 64;
-			vmp_group **ng = realloc(lv->sg, ncap * sizeof(*ng));
+			struct vmp_est_node **ng = realloc(lv->sg, ncap * sizeof(*ng));
 			if (!ng)
 				return -ENOMEM;
 			lv->sg = ng;
@@ -493,7 +504,7 @@ static int collect(struct live *lv, struct cg *c, uint64_t now, size_t *n)
 		sample_cg(lv, c, &lv->sc[*n]);
 		if (!lv->sc[*n].valid && faccessat(c->dirfd, "memory.events", F_OK, 0) != 0)
 			c->gone = true;
-		lv->sg[(*n)++] = c->g;
+		lv->sg[(*n)++] = c->node;
 	}
 	for (struct cg *ch = c->child; ch; ch = ch->next) {
 		int rc = collect(lv, ch, now, n);

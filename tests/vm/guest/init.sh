@@ -126,13 +126,29 @@ fi
 echo "VM: cgroup v$CG, daemon ${DAEMON:-none}, workloads $SCEN"
 
 # Helpers for the workload files.
-mkgrp() { # path [limit]
+mkgrp() { # path [limit,...]: N (memory.max; v1: limit_in_bytes), high:N (v2 memory.high), swap:N (v2 memory.swap.max)
 	if [ $CG = 2 ]; then
 		case $1 in */*) echo +memory > "$M/${1%/*}/cgroup.subtree_control" ;; esac
-		mkdir "$M/$1" && { [ -z "$2" ] || echo "$2" > "$M/$1/memory.max"; }
-	else
-		mkdir "$M/$1" && { [ -z "$2" ] || echo "$2" > "$M/$1/memory.limit_in_bytes"; }
 	fi
+	mkdir "$M/$1" || return 1
+	for lim in $(echo "$2" | tr , ' '); do
+		case $CG:$lim in
+		2:high:*) echo ${lim#high:} > "$M/$1/memory.high" ;;
+		2:swap:*) echo ${lim#swap:} > "$M/$1/memory.swap.max" ;;
+		1:high:* | 1:swap:*) echo "mkgrp $1: $lim has no cgroup v1 equivalent: left out" ;;
+		2:*) echo $lim > "$M/$1/memory.max" ;;
+		1:*) echo $lim > "$M/$1/memory.limit_in_bytes" ;;
+		esac || return 1
+	done
+}
+swap_on() { # size: swap on zram (the zram module of the kernel package)
+	Z=/sys/block/zram0
+	[ -e $Z ] || { echo "VM: no zram device: swap left off"; return 1; }
+	echo "$1" > $Z/disksize && mkswap /dev/zram0 > /dev/null && swapon /dev/zram0 ||
+		{ echo "VM: swap on zram ($1) failed"; return 1; }
+}
+swap_off() {
+	swapoff /dev/zram0 && echo 1 > /sys/block/zram0/reset || echo "VM: swapoff failed"
 }
 run() { # group hog-args...: a workload process inside group
 	g=$1
@@ -154,7 +170,8 @@ run_scen() {
 	s=$1
 	O=/out/$s
 	mkdir -p $O
-	GROUPS= LISTEN= SETTLE=1 CUSTOM= WATCH=1
+	GROUPS= LISTEN= SETTLE=1 CUSTOM= WATCH=1 SWAP=
+	unset -f workload cleanup custom 2>/dev/null
 	. /scen/$s.sh || { echo "VM: $s: no such workload"; return; }
 	echo "VM: workload $s begin"
 	if [ -n "$CUSTOM" ]; then
@@ -163,7 +180,8 @@ run_scen() {
 		sync
 		return
 	fi
-	for g in $GROUPS; do mkgrp ${g%%=*} $(case $g in *=*) echo ${g#*=} ;; esac) || echo "VM: $s: mkgrp $g failed"; done
+	[ -n "$SWAP" ] && swap_on $SWAP
+	for g in $GROUPS; do mkgrp ${g%%=*} $(case $g in *=*) echo ${g#*=} ;; esac) >> $O/log 2>&1 || echo "VM: $s: mkgrp $g failed"; done
 	{
 		echo "group / $(stat -c %i $M)"
 		for g in $GROUPS; do echo "group ${g%%=*} $(stat -c %i $M/${g%%=*})"; done
@@ -182,11 +200,11 @@ run_scen() {
 		waitfor $O/client READY 10 || echo "VM: $s: vmpclient not ready"
 	fi
 	PP= SP= SDIRS=
+	# What userspace can see, in the v2 study's format: 100 ms samples of
+	# every group (and the machine), and on v2 PSI triggers on the top group.
+	for g in $GROUPS; do SDIRS="$SDIRS $M/${g%%=*}"; done
 	if [ $CG = 2 ]; then
-		# What an estimator can see, in the v2 study's format: PSI triggers
-		# on the top group and 100 ms counter samples of every group.
 		top=${GROUPS%% *}
-		for g in $GROUPS; do SDIRS="$SDIRS $M/${g%%=*}"; done
 		/bin/psiwait $M/${top%%=*}/memory.pressure "some 10000 500000" "full 10000 500000" \
 			"some 50000 1000000" > $O/psi 2>> $O/log &
 		PP=$!
@@ -228,6 +246,7 @@ run_scen() {
 	wait $KP $CP $WP $SP $PP 2>/dev/null
 	cat $T/trace > $O/trace
 	dmesg -c >> $O/log
+	command -v cleanup > /dev/null && cleanup >> $O/log 2>&1
 	sleep 1
 	for g in $(echo $GROUPS | tr ' ' '\n' | sed 's/=.*//' | sed -n '1!G;h;$p'); do
 		[ -d $M/$g ] || continue
@@ -239,6 +258,7 @@ run_scen() {
 		fi
 		rmdir $M/$g || echo "VM: $s: rmdir $g failed"
 	done
+	[ -n "$SWAP" ] && swap_off
 	echo "VM: workload $s end ($(grep -c . $O/trace) trace lines)"
 	sync
 }
