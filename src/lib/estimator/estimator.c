@@ -205,9 +205,61 @@ int vmp__est_new(struct vmp_est **out, vmp_ctx *ctx)
 	return vmp__est_new_config(out, ctx, NULL);
 }
 
+/* A memory with nothing in it yet: no baseline. */
+static struct est_memory *memory_new(void)
+{
+	struct est_memory *m = calloc(1, sizeof(*m));
+	if (m)
+		origin_init(&m->o);
+	return m;
+}
+
+/* Remembered: seen now, the newest. */
+static void remember(struct vmp_est *e, struct vmp_est_node *nd)
+{
+	if (nd->remembered) {
+		if (!nd->newer)
+			return; /* the newest already */
+		nd->newer->older = nd->older;
+		if (nd->older)
+			nd->older->newer = nd->newer;
+		else
+			e->oldest = nd->newer;
+	}
+	nd->newer = NULL;
+	nd->older = e->newest;
+	if (e->newest)
+		e->newest->newer = nd;
+	else
+		e->oldest = nd;
+	e->newest = nd;
+	nd->remembered = true;
+}
+
+/* Forgotten: nothing remembered of it any more. */
+static void forget(struct vmp_est_node *nd)
+{
+	struct vmp_est *e = nd->est;
+	if (nd->remembered) {
+		if (nd->newer)
+			nd->newer->older = nd->older;
+		else
+			e->newest = nd->older;
+		if (nd->older)
+			nd->older->newer = nd->newer;
+		else
+			e->oldest = nd->newer;
+		nd->newer = nd->older = NULL;
+		nd->remembered = false;
+	}
+	free(nd->mem);
+	nd->mem = NULL;
+}
+
 static void node_unlink(struct vmp_est_node *nd)
 {
 	struct vmp_est *e = nd->est;
+	forget(nd);
 	if (nd->prev)
 		nd->prev->next = nd->next;
 	else
@@ -224,19 +276,12 @@ void vmp__est_free(struct vmp_est *e)
 		return;
 	for (struct vmp_est_node *nd = e->nodes, *next; nd; nd = next) {
 		next = nd->next;
+		free(nd->mem);
 		free(nd);
 	}
 	free(e->scr);
 	free(e->groups);
 	free(e);
-}
-
-/* What a node remembers, as when it was new: no baseline. */
-static void node_reset(struct vmp_est_node *nd)
-{
-	nd->have_prev = false;
-	nd->calls_carry = nd->oom_carry = nd->scan_carry = nd->steal_carry = 0;
-	origin_init(&nd->o);
 }
 
 int vmp__est_node_new(struct vmp_est *e, struct vmp_est_node *parent, vmp_group *g,
@@ -255,7 +300,6 @@ int vmp__est_node_new(struct vmp_est *e, struct vmp_est_node *parent, vmp_group 
 	nd->parent = parent;
 	if (parent)
 		parent->children++;
-	node_reset(nd);
 	nd->next = e->nodes;
 	if (e->nodes)
 		e->nodes->prev = nd;
@@ -420,18 +464,19 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 			const struct vmp_est_cgroup *c, uint64_t dt)
 {
 	struct est_scratch *s = &e->scr[i];
+	struct est_memory *mem = nd->mem;
 	bool active = false;
 	if (!c->valid) {
-		nd->have_prev = false;
+		mem->have_prev = false;
 		e->st.skipped++;
 		return false;
 	}
-	if (nd->have_prev && went_back(&nd->prev_c, c)) {
-		nd->have_prev = false;
+	if (mem->have_prev && went_back(&mem->prev, c)) {
+		mem->have_prev = false;
 		e->st.resets++;
 	}
-	if (nd->have_prev) {
-		const struct vmp_est_cgroup *p = &nd->prev_c;
+	if (mem->have_prev) {
+		const struct vmp_est_cgroup *p = &mem->prev;
 		s->ok = true;
 		s->ds_tot = c->pgscan - p->pgscan;
 		s->dr_tot = c->pgsteal - p->pgsteal;
@@ -457,12 +502,12 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 			 some >= EST_PSI_BUSY_SHARE;
 	} else {
 		/* no delta: the carries start again with the baseline */
-		nd->calls_carry = nd->oom_carry = 0;
-		nd->scan_carry = nd->steal_carry = 0;
-		nd->o.credit = 0;
+		mem->calls_carry = mem->oom_carry = 0;
+		mem->scan_carry = mem->steal_carry = 0;
+		mem->o.credit = 0;
 	}
-	nd->prev_c = *c;
-	nd->have_prev = true;
+	mem->prev = *c;
+	mem->have_prev = true;
 	return active;
 }
 
@@ -488,25 +533,35 @@ static int check_step(struct vmp_est *e, uint64_t now, size_t n, struct vmp_est_
 		nd->mark = attempt;
 		nd->idx = (uint32_t)i;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (!nodes[i]->mem && !(nodes[i]->mem = memory_new()))
+			return -ENOMEM;
 	return 0;
 }
 
-/* A node back after missing steps: its short-term state is gone, and
- * after EST_FORGET_NS (by the last step without it) its baseline too. */
+/* A node back after missing steps: its short-term state is gone (its
+ * baseline too if it was forgotten meanwhile). The step's nodes are the
+ * newest remembered. */
 static void welcome_back(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes, uint64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct vmp_est_node *nd = nodes[i];
-		if (nd->seen && nd->seen_step != e->last_step) {
-			if (e->last_ns - nd->last_seen_ns > EST_FORGET_NS)
-				node_reset(nd);
-			else
-				nd->calls_carry = nd->oom_carry = nd->scan_carry = nd->steal_carry = 0;
-		}
-		nd->seen = true;
+		struct est_memory *mem = nd->mem;
+		if (nd->seen_step && nd->seen_step != e->last_step)
+			mem->calls_carry = mem->oom_carry = mem->scan_carry = mem->steal_carry = 0;
 		nd->seen_step = e->attempt;
-		nd->last_seen_ns = now;
+		mem->last_seen_ns = now;
+		remember(e, nd);
 	}
+}
+
+/* Nodes absent for more than EST_FORGET_NS lose what they remembered: the
+ * oldest remembered first, none of this step's. */
+static void forget_absent(struct vmp_est *e, uint64_t now)
+{
+	while (e->oldest && e->oldest->mark != e->attempt &&
+	       now - e->oldest->mem->last_seen_ns > EST_FORGET_NS)
+		forget(e->oldest);
 }
 
 /* The step is taken: recorded before the engine calls it causes. */
@@ -586,7 +641,7 @@ static void find_origins(struct vmp_est *e, size_t n, struct vmp_est_node *const
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		struct vmp_est_node *en = nodes[i];
+		struct est_memory *en = nodes[i]->mem;
 		if (!s->ok)
 			continue;
 		if (!s->local_known) {
@@ -669,7 +724,7 @@ static void keep_own_pages(struct vmp_est *e, size_t n, struct vmp_est_node *con
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		struct vmp_est_node *en = nodes[i];
+		struct est_memory *en = nodes[i]->mem;
 		if (!s->origin) {
 			en->scan_carry = en->steal_carry = 0;
 			continue;
@@ -684,7 +739,7 @@ static void count_fails(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		struct vmp_est_node *en = nodes[i];
+		struct est_memory *en = nodes[i]->mem;
 		if (!s->origin)
 			continue;
 		s->onset = vmp__est_episode_over(&en->o, now);
@@ -765,8 +820,8 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		struct est_scratch *s = &e->scr[i];
 		if (!s->origin)
 			continue;
-		feed_real(e, nodes[i]->g, &nodes[i]->o, now, s->S, s->R);
-		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->o, now, s->fails, s->onset);
+		feed_real(e, nodes[i]->g, &nodes[i]->mem->o, now, s->S, s->R);
+		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->mem->o, now, s->fails, s->onset);
 	}
 	if (r->ok) {
 		vmp_group *root = vmp_ctx_root(e->ctx);
@@ -817,6 +872,7 @@ int vmp__est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine 
 	if (root_step(e, m, n, now, dt, &root))
 		active = true;
 	feed_engine(e, n, nodes, now, &root);
+	forget_absent(e, now);
 	end_step(e, n, now, active, root.ok);
 	return 0;
 }

@@ -44,24 +44,31 @@ struct est_origin {
 
 struct est_scratch;
 
+/* What the steps remember of a cgroup seen within EST_FORGET_NS. */
+struct est_memory {
+	uint64_t last_seen_ns;
+	bool have_prev;
+	struct vmp_est_cgroup prev;
+	int64_t calls_carry, oom_carry; /* derived local events, negative */
+	int64_t scan_carry, steal_carry; /* attributed pages, negative */
+	struct est_origin o;
+};
+
 /* A cgroup the estimator follows (estimator.h): its place in the caller's
- * tree and what the steps remember of it. */
+ * tree, for as long as the cgroup is followed, and what the steps
+ * remember of it, for as long as it is seen. */
 struct vmp_est_node {
 	struct vmp_est *est;
 	vmp_group *g;
 	struct vmp_est_node *parent; /* the node of g's parent; NULL: the root's */
 	struct vmp_est_node *prev, *next; /* the estimator's nodes */
+	struct vmp_est_node *newer, *older; /* those with a memory, last seen first */
 	size_t children;       /* nodes whose parent this is */
 	uint64_t mark;         /* the step (attempt) that holds it ... */
 	uint32_t idx;          /* ... at this index */
-	bool seen;             /* in a step before */
-	uint64_t seen_step;    /* the last step that held it */
-	uint64_t last_seen_ns;
-	bool have_prev;
-	struct vmp_est_cgroup prev_c;
-	int64_t calls_carry, oom_carry; /* derived local events, negative */
-	int64_t scan_carry, steal_carry; /* attributed pages, negative */
-	struct est_origin o;
+	bool remembered;       /* in the newer/older list */
+	uint64_t seen_step;    /* the last step that held it; 0: none */
+	struct est_memory *mem; /* NULL: nothing remembered */
 };
 
 struct vmp_est {
@@ -70,6 +77,7 @@ struct vmp_est {
 	unsigned window;
 
 	struct vmp_est_node *nodes; /* every node, newest first */
+	struct vmp_est_node *newest, *oldest; /* those with a memory, by last seen */
 	uint64_t attempt;    /* steps begun (marks nodes) */
 	uint64_t last_step;  /* the attempt of the last step taken */
 
