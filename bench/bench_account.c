@@ -112,7 +112,7 @@ static void *runner(void *p)
 		cpu_relax();
 
 	uint64_t ops = 0, sink = 0;
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = vmp__mono_ns();
 	do {
 		for (int i = 0; i < BATCH; i++) {
 			uint64_t s = SCANNED, r = RECLAIMED;
@@ -136,7 +136,7 @@ static void *runner(void *p)
 		}
 		ops += BATCH;
 	} while (!atomic_load_explicit(&stop, memory_order_relaxed));
-	uint64_t t1 = bench_now_ns();
+	uint64_t t1 = vmp__mono_ns();
 	a->ops = ops;
 	a->ns = t1 - t0;
 	a->sink = sink;

@@ -64,7 +64,7 @@ static void *reader_main(void *p)
 		do
 			k = read(r->efd, &v, sizeof(v));
 		while (k < 0 && errno == EINTR);
-		uint64_t t = bench_now_ns();
+		uint64_t t = vmp__mono_ns();
 		if (k != sizeof(v)) {
 			atomic_store(&r->failed, 1);
 			sem_post(&r->done);
@@ -170,7 +170,7 @@ static void on_eval(const struct vmp_event *ev, void *arg)
 	if (ev->flags)
 		return;
 	size_t i = atomic_load(&sample_i);
-	eval_ns[i] = bench_now_ns();
+	eval_ns[i] = vmp__mono_ns();
 	eval_cpu[i] = sched_getcpu();
 }
 
@@ -228,20 +228,20 @@ int main(void)
 	for (size_t i = 0; i < n; i++) {
 		bench_sleep_ns(PAUSE_NS);
 		atomic_store(&sample_i, i);
-		lib_t0[i] = bench_now_ns();
+		lib_t0[i] = vmp__mono_ns();
 		vmp_account(ctx, g, 0xca, true, 512, 0);
-		lib_t1[i] = bench_now_ns();
+		lib_t1[i] = vmp__mono_ns();
 		wait_sample(&lib_r, i);
 
 		bench_sleep_ns(PAUSE_NS);
-		base_t0[i] = bench_now_ns();
+		base_t0[i] = vmp__mono_ns();
 		if (write(base_efd, &one, sizeof(one)) != sizeof(one))
 			bench_die("eventfd write: %s", strerror(errno));
-		base_t1[i] = bench_now_ns();
+		base_t1[i] = vmp__mono_ns();
 		wait_sample(&base_r, i);
 
 		bench_sleep_ns(PAUSE_NS);
-		relay_t0[i] = bench_now_ns();
+		relay_t0[i] = vmp__mono_ns();
 		if (write(relay_in, &one, sizeof(one)) != sizeof(one))
 			bench_die("eventfd write: %s", strerror(errno));
 		wait_sample(&relay_r, i);
@@ -249,17 +249,17 @@ int main(void)
 	for (size_t i = n; i < n + nb; i++) { /* the busy caller, last: see above */
 		bench_sleep_ns(PAUSE_NS);
 		atomic_store(&sample_i, i);
-		lib_t0[i] = bench_now_ns();
+		lib_t0[i] = vmp__mono_ns();
 		vmp_account(ctx, g, 0xca, true, 512, 0);
-		while (bench_now_ns() - lib_t0[i] < BUSY_NS)
+		while (vmp__mono_ns() - lib_t0[i] < BUSY_NS)
 			;
 		wait_sample(&lib_r, i);
 
 		bench_sleep_ns(PAUSE_NS);
-		base_t0[i] = bench_now_ns();
+		base_t0[i] = vmp__mono_ns();
 		if (write(base_efd, &one, sizeof(one)) != sizeof(one))
 			bench_die("eventfd write: %s", strerror(errno));
-		while (bench_now_ns() - base_t0[i] < BUSY_NS)
+		while (vmp__mono_ns() - base_t0[i] < BUSY_NS)
 			;
 		wait_sample(&base_r, i);
 	}

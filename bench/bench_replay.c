@@ -142,14 +142,14 @@ int main(int argc, char **argv)
 			struct tfile *t = &files[i];
 			vmp_replay *r;
 			struct vmp_error err;
-			uint64_t t0 = bench_now_ns();
+			uint64_t t0 = vmp__mono_ns();
 			int rc = vmp_replay_run(t->buf, t->len, NULL, NULL, &r, &err);
 			if (rc)
 				bench_die("%s: vmp_replay_run: %s", t->name, strerror(-rc));
 			vmp_replay_free(r);
-			uint64_t t1 = bench_now_ns();
+			uint64_t t1 = vmp__mono_ns();
 			sink += count_lines(t->buf, t->len);
-			uint64_t t2 = bench_now_ns();
+			uint64_t t2 = vmp__mono_ns();
 			t->lib_ns[round] = (double)(t1 - t0);
 			t->base_ns[round] = (double)(t2 - t1);
 		}

@@ -177,12 +177,12 @@ static double run_library(unsigned seconds, double *setup_s)
 	}
 	*setup_s = thread_cpu_s() - c0;
 	double cpu = 0;
-	uint64_t t0 = bench_now_ns();
+	uint64_t t0 = vmp__mono_ns();
 	for (unsigned s = 0; s < seconds; s++) {
 		touch(s);
 		uint64_t until = t0 + (uint64_t)(s + 1) * 1000000000u;
 		for (;;) {
-			uint64_t now = bench_now_ns();
+			uint64_t now = vmp__mono_ns();
 			if (now >= until)
 				break;
 			struct pollfd pfd = {.fd = vmp_source_fd(src), .events = POLLIN};

@@ -21,12 +21,9 @@
 #include <string.h>
 #include <time.h>
 
-static inline uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "util/clock.h"
+
+/* Times: the library's own CLOCK_MONOTONIC, vmp__mono_ns() (util/clock.h). */
 
 static inline void bench_sleep_ns(uint64_t ns)
 {
