@@ -479,7 +479,7 @@ static int run(struct watch_opts *opt)
 		if (wd && lost_at >= 0 && vmp__mono_s() >= retry_at) {
 			char err[1024] = "";
 			rc = watch_daemon_reconnect(wd, err, sizeof(err));
-			if (rc < 0) {
+			if (rc && rc != WATCH_NO_DAEMON) { /* (WATCH_NO_DAEMON is an -errno too) */
 				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
 					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
 				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
