@@ -14,6 +14,7 @@ enum {
 	EXIT_UNAVAILABLE = 69, /* no pressure source here (EX_UNAVAILABLE) */
 	EXIT_SOFTWARE = 70, /* internal error (EX_SOFTWARE) */
 	EXIT_IOERR = 74,   /* a file could not be read (EX_IOERR) */
+	EXIT_NOPERM = 77,  /* permission denied: a cgroup we may not read (EX_NOPERM) */
 };
 
 extern const char *prog;
@@ -43,8 +44,8 @@ int watch_daemon_fd(const struct watch_daemon *wd);
 int watch_daemon_dispatch(struct watch_daemon *wd, vmp_source_fn fn, void *arg);
 /* After the connection was lost: connect again, repeat the handshake and
  * the subscription. 0 (watch_daemon_fd() is the new socket);
- * WATCH_NO_DAEMON (nothing usable answers yet: try later); or -errno of
- * the daemon's error reply, its message in err. */
+ * WATCH_NO_DAEMON (nothing usable answers yet: try later); or another
+ * -errno, of the daemon's error reply, its message in err. */
 int watch_daemon_reconnect(struct watch_daemon *wd, char *err, size_t errcap);
 /* The daemon's uptime_s at the last handshake, -1 if it did not say. */
 double watch_daemon_uptime(const struct watch_daemon *wd);
@@ -171,7 +172,10 @@ int cli_source_status(const struct cli_source_opts *o, int rc);
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);
 
-/* Read a whole file ("-" is stdin). 0, or -errno. */
+/* Read a whole file ("-" is stdin). 0, or -errno: -ENODEV a path that
+ * is not a regular file, -EFBIG more than half of the memory available
+ * (read_file_error() says so with the figure). */
 int read_file(const char *path, char **buf, size_t *len);
+const char *read_file_error(int rc);
 
 #endif

@@ -286,7 +286,7 @@ int cmd_plot(int argc, char **argv)
 	size_t len;
 	int rc = read_file(in, &buf, &len);
 	if (rc) {
-		fprintf(stderr, "%s plot: %s: %s\n", prog, in, strerror(-rc));
+		fprintf(stderr, "%s plot: %s: %s\n", prog, in, read_file_error(rc));
 		return EXIT_IOERR;
 	}
 	const char *base = strrchr(in, '/');

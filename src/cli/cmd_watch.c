@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -182,6 +183,30 @@ static bool parse_ms(const char *val, unsigned *ms)
 	return true;
 }
 
+/* A cgroup file that is there but not a regular file (a FIFO in a
+ * fixture tree): the source refuses it with -EINVAL; name it. */
+static void bad_file(const char *root, enum vmp_source_kind kind, const char *cgroup, char *out, size_t cap)
+{
+	static const char *const v2[] = {"memory.stat", "memory.events", "memory.pressure"};
+	static const char *const v1[] = {"memory.pressure_level", "cgroup.event_control"};
+	const char *const *names = kind == VMP_SOURCE_V1 ? v1 : v2;
+	size_t n = kind == VMP_SOURCE_V1 ? 2 : 3;
+	if (!root)
+		root = kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+	while (*cgroup == '/')
+		cgroup++;
+	for (size_t i = 0; i < n; i++) {
+		char path[4300];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s%s%s", root, cgroup, *cgroup ? "/" : "", names[i]);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(out, cap, "%s is not a regular file (%s); a cgroup file system has only those",
+				 path, S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" : "a device or socket");
+			return;
+		}
+	}
+}
+
 /* What the command line asked for. */
 struct watch_opts {
 	struct cli_source_opts src;
@@ -305,7 +330,9 @@ static void hint_eacces(const char *source)
 /* The exit status of a refused subscription: the argument, or the source. */
 static int refused_status(int rc)
 {
-	return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+	return rc == -ENOENT || rc == -EINVAL	? EXIT_BADINPUT
+	       : rc == -EACCES || rc == -EPERM ? EXIT_NOPERM
+					    : EXIT_UNAVAILABLE;
 }
 
 /* Through the daemon if it answers (*wd), else in-process (*src, *sub),
@@ -354,8 +381,16 @@ static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daem
 		rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
 	}
 	if (rc) {
+		char bad[4400] = "";
+		if (rc == -EINVAL)
+			bad_file(cfg->cgroup_root, vmp_source_kind(*src), cgroup, bad, sizeof(bad));
 		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
-			w->source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+			w->source_name,
+			rc == -ENOENT		       ? "no such cgroup"
+			: (rc == -EACCES || rc == -EPERM) && vmp_source_kind(*src) != VMP_SOURCE_V1
+				? "permission denied (its directory, or one above it, is not readable by this user)"
+			: bad[0]		       ? bad
+						       : strerror(-rc));
 		if (rc == -ENOENT)
 			hint_enoent(opt, cgroup, w->source_name);
 		else if (rc == -EACCES || rc == -EPERM)
@@ -479,7 +514,7 @@ static int run(struct watch_opts *opt)
 		if (wd && lost_at >= 0 && vmp__mono_s() >= retry_at) {
 			char err[1024] = "";
 			rc = watch_daemon_reconnect(wd, err, sizeof(err));
-			if (rc && rc != WATCH_NO_DAEMON) { /* (WATCH_NO_DAEMON is an -errno too) */
+			if (rc && rc != WATCH_NO_DAEMON) {
 				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
 					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
 				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;

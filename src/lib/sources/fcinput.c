@@ -311,8 +311,14 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 			    (unsigned)kind);
 		return -EINVAL;
 	}
-	if (kind == VMP_SOURCE_AUTO)
-		kind = vmp__source_detect(&c);
+	if (kind == VMP_SOURCE_AUTO) {
+		int rc = vmp__source_detect(&c, &kind);
+		if (rc) {
+			vmp__error_path(err, c.cgroup_root);
+			vmp__errorf(err, 0, "neither a cgroup v1 memory nor a v2 hierarchy here");
+			return rc;
+		}
+	}
 	char *norm = vmp__cgroup_normalize(cgroup);
 	if (!norm) {
 		vmp__errorf(err, 0, "'%.64s' is not a cgroup path below the root (no '..', no control characters)",
