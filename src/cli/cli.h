@@ -107,6 +107,8 @@ void watch_debounce_free(struct watch_debounce *wd);
 #include <stdint.h>
 void cli_fmt_time(uint64_t ns, char *buf, size_t cap, bool iso);
 void cli_json_str(const char *s);
+struct vmp_source_event;
+void cli_print_event_json(const struct vmp_source_event *ev);
 /* Output held back in memory: struct vmp__buf (src/lib/util/util.h);
  * deadlines (--timeout, --duration) on vmp__mono_s() (util/clock.h). */
 #include "util.h"

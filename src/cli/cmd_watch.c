@@ -97,21 +97,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	}
 	if (w->json) {
-		cli_fmt_time(ev->time_ns, ts, sizeof(ts), true);
-		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, removed ? "removed" : "pressure");
-		cli_json_str(ev->cgroup);
-		printf(",\"origin\":");
-		cli_json_str(ev->origin);
-		printf(",\"level\":\"%s\",\"count\":%" PRIu64, vmp_level_name(ev->level), ev->count);
-		if (evidence)
-			printf(",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
-			       ev->scanned, ev->reclaimed, ev->pressure);
-		else
-			printf(",\"scanned\":null,\"reclaimed\":null,\"pressure\":null");
-		if (ev->psi_some_avg10 >= 0)
-			printf(",\"psi_some_avg10\":%.2f,\"psi_full_avg10\":%.2f", ev->psi_some_avg10,
-			       ev->psi_full_avg10);
-		printf(",\"source\":\"%s\"}\n", w->source_name);
+		cli_print_event_json(ev);
 	} else {
 		cli_fmt_time(ev->time_ns, ts, sizeof(ts), false);
 		if (removed) {
@@ -157,14 +143,15 @@ static void reconnected(struct watch *w, const char *cgroup, const char *path, d
 	if (w->json) {
 		cli_fmt_time(lost_wall, from, sizeof(from), true);
 		cli_fmt_time(now, to, sizeof(to), true);
-		printf("{\"time\":\"%s\",\"event\":\"gap\",\"cgroup\":", to);
+		/* Shaped as the events (docs/protocol.md): event first, no source. */
+		printf("{\"event\":\"gap\",\"time\":\"%s\",\"cgroup\":", to);
 		cli_json_str(cgroup);
 		printf(",\"from\":\"%s\",\"duration_s\":%.3f,\"daemon_uptime_s\":", from, gap);
 		if (uptime >= 0)
 			printf("%.3f", uptime);
 		else
 			printf("null");
-		printf(",\"source\":\"%s\"}\n", w->source_name);
+		fputs("}\n", stdout);
 	} else {
 		cli_fmt_time(now, to, sizeof(to), false);
 		printf("%s  %-8s        %s  vmpressured was away for %.3f s: notifications in that time are not known\n",
@@ -517,7 +504,7 @@ static int run(struct watch_opts *opt)
 			if (rc && rc != WATCH_NO_DAEMON) {
 				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
 					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
-				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+				status = refused_status(rc);
 				break;
 			}
 			if (rc == 0) {

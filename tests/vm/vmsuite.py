@@ -3,6 +3,8 @@
 """The VM suite: a real Linux kernel as the judge.
 
     vmsuite.py CONFIG --source-root DIR --build-root DIR --cli PATH [--workloads a,b]
+               [--scen-dir DIR]...
+    vmsuite.py report --build-root DIR
 
 CONFIG is one of CONFIGS (below; v1, v2: 6.1-v1, 6.1-v2): a kernel (Debian
 12's 6.1, or bookworm-backports' 6.12 fetched with a private apt
@@ -19,8 +21,12 @@ captures the kernel's vmpressure inputs with kprobes (guest/init.sh).
   v2  cgroup v2, estimator fidelity (a benchmark): vmpressured --source v2
       serves the same listeners; the capture, replayed for them, is the
       kernel's truth. Writes BUILD/vm/CONFIG/v2_fidelity.md and .json.
-  Both boots end with the end-to-end workload (e2e): a client woken through
+  Every boot ends with the end-to-end workload (e2e): a client woken through
   the daemon's eventfd under real pressure, then its cgroup removed.
+  report: the tables of every configuration that ran (BUILD/vm/fidelity.md
+      and .json: tuning and test sets apart, the MGLRU kernel's root
+      listeners against the lru_gen-off run, the failure kinds).
+--scen-dir adds workload files from outside the tree (tests/vm/README.md).
 
 TAP on standard output; "1..0 # SKIP ..." where qemu, the kernel package or
 root (to install them) cannot be had. Artifacts: BUILD/vm/CONFIG/ (console
@@ -28,7 +34,7 @@ log, per-workload capture, vmptrace, tool output); for each failed check the
 guest's output is kept as BUILD/vm/logs/CONFIG/<workload>.log. Downloads
 and the data disk are cached in BUILD/vm-cache (VMP_VM_CACHE overrides).
 
-Environment: VMP_VM_KERNEL=<package> pins the kernel package;
+Environment: VMP_VM_KERNEL=<package> pins the 6.1 configurations' kernel package;
 VMP_VM_TIMEOUT=<s> the guest's time limit (default 1200 s).
 """
 import argparse
@@ -955,7 +961,7 @@ def events_view(r, who):
     return by, first, ev
 
 
-def failure_kinds(fid):
+def failure_kinds(fid, vmdir):
     """The tables docs/vm-fidelity.md reads its analysis from: per
     configuration, the goals missed per workload; the timing misses split
     into early, late and one-sided; the critical notifications per OOM
@@ -999,13 +1005,17 @@ def failure_kinds(fid):
             # the kills in the listener's subtree
             n = sum(1 for k in ks if g == '/' or (k['cgroup'] or '') == g or (k['cgroup'] or '').startswith(g + '/'))
             n = n or len(ks)
+            # the kernel's priority path: vmpressure_prio() calls at priority <= 3
+            # (each adds 512 scanned, 0 reclaimed) in the whole capture
+            prio = sum(1 for line in read(f'{vmdir}/{conf}/{w}.vmpt').splitlines()
+                       if line.startswith('prio ') and int(line.split()[3]) <= 3)
             oom.append(f'| {w} | {rs[0]["set"]} | {n} | `{top["listener"]}` | {top["kernel"]["critical"]} | '
                        f'{top["estimator"]["critical"]} | {top["kernel"]["critical"] / n:.0f} / '
-                       f'{top["estimator"]["critical"] / n:.0f} |')
+                       f'{top["estimator"]["critical"] / n:.0f} | {prio} |')
         if oom:
             lines += ['', f'{conf}: critical notifications around OOM kills (the listener with the most kernel criticals)', '',
-                      '| workload | set | kills | listener | kernel critical | estimator critical | per kill (kernel / estimator) |',
-                      '|---|---|---|---|---|---|---|'] + oom
+                      '| workload | set | kills | listener | kernel critical | estimator critical | per kill (kernel / estimator) | kernel prio <= 3 calls |',
+                      '|---|---|---|---|---|---|---|---|'] + oom
     return lines
 
 
@@ -1084,7 +1094,7 @@ def report(build):
             lines.append(f'| {x["workload"]} | {x["set"]} | `{x["listener"]}` | {f3(x["kernel_mglru"])} | '
                          f'{f3(x["kernel_lru_off"])} | {f3(x["estimator"])} | {"yes" if x["goals_vs_mglru"] else "no"} | '
                          f'{"yes" if x["goals_vs_lru_off"] else "no"} |')
-    lines += failure_kinds(fid)
+    lines += failure_kinds(fid, vmdir)
     times = []
     for conf in CONFIGS:
         for name in ['v2_fidelity.json', 'v1_exactness.json']:

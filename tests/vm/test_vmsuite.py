@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The VM suite's judging and reading, without a VM: the goals of one
+listener (tests/vm/vmsuite.py judge()), the OOM kills read from a
+workload's trace and dmesg (oom_kills()), and the workload files of
+--scen-dir (scen_files()).
+
+    test_vmsuite.py
+"""
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
+import vmsuite  # noqa: E402
+from tap import check, done  # noqa: E402
+
+
+def side(events):
+    """(counts, first, events) as kernel_truth()/estimator_view() give them."""
+    by = {lv: 0 for lv in vmsuite.LEVELS}
+    first = {}
+    for t, lv, c in events:
+        by[lv] += c
+        first.setdefault(lv, t)
+    return by, first, events
+
+
+def judge(kernel, estimator):
+    kb, kf, ke = side(kernel)
+    eb, ef, ee = side(estimator)
+    return vmsuite.judge(kb, kf, ke, eb, ef, ee)
+
+
+def write(d, name, text):
+    with open(os.path.join(d, name), 'w') as f:
+        f.write(text)
+
+
+def main():
+    # The same notifications: every goal met, nothing false.
+    k = [(1.0, 'low', 1), (2.0, 'medium', 1), (2.1, 'critical', 1)]
+    goals, false = judge(k, [(1.1, 'low', 1), (2.5, 'medium', 1), (2.2, 'critical', 1)])
+    check(all(goals.values()) and false == 0, f'the same notifications meet every goal: {goals}, {false} false')
+
+    # A first critical 1.5 s early is a miss, however many there are.
+    goals, false = judge(k, [(1.1, 'low', 1), (2.0, 'medium', 1), (0.6, 'critical', 1)])
+    check(goals['first_critical_1s'] is False and goals['first_medium_1s'],
+          f'a first critical 1.5 s before the kernel\'s misses first_critical_1s: {goals}')
+    check(false == 1, f'and it is a false window (no kernel medium/critical within 1 s): {false}')
+
+    # Medium/critical the kernel never sent: levels, counts and timing miss;
+    # every such notification counts as false, with its count.
+    goals, false = judge([(1.0, 'low', 4)], [(1.0, 'low', 4), (3.0, 'critical', 5)])
+    check(not goals['levels'] and not goals['critical_50'] and goals['first_critical_1s'] is False,
+          f'a critical level the kernel did not reach misses levels, critical_50, first_critical_1s: {goals}')
+    check(false == 5, f'its 5 notifications are 5 false windows: {false}')
+    check('first_medium_1s' not in goals, 'a level neither side reached has no timing goal')
+
+    # Counts: low within 25 %, medium/critical within 50 %.
+    goals, _ = judge([(1.0, 'low', 100)], [(1.0, 'low', 126)])
+    check(not goals['low_25'], '126 low against 100 misses low_25')
+    goals, _ = judge([(1.0, 'low', 100)], [(1.0, 'low', 125)])
+    check(goals['low_25'], '125 low against 100 meets low_25')
+
+    # OOM kills: the tracepoint's time and pid, the memcg from dmesg.
+    d = tempfile.mkdtemp(prefix='vmsuite.')
+    try:
+        write(d, 'meta', 'start 10.000000\nend 14.000000\n')
+        write(d, 'trace', '# tracer: nop\n'
+              '             hog-246     [001] .N.1.    12.500000: mark_victim: pid=246 comm=hog total-vm=1kB\n'
+              '             hog-300     [000] .....    13.250000: mark_victim: pid=300\n')
+        write(d, 'log', '[ 12.49] oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,'
+              'oom_memcg=/ao,task_memcg=/ao/a,task=hog,pid=246,uid=0\n'
+              '[ 13.24] oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,'
+              'global_oom,task_memcg=/gm/b,task=hog,pid=300,uid=0\n')
+        kills = vmsuite.oom_kills(d)
+        check(len(kills) == 2 and kills[0]['t'] == 2.5 and kills[0]['pid'] == 246,
+              f'two kills, the first 2.5 s after the start, pid 246: {kills}')
+        check(kills[0]['cgroup'] == 'ao/a' and kills[0]['oom_cgroup'] == 'ao'
+              and kills[0]['constraint'] == 'CONSTRAINT_MEMCG',
+              'a memcg OOM: the victim\'s memcg and the limited one from dmesg')
+        check(kills[1]['cgroup'] == 'gm/b' and kills[1]['oom_cgroup'] == '/',
+              'a global OOM (no oom_memcg in dmesg): the limited group is /')
+    finally:
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
+
+    # --scen-dir: names must be unique and plain.
+    d = tempfile.mkdtemp(prefix='vmsuite.')
+    try:
+        write(d, 'mine.sh', 'GROUPS="m=32M"\nLISTEN="m:low"\nworkload() { :; }\n')
+        files, external = vmsuite.scen_files([d])
+        check(external == ['mine'] and 'pagecache' in files, f'an added workload is external: {external}')
+        write(d, 'pagecache.sh', '')
+        try:
+            vmsuite.scen_files([d])
+            check(False, 'a workload named like one of the suite\'s is refused')
+        except vmsuite.HarnessError as e:
+            check('pagecache' in str(e) and 'rename' in str(e), f'a workload named like one of the suite\'s is refused: {e}')
+    finally:
+        for n in os.listdir(d):
+            os.unlink(os.path.join(d, n))
+        os.rmdir(d)
+    done('vmsuite')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
