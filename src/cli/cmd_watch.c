@@ -86,6 +86,10 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	char ts[64];
 	bool removed = ev->flags & VMP_EVENT_REMOVED;
 	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
+	/* --count N: one dispatch may deliver a whole burst (a trace at
+	 * --speed 0); what comes after the Nth is past the watch's end. */
+	if (w->max_count && (w->db ? watch_debounce_count(w->db) : w->seen) >= w->max_count)
+		return;
 	if (removed)
 		w->removed = true;
 	else {

@@ -168,7 +168,8 @@ check "exit 3 is logged" grep -qE '^vmpressure: exec: pid [0-9]+ exited 3 after 
 check "... and counted as failed" grep -qE 'exec: [0-9]+ runs for [0-9]+ events \([0-9]+ coalesced\), [1-9][0-9]* failed' "$T/e8"
 "$V" watch aa --level critical --mode default -n 1 --trace "$TRACE" --speed 0 --exec 'kill -9 $$' >/dev/null 2>"$T/e9"
 check "a kill -9 is logged as signal 9" grep -qE '^vmpressure: exec: pid [0-9]+ killed by signal 9 \(KILL\) after' "$T/e9"
-"$V" watch aa --level critical --mode default -n 1 --trace "$TRACE" --speed 0 --exec-interval 0 \
+# Two notifications: the first run and the one pending behind it, both past the timeout.
+"$V" watch aa --level critical --mode default -n 2 --trace "$TRACE" --speed 0 --exec-interval 0 \
 	--exec 'sleep 30' --exec-timeout 0.2 >/dev/null 2>"$T/e10"
 check "a timeout: SIGTERM to the group, logged" grep -qE '^vmpressure: exec: pid [0-9]+ killed by signal 15 \(TERM\) after [0-9.]+ s, past its timeout$' "$T/e10"
 check "... each run counted as timed out" grep -qE 'exec: 2 runs for [0-9]+ events \([0-9]+ coalesced\), 2 failed, 2 timed out$' "$T/e10"
