@@ -65,6 +65,31 @@ static bool cgroup_ok(const char *cg)
 	return true;
 }
 
+/* A cgroup as a request field, by the documented rule: quoted when it has
+ * a byte outside 0x21..0x7e or starts with '"'. */
+static void quote(const char *cg, char *out, size_t cap)
+{
+	bool plain = cg[0] != '"';
+	for (const unsigned char *p = (const unsigned char *)cg; *p && plain; p++)
+		plain = *p > 0x20 && *p < 0x7f;
+	if (plain) {
+		snprintf(out, cap, "%s", cg);
+		return;
+	}
+	size_t o = 0;
+	out[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)cg; *p && o + 6 < cap; p++)
+		if (*p == '"' || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (*p < 0x20 || *p >= 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	out[o++] = '"';
+	out[o] = 0;
+}
+
 static void check_line(const char *line, size_t len)
 {
 	static struct vmpd_request req, again;
@@ -76,7 +101,22 @@ static void check_line(const char *line, size_t len)
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e)
 			bad_bytes = true;
-	bool bad_spaces = len && (line[0] == ' ' || line[len - 1] == ' ' || memmem(line, len, "  ", 2));
+	/* Spaces: none leading or trailing, none doubled outside a quoted
+	 * field (a field that starts with '"' runs to its closing quote, a
+	 * backslash taking the next byte along: docs/protocol.md). */
+	bool bad_spaces = len && (line[0] == ' ' || line[len - 1] == ' ');
+	for (size_t i = 0, start = 1; i < len && !bad_spaces; i++) {
+		if (start && line[i] == '"') {
+			for (i++; i < len && line[i] != '"'; i++)
+				if (line[i] == '\\')
+					i++;
+			start = 0;
+			continue;
+		}
+		if (line[i] == ' ' && i + 1 < len && line[i + 1] == ' ')
+			bad_spaces = true;
+		start = line[i] == ' ';
+	}
 	if ((bad_bytes || bad_spaces || len == 0) && rc != EPROTO)
 		fail("a malformed line was not EPROTO", line, len);
 	if (rc && !msg[0])
@@ -108,7 +148,7 @@ static void check_line(const char *line, size_t len)
 		return;
 
 	/* A parsed request round-trips through its canonical text. */
-	char canon[3 * VMPD_LINE_MAX];
+	char canon[3 * VMPD_LINE_MAX], qcg[5 * VMPD_LINE_MAX];
 	switch (req.verb) {
 	case VMPD_VERB_HELLO:
 		snprintf(canon, sizeof(canon), "hello %u", req.version);
@@ -122,7 +162,8 @@ static void check_line(const char *line, size_t len)
 			fail("normalising is not idempotent", line, len);
 		if (!req.eventfd && !req.stream)
 			fail("a subscription without eventfd or stream", line, len);
-		snprintf(canon, sizeof(canon), "subscribe %s %s%s%s", req.cgroup, req.args,
+		quote(req.cgroup, qcg, sizeof(qcg));
+		snprintf(canon, sizeof(canon), "subscribe %s %s%s%s", qcg, req.args,
 			 req.eventfd ? " eventfd" : "", req.stream ? " stream" : "");
 		struct vmpd_sub_info si = {.id = 1, .cgroup = req.cgroup, .args = req.args, .eventfd = req.eventfd,
 					   .stream = req.stream};

@@ -331,7 +331,9 @@ struct vmp_source_event {
 typedef void (*vmp_source_fn)(const struct vmp_source_event *ev, void *arg);
 
 void vmp_source_config_init(struct vmp_source_config *cfg);
-/* -ENOENT if the requested kind is not available on this machine; for a
+/* -ENOENT if the requested kind is not available on this machine (AUTO
+ * with an explicit cgroup_root finds v1 or v2 there or fails: -ENOENT,
+ * -ENOTDIR, -EINVAL for "", never the machine instead); for a
  * trace, the errors of vmp_replay_run() (err naming the file and line) or
  * of reading the file (err naming it). */
 int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg, struct vmp_error *err);

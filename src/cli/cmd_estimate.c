@@ -270,7 +270,7 @@ static int run(const struct estimate_opts *o, char **buf, struct cli_buf *ob, vm
 	size_t len;
 	int rc = read_file(path, buf, &len);
 	if (rc) {
-		fprintf(stderr, "%s estimate: cannot read '%s': %s\n", prog, path, strerror(-rc));
+		fprintf(stderr, "%s estimate: cannot read '%s': %s\n", prog, path, read_file_error(rc));
 		return EXIT_IOERR;
 	}
 	char prio[96];

@@ -16,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmpressure plot FILE [-o OUT.svg]\n"
+		"usage: vmpressure plot FILE [-o OUT.svg] [--from S] [--to S] [--linear]\n"
 		"\n"
 		"Replay a vmptrace file (FILE '-' is stdin) and draw it as an SVG image:\n"
 		"pressure %% of each group's windows over time on the low / medium / critical\n"
@@ -28,6 +28,9 @@ static void usage(FILE *f)
 		"      --from S, --to S\n"
 		"                     draw only the windows and notifications from S to S\n"
 		"                     seconds of the trace's clock (a zoom; counts are the range's)\n"
+		"      --linear       time evenly across the chart (by default half the width\n"
+		"                     goes where the windows and notifications are, so that\n"
+		"                     bursts get room; the ticks show the scale)\n"
 		"\n"
 		"exit status: 0 ok, 2 malformed trace, 64 usage, 70 internal error,\n"
 		"             74 FILE unreadable or OUT unwritable\n");
@@ -252,6 +255,7 @@ int cmd_plot(int argc, char **argv)
 {
 	const char *in = NULL, *out_path = "-";
 	double from = 0, to = 1e300;
+	bool linear = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -263,6 +267,8 @@ int cmd_plot(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			out_path = argv[++i];
+		} else if (!strcmp(a, "--linear")) {
+			linear = true;
 		} else if (!strcmp(a, "--from") || !strcmp(a, "--to")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "%s plot: %s needs a value\n", prog, a);
@@ -294,7 +300,7 @@ int cmd_plot(int argc, char **argv)
 	size_t len;
 	int rc = read_file(in, &buf, &len);
 	if (rc) {
-		fprintf(stderr, "%s plot: %s: %s\n", prog, in, strerror(-rc));
+		fprintf(stderr, "%s plot: %s: %s\n", prog, in, read_file_error(rc));
 		return EXIT_IOERR;
 	}
 	const char *base = strrchr(in, '/');
@@ -304,6 +310,7 @@ int cmd_plot(int argc, char **argv)
 	d.zoom = from > 0 || to < 1e300;
 	d.from = from;
 	d.to = to;
+	d.linear = linear;
 	struct vmp_replay_hooks hooks = {.group = on_group, .listen = on_listen, .window = on_window,
 					 .event = on_notify, .arg = &c};
 	struct vmp_error err = {0};

@@ -70,7 +70,7 @@ int cmd_replay(int argc, char **argv)
 	size_t len;
 	int rc = read_file(path, &buf, &len);
 	if (rc) {
-		fprintf(stderr, "%s replay: %s: %s\n", prog, path, strerror(-rc));
+		fprintf(stderr, "%s replay: %s: %s\n", prog, path, read_file_error(rc));
 		return EXIT_IOERR;
 	}
 	struct cli_buf eb = {0};

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
@@ -85,6 +86,10 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	char ts[64];
 	bool removed = ev->flags & VMP_EVENT_REMOVED;
 	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
+	/* --count N: one dispatch may deliver a whole burst (a trace at
+	 * --speed 0); what comes after the Nth is past the watch's end. */
+	if (w->max_count && (w->db ? watch_debounce_count(w->db) : w->seen) >= w->max_count)
+		return;
 	if (removed)
 		w->removed = true;
 	else {
@@ -96,21 +101,7 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 		return;
 	}
 	if (w->json) {
-		cli_fmt_time(ev->time_ns, ts, sizeof(ts), true);
-		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, removed ? "removed" : "pressure");
-		cli_json_str(ev->cgroup);
-		printf(",\"origin\":");
-		cli_json_str(ev->origin);
-		printf(",\"level\":\"%s\",\"count\":%" PRIu64, vmp_level_name(ev->level), ev->count);
-		if (evidence)
-			printf(",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
-			       ev->scanned, ev->reclaimed, ev->pressure);
-		else
-			printf(",\"scanned\":null,\"reclaimed\":null,\"pressure\":null");
-		if (ev->psi_some_avg10 >= 0)
-			printf(",\"psi_some_avg10\":%.2f,\"psi_full_avg10\":%.2f", ev->psi_some_avg10,
-			       ev->psi_full_avg10);
-		printf(",\"source\":\"%s\"}\n", w->source_name);
+		cli_print_event_json(ev);
 	} else {
 		cli_fmt_time(ev->time_ns, ts, sizeof(ts), false);
 		if (removed) {
@@ -156,14 +147,15 @@ static void reconnected(struct watch *w, const char *cgroup, const char *path, d
 	if (w->json) {
 		cli_fmt_time(lost_wall, from, sizeof(from), true);
 		cli_fmt_time(now, to, sizeof(to), true);
-		printf("{\"time\":\"%s\",\"event\":\"gap\",\"cgroup\":", to);
+		/* Shaped as the events (docs/protocol.md): event first, no source. */
+		printf("{\"event\":\"gap\",\"time\":\"%s\",\"cgroup\":", to);
 		cli_json_str(cgroup);
 		printf(",\"from\":\"%s\",\"duration_s\":%.3f,\"daemon_uptime_s\":", from, gap);
 		if (uptime >= 0)
 			printf("%.3f", uptime);
 		else
 			printf("null");
-		printf(",\"source\":\"%s\"}\n", w->source_name);
+		fputs("}\n", stdout);
 	} else {
 		cli_fmt_time(now, to, sizeof(to), false);
 		printf("%s  %-8s        %s  vmpressured was away for %.3f s: notifications in that time are not known\n",
@@ -180,6 +172,30 @@ static bool parse_ms(const char *val, unsigned *ms)
 		return false;
 	*ms = (unsigned)(s * 1000 + 0.5);
 	return true;
+}
+
+/* A cgroup file that is there but not a regular file (a FIFO in a
+ * fixture tree): the source refuses it with -EINVAL; name it. */
+static void bad_file(const char *root, enum vmp_source_kind kind, const char *cgroup, char *out, size_t cap)
+{
+	static const char *const v2[] = {"memory.stat", "memory.events", "memory.pressure"};
+	static const char *const v1[] = {"memory.pressure_level", "cgroup.event_control"};
+	const char *const *names = kind == VMP_SOURCE_V1 ? v1 : v2;
+	size_t n = kind == VMP_SOURCE_V1 ? 2 : 3;
+	if (!root)
+		root = kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+	while (*cgroup == '/')
+		cgroup++;
+	for (size_t i = 0; i < n; i++) {
+		char path[4300];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s%s%s", root, cgroup, *cgroup ? "/" : "", names[i]);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(out, cap, "%s is not a regular file (%s); a cgroup file system has only those",
+				 path, S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory" : "a device or socket");
+			return;
+		}
+	}
 }
 
 /* What the command line asked for. */
@@ -305,7 +321,9 @@ static void hint_eacces(const char *source)
 /* The exit status of a refused subscription: the argument, or the source. */
 static int refused_status(int rc)
 {
-	return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+	return rc == -ENOENT || rc == -EINVAL	? EXIT_BADINPUT
+	       : rc == -EACCES || rc == -EPERM ? EXIT_NOPERM
+					    : EXIT_UNAVAILABLE;
 }
 
 /* Through the daemon if it answers (*wd), else in-process (*src, *sub),
@@ -354,8 +372,16 @@ static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daem
 		rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
 	}
 	if (rc) {
+		char bad[4400] = "";
+		if (rc == -EINVAL)
+			bad_file(cfg->cgroup_root, vmp_source_kind(*src), cgroup, bad, sizeof(bad));
 		fprintf(stderr, "%s watch: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup,
-			w->source_name, rc == -ENOENT ? "no such cgroup" : strerror(-rc));
+			w->source_name,
+			rc == -ENOENT		       ? "no such cgroup"
+			: (rc == -EACCES || rc == -EPERM) && vmp_source_kind(*src) != VMP_SOURCE_V1
+				? "permission denied (its directory, or one above it, is not readable by this user)"
+			: bad[0]		       ? bad
+						       : strerror(-rc));
 		if (rc == -ENOENT)
 			hint_enoent(opt, cgroup, w->source_name);
 		else if (rc == -EACCES || rc == -EPERM)
@@ -482,7 +508,7 @@ static int run(struct watch_opts *opt)
 			if (rc && rc != WATCH_NO_DAEMON) {
 				fprintf(stderr, "%s watch: vmpressured at %s is back but refuses cgroup '%s': %s\n",
 					prog, socket_path, cgroup, err[0] ? err : strerror(-rc));
-				status = rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+				status = refused_status(rc);
 				break;
 			}
 			if (rc == 0) {

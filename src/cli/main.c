@@ -7,7 +7,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *prog = "vmpressure";
@@ -36,12 +40,87 @@ static void usage(FILE *f)
 		"             69 no pressure source, 70 internal error, 74 I/O error\n");
 }
 
+/* Half of MemAvailable (/proc/meminfo), else of the physical memory, or
+ * of RLIMIT_DATA or RLIMIT_AS if lower: an input read whole may take that
+ * much and no more, so that `replay
+ * /dev/stdin < /dev/zero` ends with an error instead of the OOM killer
+ * choosing among the machine's processes. */
+static size_t input_limit(void)
+{
+	static size_t limit;
+	if (limit)
+		return limit;
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (f) {
+		char line[128];
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+				break;
+		fclose(f);
+	}
+	unsigned long long bytes = kib * 1024;
+	if (!bytes) {
+		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+		bytes = pages > 0 && psz > 0 ? (unsigned long long)pages * (unsigned long long)psz : 1ull << 30;
+	}
+	/* And of what this process may allocate at all (ulimit -d, -v). */
+	static const int res[] = {RLIMIT_DATA, RLIMIT_AS};
+	for (size_t i = 0; i < 2; i++) {
+		struct rlimit rl;
+		if (getrlimit(res[i], &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < bytes)
+			bytes = rl.rlim_cur;
+	}
+	bytes /= 2;
+	limit = bytes > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)bytes;
+	return limit;
+}
+
+const char *read_file_error(int rc)
+{
+	static char msg[160];
+	switch (rc) {
+	case -EFBIG:
+		snprintf(msg, sizeof(msg), "larger than %zu MiB, half of the memory available now (MemAvailable, ulimit -d, -v); not read",
+			 input_limit() >> 20);
+		return msg;
+	case -ENODEV:
+		return "not a regular file (a device, FIFO or socket); give a file, or '-' for standard input";
+	case -ENOTTY:
+		return "standard input is a device, not a file or a pipe; not read";
+	default:
+		return strerror(-rc);
+	}
+}
+
 int read_file(const char *path, char **buf, size_t *len)
 {
-	int fd = strcmp(path, "-") == 0 ? dup(0) : open(path, O_RDONLY | O_CLOEXEC);
+	bool is_stdin = strcmp(path, "-") == 0;
+	int fd = is_stdin ? dup(0) : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	size_t cap = 1 << 16, n = 0;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	/* By path, a regular file only (a FIFO would block, a device need not
+	 * end); standard input may be a pipe, read up to the limit. */
+	if (!is_stdin && !S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ENODEV;
+	}
+	if (is_stdin && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !isatty(fd)) {
+		close(fd);
+		return -ENOTTY; /* a device on standard input: /dev/zero has no end */
+	}
+	size_t limit = input_limit();
+	if (S_ISREG(st.st_mode) && (unsigned long long)st.st_size > limit) {
+		close(fd);
+		return -EFBIG;
+	}
+	size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
 	char *b = malloc(cap);
 	if (!b) {
 		close(fd);
@@ -49,6 +128,11 @@ int read_file(const char *path, char **buf, size_t *len)
 	}
 	for (;;) {
 		if (n == cap) {
+			if (cap > limit) {
+				free(b);
+				close(fd);
+				return -EFBIG;
+			}
 			char *nb = realloc(b, cap *= 2);
 			if (!nb) {
 				free(b);

@@ -204,8 +204,20 @@ int cli_source_new(struct cli_source_opts *o, vmp_source **src)
 	int rc = vmp_source_new(src, &o->cfg, &o->terr);
 	if (rc && o->terr.line)
 		fprintf(stderr, "%s %s: %s:%lu: %s\n", prog, o->cmd, o->cfg.trace_path, o->terr.line, o->terr.msg);
+	else if (rc == -EINVAL && o->cfg.kind == VMP_SOURCE_TRACE && o->terr.msg[0]) /* not a regular file */
+		fprintf(stderr, "%s %s: --trace %s: %s\n", prog, o->cmd, o->cfg.trace_path, o->terr.msg);
 	else if (rc && o->cfg.kind == VMP_SOURCE_TRACE)
 		fprintf(stderr, "%s %s: %s: %s\n", prog, o->cmd, o->cfg.trace_path, strerror(-rc));
+	else if (rc && o->cfg.kind == VMP_SOURCE_AUTO && o->cfg.cgroup_root)
+		fprintf(stderr,
+			"%s %s: no pressure source: --cgroup-root '%s' is %s; give a cgroup v1 memory or v2 "
+			"hierarchy (or no --cgroup-root for this machine's)\n",
+			prog, o->cmd, o->cfg.cgroup_root,
+			rc == -ENOTDIR	? "not a directory"
+			: rc == -EINVAL ? "empty"
+			: rc == -ENOENT ? "neither (no such directory, or no cgroup.event_control nor "
+					  "cgroup.controllers in it)"
+					: strerror(-rc));
 	else if (rc)
 		fprintf(stderr, "%s %s: no pressure source: %s\n", prog, o->cmd, strerror(-rc));
 	return rc;

@@ -3,6 +3,7 @@
  * buffer for output held back until the input proved well formed, and
  * the count lines replay and estimate print alike. */
 #include "cli.h"
+#include "vmpressure.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,6 +42,46 @@ void cli_json_str(const char *s)
 			putchar(c);
 	}
 	putchar('"');
+}
+
+/* A JSON number with d decimals, or null for a negative (unknown) value. */
+static void json_opt(double v, int d)
+{
+	if (v < 0)
+		fputs("null", stdout);
+	else
+		printf("%.*f", d, v);
+}
+
+/* One event as JSON, the object of docs/protocol.md ("Events") without the
+ * daemon's subscription id: the same keys, in the same order, whichever
+ * path (in-process or through vmpressured) produced it. */
+void cli_print_event_json(const struct vmp_source_event *ev)
+{
+	char ts[64];
+	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
+	cli_fmt_time(ev->time_ns, ts, sizeof(ts), true);
+	if (ev->flags & VMP_EVENT_REMOVED) {
+		printf("{\"event\":\"removed\",\"time\":\"%s\",\"cgroup\":", ts);
+		cli_json_str(ev->cgroup);
+		fputs("}\n", stdout);
+		return;
+	}
+	printf("{\"event\":\"pressure\",\"time\":\"%s\",\"cgroup\":", ts);
+	cli_json_str(ev->cgroup);
+	fputs(",\"origin\":", stdout);
+	cli_json_str(evidence ? ev->origin : NULL);
+	printf(",\"level\":\"%s\",\"count\":%" PRIu64, vmp_level_name(ev->level), ev->count);
+	if (evidence)
+		printf(",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64, ev->scanned,
+		       ev->reclaimed, ev->pressure);
+	else
+		fputs(",\"scanned\":null,\"reclaimed\":null,\"pressure\":null", stdout);
+	fputs(",\"psi_some_avg10\":", stdout);
+	json_opt(ev->psi_some_avg10, 2);
+	fputs(",\"psi_full_avg10\":", stdout);
+	json_opt(ev->psi_full_avg10, 2);
+	fputs("}\n", stdout);
 }
 
 bool cli_buf_reserve(struct cli_buf *b, size_t len)

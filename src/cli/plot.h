@@ -48,6 +48,7 @@ struct plot_data {
 	bool kernel_timing;
 	bool zoom;  /* only a time range (plot --from/--to): counts are its */
 	double from, to; /* that range; to is 1e300 when not given */
+	bool linear; /* plot --linear: time evenly, not stretched at bursts */
 	bool oom;
 };
 

@@ -11,6 +11,15 @@
  * marker per notification (shape: its level; colour: the group whose
  * window drove it, as in the chart); the legend.
  *
+ * The time axis gives bursts room: reclaim comes in bursts (an OOM's last
+ * tenth of a second holds most of a trace's medium and critical windows),
+ * so on a linear axis the part that matters is a few pixels wide. Half the
+ * chart's width is spread evenly over the time span and half in proportion
+ * to the windows and notifications in each pixel's stretch of time: a
+ * monotone piecewise-linear map, so order and every marker stay where they
+ * belong, and the ticks (placed where they have room, finer in stretched
+ * parts) show how the scale changes. `plot --linear` draws time evenly.
+ *
  * Huge traces stay drawable: a group with more windows than DECIMATE_PTS
  * is drawn as the min and max of each pixel column, and a listener with
  * more notifications than DECIMATE_MARKS gets one marker per pixel column,
@@ -113,13 +122,70 @@ static void esc_cut(FILE *f, const char *s, size_t max)
 	esc(f, b);
 }
 
+/* The time axis: [t0, t1] cut into CW slices of equal time, slice i drawn
+ * from x = ML + cum[i] to ML + cum[i + 1] (cum[CW] == CW). */
 struct scale {
 	double t0, t1;
+	double cum[CW + 1];
+	bool warped;
 };
+
+/* Half the width evenly, half by activity (see the top of the file). */
+#define EVEN_SHARE 0.5
+
+static void scale_even(struct scale *s)
+{
+	for (int i = 0; i <= CW; i++)
+		s->cum[i] = i;
+	s->warped = false;
+}
+
+static int slice_of(const struct scale *s, double t)
+{
+	int i = (int)((t - s->t0) / (s->t1 - s->t0) * CW);
+	return i < 0 ? 0 : i >= CW ? CW - 1 : i;
+}
+
+/* Weigh each slice by the windows and notifications in it. */
+static void scale_warp(struct scale *s, const struct plot_data *d)
+{
+	double w[CW];
+	double total = 0;
+	memset(w, 0, sizeof(w));
+	for (size_t g = 0; g < d->ngroups; g++)
+		for (size_t i = 0; i < d->groups[g].n; i++) {
+			double t = d->groups[g].pts[i].t;
+			if (t >= s->t0 && t <= s->t1) {
+				w[slice_of(s, t)] += 1;
+				total += 1;
+			}
+		}
+	for (size_t i = 0; i < d->nevents; i++) {
+		double t = d->events[i].t;
+		if (t >= s->t0 && t <= s->t1) {
+			w[slice_of(s, t)] += 1;
+			total += 1;
+		}
+	}
+	scale_even(s);
+	if (total == 0)
+		return;
+	s->cum[0] = 0;
+	for (int i = 0; i < CW; i++)
+		s->cum[i + 1] = s->cum[i] + EVEN_SHARE + (1 - EVEN_SHARE) * CW * w[i] / total;
+	s->cum[CW] = CW; /* rounding */
+	s->warped = true;
+}
 
 static double xof(const struct scale *s, double t)
 {
-	return ML + (t - s->t0) / (s->t1 - s->t0) * CW;
+	double u = (t - s->t0) / (s->t1 - s->t0) * CW;
+	if (u <= 0)
+		return ML + u; /* outside the span (never drawn): keep it monotone */
+	if (u >= CW)
+		return ML + CW + (u - CW);
+	int i = (int)u;
+	return ML + s->cum[i] + (u - i) * (s->cum[i + 1] - s->cum[i]);
 }
 
 static double yof(double p)
@@ -129,7 +195,7 @@ static double yof(double p)
 
 static int column(const struct scale *s, double t)
 {
-	int c = (int)((t - s->t0) / (s->t1 - s->t0) * CW);
+	int c = (int)(xof(s, t) - ML);
 	return c < 0 ? 0 : c >= CW ? CW - 1 : c;
 }
 
@@ -140,19 +206,39 @@ static double nice_step(double span, int n)
 	return (norm < 1.5 ? 1 : norm < 3.5 ? 2 : norm < 7.5 ? 5 : 10) * mag;
 }
 
+/* Ticks where they have room: coarse steps first, then finer ones only
+ * where the axis is stretched enough to label them apart. */
+#define TICK_GAP 44 /* px between two labels */
+#define TICKS_MAX 40
+
 static void time_axis(FILE *f, const struct scale *s)
 {
-	double step = nice_step(s->t1 - s->t0, 10);
-	int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+	double span = s->t1 - s->t0, xs[TICKS_MAX];
+	int n = 0;
 	fprintf(f, "<g class=\"xaxis\" font-size=\"11\" fill=\"#333\" text-anchor=\"middle\">\n");
-	for (double t = ceil(s->t0 / step) * step; t <= s->t1 + step * 1e-6; t += step) {
-		double x = xof(s, t);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#0000001a\"/>", x, CT, x, CB);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>", x, CB, x, CB + 5);
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.*f</text>\n", x, CB + 18, dec, fabs(t) < step * 1e-9 ? 0.0 : t);
+	/* Halvings and tenths of the even axis' step, down to a twentieth of it. */
+	static const double div[] = {1, 2, 4, 10, 20};
+	double coarse = nice_step(span, 10);
+	for (int level = 0; level < (s->warped ? 5 : 1) && n < TICKS_MAX; level++) {
+		double step = coarse / div[level];
+		int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+		for (double t = ceil(s->t0 / step) * step; t <= s->t1 + step * 1e-6 && n < TICKS_MAX; t += step) {
+			double x = xof(s, t);
+			bool room = x >= ML - 0.5 && x <= ML + CW + 0.5;
+			for (int k = 0; k < n && room; k++)
+				room = fabs(xs[k] - x) >= (level ? TICK_GAP : 1);
+			if (!room)
+				continue;
+			xs[n++] = x;
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#0000001a\"/>", x, CT, x, CB);
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>", x, CB, x, CB + 5);
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\">%.*f</text>\n", x, CB + 18, dec,
+				fabs(t) < step * 1e-9 ? 0.0 : t);
+		}
 	}
-	fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\">time (s, the trace's clock)</text>\n</g>\n",
-		ML + CW / 2, CB + 36);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>\n</g>\n", ML + CW / 2, CB + 36,
+		s->warped ? "time (s, the trace's clock), stretched where windows are dense: see the ticks"
+			  : "time (s, the trace's clock)");
 }
 
 static void bands(FILE *f)
@@ -384,7 +470,9 @@ static int legend(FILE *f, const struct plot_data *d, int top)
 int plot_svg(FILE *f, const struct plot_data *d)
 {
 	bool any = d->t_min <= d->t_max;
-	struct scale s = {any ? d->t_min : 0, any ? d->t_max : 1};
+	struct scale s;
+	s.t0 = any ? d->t_min : 0;
+	s.t1 = any ? d->t_max : 1;
 	if (d->zoom) { /* the range asked for, where it was given */
 		if (d->from > 0 || !any)
 			s.t0 = d->from;
@@ -401,6 +489,10 @@ int plot_svg(FILE *f, const struct plot_data *d)
 		s.t0 -= pad;
 		s.t1 += pad;
 	}
+	if (d->linear)
+		scale_even(&s);
+	else
+		scale_warp(&s, d);
 	int lanes_top = CB + 78;
 	int lanes_h = (int)(d->nlisteners ? d->nlisteners : 1) * LH;
 	int legend_top = lanes_top + lanes_h + 34;
@@ -417,10 +509,12 @@ int plot_svg(FILE *f, const struct plot_data *d)
 	fprintf(f, "<text x=\"%d\" y=\"28\" font-size=\"19\" font-weight=\"bold\" fill=\"#111\">", ML);
 	esc(f, d->name);
 	fprintf(f, "</text>\n<text x=\"%d\" y=\"48\" font-size=\"12\" fill=\"#444\">%zu group%s, %zu listener%s, "
-		   "%llu window%s evaluated, %zu notification%s%s; %s timing</text>\n",
+		   "%llu window%s evaluated, %zu notification%s%s; %s</text>\n",
 		ML, d->ngroups, d->ngroups == 1 ? "" : "s", d->nlisteners, d->nlisteners == 1 ? "" : "s",
 		(unsigned long long)d->windows, d->windows == 1 ? "" : "s", d->nevents, d->nevents == 1 ? "" : "s",
-		d->zoom ? " in the range drawn" : "", d->kernel_timing ? "kernel (work records)" : "immediate");
+		d->zoom ? " in the range drawn" : "",
+		d->kernel_timing ? "each at the time the kernel evaluated it (the capture's work records)"
+				 : "each window evaluated as soon as it filled (the file has no work records)");
 
 	bands(f);
 	time_axis(f, &s);

@@ -337,12 +337,32 @@ static int read_reply(struct watch_daemon *wd, struct jobj *obj, double deadline
 static const char *const kind_names[] = {"auto", "cgroup-v1", "cgroup-v2", "machine", "trace"};
 
 /* A name the protocol can carry: printable ASCII, no space. */
-static bool protocol_safe(const char *s)
+/* The cgroup as a request field (docs/protocol.md): as it is if it is
+ * printable ASCII without spaces and does not start with a quote, else
+ * quoted, with \\ \" and \xHH for the rest. */
+#define VMPD_QUOTED_MAX 4200
+static void quote_cgroup(const char *in, char *out, size_t cap)
 {
-	for (; *s; s++)
-		if (*s <= 0x20 || *s >= 0x7f)
-			return false;
-	return true;
+	bool plain = *in != '"';
+	for (const unsigned char *p = (const unsigned char *)in; *p && plain; p++)
+		plain = *p > 0x20 && *p < 0x7f;
+	if (plain) {
+		snprintf(out, cap, "%s", in);
+		return;
+	}
+	size_t o = 0;
+	out[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 6 < cap; p++) {
+		if (*p == '"' || *p == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)*p;
+		} else if (*p < 0x20 || *p >= 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o++] = '"';
+	out[o] = 0;
 }
 
 /* Connect and run the handshake on a new socket: 0 with wd->fd set;
@@ -365,8 +385,14 @@ static int handshake(struct watch_daemon *wd, char *err, size_t errcap)
 	wd->len = 0;
 	wd->uptime_s = -1;
 
-	char req[1100];
-	int n = snprintf(req, sizeof(req), "hello 1\nstatus\nsubscribe %s %s stream\n", wd->cgroup, wd->args);
+	char req[1100], cg[VMPD_QUOTED_MAX];
+	quote_cgroup(wd->cgroup, cg, sizeof(cg));
+	int n = snprintf(req, sizeof(req), "hello 1\nstatus\nsubscribe %s %s stream\n", cg, wd->args);
+	if (n < 0 || (size_t)n >= 1024) { /* longer than a request may be: in-process */
+		close(fd);
+		wd->fd = -1;
+		return WATCH_NO_DAEMON;
+	}
 	int rc = 0;
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		rc = WATCH_NO_DAEMON;
@@ -419,8 +445,7 @@ int watch_daemon_open(struct watch_daemon **out, const char *path, const char *c
 		      enum vmp_source_kind want, char *err, size_t errcap)
 {
 	struct watch_daemon *wd;
-	if (!path || strlen(path) >= sizeof(wd->path) || !protocol_safe(cgroup) ||
-	    strlen(cgroup) + strlen(args) > 900)
+	if (!path || strlen(path) >= sizeof(wd->path) || strlen(cgroup) + strlen(args) > 900)
 		return WATCH_NO_DAEMON; /* not something the daemon can serve */
 	wd = calloc(1, sizeof(*wd));
 	if (!wd)

@@ -49,7 +49,8 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 	wd->by_state[t->to]++;
 	if (wd->json) {
 		cli_fmt_time(when, ts, sizeof(ts), true);
-		printf("{\"time\":\"%s\",\"event\":\"transition\",\"cgroup\":", ts);
+		/* The daemon's transition object (docs/protocol.md) without its id. */
+		printf("{\"event\":\"transition\",\"time\":\"%s\",\"cgroup\":", ts);
 		cli_json_str(wd->cgroup);
 		printf(",\"from\":\"%s\",\"to\":\"%s\",\"cause\":\"%s\",\"previous_s\":%.3f,\"held_s\":%.3f",
 		       vmp_state_name(t->from), vmp_state_name(t->to), vmp_cause_name(t->cause),
@@ -75,7 +76,7 @@ static void on_transition(const struct vmp_transition *t, void *arg)
 			cli_json_str(e->origin);
 		} else
 			printf(",\"trigger_level\":null,\"origin\":null");
-		printf(",\"source\":\"%s\"}\n", wd->source_name);
+		fputs("}\n", stdout);
 	} else {
 		cli_fmt_time(when, ts, sizeof(ts), false);
 		printf("%s  %-8s <- %-8s  %s  (%s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64 " critical in %.3g s",

@@ -46,6 +46,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -363,6 +364,100 @@ static void on_client(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	update_interest(c);
 }
 
+/* ---- per-uid shares ---------------------------------------------------------- */
+
+/*
+ * One local user must not lock everyone else out (issue 12: 4,100
+ * connections as nobody took all 4096 slots). A uid other than 0 holds at
+ * most a quarter of the slots (VMPD_UID_SHARE), so that one greedy user
+ * leaves room for three others of its size; and the last eighth
+ * (VMPD_ROOT_RESERVE) is kept for root, so that an administrator can
+ * always connect, see `status` and act, however many users fill theirs.
+ * The same table counts each uid's subscriptions (subscriptions.c bounds
+ * what they cost). Entries go with their last connection.
+ */
+struct vmpd_uidc {
+	uid_t uid;
+	unsigned conns;
+	unsigned debounced;
+	struct vmpd_uidc *next;
+};
+#define UID_BUCKETS 256u
+
+static struct vmpd_uidc **uid_slot(struct vmpd *d, uid_t uid)
+{
+	if (!d->uids && !(d->uids = calloc(UID_BUCKETS, sizeof(*d->uids))))
+		return NULL;
+	struct vmpd_uidc **pp = &d->uids[(uid * 2654435761u) % UID_BUCKETS];
+	while (*pp && (*pp)->uid != uid)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+unsigned vmpd_uid_conns(struct vmpd *d, uid_t uid)
+{
+	struct vmpd_uidc **pp = uid_slot(d, uid);
+	return pp && *pp ? (*pp)->conns : 0;
+}
+
+unsigned vmpd_uid_debounced(struct vmpd *d, uid_t uid, int delta)
+{
+	struct vmpd_uidc **pp = uid_slot(d, uid);
+	if (!pp || !*pp)
+		return 0;
+	(*pp)->debounced += (unsigned)delta;
+	return (*pp)->debounced;
+}
+
+/* 0, or the reason a connection of this uid is refused. */
+static const char *uid_admit(struct vmpd *d, uid_t uid)
+{
+	if (d->nclients >= d->max_clients)
+		return "the connection limit";
+	if (uid == 0)
+		return NULL;
+	if (d->nclients >= d->max_clients - d->max_clients / VMPD_ROOT_RESERVE)
+		return "the connections left are kept for root";
+	if (vmpd_uid_conns(d, uid) >= d->max_clients / VMPD_UID_SHARE)
+		return "its share of the connections";
+	return NULL;
+}
+
+static int uid_add(struct vmpd *d, uid_t uid, int delta)
+{
+	struct vmpd_uidc **pp = uid_slot(d, uid);
+	if (!pp)
+		return -ENOMEM;
+	if (!*pp) {
+		if (delta < 0)
+			return 0;
+		if (!(*pp = calloc(1, sizeof(**pp))))
+			return -ENOMEM;
+		(*pp)->uid = uid;
+	}
+	(*pp)->conns += (unsigned)delta;
+	if (!(*pp)->conns) {
+		struct vmpd_uidc *e = *pp;
+		*pp = e->next;
+		free(e);
+	}
+	return 0;
+}
+
+void vmpd_uids_free(struct vmpd *d)
+{
+	if (!d->uids)
+		return;
+	for (unsigned i = 0; i < UID_BUCKETS; i++)
+		while (d->uids[i]) {
+			struct vmpd_uidc *e = d->uids[i];
+			d->uids[i] = e->next;
+			free(e);
+		}
+	free(d->uids);
+	d->uids = NULL;
+}
+
 /* ---- accept, close ---------------------------------------------------------- */
 
 static void get_credentials(struct vmpd_client *c)
@@ -443,8 +538,20 @@ void vmpd_client_accept(struct vmpd *d)
 		c->d = d;
 		c->next_id = 1;
 		get_credentials(c);
+		const char *why = uid_admit(d, c->uid);
+		if (why || uid_add(d, c->uid, 1)) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "uid %ld reached %s", (long)c->uid, why ? why : "no memory");
+			warn_limited("%s: closing its new connections", msg);
+			d->accept_refused++;
+			free(c->groups);
+			free(c);
+			close(fd);
+			continue;
+		}
 		c->want = EPOLLIN;
 		if (vmpd_loop_add(d, &c->io, EPOLLIN)) {
+			uid_add(d, c->uid, -1);
 			warn_limited("epoll_ctl: %s", strerror(errno));
 			free(c->groups);
 			free(c);
@@ -479,6 +586,7 @@ void vmpd_client_close(struct vmpd_client *c, const char *why)
 	if (c->next)
 		c->next->prev = c->prev;
 	d->nclients--;
+	uid_add(d, c->uid, -1);
 	c->dead_next = d->dead;
 	d->dead = c;
 }
@@ -543,6 +651,7 @@ void vmpd_clients_close_all(struct vmpd *d)
 		c->is_dirty = false;
 	d->dirty = NULL;
 	clients_reap(d);
+	vmpd_uids_free(d);
 }
 
 void vmpd_clients_init(struct vmpd *d)
@@ -553,12 +662,8 @@ void vmpd_clients_init(struct vmpd *d)
 	vmpd_loop_at_round_end(d, VMPD_ROUND_FREE, &d->clients_reap);
 }
 
-int vmpd_client_check_access(const struct vmpd_client *c, const char *dir)
+int vmpd_client_check_access(const struct vmpd_client *c, const char *cgroup)
 {
-	struct stat st;
-	if (stat(dir, &st) != 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	return vmpd_may_read(&st, c->uid, c->gid, c->groups, c->ngroups) ? 0 : -EACCES;
+	struct vmpd_cred cr = {c->uid, c->gid, c->groups, c->ngroups};
+	return vmpd_cgroup_access(c->d->cgroup_root, cgroup, &cr);
 }

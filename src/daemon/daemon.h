@@ -44,7 +44,13 @@
 
 /* Limits of docs/protocol.md. */
 #define VMPD_MAX_CLIENTS 4096u
+#define VMPD_UID_SHARE 4u    /* a uid but 0: at most 1/4 of the connections */
+#define VMPD_ROOT_RESERVE 8u /* the last 1/8 of them: uid 0 only */
 #define VMPD_MAX_SUBS 256u          /* per connection */
+/* Debounced subscriptions per uid but 0: each holds a debouncer (~4 KiB),
+ * so as many as one connection may hold subscriptions, not 256 per
+ * connection (issue 12: 1000 x 256 of them took 1.1 GB). */
+#define VMPD_UID_DEBOUNCED VMPD_MAX_SUBS
 #define VMPD_MAX_QUEUE (256u << 10) /* queued output per connection */
 /* --exec actions: each is a subscription and a runner; a machine needs a
  * handful, and a fixed table keeps option parsing allocation-free. */
@@ -138,6 +144,8 @@ struct vmpd_member {
 	uint64_t events;                  /* notifications delivered */
 	struct vmpd_member *snext, **sprev; /* the shared subscription's list */
 	struct vmpd_member *dnext, **dprev; /* the debounced ones, ticked together */
+	size_t hpos;                      /* 1 + its place in the due heap; 0: not in it */
+	uint64_t due;                     /* vmp_debounce_next_ns() when last changed */
 };
 
 /* One subscription of one client (an id of that connection): a member of
@@ -224,6 +232,7 @@ struct vmpd {
 	struct vmpd_client *dirty;    /* with output to flush this round */
 	struct vmpd_client *dead;     /* closed, freed at the end of the round */
 	unsigned nclients;
+	struct vmpd_uidc **uids;      /* connections per uid (their shares) */
 	uint64_t accept_refused;      /* over the connection limit */
 	struct vmpd_round_hook clients_flush, clients_reap;
 
@@ -283,9 +292,16 @@ void vmpd_client_event(struct vmpd_client *c, const char *s, size_t n, bool must
 void vmpd_client_drop(struct vmpd_client *c);
 void vmpd_client_close(struct vmpd_client *c, const char *why);
 void vmpd_clients_close_all(struct vmpd *d);
-/* The peer's credentials may read this cgroup directory: 0, -ENOENT
- * (none), -EACCES, or another -errno of stat(). */
-int vmpd_client_check_access(const struct vmpd_client *c, const char *dir);
+/* Open connections of this uid; the table freed at the end. */
+unsigned vmpd_uid_conns(struct vmpd *d, uid_t uid);
+/* Debounced subscriptions of this uid's connections: add delta (while it
+ * has a connection), return the count. */
+unsigned vmpd_uid_debounced(struct vmpd *d, uid_t uid, int delta);
+void vmpd_uids_free(struct vmpd *d);
+/* The peer's credentials may read this cgroup (normalised, below
+ * d->cgroup_root; access.c): 0, -ENOENT (none), -EACCES (including
+ * below a directory it may not search), or another -errno of stat(). */
+int vmpd_client_check_access(const struct vmpd_client *c, const char *cgroup);
 
 /* ---- requests.c ---- */
 void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_t len);
@@ -378,9 +394,49 @@ int vmpd_httpd_open(struct vmpd *d, const char *addr, struct vmpd_httpd **out, c
 void vmpd_httpd_close(struct vmpd *d, struct vmpd_httpd *h);
 void vmpd_httpd_reap(struct vmpd *d, struct vmpd_httpd *h);
 
-/* ---- access.c (pure) ---- */
+/* ---- access.c ---- */
+/* Peer credentials (SO_PEERCRED, SO_PEERGROUPS). */
+struct vmpd_cred {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+};
+struct vmpd_perm {
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+};
+/* The directories from the cgroup root down to a cgroup: perm[0] the
+ * root, perm[i] the i-th component, which ends at cgroup[end[i]]. n are
+ * loaded; err (-errno) is why the walk stopped before the last one. */
+#define VMPD_CHAIN_MAX (VMPD_LINE_MAX / 2 + 2)
+struct vmpd_chain {
+	size_t n, ncomp;
+	int err;
+	struct vmpd_perm perm[VMPD_CHAIN_MAX];
+	size_t end[VMPD_CHAIN_MAX];
+};
+/* Pure: the owner class's read bit (uid 0 always may). */
 bool vmpd_may_read(const struct stat *st, uid_t uid, gid_t gid, const gid_t *groups,
 		   size_t ngroups);
+/* stat() the root and lstat() each directory below it down to `cgroup`
+ * (normalised: "/" or "a/b"). Returns ch->err. */
+int vmpd_chain_load(struct vmpd_chain *ch, const char *root, const char *cgroup);
+/* Pure: 0 if these credentials may read the cgroup (search on every
+ * directory above it, read on it); -EACCES at the first directory they may
+ * not search, whatever is below it; -ENOENT for a missing component they
+ * could see is missing; another -errno of the walk. */
+int vmpd_chain_check(const struct vmpd_chain *ch, const struct vmpd_cred *cr);
+/* Pure: how much of `cgroup` (its length in bytes) these credentials may
+ * see, for `origin` (docs/protocol.md): the longest prefix of at least
+ * `from` components such that they may read every directory from
+ * component `from` down to it and search every one above it. A subscriber
+ * knows the first `from` components (its subscription's cgroup): never
+ * less than those. */
+size_t vmpd_chain_visible(const struct vmpd_chain *ch, size_t from, const struct vmpd_cred *cr);
+/* Both steps. */
+int vmpd_cgroup_access(const char *root, const char *cgroup, const struct vmpd_cred *cr);
 
 /* ---- exec_spec.c (pure) ---- */
 struct vmpd_exec_spec {
@@ -450,6 +506,7 @@ enum { VMPD_LOG_ERR = 3, VMPD_LOG_WARNING = 4, VMPD_LOG_INFO = 6, VMPD_LOG_DEBUG
 int vmpd_log_open(const char *path);
 /* SIGHUP: open the path again (after logrotate moved it). */
 int vmpd_log_reopen(void);
+const char *vmpd_log_path(void); /* NULL: stderr */
 void vmpd_log_close(void);
 void vmpd_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

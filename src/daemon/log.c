@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,10 +23,22 @@ static int log_fd = 2;
 static char *log_path;
 static bool journal; /* stderr is the journal: "<N>" prefixes, no time */
 
+/* A regular file only, opened without blocking: a FIFO in its place
+ * would hang open() until a reader comes (at startup, or inside SIGHUP
+ * with every client waiting), then every write once its pipe is full.
+ * -EINVAL for what is not a regular file. */
 static int open_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-	return fd < 0 ? -errno : fd;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0640);
+	if (fd < 0)
+		return errno == ENXIO ? -EINVAL : -errno; /* ENXIO: a FIFO without a reader */
+	struct stat st;
+	int e = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
+	if (e) {
+		close(fd);
+		return e;
+	}
+	return fd;
 }
 
 int vmpd_log_open(const char *path)
@@ -46,6 +59,11 @@ int vmpd_log_open(const char *path)
 	log_path = p;
 	log_fd = fd;
 	return 0;
+}
+
+const char *vmpd_log_path(void)
+{
+	return log_path;
 }
 
 int vmpd_log_reopen(void)

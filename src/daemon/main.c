@@ -114,8 +114,8 @@ static void on_signal(struct vmpd *d, int signo)
 	case SIGHUP: {
 		int rc = vmpd_log_reopen();
 		if (rc)
-			vmpd_log(VMPD_LOG_ERR, "SIGHUP: cannot reopen the log file: %s; still writing to the old one",
-				 strerror(-rc));
+			vmpd_log(VMPD_LOG_ERR, "SIGHUP: cannot reopen the log file %s: %s; still writing to the old one",
+				 vmpd_log_path(), rc == -EINVAL ? "not a regular file now (a FIFO or a device)" : strerror(-rc));
 		else
 			vmpd_log(VMPD_LOG_INFO, "SIGHUP: log reopened");
 		break;
@@ -482,6 +482,18 @@ static int start_and_run(struct vmpd *d, const struct opts *o, struct vmp_error 
 	if (rc) {
 		if (cfg->kind == VMP_SOURCE_TRACE && terr->line)
 			vmpd_log(VMPD_LOG_ERR, "%s:%lu: %s", cfg->trace_path, terr->line, terr->msg);
+		else if (cfg->kind == VMP_SOURCE_TRACE && rc == -EINVAL && terr->msg[0]) /* not a regular file */
+			vmpd_log(VMPD_LOG_ERR, "--trace %s: %s", cfg->trace_path, terr->msg);
+		else if (cfg->kind == VMP_SOURCE_AUTO && cfg->cgroup_root)
+			vmpd_log(VMPD_LOG_ERR,
+				 "no source: --cgroup-root '%s' is %s; give a cgroup v1 memory or v2 hierarchy (or "
+				 "no --cgroup-root for this machine's)",
+				 cfg->cgroup_root,
+				 rc == -ENOTDIR	 ? "not a directory"
+				 : rc == -EINVAL ? "empty"
+				 : rc == -ENOENT ? "neither (no such directory, or no cgroup.event_control nor "
+						   "cgroup.controllers in it)"
+						 : strerror(-rc));
 		else if (cfg->kind == VMP_SOURCE_TRACE)
 			vmpd_log(VMPD_LOG_ERR, "cannot load the trace %s: %s", cfg->trace_path, strerror(-rc));
 		else
@@ -623,7 +635,8 @@ int main(int argc, char **argv)
 
 	int rc = vmpd_log_open(o.log_file);
 	if (rc) {
-		fprintf(stderr, "vmpressured: cannot open the log file %s: %s\n", o.log_file, strerror(-rc));
+		fprintf(stderr, "vmpressured: cannot open the log file %s: %s\n", o.log_file,
+			rc == -EINVAL ? "not a regular file (a FIFO or a device)" : strerror(-rc));
 		return VMPD_EXIT_CANTCREAT;
 	}
 

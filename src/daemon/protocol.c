@@ -90,6 +90,7 @@ enum vmpd_frame vmpd_framer_next(struct vmpd_framer *f, const char **line, size_
 struct field {
 	const char *p;
 	size_t n;
+	bool quoted; /* "..." (docs/protocol.md): p and n include the quotes */
 };
 
 static bool field_is(const struct field *f, const char *s)
@@ -175,6 +176,41 @@ static int fail(char *msg, size_t cap, int err, const char *fmt, ...)
 	return err;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A quoted cgroup's bytes: \\ \" and \xHH (any byte but NUL: a name
+ * with spaces, quotes or non-ASCII bytes). 0, or EPROTO with the offset. */
+static int unquote(const struct field *f, char *out, size_t *olen, char *msg, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 1; i + 1 < f->n; i++) {
+		char c = f->p[i];
+		if (c != '\\') {
+			out[o++] = c;
+			continue;
+		}
+		char e = f->p[i + 1];
+		if (e == '\\' || e == '"') {
+			out[o++] = e;
+			i++;
+		} else if (e == 'x' && i + 3 < f->n && hexval(f->p[i + 2]) >= 0 && hexval(f->p[i + 3]) >= 0) {
+			int v = hexval(f->p[i + 2]) * 16 + hexval(f->p[i + 3]);
+			if (!v)
+				return fail(msg, cap, EPROTO, "\\x00 in the quoted cgroup (byte %zu): a name has no NUL",
+					    i);
+			out[o++] = (char)v;
+			i += 3;
+		} else
+			return fail(msg, cap, EPROTO,
+				    "unknown escape at byte %zu of the quoted cgroup: use \\\\, \\\" or \\xHH", i);
+	}
+	*olen = o;
+	return 0;
+}
+
 static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request *req, char *msg,
 			   size_t cap)
 {
@@ -203,7 +239,16 @@ static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request
 		return fail(msg, cap, EPROTO, "'debounce' needs 'stream': transitions are stream events");
 	if (!req->eventfd && !req->stream)
 		return fail(msg, cap, EPROTO, "subscribe needs 'eventfd' or 'stream' (or both)");
-	if (vmpd_cgroup_normalize(f[1].p, f[1].n, req->cgroup, sizeof(req->cgroup)))
+	char raw[VMPD_LINE_MAX];
+	const char *cg = f[1].p;
+	size_t cgn = f[1].n;
+	if (f[1].quoted) {
+		int rc = unquote(&f[1], raw, &cgn, msg, cap);
+		if (rc)
+			return rc;
+		cg = raw;
+	}
+	if (vmpd_cgroup_normalize(cg, cgn, req->cgroup, sizeof(req->cgroup)))
 		return fail(msg, cap, EINVAL,
 			    "bad cgroup path '%.*s%s': '.' and '..' components and names over 255 bytes are not allowed",
 			    clip(&f[1], 64), f[1].p, f[1].n > 64 ? "..." : "");
@@ -254,8 +299,20 @@ int vmpd_parse_request(const char *line, size_t len, struct vmpd_request *req, c
 	size_t nf = 0;
 	for (size_t i = 0; i < len;) {
 		size_t s = i;
-		while (i < len && line[i] != ' ')
+		bool quoted = line[i] == '"';
+		if (quoted) {
+			/* To its closing quote; a backslash takes the next byte with it. */
+			for (i++; i < len && line[i] != '"'; i++)
+				if (line[i] == '\\' && i + 1 < len)
+					i++;
+			if (i == len)
+				return fail(msg, cap, EPROTO, "the quoted field at offset %zu has no closing '\"'", s);
 			i++;
+			if (i < len && line[i] != ' ')
+				return fail(msg, cap, EPROTO, "a quoted field ends at its closing '\"' (offset %zu)", i - 1);
+		} else
+			while (i < len && line[i] != ' ')
+				i++;
 		if (i == s)
 			return fail(msg, cap, EPROTO, "fields are separated by exactly one space");
 		if (nf == MAX_FIELDS) {
@@ -264,6 +321,7 @@ int vmpd_parse_request(const char *line, size_t len, struct vmpd_request *req, c
 		}
 		f[nf].p = line + s;
 		f[nf].n = i - s;
+		f[nf].quoted = quoted;
 		nf++;
 		if (i < len)
 			i++; /* the one space */
@@ -594,8 +652,13 @@ void vmpd_fmt_status(struct vmpd_buf *b, const struct vmpd_status *s)
 	json_double(b, s->uptime_s, 3, true);
 	vmpd_buf_printf(b,
 			",\"clients\":%" PRIu64 ",\"subscriptions\":%" PRIu64 ",\"events\":%" PRIu64
-			",\"dropped\":%" PRIu64 "}\n",
+			",\"dropped\":%" PRIu64,
 			s->clients, s->subscriptions, s->events, s->dropped);
+	if (s->scope) {
+		vmpd_buf_puts(b, ",\"scope\":");
+		vmpd_json_cstring(b, s->scope);
+	}
+	vmpd_buf_puts(b, "}\n");
 }
 
 void vmpd_fmt_time(struct vmpd_buf *b, uint64_t ns)

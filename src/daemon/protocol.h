@@ -148,6 +148,7 @@ struct vmpd_status {
 	const char *source;
 	double uptime_s;
 	uint64_t clients, subscriptions, events, dropped;
+	const char *scope; /* NULL: the daemon's totals; "uid": the peer uid's */
 };
 void vmpd_fmt_status(struct vmpd_buf *b, const struct vmpd_status *s);
 

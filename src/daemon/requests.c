@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 {
@@ -27,6 +28,29 @@ static void reply_error(struct vmpd *d, struct vmpd_client *c, enum vmpd_verb ve
 	send_buf(d, c, -1);
 }
 
+/* The sources refuse a cgroup file that is not a regular file (a FIFO in
+ * a fixture tree) with EINVAL: name it, for the client and the log. */
+static void bad_file(struct vmpd *d, const char *cgroup, char *msg, size_t cap)
+{
+	static const char *const names[] = {"memory.stat", "memory.events", "memory.pressure",
+					    "memory.pressure_level", "cgroup.event_control"};
+	msg[0] = 0;
+	if (!d->check_access)
+		return;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[4400];
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s%s%s", d->cgroup_root, strcmp(cgroup, "/") ? cgroup : "",
+			 strcmp(cgroup, "/") ? "/" : "", names[i]);
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			snprintf(msg, cap, "cgroup %s: %s is not a regular file", cgroup, names[i]);
+			vmpd_log(VMPD_LOG_WARNING, "cgroup %s: %s is not a regular file; a subscription refused",
+				 cgroup, path);
+			return;
+		}
+	}
+}
+
 static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_request *req)
 {
 	char msg[2 * VMPD_LINE_MAX + 256]; /* room for the cgroup and args */
@@ -35,13 +59,16 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 		reply_error(d, c, req->verb, EMFILE, msg);
 		return;
 	}
+	if (req->debounce && c->uid != 0 && vmpd_uid_debounced(d, c->uid, 0) >= VMPD_UID_DEBOUNCED) {
+		snprintf(msg, sizeof(msg),
+			 "uid %ld has %u debounced subscriptions on its connections, the limit (each keeps a "
+			 "window of its own)",
+			 (long)c->uid, VMPD_UID_DEBOUNCED);
+		reply_error(d, c, req->verb, EMFILE, msg);
+		return;
+	}
 	if (d->check_access) {
-		char dir[4200];
-		if (!strcmp(req->cgroup, "/"))
-			snprintf(dir, sizeof(dir), "%s", d->cgroup_root);
-		else
-			snprintf(dir, sizeof(dir), "%s/%s", d->cgroup_root, req->cgroup);
-		int rc = vmpd_client_check_access(c, dir);
+		int rc = vmpd_client_check_access(c, req->cgroup);
 		if (rc == -ENOENT || rc == -ENOTDIR) {
 			snprintf(msg, sizeof(msg), "no such cgroup: %s", req->cgroup);
 			reply_error(d, c, req->verb, ENOENT, msg);
@@ -65,6 +92,13 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 		switch (e) {
 		case ENOENT:
 			snprintf(msg, sizeof(msg), "no such cgroup: %s", req->cgroup);
+			break;
+		case EINVAL:
+			bad_file(d, req->cgroup, msg, sizeof(msg));
+			if (msg[0])
+				break;
+			snprintf(msg, sizeof(msg), "cannot watch cgroup %s with %s: %s", req->cgroup, req->args,
+				 strerror(e));
 			break;
 		case ENOTSUP:
 			snprintf(msg, sizeof(msg), "the %s source cannot watch cgroup %s", d->source_name,
@@ -150,6 +184,20 @@ static void status(struct vmpd *d, struct vmpd_client *c)
 		.events = d->events,
 		.dropped = d->dropped,
 	};
+	if (c->uid != 0) {
+		/* Any local user may connect: it sees its own uid's share of the
+		 * daemon, not how many others use it (docs/protocol.md). */
+		st = (struct vmpd_status){.source = d->source_name, .uptime_s = st.uptime_s, .scope = "uid"};
+		for (struct vmpd_client *o = d->clients; o; o = o->next) {
+			if (o->uid != c->uid)
+				continue;
+			st.clients++;
+			st.subscriptions += o->nsubs;
+			st.dropped += o->dropped;
+			for (struct vmpd_csub *cs = o->subs; cs; cs = cs->cnext)
+				st.events += cs->m.events;
+		}
+	}
 	vmpd_buf_reset(&d->scratch);
 	vmpd_fmt_status(&d->scratch, &st);
 	send_buf(d, c, -1);

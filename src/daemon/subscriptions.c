@@ -87,8 +87,21 @@ struct vmpd_subs {
 	struct vmpd_buf tail, line;
 	bool have_tail;               /* tail holds this source event's text */
 	struct vmpd_member *debounced; /* every member with a db */
+	/* Those with a due time (vmp_debounce_next_ns()), a min-heap on it:
+	 * the timer is armed for the top, and a tick runs only those due. A
+	 * member's place changes only when it was fed or ticked, so a loop
+	 * round costs what changed, not a walk of every debouncer. */
+	struct vmpd_member **heap;
+	size_t nheap, heapcap;
 	struct vmpd_io timer;         /* their ticks: CLOCK_MONOTONIC */
 	uint64_t armed;               /* the timer's expiry; 0: disarmed */
+	/* Redacting origin: its directories, loaded once per event for
+	 * och_origin; the redacted text the last tail was formatted with. */
+	struct vmpd_chain och;
+	const char *och_origin;
+	char red[VMPD_LINE_MAX];
+	struct vmpd_buf rtail;
+	size_t rtail_len;             /* of `red` the rtail holds; SIZE_MAX: none */
 	struct vmpd_round_hook reap_hook, arm_hook;
 };
 
@@ -170,6 +183,7 @@ int vmpd_subs_init(struct vmpd *d)
 	}
 	vmpd_buf_init(&s->tail);
 	vmpd_buf_init(&s->line);
+	vmpd_buf_init(&s->rtail);
 	s->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s->timer.ready = on_timer;
 	int rc = s->timer.fd < 0 ? -errno : vmpd_loop_add(d, &s->timer, EPOLLIN);
@@ -208,6 +222,73 @@ const char *vmpd_sub_cgroup(const struct vmpd_csub *cs)
 	return vmpd_member_cgroup(&cs->m);
 }
 
+/* ---- the due heap ---- */
+
+static void heap_put(struct vmpd_subs *s, size_t i, struct vmpd_member *m)
+{
+	s->heap[i] = m;
+	m->hpos = i + 1;
+}
+
+static void heap_fix(struct vmpd_subs *s, size_t i)
+{
+	struct vmpd_member *m = s->heap[i];
+	while (i && s->heap[(i - 1) / 2]->due > m->due) {
+		heap_put(s, i, s->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= s->nheap)
+			break;
+		if (c + 1 < s->nheap && s->heap[c + 1]->due < s->heap[c]->due)
+			c++;
+		if (s->heap[c]->due >= m->due)
+			break;
+		heap_put(s, i, s->heap[c]);
+		i = c;
+	}
+	heap_put(s, i, m);
+}
+
+static void heap_remove(struct vmpd_subs *s, struct vmpd_member *m)
+{
+	if (!m->hpos)
+		return;
+	size_t i = m->hpos - 1;
+	m->hpos = 0;
+	struct vmpd_member *last = s->heap[--s->nheap];
+	if (last != m) {
+		heap_put(s, i, last);
+		heap_fix(s, i);
+	}
+}
+
+/* After its debouncer was fed or ticked: its new due time, its place. */
+static void heap_update(struct vmpd_subs *s, struct vmpd_member *m)
+{
+	uint64_t due = vmp_debounce_next_ns(m->db);
+	if (due == UINT64_MAX) {
+		heap_remove(s, m);
+		return;
+	}
+	m->due = due;
+	if (m->hpos) {
+		heap_fix(s, m->hpos - 1);
+		return;
+	}
+	if (s->nheap == s->heapcap) {
+		size_t cap = s->heapcap ? 2 * s->heapcap : 64;
+		struct vmpd_member **h = realloc(s->heap, cap * sizeof(*h));
+		if (!h)
+			return; /* not ticked by time: it still follows its notifications */
+		s->heap = h;
+		s->heapcap = cap;
+	}
+	heap_put(s, s->nheap++, m);
+	heap_fix(s, s->nheap - 1);
+}
+
 /* Off its shared subscription's list and the debounced one, its
  * debouncer freed. The shared subscription is the caller's affair. */
 static void member_unlink(struct vmpd_member *m)
@@ -221,8 +302,12 @@ static void member_unlink(struct vmpd_member *m)
 		*m->dprev = m->dnext;
 		if (m->dnext)
 			m->dnext->dprev = m->dprev;
+		heap_remove(sh->d->subs, m);
 		vmp_debounce_free(m->db);
 		m->db = NULL;
+		/* Its slices (~4 KiB): counted for the loop's malloc_trim(), so
+		 * that a crowd of debounced subscribers gives its memory back. */
+		sh->d->freed_since_trim += 4096;
 	}
 	m->shared = NULL;
 }
@@ -232,6 +317,47 @@ static uint64_t clock_ns(clockid_t id)
 	struct timespec ts;
 	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Components of a normalised cgroup ("/": 0). */
+static size_t depth(const char *cg)
+{
+	if (!strcmp(cg, "/"))
+		return 0;
+	size_t n = 1;
+	for (; *cg; cg++)
+		n += *cg == '/';
+	return n;
+}
+
+/* The origin this client may see (docs/protocol.md, access.c): all of it,
+ * or its deepest ancestor whose directories from the subscription's cgroup
+ * down the client may read; at least the subscription's own cgroup. Returns
+ * origin itself, or s->red. The directories are stat()ed once per origin
+ * per event (och_origin is reset by on_event()). */
+static const char *origin_for(struct vmpd_subs *s, struct vmpd_csub *cs, const char *origin)
+{
+	struct vmpd_client *c = cs->client;
+	if (!origin || !c || !c->d->check_access || c->uid == 0)
+		return origin;
+	if (s->och_origin != origin) {
+		vmpd_chain_load(&s->och, c->d->cgroup_root, origin);
+		s->och_origin = origin;
+	}
+	const char *sub = vmpd_sub_cgroup(cs);
+	size_t sl = strlen(sub);
+	size_t from = 0;
+	if (!strcmp(sub, "/") || (!strncmp(origin, sub, sl) && (origin[sl] == '/' || !origin[sl])))
+		from = depth(sub);
+	struct vmpd_cred cr = {c->uid, c->gid, c->groups, c->ngroups};
+	size_t keep = vmpd_chain_visible(&s->och, from, &cr);
+	if (!origin[keep])
+		return origin;
+	if (keep == 0 || keep >= sizeof(s->red))
+		return keep ? sub : "/";
+	memcpy(s->red, origin, keep);
+	s->red[keep] = 0;
+	return s->red;
 }
 
 static void on_transition(const struct vmp_transition *t, void *arg)
@@ -247,6 +373,7 @@ static void debounce_feed(struct vmpd_member *m, const struct vmp_source_event *
 	struct vmp_debounce_input in;
 	if (vmp_debounce_input_from_event(ev, &in) == 0)
 		vmp_debounce_feed(m->db, &in);
+	heap_update(m->shared->d->subs, m);
 }
 
 static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
@@ -256,10 +383,19 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	if (read(io->fd, &x, sizeof(x)) < 0) {
 		/* EAGAIN: re-armed meanwhile; ticking is harmless anyway */
 	}
-	d->subs->armed = 0;
+	struct vmpd_subs *s = d->subs;
+	s->armed = 0;
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	for (struct vmpd_member *m = d->subs->debounced; m; m = m->dnext)
+	/* Only those due: a tick runs everything due up to now, so each one's
+	 * next due time is later and the loop ends. */
+	while (s->nheap && s->heap[0]->due <= now) {
+		struct vmpd_member *m = s->heap[0];
 		vmp_debounce_tick(m->db, now);
+		if (vmp_debounce_next_ns(m->db) <= now)
+			heap_remove(s, m); /* cannot be: but never spin on it */
+		else
+			heap_update(s, m);
+	}
 }
 
 static void subs_arm(struct vmpd *d)
@@ -267,14 +403,7 @@ static void subs_arm(struct vmpd *d)
 	struct vmpd_subs *s = d->subs;
 	if (!s || s->timer.fd < 0)
 		return;
-	uint64_t due = UINT64_MAX;
-	for (struct vmpd_member *m = s->debounced; m; m = m->dnext) {
-		uint64_t t = vmp_debounce_next_ns(m->db);
-		if (t < due)
-			due = t;
-	}
-	if (due == UINT64_MAX)
-		due = 0;
+	uint64_t due = s->nheap ? s->heap[0]->due : 0;
 	if (due == s->armed)
 		return;
 	struct itimerspec it = {0};
@@ -315,6 +444,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	if (d->watch)
 		d->watch->event(d, &sh->stats, ev);
 	s->have_tail = false;
+	s->och_origin = NULL;
+	s->rtail_len = SIZE_MAX;
 	for (struct vmpd_member *m = sh->members; m; m = m->snext) {
 		m->events += ev->count;
 		if (m->ops->event)
@@ -468,6 +599,8 @@ static void csub_free(struct vmpd *d, struct vmpd_csub *cs)
 		cs->cnext->cprev = cs->cprev;
 	cs->client->nsubs--;
 	d->nsubs--;
+	if (cs->db_text)
+		vmpd_uid_debounced(d, cs->client->uid, -1);
 	if (cs->efd >= 0)
 		close(cs->efd);
 	free(cs->db_text);
@@ -493,9 +626,23 @@ static void stream_event(struct vmpd_member *m, const struct vmp_source_event *e
 		vmpd_fmt_pressure_tail(&s->tail, ev);
 		s->have_tail = true;
 	}
+	struct vmpd_buf *tail = &s->tail;
+	const char *origin = ev->flags & VMP_EVENT_NO_EVIDENCE ? NULL : origin_for(s, cs, ev->origin);
+	if (origin != ev->origin) {
+		/* Redacted: the tail again with the text this client may see. */
+		size_t rl = strlen(origin);
+		if (s->rtail_len != rl) {
+			struct vmp_source_event rev = *ev;
+			rev.origin = origin;
+			vmpd_buf_reset(&s->rtail);
+			vmpd_fmt_pressure_tail(&s->rtail, &rev);
+			s->rtail_len = rl;
+		}
+		tail = &s->rtail;
+	}
 	vmpd_buf_reset(&s->line);
-	vmpd_fmt_pressure(&s->line, cs->id, s->tail.p, s->tail.len);
-	if (s->tail.oom || s->line.oom)
+	vmpd_fmt_pressure(&s->line, cs->id, tail->p, tail->len);
+	if (tail->oom || s->line.oom)
 		vmpd_client_drop(cs->client);
 	else
 		vmpd_client_event(cs->client, s->line.p, s->line.len, false);
@@ -505,8 +652,11 @@ static void stream_transition(struct vmpd_member *m, const struct vmp_transition
 {
 	struct vmpd_csub *cs = csub_of(m);
 	struct vmpd_subs *s = cs->client->d->subs;
+	struct vmp_transition red = *t;
+	s->och_origin = NULL; /* its origin: valid only during this call */
+	red.ev.origin = origin_for(s, cs, t->ev.origin);
 	vmpd_buf_reset(&s->line);
-	vmpd_fmt_transition(&s->line, cs->id, vmpd_sub_cgroup(cs), t);
+	vmpd_fmt_transition(&s->line, cs->id, vmpd_sub_cgroup(cs), &red);
 	if (s->line.oom)
 		vmpd_client_drop(cs->client);
 	else
@@ -585,6 +735,8 @@ int vmpd_sub_add(struct vmpd *d, struct vmpd_client *c, const struct vmpd_reques
 	*pp = cs;
 	c->nsubs++;
 	d->nsubs++;
+	if (cs->db_text)
+		vmpd_uid_debounced(d, c->uid, 1);
 	*out = cs;
 	return 0;
 }
@@ -625,6 +777,7 @@ void vmpd_subs_fini(struct vmpd *d)
 			vmp_source_unsubscribe(d->src, sh->sub);
 			shared_free(sh);
 		}
+	free(s->heap);
 	free(s->buckets);
 	if (s->timer.fd >= 0) {
 		vmpd_loop_del(d, &s->timer);
@@ -632,6 +785,7 @@ void vmpd_subs_fini(struct vmpd *d)
 	}
 	vmpd_buf_free(&s->tail);
 	vmpd_buf_free(&s->line);
+	vmpd_buf_free(&s->rtail);
 	free(s);
 	d->subs = NULL;
 }

@@ -27,15 +27,16 @@ trap cleanup EXIT INT TERM
 ENVCMD='{ env | grep "^VMP_" | sort; echo --; } >>"$OUT"'
 
 # The JSON line watch prints for the event a block describes (no PSI in
-# a trace): if the environment is right, it is one of the printed lines.
+# a trace; the source is not in the object: checked apart): if the
+# environment is right, it is one of the printed lines.
 to_json() { # blocks file -> one JSON line per block
 	awk -F= '
 	function q(k) { return (k in v) ? "\"" v[k] "\"" : "null" }
 	function num(k) { return (k in v) ? v[k] : "null" }
 	$0 == "--" {
-		printf "{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":%s,\"origin\":%s,\"level\":\"%s\",\"count\":%s,\"scanned\":%s,\"reclaimed\":%s,\"pressure\":%s,\"source\":\"%s\"}\n", \
-			v["VMP_TIME"], v["VMP_EVENT"], q("VMP_CGROUP"), q("VMP_ORIGIN"), v["VMP_LEVEL"], v["VMP_COUNT"], \
-			num("VMP_SCANNED"), num("VMP_RECLAIMED"), num("VMP_PRESSURE"), v["VMP_SOURCE"]
+		printf "{\"event\":\"%s\",\"time\":\"%s\",\"cgroup\":%s,\"origin\":%s,\"level\":\"%s\",\"count\":%s,\"scanned\":%s,\"reclaimed\":%s,\"pressure\":%s,\"psi_some_avg10\":null,\"psi_full_avg10\":null}\n", \
+			v["VMP_EVENT"], v["VMP_TIME"], q("VMP_CGROUP"), q("VMP_ORIGIN"), v["VMP_LEVEL"], v["VMP_COUNT"], \
+			num("VMP_SCANNED"), num("VMP_RECLAIMED"), num("VMP_PRESSURE")
 		split("", v); next
 	}
 	{ k = $1; sub(/^[^=]*=/, ""); v[k] = $0 }' "$1"
@@ -91,6 +92,8 @@ wait $wpid
 check "through the daemon: watch --exec exits 0" [ $? -eq 0 ]
 check "through the daemon: stderr says so" grep -q "through vmpressured" "$T/e2"
 check_env "through the daemon" "$T/env2" "$T/j2" "$T/e2" "$total"
+check "through the daemon: VMP_SOURCE=trace in every run" \
+	[ "$(grep -cx VMP_SOURCE=trace "$T/env2")" -eq "$(grep -c '^--$' "$T/env2")" ]
 
 # ---- the daemon's own --exec: (a) against the client's events, (d), (e) ----
 # Its subscription is the one watch shared, so the events are those of j2.
@@ -165,7 +168,8 @@ check "exit 3 is logged" grep -qE '^vmpressure: exec: pid [0-9]+ exited 3 after 
 check "... and counted as failed" grep -qE 'exec: [0-9]+ runs for [0-9]+ events \([0-9]+ coalesced\), [1-9][0-9]* failed' "$T/e8"
 "$V" watch aa --level critical --mode default -n 1 --trace "$TRACE" --speed 0 --exec 'kill -9 $$' >/dev/null 2>"$T/e9"
 check "a kill -9 is logged as signal 9" grep -qE '^vmpressure: exec: pid [0-9]+ killed by signal 9 \(KILL\) after' "$T/e9"
-"$V" watch aa --level critical --mode default -n 1 --trace "$TRACE" --speed 0 --exec-interval 0 \
+# Two notifications: the first run and the one pending behind it, both past the timeout.
+"$V" watch aa --level critical --mode default -n 2 --trace "$TRACE" --speed 0 --exec-interval 0 \
 	--exec 'sleep 30' --exec-timeout 0.2 >/dev/null 2>"$T/e10"
 check "a timeout: SIGTERM to the group, logged" grep -qE '^vmpressure: exec: pid [0-9]+ killed by signal 15 \(TERM\) after [0-9.]+ s, past its timeout$' "$T/e10"
 check "... each run counted as timed out" grep -qE 'exec: 2 runs for [0-9]+ events \([0-9]+ coalesced\), 2 failed, 2 timed out$' "$T/e10"
@@ -174,9 +178,11 @@ check "a command that does not exist: the shell's 127" grep -qE 'exec: pid [0-9]
 
 # ---- per debounced transition: watch --debounce --exec, vmpressured debounce ----
 # A transition's tuple, from --json and from a run's variables:
-# time from to cause max_pressure scanned reclaimed origin count source.
-json_tuple() {
-	awk '
+# time from to cause max_pressure scanned reclaimed origin count source
+# (the source is not in the JSON object: the one watch's stderr names).
+json_tuple() { # json-file stderr-file
+	src=$(sed -n 's/.*(\([a-z0-9-]*\) source.*/\1/p' "$2" | head -n 1)
+	awk -v src="${src:-?}" '
 	function f(k,   r) {
 		if (!match($0, "\"" k "\":(\"[^\"]*\"|[^,}]*)")) return "?"
 		r = substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3)
@@ -184,7 +190,7 @@ json_tuple() {
 		return r
 	}
 	{ print f("time"), f("from"), f("to"), f("cause"), f("max_pressure"), f("scanned"), f("reclaimed"), \
-		f("origin"), f("low") + f("medium") + f("critical"), f("source") }' "$1"
+		f("origin"), f("low") + f("medium") + f("critical"), src }' "$1"
 }
 env_tuple() {
 	awk -F= '
@@ -200,7 +206,7 @@ env_tuple() {
 OUT=$T/envd "$V" watch aa --debounce --json -n 3 --trace "$TRACE" --speed 0 --exec-interval 0 \
 	--exec "$ENVCMD" >"$T/jd" 2>"$T/ed"
 check "watch --debounce --exec exits 0" [ $? -eq 0 ]
-json_tuple "$T/jd" >"$T/jdt"
+json_tuple "$T/jd" "$T/ed" >"$T/jdt"
 env_tuple "$T/envd" >"$T/edt"
 runs=$(wc -l <"$T/edt")
 check "debounced: 3 transitions printed, the command ran ($runs runs)" [ "$(wc -l <"$T/jdt")" -eq 3 ] && [ "$runs" -ge 1 ]

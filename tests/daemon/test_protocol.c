@@ -317,6 +317,12 @@ static void test_replies(void)
 	st.uptime_s = NAN;
 	vmpd_fmt_status(&b, &st);
 	CHECK(strstr(buf_str(&b), "\"uptime_s\":null") && json_valid_line(b.p, b.len), "NaN becomes null");
+	vmpd_buf_reset(&b);
+	st.uptime_s = 1;
+	st.scope = "uid";
+	vmpd_fmt_status(&b, &st);
+	CHECK(strstr(buf_str(&b), "\"dropped\":0,\"scope\":\"uid\"}\n") && json_valid_line(b.p, b.len),
+	      "a status of one uid's share says so");
 
 	/* every errno name the protocol documents */
 	static const struct {
@@ -501,6 +507,66 @@ static void test_access(void)
 	CHECK(!vmpd_may_read(&st, 1001, 20, NULL, 0), "group class without g+r is denied though o+r");
 	st.st_mode = S_IFDIR | 0755;
 	CHECK(vmpd_may_read(&st, 65534, 65534, NULL, 0), "0755: everybody");
+
+	/* The walk: root 0755, secret 0700 (root's), child 0755. */
+	struct vmpd_chain ch = {.n = 3, .ncomp = 2};
+	const char *cg = "secret/child";
+	ch.perm[0] = (struct vmpd_perm){S_IFDIR | 0755, 0, 0};
+	ch.perm[1] = (struct vmpd_perm){S_IFDIR | 0700, 0, 0};
+	ch.perm[2] = (struct vmpd_perm){S_IFDIR | 0755, 0, 0};
+	ch.end[0] = 0;
+	ch.end[1] = 6;
+	ch.end[2] = strlen(cg);
+	struct vmpd_cred nobody = {65534, 65534, NULL, 0}, root = {0, 0, NULL, 0};
+	CHECK(vmpd_chain_check(&ch, &nobody) == -EACCES, "a 0755 cgroup below a 0700 parent: EACCES");
+	CHECK(vmpd_chain_check(&ch, &root) == 0, "root may");
+	ch.perm[1].mode = S_IFDIR | 0711;
+	CHECK(vmpd_chain_check(&ch, &nobody) == 0, "a parent with search but no read permission lets it through");
+	ch.perm[1].mode = S_IFDIR | 0700;
+	ch.n = 2;
+	ch.err = -ENOENT; /* secret/nonexistent */
+	CHECK(vmpd_chain_check(&ch, &nobody) == -EACCES, "a missing name below the 0700 parent: EACCES too (no oracle)");
+	ch.perm[1].mode = S_IFDIR | 0755;
+	CHECK(vmpd_chain_check(&ch, &nobody) == -ENOENT, "... below a searchable one: ENOENT");
+	ch.n = 3;
+	ch.err = 0;
+	ch.perm[1].mode = S_IFDIR | 0700;
+	CHECK(vmpd_chain_visible(&ch, 0, &nobody) == 0, "origin secret/child under a 0700 secret, seen from /: the root");
+	CHECK(vmpd_chain_visible(&ch, 0, &root) == strlen(cg), "... root sees all of it");
+	ch.perm[1].mode = S_IFDIR | 0755;
+	ch.perm[2].mode = S_IFDIR | 0700;
+	ch.perm[2].uid = 1000;
+	CHECK(vmpd_chain_visible(&ch, 0, &nobody) == 6, "a 0700 child of a readable secret: secret");
+	struct vmpd_cred owner = {1000, 1000, NULL, 0};
+	CHECK(vmpd_chain_visible(&ch, 0, &owner) == strlen(cg), "... its owner sees the child");
+	ch.perm[1].mode = S_IFDIR | 0711;
+	CHECK(vmpd_chain_visible(&ch, 1, &owner) == 6, "a parent it may search but not list hides the child's name");
+}
+
+static void test_quoting(void)
+{
+	struct vmpd_request req;
+	char msg[512];
+	CHECK(parse("subscribe \"my job/a b\" low stream", &req, msg, sizeof(msg)) == 0 &&
+		      !strcmp(req.cgroup, "my job/a b"),
+	      "a quoted cgroup with spaces");
+	CHECK(parse("subscribe \"caf\\xc3\\xa9\" low eventfd", &req, msg, sizeof(msg)) == 0 &&
+		      !strcmp(req.cgroup, "caf\xc3\xa9"),
+	      "\\xHH bytes: UTF-8 caf\xc3\xa9");
+	CHECK(parse("subscribe \"\\\"q\\\\\" low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "\"q\\"),
+	      "\\\" and \\\\ escapes");
+	CHECK(parse("subscribe a\\b low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "a\\b"),
+	      "unquoted: a backslash is itself, as before");
+	CHECK(parse("subscribe \"a  b\" low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "a  b"),
+	      "two spaces inside quotes are the name's");
+	CHECK(parse("subscribe \"\" low stream", &req, msg, sizeof(msg)) == 0 && !strcmp(req.cgroup, "/"),
+	      "an empty quoted cgroup is the root");
+	CHECK(perr("subscribe \"a b low stream") == EPROTO, "no closing quote: EPROTO");
+	CHECK(perr("subscribe \"a\"b low stream") == EPROTO, "a byte after the closing quote: EPROTO");
+	CHECK(perr("subscribe \"\\q\" low stream") == EPROTO, "an unknown escape: EPROTO");
+	CHECK(perr("subscribe \"\\x00\" low stream") == EPROTO, "\\x00: EPROTO");
+	CHECK(perr("subscribe \"\\x2e\\x2e\" low stream") == EINVAL, "an escaped '..' is still refused (EINVAL)");
+	CHECK(perr("subscribe \"a\" \"low\" stream") == EINVAL, "quotes are for the cgroup: quoted args do not parse");
 }
 
 static void test_debounce(void)
@@ -581,6 +647,7 @@ int main(void)
 	test_escaping();
 	test_normalize();
 	test_access();
+	test_quoting();
 	test_debounce();
 	return check_done("daemon protocol");
 }

@@ -161,7 +161,7 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 else
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$V" watch a --socket "$T/v2.sock" -t 1 \
 		>/dev/null 2>"$T/v2w.err"
-	check "watch as nobody of a cgroup it may not read: exit 69 (got $?)" [ $? -eq 69 ]
+	check "watch as nobody of a cgroup it may not read: exit 77, permission denied (got $?)" [ $? -eq 77 ]
 	check "... the daemon's reason" grep -q "(vmpressured at $T/v2.sock): uid 65534 may not read cgroup a" "$T/v2w.err"
 	check "... and what the daemon serves" \
 		grep -qx "vmpressure watch: vmpressured serves the cgroups your user may read; run as root for the others" "$T/v2w.err"

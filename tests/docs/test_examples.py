@@ -30,7 +30,9 @@ text, numbers may differ, and so may the level words (low, medium,
 critical, none). A client of the daemon (socat) must still be running when
 stopped: a subscription lasts until Ctrl-C.
 
-Where they run: as root, in a private mount namespace (unshare -m) where
+Where they run: as root, in a private mount namespace (unshare -m, and a
+network namespace with only its loopback, unshare -n, where `ip` can bring
+it up: the metrics example's port is the test's own) where
   - /run is a fresh tmpfs, so the daemon's /run/vmpressure/control is the
     test's own;
   - the memory cgroup hierarchy (/sys/fs/cgroup/memory on cgroup v1, or
@@ -332,7 +334,12 @@ def outer():
         return None
     try:
         env = dict(os.environ, VMP_EXAMPLES_CGROUP=base, VMP_EXAMPLES_MNT=mnt)
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable,
+        # A network namespace of its own too (loopback only), where `ip`
+        # can bring its loopback up: the metrics example's port is then
+        # the test's alone.
+        net = ["-n"] if shutil.which("ip") else []
+        env["VMP_EXAMPLES_NET"] = "1" if net else ""
+        r = subprocess.run(["unshare", "-m"] + net + ["--propagation", "private", sys.executable,
                             os.path.abspath(__file__), SRC, BUILD, "--in-namespace"], env=env)
         return r.returncode
     finally:
@@ -365,9 +372,10 @@ def namespace_setup(tmp):
     base, mnt = os.environ["VMP_EXAMPLES_CGROUP"], os.environ["VMP_EXAMPLES_MNT"]
     vm = os.path.join(tmp, "proc-sys-vm")
     os.mkdir(vm)
-    for args in (["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run"],
+    steps = [["ip", "link", "set", "lo", "up"]] if os.environ.get("VMP_EXAMPLES_NET") else []
+    for args in steps + [["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run"],
                  ["mount", "--bind", base, mnt],
-                 ["mount", "--bind", vm, "/proc/sys/vm"]):
+                 ["mount", "--bind", vm, "/proc/sys/vm"]]:
         r = subprocess.run(args, capture_output=True, text=True)
         if r.returncode != 0:
             return f"{' '.join(args)}: {r.stderr.strip()}"
@@ -411,7 +419,7 @@ def main():
         path = [shims] if ROOT else []
         path += [BUILD, os.path.join(BUILD, "src", "daemon"), os.environ.get("PATH", "/usr/bin:/bin")]
         env = dict(os.environ, PATH=":".join(path), LC_ALL="C.UTF-8")
-        for var in ("VMP_EXAMPLES_CGROUP", "VMP_EXAMPLES_MNT"):
+        for var in ("VMP_EXAMPLES_CGROUP", "VMP_EXAMPLES_MNT", "VMP_EXAMPLES_NET"):
             env.pop(var, None)
         for where, lines in examples:
             run_block(where, commands(lines), work, env)

@@ -123,6 +123,25 @@ try:
                 got[int(e.get("data-listener"))] = got.get(int(e.get("data-listener")), 0) + int(e.get("data-n"))
     check(r.returncode == 0 and got == want and sum(want.values()) > 0,
           "--from 16.0 --to 16.1: the range's notifications per listener (%s)" % sorted(want.items()))
+    # The final burst gets room: anon1's 147 critical notifications (listener
+    # 2) fall in its last tenth of a second, under 1 % of a linear axis;
+    # by default they must spread over a fifth of the chart (170 px of 850).
+    def spread(args):
+        svg = os.path.join(tmp, "spread.svg")
+        subprocess.run([V, "plot", a1, "-o", svg] + args, capture_output=True, check=True)
+        xs = []
+        for e in ET.parse(svg).getroot().iter():
+            if e.get("class") == "mk" and e.get("data-listener") == "2":
+                xs.append(float(e.get("x")) + 4)
+        return (max(xs) - min(xs)) if xs else 0, open(svg, encoding="utf-8").read()
+    wide, text = spread([])
+    narrow, ltext = spread(["--linear"])
+    check(wide >= 170 and narrow < 30,
+          "anon1: the final burst's critical notifications span %.0f px (--linear: %.0f px)" % (wide, narrow))
+    check("stretched where windows are dense" in text and "stretched" not in ltext,
+          "anon1: the time axis says it is stretched, and --linear that it is not")
+    check("timing" not in text and "the time the kernel evaluated it" in text,
+          "anon1: the subtitle says in words what the times are")
     r = subprocess.run([V, "plot", a1, "--from", "2", "--to", "1", "-o", zs], capture_output=True)
     check(r.returncode == 2, "--from after --to: exit 2")
     r = subprocess.run([V, "plot", a1, "--from", "x", "-o", zs], capture_output=True)

@@ -13,11 +13,21 @@
  * it, then shut the sending side down and read until the peer closes, so
  * that unread request bytes cannot turn our close into a reset that
  * destroys the response in flight. Bounded: at most HTTPD_MAX_CONNS
- * connections (the listener is taken out of the epoll set while they are
- * all in use, so further clients wait in the backlog rather than being
- * refused), each closed HTTPD_DEADLINE_S after it was accepted whatever
- * state it is in, so a client that trickles bytes or never reads holds a
- * slot for 5 s at most. Connections closed during a loop round are freed
+ * connections, each closed HTTPD_DEADLINE_S after it was accepted whatever
+ * state it is in (one timer armed for the earliest deadline, so 5 s is 5 s),
+ * so a client that trickles bytes or never reads holds a slot for 5 s at
+ * most.
+ *
+ * Slowloris (issue 12: 40 connections sending a byte every 0.2 s left 2
+ * of 4 scrapes answered): holding slots must not starve a scraper, which
+ * sends its whole request at once and is answered in the round it
+ * arrives. So when every slot is taken, a new connection is still
+ * accepted, and the oldest connection that has not sent a whole request
+ * (or that was answered and only holds its slot by not closing) is closed
+ * to make room; one peer address may hold at most half the slots with
+ * such connections, its own oldest closed first. The listener is paused
+ * (clients wait in the backlog) only while every slot is writing a
+ * response. Connections closed during a loop round are freed
  * at its end (vmpd_httpd_reap()), as clients are: a later event of the
  * same epoll batch may still name one.
  */
@@ -32,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Scrapers connect one at a time; 16 leaves room for a few slow ones
@@ -46,6 +57,7 @@ enum cstate { C_READ, C_WRITE, C_DRAIN };
 struct conn {
 	struct vmpd_io io;
 	struct vmpd_httpd *h;
+	struct sockaddr_storage peer;
 	enum cstate state;
 	bool eof;
 	double deadline;
@@ -63,7 +75,8 @@ struct vmpd_httpd {
 	struct conn *conns, *dead;
 	unsigned n;
 	bool paused;     /* listener out of the epoll set */
-	bool timer_on;
+	double armed;    /* the timer's expiry (vmpd_now()); 0: disarmed */
+	uint64_t evicted; /* connections closed to make room */
 };
 
 int vmpd_httpd_parse_addr(const char *s, void *storage, unsigned *len, char *err, size_t cap)
@@ -128,15 +141,29 @@ int vmpd_httpd_parse_addr(const char *s, void *storage, unsigned *len, char *err
 	return 0;
 }
 
-static void timer_set(struct vmpd_httpd *h, bool on)
+/* Arm the one-shot timer for the earliest deadline (or a second while
+ * the listener is paused for want of descriptors), disarm it with none. */
+static void timer_update(struct vmpd_httpd *h)
 {
-	if (on == h->timer_on)
+	double due = 0;
+	for (struct conn *c = h->conns; c; c = c->next)
+		if (!due || c->deadline < due)
+			due = c->deadline;
+	if (h->paused && (!due || vmpd_now() + 1 < due))
+		due = vmpd_now() + 1;
+	if (due == h->armed)
 		return;
 	struct itimerspec it = {0};
-	if (on)
-		it.it_value.tv_sec = it.it_interval.tv_sec = 1;
-	if (timerfd_settime(h->timer.fd, 0, &it, NULL) == 0)
-		h->timer_on = on;
+	if (due) {
+		/* vmpd_now() is CLOCK_MONOTONIC seconds: the timer's clock. */
+		double sec = due < 1e-9 ? 1e-9 : due;
+		it.it_value.tv_sec = (time_t)sec;
+		it.it_value.tv_nsec = (long)((sec - (double)(time_t)sec) * 1e9);
+		if (!it.it_value.tv_sec && !it.it_value.tv_nsec)
+			it.it_value.tv_nsec = 1;
+	}
+	if (timerfd_settime(h->timer.fd, TFD_TIMER_ABSTIME, &it, NULL) == 0)
+		h->armed = due;
 }
 
 static void listen_set(struct vmpd_httpd *h, bool on)
@@ -160,7 +187,7 @@ static void conn_close(struct conn *c)
 	h->dead = c;
 	h->n--;
 	listen_set(h, true);
-	timer_set(h, h->n > 0 || h->paused);
+	timer_update(h);
 }
 
 static void conn_want(struct conn *c, uint32_t ev)
@@ -274,21 +301,73 @@ static void on_conn(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	conn_respond(c, &req);
 }
 
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+	return true;
+}
+
+/* The connection to close for a new one from `peer`: the oldest idle one
+ * (not yet a whole request, or answered and draining) of that peer if it
+ * holds half the slots with those, else the oldest idle one at all when
+ * the slots are full. NULL: keep them all. */
+static struct conn *victim(struct vmpd_httpd *h, const struct sockaddr_storage *peer)
+{
+	struct conn *oldest = NULL, *oldest_peer = NULL;
+	unsigned idle_peer = 0;
+	for (struct conn *c = h->conns; c; c = c->next) { /* newest first */
+		if (c->state == C_WRITE)
+			continue;
+		oldest = c;
+		if (same_peer(&c->peer, peer)) {
+			oldest_peer = c;
+			idle_peer++;
+		}
+	}
+	if (idle_peer >= HTTPD_MAX_CONNS / 2)
+		return oldest_peer;
+	return h->n >= HTTPD_MAX_CONNS ? oldest : NULL;
+}
+
 static void on_accept(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 {
 	(void)events;
 	struct vmpd_httpd *h = (struct vmpd_httpd *)((char *)io - offsetof(struct vmpd_httpd, listener));
-	while (h->n < HTTPD_MAX_CONNS) {
-		int fd = accept4(h->listener.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	for (int k = 0; k < 4 * HTTPD_MAX_CONNS; k++) {
+		bool idle = false;
+		for (struct conn *c = h->conns; c && !idle; c = c->next)
+			idle = c->state != C_WRITE;
+		if (h->n >= HTTPD_MAX_CONNS && !idle) {
+			/* Every slot is writing a response: the rest wait in the
+			 * backlog until one is done (conn_close()). */
+			listen_set(h, false);
+			return;
+		}
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		memset(&peer, 0, sizeof(peer));
+		int fd = accept4(h->listener.fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				/* The listener stays readable: pause it until the timer. */
 				listen_set(h, false);
-				timer_set(h, true);
+				timer_update(h);
 			}
 			return;
+		}
+		struct conn *v = victim(h, &peer);
+		if (v) {
+			h->evicted++;
+			conn_close(v);
 		}
 		struct conn *c = calloc(1, sizeof(*c));
 		if (!c) {
@@ -298,6 +377,7 @@ static void on_accept(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 		c->io.fd = fd;
 		c->io.ready = on_conn;
 		c->h = h;
+		c->peer = peer;
 		c->state = C_READ;
 		c->deadline = vmpd_now() + HTTPD_DEADLINE_S;
 		if (vmpd_loop_add(d, &c->io, EPOLLIN)) {
@@ -311,9 +391,8 @@ static void on_accept(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 		c->prev = &h->conns;
 		h->conns = c;
 		h->n++;
-		timer_set(h, true);
+		timer_update(h);
 	}
-	listen_set(h, false); /* all slots taken: the rest wait in the backlog */
 }
 
 static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
@@ -325,15 +404,15 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	if (read(io->fd, &x, sizeof(x)) < 0) {
 		/* EAGAIN: re-armed meanwhile */
 	}
+	h->armed = 0;
 	double now = vmpd_now();
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		if (now >= c->deadline)
 			conn_close(c);
 	}
-	if (h->n < HTTPD_MAX_CONNS)
-		listen_set(h, true);
-	timer_set(h, h->n > 0 || h->paused);
+	listen_set(h, true);
+	timer_update(h);
 }
 
 int vmpd_httpd_open(struct vmpd *d, const char *addr, struct vmpd_httpd **out, char *where,

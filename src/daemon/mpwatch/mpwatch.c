@@ -104,6 +104,10 @@ struct mpw_client {
 	struct vmpd_io io;
 	struct mpw_ep *ep;
 	pid_t pid;
+	uid_t uid;           /* SO_PEERCRED, SO_PEERGROUPS: re-checked (recheck()) */
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups;
 	uint32_t want;       /* epoll interest registered */
 	char *pend;          /* wake-up bytes not yet written */
 	size_t plen, pcap;
@@ -128,6 +132,7 @@ struct mpw_ep {
 	struct mpw_client *clients;
 	unsigned nclients;
 	uint64_t notifications;
+	bool check_due;       /* bytes queued: check the clients' access first */
 };
 
 struct vmpd_mpws {
@@ -153,6 +158,7 @@ static void store_name(char *buf, size_t n, unsigned id)
 
 static void client_free(struct mpw_client *c)
 {
+	free(c->groups);
 	free(c->pend);
 	free(c);
 }
@@ -238,6 +244,7 @@ static void on_notify(struct vmpd_member *m, const struct vmp_source_event *ev)
 	char b = (unsigned)ev->level < 3 ? letter[ev->level] : 'C';
 	uint64_t n = ev->count ? ev->count : 1;
 	ep->notifications += n;
+	ep->check_due = true;
 	for (struct mpw_client *c = ep->clients; c; c = c->next)
 		queue_byte(ep->d, c, b, n);
 }
@@ -251,6 +258,7 @@ static void on_removed(struct vmpd_member *m, const struct vmp_source_event *ev)
 		 "subscribing again when it is back",
 		 ep->spec.path, ep->spec.cgroup, ep->nclients, ep->nclients == 1 ? "" : "s");
 	ep->last_err = 0;
+	ep->check_due = true;
 	for (struct mpw_client *c = ep->clients; c; c = c->next)
 		queue_byte(ep->d, c, 'X', 1);
 }
@@ -259,6 +267,8 @@ static const struct vmpd_member_ops endpoint_ops = {
 	.event = on_notify,
 	.removed = on_removed,
 };
+
+static void recheck(struct mpw_ep *ep);
 
 static int subscribe(struct mpw_ep *ep)
 {
@@ -275,6 +285,8 @@ static int subscribe(struct mpw_ep *ep)
 		vmpd_log(VMPD_LOG_INFO, "memory-pressure endpoint %s: watching cgroup %s at %s", ep->spec.path,
 			 ep->spec.cgroup, ep->spec.args);
 	ep->last_err = rc;
+	if (!rc)
+		recheck(ep); /* admitted while it did not exist: its mode is known now */
 	return rc;
 }
 
@@ -375,30 +387,81 @@ static void on_client(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 }
 
-/* SO_PEERCRED's process may read the endpoint's cgroup directory. */
-static int peer_access(struct vmpd *d, struct mpw_ep *ep, int fd, pid_t *pid)
+/* SO_PEERCRED's process may read the endpoint's cgroup (access.c). A
+ * cgroup that does not exist (yet), below directories the peer may search,
+ * admits it: the check is made again when the cgroup appears, and before
+ * every round of wake-up bytes (recheck()). */
+/* The peer's credentials, for recheck(): taken again for a connection
+ * handed back by the fd store after a restart. No SO_PEERCRED: nobody. */
+static int client_creds(struct mpw_client *c, int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+		c->uid = (uid_t)-2;
+		c->gid = (gid_t)-2;
 		return -errno;
-	*pid = cr.pid;
-	if (!d->check_access)
-		return 0;
+	}
+	c->pid = cr.pid;
+	c->uid = cr.uid;
+	c->gid = cr.gid;
 	gid_t groups[MPW_MAX_GROUPS];
 	socklen_t glen = sizeof(groups);
 	size_t ngroups = 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
 		ngroups = glen / sizeof(gid_t);
-	char dir[VMPD_MPW_CGROUP_MAX + 512];
-	if (!strcmp(ep->spec.cgroup, "/"))
-		snprintf(dir, sizeof(dir), "%s", d->cgroup_root);
-	else
-		snprintf(dir, sizeof(dir), "%s/%s", d->cgroup_root, ep->spec.cgroup);
-	struct stat st;
-	if (stat(dir, &st) != 0)
-		return errno == ENOENT ? 0 : -errno; /* not there (yet): nothing to read */
-	return vmpd_may_read(&st, cr.uid, cr.gid, groups, ngroups) ? 0 : -EACCES;
+	free(c->groups);
+	c->groups = NULL;
+	c->ngroups = 0;
+	if (ngroups) {
+		c->groups = malloc(ngroups * sizeof(gid_t));
+		if (!c->groups)
+			return -ENOMEM;
+		memcpy(c->groups, groups, ngroups * sizeof(gid_t));
+		c->ngroups = ngroups;
+	}
+	return 0;
+}
+
+static int peer_access(struct vmpd *d, struct mpw_ep *ep, int fd, pid_t *pid)
+{
+	struct mpw_client t = {0};
+	int rc = client_creds(&t, fd);
+	*pid = t.pid;
+	if (!rc && d->check_access) {
+		struct vmpd_cred vc = {t.uid, t.gid, t.groups, t.ngroups};
+		rc = vmpd_cgroup_access(d->cgroup_root, ep->spec.cgroup, &vc);
+		if (rc == -ENOENT)
+			rc = 0;
+	}
+	free(t.groups);
+	return rc;
+}
+
+/* Close the clients that may no longer read the endpoint's cgroup (it
+ * appeared with a mode that excludes them, or was chmod-ed): one walk of
+ * the directories for all of them. A cgroup that went away keeps its
+ * clients, as the 'X' byte promises. */
+static void recheck(struct mpw_ep *ep)
+{
+	struct vmpd *d = ep->d;
+	ep->check_due = false;
+	if (!d->check_access || !ep->clients)
+		return;
+	struct vmpd_chain ch;
+	vmpd_chain_load(&ch, d->cgroup_root, ep->spec.cgroup);
+	for (struct mpw_client *c = ep->clients, *next; c; c = next) {
+		next = c->next;
+		struct vmpd_cred vc = {c->uid, c->gid, c->groups, c->ngroups};
+		int rc = vmpd_chain_check(&ch, &vc);
+		if (rc == 0 || rc == -ENOENT)
+			continue;
+		vmpd_log(VMPD_LOG_WARNING, "memory-pressure endpoint %s: pid %ld (uid %ld) may not read cgroup %s%s",
+			 ep->spec.path, (long)c->pid, (long)c->uid, ep->spec.cgroup,
+			 rc == -EACCES ? " (any more); connection closed" : "; connection closed");
+		c->plen = 0; /* nothing of it reaches the client */
+		client_close(d, c, NULL);
+	}
 }
 
 /* A checked connection becomes a client; NULL (fd closed) if it cannot. */
@@ -412,11 +475,12 @@ static struct mpw_client *client_add(struct vmpd *d, struct mpw_ep *ep, int fd, 
 	c->io.fd = fd;
 	c->io.ready = on_client;
 	c->ep = ep;
+	client_creds(c, fd);
 	c->pid = pid;
 	c->want = EPOLLIN;
 	if (vmpd_loop_add(d, &c->io, EPOLLIN)) {
 		close(fd);
-		free(c);
+		client_free(c);
 		return NULL;
 	}
 	c->next = ep->clients;
@@ -682,6 +746,9 @@ static void mpw_flush(struct vmpd *d)
 	struct vmpd_mpws *m = d->mpw;
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->eps[i].check_due)
+			recheck(&m->eps[i]);
 	while (m->dirty) {
 		struct mpw_client *c = m->dirty;
 		m->dirty = c->dirty_next;

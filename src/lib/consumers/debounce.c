@@ -41,8 +41,9 @@
  * often the caller ticks; ticks only make them happen when nothing else
  * arrives.
  */
-#include "engine/engine.h"
+#include "vmpressure.h"
 #include "clock.h"
+#include "export.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,7 +3,9 @@
 #include "sources/cgfiles.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int vmp__parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys, uint64_t *vals,
@@ -127,6 +129,20 @@ int vmp__parse_psi(const char *buf, size_t len, struct vmp_psi *out)
 		return -EBADMSG;
 	*out = r;
 	return 0;
+}
+
+int vmp__open_regular(int dirfd, const char *name, int flags)
+{
+	int fd = openat(dirfd, name, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENXIO ? -EINVAL : -errno; /* ENXIO: a FIFO without a reader */
+	struct stat st;
+	int e = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
+	if (e) {
+		close(fd);
+		return e;
+	}
+	return fd;
 }
 
 int vmp__pread_all(int fd, char *buf, size_t cap, size_t *len)

@@ -27,6 +27,12 @@ struct vmp_psi {
 /* -EBADMSG if the text is not PSI. */
 int vmp__parse_psi(const char *buf, size_t len, struct vmp_psi *out);
 
+/* openat(dirfd, name, flags) with O_NONBLOCK and O_CLOEXEC, of a regular
+ * file only: a FIFO in a fixture tree would block open() (and read())
+ * for ever. The descriptor, or -errno; -EINVAL for what is not a regular
+ * file (closed again). dirfd may be AT_FDCWD. */
+int vmp__open_regular(int dirfd, const char *name, int flags);
+
 /* Read a whole small file from offset 0 into buf (NUL-terminated).
  * -EFBIG if it does not fit; -errno otherwise (-ENODEV/-ENOENT: gone). */
 int vmp__pread_all(int fd, char *buf, size_t cap, size_t *len);

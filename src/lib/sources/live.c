@@ -111,20 +111,24 @@ static int cg_read(struct live *lv, struct cg *c, const char *name, int *fd, siz
 {
 	if (*fd < 0) {
 		if (lv->fds_open < lv->fd_budget)
-			*fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+			*fd = vmp__open_regular(c->dirfd, name, O_RDONLY);
 		else
-			errno = EMFILE;
+			*fd = -EMFILE;
 		if (*fd >= 0)
 			lv->fds_open++;
-		if (*fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-			int tfd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
-			int rc = tfd < 0 ? -errno : vmp__pread_all(tfd, lv->buf, sizeof(lv->buf), len);
+		if (*fd == -EMFILE || *fd == -ENFILE) {
+			int tfd = vmp__open_regular(c->dirfd, name, O_RDONLY);
+			*fd = -1;
+			int rc = tfd < 0 ? tfd : vmp__pread_all(tfd, lv->buf, sizeof(lv->buf), len);
 			if (tfd >= 0)
 				close(tfd);
 			return rc;
 		}
-		if (*fd < 0)
-			return -errno;
+		if (*fd < 0) {
+			int rc = *fd;
+			*fd = -1;
+			return rc;
+		}
 	}
 	return vmp__pread_all(*fd, lv->buf, sizeof(lv->buf), len);
 }
@@ -374,6 +378,17 @@ static int cg_child(struct live *lv, struct cg *p, const char *name, struct cg *
 	if (faccessat(dfd, "memory.stat", F_OK, 0) != 0) {
 		close(dfd);
 		return -ENOTSUP; /* the memory controller is not enabled there */
+	}
+	/* Its files are read for as long as it is watched: a FIFO or a
+	 * device in their place (a fixture tree) is refused now, not found
+	 * to block later (each read opens with O_NONBLOCK anyway). */
+	static const char *const files[] = {"memory.stat", "memory.events", "memory.pressure"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct stat st;
+		if (fstatat(dfd, files[i], &st, 0) == 0 && !S_ISREG(st.st_mode)) {
+			close(dfd);
+			return -EINVAL;
+		}
 	}
 	vmp_group *g;
 	struct vmp_est_node *node;
@@ -677,10 +692,10 @@ static void psi_arm(struct vmp_source *src, struct cg *c)
 		return;
 	int fd;
 	if (c->parent)
-		fd = openat(c->dirfd, "memory.pressure", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		fd = vmp__open_regular(c->dirfd, "memory.pressure", O_RDWR);
 	else {
 		char *p = vmp__path_join(src->proc_root, "pressure/memory", NULL);
-		fd = p ? open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC) : -1;
+		fd = p ? vmp__open_regular(AT_FDCWD, p, O_RDWR) : -1;
 		free(p);
 	}
 	if (fd < 0)
@@ -741,16 +756,20 @@ static int live_init(struct vmp_source *src, struct vmp_error *err)
 	if (!rc && (p = vmp__path_join(src->proc_root, "vmstat", NULL)) == NULL)
 		rc = -ENOMEM;
 	if (!rc) {
-		lv->fd_vmstat = open(p, O_RDONLY | O_CLOEXEC);
+		lv->fd_vmstat = vmp__open_regular(AT_FDCWD, p, O_RDONLY);
 		if (lv->fd_vmstat < 0 && src->kind == VMP_SOURCE_MACHINE) {
-			rc = -errno;
+			rc = lv->fd_vmstat;
 			vmp__error_path(err, p);
-			vmp__errorf(err, 0, "cannot open: %s", strerror(-rc));
+			vmp__errorf(err, 0, "cannot open: %s", rc == -EINVAL ? "not a regular file" : strerror(-rc));
 		}
+		if (lv->fd_vmstat < 0)
+			lv->fd_vmstat = -1;
 	}
 	free(p);
 	if (!rc && (p = vmp__path_join(src->proc_root, "pressure/memory", NULL)) != NULL) {
-		lv->fd_mpsi = open(p, O_RDONLY | O_CLOEXEC);
+		lv->fd_mpsi = vmp__open_regular(AT_FDCWD, p, O_RDONLY);
+		if (lv->fd_mpsi < 0)
+			lv->fd_mpsi = -1;
 		free(p);
 	}
 	int dfd = -1;

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -192,7 +193,10 @@ static int trace_init(struct vmp_source *src, struct vmp_error *err)
 		return -ENOMEM;
 	ts->timer.fd = -1;
 	src->kind_data = ts;
-	int fd = open(src->cfg.trace_path, O_RDONLY | O_CLOEXEC);
+	/* A regular file: its size is what is read. A FIFO would block open()
+	 * (O_NONBLOCK), and a device has no size (/dev/zero read as an empty
+	 * trace, or without end). -EINVAL with the reason. */
+	int fd = open(src->cfg.trace_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		int e = -errno;
 		vmp__error_path(err, src->cfg.trace_path);
@@ -203,6 +207,17 @@ static int trace_init(struct vmp_source *src, struct vmp_error *err)
 	struct stat st;
 	char *buf = NULL;
 	int rc = fstat(fd, &st) ? -errno : 0;
+	if (!rc && !S_ISREG(st.st_mode)) {
+		vmp__error_path(err, src->cfg.trace_path);
+		vmp__errorf(err, 0, "not a regular file (%s); a trace is a vmptrace file",
+			    S_ISFIFO(st.st_mode)   ? "a FIFO"
+			    : S_ISDIR(st.st_mode)  ? "a directory"
+			    : S_ISSOCK(st.st_mode) ? "a socket"
+						   : "a device");
+		close(fd);
+		trace_fini(src);
+		return -EINVAL;
+	}
 	if (!rc && !(buf = malloc((size_t)st.st_size + 1)))
 		rc = -ENOMEM;
 	size_t got = 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,19 +28,33 @@ static bool exists(const char *path)
 }
 
 /* AUTO: the v1 memory controller if it is mounted (the exact case), else
- * cgroup v2 with the memory controller, else the machine alone. */
-static enum vmp_source_kind detect(const struct vmp_source_config *cfg)
+ * cgroup v2 with the memory controller, else the machine alone. An
+ * explicit cgroup root that is neither is an error, not the machine: the
+ * caller asked for cgroups there, and the machine source would make every
+ * cgroup check moot. -EINVAL for "", -ENOENT (a missing directory, or
+ * neither hierarchy's files in it), -ENOTDIR. */
+static int detect(const struct vmp_source_config *cfg, enum vmp_source_kind *kind)
 {
 	char buf[4096];
 	const char *v1 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup/memory";
+	if (cfg->cgroup_root && !*cfg->cgroup_root)
+		return -EINVAL;
+	*kind = VMP_SOURCE_V1;
 	snprintf(buf, sizeof(buf), "%s/cgroup.event_control", v1);
 	if (exists(buf))
-		return VMP_SOURCE_V1;
+		return 0;
 	const char *v2 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup";
+	*kind = VMP_SOURCE_V2;
 	snprintf(buf, sizeof(buf), "%s/cgroup.controllers", v2);
 	if (exists(buf))
-		return VMP_SOURCE_V2;
-	return VMP_SOURCE_MACHINE;
+		return 0;
+	*kind = VMP_SOURCE_MACHINE;
+	if (!cfg->cgroup_root)
+		return 0;
+	struct stat st;
+	if (stat(cfg->cgroup_root, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? -ENOENT : -ENOTDIR;
 }
 
 VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg, struct vmp_error *err)
@@ -68,7 +83,20 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 		c.idle_interval_ms = 1000;
 	if (!c.busy_interval_ms)
 		c.busy_interval_ms = 20;
-	enum vmp_source_kind kind = c.kind == VMP_SOURCE_AUTO ? detect(&c) : c.kind;
+	enum vmp_source_kind kind = c.kind;
+	if (kind == VMP_SOURCE_AUTO) {
+		int rc = detect(&c, &kind);
+		if (rc) {
+			if (c.cgroup_root) {
+				vmp__error_path(err, c.cgroup_root);
+				vmp__errorf(err, 0, "the cgroup root '%s' is %s", c.cgroup_root,
+					    rc == -ENOTDIR ? "not a directory"
+					    : rc == -EINVAL ? "empty"
+							    : "neither a cgroup v1 memory nor a v2 hierarchy");
+			}
+			return rc;
+		}
+	}
 
 	struct vmp_source *src = calloc(1, sizeof(*src));
 	if (!src)

@@ -22,9 +22,12 @@
  * carried to the next read.
  *
  * Removal (rmdir): the kernel signals every registration once more (R-22).
- * After each wake we check that the directory is still the one we opened
- * (same inode); if not, the last increment on each fd was that signal.
+ * After each wake we check that the directory we opened is still there,
+ * by its inode and a descriptor of it, not by its path (same_dir()): a
+ * renamed cgroup keeps its registrations. If it is gone, the last
+ * increment on each fd was that signal.
  */
+#include "sources/cgfiles.h"
 #include "sources/source.h"
 #include "clock.h"
 
@@ -44,6 +47,7 @@ struct v1_sub {
 	char *dir;
 	dev_t dev;
 	ino_t ino;
+	int dirfd;               /* O_PATH: the directory itself, renamed or not */
 };
 
 static int open_dir(const char *dir, struct stat *st)
@@ -62,14 +66,15 @@ static int open_dir(const char *dir, struct stat *st)
 /* One registration through cgroup.event_control. */
 static int kregister(int dirfd, int efd, const char *args)
 {
-	int cfd = openat(dirfd, "memory.pressure_level", O_RDONLY | O_CLOEXEC);
+	/* Regular files only, opened without blocking (cgfiles.c): a FIFO in
+	 * a fixture tree would hang open() for ever. */
+	int cfd = vmp__open_regular(dirfd, "memory.pressure_level", O_RDONLY);
 	if (cfd < 0)
-		return errno == ENOENT ? -ENOTSUP : -errno;
-	int ctl = openat(dirfd, "cgroup.event_control", O_WRONLY | O_CLOEXEC);
+		return cfd == -ENOENT ? -ENOTSUP : cfd;
+	int ctl = vmp__open_regular(dirfd, "cgroup.event_control", O_WRONLY);
 	if (ctl < 0) {
-		int e = -errno;
 		close(cfd);
-		return e;
+		return ctl;
 	}
 	char line[64];
 	int n = snprintf(line, sizeof(line), "%d %d %s", efd, cfd, args);
@@ -92,10 +97,21 @@ static uint64_t take(int fd)
 	return v;
 }
 
+/* Still there? The path first (the common case: it is the directory we
+ * registered in); else the directory itself, by the descriptor we keep:
+ * a renamed cgroup (mv G/a G/b) is the same inode, its registrations go
+ * on, and it is not a removal. A removed one has no files left below it
+ * (cgroupfs deactivates its entries; any file system empties it first). */
 static bool same_dir(struct v1_sub *v)
 {
 	struct stat st;
-	return stat(v->dir, &st) == 0 && st.st_dev == v->dev && st.st_ino == v->ino;
+	if (stat(v->dir, &st) == 0 && st.st_dev == v->dev && st.st_ino == v->ino)
+		return true;
+	if (v->dirfd < 0)
+		return false;
+	if (fstat(v->dirfd, &st) != 0 || st.st_dev != v->dev || st.st_ino != v->ino || st.st_nlink == 0)
+		return false;
+	return fstatat(v->dirfd, "memory.pressure_level", &st, 0) == 0;
 }
 
 static int v1_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
@@ -171,6 +187,8 @@ static void v1_sub_free(struct v1_sub *v)
 	for (int i = 0; i < 3; i++)
 		if (v->efd[i] >= 0)
 			close(v->efd[i]); /* the kernel unregisters on close */
+	if (v->dirfd >= 0)
+		close(v->dirfd);
 	free(v->dir);
 	free(v);
 }
@@ -181,6 +199,7 @@ static int v1_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	if (!v)
 		return -ENOMEM;
 	v->efd[0] = v->efd[1] = v->efd[2] = -1;
+	v->dirfd = -1;
 	v->dir = vmp__path_join(src->cgroup_root, sub->cgroup, NULL);
 	if (!v->dir) {
 		free(v);
@@ -194,6 +213,7 @@ static int v1_subscribe(struct vmp_source *src, struct vmp_sub *sub)
 	}
 	v->dev = st.st_dev;
 	v->ino = st.st_ino;
+	v->dirfd = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int rc = 0;
 	/* The subscriber's registration first: the hidden ones must be newer. */
 	for (int lv = (int)sub->level; lv <= VMP_LEVEL_CRITICAL && !rc; lv++) {
