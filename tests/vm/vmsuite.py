@@ -223,7 +223,7 @@ def private_apt(cache, suite):
     if not mirror:
         raise Skip(f'the host\'s apt sources name no Debian mirror for {codename}')
     full = suite.replace('SUITE', codename)
-    apt = f'{cache}/apt-{full}'
+    apt = f'{os.path.abspath(cache)}/apt-{full}'  # apt takes relative paths from /
     for d in ['lists/partial', 'cache/archives/partial', 'parts']:
         os.makedirs(f'{apt}/{d}', exist_ok=True)
     open(f'{apt}/status', 'w').close()
