@@ -340,10 +340,25 @@ int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg, struct
 void vmp_source_free(vmp_source *src);
 /* The kind it is (AUTO resolved); VMP_SOURCE_AUTO for NULL. */
 enum vmp_source_kind vmp_source_kind(const vmp_source *src);
+/* "auto", "cgroup-v1", "cgroup-v2", "machine", "trace" (the names events
+ * and actions report, VMP_SOURCE); NULL for an out-of-range value. */
+const char *vmp_source_kind_name(enum vmp_source_kind kind);
 
 /*
- * Subscribe to `cgroup` (relative to the cgroup root; "/" for the root or
- * the whole machine) with "level[,mode]" args. -ENOENT: no such cgroup;
+ * A cgroup path as every part takes it (subscriptions, vmpressured's
+ * requests and options): relative to the cgroup root, '/'-separated;
+ * leading, trailing and repeated '/' dropped; "" and "/" are the root,
+ * written "/". The len bytes at path need not be NUL-terminated; out gets
+ * the normal form, NUL-terminated. -EINVAL (err naming the byte) for a "."
+ * or ".." component, a component over 255 bytes, or a control character
+ * (0x00-0x1f, 0x7f: in no cgroup name one can type, and they would break
+ * line-based output); -ENAMETOOLONG if the result does not fit in cap.
+ */
+int vmp_cgroup_normalize(const char *path, size_t len, char *out, size_t cap, struct vmp_error *err);
+
+/*
+ * Subscribe to `cgroup` (relative to the cgroup root, as
+ * vmp_cgroup_normalize() takes it; "/" for the root or the whole machine) with "level[,mode]" args. -ENOENT: no such cgroup;
  * -EINVAL: bad args or path; -EACCES: not permitted. After the cgroup is
  * removed the subscription gets one event with VMP_EVENT_REMOVED and is
  * dead: unsubscribe it.

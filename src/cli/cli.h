@@ -112,16 +112,10 @@ void cli_fmt_time(uint64_t ns, char *buf, size_t cap, bool iso);
 void cli_json_str(const char *s);
 struct vmp_source_event;
 void cli_print_event_json(const struct vmp_source_event *ev);
-/* Output held back in memory; oom once a reserve failed (then nothing
- * more is added). Free p. */
-struct cli_buf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-/* Room for len more bytes: true, or false with oom set. */
-bool cli_buf_reserve(struct cli_buf *b, size_t len);
-void cli_buf_add(struct cli_buf *b, const char *text, size_t len);
+/* Output held back in memory: struct vmp__buf (src/lib/util/util.h);
+ * deadlines (--timeout, --duration) on vmp__mono_s() (util/clock.h). */
+#include "util.h"
+#include "clock.h"
 /* The lines of replay and estimate, the same so that they compare line
  * for line: "<id> <count>", "mismatch <id> got <n> expected <m>". */
 void cli_print_count(unsigned id, uint64_t count);
@@ -180,9 +174,6 @@ int cli_source_opts_finish(struct cli_source_opts *o);
  * its -errno; cli_source_status() gives the exit status for it. */
 int cli_source_new(struct cli_source_opts *o, vmp_source **src);
 int cli_source_status(const struct cli_source_opts *o, int rc);
-const char *cli_kind_name(enum vmp_source_kind k);
-double cli_now_s(void); /* CLOCK_MONOTONIC seconds: --timeout, --duration */
-uint64_t cli_wall_ns(void); /* CLOCK_REALTIME nanoseconds */
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);
 

@@ -120,7 +120,7 @@ static void prio_text(unsigned set, char *buf, size_t cap)
 
 static void on_text(const char *text, size_t len, void *arg)
 {
-	cli_buf_add(arg, text, len);
+	vmp__buf_add(arg, text, len);
 }
 
 /* What the command line asked for. */
@@ -246,14 +246,14 @@ static int parse_opts(struct estimate_opts *o, int argc, char **argv)
 }
 
 /* The whole of ob to path ("-": standard output): 0 or -errno. */
-static int write_out(const char *path, const struct cli_buf *ob)
+static int write_out(const char *path, const struct vmp__buf *ob)
 {
 	bool to_stdout = !strcmp(path, "-");
 	FILE *f = to_stdout ? stdout : fopen(path, "w");
 	if (!f)
 		return -errno;
 	int werr = 0;
-	if (fwrite(ob->p, 1, ob->n, f) != ob->n)
+	if (fwrite(ob->p, 1, ob->len, f) != ob->len)
 		werr = errno ? errno : EIO;
 	if (fflush(f) != 0 && !werr)
 		werr = errno ? errno : EIO;
@@ -294,7 +294,7 @@ static int report(const struct estimate_opts *o, vmp_estimate *est, const char *
 
 /* The second half of cmd_estimate(): read, estimate, write, report. Its
  * exit status. */
-static int run(const struct estimate_opts *o, char **buf, struct cli_buf *ob, vmp_estimate **est)
+static int run(const struct estimate_opts *o, char **buf, struct vmp__buf *ob, vmp_estimate **est)
 {
 	const char *path = o->path, *out_path = o->out_path;
 	size_t len;
@@ -357,7 +357,7 @@ int cmd_estimate(int argc, char **argv)
 		status = EXIT_OK;
 	} else {
 		char *buf = NULL;
-		struct cli_buf ob = {0};
+		struct vmp__buf ob = {0};
 		vmp_estimate *est = NULL;
 		status = run(&o, &buf, &ob, &est);
 		vmp_estimate_free(est);

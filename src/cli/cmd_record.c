@@ -222,7 +222,7 @@ int cmd_record(int argc, char **argv)
 			return cli_source_status(&o, rc);
 		}
 	}
-	const char *kname = cli_kind_name(src ? vmp_source_kind(src) : vmp_fc_reader_kind(r.fcr));
+	const char *kname = vmp_source_kind_name(src ? vmp_source_kind(src) : vmp_fc_reader_kind(r.fcr));
 
 	r.out_name = strcmp(out_path, "-") ? out_path : "standard output";
 	r.out = strcmp(out_path, "-") ? fopen(out_path, "w") : stdout;
@@ -280,11 +280,11 @@ int cmd_record(int argc, char **argv)
 
 	int sfd = cli_stop_signalfd();
 	bool tty = isatty(2);
-	double start = cli_now_s(), next_progress = start + 1;
+	double start = vmp__mono_s(), next_progress = start + 1;
 	struct pollfd pfd[4] = {{.fd = src ? vmp_source_fd(src) : -1, .events = POLLIN}, {.fd = sfd, .events = POLLIN},
 				{.fd = v1 ? vmp_source_fd(v1) : -1, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
 	while (!r.removed && !r.werr && (!o.max_count || r.seen < o.max_count)) {
-		double now = cli_now_s();
+		double now = vmp__mono_s();
 		int ms = tty ? (int)((next_progress - now) * 1000) + 1 : -1;
 		if (o.limit >= 0) {
 			double left = start + o.limit - now;
@@ -314,22 +314,22 @@ int cmd_record(int argc, char **argv)
 			pfd[2].fd = -1;
 			fprintf(stderr, "%s record: the cgroup v1 kernel count stopped: %s\n", prog, strerror(-drc));
 		}
-		if (pfd[3].revents && (rc = record_forecast(&r, tfd, cli_now_s() - start)) != 0) {
+		if (pfd[3].revents && (rc = record_forecast(&r, tfd, vmp__mono_s() - start)) != 0) {
 			fprintf(stderr, "%s record: --forecast: %s\n", prog,
 				rc == -EILSEQ ? "a cgroup name has a space or a control character, which vmptrace "
 						"cannot hold" : strerror(-rc));
 			status = rc == -EILSEQ ? EXIT_BADINPUT : EXIT_SOFTWARE;
 			break;
 		}
-		if (tty && cli_now_s() >= next_progress) {
+		if (tty && vmp__mono_s() >= next_progress) {
 			fprintf(stderr, "\r%s: %.0f s, %" PRIu64 " records, %" PRIu64 " notifications ", prog,
-				cli_now_s() - start, r.lines, r.seen);
+				vmp__mono_s() - start, r.lines, r.seen);
 			next_progress += 1;
 		}
 	}
 	if (tty)
 		fputc('\n', stderr);
-	double dur = cli_now_s() - start;
+	double dur = vmp__mono_s() - start;
 	rc = src ? vmp_source_record_end(src) : 0;
 	if (rc == -EILSEQ) {
 		fprintf(stderr, "%s record: stopped early: a cgroup name has a space or a control character, "

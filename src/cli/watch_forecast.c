@@ -19,13 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void json_num(const char *key, double v, const char *fmt)
 {
 	printf(",\"%s\":", key);
@@ -105,7 +98,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 			err.path[0] ? err.path : "", err.path[0] ? ": " : "", err.msg[0] ? err.msg : strerror(-rc));
 		return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
 	}
-	const char *source = cli_kind_name(vmp_fc_reader_kind(rd));
+	const char *source = vmp_source_kind_name(vmp_fc_reader_kind(rd));
 	struct vmp_forecast_config fcfg;
 	vmp_forecast_config_init(&fcfg);
 	if (o->warn_s > 0)
@@ -133,7 +126,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 	fprintf(stderr, "%s: watching %s's OOM forecast (warn under %.1f s; %s files, in-process)%s\n", prog,
 		o->cgroup, fcfg.warn_s, source, o->json ? "" : "; Ctrl-C to stop");
 	sfd = cli_stop_signalfd();
-	double start = cli_now_s();
+	double start = vmp__mono_s();
 	struct pollfd pfd[3] = {{.fd = tfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN},
 				{.fd = watch_exec_fd(ex), .events = POLLIN}};
 	bool signalled = false, gone = false;
@@ -143,7 +136,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 	while (!gone && (!o->max_count || warnings < o->max_count)) {
 		int ms = -1;
 		if (o->timeout >= 0) {
-			double left = start + o->timeout - cli_now_s();
+			double left = start + o->timeout - vmp__mono_s();
 			if (left <= 0)
 				break;
 			ms = (int)(left * 1000) + 1;
@@ -172,7 +165,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 			continue;
 		struct vmp_fc_sample smp;
 		struct vmp_fc_result r;
-		if ((rc = vmp_fc_reader_read(rd, cli_now_s(), &smp)) != 0 || (rc = vmp_forecast_step(fc, &smp, &r)) != 0) {
+		if ((rc = vmp_fc_reader_read(rd, vmp__mono_s(), &smp)) != 0 || (rc = vmp_forecast_step(fc, &smp, &r)) != 0) {
 			fprintf(stderr, "%s watch: --forecast: %s\n", prog, strerror(-rc));
 			status = EXIT_SOFTWARE;
 			break;
@@ -186,7 +179,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 			last_problem[0] = 0;
 		if (r.eta >= 0 && (min_eta < 0 || r.eta < min_eta))
 			min_eta = r.eta;
-		uint64_t now_ns = realtime_ns();
+		uint64_t now_ns = vmp__realtime_ns();
 		if (r.event != VMP_FC_EVENT_NONE) {
 			if (r.event == VMP_FC_EVENT_WARN)
 				warnings++;
@@ -222,7 +215,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 		snprintf(least, sizeof(least), "%.1f s", min_eta);
 	fprintf(stderr, "%s: %s: %" PRIu64 " forecast warnings, %" PRIu64 " cleared, in %.1f s (%" PRIu64
 			" samples; least eta %s)%s\n",
-		prog, o->cgroup, warnings, clears, cli_now_s() - start, samples, least,
+		prog, o->cgroup, warnings, clears, vmp__mono_s() - start, samples, least,
 		gone ? "; the cgroup was removed" : "");
 out:
 	watch_exec_close(ex);

@@ -35,6 +35,7 @@
 
 #include "metrics.h"
 #include "protocol.h"
+#include "clock.h" /* src/lib/util: vmp__mono_s(), CLOCK_MONOTONIC seconds */
 #include "vmpressure.h"
 
 #include <signal.h>
@@ -211,7 +212,7 @@ struct vmpd_listener_stats {
 	uint64_t scanned, reclaimed; /* evidence of the notified windows */
 	uint64_t pressure;          /* the last window with evidence */
 	bool have_pressure;
-	double last_mono[3];        /* vmpd_now() of the last one by level; 0: none */
+	double last_mono[3];        /* vmp__mono_s() of the last one by level; 0: none */
 	uint64_t last_time_ns;      /* CLOCK_REALTIME of the last one; 0: none */
 };
 
@@ -264,7 +265,7 @@ struct vmpd {
 	double last_trim;
 
 	double t0;                    /* CLOCK_MONOTONIC at startup */
-	struct vmpd_buf scratch;      /* formatting, reused */
+	struct vmp__buf scratch;      /* formatting, reused */
 };
 
 /* ---- loop.c ---- */
@@ -283,7 +284,6 @@ void vmpd_loop_at_round_end(struct vmpd *d, enum vmpd_round_step step, struct vm
 void vmpd_loop_cancel_hook(struct vmpd *d, struct vmpd_round_hook *h);
 /* Stop accepting for a while (out of file descriptors). */
 void vmpd_loop_accept_backoff(struct vmpd *d);
-double vmpd_now(void); /* CLOCK_MONOTONIC seconds */
 
 /* ---- client.c ---- */
 /* Register the clients' end-of-round work; after vmpd_loop_init(). */
@@ -407,7 +407,7 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg);
 int vmpd_metrics_open(struct vmpd *d, const struct vmpd_metrics_config *cfg);
 void vmpd_metrics_fini(struct vmpd *d);
 /* The whole exposition, now, into b. */
-void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b);
+void vmpd_metrics_snapshot(struct vmpd *d, struct vmp__buf *b);
 
 /* ---- metrics_http.c ---- */
 struct vmpd_httpd;

@@ -54,9 +54,12 @@ int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg
 	if (*p == ' ' || *p == '\t' || !*p)
 		return fail(msg, msgcap, "byte %zu: %s", 0, "expected CGROUP LEVEL[,MODE] COMMAND");
 	size_t cg = strcspn(p, " \t");
-	if (vmpd_cgroup_normalize(p, cg, out->cgroup, sizeof(out->cgroup)) != 0)
-		return fail(msg, msgcap, "byte %zu: %s", 0,
-			    "not a cgroup path (no '.' or '..', components up to 255 bytes)");
+	struct vmp_error cerr;
+	if (vmp_cgroup_normalize(p, cg, out->cgroup, sizeof(out->cgroup), &cerr) != 0)
+	{
+		snprintf(msg, msgcap, "byte 0: not a cgroup path (%s)", cerr.msg);
+		return -EINVAL;
+	}
 	p += cg;
 	p += strspn(p, " \t");
 	size_t off = (size_t)(p - text);

@@ -85,7 +85,7 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	uint64_t n;
 	if (read(io->fd, &n, sizeof(n)) < 0)
 		return;
-	double now = vmpd_now();
+	double now = vmp__mono_s();
 	for (struct vmpd_fcw *w = d->fcs->ws; w; w = w->next)
 		tick(d, w, now);
 }
@@ -218,8 +218,8 @@ void vmpd_sub_forecast(void *arg, const struct vmp_fc_result *r, const char *cgr
 	struct vmpd_csub *cs = arg;
 	if (!cs->client)
 		return;
-	struct vmpd_buf *b = &cs->client->d->scratch;
-	vmpd_buf_reset(b);
+	struct vmp__buf *b = &cs->client->d->scratch;
+	vmp__buf_reset(b);
 	vmpd_fmt_forecast(b, cs->id, time_ns, cgroup, r);
 	if (b->oom)
 		vmpd_client_drop(cs->client);

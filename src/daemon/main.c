@@ -95,17 +95,6 @@ static void usage(FILE *f)
 		"74 cannot read the trace file\n");
 }
 
-static const char *kind_name(enum vmp_source_kind k)
-{
-	switch (k) {
-	case VMP_SOURCE_V1: return "cgroup-v1";
-	case VMP_SOURCE_V2: return "cgroup-v2";
-	case VMP_SOURCE_MACHINE: return "machine";
-	case VMP_SOURCE_TRACE: return "trace";
-	default: return "auto";
-	}
-}
-
 static void on_signal(struct vmpd *d, int signo)
 {
 	switch (signo) {
@@ -501,12 +490,12 @@ static int start_and_run(struct vmpd *d, const struct opts *o, struct vmp_error 
 			vmpd_log(VMPD_LOG_ERR, "cannot load the trace %s: %s", cfg->trace_path, strerror(-rc));
 		else
 			vmpd_log(VMPD_LOG_ERR, "no %s source on this machine (cgroup root %s): %s",
-				 cfg->kind == VMP_SOURCE_AUTO ? "usable" : kind_name(cfg->kind),
+				 cfg->kind == VMP_SOURCE_AUTO ? "usable" : vmp_source_kind_name(cfg->kind),
 				 cfg->cgroup_root ? cfg->cgroup_root : "the default", strerror(-rc));
 		return rc;
 	}
 	enum vmp_source_kind kind = vmp_source_kind(d->src);
-	d->source_name = kind_name(kind);
+	d->source_name = vmp_source_kind_name(kind);
 	d->check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
 	d->fc_cfg = *cfg; /* the forecasts read the same tree */
 	d->fc_cfg.kind = kind;
@@ -657,8 +646,8 @@ int main(int argc, char **argv)
 
 	struct vmpd d = {.epfd = -1, .signals.fd = -1, .backoff.fd = -1, .listener.fd = -1};
 	d.max_clients = VMPD_MAX_CLIENTS;
-	d.t0 = vmpd_now();
-	vmpd_buf_init(&d.scratch);
+	d.t0 = vmp__mono_s();
+	vmp__buf_init(&d.scratch);
 	d.on_signal = on_signal;
 	struct vmpd_socket sock = {.fd = -1};
 	struct vmp_error terr = {0};
@@ -677,7 +666,7 @@ int main(int argc, char **argv)
 	vmpd_socket_close(&sock, o.socket_path);
 	vmpd_service_fini(&d);
 	vmpd_loop_fini(&d);
-	vmpd_buf_free(&d.scratch);
+	vmp__buf_free(&d.scratch);
 	if (failed == STEP_RUN)
 		vmpd_log(VMPD_LOG_INFO, "stopped");
 	vmpd_log_close();

@@ -14,7 +14,7 @@
 
 static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 {
-	struct vmpd_buf *b = &d->scratch;
+	struct vmp__buf *b = &d->scratch;
 	int rc = b->oom ? -ENOMEM : vmpd_client_reply(c, b->p, b->len, fd);
 	if (rc)
 		vmpd_client_close(c, "out of memory for a reply");
@@ -23,7 +23,7 @@ static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 static void reply_error(struct vmpd *d, struct vmpd_client *c, enum vmpd_verb verb, int err,
 			const char *msg)
 {
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_error(&d->scratch, verb, err, msg);
 	send_buf(d, c, -1);
 }
@@ -136,9 +136,9 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 				     .stream = cs->stream,
 				     .debounce = cs->db_text,
 				     .forecast = cs->fc_warn};
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_subscribed(&d->scratch, &info);
-	struct vmpd_buf *b = &d->scratch;
+	struct vmp__buf *b = &d->scratch;
 	rc = b->oom ? -ENOMEM : vmpd_client_reply(c, b->p, b->len, cs->efd);
 	if (rc) {
 		/* Without its reply (and fd) the subscription is useless. */
@@ -156,7 +156,7 @@ static void unsubscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd
 	for (struct vmpd_csub *cs = c->subs; cs; cs = cs->cnext)
 		if (cs->id == req->id) {
 			vmpd_sub_release(d, cs);
-			vmpd_buf_reset(&d->scratch);
+			vmp__buf_reset(&d->scratch);
 			vmpd_fmt_unsubscribed(&d->scratch, req->id);
 			send_buf(d, c, -1);
 			return;
@@ -168,8 +168,8 @@ static void unsubscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd
 
 static void list(struct vmpd *d, struct vmpd_client *c)
 {
-	struct vmpd_buf *b = &d->scratch;
-	vmpd_buf_reset(b);
+	struct vmp__buf *b = &d->scratch;
+	vmp__buf_reset(b);
 	vmpd_fmt_list_begin(b);
 	bool first = true;
 	for (struct vmpd_csub *cs = c->subs; cs; cs = cs->cnext) {
@@ -192,7 +192,7 @@ static void status(struct vmpd *d, struct vmpd_client *c)
 {
 	struct vmpd_status st = {
 		.source = d->source_name,
-		.uptime_s = vmpd_now() - d->t0,
+		.uptime_s = vmp__mono_s() - d->t0,
 		.clients = d->nclients,
 		.subscriptions = d->nsubs,
 		.events = d->events,
@@ -212,7 +212,7 @@ static void status(struct vmpd *d, struct vmpd_client *c)
 				st.events += cs->m.events;
 		}
 	}
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_status(&d->scratch, &st);
 	send_buf(d, c, -1);
 }
@@ -231,7 +231,7 @@ void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_
 	else
 		switch (req->verb) {
 		case VMPD_VERB_HELLO:
-			vmpd_buf_reset(&d->scratch);
+			vmp__buf_reset(&d->scratch);
 			vmpd_fmt_hello(&d->scratch);
 			send_buf(d, c, -1);
 			break;

@@ -248,6 +248,18 @@ for spec in "aa" "aa low" "aa lo true" "aa low,hier true" " aa low true" "../x l
 	st=$?
 	check "vmpressured --exec '$spec': exit 64 with the byte named" [ $st -eq 64 ] && grep -q "byte [0-9]" "$T/e13"
 done
+# The daemon's cgroup paths follow the library's rule (vmp_cgroup_normalize),
+# which refuses control characters: DEL passes --exec's own line check and
+# --metrics-cgroup had none.
+del=$(printf 'a\177b')
+"$D" --socket "$T/unused" --trace "$TRACE" --exec "$del low true" >/dev/null 2>"$T/e15"
+st=$?
+check "vmpressured --exec with a DEL in the cgroup: exit 64, the control character named" \
+	[ $st -eq 64 ] && grep -q "control character (0x7f)" "$T/e15"
+"$D" --socket "$T/unused" --trace "$TRACE" --metrics-cgroup "$del" >/dev/null 2>"$T/e16"
+st=$?
+check "vmpressured --metrics-cgroup with a DEL: exit 64, the control character named" \
+	[ $st -eq 64 ] && grep -q "control character (0x7f)" "$T/e16"
 "$D" --socket "$T/s2" --trace "$TRACE" --exec 'nosuch low true' >/dev/null 2>"$T/e14"
 check "vmpressured --exec on a cgroup that does not exist: exit 69" [ $? -eq 69 ] && grep -q "no such cgroup" "$T/e14"
 

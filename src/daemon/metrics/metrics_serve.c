@@ -50,7 +50,7 @@ struct vmpd_metrics {
 	int last_err;        /* of the last textfile write; 0: it worked */
 	bool wrote;          /* the textfile exists (to remove it at the end) */
 	struct vmpd_httpd *httpd;
-	struct vmpd_buf buf;
+	struct vmp__buf buf;
 	struct vmpd_round_hook reap_hook;
 	/* snapshot scratch */
 	struct vmpd_series *series;
@@ -93,11 +93,9 @@ int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char
 			 arg, args);
 		return -EINVAL;
 	}
-	if (!clen || vmpd_cgroup_normalize(arg, clen, w->cgroup, sizeof(w->cgroup))) {
-		snprintf(err, cap,
-			 "--metrics-cgroup '%s': bad cgroup path (/ for the root; no '.' or '..' components, "
-			 "names up to 255 bytes)",
-			 arg);
+	struct vmp_error cerr = {.msg = "empty"};
+	if (!clen || vmp_cgroup_normalize(arg, clen, w->cgroup, sizeof(w->cgroup), &cerr)) {
+		snprintf(err, cap, "--metrics-cgroup '%s': bad cgroup path (/ for the root): %s", arg, cerr.msg);
 		return -EINVAL;
 	}
 	w->text = arg;
@@ -110,7 +108,7 @@ static void note(struct vmpd *d, struct vmpd_listener_stats *st, const struct vm
 	if ((ev->flags & VMP_EVENT_REMOVED) || (unsigned)ev->level > VMP_LEVEL_CRITICAL)
 		return;
 	st->n[ev->level] += ev->count;
-	st->last_mono[ev->level] = vmpd_now();
+	st->last_mono[ev->level] = vmp__mono_s();
 	st->last_time_ns = ev->time_ns;
 	if (!(ev->flags & VMP_EVENT_NO_EVIDENCE)) {
 		st->scanned += ev->scanned;
@@ -181,11 +179,11 @@ static int by_labels(const void *a, const void *b)
 	return c ? c : strcmp(x->args, y->args);
 }
 
-void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b)
+void vmpd_metrics_snapshot(struct vmpd *d, struct vmp__buf *b)
 {
 	struct vmpd_metrics *m = d->metrics;
 	m->n = 0;
-	m->now = vmpd_now();
+	m->now = vmp__mono_s();
 	vmpd_subs_foreach(d, collect, m);
 	for (size_t i = 0; i < m->n; i++)
 		m->series[i].args = m->args[i]; /* args moved with realloc until now */
@@ -230,7 +228,7 @@ static int write_all(int fd, const char *p, size_t n)
 
 static void write_textfile(struct vmpd_metrics *m)
 {
-	vmpd_buf_reset(&m->buf);
+	vmp__buf_reset(&m->buf);
 	vmpd_metrics_snapshot(m->d, &m->buf);
 	int rc = m->buf.oom ? -ENOMEM : 0;
 	const char *step = "format";
@@ -299,7 +297,7 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 	}
 	m->d = d;
 	m->timer.fd = -1;
-	vmpd_buf_init(&m->buf);
+	vmp__buf_init(&m->buf);
 	d->metrics = m;
 	d->evidence = vmp_source_kind(d->src) != VMP_SOURCE_V1;
 	vmpd_subs_watch(d, &watch);
@@ -415,7 +413,7 @@ void vmpd_metrics_fini(struct vmpd *d)
 	}
 	free(m->fc);
 	free(m->etas);
-	vmpd_buf_free(&m->buf);
+	vmp__buf_free(&m->buf);
 	free(m);
 	d->metrics = NULL;
 }

@@ -22,7 +22,7 @@
 
 struct vmpd_mpw_spec {
 	char path[VMPD_MPW_PATH_MAX + 1];  /* absolute, normalised */
-	char cgroup[VMPD_MPW_CGROUP_MAX];  /* "/" or "a/b", as vmpd_cgroup_normalize() */
+	char cgroup[VMPD_MPW_CGROUP_MAX];  /* "/" or "a/b", as vmp_cgroup_normalize() */
 	char args[32];                     /* canonical (vmpd_canonical_args()) */
 	vmp_level level;
 	vmp_mode mode;

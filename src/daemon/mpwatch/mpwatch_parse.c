@@ -115,10 +115,9 @@ int vmpd_mpw_parse_spec(const char *s, struct vmpd_mpw_spec *out, char *err, siz
 	struct vmpd_mpw_spec sp;
 	memcpy(sp.path, f[0], fl[0]);
 	sp.path[fl[0]] = 0;
-	if (vmpd_cgroup_normalize(f[1], fl[1], sp.cgroup, sizeof(sp.cgroup)))
-		return fail(err, cap,
-			    "bad CGROUP '%.*s': '.' and '..' components and names over 255 bytes are not allowed",
-			    (int)(fl[1] > 64 ? 64 : fl[1]), f[1]);
+	struct vmp_error cerr;
+	if (vmp_cgroup_normalize(f[1], fl[1], sp.cgroup, sizeof(sp.cgroup), &cerr))
+		return fail(err, cap, "bad CGROUP '%.*s': %s", (int)(fl[1] > 64 ? 64 : fl[1]), f[1], cerr.msg);
 	char args[64];
 	if (fl[2] >= sizeof(args))
 		return fail(err, cap, "ARGS '%.32s...' is too long: use level[,mode]", f[2]);

@@ -52,7 +52,7 @@
  * check.
  */
 #include "consumers/exec.h"
-#include "clock.h"
+#include "util/clock.h"
 #include "export.h"
 #include "vmpressure.h"
 

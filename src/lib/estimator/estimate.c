@@ -26,6 +26,7 @@
  * it and its group records are known to be paths.
  */
 #include "sources/source.h"
+#include "util/util.h"
 #include "estimator/estimator.h"
 #include "sources/record.h"
 #include "trace/samples.h"
@@ -334,14 +335,6 @@ static int on_trace_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_e
 
 /* ---- pass 2: the samples ------------------------------------------------ */
 
-static size_t hash_str(const char *p)
-{
-	uint64_t h = 1469598103934665603u;
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 1099511628211u;
-	return (size_t)(h ^ (h >> 29));
-}
-
 static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 {
 	if ((e->pn + 1) * 2 > e->pcap) {
@@ -352,7 +345,7 @@ static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 		for (size_t i = 0; i < e->pcap; i++) {
 			if (!e->prev[i].path)
 				continue;
-			size_t b = hash_str(e->prev[i].path) & (ncap - 1);
+			size_t b = vmp__hash_str(e->prev[i].path) & (ncap - 1);
 			while (np[b].path)
 				b = (b + 1) & (ncap - 1);
 			np[b] = e->prev[i];
@@ -361,7 +354,7 @@ static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 		e->prev = np;
 		e->pcap = ncap;
 	}
-	size_t b = hash_str(path) & (e->pcap - 1);
+	size_t b = vmp__hash_str(path) & (e->pcap - 1);
 	for (; e->prev[b].path; b = (b + 1) & (e->pcap - 1))
 		if (!strcmp(e->prev[b].path, path))
 			return &e->prev[b];
@@ -376,7 +369,7 @@ static struct prev *prev_find(struct vmp_estimate *e, const char *path)
 {
 	if (!e->pcap)
 		return NULL;
-	for (size_t b = hash_str(path) & (e->pcap - 1); e->prev[b].path; b = (b + 1) & (e->pcap - 1))
+	for (size_t b = vmp__hash_str(path) & (e->pcap - 1); e->prev[b].path; b = (b + 1) & (e->pcap - 1))
 		if (!strcmp(e->prev[b].path, path))
 			return &e->prev[b];
 	return NULL;

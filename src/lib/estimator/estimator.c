@@ -128,6 +128,7 @@
  * and the snapshots, so everything here is testable with made-up numbers.
  */
 #include "estimator/internal.h"
+#include "util/util.h"
 #include "sources/tap.h"
 
 #include <errno.h>

@@ -28,7 +28,7 @@
  * Descriptors stay open and are re-read with pread.
  */
 #include "sources/source.h"
-#include "clock.h"
+#include "util/clock.h"
 #include "sources/cgfiles.h"
 #include "estimator/estimator.h"
 #include "sources/tap.h"
@@ -947,7 +947,6 @@ static int live_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsig
 }
 
 const struct vmp_source_ops vmp__source_est_ops = {
-	.name = "estimator",
 	.init = live_init,
 	.fini = live_fini,
 	.subscribe = live_subscribe,

@@ -35,7 +35,8 @@
  * source did.
  */
 #include "sources/source.h"
-#include "clock.h"
+#include "util/util.h"
+#include "util/clock.h"
 #include "sources/record.h"
 #include "trace/samples.h"
 #include "sources/tap.h"
@@ -65,19 +66,11 @@ struct vmp_recorder {
 	char buf[2 * 4096 + 128];
 };
 
-static size_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return (size_t)h;
-}
-
 static bool set_has(const struct vmp_recorder *rec, const char *path)
 {
 	if (!rec->setcap)
 		return false;
-	for (size_t i = hash_str(path) & (rec->setcap - 1);; i = (i + 1) & (rec->setcap - 1)) {
+	for (size_t i = vmp__hash_str(path) & (rec->setcap - 1);; i = (i + 1) & (rec->setcap - 1)) {
 		if (!rec->set[i])
 			return false;
 		if (!strcmp(rec->set[i], path))
@@ -95,7 +88,7 @@ static int set_add(struct vmp_recorder *rec, const char *path)
 		for (size_t i = 0; i < rec->setcap; i++) {
 			if (!rec->set[i])
 				continue;
-			size_t j = hash_str(rec->set[i]) & (ncap - 1);
+			size_t j = vmp__hash_str(rec->set[i]) & (ncap - 1);
 			while (ns[j])
 				j = (j + 1) & (ncap - 1);
 			ns[j] = rec->set[i];
@@ -107,7 +100,7 @@ static int set_add(struct vmp_recorder *rec, const char *path)
 	char *dup = strdup(path);
 	if (!dup)
 		return -ENOMEM;
-	size_t j = hash_str(path) & (rec->setcap - 1);
+	size_t j = vmp__hash_str(path) & (rec->setcap - 1);
 	while (rec->set[j])
 		j = (j + 1) & (rec->setcap - 1);
 	rec->set[j] = dup;
