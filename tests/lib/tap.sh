@@ -4,8 +4,9 @@
 # polls a file for a pattern; tap_scratch [MODE] makes $T, a scratch
 # directory, and traps the test's end: tap_cleanup kills (and waits for)
 # the processes the test added to $pids, then removes $T (kept with
-# KEEP=1), and a signal makes the test exit 1; tap_done prints the plan (and, given
-# a name, a summary comment) and exits 0 only if no check failed.
+# KEEP=1), and a signal makes the test exit 1; tap_done prints the plan
+# (and, given a name, a summary comment) and exits 0 only if no check
+# failed.
 # Sourced as `. "$(dirname "$0")/../lib/tap.sh"`: meson runs the tests by
 # their path.
 n=0
