@@ -23,7 +23,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
+#include "util/clock.h"
+
+/* Times: the library's own CLOCK_MONOTONIC, vmp__mono_ns() (util/clock.h). */
 
 static inline void bench_sleep_ns(uint64_t ns)
 {

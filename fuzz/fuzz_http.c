@@ -69,8 +69,8 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
 
 static void check_label(const uint8_t *data, size_t size)
 {
-	struct vmpd_buf b;
-	vmpd_buf_init(&b);
+	struct vmp__buf b;
+	vmp__buf_init(&b);
 	vmpd_prom_label_value(&b, (const char *)data, size);
 	CHECK(!b.oom);
 	const unsigned char *o = (const unsigned char *)b.p;
@@ -105,7 +105,7 @@ static void check_label(const uint8_t *data, size_t size)
 	if (valid_in)
 		CHECK(u == size && (size == 0 || !memcmp(un, data, size)));
 	free(un);
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -135,18 +135,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The response around the answer. */
 	int status = fin;
-	struct vmpd_buf b;
-	vmpd_buf_init(&b);
+	struct vmp__buf b;
+	vmp__buf_init(&b);
 	const char *body = status == 200 ? "up 1\n" : r2.reason;
 	size_t bn = strlen(body);
 	vmpd_http_response(&b, status, false, body, bn);
 	CHECK(!b.oom);
-	vmpd_buf_add(&b, "", 1);
+	vmp__buf_add(&b, "", 1);
 	const char *end = strstr(b.p, "\r\n\r\n");
 	CHECK(end && strstr(end + 4, "\r\n\r\n") == NULL);
 	const char *cl = strstr(b.p, "Content-Length: ");
 	CHECK(cl && cl < end && strtoul(cl + 16, NULL, 10) == bn && strlen(end + 4) == bn);
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 
 	check_label(data, size);
 	return 0;

@@ -39,13 +39,13 @@ static void fail(const char *what, const char *line, size_t len)
 	abort();
 }
 
-static struct vmpd_buf out;
+static struct vmp__buf out;
 
 static void must_be_json(const char *what, const char *line, size_t len)
 {
 	if (out.oom || !json_valid_line(out.p, out.len))
 		fail(what, line, len);
-	vmpd_buf_reset(&out);
+	vmp__buf_reset(&out);
 }
 
 static bool cgroup_ok(const char *cg)
@@ -134,15 +134,15 @@ static void check_line(const char *line, size_t len)
 	raw[len] = 0; /* an embedded NUL ends it early, as for any C string */
 	ev.origin = raw;
 	ev.cgroup = raw;
-	vmpd_buf_reset(&out);
-	struct vmpd_buf tail;
-	vmpd_buf_init(&tail);
+	vmp__buf_reset(&out);
+	struct vmp__buf tail;
+	vmp__buf_init(&tail);
 	vmpd_fmt_pressure_tail(&tail, &ev);
 	vmpd_fmt_pressure(&out, 7, tail.p, tail.len);
 	must_be_json("pressure event with the line as its origin", line, len);
 	vmpd_fmt_removed(&out, 7, 1, raw);
 	must_be_json("removed event", line, len);
-	vmpd_buf_free(&tail);
+	vmp__buf_free(&tail);
 	free(raw);
 	if (rc)
 		return;
@@ -157,7 +157,7 @@ static void check_line(const char *line, size_t len)
 		if (!cgroup_ok(req.cgroup))
 			fail("badly normalised cgroup", line, len);
 		char twice[VMPD_LINE_MAX];
-		if (vmpd_cgroup_normalize(req.cgroup, strlen(req.cgroup), twice, sizeof(twice)) ||
+		if (vmp_cgroup_normalize(req.cgroup, strlen(req.cgroup), twice, sizeof(twice), NULL) ||
 		    strcmp(twice, req.cgroup))
 			fail("normalising is not idempotent", line, len);
 		if (!req.eventfd && !req.stream)

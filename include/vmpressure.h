@@ -340,10 +340,25 @@ int vmp_source_new(vmp_source **out, const struct vmp_source_config *cfg, struct
 void vmp_source_free(vmp_source *src);
 /* The kind it is (AUTO resolved); VMP_SOURCE_AUTO for NULL. */
 enum vmp_source_kind vmp_source_kind(const vmp_source *src);
+/* "auto", "cgroup-v1", "cgroup-v2", "machine", "trace" (the names events
+ * and actions report, VMP_SOURCE); NULL for an out-of-range value. */
+const char *vmp_source_kind_name(enum vmp_source_kind kind);
 
 /*
- * Subscribe to `cgroup` (relative to the cgroup root; "/" for the root or
- * the whole machine) with "level[,mode]" args. -ENOENT: no such cgroup;
+ * A cgroup path as every part takes it (subscriptions, vmpressured's
+ * requests and options): relative to the cgroup root, '/'-separated;
+ * leading, trailing and repeated '/' dropped; "" and "/" are the root,
+ * written "/". The len bytes at path need not be NUL-terminated; out gets
+ * the normal form, NUL-terminated. -EINVAL (err naming the byte) for a "."
+ * or ".." component, a component over 255 bytes, or a control character
+ * (0x00-0x1f, 0x7f: in no cgroup name one can type, and they would break
+ * line-based output); -ENAMETOOLONG if the result does not fit in cap.
+ */
+int vmp_cgroup_normalize(const char *path, size_t len, char *out, size_t cap, struct vmp_error *err);
+
+/*
+ * Subscribe to `cgroup` (relative to the cgroup root, as
+ * vmp_cgroup_normalize() takes it; "/" for the root or the whole machine) with "level[,mode]" args. -ENOENT: no such cgroup;
  * -EINVAL: bad args or path; -EACCES: not permitted. After the cgroup is
  * removed the subscription gets one event with VMP_EVENT_REMOVED and is
  * dead: unsubscribe it.
@@ -464,9 +479,10 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
 #define VMP_ESTIMATE_PRIO_PSI_FULL 0x8u /* a failed call per interval of >= 7 % full stall
 					 * (a candidate, off by default) */
 #define VMP_ESTIMATE_PRIO_ONSET 0x10u   /* an episode's first injections meet the latest real pages */
+#define VMP_ESTIMATE_PRIO_GRACE 0x20u   /* a shortfall the next interval repays is no failure */
 #define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
 	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
-	 VMP_ESTIMATE_PRIO_ONSET)
+	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE)
 
 struct vmp_estimate_listen {
 	const char *group; /* "/" or "a/b" */
@@ -480,6 +496,16 @@ struct vmp_estimate_config {
 	 * before the first sample */
 	const struct vmp_estimate_listen *listen;
 	size_t nlisten;
+	/* The kernel stood in for (docs/estimator.md, "Kernels each rule was
+	 * measured on"). kernel: a release as uname(2) gives it
+	 * ("6.12.95+deb12-amd64"); NULL: the recording's `# estimator` line
+	 * (the live source's, from the machine it ran on), else unknown.
+	 * lru_gen: 1 MGLRU on, 0 off, -1 as recorded (else unknown).
+	 * fail_passes: priority loops injected per failed reclaim call; 0 as
+	 * recorded (else 1). */
+	const char *kernel;
+	int lru_gen;
+	unsigned fail_passes;
 };
 
 /* The settings live sources use. */
@@ -996,6 +1022,32 @@ int vmp_exec_trigger_transition(vmp_exec *x, const struct vmp_transition *t, con
 int vmp_exec_trigger_forecast(vmp_exec *x, const struct vmp_fc_result *r, const char *cgroup,
 			      uint64_t time_ns, const char *source, const char *const *extra,
 			      size_t nextra);
+
+/*
+ * Forecast samples in recordings (docs/vmptrace.md, "Forecast samples"):
+ * every sample the model stepped with, as `# fcsample` comment lines that
+ * replay skips, so that vmp_forecast_replay() runs the model again over
+ * exactly that input with other settings.
+ *
+ * The header line "# fcsamples 1\n" into buf; then one sample's lines
+ * (time as seconds with 6 decimals). The length written, -ENOSPC if it
+ * does not fit, -EILSEQ for a cgroup path with a space or a control
+ * character (vmptrace cannot hold it), -EINVAL.
+ */
+int vmp_fc_format_header(char *buf, size_t cap);
+int vmp_fc_format_sample(const struct vmp_fc_sample *s, char *buf, size_t cap);
+
+/* Called for each sample replayed, with the model's result for it. */
+typedef void (*vmp_fc_replay_fn)(const struct vmp_fc_sample *s, const struct vmp_fc_result *r, void *arg);
+/*
+ * Parse the forecast sample lines of a vmptrace buffer (every other line
+ * is left alone) and step a model (cfg NULL: the defaults) with each;
+ * *samples gets their number (may be NULL). -EINVAL with *err naming the
+ * line and byte for a malformed sample line or a time going back;
+ * -ENODATA (err says so) when the buffer has none; -ENOMEM.
+ */
+int vmp_forecast_replay(const char *buf, size_t len, const struct vmp_forecast_config *cfg,
+			vmp_fc_replay_fn fn, void *arg, uint64_t *samples, struct vmp_error *err);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,7 @@ int cmd_watch(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_estimate(int argc, char **argv);
+int cmd_forecast(int argc, char **argv);
 
 /* watch_daemon.c: `vmpressure watch` through vmpressured. */
 #include "vmpressure.h"
@@ -81,9 +82,11 @@ struct watch_forecast_opts {
 	unsigned exec_interval, exec_timeout;
 };
 int watch_forecast(const struct watch_forecast_opts *o);
-/* One forecast event as watch prints it (also `vmpressure forecast`). */
-void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, bool json,
-			  const char *source);
+/* One forecast event as watch prints it, at time_ns (CLOCK_REALTIME), or
+ * for `vmpressure forecast` at t >= 0 (a recording's seconds, "t" in
+ * JSON). source NULL: not printed. */
+void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, double t,
+			  bool json, const char *source);
 /* watch_debounce.c: `vmpressure watch --debounce`: transitions only. */
 #include <stdio.h>
 struct watch_debounce;
@@ -109,16 +112,10 @@ void cli_fmt_time(uint64_t ns, char *buf, size_t cap, bool iso);
 void cli_json_str(const char *s);
 struct vmp_source_event;
 void cli_print_event_json(const struct vmp_source_event *ev);
-/* Output held back in memory; oom once a reserve failed (then nothing
- * more is added). Free p. */
-struct cli_buf {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-/* Room for len more bytes: true, or false with oom set. */
-bool cli_buf_reserve(struct cli_buf *b, size_t len);
-void cli_buf_add(struct cli_buf *b, const char *text, size_t len);
+/* Output held back in memory: struct vmp__buf (src/lib/util/util.h);
+ * deadlines (--timeout, --duration) on vmp__mono_s() (util/clock.h). */
+#include "util.h"
+#include "clock.h"
 /* The lines of replay and estimate, the same so that they compare line
  * for line: "<id> <count>", "mismatch <id> got <n> expected <m>". */
 void cli_print_count(unsigned id, uint64_t count);
@@ -177,9 +174,6 @@ int cli_source_opts_finish(struct cli_source_opts *o);
  * its -errno; cli_source_status() gives the exit status for it. */
 int cli_source_new(struct cli_source_opts *o, vmp_source **src);
 int cli_source_status(const struct cli_source_opts *o, int rc);
-const char *cli_kind_name(enum vmp_source_kind k);
-double cli_now_s(void); /* CLOCK_MONOTONIC seconds: --timeout, --duration */
-uint64_t cli_wall_ns(void); /* CLOCK_REALTIME nanoseconds */
 /* Block SIGINT, SIGTERM and SIGHUP and take them through a signalfd (or -1). */
 int cli_stop_signalfd(void);
 

@@ -22,6 +22,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmpressure estimate FILE [--prio LIST] [--window-pages N]\n"
+		"                           [--kernel RELEASE] [--lru-gen 0|1] [--fail-passes N]\n"
 		"                           [--listen CGROUP:LEVEL[,MODE]]... [-o OUT] [--check] [--quiet]\n"
 		"\n"
 		"Run the estimator again over the counter samples that 'vmpressure record'\n"
@@ -34,11 +35,19 @@ static void usage(FILE *f)
 		"                        oom       an oom event implies 18 failed calls (+17 after a kill)\n"
 		"                        learn     refine deficit with the learned pages per call\n"
 		"                        onset     an episode's first injections meet the latest pages\n"
+		"                        grace     a shortfall the next interval repays is no failure\n"
 		"                        psi-full  a failed call per interval of >= 7 %% full stall\n"
-		"                      also 'default' (deficit,oom,learn,onset) and 'none'; a list\n"
+		"                      also 'default' (deficit,oom,learn,onset,grace) and 'none'; a list\n"
 		"                      starting with +NAME or -NAME changes the default set\n"
 		"                      ('--prio -oom': all but the OOM stand-in)\n"
 		"  --window-pages N    pages per evaluation window (default 512, the kernel's)\n"
+		"  --kernel RELEASE    the kernel to stand in for, as 'uname -r' prints it\n"
+		"                      (default: the recording's '# estimator' line, the machine\n"
+		"                      it was recorded on)\n"
+		"  --lru-gen 0|1       MGLRU off / on (/sys/kernel/mm/lru_gen/enabled; default:\n"
+		"                      as recorded)\n"
+		"  --fail-passes N     priority loops injected per failed reclaim call, 1 to 8\n"
+		"                      (default: as recorded, else 1)\n"
 		"  --listen CG:ARGS    one more listener, e.g. 'a:critical' or '/:medium,local'\n"
 		"                      (ids after the recording's; repeatable)\n"
 		"  -o, --output OUT    write the re-estimated recording (samples, engine calls,\n"
@@ -58,7 +67,7 @@ static const struct {
 } prio_names[] = {
 	{"deficit", VMP_ESTIMATE_PRIO_DEFICIT}, {"oom", VMP_ESTIMATE_PRIO_OOM},
 	{"learn", VMP_ESTIMATE_PRIO_LEARN},     {"onset", VMP_ESTIMATE_PRIO_ONSET},
-	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL},
+	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL}, {"grace", VMP_ESTIMATE_PRIO_GRACE},
 };
 
 /* "deficit,oom", "default", "none", "-oom,+psi-full". */
@@ -111,7 +120,7 @@ static void prio_text(unsigned set, char *buf, size_t cap)
 
 static void on_text(const char *text, size_t len, void *arg)
 {
-	cli_buf_add(arg, text, len);
+	vmp__buf_add(arg, text, len);
 }
 
 /* What the command line asked for. */
@@ -165,7 +174,8 @@ static int parse_opts(struct estimate_opts *o, int argc, char **argv)
 		const char *a = argv[i];
 		const char *val = NULL;
 		bool takes = !strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--prio") ||
-			     !strcmp(a, "--window-pages") || !strcmp(a, "--listen");
+			     !strcmp(a, "--window-pages") || !strcmp(a, "--listen") ||
+			     !strcmp(a, "--kernel") || !strcmp(a, "--lru-gen") || !strcmp(a, "--fail-passes");
 		if (takes && !(val = cli_optval("estimate", argc, argv, &i)))
 			return -EINVAL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -193,6 +203,26 @@ static int parse_opts(struct estimate_opts *o, int argc, char **argv)
 				return -EDOM;
 			}
 			o->cfg.window_pages = (unsigned)n;
+		} else if (!strcmp(a, "--kernel")) {
+			if (!*val || val[0] < '0' || val[0] > '9' || !strchr(val, '.')) {
+				fprintf(stderr, "%s estimate: --kernel '%s' is not a release MAJOR.MINOR[...] "
+						"(as 'uname -r' prints it, e.g. 6.12.95+deb12-amd64)\n", prog, val);
+				return -EDOM;
+			}
+			o->cfg.kernel = val;
+		} else if (!strcmp(a, "--lru-gen")) {
+			if (strcmp(val, "0") && strcmp(val, "1")) {
+				fprintf(stderr, "%s estimate: --lru-gen '%s': 0 (MGLRU off) or 1 (on)\n", prog, val);
+				return -EDOM;
+			}
+			o->cfg.lru_gen = val[0] == '1';
+		} else if (!strcmp(a, "--fail-passes")) {
+			if (strlen(val) != 1 || val[0] < '1' || val[0] > '8') {
+				fprintf(stderr, "%s estimate: --fail-passes '%s' is not a number from 1 to 8\n",
+					prog, val);
+				return -EDOM;
+			}
+			o->cfg.fail_passes = (unsigned)(val[0] - '0');
 		} else if (!strcmp(a, "--listen")) {
 			int rc = add_listen(o, val);
 			if (rc)
@@ -216,14 +246,14 @@ static int parse_opts(struct estimate_opts *o, int argc, char **argv)
 }
 
 /* The whole of ob to path ("-": standard output): 0 or -errno. */
-static int write_out(const char *path, const struct cli_buf *ob)
+static int write_out(const char *path, const struct vmp__buf *ob)
 {
 	bool to_stdout = !strcmp(path, "-");
 	FILE *f = to_stdout ? stdout : fopen(path, "w");
 	if (!f)
 		return -errno;
 	int werr = 0;
-	if (fwrite(ob->p, 1, ob->n, f) != ob->n)
+	if (fwrite(ob->p, 1, ob->len, f) != ob->len)
 		werr = errno ? errno : EIO;
 	if (fflush(f) != 0 && !werr)
 		werr = errno ? errno : EIO;
@@ -264,7 +294,7 @@ static int report(const struct estimate_opts *o, vmp_estimate *est, const char *
 
 /* The second half of cmd_estimate(): read, estimate, write, report. Its
  * exit status. */
-static int run(const struct estimate_opts *o, char **buf, struct cli_buf *ob, vmp_estimate **est)
+static int run(const struct estimate_opts *o, char **buf, struct vmp__buf *ob, vmp_estimate **est)
 {
 	const char *path = o->path, *out_path = o->out_path;
 	size_t len;
@@ -327,7 +357,7 @@ int cmd_estimate(int argc, char **argv)
 		status = EXIT_OK;
 	} else {
 		char *buf = NULL;
-		struct cli_buf ob = {0};
+		struct vmp__buf ob = {0};
 		vmp_estimate *est = NULL;
 		status = run(&o, &buf, &ob, &est);
 		vmp_estimate_free(est);

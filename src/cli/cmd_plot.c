@@ -61,19 +61,11 @@ struct collect {
 	size_t lidx_cap;
 };
 
-static size_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return (size_t)h;
-}
-
 static long group_index(const struct collect *c, const char *path)
 {
 	if (!c->gidx_cap)
 		return -1;
-	for (size_t i = hash_str(path) & (c->gidx_cap - 1);; i = (i + 1) & (c->gidx_cap - 1)) {
+	for (size_t i = vmp__hash_str(path) & (c->gidx_cap - 1);; i = (i + 1) & (c->gidx_cap - 1)) {
 		if (!c->gidx[i])
 			return -1;
 		if (!strcmp(c->d->groups[c->gidx[i] - 1].path, path))
@@ -91,7 +83,7 @@ static bool index_add(struct collect *c, size_t gi)
 		for (size_t i = 0; i < c->gidx_cap; i++) {
 			if (!c->gidx[i])
 				continue;
-			size_t j = hash_str(c->d->groups[c->gidx[i] - 1].path) & (nc - 1);
+			size_t j = vmp__hash_str(c->d->groups[c->gidx[i] - 1].path) & (nc - 1);
 			while (nt[j])
 				j = (j + 1) & (nc - 1);
 			nt[j] = c->gidx[i];
@@ -100,7 +92,7 @@ static bool index_add(struct collect *c, size_t gi)
 		c->gidx = nt;
 		c->gidx_cap = nc;
 	}
-	size_t j = hash_str(c->d->groups[gi].path) & (c->gidx_cap - 1);
+	size_t j = vmp__hash_str(c->d->groups[gi].path) & (c->gidx_cap - 1);
 	while (c->gidx[j])
 		j = (j + 1) & (c->gidx_cap - 1);
 	c->gidx[j] = (uint32_t)gi + 1;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,10 @@ static void usage(FILE *f)
 		"      --speed X      with --trace: X times real time; 0 as fast as possible (1)\n"
 		"      --cgroup-root DIR, --proc-root DIR\n"
 		"                     read cgroups and /proc from elsewhere (fixtures, containers)\n"
+		"      --forecast     also keep the OOM forecast's inputs (CGROUP's and its\n"
+		"                     ancestors' memory files, /proc/meminfo) every 100 ms, as\n"
+		"                     '# fcsample' comments, for 'vmpressure forecast'; on cgroup\n"
+		"                     v1, where the engine calls cannot be recorded, only those\n"
 		"\n"
 		"Stops at --duration, --count, or Ctrl-C; the file is complete in each case.\n"
 		"exit status: 0 ok, 2 bad argument or no such cgroup, 64 usage,\n"
@@ -58,6 +63,9 @@ static void usage(FILE *f)
 }
 
 struct rec {
+	vmp_fc_reader *fcr;     /* --forecast */
+	char *fcbuf;
+	size_t fccap;
 	FILE *out;
 	const char *out_name;
 	int werr;               /* errno of the first failed write */
@@ -94,12 +102,33 @@ static void on_kernel_event(const struct vmp_source_event *ev, void *arg)
 		*n += ev->count;
 }
 
+/* A timer tick of --forecast: one sample's lines. The watched cgroup
+ * gone ends the recording, as a removal does. */
+static int record_forecast(struct rec *r, int tfd, double t)
+{
+	uint64_t ticks;
+	if (read(tfd, &ticks, sizeof(ticks)) < 0)
+		return 0;
+	struct vmp_fc_sample s;
+	int rc = vmp_fc_reader_read(r->fcr, t, &s);
+	if (rc)
+		return rc;
+	int k = vmp_fc_format_sample(&s, r->fcbuf, r->fccap);
+	if (k < 0)
+		return k;
+	on_text(r->fcbuf, (size_t)k, r);
+	if (s.ngroups && (s.groups[0].flags & VMP_FC_GONE) && !vmp_fc_reader_problem(r->fcr))
+		r->removed = true;
+	return 0;
+}
+
 #define V1_WHY "cgroup v1 relays the kernel's own pressure levels, so there are no engine calls to record"
 static const char v1_why[] = V1_WHY;
 
 int cmd_record(int argc, char **argv)
 {
 	const char *out_path = "-";
+	bool forecast = false;
 	struct cli_source_opts o;
 	cli_source_opts_init(&o, "record", "-d", "--duration");
 	o.v1_refused = V1_WHY "; record '/' with --source machine (the /proc/vmstat estimator) instead";
@@ -116,6 +145,8 @@ int cmd_record(int argc, char **argv)
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 			if (!(out_path = cli_optval("record", argc, argv, &i)))
 				return EXIT_USAGE;
+		} else if (!strcmp(a, "--forecast")) {
+			forecast = true;
 		} else if ((orc = cli_source_arg(&o, a)) != 0) {
 			return cli_opt_status(orc);
 		}
@@ -132,9 +163,40 @@ int cmd_record(int argc, char **argv)
 	vmp_source *src = NULL, *v1 = NULL;
 	vmp_sub *v1_sub = NULL;
 	uint64_t kernel_seen = 0;
-	if ((rc = cli_source_new(&o, &src)) != 0)
+	struct rec r = {0};
+	if (forecast) {
+		if (o.cfg.kind == VMP_SOURCE_TRACE) {
+			fprintf(stderr, "%s record: --forecast reads this machine's files: not with --trace\n", prog);
+			return EXIT_USAGE;
+		}
+		struct vmp_error ferr;
+		if ((rc = vmp_fc_reader_new(&r.fcr, &o.cfg, cgroup, &ferr)) != 0) {
+			fprintf(stderr, "%s record: --forecast: cannot read cgroup '%s': %s%s%s\n", prog, cgroup,
+				ferr.path[0] ? ferr.path : "", ferr.path[0] ? ": " : "",
+				ferr.msg[0] ? ferr.msg : strerror(-rc));
+			return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
+		}
+		r.fccap = 1 << 16;
+		if (!(r.fcbuf = malloc(r.fccap))) {
+			vmp_fc_reader_free(r.fcr);
+			return EXIT_SOFTWARE;
+		}
+	}
+	/* cgroup v1 with --forecast: the forecast's samples only, for any cgroup */
+	bool fc_only = forecast && vmp_fc_reader_kind(r.fcr) == VMP_SOURCE_V1;
+	if (fc_only && o.max_count) {
+		fprintf(stderr, "%s record: on cgroup v1 --forecast records its samples only, with no "
+				"notifications to count: use --duration\n", prog);
+		vmp_fc_reader_free(r.fcr);
+		free(r.fcbuf);
+		return EXIT_USAGE;
+	}
+	if (!fc_only && (rc = cli_source_new(&o, &src)) != 0) {
+		vmp_fc_reader_free(r.fcr);
+		free(r.fcbuf);
 		return cli_source_status(&o, rc);
-	if (vmp_source_kind(src) == VMP_SOURCE_V1) {
+	}
+	if (src && vmp_source_kind(src) == VMP_SOURCE_V1) {
 		/* auto found cgroup v1: the machine's estimator is what we can
 		 * record, and only for the whole machine; the v1 source stays to
 		 * count what the kernel itself said meanwhile. */
@@ -160,13 +222,16 @@ int cmd_record(int argc, char **argv)
 			return cli_source_status(&o, rc);
 		}
 	}
-	const char *kname = cli_kind_name(vmp_source_kind(src));
+	const char *kname = vmp_source_kind_name(src ? vmp_source_kind(src) : vmp_fc_reader_kind(r.fcr));
 
-	struct rec r = {.out_name = strcmp(out_path, "-") ? out_path : "standard output"};
+	r.out_name = strcmp(out_path, "-") ? out_path : "standard output";
 	r.out = strcmp(out_path, "-") ? fopen(out_path, "w") : stdout;
 	if (!r.out) {
 		fprintf(stderr, "%s record: cannot write '%s': %s\n", prog, out_path, strerror(errno));
 		vmp_source_free(src);
+		vmp_source_free(v1);
+		vmp_fc_reader_free(r.fcr);
+		free(r.fcbuf);
 		return EXIT_IOERR;
 	}
 	time_t wall = time(NULL);
@@ -182,13 +247,28 @@ int cmd_record(int argc, char **argv)
 	int status = EXIT_OK;
 	bool started = false; /* else a failed start: no file is left behind */
 	vmp_sub *sub = NULL;
-	rc = vmp_source_record(src, on_text, &r);
+	if (fc_only)
+		fprintf(r.out, "# %s; the forecast's samples only\n", v1_why);
+	int tfd = -1;
+	if (forecast) {
+		int k = vmp_fc_format_header(r.fcbuf, r.fccap);
+		if (k > 0)
+			on_text(r.fcbuf, (size_t)k, &r);
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		struct itimerspec its = {{0, VMP_FC_INTERVAL_MS * 1000000L}, {0, 1}};
+		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) != 0) {
+			fprintf(stderr, "%s record: timerfd: %s\n", prog, strerror(errno));
+			status = EXIT_SOFTWARE;
+			goto out;
+		}
+	}
+	rc = src ? vmp_source_record(src, on_text, &r) : 0;
 	if (rc) {
 		fprintf(stderr, "%s record: the %s source cannot be recorded: %s\n", prog, kname, strerror(-rc));
 		status = EXIT_SOFTWARE;
 		goto out;
 	}
-	rc = vmp_source_subscribe(src, cgroup, args, on_event, &r, &sub);
+	rc = src ? vmp_source_subscribe(src, cgroup, args, on_event, &r, &sub) : 0;
 	if (rc) {
 		fprintf(stderr, "%s record: cannot watch cgroup '%s' (%s source): %s\n", prog, cgroup, kname,
 			rc == -ENOENT ? "no such cgroup" : strerror(-rc));
@@ -200,11 +280,11 @@ int cmd_record(int argc, char **argv)
 
 	int sfd = cli_stop_signalfd();
 	bool tty = isatty(2);
-	double start = cli_now_s(), next_progress = start + 1;
-	struct pollfd pfd[3] = {{.fd = vmp_source_fd(src), .events = POLLIN}, {.fd = sfd, .events = POLLIN},
-				{.fd = v1 ? vmp_source_fd(v1) : -1, .events = POLLIN}};
+	double start = vmp__mono_s(), next_progress = start + 1;
+	struct pollfd pfd[4] = {{.fd = src ? vmp_source_fd(src) : -1, .events = POLLIN}, {.fd = sfd, .events = POLLIN},
+				{.fd = v1 ? vmp_source_fd(v1) : -1, .events = POLLIN}, {.fd = tfd, .events = POLLIN}};
 	while (!r.removed && !r.werr && (!o.max_count || r.seen < o.max_count)) {
-		double now = cli_now_s();
+		double now = vmp__mono_s();
 		int ms = tty ? (int)((next_progress - now) * 1000) + 1 : -1;
 		if (o.limit >= 0) {
 			double left = start + o.limit - now;
@@ -213,7 +293,7 @@ int cmd_record(int argc, char **argv)
 			int dms = (int)(left * 1000) + 1;
 			ms = ms < 0 || dms < ms ? dms : ms;
 		}
-		int n = poll(pfd, 3, ms);
+		int n = poll(pfd, 4, ms);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -234,16 +314,23 @@ int cmd_record(int argc, char **argv)
 			pfd[2].fd = -1;
 			fprintf(stderr, "%s record: the cgroup v1 kernel count stopped: %s\n", prog, strerror(-drc));
 		}
-		if (tty && cli_now_s() >= next_progress) {
+		if (pfd[3].revents && (rc = record_forecast(&r, tfd, vmp__mono_s() - start)) != 0) {
+			fprintf(stderr, "%s record: --forecast: %s\n", prog,
+				rc == -EILSEQ ? "a cgroup name has a space or a control character, which vmptrace "
+						"cannot hold" : strerror(-rc));
+			status = rc == -EILSEQ ? EXIT_BADINPUT : EXIT_SOFTWARE;
+			break;
+		}
+		if (tty && vmp__mono_s() >= next_progress) {
 			fprintf(stderr, "\r%s: %.0f s, %" PRIu64 " records, %" PRIu64 " notifications ", prog,
-				cli_now_s() - start, r.lines, r.seen);
+				vmp__mono_s() - start, r.lines, r.seen);
 			next_progress += 1;
 		}
 	}
 	if (tty)
 		fputc('\n', stderr);
-	double dur = cli_now_s() - start;
-	rc = vmp_source_record_end(src);
+	double dur = vmp__mono_s() - start;
+	rc = src ? vmp_source_record_end(src) : 0;
 	if (rc == -EILSEQ) {
 		fprintf(stderr, "%s record: stopped early: a cgroup name has a space or a control character, "
 				"which vmptrace cannot hold; %s is incomplete\n", prog, r.out_name);
@@ -285,5 +372,9 @@ out:
 	if (v1_sub)
 		vmp_source_unsubscribe(v1, v1_sub);
 	vmp_source_free(v1);
+	vmp_fc_reader_free(r.fcr);
+	free(r.fcbuf);
+	if (tfd >= 0)
+		close(tfd);
 	return status;
 }

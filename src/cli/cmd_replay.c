@@ -32,12 +32,12 @@ static void usage(FILE *f)
 
 static void on_event(const char *t, size_t tlen, unsigned id, vmp_level level, void *arg)
 {
-	struct cli_buf *b = arg;
-	if (!cli_buf_reserve(b, tlen + 32))
+	struct vmp__buf *b = arg;
+	if (!vmp__buf_reserve(b, tlen + 32))
 		return;
-	memcpy(b->p + b->n, t, tlen);
-	b->n += tlen;
-	b->n += (size_t)snprintf(b->p + b->n, b->cap - b->n, " %u %s\n", id, vmp_level_name(level));
+	memcpy(b->p + b->len, t, tlen);
+	b->len += tlen;
+	b->len += (size_t)snprintf(b->p + b->len, b->cap - b->len, " %u %s\n", id, vmp_level_name(level));
 }
 
 int cmd_replay(int argc, char **argv)
@@ -73,7 +73,7 @@ int cmd_replay(int argc, char **argv)
 		fprintf(stderr, "%s replay: %s: %s\n", prog, path, read_file_error(rc));
 		return EXIT_IOERR;
 	}
-	struct cli_buf eb = {0};
+	struct vmp__buf eb = {0};
 	struct vmp_error err = {0};
 	vmp_replay *r = NULL;
 	rc = vmp_replay_run(buf, len, events ? on_event : NULL, &eb, &r, &err);
@@ -89,8 +89,8 @@ int cmd_replay(int argc, char **argv)
 		vmp_replay_free(r);
 		return EXIT_IOERR;
 	}
-	if (eb.n)
-		fwrite(eb.p, 1, eb.n, stdout);
+	if (eb.len)
+		fwrite(eb.p, 1, eb.len, stdout);
 	free(eb.p);
 
 	size_t n = vmp_replay_listener_count(r), compared = 0, bad = 0;

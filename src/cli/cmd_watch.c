@@ -86,6 +86,10 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 	char ts[64];
 	bool removed = ev->flags & VMP_EVENT_REMOVED;
 	bool evidence = !(ev->flags & VMP_EVENT_NO_EVIDENCE);
+	/* --count N: one dispatch may deliver a whole burst (a trace at
+	 * --speed 0); what comes after the Nth is past the watch's end. */
+	if (w->max_count && (w->db ? watch_debounce_count(w->db) : w->seen) >= w->max_count)
+		return;
 	if (removed)
 		w->removed = true;
 	else {
@@ -135,8 +139,8 @@ static void on_event(const struct vmp_source_event *ev, void *arg)
 static void reconnected(struct watch *w, const char *cgroup, const char *path, double lost_at,
 			uint64_t lost_wall, double uptime)
 {
-	double gap = cli_now_s() - lost_at;
-	uint64_t now = cli_wall_ns();
+	double gap = vmp__mono_s() - lost_at;
+	uint64_t now = vmp__realtime_ns();
 	char from[64], to[64];
 	fprintf(stderr, "%s watch: reconnected to vmpressured at %s after %.3f s (%s source); "
 			"notifications in that time are not known\n", prog, path, gap, w->source_name);
@@ -351,7 +355,7 @@ static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daem
 	}
 	if ((rc = cli_source_new(so, src)) != 0)
 		return cli_source_status(so, rc);
-	w->source_name = cli_kind_name(vmp_source_kind(*src));
+	w->source_name = vmp_source_kind_name(vmp_source_kind(*src));
 	rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
 	if ((rc == -EACCES || rc == -EPERM) && cfg->kind == VMP_SOURCE_AUTO &&
 	    vmp_source_kind(*src) == VMP_SOURCE_V1 && !strcmp(cgroup, "/")) {
@@ -364,7 +368,7 @@ static int open_watch(struct watch *w, struct watch_opts *opt, struct watch_daem
 		cfg->kind = VMP_SOURCE_MACHINE;
 		if ((rc = cli_source_new(so, src)) != 0)
 			return cli_source_status(so, rc);
-		w->source_name = cli_kind_name(vmp_source_kind(*src));
+		w->source_name = vmp_source_kind_name(vmp_source_kind(*src));
 		rc = vmp_source_subscribe(*src, cgroup, args, on_event, w, sub);
 	}
 	if (rc) {
@@ -450,7 +454,7 @@ static int run(struct watch_opts *opt)
 		watch_debounce_set_exec(w.db, w.ex);
 
 	int sfd = cli_stop_signalfd();
-	double start = cli_now_s();
+	double start = vmp__mono_s();
 	int status = EXIT_OK;
 	struct pollfd pfd[3] = {{.fd = wd ? watch_daemon_fd(wd) : vmp_source_fd(src), .events = POLLIN},
 				{.fd = sfd, .events = POLLIN},
@@ -461,7 +465,7 @@ static int run(struct watch_opts *opt)
 	while (!w.removed && (!w.max_count || (w.db ? watch_debounce_count(w.db) : w.seen) < w.max_count)) {
 		int ms = -1;
 		if (timeout >= 0) {
-			double left = start + timeout - cli_now_s();
+			double left = start + timeout - vmp__mono_s();
 			if (left <= 0)
 				break;
 			ms = (int)(left * 1000) + 1;
@@ -475,7 +479,7 @@ static int run(struct watch_opts *opt)
 				ms = dms;
 		}
 		if (lost_at >= 0) {
-			int rms = (int)((retry_at - cli_now_s()) * 1000) + 1;
+			int rms = (int)((retry_at - vmp__mono_s()) * 1000) + 1;
 			if (rms < 0)
 				rms = 0;
 			if (ms < 0 || rms < ms)
@@ -498,7 +502,7 @@ static int run(struct watch_opts *opt)
 			status = EXIT_SOFTWARE;
 			break;
 		}
-		if (wd && lost_at >= 0 && cli_now_s() >= retry_at) {
+		if (wd && lost_at >= 0 && vmp__mono_s() >= retry_at) {
 			char err[1024] = "";
 			rc = watch_daemon_reconnect(wd, err, sizeof(err));
 			if (rc && rc != WATCH_NO_DAEMON) {
@@ -513,7 +517,7 @@ static int run(struct watch_opts *opt)
 				lost_at = -1;
 				backoff = RECONNECT_FIRST_S;
 			} else {
-				retry_at = cli_now_s() + backoff;
+				retry_at = vmp__mono_s() + backoff;
 				backoff = backoff * 2 > RECONNECT_MAX_S ? RECONNECT_MAX_S : backoff * 2;
 			}
 			continue;
@@ -533,8 +537,8 @@ static int run(struct watch_opts *opt)
 			 * and signals hold as before. */
 			fprintf(stderr, "%s watch: lost vmpressured at %s (%s); reconnecting\n", prog, socket_path,
 				rc == -EPIPE ? "it closed the connection" : strerror(-rc));
-			lost_at = cli_now_s();
-			lost_wall = cli_wall_ns();
+			lost_at = vmp__mono_s();
+			lost_wall = vmp__realtime_ns();
 			retry_at = lost_at + RECONNECT_FIRST_S;
 			backoff = RECONNECT_FIRST_S * 2;
 			pfd[0].fd = -1;
@@ -557,7 +561,7 @@ static int run(struct watch_opts *opt)
 		if (pfd[2].revents && watch_exec_dispatch(w.ex) != 0)
 			break;
 	}
-	double dur = cli_now_s() - start;
+	double dur = vmp__mono_s() - start;
 	fprintf(stderr, "%s: %s: %" PRIu64 " notifications in %.1f s: %" PRIu64 " low, %" PRIu64 " medium, %" PRIu64
 			" critical%s\n", prog, cgroup, w.seen, dur, w.by_level[0], w.by_level[1], w.by_level[2],
 		w.removed ? "; the cgroup was removed" : "");

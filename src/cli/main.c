@@ -28,6 +28,8 @@ static void usage(FILE *f)
 		"  record [CGROUP] -o FILE  the same, written as a vmptrace file that replay reproduces\n"
 		"  estimate FILE [--prio LIST] [--window-pages N]\n"
 		"                           run the estimator again over a recording's samples\n"
+		"  forecast FILE [--setting CONFIG]\n"
+		"                           run the OOM forecast again over a recording's samples\n"
 		"  plot FILE -o OUT.svg     draw a vmptrace file: pressure per group, notifications\n"
 		"  calc SCANNED RECLAIMED   the kernel's pressure %% and level for one window\n"
 		"  replay [--check] [--events] FILE\n"
@@ -178,6 +180,8 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (strcmp(cmd, "estimate") == 0)
 		return cmd_estimate(argc - 1, argv + 1);
+	if (strcmp(cmd, "forecast") == 0)
+		return cmd_forecast(argc - 1, argv + 1);
 	if (strcmp(cmd, "plot") == 0)
 		return cmd_plot(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -234,36 +234,6 @@ int cli_source_status(const struct cli_source_opts *o, int rc)
 	return rc == -ENOENT || rc == -EACCES ? EXIT_IOERR : EXIT_BADINPUT;
 }
 
-const char *cli_kind_name(enum vmp_source_kind k)
-{
-	switch (k) {
-	case VMP_SOURCE_V1:
-		return "cgroup-v1";
-	case VMP_SOURCE_V2:
-		return "cgroup-v2";
-	case VMP_SOURCE_MACHINE:
-		return "machine";
-	case VMP_SOURCE_TRACE:
-		return "trace";
-	default:
-		return "auto";
-	}
-}
-
-double cli_now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-uint64_t cli_wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int cli_stop_signalfd(void)
 {
 	sigset_t mask;

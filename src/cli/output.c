@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* What every command's output shares: times, JSON strings, a growing
- * buffer for output held back until the input proved well formed, and
- * the count lines replay and estimate print alike. */
+/* What every command's output shares: times, JSON strings, events as
+ * JSON, and the count lines replay and estimate print alike (output held
+ * back until the input proved well formed is a struct vmp__buf, util.h). */
 #include "cli.h"
 #include "vmpressure.h"
 
@@ -82,33 +82,6 @@ void cli_print_event_json(const struct vmp_source_event *ev)
 	fputs(",\"psi_full_avg10\":", stdout);
 	json_opt(ev->psi_full_avg10, 2);
 	fputs("}\n", stdout);
-}
-
-bool cli_buf_reserve(struct cli_buf *b, size_t len)
-{
-	if (b->oom)
-		return false;
-	if (b->n + len > b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 1 << 16;
-		while (ncap < b->n + len)
-			ncap *= 2;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			b->oom = true;
-			return false;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-	return true;
-}
-
-void cli_buf_add(struct cli_buf *b, const char *text, size_t len)
-{
-	if (!cli_buf_reserve(b, len))
-		return;
-	memcpy(b->p + b->n, text, len);
-	b->n += len;
 }
 
 void cli_print_count(unsigned id, uint64_t count)

@@ -29,6 +29,7 @@
  * against `vmpressure replay`.
  */
 #include "plot.h"
+#include "util.h"
 
 #include <errno.h>
 #include <math.h>
@@ -55,24 +56,14 @@ static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd"
 				      "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
 #define NPAL (sizeof(palette) / sizeof(palette[0]))
 
-/* The length of a valid UTF-8 sequence at s that XML 1.0 allows (no
- * surrogate, no U+FFFE/U+FFFF, nothing past U+10FFFF), else 0. Trace
- * names are bytes: a file name or group that is not UTF-8 must not make
- * the SVG unreadable. */
-static size_t utf8_len(const unsigned char *s)
+/* The length of the valid UTF-8 character at s that XML may hold (not
+ * U+FFFE or U+FFFF), else 0. Trace names are bytes: a file name or group
+ * that is not UTF-8 must not make the SVG unreadable. */
+static size_t xml_utf8_len(const char *s)
 {
-	unsigned c = s[0], n, cp;
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	cp = c & (0x3f >> (n - 1));
-	for (unsigned i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = vmp__utf8_len(u, strnlen(s, 4));
+	if (n == 3 && u[0] == 0xef && u[1] == 0xbf && (u[2] & 0xfe) == 0xbe)
 		return 0;
 	return n;
 }
@@ -89,7 +80,7 @@ static void esc(FILE *f, const char *s)
 		case '\'': fputs("&apos;", f); break;
 		default:
 			if (c >= 0x80) {
-				size_t n = utf8_len((const unsigned char *)s);
+				size_t n = xml_utf8_len(s);
 				if (n) {
 					fwrite(s, 1, n, f);
 					s += n - 1;

@@ -319,7 +319,7 @@ static int read_reply(struct watch_daemon *wd, struct jobj *obj, double deadline
 				continue;
 			return 0;
 		}
-		int ms = (int)((deadline - cli_now_s()) * 1000);
+		int ms = (int)((deadline - vmp__mono_s()) * 1000);
 		if (ms <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = wd->fd, .events = POLLIN};
@@ -333,8 +333,6 @@ static int read_reply(struct watch_daemon *wd, struct jobj *obj, double deadline
 		}
 	}
 }
-
-static const char *const kind_names[] = {"auto", "cgroup-v1", "cgroup-v2", "machine", "trace"};
 
 /* A name the protocol can carry: printable ASCII, no space. */
 /* The cgroup as a request field (docs/protocol.md): as it is if it is
@@ -396,7 +394,7 @@ static int handshake(struct watch_daemon *wd, char *err, size_t errcap)
 	int rc = 0;
 	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		rc = WATCH_NO_DAEMON;
-	double deadline = cli_now_s() + HANDSHAKE_MS / 1000.0;
+	double deadline = vmp__mono_s() + HANDSHAKE_MS / 1000.0;
 	struct jobj *o = malloc(sizeof(*o));
 	if (!o)
 		rc = -ENOMEM;
@@ -411,8 +409,8 @@ static int handshake(struct watch_daemon *wd, char *err, size_t errcap)
 		jnum(o, "uptime_s", &wd->uptime_s);
 	} else if (!rc)
 		rc = WATCH_NO_DAEMON;
-	if (!rc && wd->want != VMP_SOURCE_AUTO && (unsigned)wd->want < 5 &&
-	    strcmp(wd->source, kind_names[wd->want]) != 0)
+	if (!rc && wd->want != VMP_SOURCE_AUTO && vmp_source_kind_name(wd->want) &&
+	    strcmp(wd->source, vmp_source_kind_name(wd->want)) != 0)
 		rc = WATCH_NO_DAEMON; /* the daemon watches with another source than asked for */
 	/* subscribe */
 	if (!rc) {

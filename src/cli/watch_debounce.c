@@ -32,13 +32,6 @@ struct watch_debounce {
 	struct watch_exec *ex; /* --exec: runs per transition */
 };
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void on_transition(const struct vmp_transition *t, void *arg)
 {
 	struct watch_debounce *wd = arg;
@@ -144,7 +137,7 @@ void watch_debounce_event(struct watch_debounce *wd, const struct vmp_source_eve
 
 int watch_debounce_timeout_ms(const struct watch_debounce *wd)
 {
-	uint64_t due = vmp_debounce_next_ns(wd->db), now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t due = vmp_debounce_next_ns(wd->db), now = vmp__mono_ns();
 	if (due == UINT64_MAX)
 		return -1;
 	if (due <= now)
@@ -155,7 +148,7 @@ int watch_debounce_timeout_ms(const struct watch_debounce *wd)
 
 void watch_debounce_tick(struct watch_debounce *wd)
 {
-	vmp_debounce_tick(wd->db, clock_ns(CLOCK_MONOTONIC));
+	vmp_debounce_tick(wd->db, vmp__mono_ns());
 }
 
 uint64_t watch_debounce_count(const struct watch_debounce *wd)

@@ -19,13 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void json_num(const char *key, double v, const char *fmt)
 {
 	printf(",\"%s\":", key);
@@ -35,14 +28,20 @@ static void json_num(const char *key, double v, const char *fmt)
 		printf(fmt, v);
 }
 
-void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, bool json,
-			  const char *source)
+void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns, double t,
+			  bool json, const char *source)
 {
 	char ts[64];
 	bool warn = r->event == VMP_FC_EVENT_WARN;
+	if (t >= 0) /* a recording's own time */
+		snprintf(ts, sizeof(ts), json ? "%.3f" : "%10.3f s", t);
 	if (json) {
-		cli_fmt_time(time_ns, ts, sizeof(ts), true);
-		printf("{\"time\":\"%s\",\"event\":\"%s\",\"cgroup\":", ts, vmp_fc_event_name(r->event));
+		if (t < 0) {
+			cli_fmt_time(time_ns, ts, sizeof(ts), true);
+			printf("{\"time\":\"%s\"", ts);
+		} else
+			printf("{\"t\":%s", ts);
+		printf(",\"event\":\"%s\",\"cgroup\":", vmp_fc_event_name(r->event));
 		cli_json_str(cgroup);
 		printf(",\"cause\":\"%s\"", vmp_fc_cause_name(r->cause));
 		json_num("eta", r->eta, "%.3f");
@@ -57,9 +56,12 @@ void watch_forecast_print(const struct vmp_fc_result *r, const char *cgroup, uin
 		json_num("efficiency", r->efficiency, "%.3f");
 		json_num("psi_some_avg10", r->psi_some_avg10, "%.2f");
 		json_num("psi_full_avg10", r->psi_full_avg10, "%.2f");
-		printf(",\"source\":\"%s\"}\n", source);
+		if (source)
+			printf(",\"source\":\"%s\"", source);
+		printf("}\n");
 	} else {
-		cli_fmt_time(time_ns, ts, sizeof(ts), false);
+		if (t < 0)
+			cli_fmt_time(time_ns, ts, sizeof(ts), false);
 		const double mib = 1024.0 * 1024.0;
 		if (warn) {
 			printf("%s  %-8s  %s  OOM kill in %.1f s%s: %s limit %.1f MiB, unreclaimable %.1f MiB "
@@ -96,7 +98,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 			err.path[0] ? err.path : "", err.path[0] ? ": " : "", err.msg[0] ? err.msg : strerror(-rc));
 		return rc == -ENOENT || rc == -EINVAL ? EXIT_BADINPUT : EXIT_UNAVAILABLE;
 	}
-	const char *source = cli_kind_name(vmp_fc_reader_kind(rd));
+	const char *source = vmp_source_kind_name(vmp_fc_reader_kind(rd));
 	struct vmp_forecast_config fcfg;
 	vmp_forecast_config_init(&fcfg);
 	if (o->warn_s > 0)
@@ -124,7 +126,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 	fprintf(stderr, "%s: watching %s's OOM forecast (warn under %.1f s; %s files, in-process)%s\n", prog,
 		o->cgroup, fcfg.warn_s, source, o->json ? "" : "; Ctrl-C to stop");
 	sfd = cli_stop_signalfd();
-	double start = cli_now_s();
+	double start = vmp__mono_s();
 	struct pollfd pfd[3] = {{.fd = tfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN},
 				{.fd = watch_exec_fd(ex), .events = POLLIN}};
 	bool signalled = false, gone = false;
@@ -134,7 +136,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 	while (!gone && (!o->max_count || warnings < o->max_count)) {
 		int ms = -1;
 		if (o->timeout >= 0) {
-			double left = start + o->timeout - cli_now_s();
+			double left = start + o->timeout - vmp__mono_s();
 			if (left <= 0)
 				break;
 			ms = (int)(left * 1000) + 1;
@@ -163,7 +165,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 			continue;
 		struct vmp_fc_sample smp;
 		struct vmp_fc_result r;
-		if ((rc = vmp_fc_reader_read(rd, cli_now_s(), &smp)) != 0 || (rc = vmp_forecast_step(fc, &smp, &r)) != 0) {
+		if ((rc = vmp_fc_reader_read(rd, vmp__mono_s(), &smp)) != 0 || (rc = vmp_forecast_step(fc, &smp, &r)) != 0) {
 			fprintf(stderr, "%s watch: --forecast: %s\n", prog, strerror(-rc));
 			status = EXIT_SOFTWARE;
 			break;
@@ -177,13 +179,13 @@ int watch_forecast(const struct watch_forecast_opts *o)
 			last_problem[0] = 0;
 		if (r.eta >= 0 && (min_eta < 0 || r.eta < min_eta))
 			min_eta = r.eta;
-		uint64_t now_ns = realtime_ns();
+		uint64_t now_ns = vmp__realtime_ns();
 		if (r.event != VMP_FC_EVENT_NONE) {
 			if (r.event == VMP_FC_EVENT_WARN)
 				warnings++;
 			else
 				clears++;
-			watch_forecast_print(&r, o->cgroup, now_ns, o->json, source);
+			watch_forecast_print(&r, o->cgroup, now_ns, -1, o->json, source);
 			watch_exec_forecast(ex, &r, o->cgroup, now_ns, source);
 		}
 		if (smp.ngroups && (smp.groups[0].flags & VMP_FC_GONE) && !pb) {
@@ -213,7 +215,7 @@ int watch_forecast(const struct watch_forecast_opts *o)
 		snprintf(least, sizeof(least), "%.1f s", min_eta);
 	fprintf(stderr, "%s: %s: %" PRIu64 " forecast warnings, %" PRIu64 " cleared, in %.1f s (%" PRIu64
 			" samples; least eta %s)%s\n",
-		prog, o->cgroup, warnings, clears, cli_now_s() - start, samples, least,
+		prog, o->cgroup, warnings, clears, vmp__mono_s() - start, samples, least,
 		gone ? "; the cgroup was removed" : "");
 out:
 	watch_exec_close(ex);

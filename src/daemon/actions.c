@@ -14,6 +14,10 @@
  * transition instead (the member carries the debouncer, ticked with
  * the clients' debounced subscriptions), with VMP_EVENT=transition.
  *
+ * With `forecast[=SECONDS]` in place of the level an action runs per OOM
+ * forecast event of its cgroup (forecasts.c), with VMP_EVENT=forecast or
+ * forecast-clear, VMP_ETA and the evidence (vmp_exec_trigger_forecast()).
+ *
  * A cgroup that is removed ends its action (its last run has
  * VMP_EVENT=removed); the daemon logs it and goes on. At shutdown each
  * action's counts are logged and a run still going is killed.
@@ -34,6 +38,7 @@ struct vmpd_action {
 	char *cgroup, *args;
 	vmp_exec *x;
 	struct vmpd_member m; /* m.shared NULL once its cgroup is gone */
+	struct vmpd_fcsink *fc; /* a forecast action's */
 	struct vmpd_io io;
 	bool io_added, subscribed;
 	int last_error;
@@ -111,6 +116,16 @@ static const struct vmpd_member_ops debounced_action_ops = {
 	.removed = on_removed,
 };
 
+static void on_forecast(void *arg, const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns)
+{
+	struct vmpd_action *a = arg;
+	int rc = vmp_exec_trigger_forecast(a->x, r, cgroup, time_ns, a->d->source_name, NULL, 0);
+	if (rc && rc != a->last_error)
+		vmpd_log(VMPD_LOG_WARNING, "exec #%u (%s forecast): cannot pass the forecast on: %s", a->index,
+			 a->cgroup, strerror(-rc));
+	a->last_error = rc;
+}
+
 static void on_ready(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 {
 	(void)d;
@@ -174,6 +189,20 @@ int vmpd_actions_start(struct vmpd *d, char *const *specs, size_t n, unsigned in
 			break;
 		}
 		a->io_added = true;
+		if (spec->forecast) {
+			rc = vmpd_fc_add(d, spec->cgroup, spec->forecast_s, on_forecast, a, &a->fc);
+			if (rc)
+				snprintf(err, errcap, "--exec #%zu: cannot forecast cgroup '%s': %s", i + 1, spec->cgroup,
+					 rc == -ENOENT	   ? "no such memory cgroup"
+					 : rc == -ENOTSUP ? "the trace source has no files to forecast from"
+							  : strerror(-rc));
+			else {
+				a->subscribed = true;
+				vmpd_log(VMPD_LOG_INFO, "exec #%zu: %s's OOM forecasts run: %s", i + 1, spec->cgroup,
+					 spec->command);
+			}
+			continue;
+		}
 		a->m.ops = spec->debounce ? &debounced_action_ops : &action_ops;
 		rc = vmpd_member_join(d, &a->m, spec->cgroup, spec->level, spec->mode,
 				      spec->debounce ? &spec->db : NULL);
@@ -209,6 +238,7 @@ void vmpd_actions_stop(struct vmpd *d)
 				 running ? "; the run in progress killed" : "");
 		}
 		vmpd_member_leave(d, &a->m);
+		vmpd_fc_release(d, a->fc);
 		if (a->io_added)
 			vmpd_loop_del(d, &a->io);
 		vmp_exec_free(a->x);

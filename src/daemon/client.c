@@ -221,8 +221,8 @@ static void flush_one(struct vmpd_client *c)
 				break;
 			}
 			/* The queue has drained: say what was lost, then resume. */
-			struct vmpd_buf *b = &c->d->scratch;
-			vmpd_buf_reset(b);
+			struct vmp__buf *b = &c->d->scratch;
+			vmp__buf_reset(b);
 			vmpd_fmt_dropped(b, c->dropped);
 			c->dropping = false;
 			c->dropped = 0;
@@ -501,7 +501,7 @@ static double last_warning;
 
 static void warn_limited(const char *fmt, const char *what)
 {
-	double now = vmpd_now();
+	double now = vmp__mono_s();
 	if (now - last_warning < 10)
 		return;
 	last_warning = now;

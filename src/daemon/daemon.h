@@ -25,6 +25,8 @@
  *                   counts (a listener watch), the textfile,
  *                   --metrics-cgroup; metrics_http.c the loopback HTTP
  *                   endpoint; metrics.h the pure parts
+ *   forecasts.c     OOM forecasts of the cgroups someone follows (a
+ *                   subscription's `forecast` flag, --metrics-cgroup)
  *
  * Everything runs in one thread; nothing blocks except epoll_wait().
  */
@@ -33,6 +35,7 @@
 
 #include "metrics.h"
 #include "protocol.h"
+#include "clock.h" /* src/lib/util: vmp__mono_s(), CLOCK_MONOTONIC seconds */
 #include "vmpressure.h"
 
 #include <signal.h>
@@ -158,6 +161,8 @@ struct vmpd_csub {
 	int efd;           /* -1 unless the client asked for an eventfd */
 	bool stream;
 	char *db_text;     /* debounced: its canonical config, for replies */
+	struct vmpd_fcsink *fc; /* `forecast`: its forecasts (forecasts.c) */
+	double fc_warn;         /* their threshold, for replies */
 	struct vmpd_csub *cnext, **cprev; /* the client's list */
 };
 
@@ -207,7 +212,7 @@ struct vmpd_listener_stats {
 	uint64_t scanned, reclaimed; /* evidence of the notified windows */
 	uint64_t pressure;          /* the last window with evidence */
 	bool have_pressure;
-	double last_mono[3];        /* vmpd_now() of the last one by level; 0: none */
+	double last_mono[3];        /* vmp__mono_s() of the last one by level; 0: none */
 	uint64_t last_time_ns;      /* CLOCK_REALTIME of the last one; 0: none */
 };
 
@@ -248,6 +253,10 @@ struct vmpd {
 	uint64_t events, dropped;     /* totals, for status */
 	const struct vmpd_listener_watch *watch; /* NULL: none */
 
+	/* forecasts.c: the readers' kind and roots (kind AUTO: none yet) */
+	struct vmp_source_config fc_cfg;
+	struct vmpd_fcs *fcs;
+
 	/* metrics_serve.c; NULL when metrics are off */
 	struct vmpd_metrics *metrics;
 	bool evidence;                /* the source reports windows (not v1) */
@@ -256,7 +265,7 @@ struct vmpd {
 	double last_trim;
 
 	double t0;                    /* CLOCK_MONOTONIC at startup */
-	struct vmpd_buf scratch;      /* formatting, reused */
+	struct vmp__buf scratch;      /* formatting, reused */
 };
 
 /* ---- loop.c ---- */
@@ -275,7 +284,6 @@ void vmpd_loop_at_round_end(struct vmpd *d, enum vmpd_round_step step, struct vm
 void vmpd_loop_cancel_hook(struct vmpd *d, struct vmpd_round_hook *h);
 /* Stop accepting for a while (out of file descriptors). */
 void vmpd_loop_accept_backoff(struct vmpd *d);
-double vmpd_now(void); /* CLOCK_MONOTONIC seconds */
 
 /* ---- client.c ---- */
 /* Register the clients' end-of-round work; after vmpd_loop_init(). */
@@ -306,6 +314,24 @@ int vmpd_client_check_access(const struct vmpd_client *c, const char *cgroup);
 /* ---- requests.c ---- */
 void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_t len);
 void vmpd_request_overlong(struct vmpd *d, struct vmpd_client *c);
+
+/* ---- forecasts.c ---- */
+struct vmpd_fcsink;
+/* A forecast event of a followed cgroup; time_ns on CLOCK_REALTIME. */
+typedef void vmpd_fc_fn(void *arg, const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns);
+/* Follow cgroup's forecast with threshold warn_s (0: the model's
+ * default). 0 or -errno: ENOTSUP (a trace source), ENOENT, EINVAL, ENOMEM. */
+int vmpd_fc_add(struct vmpd *d, const char *cgroup, double warn_s, vmpd_fc_fn *fn, void *arg,
+		struct vmpd_fcsink **out);
+void vmpd_fc_release(struct vmpd *d, struct vmpd_fcsink *k);
+/* Every follower: its cgroup, threshold and latest eta (negative: none). */
+typedef void vmpd_fc_each_fn(void *arg, const char *cgroup, double warn_s, double eta);
+void vmpd_fc_foreach(struct vmpd *d, vmpd_fc_each_fn *fn, void *arg);
+void vmpd_fc_fini(struct vmpd *d);
+/* vmp_forecast_config_init()'s warn_s, for replies. */
+#define VMPD_FORECAST_DEFAULT_S 30.0
+/* A client subscription's forecast (arg: its vmpd_csub): a stream event. */
+void vmpd_sub_forecast(void *arg, const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns);
 
 /* ---- subscriptions.c ---- */
 /* After vmpd_loop_init(): also registers its end-of-round work. */
@@ -381,7 +407,7 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg);
 int vmpd_metrics_open(struct vmpd *d, const struct vmpd_metrics_config *cfg);
 void vmpd_metrics_fini(struct vmpd *d);
 /* The whole exposition, now, into b. */
-void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b);
+void vmpd_metrics_snapshot(struct vmpd *d, struct vmp__buf *b);
 
 /* ---- metrics_http.c ---- */
 struct vmpd_httpd;
@@ -446,10 +472,13 @@ struct vmpd_exec_spec {
 	vmp_mode mode;
 	bool debounce;              /* per transition, with db */
 	struct vmp_debounce_config db;
+	bool forecast;              /* per OOM forecast event, not a level */
+	double forecast_s;          /* its threshold; 0: the model's default */
 	const char *command;        /* into the parsed text */
 };
-/* "CGROUP LEVEL[,MODE] [debounce[=CONFIG]] COMMAND...": 0, or -EINVAL
- * with the byte offset and the reason in msg. */
+/* "CGROUP LEVEL[,MODE] [debounce[=CONFIG]] COMMAND..." or
+ * "CGROUP forecast[=SECONDS] COMMAND...": 0, or -EINVAL with the byte
+ * offset and the reason in msg. */
 int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg, size_t msgcap);
 
 /* ---- actions.c ---- */

@@ -12,7 +12,10 @@
  * subscribe request, vmp_debounce_parse()) makes the action run per level
  * transition, and the rest of the text, from its first non-space byte, is
  * the shell command, taken as it is. (A command whose first word is
- * "debounce" must be written otherwise, e.g. `./debounce`.) Stricter than the kernel's own args parser on
+ * "debounce" must be written otherwise, e.g. `./debounce`.)
+ * `forecast` or `forecast=SECONDS` in place of LEVEL[,MODE] makes the
+ * action run per OOM forecast event of the cgroup (docs/forecast.md), its
+ * warning threshold SECONDS (0.1 to 86400, default 30). Stricter than the kernel's own args parser on
  * purpose: a configuration that the kernel would read after cutting it at
  * 19 bytes, or after ignoring a third field, is a typo here, and is
  * better refused at startup than obeyed differently from what it says.
@@ -21,6 +24,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int fail(char *msg, size_t cap, const char *fmt, size_t off, const char *what)
@@ -50,15 +54,44 @@ int vmpd_exec_spec_parse(const char *text, struct vmpd_exec_spec *out, char *msg
 	if (*p == ' ' || *p == '\t' || !*p)
 		return fail(msg, msgcap, "byte %zu: %s", 0, "expected CGROUP LEVEL[,MODE] COMMAND");
 	size_t cg = strcspn(p, " \t");
-	if (vmpd_cgroup_normalize(p, cg, out->cgroup, sizeof(out->cgroup)) != 0)
-		return fail(msg, msgcap, "byte %zu: %s", 0,
-			    "not a cgroup path (no '.' or '..', components up to 255 bytes)");
+	struct vmp_error cerr;
+	if (vmp_cgroup_normalize(p, cg, out->cgroup, sizeof(out->cgroup), &cerr) != 0)
+	{
+		snprintf(msg, msgcap, "byte 0: not a cgroup path (%s)", cerr.msg);
+		return -EINVAL;
+	}
 	p += cg;
 	p += strspn(p, " \t");
 	size_t off = (size_t)(p - text);
 	size_t an = strcspn(p, " \t");
 	if (!an)
 		return fail(msg, msgcap, "byte %zu: %s", off, "expected LEVEL[,MODE] after the cgroup");
+	out->forecast = false;
+	out->forecast_s = 0;
+	if ((an == 8 && !strncmp(p, "forecast", 8)) || (an > 9 && !strncmp(p, "forecast=", 9))) {
+		if (an > 9) {
+			char num[32], *end;
+			if (an - 9 >= sizeof(num))
+				return fail(msg, msgcap, "byte %zu: %s", off + 9, "forecast=SECONDS: 0.1 to 86400");
+			memcpy(num, p + 9, an - 9);
+			num[an - 9] = 0;
+			double v = strtod(num, &end);
+			if (*end || !(v >= 0.1 && v <= 86400) || num[0] < '0' || num[0] > '9')
+				return fail(msg, msgcap, "byte %zu: %s", off + 9, "forecast=SECONDS: 0.1 to 86400");
+			out->forecast_s = v;
+		}
+		out->forecast = true;
+		out->level = VMP_LEVEL_LOW;
+		out->mode = VMP_MODE_DEFAULT;
+		out->debounce = false;
+		snprintf(out->args, sizeof(out->args), "forecast");
+		p += an;
+		p += strspn(p, " \t");
+		if (!*p)
+			return fail(msg, msgcap, "byte %zu: %s", (size_t)(p - text), "no command after forecast");
+		out->command = p;
+		return 0;
+	}
 	const char *comma = memchr(p, ',', an);
 	size_t ln = comma ? (size_t)(comma - p) : an;
 	int lv = word(p, ln, levels, 3), md = 0;

@@ -34,13 +34,6 @@
  * the listening socket stays readable. */
 #define ACCEPT_BACKOFF_MS 100
 
-double vmpd_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int vmpd_loop_add(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = io};
@@ -179,7 +172,7 @@ static void maybe_trim(struct vmpd *d)
 #ifdef __GLIBC__
 	if (d->freed_since_trim < TRIM_AFTER)
 		return;
-	double now = vmpd_now();
+	double now = vmp__mono_s();
 	if (now - d->last_trim < 1.0)
 		return;
 	vmpd_trim_memory();

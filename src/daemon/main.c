@@ -78,6 +78,9 @@ static void usage(FILE *f)
 		"                       at LEVEL[,MODE], with its evidence in VMP_* variables;\n"
 		"                       one run at a time; with debounce, once per debounced\n"
 		"                       transition (docs/debounce.md). Repeatable; vmpressured(8)\n"
+		"  --exec 'CGROUP forecast[=SECONDS] COMMAND'\n"
+		"                       the same for each OOM forecast of CGROUP (its eta under\n"
+		"                       SECONDS, 30) and its clearing (docs/forecast.md)\n"
 		"  --exec-interval S    least time between two starts of one action (1; 0: none)\n"
 		"  --exec-timeout S     SIGTERM an action's process group after S seconds,\n"
 		"                       SIGKILL 2 s later (default: no timeout)\n"
@@ -90,17 +93,6 @@ static void usage(FILE *f)
 		"--exec cgroup cannot be watched),\n"
 		"70 the source failed, 71 system error, 73 cannot create the socket or log,\n"
 		"74 cannot read the trace file\n");
-}
-
-static const char *kind_name(enum vmp_source_kind k)
-{
-	switch (k) {
-	case VMP_SOURCE_V1: return "cgroup-v1";
-	case VMP_SOURCE_V2: return "cgroup-v2";
-	case VMP_SOURCE_MACHINE: return "machine";
-	case VMP_SOURCE_TRACE: return "trace";
-	default: return "auto";
-	}
 }
 
 static void on_signal(struct vmpd *d, int signo)
@@ -498,13 +490,15 @@ static int start_and_run(struct vmpd *d, const struct opts *o, struct vmp_error 
 			vmpd_log(VMPD_LOG_ERR, "cannot load the trace %s: %s", cfg->trace_path, strerror(-rc));
 		else
 			vmpd_log(VMPD_LOG_ERR, "no %s source on this machine (cgroup root %s): %s",
-				 cfg->kind == VMP_SOURCE_AUTO ? "usable" : kind_name(cfg->kind),
+				 cfg->kind == VMP_SOURCE_AUTO ? "usable" : vmp_source_kind_name(cfg->kind),
 				 cfg->cgroup_root ? cfg->cgroup_root : "the default", strerror(-rc));
 		return rc;
 	}
 	enum vmp_source_kind kind = vmp_source_kind(d->src);
-	d->source_name = kind_name(kind);
+	d->source_name = vmp_source_kind_name(kind);
 	d->check_access = kind == VMP_SOURCE_V1 || kind == VMP_SOURCE_V2;
+	d->fc_cfg = *cfg; /* the forecasts read the same tree */
+	d->fc_cfg.kind = kind;
 	d->cgroup_root = cfg->cgroup_root ? cfg->cgroup_root
 			 : kind == VMP_SOURCE_V1 ? "/sys/fs/cgroup/memory"
 						 : "/sys/fs/cgroup";
@@ -652,8 +646,8 @@ int main(int argc, char **argv)
 
 	struct vmpd d = {.epfd = -1, .signals.fd = -1, .backoff.fd = -1, .listener.fd = -1};
 	d.max_clients = VMPD_MAX_CLIENTS;
-	d.t0 = vmpd_now();
-	vmpd_buf_init(&d.scratch);
+	d.t0 = vmp__mono_s();
+	vmp__buf_init(&d.scratch);
 	d.on_signal = on_signal;
 	struct vmpd_socket sock = {.fd = -1};
 	struct vmp_error terr = {0};
@@ -666,12 +660,13 @@ int main(int argc, char **argv)
 	vmpd_clients_close_all(&d);
 	vmpd_mpw_fini(&d);
 	vmpd_metrics_fini(&d);
+	vmpd_fc_fini(&d);
 	vmpd_subs_fini(&d);
 	vmp_source_free(d.src);
 	vmpd_socket_close(&sock, o.socket_path);
 	vmpd_service_fini(&d);
 	vmpd_loop_fini(&d);
-	vmpd_buf_free(&d.scratch);
+	vmp__buf_free(&d.scratch);
 	if (failed == STEP_RUN)
 		vmpd_log(VMPD_LOG_INFO, "stopped");
 	vmpd_log_close();

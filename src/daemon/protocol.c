@@ -106,38 +106,6 @@ static int clip(const struct field *f, size_t max)
 
 #define MAX_FIELDS 7 /* one more than any request has, to detect extra ones */
 
-int vmpd_cgroup_normalize(const char *in, size_t len, char *out, size_t cap)
-{
-	size_t o = 0, i = 0;
-	while (i < len) {
-		while (i < len && in[i] == '/')
-			i++;
-		if (i == len)
-			break;
-		size_t s = i;
-		while (i < len && in[i] != '/')
-			i++;
-		size_t n = i - s;
-		if ((n == 1 && in[s] == '.') || (n == 2 && in[s] == '.' && in[s + 1] == '.'))
-			return -EINVAL;
-		if (n > 255)
-			return -EINVAL;
-		if (o + (o ? 1 : 0) + n + 1 > cap)
-			return -EINVAL;
-		if (o)
-			out[o++] = '/';
-		memcpy(out + o, in + s, n);
-		o += n;
-	}
-	if (!o) {
-		if (cap < 2)
-			return -EINVAL;
-		out[o++] = '/';
-	}
-	out[o] = 0;
-	return 0;
-}
-
 void vmpd_canonical_args(vmp_level level, vmp_mode mode, char *out, size_t cap)
 {
 	const char *l = vmp_level_name(level), *m = vmp_mode_name(mode);
@@ -214,14 +182,20 @@ static int unquote(const struct field *f, char *out, size_t *olen, char *msg, si
 static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request *req, char *msg,
 			   size_t cap)
 {
-	if (nf < 4 || nf > 6)
+	if (nf < 4 || nf > 7)
 		return fail(msg, cap, EPROTO,
-			    "subscribe takes a cgroup, args and one or two of 'eventfd', 'stream', and 'debounce[=CONFIG]' (%zu fields)",
+			    "subscribe takes a cgroup, args and one or two of 'eventfd', 'stream', and 'debounce[=CONFIG]', "
+			    "'forecast[=SECONDS]' (%zu fields)",
 			    nf);
-	const struct field *dflag = NULL;
+	const struct field *dflag = NULL, *fflag = NULL;
 	for (size_t i = 3; i < nf; i++) {
 		bool is_db = field_is(&f[i], "debounce") || (f[i].n > 9 && !memcmp(f[i].p, "debounce=", 9));
-		if (field_is(&f[i], "eventfd") && !req->eventfd)
+		bool is_fc = field_is(&f[i], "forecast") || (f[i].n > 9 && !memcmp(f[i].p, "forecast=", 9));
+		if (is_fc && !fflag)
+			fflag = &f[i];
+		else if (is_fc)
+			return fail(msg, cap, EPROTO, "flag 'forecast' given twice");
+		else if (field_is(&f[i], "eventfd") && !req->eventfd)
 			req->eventfd = true;
 		else if (field_is(&f[i], "stream") && !req->stream)
 			req->stream = true;
@@ -232,11 +206,39 @@ static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request
 		else if (is_db)
 			return fail(msg, cap, EPROTO, "flag 'debounce' given twice");
 		else
-			return fail(msg, cap, EPROTO, "unknown flag '%.*s%s' (eventfd, stream, debounce[=CONFIG])",
+			return fail(msg, cap, EPROTO,
+				    "unknown flag '%.*s%s' (eventfd, stream, debounce[=CONFIG], forecast[=SECONDS])",
 				    clip(&f[i], 64), f[i].p, f[i].n > 64 ? "..." : "");
 	}
 	if (dflag && !req->stream)
 		return fail(msg, cap, EPROTO, "'debounce' needs 'stream': transitions are stream events");
+	if (fflag && !req->stream)
+		return fail(msg, cap, EPROTO, "'forecast' needs 'stream': forecasts are stream events");
+	if (fflag && fflag->n > 9) {
+		/* SECONDS: digits, an optional fraction of up to 3 digits; 0.1 to 86400 */
+		double v = 0, sc = 1;
+		size_t i = 9, fr = 0;
+		bool dot = false, ok = true;
+		for (; i < fflag->n && ok; i++) {
+			char ch = fflag->p[i];
+			if (ch == '.' && !dot && i > 9)
+				dot = true;
+			else if (ch >= '0' && ch <= '9' && (!dot || fr < 3) && i < 9 + 9) {
+				if (dot) {
+					sc /= 10;
+					v += (ch - '0') * sc;
+					fr++;
+				} else
+					v = v * 10 + (ch - '0');
+			} else
+				ok = false;
+		}
+		if (!ok || (dot && !fr) || v < 0.1 || v > 86400)
+			return fail(msg, cap, EINVAL, "bad forecast threshold '%.*s': seconds, 0.1 to 86400 (3 decimals)",
+				    clip(fflag, 64) > 9 ? clip(fflag, 64) - 9 : 0, fflag->p + 9);
+		req->forecast_s = v;
+	}
+	req->forecast = fflag != NULL;
 	if (!req->eventfd && !req->stream)
 		return fail(msg, cap, EPROTO, "subscribe needs 'eventfd' or 'stream' (or both)");
 	char raw[VMPD_LINE_MAX];
@@ -248,10 +250,10 @@ static int parse_subscribe(const struct field *f, size_t nf, struct vmpd_request
 			return rc;
 		cg = raw;
 	}
-	if (vmpd_cgroup_normalize(cg, cgn, req->cgroup, sizeof(req->cgroup)))
-		return fail(msg, cap, EINVAL,
-			    "bad cgroup path '%.*s%s': '.' and '..' components and names over 255 bytes are not allowed",
-			    clip(&f[1], 64), f[1].p, f[1].n > 64 ? "..." : "");
+	struct vmp_error cerr;
+	if (vmp_cgroup_normalize(cg, cgn, req->cgroup, sizeof(req->cgroup), &cerr))
+		return fail(msg, cap, EINVAL, "bad cgroup path '%.*s%s': %s", clip(&f[1], 64), f[1].p,
+			    f[1].n > 64 ? "..." : "", cerr.msg);
 	memcpy(req->args, f[2].p, f[2].n);
 	req->args[f[2].n] = 0;
 	if (vmp_parse_args(req->args, &req->level, &req->mode))
@@ -278,6 +280,8 @@ int vmpd_parse_request(const char *line, size_t len, struct vmpd_request *req, c
 	req->cgroup[0] = req->args[0] = 0;
 	req->eventfd = req->stream = false;
 	req->debounce = false;
+	req->forecast = false;
+	req->forecast_s = 0;
 	vmp_debounce_config_init(&req->debounce_cfg);
 	req->id = 0;
 	req->version = 0;
@@ -388,128 +392,15 @@ const char *vmpd_errno_name(int err)
 	}
 }
 
-/* ---- text buffer ------------------------------------------------------------- */
-
-void vmpd_buf_init(struct vmpd_buf *b)
-{
-	b->p = NULL;
-	b->len = b->cap = 0;
-	b->oom = false;
-}
-
-void vmpd_buf_free(struct vmpd_buf *b)
-{
-	free(b->p);
-	vmpd_buf_init(b);
-}
-
-void vmpd_buf_reset(struct vmpd_buf *b)
-{
-	b->len = 0;
-	b->oom = false;
-}
-
-static bool reserve(struct vmpd_buf *b, size_t n)
-{
-	if (b->oom)
-		return false;
-	if (b->len + n + 1 <= b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n + 1) {
-		if (cap > SIZE_MAX / 2) {
-			b->oom = true;
-			return false;
-		}
-		cap *= 2;
-	}
-	char *p = realloc(b->p, cap);
-	if (!p) {
-		b->oom = true;
-		return false;
-	}
-	b->p = p;
-	b->cap = cap;
-	return true;
-}
-
-void vmpd_buf_add(struct vmpd_buf *b, const char *s, size_t n)
-{
-	if (!reserve(b, n))
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-void vmpd_buf_puts(struct vmpd_buf *b, const char *s)
-{
-	vmpd_buf_add(b, s, strlen(s));
-}
-
-void vmpd_buf_printf(struct vmpd_buf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if ((size_t)n < sizeof(tmp)) {
-		vmpd_buf_add(b, tmp, (size_t)n);
-		return;
-	}
-	if (!reserve(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
 /* ---- JSON -------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-	uint32_t cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		cp = c & 0x07;
-	} else
-		return 0;
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((need == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return need;
-}
-
-void vmpd_json_string(struct vmpd_buf *b, const char *s, size_t n)
+void vmpd_json_string(struct vmp__buf *b, const char *s, size_t n)
 {
 	if (!s) {
-		vmpd_buf_puts(b, "null");
+		vmp__buf_puts(b, "null");
 		return;
 	}
-	vmpd_buf_add(b, "\"", 1);
+	vmp__buf_add(b, "\"", 1);
 	const unsigned char *u = (const unsigned char *)s;
 	size_t run = 0; /* bytes copied verbatim, flushed in one go */
 	for (size_t i = 0; i < n;) {
@@ -531,42 +422,42 @@ void vmpd_json_string(struct vmpd_buf *b, const char *s, size_t n)
 			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
 			esc = tmp;
 		} else if (c >= 0x80) {
-			k = utf8_len(u + i, n - i);
+			k = vmp__utf8_len(u + i, n - i);
 			if (!k) {
 				esc = "\\ufffd";
 				k = 1;
 			}
 		}
 		if (esc) {
-			vmpd_buf_add(b, s + i - run, run);
+			vmp__buf_add(b, s + i - run, run);
 			run = 0;
-			vmpd_buf_puts(b, esc);
+			vmp__buf_puts(b, esc);
 		} else
 			run += k;
 		i += k;
 	}
-	vmpd_buf_add(b, s + n - run, run);
-	vmpd_buf_add(b, "\"", 1);
+	vmp__buf_add(b, s + n - run, run);
+	vmp__buf_add(b, "\"", 1);
 }
 
-void vmpd_json_cstring(struct vmpd_buf *b, const char *s)
+void vmpd_json_cstring(struct vmp__buf *b, const char *s)
 {
 	vmpd_json_string(b, s, s ? strlen(s) : 0);
 }
 
-static void json_double(struct vmpd_buf *b, double v, int prec, bool null_if_negative)
+static void json_double(struct vmp__buf *b, double v, int prec, bool null_if_negative)
 {
 	if (!isfinite(v) || (null_if_negative && v < 0))
-		vmpd_buf_puts(b, "null");
+		vmp__buf_puts(b, "null");
 	else
-		vmpd_buf_printf(b, "%.*f", prec, v);
+		vmp__buf_printf(b, "%.*f", prec, v);
 }
 
-static void reply_head(struct vmpd_buf *b, const char *verb, bool ok)
+static void reply_head(struct vmp__buf *b, const char *verb, bool ok)
 {
-	vmpd_buf_puts(b, "{\"reply\":");
+	vmp__buf_puts(b, "{\"reply\":");
 	vmpd_json_cstring(b, verb);
-	vmpd_buf_puts(b, ok ? ",\"ok\":true" : ",\"ok\":false");
+	vmp__buf_puts(b, ok ? ",\"ok\":true" : ",\"ok\":false");
 }
 
 static const char *verb_name(enum vmpd_verb v)
@@ -581,171 +472,202 @@ static const char *verb_name(enum vmpd_verb v)
 	}
 }
 
-void vmpd_fmt_error(struct vmpd_buf *b, enum vmpd_verb verb, int err, const char *msg)
+void vmpd_fmt_error(struct vmp__buf *b, enum vmpd_verb verb, int err, const char *msg)
 {
 	reply_head(b, verb_name(verb), false);
-	vmpd_buf_puts(b, ",\"error\":\"");
-	vmpd_buf_puts(b, vmpd_errno_name(err));
-	vmpd_buf_puts(b, "\",\"message\":");
+	vmp__buf_puts(b, ",\"error\":\"");
+	vmp__buf_puts(b, vmpd_errno_name(err));
+	vmp__buf_puts(b, "\",\"message\":");
 	vmpd_json_cstring(b, msg ? msg : "");
-	vmpd_buf_puts(b, "}\n");
+	vmp__buf_puts(b, "}\n");
 }
 
-void vmpd_fmt_hello(struct vmpd_buf *b)
+void vmpd_fmt_hello(struct vmp__buf *b)
 {
 	reply_head(b, "hello", true);
-	vmpd_buf_printf(b, ",\"version\":%d}\n", VMPD_PROTOCOL_VERSION);
+	vmp__buf_printf(b, ",\"version\":%d}\n", VMPD_PROTOCOL_VERSION);
 }
 
-static void sub_fields(struct vmpd_buf *b, const struct vmpd_sub_info *s)
+static void sub_fields(struct vmp__buf *b, const struct vmpd_sub_info *s)
 {
-	vmpd_buf_printf(b, "\"id\":%" PRIu64 ",\"cgroup\":", s->id);
+	vmp__buf_printf(b, "\"id\":%" PRIu64 ",\"cgroup\":", s->id);
 	vmpd_json_cstring(b, s->cgroup);
-	vmpd_buf_puts(b, ",\"args\":");
+	vmp__buf_puts(b, ",\"args\":");
 	vmpd_json_cstring(b, s->args);
-	vmpd_buf_puts(b, s->eventfd ? ",\"eventfd\":true" : ",\"eventfd\":false");
-	vmpd_buf_puts(b, s->stream ? ",\"stream\":true" : ",\"stream\":false");
+	vmp__buf_puts(b, s->eventfd ? ",\"eventfd\":true" : ",\"eventfd\":false");
+	vmp__buf_puts(b, s->stream ? ",\"stream\":true" : ",\"stream\":false");
 	if (s->debounce) {
-		vmpd_buf_puts(b, ",\"debounce\":");
+		vmp__buf_puts(b, ",\"debounce\":");
 		vmpd_json_cstring(b, s->debounce);
+	}
+	if (s->forecast > 0) {
+		vmp__buf_puts(b, ",\"forecast\":");
+		json_double(b, s->forecast, 3, true);
 	}
 }
 
-void vmpd_fmt_subscribed(struct vmpd_buf *b, const struct vmpd_sub_info *s)
+void vmpd_fmt_subscribed(struct vmp__buf *b, const struct vmpd_sub_info *s)
 {
 	reply_head(b, "subscribe", true);
-	vmpd_buf_puts(b, ",");
+	vmp__buf_puts(b, ",");
 	sub_fields(b, s);
-	vmpd_buf_puts(b, "}\n");
+	vmp__buf_puts(b, "}\n");
 }
 
-void vmpd_fmt_unsubscribed(struct vmpd_buf *b, uint64_t id)
+void vmpd_fmt_unsubscribed(struct vmp__buf *b, uint64_t id)
 {
 	reply_head(b, "unsubscribe", true);
-	vmpd_buf_printf(b, ",\"id\":%" PRIu64 "}\n", id);
+	vmp__buf_printf(b, ",\"id\":%" PRIu64 "}\n", id);
 }
 
-void vmpd_fmt_list_begin(struct vmpd_buf *b)
+void vmpd_fmt_list_begin(struct vmp__buf *b)
 {
 	reply_head(b, "list", true);
-	vmpd_buf_puts(b, ",\"subscriptions\":[");
+	vmp__buf_puts(b, ",\"subscriptions\":[");
 }
 
-void vmpd_fmt_list_item(struct vmpd_buf *b, const struct vmpd_sub_info *s, bool first)
+void vmpd_fmt_list_item(struct vmp__buf *b, const struct vmpd_sub_info *s, bool first)
 {
-	vmpd_buf_puts(b, first ? "{" : ",{");
+	vmp__buf_puts(b, first ? "{" : ",{");
 	sub_fields(b, s);
-	vmpd_buf_printf(b, ",\"events\":%" PRIu64 "}", s->events);
+	vmp__buf_printf(b, ",\"events\":%" PRIu64 "}", s->events);
 }
 
-void vmpd_fmt_list_end(struct vmpd_buf *b)
+void vmpd_fmt_list_end(struct vmp__buf *b)
 {
-	vmpd_buf_puts(b, "]}\n");
+	vmp__buf_puts(b, "]}\n");
 }
 
-void vmpd_fmt_status(struct vmpd_buf *b, const struct vmpd_status *s)
+void vmpd_fmt_status(struct vmp__buf *b, const struct vmpd_status *s)
 {
 	reply_head(b, "status", true);
-	vmpd_buf_printf(b, ",\"version\":%d,\"source\":", VMPD_PROTOCOL_VERSION);
+	vmp__buf_printf(b, ",\"version\":%d,\"source\":", VMPD_PROTOCOL_VERSION);
 	vmpd_json_cstring(b, s->source);
-	vmpd_buf_puts(b, ",\"uptime_s\":");
+	vmp__buf_puts(b, ",\"uptime_s\":");
 	json_double(b, s->uptime_s, 3, true);
-	vmpd_buf_printf(b,
+	vmp__buf_printf(b,
 			",\"clients\":%" PRIu64 ",\"subscriptions\":%" PRIu64 ",\"events\":%" PRIu64
 			",\"dropped\":%" PRIu64,
 			s->clients, s->subscriptions, s->events, s->dropped);
 	if (s->scope) {
-		vmpd_buf_puts(b, ",\"scope\":");
+		vmp__buf_puts(b, ",\"scope\":");
 		vmpd_json_cstring(b, s->scope);
 	}
-	vmpd_buf_puts(b, "}\n");
+	vmp__buf_puts(b, "}\n");
 }
 
-void vmpd_fmt_time(struct vmpd_buf *b, uint64_t ns)
+void vmpd_fmt_time(struct vmp__buf *b, uint64_t ns)
 {
 	time_t s = (time_t)(ns / 1000000000u);
 	struct tm tm;
 	if (!gmtime_r(&s, &tm)) {
-		vmpd_buf_puts(b, "null");
+		vmp__buf_puts(b, "null");
 		return;
 	}
-	vmpd_buf_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
+	vmp__buf_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03uZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
 			tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ns / 1000000u % 1000u));
 }
 
-void vmpd_fmt_pressure_tail(struct vmpd_buf *b, const struct vmp_source_event *ev)
+void vmpd_fmt_pressure_tail(struct vmp__buf *b, const struct vmp_source_event *ev)
 {
-	vmpd_buf_puts(b, "\"time\":");
+	vmp__buf_puts(b, "\"time\":");
 	vmpd_fmt_time(b, ev->time_ns);
-	vmpd_buf_puts(b, ",\"cgroup\":");
+	vmp__buf_puts(b, ",\"cgroup\":");
 	vmpd_json_cstring(b, ev->cgroup);
-	vmpd_buf_puts(b, ",\"origin\":");
+	vmp__buf_puts(b, ",\"origin\":");
 	vmpd_json_cstring(b, ev->flags & VMP_EVENT_NO_EVIDENCE ? NULL : ev->origin);
-	vmpd_buf_puts(b, ",\"level\":");
+	vmp__buf_puts(b, ",\"level\":");
 	vmpd_json_cstring(b, vmp_level_name(ev->level));
-	vmpd_buf_printf(b, ",\"count\":%" PRIu64, ev->count);
+	vmp__buf_printf(b, ",\"count\":%" PRIu64, ev->count);
 	if (ev->flags & VMP_EVENT_NO_EVIDENCE)
-		vmpd_buf_puts(b, ",\"scanned\":null,\"reclaimed\":null,\"pressure\":null");
+		vmp__buf_puts(b, ",\"scanned\":null,\"reclaimed\":null,\"pressure\":null");
 	else
-		vmpd_buf_printf(b, ",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
+		vmp__buf_printf(b, ",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"pressure\":%" PRIu64,
 				ev->scanned, ev->reclaimed, ev->pressure);
-	vmpd_buf_puts(b, ",\"psi_some_avg10\":");
+	vmp__buf_puts(b, ",\"psi_some_avg10\":");
 	json_double(b, ev->psi_some_avg10, 2, true);
-	vmpd_buf_puts(b, ",\"psi_full_avg10\":");
+	vmp__buf_puts(b, ",\"psi_full_avg10\":");
 	json_double(b, ev->psi_full_avg10, 2, true);
-	vmpd_buf_puts(b, "}\n");
+	vmp__buf_puts(b, "}\n");
 }
 
-void vmpd_fmt_pressure(struct vmpd_buf *b, uint64_t id, const char *tail, size_t tail_len)
+void vmpd_fmt_pressure(struct vmp__buf *b, uint64_t id, const char *tail, size_t tail_len)
 {
-	vmpd_buf_printf(b, "{\"event\":\"pressure\",\"id\":%" PRIu64 ",", id);
-	vmpd_buf_add(b, tail, tail_len);
+	vmp__buf_printf(b, "{\"event\":\"pressure\",\"id\":%" PRIu64 ",", id);
+	vmp__buf_add(b, tail, tail_len);
 }
 
-void vmpd_fmt_transition(struct vmpd_buf *b, uint64_t id, const char *cgroup,
+void vmpd_fmt_transition(struct vmp__buf *b, uint64_t id, const char *cgroup,
 			 const struct vmp_transition *t)
 {
 	const struct vmp_debounce_evidence *e = &t->ev;
-	vmpd_buf_printf(b, "{\"event\":\"transition\",\"id\":%" PRIu64 ",\"time\":", id);
+	vmp__buf_printf(b, "{\"event\":\"transition\",\"id\":%" PRIu64 ",\"time\":", id);
 	vmpd_fmt_time(b, t->time_ns);
-	vmpd_buf_puts(b, ",\"cgroup\":");
+	vmp__buf_puts(b, ",\"cgroup\":");
 	vmpd_json_cstring(b, cgroup);
-	vmpd_buf_printf(b, ",\"from\":\"%s\",\"to\":\"%s\",\"cause\":\"%s\"", vmp_state_name(t->from),
+	vmp__buf_printf(b, ",\"from\":\"%s\",\"to\":\"%s\",\"cause\":\"%s\"", vmp_state_name(t->from),
 			vmp_state_name(t->to), vmp_cause_name(t->cause));
-	vmpd_buf_puts(b, ",\"previous_s\":");
+	vmp__buf_puts(b, ",\"previous_s\":");
 	json_double(b, (double)t->prev_duration_ns / 1e9, 3, true);
-	vmpd_buf_puts(b, ",\"held_s\":");
+	vmp__buf_puts(b, ",\"held_s\":");
 	json_double(b, (double)t->held_ns / 1e9, 3, true);
-	vmpd_buf_puts(b, ",\"window_s\":");
+	vmp__buf_puts(b, ",\"window_s\":");
 	json_double(b, (double)e->window_ns / 1e9, 3, true);
-	vmpd_buf_printf(b, ",\"low\":%" PRIu64 ",\"medium\":%" PRIu64 ",\"critical\":%" PRIu64 ",\"with_evidence\":%" PRIu64,
+	vmp__buf_printf(b, ",\"low\":%" PRIu64 ",\"medium\":%" PRIu64 ",\"critical\":%" PRIu64 ",\"with_evidence\":%" PRIu64,
 			e->count[0], e->count[1], e->count[2], e->with_evidence);
 	if (e->with_evidence)
-		vmpd_buf_printf(b, ",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"max_pressure\":%" PRIu64,
+		vmp__buf_printf(b, ",\"scanned\":%" PRIu64 ",\"reclaimed\":%" PRIu64 ",\"max_pressure\":%" PRIu64,
 				e->scanned, e->reclaimed, e->max_pressure);
 	else
-		vmpd_buf_puts(b, ",\"scanned\":null,\"reclaimed\":null,\"max_pressure\":null");
-	vmpd_buf_puts(b, ",\"psi_some_avg10\":");
+		vmp__buf_puts(b, ",\"scanned\":null,\"reclaimed\":null,\"max_pressure\":null");
+	vmp__buf_puts(b, ",\"psi_some_avg10\":");
 	json_double(b, e->psi_some_avg10, 2, true);
-	vmpd_buf_puts(b, ",\"psi_full_avg10\":");
+	vmp__buf_puts(b, ",\"psi_full_avg10\":");
 	json_double(b, e->psi_full_avg10, 2, true);
-	vmpd_buf_puts(b, ",\"trigger_level\":");
+	vmp__buf_puts(b, ",\"trigger_level\":");
 	vmpd_json_cstring(b, e->triggered ? vmp_level_name(e->trigger_level) : NULL);
-	vmpd_buf_puts(b, ",\"origin\":");
+	vmp__buf_puts(b, ",\"origin\":");
 	vmpd_json_cstring(b, e->triggered ? e->origin : NULL);
-	vmpd_buf_puts(b, "}\n");
+	vmp__buf_puts(b, "}\n");
 }
 
-void vmpd_fmt_removed(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const char *cgroup)
+void vmpd_fmt_removed(struct vmp__buf *b, uint64_t id, uint64_t time_ns, const char *cgroup)
 {
-	vmpd_buf_printf(b, "{\"event\":\"removed\",\"id\":%" PRIu64 ",\"time\":", id);
+	vmp__buf_printf(b, "{\"event\":\"removed\",\"id\":%" PRIu64 ",\"time\":", id);
 	vmpd_fmt_time(b, time_ns);
-	vmpd_buf_puts(b, ",\"cgroup\":");
+	vmp__buf_puts(b, ",\"cgroup\":");
 	vmpd_json_cstring(b, cgroup);
-	vmpd_buf_puts(b, "}\n");
+	vmp__buf_puts(b, "}\n");
 }
 
-void vmpd_fmt_dropped(struct vmpd_buf *b, uint64_t count)
+void vmpd_fmt_forecast(struct vmp__buf *b, uint64_t id, uint64_t time_ns, const char *cgroup,
+		       const struct vmp_fc_result *r)
 {
-	vmpd_buf_printf(b, "{\"event\":\"dropped\",\"count\":%" PRIu64 "}\n", count);
+	vmp__buf_printf(b, "{\"event\":\"%s\",\"id\":%" PRIu64 ",\"time\":", vmp_fc_event_name(r->event), id);
+	vmpd_fmt_time(b, time_ns);
+	vmp__buf_puts(b, ",\"cgroup\":");
+	vmpd_json_cstring(b, cgroup);
+	vmp__buf_printf(b, ",\"cause\":\"%s\",\"eta\":", vmp_fc_cause_name(r->cause));
+	json_double(b, r->eta, 3, true);
+	vmp__buf_puts(b, ",\"decider\":");
+	vmpd_json_cstring(b, r->path);
+	vmp__buf_printf(b,
+			",\"limit\":%" PRIu64 ",\"usage\":%" PRIu64 ",\"unreclaimable\":%" PRIu64
+			",\"growth\":%.0f,\"reclaimable\":%" PRIu64 ",\"swap_usage\":%" PRIu64 ",\"swap_free\":%" PRIu64
+			",\"headroom\":%.0f,\"refaults\":",
+			r->limit, r->usage, r->unreclaimable, r->growth, r->reclaimable, r->swap_usage, r->swap_free,
+			r->headroom);
+	json_double(b, r->refaults, 1, true);
+	vmp__buf_puts(b, ",\"efficiency\":");
+	json_double(b, r->efficiency, 3, true);
+	vmp__buf_puts(b, ",\"psi_some_avg10\":");
+	json_double(b, r->psi_some_avg10, 2, true);
+	vmp__buf_puts(b, ",\"psi_full_avg10\":");
+	json_double(b, r->psi_full_avg10, 2, true);
+	vmp__buf_puts(b, "}\n");
+}
+
+void vmpd_fmt_dropped(struct vmp__buf *b, uint64_t count)
+{
+	vmp__buf_printf(b, "{\"event\":\"dropped\",\"count\":%" PRIu64 "}\n", count);
 }

@@ -10,6 +10,7 @@
 #define VMPD_PROTOCOL_H
 
 #include "vmpressure.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -69,6 +70,8 @@ struct vmpd_request {
 	vmp_mode mode;
 	bool eventfd, stream;
 	bool debounce; /* "debounce[=CONFIG]": transitions instead of pressure events */
+	bool forecast; /* "forecast[=SECONDS]": the stream carries OOM forecasts too */
+	double forecast_s; /* its threshold; 0: the model's default */
 	struct vmp_debounce_config debounce_cfg;
 	/* unsubscribe */
 	uint64_t id;
@@ -85,13 +88,8 @@ struct vmpd_request {
 int vmpd_parse_request(const char *line, size_t len, struct vmpd_request *req, char *msg,
 		       size_t msgcap);
 
-/*
- * "/" or "a/b" from a client's cgroup path: slashes collapsed, no leading
- * or trailing one. -EINVAL for a "." or ".." component (a path must not
- * climb out of the root, and "." has no business in a name either), a
- * component longer than 255 bytes, or a result that does not fit in cap.
- */
-int vmpd_cgroup_normalize(const char *in, size_t len, char *out, size_t cap);
+/* A client's cgroup path is normalised by the library's rule,
+ * vmp_cgroup_normalize() (which also refuses control characters). */
 
 /* The canonical args a shared source subscription is made with: the
  * level alone for the default mode, else "level,mode". */
@@ -102,31 +100,18 @@ const char *vmpd_errno_name(int err);
 
 /* ---- JSON output ----------------------------------------------------------- */
 
-/* A growing text buffer. On allocation failure it stops growing and sets
- * oom; the caller checks once at the end. */
-struct vmpd_buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-void vmpd_buf_init(struct vmpd_buf *b);
-void vmpd_buf_free(struct vmpd_buf *b);
-void vmpd_buf_reset(struct vmpd_buf *b);
-void vmpd_buf_add(struct vmpd_buf *b, const char *s, size_t n);
-void vmpd_buf_puts(struct vmpd_buf *b, const char *s);
-void vmpd_buf_printf(struct vmpd_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* Text is built in struct vmp__buf (src/lib/util/util.h: a growing
+ * buffer that sets oom instead of failing; the caller checks at the end). */
 /* A JSON string of the n bytes at s: quotes, backslashes, control bytes
  * and DEL escaped; valid UTF-8 kept; a byte that is not valid UTF-8
  * becomes U+FFFD. NULL gives null. */
-void vmpd_json_string(struct vmpd_buf *b, const char *s, size_t n);
-void vmpd_json_cstring(struct vmpd_buf *b, const char *s);
+void vmpd_json_string(struct vmp__buf *b, const char *s, size_t n);
+void vmpd_json_cstring(struct vmp__buf *b, const char *s);
 
 /* Every function below appends exactly one line, '\n' included. */
 
-void vmpd_fmt_error(struct vmpd_buf *b, enum vmpd_verb verb, int err, const char *msg);
-void vmpd_fmt_hello(struct vmpd_buf *b);
+void vmpd_fmt_error(struct vmp__buf *b, enum vmpd_verb verb, int err, const char *msg);
+void vmpd_fmt_hello(struct vmp__buf *b);
 
 struct vmpd_sub_info {
 	uint64_t id;
@@ -134,15 +119,16 @@ struct vmpd_sub_info {
 	const char *args;
 	bool eventfd, stream;
 	const char *debounce; /* the canonical config; NULL: not debounced */
+	double forecast;  /* the forecast threshold in seconds; 0: no forecasts */
 	uint64_t events; /* notifications delivered */
 };
-void vmpd_fmt_subscribed(struct vmpd_buf *b, const struct vmpd_sub_info *s);
-void vmpd_fmt_unsubscribed(struct vmpd_buf *b, uint64_t id);
+void vmpd_fmt_subscribed(struct vmp__buf *b, const struct vmpd_sub_info *s);
+void vmpd_fmt_unsubscribed(struct vmp__buf *b, uint64_t id);
 /* The list reply in three steps, so that the caller can walk its own
  * structures: begin, one item per subscription, end. */
-void vmpd_fmt_list_begin(struct vmpd_buf *b);
-void vmpd_fmt_list_item(struct vmpd_buf *b, const struct vmpd_sub_info *s, bool first);
-void vmpd_fmt_list_end(struct vmpd_buf *b);
+void vmpd_fmt_list_begin(struct vmp__buf *b);
+void vmpd_fmt_list_item(struct vmp__buf *b, const struct vmpd_sub_info *s, bool first);
+void vmpd_fmt_list_end(struct vmp__buf *b);
 
 struct vmpd_status {
 	const char *source;
@@ -150,22 +136,25 @@ struct vmpd_status {
 	uint64_t clients, subscriptions, events, dropped;
 	const char *scope; /* NULL: the daemon's totals; "uid": the peer uid's */
 };
-void vmpd_fmt_status(struct vmpd_buf *b, const struct vmpd_status *s);
+void vmpd_fmt_status(struct vmp__buf *b, const struct vmpd_status *s);
 
 /*
  * A pressure event is the same for every subscriber of one shared source
  * subscription except for the id. vmpd_fmt_pressure_tail() formats the
  * common part once; vmpd_fmt_pressure() puts the id in front of it.
  */
-void vmpd_fmt_pressure_tail(struct vmpd_buf *b, const struct vmp_source_event *ev);
-void vmpd_fmt_pressure(struct vmpd_buf *b, uint64_t id, const char *tail, size_t tail_len);
+void vmpd_fmt_pressure_tail(struct vmp__buf *b, const struct vmp_source_event *ev);
+void vmpd_fmt_pressure(struct vmp__buf *b, uint64_t id, const char *tail, size_t tail_len);
 /* A debounced subscription's level transition (docs/protocol.md). */
-void vmpd_fmt_transition(struct vmpd_buf *b, uint64_t id, const char *cgroup,
+void vmpd_fmt_transition(struct vmp__buf *b, uint64_t id, const char *cgroup,
 			 const struct vmp_transition *t);
-void vmpd_fmt_removed(struct vmpd_buf *b, uint64_t id, uint64_t time_ns, const char *cgroup);
-void vmpd_fmt_dropped(struct vmpd_buf *b, uint64_t count);
+void vmpd_fmt_removed(struct vmp__buf *b, uint64_t id, uint64_t time_ns, const char *cgroup);
+/* A `forecast` subscription's forecast or its clearing (docs/protocol.md). */
+void vmpd_fmt_forecast(struct vmp__buf *b, uint64_t id, uint64_t time_ns, const char *cgroup,
+		       const struct vmp_fc_result *r);
+void vmpd_fmt_dropped(struct vmp__buf *b, uint64_t count);
 
 /* "2026-11-25T17:04:44.149Z": UTC, milliseconds. */
-void vmpd_fmt_time(struct vmpd_buf *b, uint64_t realtime_ns);
+void vmpd_fmt_time(struct vmp__buf *b, uint64_t realtime_ns);
 
 #endif

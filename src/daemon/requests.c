@@ -14,7 +14,7 @@
 
 static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 {
-	struct vmpd_buf *b = &d->scratch;
+	struct vmp__buf *b = &d->scratch;
 	int rc = b->oom ? -ENOMEM : vmpd_client_reply(c, b->p, b->len, fd);
 	if (rc)
 		vmpd_client_close(c, "out of memory for a reply");
@@ -23,7 +23,7 @@ static void send_buf(struct vmpd *d, struct vmpd_client *c, int fd)
 static void reply_error(struct vmpd *d, struct vmpd_client *c, enum vmpd_verb verb, int err,
 			const char *msg)
 {
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_error(&d->scratch, verb, err, msg);
 	send_buf(d, c, -1);
 }
@@ -117,15 +117,28 @@ static void subscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd_r
 		reply_error(d, c, req->verb, e, msg);
 		return;
 	}
+	if (req->forecast && (rc = vmpd_fc_add(d, req->cgroup, req->forecast_s, vmpd_sub_forecast, cs, &cs->fc))) {
+		vmpd_sub_release(d, cs);
+		if (rc == -ENOTSUP)
+			snprintf(msg, sizeof(msg), "the %s source has no files to forecast from", d->source_name);
+		else
+			snprintf(msg, sizeof(msg), "cannot forecast cgroup %s: %s", req->cgroup,
+				 rc == -ENOENT ? "no such memory cgroup" : strerror(-rc));
+		reply_error(d, c, req->verb, -rc, msg);
+		return;
+	}
+	if (cs->fc)
+		cs->fc_warn = req->forecast_s > 0 ? req->forecast_s : VMPD_FORECAST_DEFAULT_S;
 	struct vmpd_sub_info info = {.id = cs->id,
 				     .cgroup = req->cgroup,
 				     .args = cs->args,
 				     .eventfd = cs->efd >= 0,
 				     .stream = cs->stream,
-				     .debounce = cs->db_text};
-	vmpd_buf_reset(&d->scratch);
+				     .debounce = cs->db_text,
+				     .forecast = cs->fc_warn};
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_subscribed(&d->scratch, &info);
-	struct vmpd_buf *b = &d->scratch;
+	struct vmp__buf *b = &d->scratch;
 	rc = b->oom ? -ENOMEM : vmpd_client_reply(c, b->p, b->len, cs->efd);
 	if (rc) {
 		/* Without its reply (and fd) the subscription is useless. */
@@ -143,7 +156,7 @@ static void unsubscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd
 	for (struct vmpd_csub *cs = c->subs; cs; cs = cs->cnext)
 		if (cs->id == req->id) {
 			vmpd_sub_release(d, cs);
-			vmpd_buf_reset(&d->scratch);
+			vmp__buf_reset(&d->scratch);
 			vmpd_fmt_unsubscribed(&d->scratch, req->id);
 			send_buf(d, c, -1);
 			return;
@@ -155,8 +168,8 @@ static void unsubscribe(struct vmpd *d, struct vmpd_client *c, const struct vmpd
 
 static void list(struct vmpd *d, struct vmpd_client *c)
 {
-	struct vmpd_buf *b = &d->scratch;
-	vmpd_buf_reset(b);
+	struct vmp__buf *b = &d->scratch;
+	vmp__buf_reset(b);
 	vmpd_fmt_list_begin(b);
 	bool first = true;
 	for (struct vmpd_csub *cs = c->subs; cs; cs = cs->cnext) {
@@ -166,6 +179,7 @@ static void list(struct vmpd *d, struct vmpd_client *c)
 					     .eventfd = cs->efd >= 0,
 					     .stream = cs->stream,
 					     .debounce = cs->db_text,
+					     .forecast = cs->fc_warn,
 					     .events = cs->m.events};
 		vmpd_fmt_list_item(b, &info, first);
 		first = false;
@@ -178,7 +192,7 @@ static void status(struct vmpd *d, struct vmpd_client *c)
 {
 	struct vmpd_status st = {
 		.source = d->source_name,
-		.uptime_s = vmpd_now() - d->t0,
+		.uptime_s = vmp__mono_s() - d->t0,
 		.clients = d->nclients,
 		.subscriptions = d->nsubs,
 		.events = d->events,
@@ -198,7 +212,7 @@ static void status(struct vmpd *d, struct vmpd_client *c)
 				st.events += cs->m.events;
 		}
 	}
-	vmpd_buf_reset(&d->scratch);
+	vmp__buf_reset(&d->scratch);
 	vmpd_fmt_status(&d->scratch, &st);
 	send_buf(d, c, -1);
 }
@@ -217,7 +231,7 @@ void vmpd_request(struct vmpd *d, struct vmpd_client *c, const char *line, size_
 	else
 		switch (req->verb) {
 		case VMPD_VERB_HELLO:
-			vmpd_buf_reset(&d->scratch);
+			vmp__buf_reset(&d->scratch);
 			vmpd_fmt_hello(&d->scratch);
 			send_buf(d, c, -1);
 			break;

@@ -84,7 +84,7 @@ struct vmpd_subs {
 	struct vmpd_shared **buckets;
 	size_t nbuckets, count;
 	struct vmpd_shared *reap;
-	struct vmpd_buf tail, line;
+	struct vmp__buf tail, line;
 	bool have_tail;               /* tail holds this source event's text */
 	struct vmpd_member *debounced; /* every member with a db */
 	/* Those with a due time (vmp_debounce_next_ns()), a min-heap on it:
@@ -100,7 +100,7 @@ struct vmpd_subs {
 	struct vmpd_chain och;
 	const char *och_origin;
 	char red[VMPD_LINE_MAX];
-	struct vmpd_buf rtail;
+	struct vmp__buf rtail;
 	size_t rtail_len;             /* of `red` the rtail holds; SIZE_MAX: none */
 	struct vmpd_round_hook reap_hook, arm_hook;
 };
@@ -181,9 +181,9 @@ int vmpd_subs_init(struct vmpd *d)
 		free(s);
 		return -ENOMEM;
 	}
-	vmpd_buf_init(&s->tail);
-	vmpd_buf_init(&s->line);
-	vmpd_buf_init(&s->rtail);
+	vmp__buf_init(&s->tail);
+	vmp__buf_init(&s->line);
+	vmp__buf_init(&s->rtail);
 	s->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	s->timer.ready = on_timer;
 	int rc = s->timer.fd < 0 ? -errno : vmpd_loop_add(d, &s->timer, EPOLLIN);
@@ -312,13 +312,6 @@ static void member_unlink(struct vmpd_member *m)
 	m->shared = NULL;
 }
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Components of a normalised cgroup ("/": 0). */
 static size_t depth(const char *cg)
 {
@@ -385,7 +378,7 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 	struct vmpd_subs *s = d->subs;
 	s->armed = 0;
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = vmp__mono_ns();
 	/* Only those due: a tick runs everything due up to now, so each one's
 	 * next due time is later and the loop ends. */
 	while (s->nheap && s->heap[0]->due <= now) {
@@ -603,6 +596,7 @@ static void csub_free(struct vmpd *d, struct vmpd_csub *cs)
 		vmpd_uid_debounced(d, cs->client->uid, -1);
 	if (cs->efd >= 0)
 		close(cs->efd);
+	vmpd_fc_release(d, cs->fc);
 	free(cs->db_text);
 	free(cs->args);
 	free(cs);
@@ -622,11 +616,11 @@ static void stream_event(struct vmpd_member *m, const struct vmp_source_event *e
 	struct vmpd_csub *cs = csub_of(m);
 	struct vmpd_subs *s = cs->client->d->subs;
 	if (!s->have_tail) {
-		vmpd_buf_reset(&s->tail);
+		vmp__buf_reset(&s->tail);
 		vmpd_fmt_pressure_tail(&s->tail, ev);
 		s->have_tail = true;
 	}
-	struct vmpd_buf *tail = &s->tail;
+	struct vmp__buf *tail = &s->tail;
 	const char *origin = ev->flags & VMP_EVENT_NO_EVIDENCE ? NULL : origin_for(s, cs, ev->origin);
 	if (origin != ev->origin) {
 		/* Redacted: the tail again with the text this client may see. */
@@ -634,13 +628,13 @@ static void stream_event(struct vmpd_member *m, const struct vmp_source_event *e
 		if (s->rtail_len != rl) {
 			struct vmp_source_event rev = *ev;
 			rev.origin = origin;
-			vmpd_buf_reset(&s->rtail);
+			vmp__buf_reset(&s->rtail);
 			vmpd_fmt_pressure_tail(&s->rtail, &rev);
 			s->rtail_len = rl;
 		}
 		tail = &s->rtail;
 	}
-	vmpd_buf_reset(&s->line);
+	vmp__buf_reset(&s->line);
 	vmpd_fmt_pressure(&s->line, cs->id, tail->p, tail->len);
 	if (tail->oom || s->line.oom)
 		vmpd_client_drop(cs->client);
@@ -655,7 +649,7 @@ static void stream_transition(struct vmpd_member *m, const struct vmp_transition
 	struct vmp_transition red = *t;
 	s->och_origin = NULL; /* its origin: valid only during this call */
 	red.ev.origin = origin_for(s, cs, t->ev.origin);
-	vmpd_buf_reset(&s->line);
+	vmp__buf_reset(&s->line);
 	vmpd_fmt_transition(&s->line, cs->id, vmpd_sub_cgroup(cs), &red);
 	if (s->line.oom)
 		vmpd_client_drop(cs->client);
@@ -671,7 +665,7 @@ static void client_removed(struct vmpd_member *m, const struct vmp_source_event 
 	efd_add(cs->efd, ev->count ? ev->count : 1);
 	if (cs->stream) {
 		struct vmpd_subs *s = d->subs;
-		vmpd_buf_reset(&s->line);
+		vmp__buf_reset(&s->line);
 		vmpd_fmt_removed(&s->line, cs->id, ev->time_ns, ev->cgroup);
 		if (!s->line.oom)
 			vmpd_client_event(cs->client, s->line.p, s->line.len, true);
@@ -783,9 +777,9 @@ void vmpd_subs_fini(struct vmpd *d)
 		vmpd_loop_del(d, &s->timer);
 		close(s->timer.fd);
 	}
-	vmpd_buf_free(&s->tail);
-	vmpd_buf_free(&s->line);
-	vmpd_buf_free(&s->rtail);
+	vmp__buf_free(&s->tail);
+	vmp__buf_free(&s->line);
+	vmp__buf_free(&s->rtail);
 	free(s);
 	d->subs = NULL;
 }

@@ -182,4 +182,12 @@ else
 		grep -q "^vmpressure watch: registering with the kernel's cgroup v1 controller needs root: run as root, or start vmpressured" "$T/err"
 fi
 
+# --count N stops at N even when one dispatch delivers the whole burst
+# (a trace at --speed 0 plays its 147 critical windows at once).
+"$V" watch --no-daemon --trace "$D/anon1.vmpt" --speed 0 --level critical --count 2 >"$T/c2" 2>"$T/c2.err"
+check "watch --count 2 of a burst: exit 0, two lines, a summary of 2" [ $? -eq 0 ] && [ "$(wc -l <"$T/c2")" -eq 2 ] &&
+	grep -q ': 2 notifications in' "$T/c2.err"
+"$V" watch --no-daemon --trace "$D/anon1.vmpt" --speed 0 --debounce --count 2 >"$T/c2d" 2>/dev/null
+check "watch --debounce --count 2 of a burst: two transitions" [ "$(wc -l <"$T/c2d")" -eq 2 ]
+
 tap_done cli

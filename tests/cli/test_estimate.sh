@@ -20,6 +20,12 @@ body() { grep -v '^# \(vmptrace\|recorded\|estimated\) ' "$1"; }
 
 # ---- fixture trees (tests/cli/fixture.sh) -----------------------------
 . "$(dirname "$0")/fixture.sh"
+# The fixture machine's kernel, where the live source looks for it (its
+# MGLRU switch in the sys tree beside the proc tree): both sources record
+# them.
+mkdir -p "$PR/sys/kernel" "$T/sys/kernel/mm/lru_gen"
+echo 6.12.95+deb12-amd64 >"$PR/sys/kernel/osrelease"
+echo 0x0007 >"$T/sys/kernel/mm/lru_gen/enabled"
 
 dur=10
 # shellcheck disable=SC2086
@@ -66,6 +72,24 @@ check "machine: the samples are the machine's" grep -q '^# sample [0-9.]* 0 mach
 # ---- other settings --------------------------------------------------------
 F=$T/v2.vmpt
 base=$(count_of "$T/v2.est" 0)
+check "the recording says how the estimator was set up: the machine's kernel and MGLRU" \
+	grep -qx '# estimator kernel=6.12 lru_gen=1 fail_passes=1 mglru_silent_root=0' "$F"
+"$V" estimate "$F" --kernel 6.1.0-57-amd64 --lru-gen 0 -o "$T/k61.vmpt" >"$T/k61.est" 2>"$T/k61.err"
+check "--kernel 6.1... --lru-gen 0: exit 0" [ $? -eq 0 ]
+check "... and the re-estimated recording says so" \
+	grep -qx '# estimator kernel=6.1 lru_gen=0 fail_passes=1 mglru_silent_root=0' "$T/k61.vmpt"
+"$V" estimate "$T/k61.vmpt" -o "$T/k61b.vmpt" >/dev/null 2>&1
+check "... which a second re-estimation keeps (read from the recording)" \
+	grep -qx '# estimator kernel=6.1 lru_gen=0 fail_passes=1 mglru_silent_root=0' "$T/k61b.vmpt"
+check "the machine source records them too" \
+	grep -qx '# estimator kernel=6.12 lru_gen=1 fail_passes=1 mglru_silent_root=0' "$T/m.vmpt"
+"$V" estimate "$F" --fail-passes 2 --check --quiet >"$T/fp2.est" 2>"$T/fp2.err"
+check "--fail-passes 2: the fixture's OOM gives more windows than recorded (exit 1)" [ $? -eq 1 ]
+for bad in "--kernel linux" "--kernel 6" "--lru-gen 2" "--fail-passes 0" "--fail-passes 9"; do
+	"$V" estimate "$F" $bad >/dev/null 2>"$T/bad-opt.err"
+	check "$bad: exit 2" [ $? -eq 2 ]
+	check "$bad: names the option" grep -q -- "${bad%% *}" "$T/bad-opt.err"
+done
 for w in 256 1024 4096; do
 	"$V" estimate "$F" --window-pages $w -o "$T/w$w.vmpt" >"$T/w$w.est" 2>"$T/w$w.err"
 	check "--window-pages $w: exit 0" [ $? -eq 0 ]
@@ -102,7 +126,7 @@ check "--prio oom alone: the OOM kill's critical notifications ($(count_of "$T/o
 	[ "$(count_of "$T/oo.est" 1)" -ge 4 ]
 "$V" estimate "$F" --listen a:critical --prio none >"$T/nn.est" 2>/dev/null
 check "--prio none: no critical notification at all ($(count_of "$T/nn.est" 1))" [ "$(count_of "$T/nn.est" 1)" = 0 ]
-check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset ' "$T/no.err"
+check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset,grace ' "$T/no.err"
 "$V" estimate "$F" --listen a:critical --prio deficit,learn,onset >"$T/no2.est" 2>/dev/null
 check "--prio deficit,learn,onset is --prio -oom" cmp -s "$T/no2.est" "$T/no.est"
 "$V" estimate "$F" --prio default,+psi-full >/dev/null 2>"$T/p.err"

@@ -168,7 +168,8 @@ check "exit 3 is logged" grep -qE '^vmpressure: exec: pid [0-9]+ exited 3 after 
 check "... and counted as failed" grep -qE 'exec: [0-9]+ runs for [0-9]+ events \([0-9]+ coalesced\), [1-9][0-9]* failed' "$T/e8"
 "$V" watch aa --level critical --mode default -n 1 --trace "$TRACE" --speed 0 --exec 'kill -9 $$' >/dev/null 2>"$T/e9"
 check "a kill -9 is logged as signal 9" grep -qE '^vmpressure: exec: pid [0-9]+ killed by signal 9 \(KILL\) after' "$T/e9"
-"$V" watch aa --level critical --mode default -n 1 --trace "$TRACE" --speed 0 --exec-interval 0 \
+# Two notifications: the first run and the one pending behind it, both past the timeout.
+"$V" watch aa --level critical --mode default -n 2 --trace "$TRACE" --speed 0 --exec-interval 0 \
 	--exec 'sleep 30' --exec-timeout 0.2 >/dev/null 2>"$T/e10"
 check "a timeout: SIGTERM to the group, logged" grep -qE '^vmpressure: exec: pid [0-9]+ killed by signal 15 \(TERM\) after [0-9.]+ s, past its timeout$' "$T/e10"
 check "... each run counted as timed out" grep -qE 'exec: 2 runs for [0-9]+ events \([0-9]+ coalesced\), 2 failed, 2 timed out$' "$T/e10"
@@ -243,6 +244,18 @@ for spec in "aa" "aa low" "aa lo true" "aa low,hier true" " aa low true" "../x l
 	st=$?
 	check "vmpressured --exec '$spec': exit 64 with the byte named" [ $st -eq 64 ] && grep -q "byte [0-9]" "$T/e13"
 done
+# The daemon's cgroup paths follow the library's rule (vmp_cgroup_normalize),
+# which refuses control characters: DEL passes --exec's own line check and
+# --metrics-cgroup had none.
+del=$(printf 'a\177b')
+"$D" --socket "$T/unused" --trace "$TRACE" --exec "$del low true" >/dev/null 2>"$T/e15"
+st=$?
+check "vmpressured --exec with a DEL in the cgroup: exit 64, the control character named" \
+	[ $st -eq 64 ] && grep -q "control character (0x7f)" "$T/e15"
+"$D" --socket "$T/unused" --trace "$TRACE" --metrics-cgroup "$del" >/dev/null 2>"$T/e16"
+st=$?
+check "vmpressured --metrics-cgroup with a DEL: exit 64, the control character named" \
+	[ $st -eq 64 ] && grep -q "control character (0x7f)" "$T/e16"
 "$D" --socket "$T/s2" --trace "$TRACE" --exec 'nosuch low true' >/dev/null 2>"$T/e14"
 check "vmpressured --exec on a cgroup that does not exist: exit 69" [ $? -eq 69 ] && grep -q "no such cgroup" "$T/e14"
 

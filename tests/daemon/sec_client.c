@@ -18,8 +18,9 @@
  *       "subscribed S refused R" (replies that were errors), hold them.
  *   sec_client -slow HOST PORT N INTERVAL_MS SECONDS
  *       N TCP connections that each send one byte of an HTTP request
- *       every INTERVAL_MS, for SECONDS: slowloris. Print "closed C" (how
- *       many the server closed) at the end.
+ *       every INTERVAL_MS, for SECONDS, each connecting again at once when
+ *       the server closed it: slowloris. Print "closed C" (how many times
+ *       the server closed one) at the end.
  *   sec_client -get HOST PORT TIMEOUT_S
  *       one scrape: GET /metrics; print its status line and exit 0 if it
  *       was 200 and complete within TIMEOUT_S, else print why and exit 1.
@@ -202,9 +203,16 @@ static int slow(char **argv)
 			if (fd[i] < 0)
 				continue;
 			if (send(fd[i], req + pos % (sizeof(req) - 1), 1, MSG_NOSIGNAL) != 1) {
+				/* Closed by the server: straight back in, as slowloris does. */
 				close(fd[i]);
-				fd[i] = -1;
 				closed++;
+				fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+				struct timeval tv = {2, 0};
+				setsockopt(fd[i], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+				if (connect(fd[i], (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+					close(fd[i]);
+					fd[i] = -1;
+				}
 			}
 		}
 		pos++;

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *str(const struct vmpd_buf *b)
+static const char *str(const struct vmp__buf *b)
 {
 	return b->len ? b->p : "";
 }
@@ -45,12 +45,12 @@ static void label_value_tests(void)
 		{"tab\there", 8, "tab\there"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		struct vmpd_buf b;
-		vmpd_buf_init(&b);
+		struct vmp__buf b;
+		vmp__buf_init(&b);
 		vmpd_prom_label_value(&b, v[i].in, v[i].n);
 		CHECK(b.len == strlen(v[i].out) && !memcmp(str(&b), v[i].out, b.len),
 		      "label value %zu escaped as the format says", i);
-		vmpd_buf_free(&b);
+		vmp__buf_free(&b);
 	}
 }
 
@@ -159,10 +159,10 @@ static void exposition_tests(void)
 				  .have_fds = true, .open_fds = 7, .have_max_fds = true, .max_fds = 1024};
 	struct vmpd_daemoninfo di = {.version = "0.1.0", .source = "trace", .clients = 2,
 				     .subscriptions = 3, .listeners = 4, .dropped = 9};
-	struct vmpd_buf b;
-	vmpd_buf_init(&b);
+	struct vmp__buf b;
+	vmp__buf_init(&b);
 	vmpd_metrics_format(&b, s, 3, &p, &di);
-	vmpd_buf_add(&b, "", 1);
+	vmp__buf_add(&b, "", 1);
 	REQUIRE(!b.oom, "formatted");
 	const char *t = b.p;
 	int found;
@@ -199,27 +199,27 @@ static void exposition_tests(void)
 		       "extracts one)\n", ++check_count);
 	else
 		CHECK(pc == 0, "promtool check metrics accepts it: %s", out);
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 
 	/* The v1 passthrough: no evidence, so no evidence families at all. */
 	struct vmpd_series v1 = series("/", "low", VMP_LEVEL_LOW);
 	v1.notifications[0] = 3;
-	vmpd_buf_init(&b);
+	vmp__buf_init(&b);
 	vmpd_metrics_format(&b, &v1, 1, NULL, NULL);
-	vmpd_buf_add(&b, "", 1);
+	vmp__buf_add(&b, "", 1);
 	CHECK(!strstr(b.p, "scanned") && !strstr(b.p, "reclaimed") && !strstr(b.p, "pressure_ratio") &&
 		      strstr(b.p, "level=\"low\"} 3\n"),
 	      "without evidence: counts only, no scanned/reclaimed/pressure series");
 	CHECK(structure(b.p, NULL, &found) == 0, "... and well formed");
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 
 	/* Nothing watched: no listener families, still valid. */
-	vmpd_buf_init(&b);
+	vmp__buf_init(&b);
 	vmpd_metrics_format(&b, NULL, 0, &p, &di);
-	vmpd_buf_add(&b, "", 1);
+	vmp__buf_add(&b, "", 1);
 	CHECK(!strstr(b.p, "vmpressure_") && strstr(b.p, "vmpressured_clients 2\n"),
 	      "no listener: no listener family");
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 }
 
 /* ---- HTTP ---------------------------------------------------------------- */
@@ -335,23 +335,23 @@ static void http_tests(void)
 	CHECK(vmpd_http_parse(big, o, false, &r) == 431, "65 header lines: 431");
 
 	/* Responses. */
-	struct vmpd_buf b;
-	vmpd_buf_init(&b);
+	struct vmp__buf b;
+	vmp__buf_init(&b);
 	vmpd_http_response(&b, 200, false, "x 1\n", 4);
-	vmpd_buf_add(&b, "", 1);
+	vmp__buf_add(&b, "", 1);
 	CHECK(!strcmp(b.p, "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 			   "Content-Length: 4\r\nConnection: close\r\n\r\nx 1\n"),
 	      "a 200 response, exactly");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_http_response(&b, 200, true, "x 1\n", 4);
-	vmpd_buf_add(&b, "", 1);
+	vmp__buf_add(&b, "", 1);
 	CHECK(strstr(b.p, "Content-Length: 4\r\n") && !strstr(b.p, "x 1"), "HEAD: the length, no body");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_http_response(&b, 405, false, "no\n", 3);
-	vmpd_buf_add(&b, "", 1);
+	vmp__buf_add(&b, "", 1);
 	CHECK(!strncmp(b.p, "HTTP/1.1 405 Method Not Allowed\r\n", 33) && strstr(b.p, "Allow: GET, HEAD\r\n"),
 	      "405 says what is allowed");
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 }
 
 /* ---- /proc/self/stat ---------------------------------------------------- */

@@ -27,7 +27,7 @@ static int perr(const char *line)
 	return parse(line, &req, msg, sizeof(msg));
 }
 
-static const char *buf_str(struct vmpd_buf *b)
+static const char *buf_str(struct vmp__buf *b)
 {
 	return b->len ? b->p : "";
 }
@@ -183,6 +183,11 @@ static void test_requests(void)
 	CHECK(perr("subscribe /.. low stream") == EINVAL, "'/..': EINVAL");
 	CHECK(perr("subscribe a/.. low stream") == EINVAL, "'a/..': EINVAL");
 	CHECK(perr("subscribe ./a low stream") == EINVAL, "'./a': EINVAL");
+	/* The library's rule (vmp_cgroup_normalize): no control character,
+	 * which the daemon's own normaliser used to let through. */
+	CHECK(parse("subscribe a/b\x01" "c low stream", &req, msg, sizeof(msg)) != 0,
+	      "a control character in a request's cgroup: refused (%s)", msg);
+	CHECK(perr("subscribe a\x7f low stream") != 0, "DEL in a request's cgroup: refused");
 	char longname[600];
 	snprintf(longname, sizeof(longname), "subscribe a/%0256d low stream", 7);
 	CHECK(perr(longname) == EINVAL, "a 256-byte component: EINVAL");
@@ -259,13 +264,13 @@ static void test_requests(void)
 
 static void test_replies(void)
 {
-	struct vmpd_buf b;
-	vmpd_buf_init(&b);
+	struct vmp__buf b;
+	vmp__buf_init(&b);
 
 	vmpd_fmt_hello(&b);
 	CHECK_LINE(&b, "{\"reply\":\"hello\",\"ok\":true,\"version\":1}\n", "hello reply");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	struct vmpd_sub_info s = {.id = 3, .cgroup = "a/b", .args = "low,hierarchy", .eventfd = true};
 	vmpd_fmt_subscribed(&b, &s);
 	CHECK_LINE(&b,
@@ -273,22 +278,22 @@ static void test_replies(void)
 		   "\"eventfd\":true,\"stream\":false}\n",
 		   "subscribe reply, as in the protocol document");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_error(&b, VMPD_VERB_SUBSCRIBE, ENOENT, "no such cgroup: a/x");
 	CHECK_LINE(&b,
 		   "{\"reply\":\"subscribe\",\"ok\":false,\"error\":\"ENOENT\",\"message\":\"no such cgroup: a/x\"}\n",
 		   "error reply, as in the protocol document");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_error(&b, VMPD_VERB_NONE, EMSGSIZE, "too long");
 	CHECK_LINE(&b, "{\"reply\":null,\"ok\":false,\"error\":\"EMSGSIZE\",\"message\":\"too long\"}\n",
 		   "an unrecognised request: reply null");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_unsubscribed(&b, 3);
 	CHECK_LINE(&b, "{\"reply\":\"unsubscribe\",\"ok\":true,\"id\":3}\n", "unsubscribe reply");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_list_begin(&b);
 	s.events = 12;
 	vmpd_fmt_list_item(&b, &s, true);
@@ -300,12 +305,12 @@ static void test_replies(void)
 		   "\"low,hierarchy\",\"eventfd\":true,\"stream\":false,\"events\":12},{\"id\":4,\"cgroup\":\"/\","
 		   "\"args\":\"critical\",\"eventfd\":false,\"stream\":true,\"events\":0}]}\n",
 		   "list reply with two subscriptions");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_list_begin(&b);
 	vmpd_fmt_list_end(&b);
 	CHECK_LINE(&b, "{\"reply\":\"list\",\"ok\":true,\"subscriptions\":[]}\n", "empty list");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	struct vmpd_status st = {.source = "cgroup-v1", .uptime_s = 12.5, .clients = 3, .subscriptions = 5,
 				 .events = 120, .dropped = 0};
 	vmpd_fmt_status(&b, &st);
@@ -313,11 +318,11 @@ static void test_replies(void)
 		   "{\"reply\":\"status\",\"ok\":true,\"version\":1,\"source\":\"cgroup-v1\",\"uptime_s\":12.500,"
 		   "\"clients\":3,\"subscriptions\":5,\"events\":120,\"dropped\":0}\n",
 		   "status reply");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	st.uptime_s = NAN;
 	vmpd_fmt_status(&b, &st);
 	CHECK(strstr(buf_str(&b), "\"uptime_s\":null") && json_valid_line(b.p, b.len), "NaN becomes null");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	st.uptime_s = 1;
 	st.scope = "uid";
 	vmpd_fmt_status(&b, &st);
@@ -333,14 +338,14 @@ static void test_replies(void)
 		     {12345, "EIO"}};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		CHECK(!strcmp(vmpd_errno_name(names[i].e), names[i].n), "errno name %s", names[i].n);
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 }
 
 static void test_events(void)
 {
-	struct vmpd_buf b, tail;
-	vmpd_buf_init(&b);
-	vmpd_buf_init(&tail);
+	struct vmp__buf b, tail;
+	vmp__buf_init(&b);
+	vmp__buf_init(&tail);
 	/* 2026-11-25T17:04:44.149Z */
 	uint64_t t = 1795626284ull * 1000000000ull + 149000000ull;
 	struct vmp_source_event ev = {
@@ -369,8 +374,8 @@ static void test_events(void)
 	ev.psi_some_avg10 = ev.psi_full_avg10 = -1;
 	ev.level = VMP_LEVEL_CRITICAL;
 	ev.count = 7;
-	vmpd_buf_reset(&tail);
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&tail);
+	vmp__buf_reset(&b);
 	vmpd_fmt_pressure_tail(&tail, &ev);
 	vmpd_fmt_pressure(&b, 18446744073709551615ull, tail.p, tail.len);
 	CHECK_LINE(&b,
@@ -379,23 +384,23 @@ static void test_events(void)
 		   "\"reclaimed\":null,\"pressure\":null,\"psi_some_avg10\":null,\"psi_full_avg10\":null}\n",
 		   "pressure event without evidence: nulls");
 	/* The same tail serves several subscribers. */
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_pressure(&b, 4, tail.p, tail.len);
 	CHECK(!strncmp(buf_str(&b), "{\"event\":\"pressure\",\"id\":4,\"time\"", 33), "one tail, another id");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_removed(&b, 3, t, "a/b");
 	CHECK_LINE(&b, "{\"event\":\"removed\",\"id\":3,\"time\":\"2026-11-25T17:04:44.149Z\",\"cgroup\":\"a/b\"}\n",
 		   "removed event");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_dropped(&b, 17);
 	CHECK_LINE(&b, "{\"event\":\"dropped\",\"count\":17}\n", "dropped event");
 
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_fmt_time(&b, 0);
 	CHECK(!strcmp(buf_str(&b), "\"1970-01-01T00:00:00.000Z\""), "the epoch: %s", buf_str(&b));
-	vmpd_buf_free(&b);
-	vmpd_buf_free(&tail);
+	vmp__buf_free(&b);
+	vmp__buf_free(&tail);
 }
 
 static void test_escaping(void)
@@ -424,14 +429,14 @@ static void test_escaping(void)
 		{"\xe2\x82", 2, "\"\\ufffd\\ufffd\"", "a sequence cut at the end"},
 		{"", 0, "\"\"", "empty"},
 	};
-	struct vmpd_buf b;
-	vmpd_buf_init(&b);
+	struct vmp__buf b;
+	vmp__buf_init(&b);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		vmpd_buf_reset(&b);
+		vmp__buf_reset(&b);
 		vmpd_json_string(&b, cases[i].in, cases[i].n);
 		CHECK(b.len == strlen(cases[i].out) && !memcmp(b.p, cases[i].out, b.len), "JSON string: %s", cases[i].what);
 	}
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_json_cstring(&b, NULL);
 	CHECK(!strcmp(buf_str(&b), "null"), "NULL is null");
 
@@ -441,45 +446,54 @@ static void test_escaping(void)
 	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
 		struct vmp_source_event ev = {.cgroup = odd[i], .origin = odd[i], .count = 1, .time_ns = 1,
 					      .psi_some_avg10 = -1, .psi_full_avg10 = -1};
-		struct vmpd_buf tail;
-		vmpd_buf_init(&tail);
+		struct vmp__buf tail;
+		vmp__buf_init(&tail);
 		vmpd_fmt_pressure_tail(&tail, &ev);
-		vmpd_buf_reset(&b);
+		vmp__buf_reset(&b);
 		vmpd_fmt_pressure(&b, 1, tail.p, tail.len);
 		bool ok = json_valid_line(b.p, b.len);
-		vmpd_buf_reset(&b);
+		vmp__buf_reset(&b);
 		vmpd_fmt_removed(&b, 1, 1, odd[i]);
 		ok = ok && json_valid_line(b.p, b.len);
-		vmpd_buf_reset(&b);
+		vmp__buf_reset(&b);
 		struct vmpd_sub_info s = {.id = 1, .cgroup = odd[i], .args = odd[i]};
 		vmpd_fmt_subscribed(&b, &s);
 		ok = ok && json_valid_line(b.p, b.len);
-		vmpd_buf_reset(&b);
+		vmp__buf_reset(&b);
 		vmpd_fmt_error(&b, VMPD_VERB_SUBSCRIBE, EINVAL, odd[i]);
 		ok = ok && json_valid_line(b.p, b.len);
 		CHECK(ok, "odd cgroup name %zu gives valid JSON lines", i);
-		vmpd_buf_free(&tail);
+		vmp__buf_free(&tail);
 	}
 	/* Escaping grows the text: a buffer that has to reallocate. */
 	static char many[3000];
 	memset(many, '"', sizeof(many));
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	vmpd_json_string(&b, many, sizeof(many));
 	CHECK(b.len == 2 * sizeof(many) + 2 && !b.oom, "3000 quotes: 6002 bytes");
-	vmpd_buf_reset(&b);
-	vmpd_buf_printf(&b, "%s-%0500d", "x", 1);
+	vmp__buf_reset(&b);
+	vmp__buf_printf(&b, "%s-%0500d", "x", 1);
 	CHECK(b.len == 502, "printf longer than the stack buffer");
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 }
 
 static void test_normalize(void)
 {
 	char out[64];
-	CHECK(vmpd_cgroup_normalize("a/b", 3, out, sizeof(out)) == 0 && !strcmp(out, "a/b"), "a/b");
-	CHECK(vmpd_cgroup_normalize("", 0, out, sizeof(out)) == 0 && !strcmp(out, "/"), "empty: the root");
-	CHECK(vmpd_cgroup_normalize("/a/", 3, out, sizeof(out)) == 0 && !strcmp(out, "a"), "/a/");
-	CHECK(vmpd_cgroup_normalize("abcdef", 6, out, 4) == -EINVAL, "a result that does not fit: EINVAL");
-	CHECK(vmpd_cgroup_normalize("abc", 3, out, 4) == 0 && !strcmp(out, "abc"), "a result that just fits");
+	struct vmp_error e;
+	CHECK(vmp_cgroup_normalize("a/b", 3, out, sizeof(out), NULL) == 0 && !strcmp(out, "a/b"), "a/b");
+	CHECK(vmp_cgroup_normalize("", 0, out, sizeof(out), NULL) == 0 && !strcmp(out, "/"), "empty: the root");
+	CHECK(vmp_cgroup_normalize("/a/", 3, out, sizeof(out), NULL) == 0 && !strcmp(out, "a"), "/a/");
+	CHECK(vmp_cgroup_normalize("//a//b/", 7, out, sizeof(out), NULL) == 0 && !strcmp(out, "a/b"), "//a//b/");
+	CHECK(vmp_cgroup_normalize("abcdef", 6, out, 4, &e) == -ENAMETOOLONG, "a result that does not fit: ENAMETOOLONG");
+	CHECK(vmp_cgroup_normalize("abc", 3, out, 4, NULL) == 0 && !strcmp(out, "abc"), "a result that just fits");
+	CHECK(vmp_cgroup_normalize("a/../b", 6, out, sizeof(out), &e) == -EINVAL && strstr(e.msg, "byte 2"),
+	      "a '..' component: EINVAL naming the byte (%s)", e.msg);
+	CHECK(vmp_cgroup_normalize("a/b\x01" "c", 5, out, sizeof(out), &e) == -EINVAL && strstr(e.msg, "byte 3") &&
+		      strstr(e.msg, "control character"),
+	      "a control character: EINVAL naming the byte (%s)", e.msg);
+	CHECK(vmp_cgroup_normalize("a\x7f", 2, out, sizeof(out), &e) == -EINVAL, "DEL: EINVAL");
+	CHECK(vmp_cgroup_normalize("a\0b", 3, out, sizeof(out), &e) == -EINVAL, "a NUL inside len: EINVAL");
 	vmpd_canonical_args(VMP_LEVEL_LOW, VMP_MODE_DEFAULT, out, sizeof(out));
 	CHECK(!strcmp(out, "low"), "canonical low,default is low");
 	vmpd_canonical_args(VMP_LEVEL_CRITICAL, VMP_MODE_LOCAL, out, sizeof(out));
@@ -573,7 +587,14 @@ static void test_debounce(void)
 {
 	struct vmpd_request req;
 	char msg[512];
-	CHECK(parse("subscribe a/b low stream", &req, msg, sizeof(msg)) == 0 && !req.debounce, "no debounce flag: raw");
+	CHECK(parse("subscribe a/b low stream", &req, msg, sizeof(msg)) == 0 && !req.debounce && !req.forecast,
+	      "no debounce flag: raw");
+	CHECK(parse("subscribe a/b low forecast stream", &req, msg, sizeof(msg)) == 0 && req.forecast &&
+		      req.forecast_s == 0,
+	      "forecast: the default threshold");
+	CHECK(parse("subscribe a/b low stream eventfd debounce forecast=12.5", &req, msg, sizeof(msg)) == 0 &&
+		      req.forecast && req.forecast_s == 12.5 && req.debounce && req.eventfd,
+	      "forecast=12.5 with every other flag");
 	CHECK(parse("subscribe a/b low debounce stream", &req, msg, sizeof(msg)) == 0 && req.debounce && req.stream &&
 		      req.debounce_cfg.enter == 2 && req.debounce_cfg.window_ns == 1000000000ull,
 	      "debounce alone: the defaults, before or after stream");
@@ -592,7 +613,14 @@ static void test_debounce(void)
 		{"subscribe a low stream debounce debounce=enter=3", EPROTO, "given twice"},
 		{"subscribe a low stream debounce=", EPROTO, "unknown flag"},
 		{"subscribe a low stream debouncex", EPROTO, "unknown flag"},
-		{"subscribe a low stream eventfd debounce extra", EPROTO, "fields"},
+		{"subscribe a low stream eventfd debounce forecast extra", EPROTO, "fields"},
+		{"subscribe a low stream eventfd debounce extra", EPROTO, "unknown flag"},
+		{"subscribe a low eventfd forecast", EPROTO, "'forecast' needs 'stream'"},
+		{"subscribe a low stream forecast forecast=3", EPROTO, "'forecast' given twice"},
+		{"subscribe a low stream forecast=0", EINVAL, "bad forecast threshold '0'"},
+		{"subscribe a low stream forecast=1.2345", EINVAL, "bad forecast threshold"},
+		{"subscribe a low stream forecast=1e3", EINVAL, "bad forecast threshold"},
+		{"subscribe a low stream forecast=", EPROTO, "unknown flag"},
 		{"subscribe a low stream debounce=window=0s", EINVAL, "byte 7: window '0s'"},
 		{"subscribe a low stream debounce=enter=2,leave=2", EINVAL, "leave must be below enter"},
 		{"subscribe a/../b low stream debounce=enter=0", EINVAL, "bad cgroup path"},
@@ -603,8 +631,8 @@ static void test_debounce(void)
 		CHECK(rc == bad[i].err && strstr(msg, bad[i].msg), "'%s': %s", bad[i].line, msg);
 	}
 	/* A transition event: one valid JSON line with every field. */
-	struct vmpd_buf b;
-	vmpd_buf_init(&b);
+	struct vmp__buf b;
+	vmp__buf_init(&b);
 	struct vmp_transition t = {.from = VMP_STATE_LOW, .to = VMP_STATE_CRITICAL, .cause = VMP_CAUSE_CONFIRMED,
 				   .time_ns = 1764000000123000000ull, .prev_duration_ns = 2500000000ull,
 				   .held_ns = 300000000ull,
@@ -620,14 +648,14 @@ static void test_debounce(void)
 		   "\"max_pressure\":99,\"psi_some_avg10\":12.50,\"psi_full_avg10\":null,\"trigger_level\":\"critical\","
 		   "\"origin\":\"a/\\\"b\"}\n",
 		   "transition event, as in the protocol document");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	t.ev.with_evidence = 0;
 	t.ev.triggered = false;
 	vmpd_fmt_transition(&b, 7, "a", &t);
 	CHECK(strstr(b.p, "\"scanned\":null,\"reclaimed\":null,\"max_pressure\":null") &&
 		      strstr(b.p, "\"trigger_level\":null,\"origin\":null") && json_valid_line(b.p, b.len),
 	      "without evidence and raised by time: nulls");
-	vmpd_buf_reset(&b);
+	vmp__buf_reset(&b);
 	struct vmpd_sub_info s = {.id = 3, .cgroup = "a", .args = "low", .stream = true,
 				  .debounce = "window=1s,enter=2,leave=0,dwell=2s,psi=off"};
 	vmpd_fmt_subscribed(&b, &s);
@@ -635,7 +663,7 @@ static void test_debounce(void)
 		   "{\"reply\":\"subscribe\",\"ok\":true,\"id\":3,\"cgroup\":\"a\",\"args\":\"low\",\"eventfd\":false,"
 		   "\"stream\":true,\"debounce\":\"window=1s,enter=2,leave=0,dwell=2s,psi=off\"}\n",
 		   "a debounced subscription's reply names its config");
-	vmpd_buf_free(&b);
+	vmp__buf_free(&b);
 }
 
 int main(void)

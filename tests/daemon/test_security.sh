@@ -302,7 +302,7 @@ check "6: daemon with --metrics-listen is up" wait_sock "$S"
 port=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$T/6.err" | head -n 1)
 check "6: it says its port ($port)" [ -n "$port" ]
 for nconn in 40 100; do
-	as_nobody -slow 127.0.0.1 "$port" $nconn 200 14 >"$T/6s$nconn" &
+	as_nobody -slow 127.0.0.1 "$port" $nconn 200 9 >"$T/6s$nconn" &
 	sp=$!
 	pids="$pids $sp"
 	sleep 2

@@ -15,7 +15,9 @@ part. The rules (DEVELOPERS.md, "Where things are"):
     src/lib/*.h: none of the engine's internals;
   - the library (src/lib) includes nothing from the daemon or the CLI;
   - the daemon (src/daemon) nothing from the CLI, the CLI nothing from the
-    daemon, and neither anything of the library but the public header.
+    daemon, and neither anything of the library but the public header;
+  - src/lib/util (the helpers all three share, util.h) may be included by
+    every part, and includes nothing but itself.
 Openings: every folder under src/ has a README.md, or a main file (the
 folder's name .c/.h, or main.c) whose top comment says what the folder
 is and what it may depend on (it must say "depend"). The other folders the
@@ -31,7 +33,7 @@ from tap import check, done  # noqa: E402
 
 root = os.path.abspath(sys.argv[1])
 src = os.path.join(root, "src")
-search = ["src/lib", "include", "src/daemon", "src/daemon/metrics", "src/daemon/mpwatch", "src/cli"]
+search = ["src/lib", "include", "src/daemon", "src/daemon/metrics", "src/daemon/mpwatch", "src/cli", "src/lib/util"]
 
 
 def part(rel):
@@ -53,7 +55,9 @@ LIB = {"engine", "sources", "estimator", "trace", "consumers", "forecast", "lib-
 
 def allowed(a, b, rel, target):
     """None if part a may include part b, else the rule it breaks."""
-    if a == b or b == "public":
+    if a == "util" and b != "util":
+        return "src/lib/util includes nothing but itself (libc only)"
+    if a == b or b == "public" or b == "util":
         return None
     a_lib = a in LIB or rel.startswith("src/lib/")
     b_lib = b in LIB or target.startswith("src/lib/")
@@ -105,7 +109,9 @@ check(edges > 50, f"resolved {edges} includes")
 check(allowed("engine", "sources", "src/lib/engine/x.c", "src/lib/sources/source.h") is not None
       and allowed("cli", "daemon", "src/cli/x.c", "src/daemon/daemon.h") is not None
       and allowed("consumers", "engine", "src/lib/consumers/x.c", "src/lib/engine/engine.h") is not None
-      and allowed("trace", "engine", "src/lib/trace/x.c", "src/lib/engine/observe.h") is None,
+      and allowed("trace", "engine", "src/lib/trace/x.c", "src/lib/engine/observe.h") is None
+      and allowed("util", "engine", "src/lib/util/x.c", "src/lib/engine/engine.h") is not None
+      and allowed("cli", "util", "src/cli/x.c", "src/lib/util/util.h") is None,
       "the rules tell an allowed include from a forbidden one")
 for b in bad:
     print("# " + b)

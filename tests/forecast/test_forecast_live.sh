@@ -12,6 +12,8 @@
 #     one warning for the approach (re-raises aside), its eta the time
 #     that remained within a factor of two, and a forecast-clear with
 #     cause killed after it; --exec runs for both with VMP_ETA & co.;
+#     `record --forecast` keeps the samples, and `vmpressure forecast`
+#     on them forecasts the leak again, later with --setting warn=2;
 #   - stream: a 256 MB file read again and again through the limit for
 #     20 s (page cache churning: refaults, usage at the limit): no
 #     forecast at all; then the cgroup is removed under the watch, which
@@ -45,7 +47,11 @@ echo "# cgroup $CG (as $CGREL), temporary files in $T"
 	--exec 'env | grep "^VMP_" | sort >"$FC_OUT.$VMP_EVENT.$$"' >"$T/leak.json" 2>"$T/leak.err" &
 wl=$!
 pids="$pids $wl"
+"$V" record "$CGREL/leak" --forecast -o "$T/leak.vmpt" 2>"$T/rec.err" &
+wr=$!
+pids="$pids $wr"
 check "watch --forecast is up on the leak's cgroup" wait_for "$T/leak.err" "OOM forecast"
+check "record --forecast too" wait_for "$T/rec.err" "recording"
 sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" 4' sh "$CG/leak" "$GROW" 2>/dev/null
 gs=$?
 t_kill=$(date +%s.%N)
@@ -57,6 +63,9 @@ while [ $i -lt 300 ] && ! ls "$T"/exec.forecast-clear.* >/dev/null 2>&1; do slee
 sleep 0.1
 kill "$wl" 2>/dev/null
 wait "$wl" 2>/dev/null
+kill -INT "$wr" 2>/dev/null
+wait "$wr"
+check "record stopped by a signal: exit 0" [ $? -eq 0 ]
 first=$(grep -m1 '"event":"forecast"' "$T/leak.json")
 check "a forecast came" [ -n "$first" ]
 if [ -n "$first" ]; then
@@ -78,6 +87,21 @@ check "--exec ran for the forecast with its evidence" [ -n "$ex" ] && grep -q '^
 	grep -l . "$T"/exec.forecast.* 2>/dev/null | head -n 1 | xargs -r sed 's/^/# exec: /'
 check "... and for its clearing" sh -c "grep -qx 'VMP_CAUSE=killed' '$T'/exec.forecast-clear.*"
 sed 's/^/# leak: /' "$T/leak.json" "$T/leak.err"
+
+# ---- the recording replayed, with another setting ----
+"$V" forecast "$T/leak.vmpt" --json >"$T/re.json" 2>"$T/re.err"
+check "forecast FILE on the recording: exit 0 ($(cat "$T/re.err"))" [ $? -eq 0 ]
+f1=$(grep -m1 '"event":"forecast"' "$T/re.json")
+check "... it forecasts the leak, and the kill clears it" [ -n "$f1" ] &&
+	grep -q '"event":"forecast-clear".*"cause":"killed"' "$T/re.json"
+"$V" forecast "$T/leak.vmpt" --json --setting warn=2 >"$T/re2.json" 2>"$T/re2.err"
+f2=$(grep -m1 '"event":"forecast"' "$T/re2.json")
+if [ -n "$f1" ] && [ -n "$f2" ]; then
+	check "--setting warn=2: later ($(field "$f2" t) s, not $(field "$f1" t) s), eta under 2 ($(field "$f2" eta))" \
+		awk "BEGIN { exit !($(field "$f2" t) > $(field "$f1" t) && $(field "$f2" eta) < 2) }"
+else
+	no "--setting warn=2 forecasts too"
+fi
 
 # ---- page cache streaming through the limit ----
 "$V" watch "$CGREL/stream" --forecast --json >"$T/stream.json" 2>"$T/stream.err" &

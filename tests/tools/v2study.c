@@ -444,6 +444,8 @@ static void note(struct v2s_lres *l, vmp_level level, double t)
 struct kernel_arg {
 	const struct v2s_run *run;
 	struct v2s_result *out;
+	v2s_kevent_fn fn;
+	void *fn_arg;
 };
 
 static void on_kernel_event(const char *t, size_t tlen, unsigned id, vmp_level level,
@@ -456,14 +458,23 @@ static void on_kernel_event(const char *t, size_t tlen, unsigned id, vmp_level l
 	buf[n] = 0;
 	double ts = strtod(buf, NULL) - ka->run->s[0].t;
 	for (size_t i = 0; i < ka->run->nlisten; i++)
-		if (ka->run->l[i].id == id)
+		if (ka->run->l[i].id == id) {
 			note(&ka->out->l[i], level, ts);
+			if (ka->fn)
+				ka->fn(i, ts, level, ka->fn_arg);
+		}
 }
 
 int v2s_kernel(const struct v2s_run *run, struct v2s_result *out)
 {
+	return v2s_kernel_events(run, out, NULL, NULL);
+}
+
+int v2s_kernel_events(const struct v2s_run *run, struct v2s_result *out, v2s_kevent_fn fn,
+		      void *arg)
+{
 	result_init(run, out);
-	struct kernel_arg ka = {run, out};
+	struct kernel_arg ka = {run, out, fn, arg};
 	struct vmp_replay *r;
 	struct vmp_error err;
 	int rc = vmp_replay_run(run->vmpt, run->vmpt_len, on_kernel_event, &ka, &r, &err);

@@ -85,6 +85,11 @@ void v2s_free(struct v2s_run *run);
 /* The kernel's truth: replay of the vmptrace (its counts are checked
  * against the file's expect records: -EPROTO if they differ). */
 int v2s_kernel(const struct v2s_run *run, struct v2s_result *out);
+/* The same, calling fn for every notification: the listener's index, its
+ * time (s from the first sample) and level. */
+typedef void (*v2s_kevent_fn)(size_t listener, double t, vmp_level level, void *arg);
+int v2s_kernel_events(const struct v2s_run *run, struct v2s_result *out, v2s_kevent_fn fn,
+		      void *arg);
 
 /* The estimator with cfg (NULL: defaults) on every sample, or, with
  * idle_ms > 0, on the samples that an adaptive sampler would have taken:

@@ -109,6 +109,7 @@ static void test_parse(void)
 		{"psi=some:1.234", "byte 4"},
 		{"psi=Some:1", "byte 4"},
 		{"enter=2,", "trailing comma"},
+		{"window=x,", "byte 7: window 'x'"}, /* the value is read before the comma after it */
 		{",enter=2", "byte 0: empty item"},
 		{"enter=2,,leave=0", "byte 8: empty item"},
 		{"Enter=2", "unknown key"},

@@ -64,7 +64,12 @@ static void fx_init(struct fx *f, vmp_executor ex, const struct vmp_est_config *
 	REQUIRE(vmp_listen_callback(f->c, "low,local", on_event, &f->at_c) == 0, "listen");
 	REQUIRE(vmp_listen_callback(f->root, "low,local", on_event, &f->at_root) == 0, "listen");
 	REQUIRE(vmp_listen_callback(f->root, "low,hierarchy", on_event, &f->all) == 0, "listen");
-	REQUIRE(vmp__est_new_config(&f->est, f->ctx, cfg) == 0, "est");
+	/* NULL: the defaults without GRACE, so that a failure shows in the
+	 * step that has it (test_grace: the defaults, one step later) */
+	struct vmp_est_config nograce;
+	vmp__est_config_init(&nograce);
+	nograce.prio &= ~VMP_EST_PRIO_GRACE;
+	REQUIRE(vmp__est_new_config(&f->est, f->ctx, cfg ? cfg : &nograce) == 0, "est");
 	REQUIRE(vmp__est_node_new(f->est, NULL, f->a, &f->na) == 0, "node a");
 	REQUIRE(vmp__est_node_new(f->est, f->na, f->b, &f->nb) == 0, "node a/b");
 	REQUIRE(vmp__est_node_new(f->est, f->nb, f->c, &f->nc) == 0, "node a/b/c");
@@ -146,6 +151,220 @@ static bool all_from(const struct rec *r, const char *origin)
 		if (strcmp(r->origin[i], origin) != 0)
 			return false;
 	return true;
+}
+
+/* ---- the kernel of the running machine ----------------------------------- */
+
+/* Releases as uname(2) gives them; the loops a failed call runs there. */
+static void test_kernel_release(void)
+{
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	CHECK_EQ_U64(cfg.kernel, 0, "unknown kernel by default");
+	CHECK_EQ_U64(cfg.fail_passes, 1, "one loop per failed call by default");
+	CHECK(cfg.lru_gen == -1, "lru_gen unknown by default");
+	CHECK(vmp__est_config_kernel(&cfg, "6.12.95+deb12-amd64", 7) == 0, "Debian's 6.12");
+	CHECK_EQ_U64(cfg.kernel, VMP_EST_KERNEL(6, 12), "6.12");
+	CHECK(cfg.lru_gen == 1, "lru_gen 0x0007: on");
+	CHECK_EQ_U64(cfg.fail_passes, 1, "the release records; the loops injected stay the default");
+	CHECK(vmp__est_config_kernel(&cfg, "6.1.0-57-amd64", 0) == 0, "Debian's 6.1");
+	CHECK_EQ_U64(cfg.kernel, VMP_EST_KERNEL(6, 1), "6.1");
+	CHECK(cfg.lru_gen == 0, "lru_gen 0: off");
+	CHECK(vmp__est_config_kernel(&cfg, "5.10", -1) == 0 && cfg.kernel == VMP_EST_KERNEL(5, 10),
+	      "no patch level");
+	CHECK(cfg.lru_gen == -1, "lru_gen unknown");
+	CHECK(vmp__est_config_kernel(&cfg, "6", 0) == -EINVAL, "no minor: refused");
+	CHECK(vmp__est_config_kernel(&cfg, "linux-6.1", 0) == -EINVAL, "not a number: refused");
+	CHECK(vmp__est_config_kernel(&cfg, "6.x", 0) == -EINVAL, "no minor number: refused");
+	CHECK_EQ_U64(cfg.kernel, VMP_EST_KERNEL(5, 10), "a refused release changes nothing");
+	CHECK_EQ_U64(vmp__est_fail_passes(VMP_EST_KERNEL(6, 1)), 1, "6.1: one priority loop");
+	CHECK_EQ_U64(vmp__est_fail_passes(VMP_EST_KERNEL(6, 12)), 2, "6.12: two");
+	CHECK_EQ_U64(vmp__est_fail_passes(VMP_EST_KERNEL(7, 0)), 2, "later: as the last measured");
+	CHECK_EQ_U64(vmp__est_fail_passes(0), 1, "unknown: 6.1's");
+}
+
+/* PASSES: a failed call injects 4 windows per priority loop. The OOM of
+ * test_standin with two loops: the same 18 + 17 calls, twice the windows. */
+static void test_fail_passes(void)
+{
+	struct fx f;
+	struct vmp_est_stats st;
+	struct cg3 s;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	cfg.fail_passes = 2;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	ooms(&s, 'b', 1);
+	s.a.oom_kill++, s.b.oom_kill++, s.c.oom_kill++;
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 35, "two loops: still 18 + 17 failed calls");
+	CHECK_EQ_U64(st.prio_windows, 280, "8 prio windows each (3..0, twice)");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 280, "all critical: nothing was freed");
+	CHECK_EQ_U64(f.at_a.n + f.at_c.n, 0, "nowhere else");
+	fx_free(&f);
+
+	cfg.fail_passes = 0; /* as 1 */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	ooms(&s, 'b', 1);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.prio_windows, 80, "fail_passes 0: one loop, 20 failed calls (the oom's 18 among them) x 4");
+	fx_free(&f);
+}
+
+/* MGLRU: the root's global-reclaim windows, kept (the default) or silent
+ * as the kernel's own vmpressure there; the priority path is not silent. */
+static void test_mglru_root(void)
+{
+	for (int silent = 0; silent <= 1; silent++) {
+		for (int lru = -1; lru <= 1; lru++) {
+			struct fx f;
+			struct cg3 s;
+			struct vmp_est_config cfg;
+			vmp__est_config_init(&cfg);
+			cfg.lru_gen = lru;
+			cfg.mglru_silent_root = silent;
+			fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+			cg3_init(&s, true);
+			struct vmp_est_machine m = {.valid = true, .psi_some_avg10 = -1};
+			step3(&f, &s, &m);
+			m.pgscan_kswapd += 10 * 512 + HELD;
+			m.pgsteal_kswapd += 10 * 512 + HELD;
+			step3(&f, &s, &m);
+			bool quiet = silent && lru == 1;
+			CHECK_EQ_U64(f.at_root.n, quiet ? 0 : 10,
+				     quiet ? "silent MGLRU root: no global-reclaim window"
+					   : "root: one window per 512 pages of kswapd");
+			m.allocstall += 3; /* three direct reclaim calls, nothing freed */
+			m.oom_kill += 1;   /* a global OOM */
+			step3(&f, &s, &m);
+			CHECK(f.at_root.by_level[VMP_LEVEL_CRITICAL] > 0,
+			      "a global OOM: critical at the root, silent or not");
+			fx_free(&f);
+		}
+	}
+}
+
+/* ONSET on MGLRU: the held-back pages all meet the first injection. The
+ * oom of test_standin (10 calls, 640 pages, an oom: 18 failed calls):
+ * one medium window there, not four. */
+static void test_mglru_onset(void)
+{
+	for (int lru = 0; lru <= 1; lru++) {
+		struct fx f;
+		struct cg3 s;
+		struct vmp_est_stats st;
+		struct vmp_est_config cfg;
+		vmp__est_config_init(&cfg);
+		cfg.lru_gen = lru;
+		fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+		cg3_init(&s, true);
+		step3(&f, &s, NULL);
+		limit_hits(&s, 'b', 10);
+		pages(&s, 'c', 640, 640);
+		ooms(&s, 'b', 1);
+		step3(&f, &s, NULL);
+		vmp__est_stats(f.est, &st);
+		CHECK_EQ_U64(st.prio_windows, 72, "18 failed calls, 4 windows each");
+		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], lru ? 1 : 4,
+			     lru ? "MGLRU: the first injection meets the HELD pages, 128/128 + "
+				   "512/0: one medium"
+				 : "classic LRU: four injections meet a batch each: four medium");
+		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], lru ? 71 : 68, "the rest critical");
+		fx_free(&f);
+	}
+}
+
+/* GRACE (the defaults): an interval is judged one interval late, with the
+ * pages of the next one its shortfall needs and the next can spare. */
+static void test_grace(void)
+{
+	struct fx f;
+	struct cg3 s;
+	struct vmp_est_stats st;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	CHECK(cfg.prio & VMP_EST_PRIO_GRACE, "GRACE is a default");
+
+	/* Streaming siblings on 2 vCPUs (6.1-v2, siblings, sb/b): 19 calls
+	 * and 462 pages, then 47 calls and 2310 pages. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 19);
+	pages(&s, 'b', 462, 462);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "a shortfall is held, not yet a failure");
+	limit_hits(&s, 'b', 47);
+	pages(&s, 'b', 2310, 2310);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "... and the next interval repays it: no failure");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM] + f.at_b.by_level[VMP_LEVEL_CRITICAL], 0,
+		     "low only");
+	limit_hits(&s, 'b', 10);
+	pages(&s, 'b', 400, 400);
+	step3(&f, &s, NULL);
+	step3(&f, &s, NULL); /* calm: the held interval is judged */
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "a healthy interval judged when the group calms down");
+	fx_free(&f);
+
+	/* The same shortfall without grace: failures at once. */
+	struct vmp_est_config ng = cfg;
+	ng.prio &= ~VMP_EST_PRIO_GRACE;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &ng);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 19);
+	pages(&s, 'b', 462, 462);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK(st.failed_calls >= 4, "without grace the straddle is taken for %llu failed calls",
+	      (unsigned long long)st.failed_calls);
+	fx_free(&f);
+
+	/* A real failure is not repaid: found one interval late. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 20);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 0, "20 calls, 0 pages: held");
+	limit_hits(&s, 'b', 20);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 20, "the next interval has nothing to spare: 20 failed");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 80, "80 critical windows at b");
+	step3(&f, &s, NULL); /* the group stops: the held interval is judged */
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 40, "judged at the next delta, even without an event");
+	fx_free(&f);
+
+	/* An oom event judges the held interval and its own at once. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 10);
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 10);
+	ooms(&s, 'b', 1);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 20, "held 10 + 10 with the oom: 20, the oom's 18 among them");
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(st.failed_calls, 20, "nothing left held after the oom");
+	fx_free(&f);
 }
 
 /* ---- origins through three levels ------------------------------------- */
@@ -913,6 +1132,11 @@ int main(int argc, char **argv)
 	test_vanish();
 	test_skew();
 	test_standin();
+	test_kernel_release();
+	test_fail_passes();
+	test_mglru_root();
+	test_mglru_onset();
+	test_grace();
 	test_interval();
 	test_args();
 	test_random();

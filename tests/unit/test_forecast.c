@@ -489,13 +489,20 @@ static void test_machine(void)
 	sim_free(&s);
 }
 
+static bool same_config(const struct vmp_forecast_config *a, const struct vmp_forecast_config *b)
+{
+	return a->warn_s == b->warn_s && a->window_s == b->window_s && a->long_s == b->long_s &&
+	       a->sigma == b->sigma && a->confirm == b->confirm && a->reraise == b->reraise &&
+	       a->clear == b->clear && a->clear_hold_s == b->clear_hold_s;
+}
+
 static void test_config(void)
 {
 	struct vmp_forecast_config c, d;
 	struct vmp_error e;
 	const char *err = e.msg;
 	vmp_forecast_config_init(&d);
-	CHECK(vmp_forecast_parse("", &c, &e) == 0 && !memcmp(&c, &d, sizeof(c)), "'' is the defaults");
+	CHECK(vmp_forecast_parse("", &c, &e) == 0 && same_config(&c, &d), "'' is the defaults");
 	CHECK(vmp_forecast_parse("warn=10,window=500ms,long=4s,sigma=2,confirm=3,reraise=0.4,clear=3,hold=1.5", &c,
 				 &e) == 0 &&
 		      c.warn_s == 10 && fabs(c.window_s - 0.5) < 1e-9 && c.long_s == 4 && c.sigma == 2 &&
@@ -534,6 +541,127 @@ static void test_fit(void)
 	CHECK(fabs(f.slope) < 1e-12 && f.se > 0.3, "noise: slope 0, se %.3f", f.se);
 }
 
+/* Recordings: the sample lines round-trip, and replaying them steps the
+ * model exactly as the live samples did. */
+struct collect {
+	unsigned warns, clears, n;
+	double first_eta, first_t;
+};
+static void on_replayed(const struct vmp_fc_sample *smp, const struct vmp_fc_result *r, void *arg)
+{
+	struct collect *c = arg;
+	c->n++;
+	if (r->event == VMP_FC_EVENT_WARN && !c->warns++) {
+		c->first_eta = r->eta;
+		c->first_t = smp->time;
+	}
+	if (r->event == VMP_FC_EVENT_CLEAR)
+		c->clears++;
+}
+
+static void test_samples(void)
+{
+	struct vmp_forecast_config cfg;
+	vmp_forecast_config_init(&cfg);
+	cfg.warn_s = 5.05; /* off the made-up numbers' exact etas: no tie at the threshold */
+	struct sim s;
+	sim_init(&s, &cfg, 3);
+	s.g[1].max = (uint64_t)(100 * MB);
+	s.g[1].high = (uint64_t)(200 * MB);
+	s.g[0].flags |= VMP_FC_HAVE_SWAP;
+	s.g[0].swap_usage = 4096;
+	s.g[0].swap_max = VMP_FC_UNLIMITED;
+	s.g[2].flags &= ~(VMP_FC_HAVE_USAGE | VMP_FC_HAVE_RECLAIM);
+	s.have_m = true;
+	s.m.mem_total = (uint64_t)(4096 * MB);
+	s.m.mem_available = (uint64_t)(3000 * MB);
+	s.m.swap_total = s.m.swap_free = (uint64_t)(512 * MB);
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	REQUIRE(buf, "malloc");
+	int k = vmp_fc_format_header(buf, cap);
+	REQUIRE(k > 0, "header");
+	len += (size_t)k;
+	len += (size_t)snprintf(buf + len, cap - len, "# vmptrace 1\ngroup / -\n# another comment\n");
+	double u = 10 * MB;
+	double direct_first_eta = -1;
+	while (u < 100 * MB) {
+		set_mem(&s, 0, u, 1 * MB);
+		set_mem(&s, 1, u + 2 * MB, 3 * MB);
+		s.g[0].refaults += 3;
+		s.g[0].pgscan += 100;
+		s.g[0].pgsteal += 90;
+		struct vmp_fc_sample smp = {.time = s.t, .groups = s.g, .ngroups = s.ng, .machine = &s.m,
+					    .psi_some_avg10 = 1.25, .psi_full_avg10 = 0.5};
+		k = vmp_fc_format_sample(&smp, buf + len, cap - len);
+		REQUIRE(k > 0, "format: %d", k);
+		len += (size_t)k;
+		REQUIRE(sim_step(&s) == 0, "step");
+		if (direct_first_eta < 0 && s.first_warn_t >= 0)
+			direct_first_eta = s.first_warn_eta;
+		u += 5 * MB * DT;
+	}
+	s.g[1].oom_kills = 1;
+	s.g[0].flags = VMP_FC_GONE;
+	struct vmp_fc_sample last = {.time = s.t, .groups = s.g, .ngroups = s.ng, .machine = NULL,
+				     .psi_some_avg10 = -1, .psi_full_avg10 = -1};
+	k = vmp_fc_format_sample(&last, buf + len, cap - len);
+	REQUIRE(k > 0, "format");
+	len += (size_t)k;
+	CHECK(strstr(buf, "# fcsample-cg a/b gone\n") && strstr(buf, " max=max high=max swap=4096/max") &&
+		      strstr(buf, "# fcsample-cg / usage=- ") && strstr(buf, "reclaim=-"),
+	      "the lines say gone, max, usage=-, reclaim=-");
+	struct collect c = {0};
+	struct vmp_error err = {0};
+	uint64_t n = 0;
+	int rc = vmp_forecast_replay(buf, len, &cfg, on_replayed, &c, &n, &err);
+	CHECK(rc == 0 && n == c.n && c.n > 100, "replayed %u samples (rc %d: %lu %s)", c.n, rc, err.line, err.msg);
+	CHECK(c.warns == s.warns && fabs(c.first_eta - direct_first_eta) < 1e-3,
+	      "the same warnings as the live steps (%u, eta %.3f vs %.3f)", c.warns, c.first_eta, direct_first_eta);
+	CHECK(c.clears == 1, "and the gone sample clears it");
+	/* another setting: warned later */
+	struct vmp_forecast_config late = cfg;
+	late.warn_s = 2.05;
+	struct collect c2 = {0};
+	CHECK(vmp_forecast_replay(buf, len, &late, on_replayed, &c2, NULL, &err) == 0 && c2.warns == 1 &&
+		      c2.first_t > c.first_t + 2.5 && c2.first_eta < 2,
+	      "warn=2.05: the warning %.1f s later, eta %.2f", c2.first_t - c.first_t, c2.first_eta);
+	/* errors name the line and byte */
+	static const struct {
+		const char *text;
+		unsigned long line;
+		const char *what;
+	} bad[] = {
+		{"# fcsample 1.0 0 psi=- -\n", 1, "before"},
+		{"# fcsamples 2\n", 1, "version"},
+		{"# fcsamples 1\n# fcsample 1.0 1 psi=- -\n# other\n", 3, "follow it directly"},
+		{"# fcsamples 1\n# fcsample 1.0 1 psi=- -\n", 3, "ends inside"},
+		{"# fcsamples 1\n# fcsample x 0 psi=- -\n", 2, "byte 12"},
+		{"# fcsamples 1\n# fcsample 2.0 0 psi=- -\n# fcsample 1.0 0 psi=- -\n", 3, "before the previous"},
+		{"# fcsamples 1\n# fcsample 1.0 1 psi=- -\n# fcsample-cg a usage=1 max=2 high=max swap=- anon=1 "
+		 "shmem=0 unevictable=0 file=0 slab=0/0 refaults=0 reclaim=- oom_kill=x\n",
+		 3, "oom_kill"},
+		{"# fcsamples 1\n# fcsample 1.0 0 psi=200/1 -\n", 2, "psi"},
+		{"# fcsamples 1\n# fcsample 1.0 0 psi=- machine mem_total=1\n", 2, "machine fields"},
+		{"# fcsamples 1\n# fcsample-cg a gone\n", 2, "no sample before"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		rc = vmp_forecast_replay(bad[i].text, strlen(bad[i].text), NULL, NULL, NULL, NULL, &err);
+		CHECK(rc == -EINVAL && err.line == bad[i].line && strstr(err.msg, bad[i].what),
+		      "malformed %zu: line %lu: %s", i, err.line, err.msg);
+	}
+	rc = vmp_forecast_replay("# vmptrace 1\n", 13, NULL, NULL, NULL, NULL, &err);
+	CHECK(rc == -ENODATA && strstr(err.msg, "no forecast samples"), "no samples: -ENODATA (%s)", err.msg);
+	struct vmp_fc_group sp = {.path = "a b"};
+	struct vmp_fc_sample ss = {.time = 0, .groups = &sp, .ngroups = 1};
+	CHECK(vmp_fc_format_sample(&ss, buf, cap) == -EILSEQ, "a path with a space: -EILSEQ");
+	sp.path = "a";
+	CHECK(vmp_fc_format_sample(&ss, buf, 10) == -ENOSPC, "too small: -ENOSPC");
+	free(buf);
+	sim_free(&s);
+}
+
 int main(void)
 {
 	test_fit();
@@ -550,6 +678,7 @@ int main(void)
 	test_high();
 	test_hysteresis();
 	test_machine();
+	test_samples();
 	printf("1..%d\n", check_count);
 	return check_failed ? 1 : 0;
 }

@@ -183,6 +183,10 @@ static void attribution(void)
 	fixture();
 	vmp_source *src = new_src(VMP_SOURCE_V2);
 	CHECK(vmp_source_kind(src) == VMP_SOURCE_V2, "kind v2");
+	CHECK(!strcmp(vmp_source_kind_name(vmp_source_kind(src)), "cgroup-v2") &&
+		      !strcmp(vmp_source_kind_name(VMP_SOURCE_V1), "cgroup-v1") &&
+		      !strcmp(vmp_source_kind_name(VMP_SOURCE_AUTO), "auto") && !vmp_source_kind_name(5),
+	      "kind names: cgroup-v2, cgroup-v1, auto; NULL out of range");
 	struct got ga = {0}, gc = {0}, gb = {0}, gd = {0};
 	vmp_sub *sa, *sc, *sb, *sd;
 	REQUIRE(vmp_source_subscribe(src, "a", "low,hierarchy", on_ev, &ga, &sa) == 0, "sub a");

@@ -43,6 +43,7 @@ import gzip
 import json
 import lzma
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -222,7 +223,7 @@ def private_apt(cache, suite):
     if not mirror:
         raise Skip(f'the host\'s apt sources name no Debian mirror for {codename}')
     full = suite.replace('SUITE', codename)
-    apt = f'{cache}/apt-{full}'
+    apt = f'{os.path.abspath(cache)}/apt-{full}'  # apt takes relative paths from /
     for d in ['lists/partial', 'cache/archives/partial', 'parts']:
         os.makedirs(f'{apt}/{d}', exist_ok=True)
     open(f'{apt}/status', 'w').close()
@@ -232,7 +233,7 @@ def private_apt(cache, suite):
     opts = ['-q', '-o', f'Dir::Etc::SourceList={apt}/sources.list', '-o', f'Dir::Etc::SourceParts={apt}/parts',
             '-o', f'Dir::State={apt}', '-o', f'Dir::State::Lists={apt}/lists',
             '-o', f'Dir::State::status={apt}/status', '-o', f'Dir::Cache={apt}/cache',
-            '-o', 'APT::Sandbox::User=root' if os.geteuid() == 0 else f'APT::Sandbox::User={os.getlogin()}']
+            '-o', f'APT::Sandbox::User={pwd.getpwuid(os.geteuid()).pw_name}']
     stamp = f'{apt}/updated'
     if not os.path.exists(stamp) or time.time() - os.path.getmtime(stamp) > 86400:
         r = run(['apt-get'] + opts + ['update'], timeout=600, check=False)

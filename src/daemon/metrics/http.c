@@ -197,15 +197,15 @@ static const char *status_text(int status)
 	}
 }
 
-void vmpd_http_response(struct vmpd_buf *b, int status, bool head, const char *body, size_t n)
+void vmpd_http_response(struct vmp__buf *b, int status, bool head, const char *body, size_t n)
 {
-	vmpd_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
-	vmpd_buf_printf(b, "Content-Type: %s\r\n",
+	vmp__buf_printf(b, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+	vmp__buf_printf(b, "Content-Type: %s\r\n",
 			status == 200 ? VMPD_METRICS_CONTENT_TYPE : "text/plain; charset=utf-8");
-	vmpd_buf_printf(b, "Content-Length: %zu\r\n", n);
+	vmp__buf_printf(b, "Content-Length: %zu\r\n", n);
 	if (status == 405)
-		vmpd_buf_puts(b, "Allow: GET, HEAD\r\n");
-	vmpd_buf_puts(b, "Connection: close\r\n\r\n");
+		vmp__buf_puts(b, "Allow: GET, HEAD\r\n");
+	vmp__buf_puts(b, "Connection: close\r\n\r\n");
 	if (!head)
-		vmpd_buf_add(b, body, n);
+		vmp__buf_add(b, body, n);
 }

@@ -18,37 +18,7 @@
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid.
- * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t k;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		k = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		k = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		k = 4, min = 0x10000;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	unsigned cp = c & (0x7fu >> k);
-	for (size_t i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
-void vmpd_prom_label_value(struct vmpd_buf *b, const char *s, size_t n)
+void vmpd_prom_label_value(struct vmp__buf *b, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -57,83 +27,83 @@ void vmpd_prom_label_value(struct vmpd_buf *b, const char *s, size_t n)
 		/* Copy plain bytes in runs. */
 		while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '\\' && u[run] != '"')
 			run++;
-		vmpd_buf_add(b, s + i, run - i);
+		vmp__buf_add(b, s + i, run - i);
 		i = run;
 		if (i == n)
 			break;
 		if (u[i] == '\\') {
-			vmpd_buf_add(b, "\\\\", 2);
+			vmp__buf_add(b, "\\\\", 2);
 			i++;
 		} else if (u[i] == '"') {
-			vmpd_buf_add(b, "\\\"", 2);
+			vmp__buf_add(b, "\\\"", 2);
 			i++;
 		} else if (u[i] == '\n') {
-			vmpd_buf_add(b, "\\n", 2);
+			vmp__buf_add(b, "\\n", 2);
 			i++;
 		} else if (u[i] < 0x80) {
-			vmpd_buf_add(b, s + i, 1); /* other control bytes are valid UTF-8 */
+			vmp__buf_add(b, s + i, 1); /* other control bytes are valid UTF-8 */
 			i++;
 		} else {
-			size_t k = utf8_len(u + i, n - i);
+			size_t k = vmp__utf8_len(u + i, n - i);
 			if (k) {
-				vmpd_buf_add(b, s + i, k);
+				vmp__buf_add(b, s + i, k);
 				i += k;
 			} else {
-				vmpd_buf_add(b, "\xef\xbf\xbd", 3);
+				vmp__buf_add(b, "\xef\xbf\xbd", 3);
 				i++;
 			}
 		}
 	}
 }
 
-static void help_text(struct vmpd_buf *b, const char *s)
+static void help_text(struct vmp__buf *b, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\')
-			vmpd_buf_add(b, "\\\\", 2);
+			vmp__buf_add(b, "\\\\", 2);
 		else if (*s == '\n')
-			vmpd_buf_add(b, "\\n", 2);
+			vmp__buf_add(b, "\\n", 2);
 		else
-			vmpd_buf_add(b, s, 1);
+			vmp__buf_add(b, s, 1);
 	}
 }
 
-static void family(struct vmpd_buf *b, const char *name, const char *type, const char *help)
+static void family(struct vmp__buf *b, const char *name, const char *type, const char *help)
 {
-	vmpd_buf_printf(b, "# HELP %s ", name);
+	vmp__buf_printf(b, "# HELP %s ", name);
 	help_text(b, help);
-	vmpd_buf_printf(b, "\n# TYPE %s %s\n", name, type);
+	vmp__buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
-static void label(struct vmpd_buf *b, const char *name, const char *value, bool first)
+static void label(struct vmp__buf *b, const char *name, const char *value, bool first)
 {
-	vmpd_buf_printf(b, "%s%s=\"", first ? "" : ",", name);
+	vmp__buf_printf(b, "%s%s=\"", first ? "" : ",", name);
 	vmpd_prom_label_value(b, value, strlen(value));
-	vmpd_buf_add(b, "\"", 1);
+	vmp__buf_add(b, "\"", 1);
 }
 
-static void listener_labels(struct vmpd_buf *b, const char *name, const struct vmpd_series *s)
+static void listener_labels(struct vmp__buf *b, const char *name, const struct vmpd_series *s)
 {
-	vmpd_buf_printf(b, "%s{", name);
+	vmp__buf_printf(b, "%s{", name);
 	label(b, "cgroup", s->cgroup, true);
 	label(b, "args", s->args, false);
 }
 
-static void u64_sample(struct vmpd_buf *b, const char *name, uint64_t v)
+static void u64_sample(struct vmp__buf *b, const char *name, uint64_t v)
 {
-	vmpd_buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+	vmp__buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
 /* A double as Prometheus reads it: %.15g round-trips every value we have
  * (seconds with microseconds, up to year 30000) and never prints "inf". */
-static void f64_sample(struct vmpd_buf *b, const char *name, double v)
+static void f64_sample(struct vmp__buf *b, const char *name, double v)
 {
-	vmpd_buf_printf(b, "%s %.15g\n", name, v);
+	vmp__buf_printf(b, "%s %.15g\n", name, v);
 }
 
 static const char *const level_names[3] = {"low", "medium", "critical"};
 
-void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t n,
+void vmpd_metrics_format(struct vmp__buf *b, const struct vmpd_series *s, size_t n,
 			 const struct vmpd_procinfo *p, const struct vmpd_daemoninfo *di)
 {
 	size_t have_pressure = 0, have_evidence = 0, have_time = 0;
@@ -150,7 +120,7 @@ void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t
 			for (unsigned l = s[i].min_level; l < 3; l++) {
 				listener_labels(b, "vmpressure_notifications_total", &s[i]);
 				label(b, "level", level_names[l], false);
-				vmpd_buf_printf(b, "} %llu\n", (unsigned long long)s[i].notifications[l]);
+				vmp__buf_printf(b, "} %llu\n", (unsigned long long)s[i].notifications[l]);
 			}
 		family(b, "vmpressure_level", "gauge",
 		       "The highest level notified to the listener in the last " STR(VMPD_METRIC_LEVEL_HOLD_S)
@@ -158,7 +128,7 @@ void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t
 		       "2 medium, 3 critical.");
 		for (size_t i = 0; i < n; i++) {
 			listener_labels(b, "vmpressure_level", &s[i]);
-			vmpd_buf_printf(b, "} %u\n", s[i].level);
+			vmp__buf_printf(b, "} %u\n", s[i].level);
 		}
 	}
 	if (have_pressure) {
@@ -168,7 +138,7 @@ void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t
 		for (size_t i = 0; i < n; i++)
 			if (s[i].have_pressure) {
 				listener_labels(b, "vmpressure_pressure_ratio", &s[i]);
-				vmpd_buf_printf(b, "} %llu.%02llu\n", (unsigned long long)(s[i].pressure / 100),
+				vmp__buf_printf(b, "} %llu.%02llu\n", (unsigned long long)(s[i].pressure / 100),
 						(unsigned long long)(s[i].pressure % 100));
 			}
 	}
@@ -188,7 +158,7 @@ void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t
 			for (size_t i = 0; i < n; i++)
 				if (s[i].evidence) {
 					listener_labels(b, ev[k].name, &s[i]);
-					vmpd_buf_printf(b, "} %llu\n",
+					vmp__buf_printf(b, "} %llu\n",
 							(unsigned long long)(k ? s[i].reclaimed : s[i].scanned));
 				}
 		}
@@ -199,17 +169,31 @@ void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t
 		for (size_t i = 0; i < n; i++)
 			if (s[i].last_time >= 0) {
 				listener_labels(b, "vmpressure_last_notification_timestamp_seconds", &s[i]);
-				vmpd_buf_printf(b, "} %.15g\n", s[i].last_time);
+				vmp__buf_printf(b, "} %.15g\n", s[i].last_time);
 			}
 	}
 
+	if (di && di->netas) {
+		family(b, "vmpressure_oom_eta_seconds", "gauge",
+		       "The OOM forecast of the cgroup: seconds until its OOM kill at the present growth of what "
+		       "reclaim cannot free against the nearest limit (docs/forecast.md); +Inf when nothing "
+		       "grows toward a limit.");
+		for (size_t i = 0; i < di->netas; i++) {
+			vmp__buf_puts(b, "vmpressure_oom_eta_seconds{");
+			label(b, "cgroup", di->etas[i].cgroup, true);
+			if (di->etas[i].eta < 0)
+				vmp__buf_puts(b, "} +Inf\n");
+			else
+				vmp__buf_printf(b, "} %.3f\n", di->etas[i].eta);
+		}
+	}
 	if (di) {
 		family(b, "vmpressured_build_info", "gauge",
 		       "Always 1: the daemon's version and pressure source as labels.");
-		vmpd_buf_puts(b, "vmpressured_build_info{");
+		vmp__buf_puts(b, "vmpressured_build_info{");
 		label(b, "version", di->version, true);
 		label(b, "source", di->source, false);
-		vmpd_buf_puts(b, "} 1\n");
+		vmp__buf_puts(b, "} 1\n");
 		family(b, "vmpressured_clients", "gauge", "Open client connections on the control socket.");
 		u64_sample(b, "vmpressured_clients", di->clients);
 		family(b, "vmpressured_subscriptions", "gauge", "Client subscriptions.");

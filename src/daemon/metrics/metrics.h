@@ -63,9 +63,17 @@ struct vmpd_procinfo {
 	uint64_t max_fds;       /* the soft RLIMIT_NOFILE */
 };
 
+/* A --metrics-cgroup's OOM forecast: vmpressure_oom_eta_seconds. */
+struct vmpd_eta {
+	const char *cgroup;
+	double eta;             /* seconds; negative: none (+Inf) */
+};
+
 struct vmpd_daemoninfo {
 	const char *version, *source;
 	uint64_t clients, subscriptions, listeners, dropped;
+	const struct vmpd_eta *etas; /* sorted by cgroup */
+	size_t netas;
 };
 
 /*
@@ -74,13 +82,13 @@ struct vmpd_daemoninfo {
  * Families with no sample (no listener yet, or a source without evidence)
  * are left out.
  */
-void vmpd_metrics_format(struct vmpd_buf *b, const struct vmpd_series *s, size_t n,
+void vmpd_metrics_format(struct vmp__buf *b, const struct vmpd_series *s, size_t n,
 			 const struct vmpd_procinfo *p, const struct vmpd_daemoninfo *di);
 
 /* A label value's text (without the quotes): backslash, double quote and
  * newline escaped as the format says; a byte that is not valid UTF-8
  * (the format is UTF-8; a cgroup name is any bytes) becomes U+FFFD. */
-void vmpd_prom_label_value(struct vmpd_buf *b, const char *s, size_t n);
+void vmpd_prom_label_value(struct vmp__buf *b, const char *s, size_t n);
 
 /* ---- HTTP (http.c) ------------------------------------------------------- */
 
@@ -111,7 +119,7 @@ int vmpd_http_parse(const char *buf, size_t len, bool eof, struct vmpd_http_requ
 /* A complete response, always `Connection: close`. A 200 has the
  * exposition's content type; an error a one-line text/plain body. With
  * head set the body is left out (Content-Length stays the body's). */
-void vmpd_http_response(struct vmpd_buf *b, int status, bool head, const char *body, size_t n);
+void vmpd_http_response(struct vmp__buf *b, int status, bool head, const char *body, size_t n);
 
 #define VMPD_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

@@ -63,7 +63,7 @@ struct conn {
 	double deadline;
 	size_t inlen;
 	char in[VMPD_HTTP_HEAD_MAX];
-	struct vmpd_buf out;
+	struct vmp__buf out;
 	size_t off;
 	struct conn *next, **prev;
 	struct conn *dead_next;
@@ -75,7 +75,7 @@ struct vmpd_httpd {
 	struct conn *conns, *dead;
 	unsigned n;
 	bool paused;     /* listener out of the epoll set */
-	double armed;    /* the timer's expiry (vmpd_now()); 0: disarmed */
+	double armed;    /* the timer's expiry (vmp__mono_s()); 0: disarmed */
 	uint64_t evicted; /* connections closed to make room */
 };
 
@@ -149,13 +149,13 @@ static void timer_update(struct vmpd_httpd *h)
 	for (struct conn *c = h->conns; c; c = c->next)
 		if (!due || c->deadline < due)
 			due = c->deadline;
-	if (h->paused && (!due || vmpd_now() + 1 < due))
-		due = vmpd_now() + 1;
+	if (h->paused && (!due || vmp__mono_s() + 1 < due))
+		due = vmp__mono_s() + 1;
 	if (due == h->armed)
 		return;
 	struct itimerspec it = {0};
 	if (due) {
-		/* vmpd_now() is CLOCK_MONOTONIC seconds: the timer's clock. */
+		/* vmp__mono_s() is CLOCK_MONOTONIC seconds: the timer's clock. */
 		double sec = due < 1e-9 ? 1e-9 : due;
 		it.it_value.tv_sec = (time_t)sec;
 		it.it_value.tv_nsec = (long)((sec - (double)(time_t)sec) * 1e9);
@@ -213,7 +213,7 @@ static void conn_write(struct conn *c)
 		}
 		c->off += (size_t)w;
 	}
-	vmpd_buf_free(&c->out);
+	vmp__buf_free(&c->out);
 	shutdown(c->io.fd, SHUT_WR);
 	if (c->eof) {
 		conn_close(c);
@@ -226,17 +226,17 @@ static void conn_write(struct conn *c)
 static void conn_respond(struct conn *c, const struct vmpd_http_request *req)
 {
 	struct vmpd *d = c->h->d;
-	vmpd_buf_init(&c->out);
+	vmp__buf_init(&c->out);
 	if (req->status == 200) {
-		struct vmpd_buf body;
-		vmpd_buf_init(&body);
+		struct vmp__buf body;
+		vmp__buf_init(&body);
 		vmpd_metrics_snapshot(d, &body);
 		if (body.oom) {
 			static const char msg[] = "503 Service Unavailable: out of memory\n";
 			vmpd_http_response(&c->out, 503, req->head, msg, sizeof(msg) - 1);
 		} else
 			vmpd_http_response(&c->out, 200, req->head, body.p ? body.p : "", body.len);
-		vmpd_buf_free(&body);
+		vmp__buf_free(&body);
 	} else {
 		char msg[160];
 		int n = snprintf(msg, sizeof(msg), "%d: %s\n", req->status, req->reason);
@@ -379,7 +379,7 @@ static void on_accept(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 		c->h = h;
 		c->peer = peer;
 		c->state = C_READ;
-		c->deadline = vmpd_now() + HTTPD_DEADLINE_S;
+		c->deadline = vmp__mono_s() + HTTPD_DEADLINE_S;
 		if (vmpd_loop_add(d, &c->io, EPOLLIN)) {
 			close(fd);
 			free(c);
@@ -405,7 +405,7 @@ static void on_timer(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 		/* EAGAIN: re-armed meanwhile */
 	}
 	h->armed = 0;
-	double now = vmpd_now();
+	double now = vmp__mono_s();
 	for (struct conn *c = h->conns, *next; c; c = next) {
 		next = c->next;
 		if (now >= c->deadline)
@@ -475,7 +475,7 @@ void vmpd_httpd_reap(struct vmpd *d, struct vmpd_httpd *h)
 	while (h && h->dead) {
 		struct conn *c = h->dead;
 		h->dead = c->dead_next;
-		vmpd_buf_free(&c->out);
+		vmp__buf_free(&c->out);
 		free(c);
 	}
 }

@@ -50,14 +50,36 @@ struct vmpd_metrics {
 	int last_err;        /* of the last textfile write; 0: it worked */
 	bool wrote;          /* the textfile exists (to remove it at the end) */
 	struct vmpd_httpd *httpd;
-	struct vmpd_buf buf;
+	struct vmp__buf buf;
 	struct vmpd_round_hook reap_hook;
 	/* snapshot scratch */
 	struct vmpd_series *series;
 	char (*args)[24];
 	size_t n, cap;
 	double now;
+	/* the --metrics-cgroup forecasts (none on a trace source) */
+	struct vmpd_fcsink **fc;
+	struct vmpd_eta *etas;
+	size_t nfc;
 };
+
+static void collect_eta(void *arg, const char *cgroup, double warn_s, double eta)
+{
+	(void)warn_s;
+	struct vmpd_metrics *m = arg;
+	/* a cgroup's eta is the same for every follower (only the warning
+	 * threshold differs): the first found */
+	for (size_t i = 0; i < m->nfc; i++)
+		if (!strcmp(m->etas[i].cgroup, cgroup) && m->etas[i].eta == -2) {
+			m->etas[i].eta = eta;
+			return;
+		}
+}
+
+static int by_cgroup(const void *a, const void *b)
+{
+	return strcmp(((const struct vmpd_eta *)a)->cgroup, ((const struct vmpd_eta *)b)->cgroup);
+}
 
 int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char *err, size_t cap)
 {
@@ -71,11 +93,9 @@ int vmpd_metrics_parse_watch(const char *arg, struct vmpd_metrics_watch *w, char
 			 arg, args);
 		return -EINVAL;
 	}
-	if (!clen || vmpd_cgroup_normalize(arg, clen, w->cgroup, sizeof(w->cgroup))) {
-		snprintf(err, cap,
-			 "--metrics-cgroup '%s': bad cgroup path (/ for the root; no '.' or '..' components, "
-			 "names up to 255 bytes)",
-			 arg);
+	struct vmp_error cerr = {.msg = "empty"};
+	if (!clen || vmp_cgroup_normalize(arg, clen, w->cgroup, sizeof(w->cgroup), &cerr)) {
+		snprintf(err, cap, "--metrics-cgroup '%s': bad cgroup path (/ for the root): %s", arg, cerr.msg);
 		return -EINVAL;
 	}
 	w->text = arg;
@@ -88,7 +108,7 @@ static void note(struct vmpd *d, struct vmpd_listener_stats *st, const struct vm
 	if ((ev->flags & VMP_EVENT_REMOVED) || (unsigned)ev->level > VMP_LEVEL_CRITICAL)
 		return;
 	st->n[ev->level] += ev->count;
-	st->last_mono[ev->level] = vmpd_now();
+	st->last_mono[ev->level] = vmp__mono_s();
 	st->last_time_ns = ev->time_ns;
 	if (!(ev->flags & VMP_EVENT_NO_EVIDENCE)) {
 		st->scanned += ev->scanned;
@@ -159,11 +179,11 @@ static int by_labels(const void *a, const void *b)
 	return c ? c : strcmp(x->args, y->args);
 }
 
-void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b)
+void vmpd_metrics_snapshot(struct vmpd *d, struct vmp__buf *b)
 {
 	struct vmpd_metrics *m = d->metrics;
 	m->n = 0;
-	m->now = vmpd_now();
+	m->now = vmp__mono_s();
 	vmpd_subs_foreach(d, collect, m);
 	for (size_t i = 0; i < m->n; i++)
 		m->series[i].args = m->args[i]; /* args moved with realloc until now */
@@ -171,6 +191,14 @@ void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b)
 		qsort(m->series, m->n, sizeof(*m->series), by_labels);
 	struct vmpd_procinfo p;
 	vmpd_procinfo_read(&p);
+	for (size_t i = 0; i < m->nfc; i++)
+		m->etas[i].eta = -2; /* not yet collected */
+	vmpd_fc_foreach(d, collect_eta, m);
+	for (size_t i = 0; i < m->nfc; i++)
+		if (m->etas[i].eta == -2)
+			m->etas[i].eta = -1;
+	if (m->nfc)
+		qsort(m->etas, m->nfc, sizeof(*m->etas), by_cgroup);
 	struct vmpd_daemoninfo di = {
 		.version = VMP_VERSION_STRING,
 		.source = d->source_name,
@@ -178,6 +206,8 @@ void vmpd_metrics_snapshot(struct vmpd *d, struct vmpd_buf *b)
 		.subscriptions = d->nsubs,
 		.listeners = vmpd_subs_shared_count(d),
 		.dropped = d->dropped,
+		.etas = m->etas,
+		.netas = m->nfc,
 	};
 	vmpd_metrics_format(b, m->series, m->n, &p, &di);
 }
@@ -198,7 +228,7 @@ static int write_all(int fd, const char *p, size_t n)
 
 static void write_textfile(struct vmpd_metrics *m)
 {
-	vmpd_buf_reset(&m->buf);
+	vmp__buf_reset(&m->buf);
 	vmpd_metrics_snapshot(m->d, &m->buf);
 	int rc = m->buf.oom ? -ENOMEM : 0;
 	const char *step = "format";
@@ -267,7 +297,7 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 	}
 	m->d = d;
 	m->timer.fd = -1;
-	vmpd_buf_init(&m->buf);
+	vmp__buf_init(&m->buf);
 	d->metrics = m;
 	d->evidence = vmp_source_kind(d->src) != VMP_SOURCE_V1;
 	vmpd_subs_watch(d, &watch);
@@ -282,7 +312,24 @@ int vmpd_metrics_init(struct vmpd *d, const struct vmpd_metrics_config *cfg)
 		w = &root;
 		nw = 1;
 	}
+	m->fc = calloc(nw, sizeof(*m->fc));
+	m->etas = calloc(nw, sizeof(*m->etas));
+	if (!m->fc || !m->etas)
+		return VMPD_EXIT_OSERR;
 	for (size_t i = 0; i < nw; i++) {
+		/* One forecast per cgroup, for vmpressure_oom_eta_seconds; a
+		 * trace has no files to forecast from. */
+		bool dup = false;
+		for (size_t k = 0; k < m->nfc; k++)
+			dup |= !strcmp(m->etas[k].cgroup, w[i].cgroup);
+		int frc = dup ? 0 : vmpd_fc_add(d, w[i].cgroup, 0, NULL, NULL, &m->fc[m->nfc]);
+		char *cg = !dup && !frc ? strdup(w[i].cgroup) : NULL;
+		if (cg)
+			m->etas[m->nfc++] = (struct vmpd_eta){.cgroup = cg, .eta = -1};
+		else if (!dup && !frc)
+			vmpd_fc_release(d, m->fc[m->nfc]);
+		else if (!dup && frc != -ENOTSUP)
+			vmpd_log(VMPD_LOG_WARNING, "--metrics-cgroup %s: no OOM forecast: %s", w[i].text, strerror(-frc));
 		int rc = vmpd_sub_pin(d, w[i].cgroup, w[i].level, w[i].mode);
 		if (rc) {
 			vmpd_log(VMPD_LOG_ERR, "--metrics-cgroup %s: %s", w[i].text,
@@ -360,7 +407,13 @@ void vmpd_metrics_fini(struct vmpd *d)
 	free(m->tmp);
 	free(m->series);
 	free(m->args);
-	vmpd_buf_free(&m->buf);
+	for (size_t i = 0; i < m->nfc; i++) {
+		vmpd_fc_release(d, m->fc[i]);
+		free((char *)m->etas[i].cgroup);
+	}
+	free(m->fc);
+	free(m->etas);
+	vmp__buf_free(&m->buf);
 	free(m);
 	d->metrics = NULL;
 }

@@ -128,6 +128,7 @@ struct mpw_ep {
 	struct vmpd_socket sock;
 	struct vmpd_io lio;
 	struct vmpd_member m; /* m.shared NULL while not subscribed */
+	struct vmpd_fcsink *fc; /* ARGS forecast: its forecasts (forecasts.c) */
 	int last_err;         /* of the last failed subscription, to log changes once */
 	struct mpw_client *clients;
 	unsigned nclients;
@@ -270,12 +271,27 @@ static const struct vmpd_member_ops endpoint_ops = {
 
 static void recheck(struct mpw_ep *ep);
 
+/* A forecast endpoint: each warning wakes the clients ('C': act now). */
+static void on_forecast(void *arg, const struct vmp_fc_result *r, const char *cgroup, uint64_t time_ns)
+{
+	(void)cgroup;
+	(void)time_ns;
+	struct mpw_ep *ep = arg;
+	if (r->event != VMP_FC_EVENT_WARN)
+		return;
+	ep->notifications++;
+	for (struct mpw_client *c = ep->clients; c; c = c->next)
+		queue_byte(ep->d, c, 'C', 1);
+}
+
 static int subscribe(struct mpw_ep *ep)
 {
-	if (ep->m.shared)
+	if (ep->m.shared || ep->fc)
 		return 0;
 	ep->m.ops = &endpoint_ops;
-	int rc = vmpd_member_join(ep->d, &ep->m, ep->spec.cgroup, ep->spec.level, ep->spec.mode, NULL);
+	int rc = ep->spec.forecast
+			 ? vmpd_fc_add(ep->d, ep->spec.cgroup, ep->spec.forecast_s, on_forecast, ep, &ep->fc)
+			 : vmpd_member_join(ep->d, &ep->m, ep->spec.cgroup, ep->spec.level, ep->spec.mode, NULL);
 	if (rc && rc != ep->last_err)
 		vmpd_log(rc == -ENOENT ? VMPD_LOG_INFO : VMPD_LOG_WARNING,
 			 "memory-pressure endpoint %s: cannot watch cgroup %s at %s: %s%s", ep->spec.path,
@@ -551,7 +567,7 @@ static void retry_update(struct vmpd *d)
 	struct vmpd_mpws *m = d->mpw;
 	bool need = false;
 	for (size_t i = 0; i < m->n && !need; i++)
-		need = !m->eps[i].m.shared && m->eps[i].nclients;
+		need = !m->eps[i].m.shared && !m->eps[i].fc && m->eps[i].nclients;
 	if (need == m->retry_armed || m->retry.fd < 0)
 		return;
 	struct itimerspec it = {{0, 0}, {0, 0}};
@@ -570,7 +586,7 @@ static void on_retry(struct vmpd *d, struct vmpd_io *io, uint32_t events)
 	}
 	struct vmpd_mpws *m = d->mpw;
 	for (size_t i = 0; i < m->n; i++)
-		if (!m->eps[i].m.shared && m->eps[i].nclients)
+		if (!m->eps[i].m.shared && !m->eps[i].fc && m->eps[i].nclients)
 			subscribe(&m->eps[i]);
 	retry_update(d);
 }
@@ -779,6 +795,8 @@ void vmpd_mpw_fini(struct vmpd *d)
 		while (ep->clients)
 			client_close(d, ep->clients, NULL);
 		vmpd_member_leave(d, &ep->m);
+		vmpd_fc_release(d, ep->fc);
+		ep->fc = NULL;
 		if (ep->lio.fd >= 0)
 			vmpd_loop_del(d, &ep->lio);
 		vmpd_socket_close(&ep->sock, ep->spec.path);

@@ -22,10 +22,12 @@
 
 struct vmpd_mpw_spec {
 	char path[VMPD_MPW_PATH_MAX + 1];  /* absolute, normalised */
-	char cgroup[VMPD_MPW_CGROUP_MAX];  /* "/" or "a/b", as vmpd_cgroup_normalize() */
+	char cgroup[VMPD_MPW_CGROUP_MAX];  /* "/" or "a/b", as vmp_cgroup_normalize() */
 	char args[32];                     /* canonical (vmpd_canonical_args()) */
 	vmp_level level;
 	vmp_mode mode;
+	bool forecast;                     /* ARGS forecast[=SECONDS]: wake on OOM forecasts */
+	double forecast_s;                 /* their threshold; 0: the model's default */
 	mode_t sockmode;                   /* 0666 unless given */
 };
 
@@ -34,7 +36,8 @@ struct vmpd_mpw_spec {
  * absolute and normalised (no "//", "." or ".." component, no trailing
  * slash): sd_event_add_memory_pressure() refuses any other
  * $MEMORY_PRESSURE_WATCH. ARGS is the kernel's "level[,mode]"
- * (vmp_parse_args()), MODE an octal socket mode. 0, or -EINVAL with the
+ * (vmp_parse_args()), or forecast[=SECONDS] (clients are woken by the
+ * cgroup's OOM forecasts, docs/forecast.md), MODE an octal socket mode. 0, or -EINVAL with the
  * reason in err.
  */
 int vmpd_mpw_parse_spec(const char *s, struct vmpd_mpw_spec *out, char *err, size_t errcap);

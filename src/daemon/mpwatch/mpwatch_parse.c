@@ -115,20 +115,47 @@ int vmpd_mpw_parse_spec(const char *s, struct vmpd_mpw_spec *out, char *err, siz
 	struct vmpd_mpw_spec sp;
 	memcpy(sp.path, f[0], fl[0]);
 	sp.path[fl[0]] = 0;
-	if (vmpd_cgroup_normalize(f[1], fl[1], sp.cgroup, sizeof(sp.cgroup)))
-		return fail(err, cap,
-			    "bad CGROUP '%.*s': '.' and '..' components and names over 255 bytes are not allowed",
-			    (int)(fl[1] > 64 ? 64 : fl[1]), f[1]);
+	struct vmp_error cerr;
+	if (vmp_cgroup_normalize(f[1], fl[1], sp.cgroup, sizeof(sp.cgroup), &cerr))
+		return fail(err, cap, "bad CGROUP '%.*s': %s", (int)(fl[1] > 64 ? 64 : fl[1]), f[1], cerr.msg);
 	char args[64];
 	if (fl[2] >= sizeof(args))
 		return fail(err, cap, "ARGS '%.32s...' is too long: use level[,mode]", f[2]);
 	memcpy(args, f[2], fl[2]);
 	args[fl[2]] = 0;
-	if (vmp_parse_args(args, &sp.level, &sp.mode))
+	sp.forecast = false;
+	sp.forecast_s = 0;
+	if (!strcmp(args, "forecast") || !strncmp(args, "forecast=", 9)) {
+		if (args[8]) {
+			/* SECONDS: digits, an optional fraction; 0.1 to 86400 */
+			double v = 0, sc = 1;
+			bool dot = false, ok = args[9] >= '0' && args[9] <= '9';
+			for (const char *q = args + 9; ok && *q; q++) {
+				if (*q == '.' && !dot)
+					dot = true;
+				else if (*q >= '0' && *q <= '9' && q - args < 9 + 12) {
+					if (dot)
+						v += (*q - '0') * (sc /= 10);
+					else
+						v = v * 10 + (*q - '0');
+				} else
+					ok = false;
+			}
+			if (!ok || args[strlen(args) - 1] == '.' || v < 0.1 || v > 86400)
+				return fail(err, cap, "bad ARGS '%s': forecast=SECONDS takes 0.1 to 86400", args);
+			sp.forecast_s = v;
+		}
+		sp.forecast = true;
+		sp.level = VMP_LEVEL_LOW;
+		sp.mode = VMP_MODE_DEFAULT;
+		snprintf(sp.args, sizeof(sp.args), "forecast");
+	} else if (vmp_parse_args(args, &sp.level, &sp.mode))
 		return fail(err, cap,
-			    "bad ARGS '%s': use level[,mode] (levels: low medium critical; modes: default hierarchy local)",
+			    "bad ARGS '%s': use level[,mode] (levels: low medium critical; modes: default hierarchy "
+			    "local) or forecast[=SECONDS]",
 			    args);
-	vmpd_canonical_args(sp.level, sp.mode, sp.args, sizeof(sp.args));
+	else
+		vmpd_canonical_args(sp.level, sp.mode, sp.args, sizeof(sp.args));
 	sp.sockmode = 0666;
 	if (nf == 4) {
 		unsigned m = 0;

@@ -42,8 +42,9 @@
  * arrives.
  */
 #include "vmpressure.h"
-#include "clock.h"
+#include "util/clock.h"
 #include "export.h"
+#include "error.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -132,19 +133,7 @@ static bool config_valid(const struct vmp_debounce_config *c)
 
 static int perr(struct vmp_error *err, size_t off, const char *fmt, const char *a, size_t alen)
 {
-	if (err) {
-		char tmp[64];
-		size_t n = alen < 40 ? alen : 40;
-		memcpy(tmp, a, n);
-		tmp[n] = 0;
-		/* Printable bytes only: the text goes back to whoever sent it. */
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)tmp[i] < 0x20 || (unsigned char)tmp[i] > 0x7e)
-				tmp[i] = '?';
-		int at = snprintf(err->msg, sizeof(err->msg), "byte %zu: ", off);
-		snprintf(err->msg + at, sizeof(err->msg) - (size_t)at, fmt, tmp, alen > 40 ? "..." : "");
-	}
-	return -EINVAL;
+	return vmp__error_at(err, off, fmt, a, alen);
 }
 
 /* Digits [. digits] then "ms" or "s", exactly; in ns, at most max. */
@@ -243,33 +232,14 @@ VMP_EXPORT int vmp_debounce_parse(const char *s, struct vmp_debounce_config *out
 	if (!s || !out)
 		return -EINVAL;
 	static const char *const keys[] = {"window", "enter", "leave", "dwell", "psi"};
-	bool seen[5] = {false};
-	size_t len = strlen(s), i = 0;
-	while (len && i <= len) {
-		size_t start = i;
-		while (i < len && s[i] != ',')
-			i++;
-		const char *item = s + start;
-		size_t n = i - start;
-		if (!n)
-			return perr(err, start, "empty item%s%s", "", 0);
-		const char *eq = memchr(item, '=', n);
-		if (!eq)
-			return perr(err, start, "'%s%s' is not key=value", item, n);
-		size_t kn = (size_t)(eq - item), vn = n - kn - 1;
-		const char *v = eq + 1;
-		int k = -1;
-		for (int j = 0; j < 5; j++)
-			if (strlen(keys[j]) == kn && !memcmp(keys[j], item, kn))
-				k = j;
-		if (k < 0)
-			return perr(err, start, "unknown key '%s%s' (window, enter, leave, dwell, psi)", item,
-				    kn);
-		if (seen[k])
-			return perr(err, start, "key '%s%s' given twice", item, kn);
-		seen[k] = true;
-		size_t voff = start + kn + 1;
-		switch (k) {
+	struct vmp__kvlist l;
+	struct vmp__kv kv;
+	int more;
+	vmp__kv_init(&l, s, keys, 5, "window, enter, leave, dwell, psi");
+	while ((more = vmp__kv_next(&l, &kv, err)) > 0) {
+		const char *v = kv.v;
+		size_t vn = kv.vn, voff = kv.voff;
+		switch (kv.key) {
 		case 0:
 			if (!parse_duration(v, vn, WINDOW_MAX_NS, &c.window_ns) || c.window_ns < WINDOW_MIN_NS)
 				return perr(err, voff,
@@ -301,10 +271,9 @@ VMP_EXPORT int vmp_debounce_parse(const char *s, struct vmp_debounce_config *out
 					    vn);
 			break;
 		}
-		i++; /* the comma */
-		if (i == len)
-			return perr(err, i - 1, "trailing comma%s%s", "", 0);
 	}
+	if (more < 0)
+		return more;
 	if (c.leave >= c.enter) {
 		char num[48];
 		snprintf(num, sizeof(num), "%u >= enter %u", c.leave, c.enter);

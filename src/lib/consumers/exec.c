@@ -48,7 +48,7 @@
  * into a busy loop.
  */
 #include "consumers/exec.h"
-#include "clock.h"
+#include "util/clock.h"
 #include "export.h"
 #include "vmpressure.h"
 

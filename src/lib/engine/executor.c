@@ -21,7 +21,7 @@
  *  - manual: only in vmp_group_run_job(), i.e. at a trace's `work` records.
  */
 #include "engine/engine.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <linux/futex.h>

@@ -11,7 +11,7 @@
  * into a group that is being removed, as reclaim can into an offline memcg.
  */
 #include "engine/engine.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -26,6 +26,7 @@
  * it and its group records are known to be paths.
  */
 #include "sources/source.h"
+#include "util/util.h"
 #include "estimator/estimator.h"
 #include "sources/record.h"
 #include "trace/samples.h"
@@ -40,12 +41,13 @@ _Static_assert(VMP_ESTIMATE_PRIO_DEFICIT == VMP_EST_PRIO_DEFICIT &&
 		       VMP_ESTIMATE_PRIO_LEARN == VMP_EST_PRIO_LEARN &&
 		       VMP_ESTIMATE_PRIO_PSI_FULL == VMP_EST_PRIO_PSI_FULL &&
 		       VMP_ESTIMATE_PRIO_ONSET == VMP_EST_PRIO_ONSET &&
+		       VMP_ESTIMATE_PRIO_GRACE == VMP_EST_PRIO_GRACE &&
 		       VMP_ESTIMATE_PRIO_DEFAULT == VMP_EST_PRIO_DEFAULT,
 	       "the public prio bits are the estimator's");
 
 #define ALL_PRIO                                                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_PSI_FULL |   \
-	 VMP_EST_PRIO_ONSET)
+	 VMP_EST_PRIO_ONSET | VMP_EST_PRIO_GRACE)
 /* Larger windows than this make no sense (a window is one evaluation). */
 #define MAX_WINDOW_PAGES (1u << 30)
 /* What one sample interval can show before the file is taken for no
@@ -101,6 +103,40 @@ VMP_EXPORT void vmp_estimate_config_init(struct vmp_estimate_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->prio = VMP_ESTIMATE_PRIO_DEFAULT;
 	cfg->window_pages = VMP_WINDOW;
+	cfg->lru_gen = -1;
+}
+
+/* The recording's `# estimator kernel=A.B lru_gen=N fail_passes=N ...`
+ * line (vmp__est_config_fmt(), written by the live source's recorder):
+ * the settings it ran with. Fields it lacks or cannot read stay as they
+ * are. */
+static void recorded_setup(const char *buf, size_t len, struct vmp_est_config *ec)
+{
+	static const char key[] = "# estimator ";
+	const char *p = buf, *end = buf + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (n > sizeof(key) - 1 && n < 256 && !memcmp(p, key, sizeof(key) - 1)) {
+			char line[256];
+			memcpy(line, p, n);
+			line[n] = 0;
+			char *save = NULL;
+			for (char *w = strtok_r(line + sizeof(key) - 1, " ", &save); w;
+			     w = strtok_r(NULL, " ", &save)) {
+				if (!strncmp(w, "kernel=", 7))
+					(void)vmp__est_config_kernel(ec, w + 7, ec->lru_gen);
+				else if (!strcmp(w, "lru_gen=0") || !strcmp(w, "lru_gen=1"))
+					ec->lru_gen = w[8] == '1';
+				else if (!strncmp(w, "fail_passes=", 12) && w[12] >= '1' && w[12] <= '8' && !w[13])
+					ec->fail_passes = (unsigned)(w[12] - '0');
+				else if (!strcmp(w, "mglru_silent_root=1"))
+					ec->mglru_silent_root = true;
+			}
+			return; /* the first one: a recording has one */
+		}
+		p += n + 1;
+	}
 }
 
 static const char *cstr(struct vmp_estimate *e, struct vmp_span s)
@@ -299,14 +335,6 @@ static int on_trace_rec(const struct vmp_trace_rec *rec, void *arg, struct vmp_e
 
 /* ---- pass 2: the samples ------------------------------------------------ */
 
-static size_t hash_str(const char *p)
-{
-	uint64_t h = 1469598103934665603u;
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 1099511628211u;
-	return (size_t)(h ^ (h >> 29));
-}
-
 static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 {
 	if ((e->pn + 1) * 2 > e->pcap) {
@@ -317,7 +345,7 @@ static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 		for (size_t i = 0; i < e->pcap; i++) {
 			if (!e->prev[i].path)
 				continue;
-			size_t b = hash_str(e->prev[i].path) & (ncap - 1);
+			size_t b = vmp__hash_str(e->prev[i].path) & (ncap - 1);
 			while (np[b].path)
 				b = (b + 1) & (ncap - 1);
 			np[b] = e->prev[i];
@@ -326,7 +354,7 @@ static struct prev *prev_get(struct vmp_estimate *e, const char *path)
 		e->prev = np;
 		e->pcap = ncap;
 	}
-	size_t b = hash_str(path) & (e->pcap - 1);
+	size_t b = vmp__hash_str(path) & (e->pcap - 1);
 	for (; e->prev[b].path; b = (b + 1) & (e->pcap - 1))
 		if (!strcmp(e->prev[b].path, path))
 			return &e->prev[b];
@@ -341,7 +369,7 @@ static struct prev *prev_find(struct vmp_estimate *e, const char *path)
 {
 	if (!e->pcap)
 		return NULL;
-	for (size_t b = hash_str(path) & (e->pcap - 1); e->prev[b].path; b = (b + 1) & (e->pcap - 1))
+	for (size_t b = vmp__hash_str(path) & (e->pcap - 1); e->prev[b].path; b = (b + 1) & (e->pcap - 1))
 		if (!strcmp(e->prev[b].path, path))
 			return &e->prev[b];
 	return NULL;
@@ -619,6 +647,17 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	}
 	if (cfg->nlisten && !cfg->listen)
 		return -EINVAL;
+	struct vmp_est_config probe;
+	vmp__est_config_init(&probe);
+	if (cfg->kernel && vmp__est_config_kernel(&probe, cfg->kernel, -1) != 0) {
+		vmp__errorf(err, 0, "kernel '%s' is not a release MAJOR.MINOR[...] (as uname -r prints it)",
+			    cfg->kernel);
+		return -EINVAL;
+	}
+	if (cfg->fail_passes > 8) {
+		vmp__errorf(err, 0, "fail_passes %u is over 8", cfg->fail_passes);
+		return -EINVAL;
+	}
 
 	/* The file as replay reads it: every error replay would report. */
 	vmp_replay *rp = NULL;
@@ -652,14 +691,22 @@ VMP_EXPORT int vmp_estimate_run(const char *buf, size_t len, const struct vmp_es
 	vmp__est_config_init(&ecfg);
 	ecfg.prio = cfg->prio;
 	ecfg.window_pages = cfg->window_pages;
+	recorded_setup(buf ? buf : "", len, &ecfg);
+	if (cfg->kernel)
+		(void)vmp__est_config_kernel(&ecfg, cfg->kernel, ecfg.lru_gen); /* checked above */
+	if (cfg->lru_gen >= 0)
+		ecfg.lru_gen = cfg->lru_gen > 0;
+	if (cfg->fail_passes)
+		ecfg.fail_passes = cfg->fail_passes;
 	rc = vmp_ctx_new(&e->ctx, &ccfg);
 	if (!rc)
 		rc = vmp__est_new_config(&e->est, e->ctx, &ecfg);
 	if (!rc && fn) {
 		rc = vmp__recorder_new(&e->rec, fn, fn_arg);
 		if (!rc) {
-			vmp__recorder_start(e->rec, manual ? VMP_TAP_F_WORK : 0, 0);
+			/* the estimator's setup line first, as a live recording has it */
 			vmp__est_set_tap(e->est, vmp__recorder_tap(e->rec));
+			vmp__recorder_start(e->rec, manual ? VMP_TAP_F_WORK : 0, 0);
 		}
 	}
 	if (rc)

@@ -99,9 +99,7 @@
  *    origin are held back for the onset of a failure episode (5.); the
  *    next real pages push them on into the windows first, so the windows
  *    come EST_ONSET_PAGES late and the last pages of a burst wait for the
- *    next one. The kernel's windows run a little over 512 (the pass that
- *    crosses overshoots, the job runs a moment later), so exact windows
- *    give slightly more of them than the kernel.
+ *    next one. (The kernel's run a little over 512: docs/estimator.md.)
  *
  * 5. The priority path: a reclaim call that misses its target goes down
  *    to priority 0 and injects 4 windows of 512 scanned / 0 reclaimed
@@ -109,6 +107,7 @@
  *    counting the calls that cannot have met their target, those that an
  *    OOM implies, and the medium windows at the onset of a failure
  *    episode. Their injections come after the interval's real windows.
+
  *
  * 5b. What counters cannot show. The kernel's job runs when the workqueue
  *    gets the CPU, and injections or pages that come before it coalesce
@@ -129,9 +128,11 @@
  * and the snapshots, so everything here is testable with made-up numbers.
  */
 #include "estimator/internal.h"
+#include "util/util.h"
 #include "sources/tap.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,31 @@ void vmp__est_config_init(struct vmp_est_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->prio = VMP_EST_PRIO_DEFAULT;
 	cfg->window_pages = VMP_WINDOW;
+	cfg->fail_passes = 1;
+	cfg->lru_gen = -1;
+}
+
+unsigned vmp__est_fail_passes(unsigned kernel)
+{
+	return kernel >= VMP_EST_KERNEL(6, 12) ? 2u : 1u;
+}
+
+int vmp__est_config_kernel(struct vmp_est_config *cfg, const char *release, int lru_gen)
+{
+	if (!cfg || !release)
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long major = strtoul(release, &end, 10);
+	if (end == release || *end != '.' || errno || major > 999)
+		return -EINVAL;
+	const char *p = end + 1;
+	unsigned long minor = strtoul(p, &end, 10);
+	if (end == p || errno || minor > 999)
+		return -EINVAL;
+	cfg->kernel = VMP_EST_KERNEL(major, minor);
+	cfg->lru_gen = lru_gen < 0 ? -1 : lru_gen > 0;
+	return 0;
 }
 
 static void origin_init(struct est_origin *o)
@@ -194,6 +220,8 @@ int vmp__est_new_config(struct vmp_est **out, vmp_ctx *ctx,
 	else
 		vmp__est_config_init(&e->cfg);
 	e->window = e->cfg.window_pages ? e->cfg.window_pages : VMP_WINDOW;
+	if (!e->cfg.fail_passes)
+		e->cfg.fail_passes = 1;
 	origin_init(&e->root);
 	*out = e;
 	return 0;
@@ -318,9 +346,23 @@ int vmp__est_node_free(struct vmp_est_node *nd)
 	return 0;
 }
 
+int vmp__est_config_fmt(const struct vmp_est_config *cfg, char *buf, size_t cap)
+{
+	char k[16] = "unknown";
+	if (cfg->kernel)
+		snprintf(k, sizeof(k), "%u.%u", cfg->kernel / 1000u, cfg->kernel % 1000u);
+	int n = snprintf(buf, cap, "kernel=%s lru_gen=%s fail_passes=%u mglru_silent_root=%d", k,
+			 cfg->lru_gen < 0 ? "unknown" : cfg->lru_gen ? "1" : "0",
+			 cfg->fail_passes ? cfg->fail_passes : 1u, cfg->mglru_silent_root ? 1 : 0);
+	return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
+}
+
 void vmp__est_set_tap(struct vmp_est *e, const struct vmp_tap *tap)
 {
 	e->tap = tap;
+	char buf[128];
+	if (tap && tap->note && vmp__est_config_fmt(&e->cfg, buf, sizeof(buf)) > 0)
+		tap->note(tap->arg, buf);
 }
 
 void vmp__est_stats(const struct vmp_est *e, struct vmp_est_stats *out)
@@ -504,6 +546,7 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 		mem->calls_carry = mem->oom_carry = 0;
 		mem->scan_carry = mem->steal_carry = 0;
 		mem->o.credit = 0;
+		mem->o.held = false;
 	}
 	mem->prev = *c;
 	mem->have_prev = true;
@@ -739,8 +782,8 @@ static void count_fails(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
 		struct est_memory *en = nodes[i]->mem;
-		if (!s->origin)
-			continue;
+		if (!s->origin && !(s->ok && en->o.held))
+			continue; /* a held interval is judged at the next delta */
 		s->onset = vmp__est_episode_over(&en->o, now);
 		s->fails = vmp__est_memcg_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
 					   s->full_share, s->stalled);
@@ -800,6 +843,7 @@ static bool root_step(struct vmp_est *e, const struct vmp_est_machine *m, size_t
 		} else if (e->have_mprev) {
 			e->st.resets++;
 			e->root.credit = 0;
+			e->root.held = false;
 		}
 		e->mprev = *m;
 		e->have_mprev = true;
@@ -817,15 +861,19 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 {
 	for (size_t i = 0; i < n; i++) {
 		struct est_scratch *s = &e->scr[i];
-		if (!s->origin)
+		if (!s->origin && !s->fails)
 			continue;
 		feed_real(e, nodes[i]->g, &nodes[i]->mem->o, now, s->S, s->R);
-		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->mem->o, now, s->fails, s->onset);
+		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->mem->o, now, s->fails, s->onset,
+				   e->cfg.fail_passes);
 	}
 	if (r->ok) {
 		vmp_group *root = vmp_ctx_root(e->ctx);
-		feed_real(e, root, &e->root, now, r->S, r->R);
-		vmp__est_feed_prio(e, root, &e->root, now, r->fails, r->onset);
+		/* MGLRU's global reclaim makes no vmpressure() call: silent
+		 * only if asked (docs/estimator.md, "MGLRU"). */
+		if (!(e->cfg.mglru_silent_root && e->cfg.lru_gen == 1))
+			feed_real(e, root, &e->root, now, r->S, r->R);
+		vmp__est_feed_prio(e, root, &e->root, now, r->fails, r->onset, 1);
 	}
 }
 

@@ -72,16 +72,49 @@ struct vmp_est_machine {
 				    * >= 7 % full stall (lmkd's critical) */
 #define VMP_EST_PRIO_ONSET 0x10u  /* an episode's first injections meet the latest
 				    * real pages (medium, as the kernel's first deep calls) */
+#define VMP_EST_PRIO_GRACE 0x20u  /* a shortfall that the next interval repays was
+				    * pages straddling the sample, not failed calls */
 #define VMP_EST_PRIO_DEFAULT                                                   \
-	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET)
+	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
+	 VMP_EST_PRIO_GRACE)
+
+/* A kernel version as vmp__est_config_kernel() reads it from a release. */
+#define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))
 
 struct vmp_est_config {
 	unsigned prio;          /* VMP_EST_PRIO_* */
 	/* Pages fed per evaluation window; 0 means VMP_WINDOW (the kernel's). */
 	unsigned window_pages;
+	/* The kernel whose reclaim is stood in for, where its mechanism
+	 * changed between versions (docs/estimator.md, "Kernels each rule
+	 * was measured on"): VMP_EST_KERNEL(); 0: unknown, 6.1's rules. */
+	unsigned kernel;
+	/* Priority loops injected per failed limit reclaim call, 4 windows
+	 * each; 0 means 1, the default on every kernel. The kernel runs 1 on
+	 * 6.1 and 2 on 6.12 (vmp__est_fail_passes()), but on 6.12 its
+	 * deferred work coalesces about a quarter of them, and 1 meets more
+	 * goals on the tuning workloads (docs/estimator.md, "PASSES"). */
+	unsigned fail_passes;
+	/* /sys/kernel/mm/lru_gen/enabled: 1 non-zero (MGLRU), 0 zero or
+	 * absent, -1 unknown. Recorded; it changes nothing unless
+	 * mglru_silent_root is set. */
+	int lru_gen;
+	/* With lru_gen 1: no global-reclaim windows at the root, as the
+	 * kernel's own vmpressure there (off by default: docs/estimator.md,
+	 * "MGLRU"). */
+	bool mglru_silent_root;
 };
 
 void vmp__est_config_init(struct vmp_est_config *cfg);
+
+/* The failed-call passes of a kernel version (VMP_EST_KERNEL(); 0:
+ * unknown): 2 from 6.12 on, else 1. */
+unsigned vmp__est_fail_passes(unsigned kernel);
+
+/* Set cfg's kernel from a release string as uname(2) gives it
+ * ("6.12.95+deb12-amd64"), and its lru_gen (< 0 unknown, 0 off, > 0 on).
+ * -EINVAL if release does not start with MAJOR.MINOR (cfg unchanged). */
+int vmp__est_config_kernel(struct vmp_est_config *cfg, const char *release, int lru_gen);
 
 struct vmp_est;
 
@@ -152,8 +185,15 @@ unsigned vmp__est_next_interval_ms(const struct vmp_est *est, unsigned idle_ms,
 
 void vmp__est_stats(const struct vmp_est *est, struct vmp_est_stats *out);
 
+/* The kernel-dependent settings as one line, "kernel=6.12 lru_gen=1
+ * fail_passes=1 mglru_silent_root=0" (kernel and lru_gen may be
+ * "unknown"): the recording's `# estimator` comment. Its length or
+ * -ENOBUFS. */
+int vmp__est_config_fmt(const struct vmp_est_config *cfg, char *buf, size_t cap);
+
 /* Route the estimator's engine calls through a recording tap (tap.h);
- * NULL: none. The tap must outlive the estimator or be unset first. */
+ * NULL: none. The tap must outlive the estimator or be unset first. A
+ * tap with a note callback gets vmp__est_config_fmt() at once. */
 struct vmp_tap;
 void vmp__est_set_tap(struct vmp_est *est, const struct vmp_tap *tap);
 

@@ -40,6 +40,10 @@ struct est_origin {
 	uint64_t pend_s, pend_r; /* the latest real pages, held back for an onset */
 	uint64_t pend_ns;      /* when they were freed (the step that saw them) */
 	bool called_last;      /* root: allocstall grew in the last step */
+	/* GRACE: the last interval's calls and pages, held for one interval */
+	bool held;
+	bool held_stalled;
+	uint64_t held_calls, held_R;
 };
 
 struct est_scratch;
@@ -154,9 +158,9 @@ uint64_t vmp__est_global_fails(struct vmp_est *e, struct est_origin *o, uint64_t
 			  uint64_t R, uint64_t ooms, double full, bool stalled);
 /* No failure for EST_EPISODE_NS (or ever): the next one starts an episode. */
 bool vmp__est_episode_over(const struct est_origin *o, uint64_t now);
-/* Inject fails failed calls at g, 4 windows each; onset: the first ones
- * meet the held-back pages. */
+/* Inject fails failed calls at g, passes priority loops of 4 windows
+ * each; onset: the first ones meet the held-back pages. */
 void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
-		   uint64_t fails, bool onset);
+		   uint64_t fails, bool onset, unsigned passes);
 
 #endif

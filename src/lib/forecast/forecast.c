@@ -54,6 +54,7 @@
 #include "forecast.h"
 #include "vmpressure.h"
 #include "../export.h"
+#include "../error.h"
 
 #include <errno.h>
 #include <math.h>
@@ -137,9 +138,9 @@ VMP_EXPORT const char *vmp_fc_cause_name(vmp_fc_cause c)
 
 static int perr(struct vmp_error *err, size_t off, const char *what, const char *v, size_t vn)
 {
-	if (err)
-		snprintf(err->msg, sizeof(err->msg), "at byte %zu: %s '%.*s'", off, what, (int)(vn > 64 ? 64 : vn), v);
-	return -EINVAL;
+	char fmt[128];
+	snprintf(fmt, sizeof(fmt), "%s '%%s%%s'", what);
+	return vmp__error_at(err, off, fmt, v, vn);
 }
 
 /* A decimal: digits, an optional fraction; with unit, "ms" or "s". */
@@ -186,36 +187,19 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 		memset(err, 0, sizeof(*err));
 	if (!s || !out)
 		return -EINVAL;
-	bool seen[NK] = {false};
-	size_t len = strlen(s), i = 0;
-	while (len && i <= len) {
-		size_t start = i;
-		while (i < len && s[i] != ',')
-			i++;
-		const char *item = s + start;
-		size_t n = i - start;
-		if (!n)
-			return perr(err, start, "empty item", "", 0);
-		const char *eq = memchr(item, '=', n);
-		if (!eq)
-			return perr(err, start, "not key=value:", item, n);
-		size_t kn = (size_t)(eq - item), vn = n - kn - 1;
-		const char *v = eq + 1;
-		int k = -1;
-		for (int j = 0; j < NK; j++)
-			if (strlen(keys[j]) == kn && !memcmp(keys[j], item, kn))
-				k = j;
-		if (k < 0)
-			return perr(err, start,
-				    "unknown key (warn, window, long, sigma, confirm, reraise, clear, hold):", item, kn);
-		if (seen[k])
-			return perr(err, start, "key given twice:", item, kn);
-		seen[k] = true;
+	struct vmp__kvlist l;
+	struct vmp__kv kv;
+	int more;
+	vmp__kv_init(&l, s, keys, NK, "warn, window, long, sigma, confirm, reraise, clear, hold");
+	while ((more = vmp__kv_next(&l, &kv, err)) > 0) {
+		unsigned k = kv.key;
+		const char *v = kv.v;
+		size_t vn = kv.vn;
 		double x;
 		bool dur = k == 0 || k == 1 || k == 2 || k == 7;
 		if (!parse_num(v, vn, dur, &x))
-			return perr(err, start + kn + 1,
-				    dur ? "not a duration (e.g. 30, 1.5s, 500ms):" : "not a decimal number:", v, vn);
+			return perr(err, kv.voff, dur ? "not a duration (e.g. 30, 1.5s, 500ms):" : "not a decimal number:",
+				    v, vn);
 		switch (k) {
 		case 0: c.warn_s = x; break;
 		case 1: c.window_s = x; break;
@@ -223,17 +207,16 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 		case 3: c.sigma = x; break;
 		case 4:
 			if (x != floor(x))
-				return perr(err, start + kn + 1, "confirm is not a whole number:", v, vn);
+				return perr(err, kv.voff, "confirm is not a whole number:", v, vn);
 			c.confirm = x > 1e6 ? 1000001u : (unsigned)x;
 			break;
 		case 5: c.reraise = x; break;
 		case 6: c.clear = x; break;
 		case 7: c.clear_hold_s = x; break;
 		}
-		i++;
-		if (i == len)
-			return perr(err, i - 1, "trailing comma", "", 0);
 	}
+	if (more < 0)
+		return more;
 	if (!config_ok(&c)) {
 		if (err)
 			snprintf(err->msg, sizeof(err->msg),

@@ -312,13 +312,11 @@ VMP_EXPORT int vmp_fc_reader_new(vmp_fc_reader **out, const struct vmp_source_co
 		return -EINVAL;
 	}
 	if (kind == VMP_SOURCE_AUTO) {
-		char buf[4096];
-		snprintf(buf, sizeof(buf), "%s/cgroup.event_control", c.cgroup_root ? c.cgroup_root : "/sys/fs/cgroup/memory");
-		if (access(buf, F_OK) == 0)
-			kind = VMP_SOURCE_V1;
-		else {
-			snprintf(buf, sizeof(buf), "%s/cgroup.controllers", c.cgroup_root ? c.cgroup_root : "/sys/fs/cgroup");
-			kind = access(buf, F_OK) == 0 ? VMP_SOURCE_V2 : VMP_SOURCE_MACHINE;
+		int rc = vmp__source_detect(&c, &kind);
+		if (rc) {
+			vmp__error_path(err, c.cgroup_root);
+			vmp__errorf(err, 0, "neither a cgroup v1 memory nor a v2 hierarchy here");
+			return rc;
 		}
 	}
 	char *norm = vmp__cgroup_normalize(cgroup);

@@ -28,7 +28,7 @@
  * Descriptors stay open and are re-read with pread.
  */
 #include "sources/source.h"
-#include "clock.h"
+#include "util/clock.h"
 #include "sources/cgfiles.h"
 #include "estimator/estimator.h"
 #include "sources/tap.h"
@@ -736,6 +736,42 @@ static void live_fini(struct vmp_source *src)
 	src->kind_data = NULL;
 }
 
+/* A small file's first line, NUL-terminated without its newline; false if
+ * it cannot be read. */
+static bool read_line(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return true;
+}
+
+/* The estimator set up for the running kernel (estimator.h): its release
+ * (<proc>/sys/kernel/osrelease, as uname(2) gives it) and whether MGLRU
+ * is on (/sys/kernel/mm/lru_gen/enabled beside <proc>: absent or 0 is
+ * off, the kernel has no MGLRU or it is disabled). Unreadable: the
+ * defaults, 6.1's rules. */
+static void est_config_here(const struct vmp_source *src, struct vmp_est_config *cfg)
+{
+	vmp__est_config_init(cfg);
+	char rel[128], lg[64];
+	char *p = vmp__path_join(src->proc_root, "sys/kernel/osrelease", NULL);
+	char *q = vmp__path_join(src->proc_root, "../sys/kernel/mm/lru_gen/enabled", NULL);
+	int lru = 0;
+	if (q && read_line(q, lg, sizeof(lg)))
+		lru = strtoul(lg, NULL, 0) != 0;
+	if (p && read_line(p, rel, sizeof(rel)))
+		(void)vmp__est_config_kernel(cfg, rel, lru); /* not MAJOR.MINOR: the defaults */
+	free(p);
+	free(q);
+}
+
 static int live_init(struct vmp_source *src, struct vmp_error *err)
 {
 	struct live *lv = calloc(1, sizeof(*lv));
@@ -750,8 +786,11 @@ static int live_init(struct vmp_source *src, struct vmp_error *err)
 	vmp_config_init(&cfg);
 	cfg.executor = VMP_EXECUTOR_INLINE; /* evaluations inside dispatch */
 	int rc = vmp_ctx_new(&lv->ctx, &cfg);
-	if (!rc)
-		rc = vmp__est_new(&lv->est, lv->ctx);
+	if (!rc) {
+		struct vmp_est_config ecfg;
+		est_config_here(src, &ecfg);
+		rc = vmp__est_new_config(&lv->est, lv->ctx, &ecfg);
+	}
 	char *p = NULL;
 	if (!rc && (p = vmp__path_join(src->proc_root, "vmstat", NULL)) == NULL)
 		rc = -ENOMEM;
@@ -908,7 +947,6 @@ static int live_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsig
 }
 
 const struct vmp_source_ops vmp__source_est_ops = {
-	.name = "estimator",
 	.init = live_init,
 	.fini = live_fini,
 	.subscribe = live_subscribe,

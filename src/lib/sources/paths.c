@@ -1,10 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 /* Cgroup path handling: every path a client names is relative to the
- * source's cgroup root and may not climb out of it. */
+ * source's cgroup root and may not climb out of it; one rule for the
+ * library and vmpressured (vmp_cgroup_normalize). */
 #include "sources/source.h"
+
+#include <errno.h>
 
 #include <stdlib.h>
 #include <string.h>
+
+VMP_EXPORT int vmp_cgroup_normalize(const char *path, size_t len, char *out, size_t cap,
+				    struct vmp_error *err)
+{
+	vmp__error_clear(err);
+	if ((!path && len) || !out || !cap)
+		return -EINVAL;
+	size_t o = 0, i = 0;
+	while (i < len) {
+		while (i < len && path[i] == '/')
+			i++;
+		if (i == len)
+			break;
+		size_t s = i;
+		while (i < len && path[i] != '/') {
+			unsigned char c = (unsigned char)path[i];
+			if (c < 0x20 || c == 0x7f) {
+				vmp__errorf(err, 0, "byte %zu: a control character (0x%02x) is in no cgroup name", i, c);
+				return -EINVAL;
+			}
+			i++;
+		}
+		size_t n = i - s;
+		if ((n == 1 && path[s] == '.') || (n == 2 && path[s] == '.' && path[s + 1] == '.')) {
+			vmp__errorf(err, 0, "byte %zu: a '%.*s' component (paths are below the cgroup root, as written)",
+				    s, (int)n, path + s);
+			return -EINVAL;
+		}
+		if (n > 255) {
+			vmp__errorf(err, 0, "byte %zu: a component of %zu bytes (a cgroup name has at most 255)", s, n);
+			return -EINVAL;
+		}
+		if (o + (o ? 1 : 0) + n + 1 > cap) {
+			vmp__errorf(err, 0, "longer than %zu bytes", cap - 1);
+			return -ENAMETOOLONG;
+		}
+		if (o)
+			out[o++] = '/';
+		memcpy(out + o, path + s, n);
+		o += n;
+	}
+	if (!o) {
+		if (cap < 2)
+			return -ENAMETOOLONG;
+		out[o++] = '/';
+	}
+	out[o] = 0;
+	return 0;
+}
 
 char *vmp__cgroup_normalize(const char *path)
 {
@@ -14,35 +66,10 @@ char *vmp__cgroup_normalize(const char *path)
 	if (n > 4096)
 		return NULL;
 	char *out = malloc(n + 2);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	const char *p = path;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		const char *e = strchr(p, '/');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.') || len > 255) {
-			free(out);
-			return NULL;
-		}
-		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) {
-				free(out);
-				return NULL;
-			}
-		if (o)
-			out[o++] = '/';
-		memcpy(out + o, p, len);
-		o += len;
-		p += len;
+	if (out && vmp_cgroup_normalize(path, n, out, n + 2, NULL) != 0) {
+		free(out);
+		out = NULL;
 	}
-	if (!o)
-		out[o++] = '/';
-	out[o] = 0;
 	return out;
 }
 

@@ -16,7 +16,7 @@
 #include "sources/source.h"
 #include "trace/trace.h"
 #include "sources/tap.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,7 +293,6 @@ static int trace_set_tap(struct vmp_source *src, const struct vmp_tap *tap, unsi
 }
 
 const struct vmp_source_ops vmp__source_trace_ops = {
-	.name = "trace",
 	.init = trace_init,
 	.fini = trace_fini,
 	.subscribe = trace_subscribe,

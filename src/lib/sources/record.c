@@ -35,13 +35,15 @@
  * source did.
  */
 #include "sources/source.h"
-#include "clock.h"
+#include "util/util.h"
+#include "util/clock.h"
 #include "sources/record.h"
 #include "trace/samples.h"
 #include "sources/tap.h"
 #include "trace/trace.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,19 +66,11 @@ struct vmp_recorder {
 	char buf[2 * 4096 + 128];
 };
 
-static size_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return (size_t)h;
-}
-
 static bool set_has(const struct vmp_recorder *rec, const char *path)
 {
 	if (!rec->setcap)
 		return false;
-	for (size_t i = hash_str(path) & (rec->setcap - 1);; i = (i + 1) & (rec->setcap - 1)) {
+	for (size_t i = vmp__hash_str(path) & (rec->setcap - 1);; i = (i + 1) & (rec->setcap - 1)) {
 		if (!rec->set[i])
 			return false;
 		if (!strcmp(rec->set[i], path))
@@ -94,7 +88,7 @@ static int set_add(struct vmp_recorder *rec, const char *path)
 		for (size_t i = 0; i < rec->setcap; i++) {
 			if (!rec->set[i])
 				continue;
-			size_t j = hash_str(rec->set[i]) & (ncap - 1);
+			size_t j = vmp__hash_str(rec->set[i]) & (ncap - 1);
 			while (ns[j])
 				j = (j + 1) & (ncap - 1);
 			ns[j] = rec->set[i];
@@ -106,7 +100,7 @@ static int set_add(struct vmp_recorder *rec, const char *path)
 	char *dup = strdup(path);
 	if (!dup)
 		return -ENOMEM;
-	size_t j = hash_str(path) & (rec->setcap - 1);
+	size_t j = vmp__hash_str(path) & (rec->setcap - 1);
 	while (rec->set[j])
 		j = (j + 1) & (rec->setcap - 1);
 	rec->set[j] = dup;
@@ -200,6 +194,17 @@ static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m,
 		put(rec, vmp__samples_fmt_cgroup(rec->buf, sizeof(rec->buf), vmp_group_path(groups[i]), &c[i]));
 }
 
+/* "# estimator <text>": a comment to vmptrace and the sample lines, read
+ * back by vmp_estimate_run() (docs/estimator.md). */
+static void on_note(void *arg, const char *text)
+{
+	struct vmp_recorder *rec = arg;
+	if (rec->err || rec->ended || strchr(text, '\n'))
+		return;
+	int n = snprintf(rec->buf, sizeof(rec->buf), "# estimator %s\n", text);
+	put(rec, n > 0 && (size_t)n < sizeof(rec->buf) ? n : -ENOBUFS);
+}
+
 void vmp__recorder_gone(struct vmp_recorder *rec, const char *path)
 {
 	if (rec->err || rec->ended)
@@ -230,6 +235,7 @@ int vmp__recorder_new(struct vmp_recorder **out, vmp_record_fn fn, void *arg)
 	rec->tap.call = on_call;
 	rec->tap.sample = on_sample;
 	rec->tap.gone = on_gone;
+	rec->tap.note = on_note;
 	rec->tap.arg = rec;
 	*out = rec;
 	return 0;

@@ -7,7 +7,7 @@
  */
 #include "sources/source.h"
 #include "sources/record.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,7 +33,7 @@ static bool exists(const char *path)
  * caller asked for cgroups there, and the machine source would make every
  * cgroup check moot. -EINVAL for "", -ENOENT (a missing directory, or
  * neither hierarchy's files in it), -ENOTDIR. */
-static int detect(const struct vmp_source_config *cfg, enum vmp_source_kind *kind)
+int vmp__source_detect(const struct vmp_source_config *cfg, enum vmp_source_kind *kind)
 {
 	char buf[4096];
 	const char *v1 = cfg->cgroup_root ? cfg->cgroup_root : "/sys/fs/cgroup/memory";
@@ -85,7 +85,7 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 		c.busy_interval_ms = 20;
 	enum vmp_source_kind kind = c.kind;
 	if (kind == VMP_SOURCE_AUTO) {
-		int rc = detect(&c, &kind);
+		int rc = vmp__source_detect(&c, &kind);
 		if (rc) {
 			if (c.cgroup_root) {
 				vmp__error_path(err, c.cgroup_root);
@@ -163,6 +163,12 @@ VMP_EXPORT void vmp_source_free(vmp_source *src)
 VMP_EXPORT enum vmp_source_kind vmp_source_kind(const vmp_source *src)
 {
 	return src ? src->kind : VMP_SOURCE_AUTO;
+}
+
+VMP_EXPORT const char *vmp_source_kind_name(enum vmp_source_kind kind)
+{
+	static const char *const names[] = {"auto", "cgroup-v1", "cgroup-v2", "machine", "trace"};
+	return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : NULL;
 }
 
 VMP_EXPORT int vmp_source_subscribe(vmp_source *src, const char *cgroup, const char *args,

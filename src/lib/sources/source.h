@@ -40,7 +40,6 @@ struct vmp_psi_pair {
 };
 
 struct vmp_source_ops {
-	const char *name;
 	int (*init)(struct vmp_source *src, struct vmp_error *err); /* err: as vmp_source_new()'s */
 	void (*fini)(struct vmp_source *src);
 	int (*subscribe)(struct vmp_source *src, struct vmp_sub *sub);
@@ -76,6 +75,10 @@ extern const struct vmp_source_ops vmp__source_est_ops; /* v2 and machine */
 extern const struct vmp_source_ops vmp__source_trace_ops;
 
 /* source.c */
+/* What VMP_SOURCE_AUTO means on this machine (or below cfg's roots):
+ * 0 and *kind, or -errno for an explicit cgroup root that is neither
+ * hierarchy (source.c says which). */
+int vmp__source_detect(const struct vmp_source_config *cfg, enum vmp_source_kind *kind);
 int vmp__source_watch(struct vmp_source *src, struct vmp_watch *w, uint32_t events);
 void vmp__source_unwatch(struct vmp_source *src, struct vmp_watch *w);
 void vmp__source_emit(struct vmp_sub *sub, struct vmp_source_event *ev);

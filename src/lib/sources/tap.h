@@ -40,6 +40,9 @@ struct vmp_tap {
 	void (*sample)(void *arg, uint64_t t_ns, const struct vmp_est_machine *m, size_t n,
 		       vmp_group *const *groups, const struct vmp_est_cgroup *c);
 	void (*gone)(void *arg, vmp_group *g);
+	/* Optional: one line of how the estimator is set up (the kernel it
+	 * stands in for), when the tap is set; recorded as a comment. */
+	void (*note)(void *arg, const char *text);
 	void *arg;
 };
 

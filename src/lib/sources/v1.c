@@ -29,7 +29,7 @@
  */
 #include "sources/cgfiles.h"
 #include "sources/source.h"
-#include "clock.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -274,7 +274,6 @@ static void v1_fini(struct vmp_source *src)
 }
 
 const struct vmp_source_ops vmp__source_v1_ops = {
-	.name = "cgroup-v1",
 	.init = v1_init,
 	.fini = v1_fini,
 	.subscribe = v1_subscribe,

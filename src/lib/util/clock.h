@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal: the library's two clocks in nanoseconds. CLOCK_MONOTONIC for
+/* Internal (src/lib/util, see util.h): the two clocks in nanoseconds, and
+ * CLOCK_MONOTONIC in seconds for the CLI's and the daemon's deadlines.
+ * In the library: CLOCK_MONOTONIC for
  * its own timing (executor back-off, live sampling, playback, recordings,
  * action rate limits, events' mono_ns); the engine's notion of "now" is
  * the context's clock (vmp__now_ns), whose default this is. CLOCK_REALTIME
@@ -15,6 +17,13 @@ static inline uint64_t vmp__mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline double vmp__mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static inline uint64_t vmp__realtime_ns(void)
