@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small helpers shared by the benchmarks: sleeping, medians and
- * percentiles, CPU pinning, an optimisation barrier, and the verdict line;
- * their timing is the library's CLOCK_MONOTONIC (vmp__mono_ns of
- * src/lib/clock.h, included here). Header-only; every benchmark is one C
- * file.
+ * percentiles, CPU pinning, an optimisation barrier, and the verdict line.
+ * Header-only; every benchmark is one C file.
  *
  * Exit status: benchmarks exit non-zero only for real errors (a library
  * call failing, a file missing). A missed goal is reported, never fatal:

@@ -4,7 +4,7 @@
 # fuzz/corpus/<name>/ with libFuzzer's -merge=1 (only inputs that add
 # coverage; review and commit them).
 #
-#   bench/fuzz_long.sh              # 8 targets x 10 min: 80 minutes
+#   bench/fuzz_long.sh              # 9 targets x 10 min: 90 minutes
 #   FUZZ_LONG_SECONDS=60 bench/fuzz_long.sh
 #   FUZZ_LONG_MERGE=no bench/fuzz_long.sh   # keep, do not touch fuzz/corpus
 #
@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 secs=${FUZZ_LONG_SECONDS:-600}
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-targets="fuzz_args fuzz_trace fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch fuzz_exec_spec fuzz_samples"
+targets="fuzz_args fuzz_trace fuzz_request fuzz_http fuzz_debounce fuzz_mpwatch fuzz_exec_spec fuzz_samples fuzz_fcsamples"
 keep=${FUZZ_KEEP:-$(mktemp -d "${TMPDIR:-/tmp}/vmp-fuzz-keep.XXXXXX")}
 mkdir -p "$keep"
 

@@ -182,57 +182,60 @@ void *memalign(size_t al, size_t n)
 	return r_memalign(al, n);
 }
 
-/* The opens go straight to the system call: no libc symbol to find. */
+/* The opens go straight to the system call: no libc symbol to find. The
+ * caller's address is taken in each interposed function itself. */
 static int mode_of(int flags, va_list ap)
 {
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, int) : 0;
 }
 
+/* The variadic mode of an open, there only with O_CREAT or O_TMPFILE; a
+ * macro, as va_start belongs in the variadic function. */
+#define MODE_ARG(flags)                                                        \
+	__extension__({                                                        \
+		va_list ap_;                                                   \
+		va_start(ap_, flags);                                          \
+		int m_ = mode_of(flags, ap_);                                  \
+		va_end(ap_);                                                   \
+		m_;                                                            \
+	})
+
+static int counted_openat(int dir, const char *path, int flags, int mode, void *caller)
+{
+	note(1, caller);
+	return (int)syscall(SYS_openat, dir, path, flags, mode);
+}
+
 int open(const char *path, int flags, ...)
 {
-	va_list ap;
-	va_start(ap, flags);
-	int mode = mode_of(flags, ap);
-	va_end(ap);
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	return counted_openat(AT_FDCWD, path, flags, MODE_ARG(flags), __builtin_return_address(0));
+}
+
+int openat(int dir, const char *path, int flags, ...)
+{
+	return counted_openat(dir, path, flags, MODE_ARG(flags), __builtin_return_address(0));
+}
+
+int __open_2(const char *path, int flags)
+{
+	return counted_openat(AT_FDCWD, path, flags, 0, __builtin_return_address(0));
+}
+
+int __openat_2(int dir, const char *path, int flags)
+{
+	return counted_openat(dir, path, flags, 0, __builtin_return_address(0));
+}
+
+int creat(const char *path, mode_t mode)
+{
+	return counted_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (int)mode, __builtin_return_address(0));
 }
 
 /* The 64 forms are the same code (openat takes any offset), so aliases:
  * one body, and __builtin_return_address() still names their caller. */
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
-
-int openat(int dir, const char *path, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	int mode = mode_of(flags, ap);
-	va_end(ap);
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, dir, path, flags, mode);
-}
-
 int openat64(int dir, const char *path, int flags, ...) __attribute__((alias("openat")));
-
-int __open_2(const char *path, int flags)
-{
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, 0);
-}
-
 int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
-
-int __openat_2(int dir, const char *path, int flags)
-{
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, dir, path, flags, 0);
-}
-
-int creat(const char *path, mode_t mode)
-{
-	note(1, __builtin_return_address(0));
-	return (int)syscall(SYS_openat, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
-}
 
 FILE *fopen(const char *path, const char *m)
 {

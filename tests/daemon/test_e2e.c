@@ -301,6 +301,18 @@ static bool req_err(struct cu_conn *c, const char *req, const char *err)
 	return ok;
 }
 
+/* Requests that must each be refused with their error, in order: one
+ * check a row. */
+struct refusal {
+	const char *req, *err, *what;
+};
+
+static void check_refused(struct cu_conn *c, const struct refusal *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		CHECK(req_err(c, t[i].req, t[i].err), "%s", t[i].what);
+}
+
 static bool req_ok(struct cu_conn *c, const char *req, char *r, size_t cap)
 {
 	if (!cu_request(c, req, r, cap, NULL, NULL, NULL, TIMEOUT))
@@ -376,15 +388,18 @@ static void requests(void)
 	/* EPROTO */
 	CHECK(req_err(&c, "frobnicate\n", "EPROTO"), "unknown verb: EPROTO");
 	CHECK(req_ok(&c, "status\n", r, sizeof(r)), "... and the connection still works");
-	CHECK(req_err(&c, "subscribe fa low\n", "EPROTO"), "no flag: EPROTO");
-	CHECK(req_err(&c, "subscribe fa low eventfd eventfd\n", "EPROTO"), "a flag twice: EPROTO");
-	CHECK(req_err(&c, "subscribe fa low evnetfd\n", "EPROTO"), "a misspelt flag: EPROTO");
-	CHECK(req_err(&c, "list  \n", "EPROTO"), "trailing spaces: EPROTO");
-	CHECK(req_err(&c, "list\r\n", "EPROTO"), "CRLF: EPROTO");
-	CHECK(req_err(&c, "\n", "EPROTO"), "an empty line: EPROTO");
-	CHECK(req_err(&c, "li\x01st\n", "EPROTO"), "a control byte: EPROTO");
-	CHECK(req_err(&c, "subscribe caf\xc3\xa9 low stream\n", "EPROTO"), "a non-ASCII byte: EPROTO");
-	CHECK(req_err(&c, "unsubscribe 01\n", "EPROTO"), "an id with a leading zero: EPROTO");
+	static const struct refusal malformed[] = {
+		{"subscribe fa low\n", "EPROTO", "no flag: EPROTO"},
+		{"subscribe fa low eventfd eventfd\n", "EPROTO", "a flag twice: EPROTO"},
+		{"subscribe fa low evnetfd\n", "EPROTO", "a misspelt flag: EPROTO"},
+		{"list  \n", "EPROTO", "trailing spaces: EPROTO"},
+		{"list\r\n", "EPROTO", "CRLF: EPROTO"},
+		{"\n", "EPROTO", "an empty line: EPROTO"},
+		{"li\x01st\n", "EPROTO", "a control byte: EPROTO"},
+		{"subscribe caf\xc3\xa9 low stream\n", "EPROTO", "a non-ASCII byte: EPROTO"},
+		{"unsubscribe 01\n", "EPROTO", "an id with a leading zero: EPROTO"},
+	};
+	check_refused(&c, malformed, sizeof(malformed) / sizeof(malformed[0]));
 	CHECK(cu_request(&c, "bogus\n", r, sizeof(r), NULL, NULL, NULL, TIMEOUT) && cu_json_is(r, "reply", "null"),
 	      "an unrecognised verb is answered with reply:null");
 	/* a NUL byte inside a request */
@@ -416,12 +431,15 @@ static void requests(void)
 	      "a 4002-byte line in pieces: one EMSGSIZE, then the status reply");
 
 	/* EINVAL, ENOENT */
-	CHECK(req_err(&c, "subscribe fa lowx stream\n", "EINVAL"), "bad level: EINVAL");
-	CHECK(req_err(&c, "subscribe fa low,sideways stream\n", "EINVAL"), "bad mode: EINVAL");
-	CHECK(req_err(&c, "subscribe ../etc low stream\n", "EINVAL"), "'..' escaping the root: EINVAL");
-	CHECK(req_err(&c, "subscribe fa/../.. low eventfd\n", "EINVAL"), "'fa/../..': EINVAL");
-	CHECK(req_err(&c, "subscribe nosuch low stream\n", "ENOENT"), "no such cgroup: ENOENT");
-	CHECK(req_err(&c, "subscribe fa/nosuch low eventfd\n", "ENOENT"), "no such cgroup below fa: ENOENT");
+	static const struct refusal invalid[] = {
+		{"subscribe fa lowx stream\n", "EINVAL", "bad level: EINVAL"},
+		{"subscribe fa low,sideways stream\n", "EINVAL", "bad mode: EINVAL"},
+		{"subscribe ../etc low stream\n", "EINVAL", "'..' escaping the root: EINVAL"},
+		{"subscribe fa/../.. low eventfd\n", "EINVAL", "'fa/../..': EINVAL"},
+		{"subscribe nosuch low stream\n", "ENOENT", "no such cgroup: ENOENT"},
+		{"subscribe fa/nosuch low eventfd\n", "ENOENT", "no such cgroup below fa: ENOENT"},
+	};
+	check_refused(&c, invalid, sizeof(invalid) / sizeof(invalid[0]));
 	CHECK(c.nfd == 0, "failed eventfd subscriptions pass no descriptor");
 	CHECK(req_err(&c, "unsubscribe 999\n", "ENOENT"), "unsubscribe of an unknown id: ENOENT");
 	CHECK(req_err(&c, "unsubscribe 18446744073709551615\n", "ENOENT"), "unsubscribe of the largest id: ENOENT");

@@ -11,15 +11,7 @@ V=$2
 DATA=$3
 . "$(dirname "$0")/../lib/tap.sh"
 command -v socat >/dev/null || skip "no socat (scripts/deps.sh test installs it)"
-T=$(mktemp -d)
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+tap_scratch
 trace=$DATA/anon1.vmpt
 keys() { # file event -> the key sequences of its objects of that event, one per line, sorted unique
 	grep "\"event\":\"$2\"" "$1" | sed 's/"id":[0-9]*,//' |

@@ -20,16 +20,7 @@ $NOBODY true 2>/dev/null || skip "setpriv cannot switch to uid 65534 here"
 $NOBODY "$C" 2>/dev/null
 [ $? -eq 2 ] || skip "uid 65534 cannot run $C (a directory above it is not searchable)"
 
-T=$(mktemp -d)
-chmod 755 "$T"
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+tap_scratch 755
 . "$(dirname "$0")/../cli/fixture.sh"
 
 # A cgroup's files, as the fixture's `a` has them.
@@ -221,7 +212,7 @@ if [ ! -f "$CGV1/cgroup.event_control" ] || ! mkdir "$CGV1/vmpd-sec-$$" 2>/dev/n
 else
 	G=$CGV1/vmpd-sec-$$
 	REL=${G#/sys/fs/cgroup/memory/}
-	trap 'for c in secret/child secret open gone2 gone; do [ -d "$G/$c" ] && rmdir "$G/$c"; done; rmdir "$G"; cleanup' EXIT
+	trap 'for c in secret/child secret open gone2 gone; do [ -d "$G/$c" ] && rmdir "$G/$c"; done; rmdir "$G"; tap_cleanup' EXIT
 	mkdir -p "$G/secret/child" "$G/open" "$G/gone"
 	chmod 700 "$G/secret"
 	S1=$T/control1

@@ -1,10 +1,12 @@
 # Sourced by the shell tests: TAP on stdout. ok/no count and print one
 # check; check runs a command whose success is the check; skip skips the
 # whole test ("1..0 # SKIP why", exit 0) before any check ran; wait_for
-# polls a file for a pattern; tap_scratch makes $T, a scratch directory
-# removed when the test ends (kept with KEEP=1), and then kills the
-# processes the test added to $pids; tap_done prints the plan (and, given
-# a name, a summary comment) and exits 0 only if no check failed.
+# polls a file for a pattern; tap_scratch [MODE] makes $T, a scratch
+# directory, and traps the test's end: tap_cleanup kills (and waits for)
+# the processes the test added to $pids, then removes $T (kept with
+# KEEP=1), and a signal makes the test exit 1; tap_done prints the plan
+# (and, given a name, a summary comment) and exits 0 only if no check
+# failed.
 # Sourced as `. "$(dirname "$0")/../lib/tap.sh"`: meson runs the tests by
 # their path.
 n=0
@@ -29,10 +31,17 @@ wait_for() { # file pattern [tries of 10 ms: 1000, 10 s]
 	done
 	return 1
 }
-tap_scratch() {
+tap_scratch() { # [mode of $T]
 	T=$(mktemp -d)
-	pids=""
-	trap 'for p in $pids; do kill "$p" 2>/dev/null; done; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT INT TERM
+	[ -z "${1:-}" ] || chmod "$1" "$T"
+	pids=
+	trap tap_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+}
+tap_cleanup() { # a test that traps EXIT itself calls this from its trap
+	for p in $pids; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 tap_done() { # [name]
 	echo "1..$n"

@@ -368,7 +368,7 @@ def build_static(src, bindir):
             run([cc] + cflags + [f'-I{i}' for i in incs] + ['-o', out] + files + ['-lm'], timeout=600)
         progs[name] = out
 
-    libinc = [f'{src}/include', f'{src}/src/lib']
+    libinc = [f'{src}/include', f'{src}/src/lib', f'{src}/src/lib/util']
     for h in ['klisten', 'hog', 'vmpclient', 'kofs', 'sampler', 'psiwait']:
         build(h, [f'{HERE}/guest/{h}.c'], [])
     def tree(d):  # a program's sources and its directories (headers included by bare name)
