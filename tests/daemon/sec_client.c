@@ -85,6 +85,7 @@ static int one(int argc, char **argv)
 		snprintf(req, sizeof(req), "%s\n", argv[i]);
 		if (!cu_request(&c, req, line, sizeof(line), &fd, on_event, NULL, 10000)) {
 			printf("no reply to '%s'%s\n", argv[i], c.eof ? " (connection closed)" : "");
+			cu_close(&c);
 			return 4;
 		}
 		printf("%s%s\n", line, fd >= 0 ? " +fd" : "");
@@ -104,6 +105,7 @@ static int one(int argc, char **argv)
 		printf("eventfd %llu\n", (unsigned long long)cu_eventfd_take(efds[i]));
 	if (c.eof)
 		printf("closed by the daemon\n");
+	cu_close(&c);
 	return 0;
 }
 
