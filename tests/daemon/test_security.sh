@@ -355,7 +355,12 @@ sleep 1.2 # the loop trims at most once a second
 served "$S"
 r2=$(rss)
 echo "# 5: daemon RSS $r0 KiB before, $r1 KiB with the flood, $r2 KiB after it left"
-check "5: the flood's growth is bounded (below 8 MiB: $r0 -> $r1 KiB)" [ $((r1 - r0)) -lt 8192 ]
+if [ "${VMP_SANITIZE:-none}" != none ]; then
+	skip_one "5: the flood's growth is bounded (below 8 MiB: $r0 -> $r1 KiB)" \
+		"a $VMP_SANITIZE runtime keeps freed memory and shadows what is used"
+else
+	check "5: the flood's growth is bounded (below 8 MiB: $r0 -> $r1 KiB)" [ $((r1 - r0)) -lt 8192 ]
+fi
 stop_daemon
 
 # 11. Cgroups with spaces or non-ASCII names: quoted in the protocol.
