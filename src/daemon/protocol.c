@@ -278,6 +278,8 @@ int vmpd_parse_request(const char *line, size_t len, struct vmpd_request *req, c
 {
 	memset(req, 0, offsetof(struct vmpd_request, cgroup));
 	req->cgroup[0] = req->args[0] = 0;
+	req->level = VMP_LEVEL_LOW;
+	req->mode = VMP_MODE_DEFAULT;
 	req->eventfd = req->stream = false;
 	req->debounce = false;
 	req->forecast = false;

@@ -110,11 +110,13 @@ int vmpd_http_parse(const char *buf, size_t len, bool eof, struct vmpd_http_requ
 			return 0;
 		}
 		size_t end = (size_t)(nl - buf);
-		if (end + 1 > VMPD_HTTP_HEAD_MAX)
-			return fail(out, 431, "request head over 8192 bytes");
 		size_t n = end - pos;
+		/* The request line's bound first, as without its newline: the
+		 * answer must not change as more of the request arrives. */
 		if (first && n + 1 > limit)
 			return fail(out, 414, "request line over 1024 bytes");
+		if (end + 1 > VMPD_HTTP_HEAD_MAX)
+			return fail(out, 431, "request head over 8192 bytes");
 		const char *s = buf + pos;
 		if (n && s[n - 1] == '\r')
 			n--;
