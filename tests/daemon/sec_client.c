@@ -175,6 +175,10 @@ static int flood(char **argv, const char *req, int per)
 	else
 		printf("subscribed %ld refused %ld\n", ok, bad + refused * per);
 	fflush(stdout);
+	free(fd);
+	free(left);
+	free(match);
+	free(p);
 	return 0;
 }
 
@@ -221,6 +225,11 @@ static int slow(char **argv)
 		usleep((useconds_t)interval * 1000);
 	}
 	printf("closed %d\n", closed);
+	fflush(stdout);
+	for (int i = 0; i < n; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	free(fd);
 	return 0;
 }
 
