@@ -54,8 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		vmp_level lv;
 		vmp_mode md;
-		if ((unsigned)spec.level > VMP_LEVEL_CRITICAL || (unsigned)spec.mode > VMP_MODE_LOCAL ||
-		    vmp_parse_args(spec.args, &lv, &md) != 0 || lv != spec.level || md != spec.mode)
+		/* A forecast action has no level[,mode]: its ARGS is forecast[=S]. */
+		if (!spec.forecast &&
+		    ((unsigned)spec.level > VMP_LEVEL_CRITICAL || (unsigned)spec.mode > VMP_MODE_LOCAL ||
+		     vmp_parse_args(spec.args, &lv, &md) != 0 || lv != spec.level || md != spec.mode))
 			abort();
 	}
 	free(s);

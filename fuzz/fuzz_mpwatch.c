@@ -95,7 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		vmp_level l;
 		vmp_mode m;
-		if (vmp_parse_args(sp->args, &l, &m) || l != sp->level || m != sp->mode)
+		/* A forecast endpoint has no level[,mode]: its ARGS is forecast[=S]. */
+		if (!sp->forecast && (vmp_parse_args(sp->args, &l, &m) || l != sp->level || m != sp->mode))
 			abort();
 		char *canon = malloc(VMPD_MPW_CGROUP_MAX + 256);
 		if (canon) {
