@@ -37,7 +37,7 @@ import time
 DAEMON, DATA, PROMTOOL, MPC = sys.argv[1:5]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
-from daemon import serving  # noqa: E402
+from daemon import serving, wait_for  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="vmp-fcd-")
 procs = []
@@ -100,16 +100,6 @@ def fixture():
     put(os.path.join(pr, "pressure", "memory"),
         "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n")
     return cg, pr
-
-
-def wait_for(pred, timeout=20.0, step=0.02):
-    t = time.monotonic() + timeout
-    while time.monotonic() < t:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 class Client:
