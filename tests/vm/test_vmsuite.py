@@ -7,6 +7,8 @@ workload's trace and dmesg (oom_kills()), and the workload files of
 
     test_vmsuite.py
 """
+import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -105,6 +107,15 @@ def main():
         for n in os.listdir(d):
             os.unlink(os.path.join(d, n))
         os.rmdir(d)
+
+    # A diagnostic of several lines (a guest file, a console tail) stays TAP:
+    # meson fails a test on a line that is neither a result nor a comment.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        vmsuite.Tap().ok(True, 'x', ['VmLck: 1 kB\noom_score_adj p -900\n', 'one'])
+    lines = out.getvalue().splitlines()
+    check(lines[0] == 'ok 1 - x' and all(x.startswith('#') for x in lines[1:]) and len(lines) == 4,
+          f'every line of a multi-line diagnostic is a TAP comment: {lines}')
     done('vmsuite')
 
 

@@ -136,8 +136,9 @@ class Tap:
         if not good:
             self.failed += 1
         print(f'{"ok" if good else "not ok"} {self.n} - {text}')
-        for d in diag:
-            print(f'# {d}')
+        for d in diag:  # a diagnostic of several lines stays a TAP comment on each
+            for line in str(d).splitlines() or ['']:
+                print(f'# {line}')
         sys.stdout.flush()
 
     def skip(self, text, why):
