@@ -10,6 +10,7 @@ workload's trace and dmesg (oom_kills()), and the workload files of
 import contextlib
 import io
 import os
+import shutil
 import sys
 import tempfile
 
@@ -116,6 +117,29 @@ def main():
     lines = out.getvalue().splitlines()
     check(lines[0] == 'ok 1 - x' and all(x.startswith('#') for x in lines[1:]) and len(lines) == 4,
           f'every line of a multi-line diagnostic is a TAP comment: {lines}')
+
+    # A guest that dies before its first workload boots once more; one that
+    # ran a workload is never booted again, however it ended.
+    d = tempfile.mkdtemp(prefix='vmsuite.')
+    consoles = ['[ 3.1] Kernel panic\n', 'VM: workload pagecache begin\nVM: ALLDONE\n', 'VM: workload x begin\n']
+    calls = []
+
+    def fake_boot(rundir, *a):
+        calls.append(rundir)
+        write(rundir, 'console.log', consoles[len(calls) - 1])
+        return len(calls), consoles[len(calls) - 1], False
+    real = vmsuite.boot, vmsuite.log
+    vmsuite.boot, vmsuite.log = fake_boot, lambda m: None
+    try:
+        secs, console, _, first = vmsuite.boot_twice(d, f'{d}/logs', 'k', 'data', 'ir', 'c', ['pagecache'], 9)
+        check(len(calls) == 2 and 'ALLDONE' in console and first == ['[ 3.1] Kernel panic']
+              and os.path.exists(f'{d}/logs/console-first-boot.log'),
+              f'a boot that ran no workload is retried once, its console kept: {calls}, {first}')
+        secs, console, _, first = vmsuite.boot_twice(d, f'{d}/logs', 'k', 'data', 'ir', 'c', ['x'], 9)
+        check(len(calls) == 3 and first is None, 'a boot that ran a workload is not retried')
+    finally:
+        vmsuite.boot, vmsuite.log = real
+        shutil.rmtree(d, ignore_errors=True)
     done('vmsuite')
 
 

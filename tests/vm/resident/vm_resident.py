@@ -94,7 +94,8 @@ def main():
     try:
         initrd = f'{tmp}/initrd.gz'
         vmsuite.initramfs(initrd, kdir, progs, 'v1', tmp, scen)
-        secs, console, timed_out = vmsuite.boot(rundir, kdir, data, initrd, CONF, ['resident'], timeout)
+        secs, console, timed_out, retried = vmsuite.boot_twice(rundir, f'{rundir}/logs', kdir, data, initrd, CONF,
+                                                               ['resident'], timeout)
     except (vmsuite.HarnessError, OSError) as e:
         tap.ok(False, 'resident: boot the guest', [str(e)])
         tap.done()
@@ -105,7 +106,8 @@ def main():
     done = 'VM: ALLDONE' in console
     tap.ok(done and os.path.isdir(d) and not timed_out,
            f'resident: the {rel} guest ran the workload and powered off ({secs:.0f} s)',
-           [] if done else console.splitlines()[-25:])
+           ([] if done else console.splitlines()[-25:])
+           + ([] if retried is None else ['a first boot ran no workload; its console ended:'] + retried))
     if not os.path.isdir(d):
         tap.done()
         return 1
