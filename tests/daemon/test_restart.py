@@ -52,7 +52,7 @@ DAEMON, CLI, DATA = sys.argv[1:4]
 TRACE = os.path.join(DATA, "anon1.vmpt")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
-from daemon import cleanup, procs, scratch, wait_for  # noqa: E402
+from daemon import cleanup, procs, scratch, sdevent_client, wait_for  # noqa: E402
 
 CGROUP, ARGS = "aa", "low,hierarchy"
 T = scratch("vmp-restart-")
@@ -140,24 +140,6 @@ class EndpointClient:
             if not b:
                 self.eof = True
             self.bytes += len(b)
-
-
-def sdevent_client():
-    """The sd-event client, built against .deps' libsystemd 254; None, why."""
-    cc, src, deps = (os.environ.get(k) for k in ("MPWATCH_CC", "MPWATCH_SDEV_SRC", "MPWATCH_SDEV_DEPS"))
-    if not (cc and src and deps):
-        return None, "no $MPWATCH_CC/$MPWATCH_SDEV_SRC/$MPWATCH_SDEV_DEPS"
-    hdr = os.path.join(deps, "usr/include/systemd/sd-event.h")
-    if not os.path.exists(hdr) or "sd_event_add_memory_pressure" not in open(hdr).read():
-        return None, f"no libsystemd >= 254 in {deps} (`sh scripts/deps.sh test` unpacks one)"
-    exe = os.path.join(T, "sdevent_client")
-    lib = os.path.join(deps, "lib")
-    r = subprocess.run(cc.split() + ["-std=c11", "-D_GNU_SOURCE", "-I" + os.path.join(deps, "usr/include"), src,
-                                     "-o", exe, "-L" + lib, "-Wl,-rpath," + lib, "-lsystemd"],
-                       capture_output=True, text=True)
-    if r.returncode:
-        return None, "cannot build it: " + r.stderr.strip().replace("\n", " ")[:200]
-    return exe, None
 
 
 class Client:
@@ -321,7 +303,7 @@ try:
        "watch and the protocol client are subscribed")
     EE = ep_expected()
     ep = EndpointClient(EP)
-    sdev_exe, sdev_why = sdevent_client()
+    sdev_exe, sdev_why = sdevent_client(T)
     sdev = None
     if sdev_exe:
         sdev = subprocess.Popen([sdev_exe], env=dict(os.environ, MEMORY_PRESSURE_WATCH=EP),
