@@ -4,6 +4,9 @@
 
 usage: test_forecast.py VMPRESSURED DATADIR PROMTOOL MP_CLIENT
 
+(environment, as for the mpwatch test: $MPWATCH_CC, $MPWATCH_SDEV_SRC,
+$MPWATCH_SDEV_DEPS to build the sd-event client against libsystemd 254)
+
 A daemon on a fixture tree of cgroup v2 files (--source v2, --cgroup-root,
 --proc-root) follows app/job (100 MiB limit) for a stream client
 (`subscribe app/job low stream forecast=5`) and for its metrics
@@ -17,9 +20,11 @@ A daemon on a fixture tree of cgroup v2 files (--source v2, --cgroup-root,
     cause killed;
   - `--exec 'app/job forecast=5 COMMAND'` runs for both with VMP_ETA and
     the evidence;
-  - a client of systemd's memory pressure protocol (mp_client) on
-    `--memory-pressure-endpoint 'PATH app/job forecast=5'` is woken by
-    the forecast, and not before it;
+  - clients of systemd's memory pressure protocol on
+    `--memory-pressure-endpoint 'PATH app/job forecast=5'` are woken by
+    the forecast, and not before it: mp_client (the protocol by hand) and,
+    where libsystemd 254 can be built against, the unmodified sd-event
+    client (sdevent_client.c, sd_event_add_memory_pressure());
   - list shows the threshold; bad flags and a missing cgroup get their
     error replies; a trace source refuses forecasts (ENOTSUP), and an
     --exec on forecasts with it does not start (exit 69).
@@ -37,7 +42,8 @@ import time
 DAEMON, DATA, PROMTOOL, MPC = sys.argv[1:5]
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from tap import check as ok, done, skip  # noqa: E402
-from daemon import serving, wait_for  # noqa: E402
+# text as file_text: main() has a local `text` (the textfile) its closures would see
+from daemon import sdevent_client, serving, text as file_text, wait_for  # noqa: E402
 
 T = tempfile.mkdtemp(prefix="vmp-fcd-")
 procs = []
@@ -174,6 +180,22 @@ def main():
             return None
     ok(wait_for(lambda: "ready" in open(mpout).read() if os.path.exists(mpout) else False, timeout=10),
        "a memory-pressure client connects to the forecast endpoint")
+    # sd-event does the protocol its own way (its trigger, its reads): the
+    # endpoint must wake it too, not only a client written from the docs.
+    sdev_exe, sdev_why = sdevent_client(T)
+    sdout = os.path.join(T, "sdev.out")
+    if sdev_exe:
+        sdev = subprocess.Popen([sdev_exe], stdout=open(sdout, "w"), stderr=subprocess.STDOUT,
+                                env=dict(os.environ, MEMORY_PRESSURE_WATCH=os.path.join(T, "mp.sock")))
+        procs.append(sdev)
+        ok(wait_for(lambda: "ready" in file_text(sdout), timeout=10),
+           "the sd-event client connects to the forecast endpoint")
+    else:
+        skip("the sd-event client connects to the forecast endpoint", sdev_why)
+
+    def sdev_wakes():
+        return sum(1 for line in file_text(sdout).splitlines() if line.startswith("wake "))
+
     c = Client(sock)
     c.send("subscribe app/job low stream forecast=5")
     r = c.take(lambda o: o.get("reply") == "subscribe")
@@ -190,6 +212,10 @@ def main():
     ok(r and r["subscriptions"] and r["subscriptions"][0].get("forecast") == 5, "list shows the threshold")
     time.sleep(0.5)
     ok(mp_wakes() is None, "no wake while the group is flat")
+    if sdev_exe:
+        ok(sdev_wakes() == 0, f"... nor of the sd-event client ({sdev_wakes()} wakes)")
+    else:
+        skip("... nor of the sd-event client", sdev_why)
     ok(metric(prom, "app/job") == "+Inf", f"flat: vmpressure_oom_eta_seconds +Inf ({metric(prom, 'app/job')})")
 
     # 10 MiB/s from 10 MiB toward 100 MiB: eta 9 s, under 5 s after 4 s
@@ -214,6 +240,11 @@ def main():
     ok(finite is not None, f"growing: vmpressure_oom_eta_seconds finite ({finite})")
     w = wait_for(mp_wakes, timeout=5)
     ok(w and int(w[1]) >= 1 and int(w[5]) >= 1, f"the endpoint's client was woken by the forecast ({w})")
+    if sdev_exe:
+        ok(wait_for(lambda: sdev_wakes() >= 1, timeout=5),
+           f"the sd-event client was woken by the forecast ({sdev_wakes()} wakes)")
+    else:
+        skip("the sd-event client was woken by the forecast", sdev_why)
     try:
         with open(prom) as f:
             text = f.read()
@@ -247,6 +278,12 @@ def main():
     c.send(f"unsubscribe {sid}")
     r = c.take(lambda o: o.get("reply") == "unsubscribe")
     ok(r and r["ok"], "unsubscribe")
+    if sdev_exe:
+        # before the daemon: to sd-event its end-of-file is pressure for ever
+        sdev.send_signal(signal.SIGTERM)
+        ok(sdev.wait(timeout=10) == 0, "the sd-event client exits 0 on SIGTERM")
+    else:
+        skip("the sd-event client exits 0 on SIGTERM", sdev_why)
     p.send_signal(signal.SIGTERM)
     ok(p.wait(timeout=10) == 0, "the daemon stops cleanly")
 
