@@ -63,7 +63,7 @@ import k2vmpt  # noqa: E402
 TUNING_SET = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed',
               'thrash', 'slowleak', 'shmem', 'highstream', 'burst']
 TEST_SET = ['deep', 'tmpfs', 'sibsoom', 'fastleak', 'zramswap', 'manysmall', 'globaloom', 'stableanon',
-            'stream2', 'highswap']
+            'stream2', 'highswap', 'creep', 'creepstream']
 V1_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
 V2_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
 PACKAGES = {  # Debian package: what we need of it
