@@ -197,14 +197,14 @@ static void test_swap(void)
 	s.have_m = true;
 	s.m.mem_total = (uint64_t)(8192 * MB);
 	s.m.mem_available = (uint64_t)(6000 * MB);
-	s.g[0].max = (uint64_t)(100 * MB);
+	s.g[0].max = (uint64_t)(85 * MB);
 	s.g[0].swap_max = (uint64_t)(50 * MB);
 	s.g[0].flags |= VMP_FC_HAVE_SWAP;
 	for (int i = 0; i < 20; i++) {
 		set_mem(&s, 0, 60 * MB + i * 0.5 * MB, 0);
 		REQUIRE(sim_step(&s) == 0, "step");
 	}
-	CHECK(fabs(s.r.eta - (100 - 69.5) / 5) < 0.2, "no machine swap: eta %.2f is to the memory limit (6.1)", s.r.eta);
+	CHECK(fabs(s.r.eta - (85 - 69.5) / 5) < 0.2, "no machine swap: eta %.2f is to the memory limit (3.1)", s.r.eta);
 	sim_free(&s);
 }
 
@@ -291,12 +291,12 @@ static void test_vanish(void)
 {
 	struct sim s;
 	sim_init(&s, NULL, 1);
-	s.g[0].max = (uint64_t)(100 * MB);
+	s.g[0].max = (uint64_t)(60 * MB);
 	for (int i = 0; i < 30; i++) {
 		set_mem(&s, 0, 10 * MB + i * 1 * MB, 0);
 		REQUIRE(sim_step(&s) == 0, "step");
 	}
-	CHECK(s.r.warning && s.warns == 1, "growing 10 MB/s to 100 MB: warned (eta %.2f)", s.r.eta);
+	CHECK(s.r.warning && s.warns == 1, "growing 10 MB/s to 60 MB: warned (eta %.2f)", s.r.eta);
 	s.g[0].flags |= VMP_FC_GONE;
 	REQUIRE(sim_step(&s) == 0, "step");
 	CHECK(s.r.event == VMP_FC_EVENT_CLEAR && s.r.cause == VMP_FC_CAUSE_GONE && !s.r.warning,
@@ -306,7 +306,7 @@ static void test_vanish(void)
 	/* an ancestor that vanishes only loses its own history */
 	sim_free(&s);
 	sim_init(&s, NULL, 3);
-	s.g[0].max = (uint64_t)(100 * MB);
+	s.g[0].max = (uint64_t)(60 * MB);
 	for (int i = 0; i < 30; i++) {
 		set_mem(&s, 0, 10 * MB + i * 1 * MB, 0);
 		if (i == 20)
@@ -380,6 +380,36 @@ static void test_burst(void)
 	sim_free(&s);
 }
 
+/* A fill of a tenth of the headroom in 1.5 s, then held: its one-second
+ * trend says 9 s left, further than half the long window, so only the long
+ * window could warn, and the fill stops before it covers the trend. With a
+ * 20 s long window the same short trend reaches 10 s and does warn. */
+static void test_reach(void)
+{
+	for (int k = 0; k < 2; k++) {
+		struct vmp_forecast_config cfg;
+		vmp_forecast_config_init(&cfg);
+		if (k)
+			cfg.long_s = 20;
+		struct sim s;
+		sim_init(&s, &cfg, 1);
+		s.g[0].max = (uint64_t)(500 * MB);
+		double u = 300 * MB;
+		for (int i = 0; i < 100; i++) {
+			if (i >= 20 && i < 35)
+				u += 2 * MB; /* 20 MB/s for 1.5 s */
+			set_mem(&s, 0, u, 0);
+			REQUIRE(sim_step(&s) == 0, "step");
+		}
+		if (k)
+			CHECK(s.warns == 1, "the same trend with long=20s reaches 10 s: warned at eta %.2f", s.first_warn_eta);
+		else
+			CHECK(s.warns == 0, "a short trend 9 s from the limit (half the 8 s long window is 4 s): no warning (%u)",
+			      s.warns);
+		sim_free(&s);
+	}
+}
+
 /* memory.high at 80 MB below max 100: the kernel throttles the group there. */
 static void test_high(void)
 {
@@ -396,7 +426,7 @@ static void test_high(void)
 	CHECK(s.warns == 0, "growth that memory.high throttles: no warning (%u)", s.warns);
 	/* past high and still growing: it decides */
 	for (int i = 0; i < 30; i++) {
-		u = 81 * MB + i * 0.25 * MB;
+		u = 81 * MB + i * 0.5 * MB;
 		set_mem(&s, 0, u, 0);
 		REQUIRE(sim_step(&s) == 0, "step");
 	}
@@ -425,6 +455,7 @@ static void test_hysteresis(void)
 	CHECK(s.warns == 1 && s.reraises == 0 && s.clears == 0, "no flapping: %u warnings, %u clears", s.warns + s.reraises, s.clears);
 	sim_free(&s);
 
+	cfg.long_s = 20; /* the short window's trend then reaches the threshold, 10 s */
 	sim_init(&s, &cfg, 1);
 	s.g[0].max = (uint64_t)(100 * MB);
 	/* grow at 5 MB/s from 40 MB: warned when eta < 10 s; then stop. */
@@ -675,6 +706,7 @@ int main(void)
 	test_streaming();
 	test_stable();
 	test_burst();
+	test_reach();
 	test_high();
 	test_hysteresis();
 	test_machine();

@@ -319,9 +319,13 @@ static int level_push(struct level *l, const struct point *pt, double keep_from)
  * noise (slope - sigma * se > 0) and sustained (each half of it grew at
  * least HALF_MIN of the whole's rate: a burst that stopped, or one that
  * began within the window, is not a trend), and it extrapolates at most
- * REACH times its own length. */
+ * REACH times its own length; the short one no further than half the long
+ * window: past that the long window, which holds the same trend and more,
+ * judges it (docs/forecast.md, "reach", has the arithmetic: an approach the
+ * long window cannot see in time needs less lead than that). */
 #define HALF_MIN 0.5
 #define REACH 10.0
+#define SHORT_REACH_OF_LONG 0.5
 static void level_eta(const struct vmp_forecast_config *c, struct level *l, double now)
 {
 	l->eta = -1;
@@ -350,7 +354,10 @@ static void level_eta(const struct vmp_forecast_config *c, struct level *l, doub
 		if (h1.slope < HALF_MIN * f.slope || h2.slope < HALF_MIN * f.slope)
 			continue;
 		double eta = l->headroom > 0 ? l->headroom / g : 0;
-		if (eta > REACH * wins[w])
+		double reach = REACH * wins[w];
+		if (w == 0 && reach > SHORT_REACH_OF_LONG * c->long_s)
+			reach = SHORT_REACH_OF_LONG * c->long_s;
+		if (eta > reach)
 			continue;
 		if (l->eta < 0 || eta < l->eta) {
 			l->eta = eta;
