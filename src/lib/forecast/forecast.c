@@ -39,7 +39,9 @@
  * more, so a burst that stopped (or began) within it is no trend. And a
  * window extrapolates at most ten times its length: the trend of one
  * second says nothing of the next minute near a flat set, where noise is
- * most of what moves (the long window covers those).
+ * most of what moves (the long window covers those); the short one no
+ * further than half the long window, past which the long one has the same
+ * trend in time to warn.
  * eta = headroom / growth when that is positive.
  *
  * Warnings: a warning when eta stays under warn_s for `confirm` samples;
