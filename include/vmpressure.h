@@ -763,6 +763,7 @@ struct vmp_forecast_config {
 	double long_s;          /* the long one (slow leaks) */
 	double sigma;           /* growth is slope - sigma * its standard error */
 	unsigned confirm;       /* consecutive samples under warn_s before a warning */
+	double least_s;         /* ... none of them under this (unless warn_s is): a first warning this far ahead or none */
 	double reraise;         /* re-raise when eta < reraise * what the last warning left */
 	double clear;           /* clear once eta > clear * warn_s (or none) ... */
 	double clear_hold_s;    /* ... for this long */
@@ -772,7 +773,7 @@ struct vmp_forecast_config {
 void vmp_forecast_config_init(struct vmp_forecast_config *cfg);
 /*
  * Parse "key=value,..." over the defaults: warn=DUR, window=DUR, long=DUR,
- * sigma=X, confirm=N, reraise=X, clear=X, hold=DUR (DUR: a decimal with
+ * sigma=X, confirm=N, least=DUR, reraise=X, clear=X, hold=DUR (DUR: a decimal with
  * an optional unit, ms or s; seconds without). Every key at most once.
  * -EINVAL with the reason (naming the byte offset) in err->msg; *cfg is
  * written only on success.

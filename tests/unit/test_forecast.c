@@ -410,6 +410,36 @@ static void test_reach(void)
 	}
 }
 
+/* A fill at 60 MB/s from 10 MB into 100 MB: its first covered trend (after
+ * 0.9 s) leaves 0.6 s, under `least` (1 s): no warning; with least=0 the
+ * same fill is warned. A threshold at or under `least` turns it off. */
+static void test_least(void)
+{
+	for (int k = 0; k < 3; k++) {
+		struct vmp_forecast_config cfg;
+		vmp_forecast_config_init(&cfg);
+		if (k == 1)
+			cfg.least_s = 0;
+		if (k == 2)
+			cfg.warn_s = 0.8;
+		struct sim s;
+		sim_init(&s, &cfg, 1);
+		s.g[0].max = (uint64_t)(100 * MB);
+		double u = 10 * MB;
+		for (int i = 0; i < 14 && u < 100 * MB; i++) {
+			u += 60 * MB * DT;
+			set_mem(&s, 0, u, 0);
+			REQUIRE(sim_step(&s) == 0, "step");
+		}
+		if (k == 0)
+			CHECK(s.warns == 0, "a fill whose first trend leaves 0.6 s (least 1 s): no warning (%u)", s.warns);
+		else
+			CHECK(s.warns == 1 && s.first_warn_eta < 1, "%s: warned at eta %.2f",
+			      k == 1 ? "least=0" : "warn=0.8 (under least)", s.first_warn_eta);
+		sim_free(&s);
+	}
+}
+
 /* memory.high at 80 MB below max 100: the kernel throttles the group there. */
 static void test_high(void)
 {
@@ -524,7 +554,7 @@ static bool same_config(const struct vmp_forecast_config *a, const struct vmp_fo
 {
 	return a->warn_s == b->warn_s && a->window_s == b->window_s && a->long_s == b->long_s &&
 	       a->sigma == b->sigma && a->confirm == b->confirm && a->reraise == b->reraise &&
-	       a->clear == b->clear && a->clear_hold_s == b->clear_hold_s;
+	       a->clear == b->clear && a->clear_hold_s == b->clear_hold_s && a->least_s == b->least_s;
 }
 
 static void test_config(void)
@@ -534,11 +564,13 @@ static void test_config(void)
 	const char *err = e.msg;
 	vmp_forecast_config_init(&d);
 	CHECK(vmp_forecast_parse("", &c, &e) == 0 && same_config(&c, &d), "'' is the defaults");
-	CHECK(vmp_forecast_parse("warn=10,window=500ms,long=4s,sigma=2,confirm=3,reraise=0.4,clear=3,hold=1.5", &c,
-				 &e) == 0 &&
+	CHECK(vmp_forecast_parse("warn=10,window=500ms,long=4s,sigma=2,confirm=3,reraise=0.4,clear=3,hold=1.5,least=250ms",
+				 &c, &e) == 0 &&
 		      c.warn_s == 10 && fabs(c.window_s - 0.5) < 1e-9 && c.long_s == 4 && c.sigma == 2 &&
-		      c.confirm == 3 && fabs(c.reraise - 0.4) < 1e-9 && c.clear == 3 && c.clear_hold_s == 1.5,
+		      c.confirm == 3 && fabs(c.reraise - 0.4) < 1e-9 && c.clear == 3 && c.clear_hold_s == 1.5 &&
+		      fabs(c.least_s - 0.25) < 1e-9,
 	      "every key");
+	CHECK(vmp_forecast_parse("least=-1", &c, &e) == -EINVAL, "least: not negative: %s", err);
 	c.warn_s = 77;
 	CHECK(vmp_forecast_parse("warn=x", &c, &e) == -EINVAL && c.warn_s == 77 &&
 		      strstr(err, "byte 5"),
@@ -707,6 +739,7 @@ int main(void)
 	test_stable();
 	test_burst();
 	test_reach();
+	test_least();
 	test_high();
 	test_hysteresis();
 	test_machine();

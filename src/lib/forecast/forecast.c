@@ -44,7 +44,12 @@
  * trend in time to warn.
  * eta = headroom / growth when that is positive.
  *
- * Warnings: a warning when eta stays under warn_s for `confirm` samples;
+ * Warnings: a warning when eta stays under warn_s for `confirm` samples,
+ * none of them under least_s: a steady approach long enough to be warned
+ * in time always first shows a trend with a second or more left (the
+ * short window sees it a second after it began), so a first trend that
+ * says less is a fill too fast for anyone to act on, or a burst at its
+ * end, and the kernel's own critical is as early;
  * another only when eta falls under `reraise` times what the last one
  * left (its eta less the time since), and by a short window or more (a
  * difference the trend cannot resolve is none): a steady approach is one
@@ -111,6 +116,7 @@ VMP_EXPORT void vmp_forecast_config_init(struct vmp_forecast_config *cfg)
 	cfg->long_s = 8;
 	cfg->sigma = 3;
 	cfg->confirm = 2;
+	cfg->least_s = 1;
 	cfg->reraise = 0.5;
 	cfg->clear = 2;
 	cfg->clear_hold_s = 2;
@@ -120,7 +126,8 @@ static bool config_ok(const struct vmp_forecast_config *c)
 {
 	return c->warn_s > 0 && c->warn_s <= 86400 && c->window_s >= 0.01 && c->window_s <= 3600 &&
 	       c->long_s >= c->window_s && c->long_s <= 3600 && c->sigma >= 0 && c->sigma <= 100 &&
-	       c->confirm >= 1 && c->confirm <= 1000000 && c->reraise > 0 && c->reraise < 1 && c->clear >= 1 &&
+	       c->confirm >= 1 && c->confirm <= 1000000 && c->least_s >= 0 && c->least_s <= 3600 &&
+	       c->reraise > 0 && c->reraise < 1 && c->clear >= 1 &&
 	       c->clear <= 1000 && c->clear_hold_s >= 0 && c->clear_hold_s <= 3600;
 }
 
@@ -181,8 +188,9 @@ static bool parse_num(const char *v, size_t n, bool unit, double *out)
 
 VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out, struct vmp_error *err)
 {
-	static const char *const keys[] = {"warn", "window", "long", "sigma", "confirm", "reraise", "clear", "hold"};
-	enum { NK = 8 };
+	static const char *const keys[] = {"warn", "window", "long", "sigma", "confirm", "reraise", "clear", "hold",
+					   "least"};
+	enum { NK = 9 };
 	struct vmp_forecast_config c;
 	vmp_forecast_config_init(&c);
 	if (err)
@@ -192,13 +200,13 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 	struct vmp__kvlist l;
 	struct vmp__kv kv;
 	int more;
-	vmp__kv_init(&l, s, keys, NK, "warn, window, long, sigma, confirm, reraise, clear, hold");
+	vmp__kv_init(&l, s, keys, NK, "warn, window, long, sigma, confirm, reraise, clear, hold, least");
 	while ((more = vmp__kv_next(&l, &kv, err)) > 0) {
 		unsigned k = kv.key;
 		const char *v = kv.v;
 		size_t vn = kv.vn;
 		double x;
-		bool dur = k == 0 || k == 1 || k == 2 || k == 7;
+		bool dur = k == 0 || k == 1 || k == 2 || k == 7 || k == 8;
 		if (!parse_num(v, vn, dur, &x))
 			return perr(err, kv.voff, dur ? "not a duration (e.g. 30, 1.5s, 500ms):" : "not a decimal number:",
 				    v, vn);
@@ -215,6 +223,7 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 		case 5: c.reraise = x; break;
 		case 6: c.clear = x; break;
 		case 7: c.clear_hold_s = x; break;
+		case 8: c.least_s = x; break;
 		}
 	}
 	if (more < 0)
@@ -223,7 +232,8 @@ VMP_EXPORT int vmp_forecast_parse(const char *s, struct vmp_forecast_config *out
 		if (err)
 			snprintf(err->msg, sizeof(err->msg),
 				 "out of range: warn 0-86400 s (not 0), window 0.01-3600 s, long window..3600 s, "
-				 "sigma 0-100, confirm 1-1000000, reraise between 0 and 1, clear 1-1000, hold 0-3600 s");
+				 "sigma 0-100, confirm 1-1000000, least 0-3600 s, reraise between 0 and 1, clear 1-1000, "
+				 "hold 0-3600 s");
 		return -EINVAL;
 	}
 	*out = c;
@@ -629,7 +639,9 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 
 	if (!killed) {
 		if (!fc->warning) {
-			fc->streak = eta >= 0 && eta < c->warn_s ? fc->streak + 1 : 0;
+			/* a threshold at or under `least` asks for what it holds back */
+			double least = c->least_s < c->warn_s ? c->least_s : 0;
+			fc->streak = eta >= least && eta >= 0 && eta < c->warn_s ? fc->streak + 1 : 0;
 			if (fc->streak >= c->confirm) {
 				fc->warning = true;
 				fc->warn_eta = eta;
