@@ -24,6 +24,7 @@ struct sim {
 	vmp_fc_cause last_clear;
 	double first_warn_t, first_warn_eta;
 	uint64_t noise; /* an LCG: deterministic noise */
+	double dt;      /* the sampling period; 0: DT */
 };
 
 static void sim_init(struct sim *s, const struct vmp_forecast_config *cfg, size_t ng)
@@ -76,7 +77,7 @@ static int sim_step(struct sim *s)
 		s->clears++;
 		s->last_clear = s->r.cause;
 	}
-	s->t += DT;
+	s->t += s->dt > 0 ? s->dt : DT;
 	return 0;
 }
 
@@ -440,6 +441,31 @@ static void test_least(void)
 	}
 }
 
+/* A sampler a little slower than a tenth of the window (112 ms, as the VM
+ * suite's under TCG): eight intervals span 0.896 s, under 90 % of the short
+ * window, and the ninth point is past its start; the history reaches back
+ * past it all the same. 20 MB/s from 10 MB into 100 MB: the approach (50 MB
+ * to the limit) lasts 2.5 s and must be warned half of it ahead, before the
+ * long window has any trend. */
+static void test_slow_sampler(void)
+{
+	struct sim s;
+	sim_init(&s, NULL, 1);
+	s.dt = 0.112;
+	s.g[0].max = (uint64_t)(100 * MB);
+	double u = 10 * MB, warned_u = -1;
+	while (u < 100 * MB) {
+		set_mem(&s, 0, u, 0);
+		REQUIRE(sim_step(&s) == 0, "step");
+		if (warned_u < 0 && s.warns)
+			warned_u = u;
+		u += 20 * MB * s.dt;
+	}
+	double lead = (100 * MB - warned_u) / (20 * MB);
+	CHECK(s.warns == 1 && warned_u > 0 && lead >= 1.25, "sampled every 112 ms: warned %.2f s before the limit", lead);
+	sim_free(&s);
+}
+
 /* memory.high at 80 MB below max 100: the kernel throttles the group there. */
 static void test_high(void)
 {
@@ -740,6 +766,7 @@ int main(void)
 	test_burst();
 	test_reach();
 	test_least();
+	test_slow_sampler();
 	test_high();
 	test_hysteresis();
 	test_machine();

@@ -31,9 +31,9 @@
  * Growth. V's trend is a least-squares line over two windows ending at
  * the latest sample: a short one (the sampling of a few hundred ms must
  * resolve an approach of two seconds) and a long one (a slow leak whose
- * growth per short window is lost in the noise). Each counts only once it
- * has samples over 90 % of its length, so a burst shorter than the short
- * window never forecasts. The growth used is the slope less `sigma`
+ * growth per short window is lost in the noise). Each counts only once the
+ * history reaches back to its start (or its samples span 90 % of it), so a
+ * burst shorter than the short window never forecasts. The growth used is the slope less `sigma`
  * standard errors: noise around a flat set is not growth. It must be
  * sustained: each half of the window grew at half the window's rate or
  * more, so a burst that stopped (or began) within it is no trend. And a
@@ -347,7 +347,11 @@ static void level_eta(const struct vmp_forecast_config *c, struct level *l, doub
 		struct vmp_fc_fit f, h1, h2;
 		double from = now - wins[w] - 1e-9, mid = now - wins[w] / 2;
 		fit_level(l, from, &f);
-		if (f.n < 3 || f.span < SPAN_MIN * wins[w])
+		/* covered: the history reaches back past the window's start, or
+		 * its points span most of it (a sampler a little slower than
+		 * window / 10 never spans 90 % with ten points) */
+		bool covered = f.span >= SPAN_MIN * wins[w] || (l->n > 0 && l->p[0].t < from);
+		if (f.n < 3 || !covered)
 			continue;
 		if (w == 0)
 			l->growth = f.slope;
