@@ -33,15 +33,15 @@
  * resolve an approach of two seconds) and a long one (a slow leak whose
  * growth per short window is lost in the noise). Each counts only once the
  * history reaches back to its start (or its samples span 90 % of it), so a
- * burst shorter than the short window never forecasts. The growth used is the slope less `sigma`
- * standard errors: noise around a flat set is not growth. It must be
- * sustained: each half of the window grew at half the window's rate or
- * more, so a burst that stopped (or began) within it is no trend. And a
- * window extrapolates at most ten times its length: the trend of one
- * second says nothing of the next minute near a flat set, where noise is
- * most of what moves (the long window covers those); the short one no
- * further than half the long window, past which the long one has the same
- * trend in time to warn.
+ * burst shorter than the short window never forecasts. The growth used is
+ * the slope less `sigma` standard errors: noise around a flat set is not
+ * growth. It must be sustained: each half of the window grew at half the
+ * window's rate or more, so a burst that stopped (or began) within it is
+ * no trend. And a window extrapolates at most ten times its length: the
+ * trend of one second says nothing of the next minute near a flat set,
+ * where noise is most of what moves (the long window covers those); the
+ * short one no further than half the long window, past which the long one
+ * has the same trend in time to warn.
  * eta = headroom / growth when that is positive.
  *
  * Warnings: a warning when eta stays under warn_s for `confirm` samples,
@@ -49,14 +49,14 @@
  * in time always first shows a trend with a second or more left (the
  * short window sees it a second after it began), so a first trend that
  * says less is a fill too fast for anyone to act on, or a burst at its
- * end, and the kernel's own critical is as early;
- * another only when eta falls under `reraise` times what the last one
- * left (its eta less the time since), and by a short window or more (a
- * difference the trend cannot resolve is none): a steady approach is one
- * warning, one that speeds up is warned again; cleared once eta has been above clear * warn_s (or none) for
- * clear_hold_s, or at once by an OOM kill in the watched group or at
- * the level that decided the warning (the approach ended) or the watched
- * cgroup vanishing.
+ * end, and the kernel's own critical is as early. Another warning only
+ * when eta falls under `reraise` times what the last one left (its eta
+ * less the time since), and by a short window or more (a difference the
+ * trend cannot resolve is none): a steady approach is one warning, one
+ * that speeds up is warned again. Cleared once eta has been above
+ * clear * warn_s (or none) for clear_hold_s, or at once by an OOM kill in
+ * the watched group or at the level that decided the warning (the
+ * approach ended) or the watched cgroup vanishing.
  */
 #include "forecast.h"
 #include "vmpressure.h"
