@@ -81,7 +81,7 @@ run_build "default" build
 
 # The real kernel as the judge: Debian's kernel under qemu (tests/vm/README.md).
 # It skips, with its reason, where qemu or the kernel package cannot be had.
-run_suite vm "Debian's kernels under qemu, four configurations (about 18 minutes on a busy 2-core machine)"
+run_suite vm "Debian's kernels under qemu, four configurations and a resident boot (about 20 minutes on the 2-core machine)"
 # The Debian packages built, installed in a clean Debian 12 chroot and run
 # (tests/package). It skips, with its reason, without root or a mirror.
 run_suite package "the .debs in a clean Debian 12 chroot (about a minute)"
