@@ -8,10 +8,10 @@ tests/data/vm-forecast/ holds the VM suite's files of two workloads on
 Debian 6.1, cgroup v2 (2026-12-02, docs/forecast.md): `creep` of boot 2,
 a slow leak to its OOM kill (test set), and `burst` of boot 1, three
 fills to 88 % of the limit that stop (tuning set; warned 0.13 s before a
-fill stopped until the forecast's `least` rule). The benchmark replays them through the
-model and the peers' rules; the test asserts what the VM tables say of
-them, so a change of the model or of the script that moves these figures
-fails here, without a VM:
+fill stopped until the forecast's `least` rule). The benchmark replays
+them through the model and the peers' rules; the test asserts what the VM
+tables say of them, so a change of the model or of the script that moves
+these figures fails here, without a VM:
   - creep: an OOM whose approach lasts seconds, forecast at least half of
     it (and 1 s) ahead, its eta at the warning within 30 % of the time
     that was left; the kernel's first critical under a second ahead;

@@ -643,9 +643,9 @@ VMP_EXPORT int vmp_forecast_step(vmp_forecast *fc, const struct vmp_fc_sample *s
 
 	if (!killed) {
 		if (!fc->warning) {
-			/* a threshold at or under `least` asks for what it holds back */
+			/* least >= 0 keeps out "none" (-1); a threshold at or under it asks for what it holds back */
 			double least = c->least_s < c->warn_s ? c->least_s : 0;
-			fc->streak = eta >= least && eta >= 0 && eta < c->warn_s ? fc->streak + 1 : 0;
+			fc->streak = eta >= least && eta < c->warn_s ? fc->streak + 1 : 0;
 			if (fc->streak >= c->confirm) {
 				fc->warning = true;
 				fc->warn_eta = eta;
