@@ -61,7 +61,8 @@ import k2vmpt  # noqa: E402
 # fit anything, and every table reports the two apart. e2e is a check of
 # its own (no table). Workloads added with --scen-dir are "external".
 TUNING_SET = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed',
-              'thrash', 'slowleak', 'shmem', 'highstream', 'burst']
+              'thrash', 'slowleak', 'shmem', 'highstream', 'burst', 'swapstream', 'swapleak',
+              'highswapread']
 TEST_SET = ['deep', 'tmpfs', 'sibsoom', 'fastleak', 'zramswap', 'manysmall', 'globaloom', 'stableanon',
             'stream2', 'highswap', 'creep', 'creepstream']
 V1_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
