@@ -34,12 +34,13 @@
  * --boots: two boots of one configuration, the kernel judged against
  * itself. Boot B's kernel notifications are put through the goals as if
  * they were an estimator's, against boot A's kernel, and A's against B's;
- * beside them, each boot's estimator against its own kernel. The kernel's
- * counts depend on when its deferred work gets a CPU, which no counter
- * shows: what one boot's kernel misses of another's is what no estimator
- * of the counters can be sure to meet. Also the count goals alone (levels,
- * low, medium, critical), which do not depend on aligning two boots'
- * clocks (times are from each run's first sample).
+ * beside them, each boot's estimator against its own kernel: how much of
+ * the goals the kernel itself reproduces from boot to boot. A reference,
+ * not a bound: a boot's counters carry part of that boot's variation,
+ * and the estimator reads the counters of the boot it is judged on. Also
+ * the count goals alone (levels, low, medium, critical), which do not
+ * depend on aligning two boots' clocks (times are from each run's first
+ * sample).
  *
  * Prints markdown and writes OUT_DIR/v2_goals.md (or v2_goals_root.md,
  * v2_goals_boots.md).
