@@ -65,8 +65,13 @@ TUNING_SET = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'gl
               'highswapread']
 TEST_SET = ['deep', 'tmpfs', 'sibsoom', 'fastleak', 'zramswap', 'manysmall', 'globaloom', 'stableanon',
             'stream2', 'highswap', 'creep', 'creepstream']
-V1_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
-V2_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
+# Tuning workloads a boot runs only when named (--workloads): with the
+# three swap ones in the whole boot, 6.1-v2's guest hung at globaloom in a
+# fresh clone's CI run (2026-12-02), so they stay out of it until that is
+# understood.
+ON_REQUEST = ['swapstream', 'swapleak', 'highswapread']
+V1_WORKLOADS = [w for w in TUNING_SET if w not in ON_REQUEST] + TEST_SET + ['e2e']
+V2_WORKLOADS = V1_WORKLOADS
 PACKAGES = {  # Debian package: what we need of it
     'qemu-system-x86': 'qemu-system-x86_64',
     'busybox-static': 'a static /bin/busybox',
