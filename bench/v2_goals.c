@@ -335,15 +335,32 @@ static const char *base(const char *dir)
 	return b && b[1] ? b + 1 : dir;
 }
 
+/* A study directory's runs, or an error naming it. */
+static int list_runs(const char *dir, char ***runs, size_t *nruns)
+{
+	int rc = v2s_list(dir, false, runs, nruns);
+	if (rc || !*nruns) {
+		fprintf(stderr, "v2_goals: %s: no runs (<name>.vmpt with .samples)\n", dir);
+		if (!rc)
+			v2s_list_free(*runs);
+		return rc ? rc : -ENOENT;
+	}
+	return 0;
+}
+
+/* 0 tuning, 1 test, -1 neither (from the run's JSON). */
+static int set_index(const struct runinfo *ri)
+{
+	return !strcmp(ri->set, "test") ? 1 : !strcmp(ri->set, "tuning") ? 0 : -1;
+}
+
 static int one_dir(const char *dir)
 {
 	char **runs;
 	size_t nruns;
-	int rc = v2s_list(dir, false, &runs, &nruns);
-	if (rc || !nruns) {
-		fprintf(stderr, "v2_goals: %s: no runs (<name>.vmpt with .samples)\n", dir);
-		return rc ? rc : -ENOENT;
-	}
+	int rc = list_runs(dir, &runs, &nruns);
+	if (rc)
+		return rc;
 	struct tally t[2][NWHO];
 	memset(t, 0, sizeof(t));
 	char cfgname[64] = "";
@@ -356,7 +373,7 @@ static int one_dir(const char *dir)
 		struct judged j;
 		rc = run_all(dir, runs[r], &j);
 		if (!rc) {
-			int set = !strcmp(j.ri.set, "test") ? 1 : !strcmp(j.ri.set, "tuning") ? 0 : -1;
+			int set = set_index(&j.ri);
 			if (!cfgname[0]) /* the directory's name: a configuration and a boot */
 				snprintf(cfgname, sizeof(cfgname), "%s", base(dir));
 			unsigned wall[NWHO] = {0};
@@ -526,11 +543,9 @@ static int boot_dirs(const char *da, const char *db)
 {
 	char **runs;
 	size_t nruns;
-	int rc = v2s_list(da, false, &runs, &nruns);
-	if (rc || !nruns) {
-		fprintf(stderr, "v2_goals: %s: no runs (<name>.vmpt with .samples)\n", da);
-		return rc ? rc : -ENOENT;
-	}
+	int rc = list_runs(da, &runs, &nruns);
+	if (rc)
+		return rc;
 	struct btally t[2][NPAIR];
 	memset(t, 0, sizeof(t));
 	out("| workload | set | listeners |");
@@ -560,7 +575,7 @@ static int boot_dirs(const char *da, const char *db)
 			fprintf(stderr, "v2_goals: %s: the two boots' listeners differ\n", runs[r]);
 			rc = -EPROTO;
 		}
-		int set = rc ? -1 : !strcmp(a.ri.set, "test") ? 1 : !strcmp(a.ri.set, "tuning") ? 0 : -1;
+		int set = rc ? -1 : set_index(&a.ri);
 		unsigned wall[NPAIR] = {0}, wcounts = 0;
 		for (size_t i = 0; set >= 0 && i < a.run->nlisten; i++) {
 			struct lgoals g[NPAIR];
