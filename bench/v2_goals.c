@@ -10,7 +10,7 @@
  * and, for root listeners (--root), the silent MGLRU root
  * (vmp_est_config.mglru_silent_root).
  *
- *   v2_goals [--misses] OUT_DIR DIR...
+ *   v2_goals [--misses] [--prio +BITS,-BITS] OUT_DIR DIR...
  *   v2_goals OUT_DIR --root MGLRU_DIR NOLRU_DIR
  *   v2_goals OUT_DIR --boots DIR_A DIR_B
  *
@@ -25,6 +25,10 @@
  * kernel medium/critical one within 1 s, summed over the listeners, as a
  * share of the kernel's medium + critical. The same rules as vmsuite.py's
  * judge(), on the offline re-run (each notification counts once).
+ *
+ * --prio: VMP_EST_PRIO_* bits added to (+) or taken from (-) the
+ * defaults of every estimator but the baseline: a candidate stand-in
+ * measured against the defaults of the same run (--prio +0x80: DEPTH_MAX).
  *
  * --root: the root listeners ("/") of the MGLRU directory's workloads,
  * the three estimators on the MGLRU samples judged against the MGLRU kernel and against the same
@@ -260,6 +264,10 @@ struct judged {
 	struct events kev, eev[NWHO];
 };
 
+/* --prio: stand-ins added to and taken from the defaults of the
+ * estimators set up for the kernel (candidates side by side). */
+static unsigned prio_add, prio_del;
+
 static int run_all(const char *dir, const char *name, struct judged *j)
 {
 	char err[256];
@@ -291,6 +299,8 @@ static int run_all(const char *dir, const char *name, struct judged *j)
 				dir, name, j->ri.kernel);
 			return -EINVAL;
 		}
+		if (w > 0)
+			cfg.prio = (cfg.prio | prio_add) & ~prio_del;
 		cfg.mglru_silent_root = w == 2;
 		if (w == 3)
 			cfg.fail_passes = vmp__est_fail_passes(cfg.kernel);
@@ -640,15 +650,38 @@ static int boot_dirs(const char *da, const char *db)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: v2_goals [--misses] OUT_DIR DIR...\n"
+		fprintf(stderr, "usage: v2_goals [--misses] [--prio +BITS,-BITS] OUT_DIR DIR...\n"
 				"       v2_goals OUT_DIR --root MGLRU_DIR NOLRU_DIR\n"
 				"       v2_goals OUT_DIR --boots DIR_A DIR_B\n");
 		return 2;
 	}
-	if (argc > 1 && !strcmp(argv[1], "--misses")) {
-		verbose = true;
-		argv++;
-		argc--;
+	for (;;) {
+		if (argc > 1 && !strcmp(argv[1], "--misses")) {
+			verbose = true;
+			argv++;
+			argc--;
+		} else if (argc > 2 && !strcmp(argv[1], "--prio")) {
+			/* "+0x40,-0x10": VMP_EST_PRIO_* bits to add or take away */
+			char *p = argv[2], *end;
+			while (*p) {
+				char sign = *p++;
+				unsigned long v = strtoul(p, &end, 0);
+				if ((sign != '+' && sign != '-') || end == p || (*end && *end != ',')) {
+					fprintf(stderr, "v2_goals: --prio %s: want +BITS or -BITS, comma-separated "
+							"(VMP_EST_PRIO_*, e.g. +0x80,-0x10)\n", argv[2]);
+					return 2;
+				}
+				if (sign == '+')
+					prio_add |= (unsigned)v;
+				else
+					prio_del |= (unsigned)v;
+				p = *end ? end + 1 : end;
+			}
+			argv += 2;
+			argc -= 2;
+		} else {
+			break;
+		}
 	}
 	if (argc < 3)
 		return 2;

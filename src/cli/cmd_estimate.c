@@ -37,6 +37,9 @@ static void usage(FILE *f)
 		"                        onset     an episode's first injections meet the latest pages\n"
 		"                        grace     a shortfall the next interval repays is no failure\n"
 		"                        psi-full  a failed call per interval of >= 7 %% full stall\n"
+		"                        high      memory.high calls that went below priority 4,\n"
+		"                                  from the file LRU (needs file_lru samples)\n"
+		"                        depth-max the same for memory.max calls\n"
 		"                      also 'default' (deficit,oom,learn,onset,grace) and 'none'; a list\n"
 		"                      starting with +NAME or -NAME changes the default set\n"
 		"                      ('--prio -oom': all but the OOM stand-in)\n"
@@ -68,6 +71,7 @@ static const struct {
 	{"deficit", VMP_ESTIMATE_PRIO_DEFICIT}, {"oom", VMP_ESTIMATE_PRIO_OOM},
 	{"learn", VMP_ESTIMATE_PRIO_LEARN},     {"onset", VMP_ESTIMATE_PRIO_ONSET},
 	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL}, {"grace", VMP_ESTIMATE_PRIO_GRACE},
+	{"high", VMP_ESTIMATE_PRIO_HIGH},         {"depth-max", VMP_ESTIMATE_PRIO_DEPTH_MAX},
 };
 
 /* "deficit,oom", "default", "none", "-oom,+psi-full". */
@@ -92,7 +96,7 @@ static int parse_prio(const char *s, unsigned *out, char *err, size_t errlen)
 				bits = prio_names[i].bit, found = true;
 		if (!found) {
 			snprintf(err, errlen, "'%.*s' at byte %zu is not one of deficit, oom, learn, onset, "
-					      "psi-full, default, none", (int)n, p, (size_t)(p - s) + 1);
+					      "psi-full, high, depth-max, default, none", (int)n, p, (size_t)(p - s) + 1);
 			return -EINVAL;
 		}
 		if (sign == '-')

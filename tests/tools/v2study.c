@@ -117,8 +117,21 @@ static void parse_psi(struct v2s_sample *s, int gi, const char *p, const char *e
 	}
 }
 
+/* What a sample line shows beyond the estimator's own fields, per group:
+ * which of them it had, and memory.stat's shmem (bytes), which the file
+ * LRU leaves out. */
+struct line_seen {
+	uint32_t bits[V2S_MAXG]; /* SEEN_* */
+	uint64_t shmem[V2S_MAXG];
+};
+#define SEEN_SCAN_DIRECT 1u
+#define SEEN_STEAL_DIRECT 2u
+#define SEEN_FILE 4u
+#define SEEN_SHMEM 8u
+#define SEEN_SWAP 16u
+
 static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key,
-		      size_t klen, uint64_t v, uint32_t *direct_seen)
+		      size_t klen, uint64_t v, struct line_seen *seen)
 {
 	const char *dot = memchr(key, '.', klen);
 	if (!dot)
@@ -153,9 +166,9 @@ static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key
 	else if (IS("pgsteal"))
 		c->pgsteal = v;
 	else if (IS("pgscan_direct"))
-		c->pgscan_direct = v, direct_seen[gi] |= 1;
+		c->pgscan_direct = v, seen->bits[gi] |= SEEN_SCAN_DIRECT;
 	else if (IS("pgsteal_direct"))
-		c->pgsteal_direct = v, direct_seen[gi] |= 2;
+		c->pgsteal_direct = v, seen->bits[gi] |= SEEN_STEAL_DIRECT;
 	else if (IS("high"))
 		c->high = v;
 	else if (IS("max"))
@@ -164,6 +177,12 @@ static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key
 		c->oom = v;
 	else if (IS("oom_kill"))
 		c->oom_kill = v;
+	else if (IS("file")) /* bytes, tmpfs and shmem included */
+		c->file_lru = v, seen->bits[gi] |= SEEN_FILE;
+	else if (IS("shmem"))
+		seen->shmem[gi] = v, seen->bits[gi] |= SEEN_SHMEM;
+	else if (IS("memory.swap.current"))
+		c->swap = v / 4096, seen->bits[gi] |= SEEN_SWAP;
 #undef IS
 }
 
@@ -187,7 +206,8 @@ static int parse_samples(struct v2s_run *run, char *buf)
 		memset(s, 0, sizeof(*s));
 		char *p = line + 7;
 		s->t = strtod(p, &p);
-		uint32_t direct_seen[V2S_MAXG] = {0};
+		struct line_seen seen;
+		memset(&seen, 0, sizeof(seen));
 		for (;;) {
 			while (*p == ' ')
 				p++;
@@ -211,11 +231,22 @@ static int parse_samples(struct v2s_run *run, char *buf)
 			uint64_t v = strtoull(p, &end, 10);
 			if (end == p)
 				return -EINVAL;
-			set_field(run, s, tok, klen, v, direct_seen);
+			set_field(run, s, tok, klen, v, &seen);
 			p = end;
 		}
-		for (size_t g = 0; g < run->ngroups; g++)
-			s->c[g].have_direct = direct_seen[g] == 3;
+		for (size_t g = 0; g < run->ngroups; g++) {
+			struct vmp_est_cgroup *c = &s->c[g];
+			uint32_t b = seen.bits[g];
+			c->have_direct = (b & (SEEN_SCAN_DIRECT | SEEN_STEAL_DIRECT)) ==
+					 (SEEN_SCAN_DIRECT | SEEN_STEAL_DIRECT);
+			/* The file LRU: memory.stat's file less its shmem (on the
+			 * anonymous LRU), in pages; the guest's are 4 KiB. */
+			c->have_lists = (b & (SEEN_FILE | SEEN_SHMEM)) == (SEEN_FILE | SEEN_SHMEM);
+			c->file_lru = c->have_lists && c->file_lru > seen.shmem[g]
+					      ? (c->file_lru - seen.shmem[g]) / 4096
+					      : 0;
+			c->have_swap = (b & SEEN_SWAP) != 0;
+		}
 	}
 	return run->nsamples ? 0 : -EINVAL;
 }

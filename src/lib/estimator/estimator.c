@@ -158,7 +158,12 @@ struct est_scratch {
 	uint64_t ds_tot, dr_tot, ds_dir, dr_dir;
 	uint64_t dcalls_h, doom_h, dkill_h;
 	uint64_t calls, oom; /* the group's own */
+	bool split;         /* calls_high / calls_max known (memory.events.local) */
+	uint64_t calls_high, calls_max;
+	bool lists;         /* the file LRU known, at both ends of the interval */
+	uint64_t file_lru0, file_lru, swapout; /* swapout: 0 if swap is not accounted */
 	uint64_t ch_calls, ch_oom; /* children's hierarchical */
+	uint64_t dhigh_h, ch_high; /* memory.high's share of dcalls_h, ch_calls */
 	uint64_t T_s, T_r;  /* the origin's subtree pages */
 	uint64_t sub_calls; /* calls of the origins in the subtree */
 	uint64_t Q_s, Q_r;  /* the subtree pages its origins claim */
@@ -428,8 +433,8 @@ void vmp__est_run_job(struct vmp_est *e, vmp_group *g)
 }
 
 /* Feed S scanned / R reclaimed in window-sized pieces at the ratio R/S. */
-static void feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o,
-			 uint64_t S, uint64_t R)
+void vmp__est_feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t S,
+			   uint64_t R)
 {
 	if (S == 0)
 		return; /* reclaimed without scanned is not pressure (F3) */
@@ -469,13 +474,13 @@ static void feed_real(struct vmp_est *e, vmp_group *g, struct est_origin *o, uin
 	uint64_t from_p = out < o->pend_s ? out : o->pend_s;
 	if (from_p) {
 		uint64_t r = vmp__est_muldiv(o->pend_r, from_p, o->pend_s);
-		feed_windows(e, g, o, from_p, r);
+		vmp__est_feed_windows(e, g, o, from_p, r);
 		o->pend_s -= from_p;
 		o->pend_r -= r;
 	}
 	uint64_t from_n = out - from_p; /* <= S */
 	uint64_t r_n = vmp__est_muldiv(R, from_n, S);
-	feed_windows(e, g, o, from_n, r_n);
+	vmp__est_feed_windows(e, g, o, from_n, r_n);
 	o->pend_s += S - from_n;
 	o->pend_r += R - r_n;
 	o->pend_ns = now;
@@ -527,12 +532,22 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 			s->dr_dir = c->pgsteal_direct - p->pgsteal_direct;
 		}
 		s->dcalls_h = (c->high - p->high) + (c->max - p->max);
+		s->dhigh_h = c->high - p->high;
 		s->doom_h = c->oom - p->oom;
 		s->dkill_h = c->oom_kill - p->oom_kill;
 		if (p->have_local && c->have_local) {
 			s->local_known = true;
 			s->calls = (c->local_high - p->local_high) + (c->local_max - p->local_max);
 			s->oom = c->local_oom - p->local_oom;
+			s->split = true;
+			s->calls_high = c->local_high - p->local_high;
+			s->calls_max = c->local_max - p->local_max;
+		}
+		if (p->have_lists && c->have_lists) {
+			s->lists = true;
+			s->file_lru0 = p->file_lru;
+			s->file_lru = c->file_lru;
+			s->swapout = p->have_swap && c->have_swap && c->swap > p->swap ? c->swap - p->swap : 0;
 		}
 		s->full_share = share(c->psi_full_total - p->psi_full_total, dt);
 		/* PSI works if it ever counted a stall; unknown: assume stall. */
@@ -674,6 +689,7 @@ static void sum_children(struct vmp_est *e, size_t n)
 			continue;
 		}
 		p->ch_calls += s->dcalls_h;
+		p->ch_high += s->dhigh_h;
 		p->ch_oom += s->doom_h;
 	}
 }
@@ -693,6 +709,12 @@ static void find_origins(struct vmp_est *e, size_t n, struct vmp_est_node *const
 							   &en->calls_carry);
 				s->oom = take_with_carry(vmp__est_sdiff(s->doom_h, s->ch_oom),
 							 &en->oom_carry);
+				/* DEPTH's split of the calls: the high ones without a
+				 * carry of their own (a share, not a count to repay) */
+				uint64_t h = s->dhigh_h > s->ch_high ? s->dhigh_h - s->ch_high : 0;
+				s->split = true;
+				s->calls_high = h < s->calls ? h : s->calls;
+				s->calls_max = s->calls - s->calls_high;
 			} else {
 				en->calls_carry = en->oom_carry = 0;
 			}
@@ -855,6 +877,46 @@ static bool root_step(struct vmp_est *e, const struct vmp_est_machine *m, size_t
 	return active;
 }
 
+/* DEPTH (prio.c): the successful calls of an origin's interval that went
+ * below priority 4, memory.high's [0] and memory.max's [1], by the lowest
+ * priority they reached, and the pages of each. The failed calls are
+ * counted against memory.max's first (only a limit's calls end in an
+ * OOM). */
+struct deep {
+	uint64_t at[2][4];
+	uint64_t cs[2], cr[2]; /* a call's pages */
+};
+
+static bool deep_split(const struct vmp_est *e, const struct est_scratch *s, struct deep *d)
+{
+	memset(d, 0, sizeof(*d));
+	const unsigned f = e->cfg.prio;
+	if (!(f & (VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX)) || !s->split || !s->lists || !s->calls)
+		return false;
+	uint64_t fails = s->fails < s->calls ? s->fails : s->calls;
+	uint64_t fm = fails < s->calls_max ? fails : s->calls_max;
+	uint64_t ok[2] = {s->calls_high - (fails - fm), s->calls_max - fm};
+	const unsigned target[2] = {EST_HIGH_TARGET, EST_BATCH};
+	const unsigned flag[2] = {VMP_EST_PRIO_HIGH, VMP_EST_PRIO_DEPTH_MAX};
+	uint64_t all_ok = ok[0] + ok[1];
+	bool any = false;
+	for (int k = 0; k < 2; k++) {
+		if (!(f & flag[k]) || !ok[k])
+			continue;
+		/* The interval's pages are the successful calls' (a failed one
+		 * frees next to nothing), each of which freed its target. */
+		uint64_t cs = vmp__est_muldiv(s->S, ok[k], all_ok), cr = vmp__est_muldiv(s->R, ok[k], all_ok);
+		uint64_t calls = ok[k] < cr / target[k] ? ok[k] : cr / target[k];
+		if (!calls || !vmp__est_deep_calls(e, calls, cs, cr, s->file_lru0, s->file_lru, s->swapout,
+						   target[k], d->at[k]))
+			continue;
+		d->cs[k] = cs / calls;
+		d->cr[k] = cr / calls;
+		any = true;
+	}
+	return any;
+}
+
 /* 5. Feed the engine: real windows, then the failed calls. */
 static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes, uint64_t now,
 			const struct est_root_step *r)
@@ -863,9 +925,22 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		struct est_scratch *s = &e->scr[i];
 		if (!s->origin && !s->fails)
 			continue;
-		feed_real(e, nodes[i]->g, &nodes[i]->mem->o, now, s->S, s->R);
-		vmp__est_feed_prio(e, nodes[i]->g, &nodes[i]->mem->o, now, s->fails, s->onset,
-				   e->cfg.fail_passes);
+		struct est_origin *o = &nodes[i]->mem->o;
+		struct deep d;
+		uint64_t S = s->S, R = s->R;
+		bool deep = deep_split(e, s, &d);
+		for (int k = 0; deep && k < 2; k++)
+			for (int p = 0; p <= VMP_CRIT_PRIO; p++) {
+				S -= d.at[k][p] * d.cs[k];
+				R -= d.at[k][p] * d.cr[k];
+			}
+		feed_real(e, nodes[i]->g, o, now, S, R);
+		for (int k = 0; deep && k < 2; k++)
+			for (int p = VMP_CRIT_PRIO; p >= 0; p--)
+				if (d.at[k][p])
+					vmp__est_feed_deep(e, nodes[i]->g, o, d.at[k][p], d.at[k][p] * d.cs[k],
+							   d.at[k][p] * d.cr[k], p);
+		vmp__est_feed_prio(e, nodes[i]->g, o, now, s->fails, s->onset, e->cfg.fail_passes);
 	}
 	if (r->ok) {
 		vmp_group *root = vmp_ctx_root(e->ctx);

@@ -32,6 +32,13 @@ struct vmp_est_cgroup {
 	 * group of the step has them. */
 	bool have_direct;
 	uint64_t pgscan_direct, pgsteal_direct;
+	/* memory.stat active_file + inactive_file: the file LRU, which a
+	 * reclaim call scans a share of per priority (prio.c, HIGH, DEPTH);
+	 * memory.swap.current, where swap is accounted. */
+	bool have_lists;
+	uint64_t file_lru;
+	bool have_swap;
+	uint64_t swap;
 	/* memory.events (hierarchical) */
 	uint64_t high, max, oom, oom_kill;
 	/* memory.events.local, if the kernel has it (v5.2+) */
@@ -74,6 +81,9 @@ struct vmp_est_machine {
 				    * real pages (medium, as the kernel's first deep calls) */
 #define VMP_EST_PRIO_GRACE 0x20u  /* a shortfall that the next interval repays was
 				    * pages straddling the sample, not failed calls */
+#define VMP_EST_PRIO_HIGH 0x40u   /* memory.high calls that met their target below
+				    * priority 4, from the file LRU (DEPTH) */
+#define VMP_EST_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls (candidate) */
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
 	 VMP_EST_PRIO_GRACE)

@@ -23,6 +23,9 @@
 #define EST_ONSET_WINDOWS 4u
 #define EST_ONSET_PAGES (EST_ONSET_WINDOWS * EST_BATCH)
 #define EST_EPISODE_NS 1000000000u
+/* A memory.high reclaim call's target: the pages charged over the limit, a
+ * charge batch (MEMCG_CHARGE_BATCH) at a time. */
+#define EST_HIGH_TARGET 64u
 /* The mask that reclaim on behalf of a user allocation carries
  * (GFP_HIGHUSER_MOVABLE, as in the captures): passes the filter (R-4). */
 #define EST_GFP 0x100ccau
@@ -143,6 +146,11 @@ static inline int64_t vmp__est_sat_add(int64_t a, int64_t b)
 /* Run g's evaluation now (through the tap), waiting for a worker that is
  * running it, so that no two pieces coalesce. */
 void vmp__est_run_job(struct vmp_est *e, vmp_group *g);
+/* Feed S scanned / R reclaimed at g in window-sized pieces at the ratio
+ * R/S, running g's job at each full window; the rest stays in o's
+ * residue. */
+void vmp__est_feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t S,
+			   uint64_t R);
 
 /* ---- prio.c: the priority-path stand-ins --------------------------------- */
 
@@ -162,5 +170,19 @@ bool vmp__est_episode_over(const struct est_origin *o, uint64_t now);
  * each; onset: the first ones meet the held-back pages. */
 void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
 		   uint64_t fails, bool onset, unsigned passes);
+
+/* DEPTH: calls successful reclaim calls with a target of target pages,
+ * which scanned S and freed R pages in all, at an origin whose file LRU
+ * went from f0 to f1 pages over the interval: how many met their target
+ * only below priority 4, by the lowest priority they injected at
+ * (at[p], p = 0 .. 3). false where the rule does not apply (MGLRU, reclaim
+ * mostly swap-out: swapout pages). */
+bool vmp__est_deep_calls(const struct vmp_est *e, uint64_t calls, uint64_t S, uint64_t R, uint64_t f0,
+			 uint64_t f1, uint64_t swapout, unsigned target, uint64_t at[4]);
+/* Feed calls such calls at g, with S and R their pages: each call's pages
+ * in the shares its priorities scan, an injection at each priority from 3
+ * down to pmin between them. */
+void vmp__est_feed_deep(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t calls,
+			uint64_t S, uint64_t R, int pmin);
 
 #endif

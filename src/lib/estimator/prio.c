@@ -81,6 +81,25 @@
  * default, which meets more goals on the tuning workloads. The root
  * keeps one loop: no tuning workload has a global OOM.
  *
+ * DEPTH (memory.high calls: HIGH; memory.max calls: DEPTH_MAX). A call
+ * that meets its target also goes down the priorities, and where it gets
+ * below 4 the kernel injects there too, though the call succeeded. A call
+ * scans each list's size >> priority at each priority, so by the start of
+ * priority p it has scanned about F >> p of a file LRU of F pages (the sum
+ * of the shifts above p) and freed eff times that, eff being the interval's
+ * R/S. It injects at p when that is still short of its target T: eff * F <
+ * T << p. T is a charge batch (64 pages, MEMCG_CHARGE_BATCH) for a call at
+ * memory.high (the pages charged over it) and SWAP_CLUSTER_MAX (32) at
+ * memory.max. Each injection meets the pages the call freed since the one
+ * before (priority p scans F >> p): a few dozen freed against 512 + that
+ * scanned, a medium window. The rule needs the origin's file LRU
+ * (memory.stat active_file + inactive_file) and holds only where reclaim
+ * scans by priority and the file LRU is what it scans: not with MGLRU
+ * (lru_gen: generations, not shares per priority), not where swap-out is
+ * most of what the calls free (the anonymous lists are scanned too, a
+ * larger F). The counters cannot show which calls of an interval went
+ * deep, so they all do when its pages per call say so.
+ *
  * The root: the same, with allocstall as the calls and vmstat
  * pgsteal_direct as the pages (global direct reclaim also has a target of
  * 32 pages), and vmstat oom_kill not explained by any group's oom_kill
@@ -100,6 +119,8 @@
  */
 #include "estimator/internal.h"
 #include "sources/tap.h"
+
+#include <string.h>
 
 /* No-progress limit reclaim calls before a memcg OOM (try_charge_memcg()):
  * the first call, one more after draining the per-CPU charge stocks, then
@@ -334,4 +355,49 @@ void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, u
 		o->res_s = o->res_r = 0;
 	}
 	e->st.failed_calls += fails;
+}
+
+bool vmp__est_deep_calls(const struct vmp_est *e, uint64_t calls, uint64_t S, uint64_t R, uint64_t f0,
+			 uint64_t f1, uint64_t swapout, unsigned target, uint64_t at[4])
+{
+	memset(at, 0, 4 * sizeof(at[0]));
+	if (!calls || !S || !R || e->cfg.lru_gen == 1)
+		return false;
+	if (swapout > R / 2)
+		return false; /* mostly anonymous pages: the lists are larger than F */
+	/* The calls come one after another as the list goes from f0 to f1: call
+	 * j sees f0 + (f1 - f0) (2j + 1) / 2calls. It injects at p when
+	 * eff * F < T << p, eff = R/S: in integers, R * F < S * (T << p). */
+	__extension__ typedef unsigned __int128 u128;
+	for (uint64_t j = 0; j < calls; j++) {
+		u128 num = (u128)f0 * (2 * calls) + ((u128)f1 - (u128)f0) * (2 * j + 1);
+		if (f1 < f0)
+			num = (u128)f0 * (2 * calls) - ((u128)f0 - (u128)f1) * (2 * j + 1);
+		u128 have = (u128)R * num;           /* R * F * 2calls */
+		u128 unit = (u128)S * target * (2 * calls); /* S * T * 2calls */
+		if (have >= unit << VMP_CRIT_PRIO)
+			continue;
+		int p = VMP_CRIT_PRIO;
+		while (p > 0 && have < unit << (p - 1))
+			p--;
+		at[p]++;
+	}
+	return true;
+}
+
+void vmp__est_feed_deep(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t calls,
+			uint64_t S, uint64_t R, int pmin)
+{
+	for (uint64_t k = 0; k < calls; k++) {
+		uint64_t cs = S / (calls - k), cr = R / (calls - k);
+		S -= cs;
+		R -= cr;
+		vmp__est_feed_windows(e, g, o, cs, cr);
+		for (int p = VMP_CRIT_PRIO; p >= pmin; p--) {
+			vmp__tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, p);
+			vmp__est_run_job(e, g);
+			e->st.prio_windows++;
+			o->res_s = o->res_r = 0;
+		}
+	}
 }

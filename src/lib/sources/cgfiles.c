@@ -43,6 +43,27 @@ int vmp__parse_kv(const char *buf, size_t len, const char *const *keys, size_t n
 	return 0;
 }
 
+int vmp__parse_value(const char *s, size_t len, uint64_t max_value, uint64_t *out)
+{
+	while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
+		len--;
+	if (len == 3 && !memcmp(s, "max", 3)) {
+		*out = max_value;
+		return 0;
+	}
+	if (!len)
+		return -EBADMSG;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned c = (unsigned char)s[i] - '0';
+		if (c > 9 || v > (UINT64_MAX - c) / 10)
+			return -EBADMSG;
+		v = v * 10 + c;
+	}
+	*out = v;
+	return 0;
+}
+
 /* "avg10=1.23": a non-negative decimal with at most 2 fraction digits. */
 static bool parse_avg(const char **pp, const char *end, const char *key, double *out)
 {

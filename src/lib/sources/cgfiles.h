@@ -18,6 +18,11 @@
 int vmp__parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys,
 		 uint64_t *vals, uint64_t *found);
 
+/* A one-value file (memory.current, memory.swap.current, memory.max):
+ * an unsigned decimal or "max" (then *out = max_value), with a trailing
+ * newline. -EBADMSG otherwise. */
+int vmp__parse_value(const char *buf, size_t len, uint64_t max_value, uint64_t *out);
+
 struct vmp_psi {
 	double some_avg10, full_avg10;
 	uint64_t some_total, full_total; /* microseconds */

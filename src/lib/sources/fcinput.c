@@ -90,28 +90,6 @@ static int gread(struct vmp_fc_reader *r, struct fcg *g, int i, size_t *len)
 	return vmp__pread_all(g->fd[i], r->buf, sizeof(r->buf), len);
 }
 
-/* "max" or a decimal, with a trailing newline. */
-static bool parse_value(const char *s, size_t len, uint64_t *out)
-{
-	while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
-		len--;
-	if (len == 3 && !memcmp(s, "max", 3)) {
-		*out = VMP_FC_UNLIMITED;
-		return true;
-	}
-	uint64_t v = 0;
-	if (!len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned c = (unsigned char)s[i] - '0';
-		if (c > 9 || v > (UINT64_MAX - c) / 10)
-			return false;
-		v = v * 10 + c;
-	}
-	*out = v;
-	return true;
-}
-
 /* 0 with *v; -ENOENT absent; -EBADMSG malformed; -errno. */
 static int read_value(struct vmp_fc_reader *r, struct fcg *g, int i, uint64_t *v)
 {
@@ -119,7 +97,7 @@ static int read_value(struct vmp_fc_reader *r, struct fcg *g, int i, uint64_t *v
 	int rc = gread(r, g, i, &len);
 	if (rc)
 		return rc;
-	return parse_value(r->buf, len, v) ? 0 : -EBADMSG;
+	return vmp__parse_value(r->buf, len, VMP_FC_UNLIMITED, v) == 0 ? 0 : -EBADMSG;
 }
 
 static const char *errtext(int rc)

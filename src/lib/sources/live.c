@@ -63,7 +63,8 @@ struct cg {
 	vmp_group *g;
 	struct vmp_est_node *node; /* the estimator's; NULL for the root */
 	int dirfd;
-	int fd_stat, fd_events, fd_local, fd_pressure;
+	int fd_stat, fd_events, fd_local, fd_pressure, fd_swap;
+	bool no_swap;            /* memory.swap.current absent: not tried again */
 	int wd;
 	unsigned watchers;       /* subscriptions whose subtree holds this cgroup */
 	unsigned direct_subs;    /* subscriptions on this very cgroup */
@@ -99,6 +100,7 @@ struct live {
 	/* Descriptors kept open, and how many we allow ourselves: half of
 	 * RLIMIT_NOFILE, so that a daemon keeps room for its clients. */
 	size_t fds_open, fd_budget;
+	uint64_t page_size;      /* memory.stat counts bytes, the estimator pages */
 };
 
 /* ---- reading ----------------------------------------------------------- */
@@ -170,19 +172,31 @@ static void read_psi(struct live *lv, struct cg *c)
 /* One cgroup's snapshot for the estimator. */
 static void sample_cg(struct live *lv, struct cg *c, struct vmp_est_cgroup *out)
 {
-	static const char *const stat_keys[] = {"pgscan", "pgsteal", "pgscan_direct", "pgsteal_direct"};
+	static const char *const stat_keys[] = {"pgscan",      "pgsteal",      "pgscan_direct",
+						"pgsteal_direct", "active_file", "inactive_file"};
 	static const char *const local_keys[] = {"high", "max", "oom"};
 	memset(out, 0, sizeof(*out));
-	uint64_t ev[4], st[4] = {0, 0, 0, 0}, found = 0;
+	uint64_t ev[4], st[6] = {0}, found = 0;
 	if (read_events(lv, c, ev) != 0)
 		return; /* invalid: vanished or changed shape */
-	if (read_kv(lv, c, "memory.stat", &c->fd_stat, stat_keys, 4, st, &found) != 0 || (found & 3) != 3)
+	if (read_kv(lv, c, "memory.stat", &c->fd_stat, stat_keys, 6, st, &found) != 0 || (found & 3) != 3)
 		return;
 	out->pgscan = st[0];
 	out->pgsteal = st[1];
 	out->have_direct = (found & 12) == 12;
 	out->pgscan_direct = st[2];
 	out->pgsteal_direct = st[3];
+	/* bytes in memory.stat; the estimator counts pages */
+	out->have_lists = (found & 48) == 48;
+	out->file_lru = (st[4] + st[5]) / lv->page_size;
+	size_t len;
+	int rc = c->no_swap ? -ENOENT : cg_read(lv, c, "memory.swap.current", &c->fd_swap, &len);
+	if (rc == -ENOENT)
+		c->no_swap = true; /* no swap accounting: the estimator does without */
+	else if (rc == 0 && vmp__parse_value(lv->buf, len, 0, &out->swap) == 0) {
+		out->have_swap = true;
+		out->swap /= lv->page_size;
+	}
 	out->high = ev[0];
 	out->max = ev[1];
 	out->oom = ev[2];
@@ -243,7 +257,7 @@ static void cg_close(struct live *lv, struct cg *c)
 		close(c->psi_w.fd);
 		c->psi_w.fd = -1;
 	}
-	int *fds[] = {&c->fd_stat, &c->fd_events, &c->fd_local, &c->fd_pressure, &c->dirfd};
+	int *fds[] = {&c->fd_stat, &c->fd_events, &c->fd_local, &c->fd_pressure, &c->fd_swap, &c->dirfd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
@@ -329,7 +343,7 @@ static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, v
 		free(c);
 		return NULL;
 	}
-	c->fd_stat = c->fd_events = c->fd_local = c->fd_pressure = -1;
+	c->fd_stat = c->fd_events = c->fd_local = c->fd_pressure = c->fd_swap = -1;
 	c->psi_w.fd = -1;
 	c->wd = -1;
 	c->dirfd = dirfd;
@@ -780,6 +794,8 @@ static int live_init(struct vmp_source *src, struct vmp_error *err)
 	src->kind_data = lv;
 	lv->ino_fd = lv->timer_w.fd = lv->fd_vmstat = lv->fd_mpsi = -1;
 	lv->v2 = src->kind == VMP_SOURCE_V2;
+	long ps = sysconf(_SC_PAGESIZE);
+	lv->page_size = ps > 0 ? (uint64_t)ps : 4096;
 	struct rlimit rl;
 	lv->fd_budget = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur / 2 : 512;
 	struct vmp_config cfg;

@@ -125,6 +125,10 @@ int vmp__samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struc
 	if (ok && c->have_local)
 		ok = add(snprintf(buf + o, cap - o, " local_high=%" PRIu64 " local_max=%" PRIu64
 				  " local_oom=%" PRIu64, c->local_high, c->local_max, c->local_oom), &o, cap);
+	if (ok && c->have_lists)
+		ok = add(snprintf(buf + o, cap - o, " file_lru=%" PRIu64, c->file_lru), &o, cap);
+	if (ok && c->have_swap)
+		ok = add(snprintf(buf + o, cap - o, " swap=%" PRIu64, c->swap), &o, cap);
 	ok = ok && add(fmt_psi(buf + o, cap - o, "some", c->psi_some_avg10, c->psi_some_total), &o, cap) &&
 	     add(fmt_psi(buf + o, cap - o, "full", c->psi_full_avg10, c->psi_full_total), &o, cap) &&
 	     add(snprintf(buf + o, cap - o, "\n"), &o, cap);
@@ -508,6 +512,14 @@ static int cgroup_line(struct parser *ps, struct vmp_span *f, size_t nf, const c
 		NEXT_U64("local_max", &c->local_max);
 		NEXT_U64("local_oom", &c->local_oom);
 		c->have_local = true;
+	}
+	if (i < nf && has_key(f[i], "file_lru")) {
+		NEXT_U64("file_lru", &c->file_lru);
+		c->have_lists = true;
+	}
+	if (i < nf && has_key(f[i], "swap")) {
+		NEXT_U64("swap", &c->swap);
+		c->have_swap = true;
 	}
 #undef NEXT_U64
 	if (i >= nf)
