@@ -484,7 +484,7 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
 #define VMP_ESTIMATE_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls (a candidate) */
 #define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
 	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
-	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE)
+	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE | VMP_ESTIMATE_PRIO_HIGH)
 
 struct vmp_estimate_listen {
 	const char *group; /* "/" or "a/b" */

@@ -37,8 +37,7 @@ mkcg() { # name: it and each parent a memory cgroup
 	done
 }
 cgput() { # cgroup pgscan pgsteal max: fixture.sh's cgset for another cgroup
-	put "$CG/$1/memory.stat" 'anon 4096\nfile 0\npgscan %010d\npgsteal %010d\npgscan_kswapd 0\npgscan_direct %010d\npgsteal_kswapd 0\npgsteal_direct %010d\n' \
-		"$2" "$3" "$2" "$3"
+	put "$CG/$1/memory.stat" "$CG_STAT_FMT" "$2" "$3" "$2" "$3"
 	put "$CG/$1/memory.events" 'low 0\nhigh 0\nmax %010d\noom 0000000000\noom_kill 0000000000\noom_group_kill 0\n' "$4"
 }
 start_daemon() { # socket, extra options...

@@ -282,6 +282,113 @@ static void test_mglru_onset(void)
 	}
 }
 
+/* DEPTH: successful memory.high calls that met their target only below
+ * priority 4, from the file LRU (prio.c). b's 10 calls free 800 pages
+ * (80 a call, eff 1) against a target of 64: with a file LRU of F pages
+ * they inject at 3 when F < 512, at 2 too when F < 256, at 1 when F < 128.
+ * Each call's pages meet its first injection (80 + 512 scanned, 80 freed:
+ * 86 %, medium); the deeper ones meet nothing (critical). */
+static void high_hits(struct cg3 *s, char x, uint64_t calls)
+{
+	struct vmp_est_cgroup *chain[3] = {&s->a, &s->b, &s->c};
+	int depth = x - 'a';
+	for (int i = 0; i <= depth; i++)
+		chain[i]->high += calls;
+	chain[depth]->local_high += calls;
+}
+
+static void lists(struct cg3 *s, uint64_t file_lru, bool swap, uint64_t swapped)
+{
+	struct vmp_est_cgroup *chain[3] = {&s->a, &s->b, &s->c};
+	for (int i = 0; i < 3; i++) {
+		chain[i]->have_lists = true;
+		chain[i]->file_lru = file_lru;
+		chain[i]->have_swap = swap;
+		chain[i]->swap = swapped;
+	}
+}
+
+static void depth_case(const char *what, unsigned prio, int lru_gen, bool have_lists, bool local,
+		       uint64_t file_lru, uint64_t swapout, uint64_t want_medium, uint64_t want_critical)
+{
+	struct fx f;
+	struct cg3 s;
+	struct vmp_est_stats st;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	cfg.prio = prio & ~VMP_EST_PRIO_GRACE;
+	cfg.lru_gen = lru_gen;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, local);
+	if (have_lists)
+		lists(&s, file_lru, true, 1000);
+	step3(&f, &s, NULL);
+	high_hits(&s, 'b', 10);
+	pages(&s, 'c', 800, 800);
+	if (have_lists)
+		lists(&s, file_lru, true, 1000 + swapout);
+	step3(&f, &s, NULL);
+	vmp__est_stats(f.est, &st);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], want_medium, "%s: medium", what);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], want_critical, "%s: critical", what);
+	CHECK_EQ_U64(st.failed_calls, 0, "successful calls: none failed");
+	fx_free(&f);
+}
+
+static void test_depth(void)
+{
+	const unsigned high = VMP_EST_PRIO_DEFAULT | VMP_EST_PRIO_HIGH;
+	depth_case("file LRU 300: priority 3", high, 0, true, true, 300, 0, 10, 0);
+	depth_case("file LRU 300, events derived from the hierarchy", high, 0, true, false, 300, 0, 10, 0);
+	depth_case("file LRU 200: priorities 3 and 2", high, 0, true, true, 200, 0, 10, 10);
+	depth_case("file LRU 100: priorities 3, 2 and 1", high, 0, true, true, 100, 0, 10, 20);
+	depth_case("file LRU 3000: met above priority 4", high, 0, true, true, 3000, 0, 0, 0);
+	depth_case("swap-out most of the pages (500 of 800)", high, 0, true, true, 300, 500, 0, 0);
+	depth_case("swap-out a few pages (100 of 800)", high, 0, true, true, 300, 100, 10, 0);
+	depth_case("MGLRU: no shares per priority", high, 1, true, true, 300, 0, 0, 0);
+	depth_case("lists unknown", high, 0, false, true, 300, 0, 0, 0);
+	depth_case("HIGH off", VMP_EST_PRIO_DEFAULT & ~VMP_EST_PRIO_HIGH, 0, true, true, 300, 0, 0, 0);
+	/* memory.max calls are DEPTH_MAX's, not HIGH's */
+	struct fx f;
+	struct cg3 s;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	for (int k = 0; k < 2; k++) {
+		cfg.prio = (VMP_EST_PRIO_DEFAULT | (k ? VMP_EST_PRIO_DEPTH_MAX : VMP_EST_PRIO_HIGH)) &
+			   ~(VMP_EST_PRIO_GRACE | VMP_EST_PRIO_ONSET);
+		cfg.lru_gen = 0;
+		fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+		cg3_init(&s, true);
+		lists(&s, 200, false, 0);
+		step3(&f, &s, NULL);
+		limit_hits(&s, 'b', 10);
+		pages(&s, 'c', 400, 400); /* 40 a call against 32: F 200 < 256 */
+		step3(&f, &s, NULL);
+		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], k ? 10 : 0,
+			     k ? "DEPTH_MAX: memory.max calls at priority 3, medium"
+			       : "HIGH: memory.max calls are not its own");
+		fx_free(&f);
+	}
+	/* A list that shrinks over the interval: each call sees its share of
+	 * the way. 500 to 0 pages, 10 calls: 475, 425, ... 25, so all go to
+	 * priority 3 (medium), 225 and 175 also to 2, 125 and 75 to 1, 25 to
+	 * 0: 1 + 1 + 2 + 2 + 3 critical. */
+	vmp__est_config_init(&cfg);
+	cfg.prio = (VMP_EST_PRIO_DEFAULT | VMP_EST_PRIO_HIGH) & ~VMP_EST_PRIO_GRACE;
+	cfg.lru_gen = 0;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	lists(&s, 500, false, 0);
+	step3(&f, &s, NULL);
+	high_hits(&s, 'b', 10);
+	pages(&s, 'c', 800, 800);
+	lists(&s, 0, false, 0);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 10, "a shrinking list: every call at 3");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 9, "a shrinking list: the later ones deeper");
+	fx_free(&f);
+}
+
 /* GRACE (the defaults): an interval is judged one interval late, with the
  * pages of the next one its shortfall needs and the next can spare. */
 static void test_grace(void)
@@ -1136,6 +1243,7 @@ int main(int argc, char **argv)
 	test_fail_passes();
 	test_mglru_root();
 	test_mglru_onset();
+	test_depth();
 	test_grace();
 	test_interval();
 	test_args();

@@ -136,6 +136,12 @@ static void test_round_trip(void)
 			c.pgscan_direct = rnd_u64(), c.pgsteal_direct = rnd_u64();
 		if (c.have_local)
 			c.local_high = rnd_u64(), c.local_max = rnd_u64(), c.local_oom = rnd_u64();
+		c.have_lists = rnd() % 2;
+		if (c.have_lists)
+			c.file_lru = rnd_u64();
+		c.have_swap = rnd() % 2;
+		if (c.have_swap)
+			c.swap = rnd_u64();
 		if (!c.valid)
 			c = (struct vmp_est_cgroup){0};
 		bool no_m = rnd() % 4 == 0;
@@ -171,7 +177,9 @@ static void test_round_trip(void)
 			     a->pgsteal_direct == b->pgsteal_direct && a->high == b->high && a->max == b->max &&
 			     a->oom == b->oom && a->oom_kill == b->oom_kill && a->have_local == b->have_local &&
 			     a->local_high == b->local_high && a->local_max == b->local_max &&
-			     a->local_oom == b->local_oom && a->psi_some_total == b->psi_some_total &&
+			     a->local_oom == b->local_oom && a->have_lists == b->have_lists &&
+			     a->file_lru == b->file_lru && a->have_swap == b->have_swap && a->swap == b->swap &&
+			     a->psi_some_total == b->psi_some_total &&
 			     a->psi_full_total == b->psi_full_total &&
 			     (!b->valid || (same_psi(a->psi_some_avg10, b->psi_some_avg10) &&
 					    same_psi(a->psi_full_avg10, b->psi_full_avg10)));

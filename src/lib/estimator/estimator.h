@@ -68,7 +68,7 @@ struct vmp_est_machine {
 
 /*
  * Which evidence stands in for the priority path (vmpressure_prio()).
- * The default is DEFICIT | OOM | LEARN | ONSET; any other set can be chosen
+ * The default is DEFICIT | OOM | LEARN | ONSET | GRACE | HIGH; any other set can be chosen
  * so that bench/v2_fidelity.c can measure the candidates side by side
  * (PSI_FULL is one only).
  */
@@ -86,7 +86,7 @@ struct vmp_est_machine {
 #define VMP_EST_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls (candidate) */
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
-	 VMP_EST_PRIO_GRACE)
+	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH)
 
 /* A kernel version as vmp__est_config_kernel() reads it from a release. */
 #define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))
