@@ -118,28 +118,44 @@ def main():
     check(lines[0] == 'ok 1 - x' and all(x.startswith('#') for x in lines[1:]) and len(lines) == 4,
           f'every line of a multi-line diagnostic is a TAP comment: {lines}')
 
-    # A guest that dies before its first workload boots once more; one that
-    # ran a workload is never booted again, however it ended.
+    # A guest whose capture kernel failed (no workload ran, it crashed, it
+    # hung) boots once more; one that ended by itself, or stopped on a
+    # fatal error of ours, is never booted again.
     d = tempfile.mkdtemp(prefix='vmsuite.')
-    consoles = ['[ 3.1] Kernel panic\n', 'VM: workload pagecache begin\nVM: ALLDONE\n', 'VM: workload x begin\n']
-    calls = []
+    done_ = 'VM: workload pagecache begin\nVM: ALLDONE\n'
+    cases = [  # first console, timed out?, why (None: not booted again)
+        ('[ 3.1] Kernel panic\n', False, 'ran no workload'),
+        ('VM: workload modes begin\n[ 31.5] Oops: int3: 0000 [#1]\n[ 31.6] Kernel panic\n', False,
+         'the kernel crashed at workload modes'),
+        ('VM: workload a end\nVM: workload globaloom begin\n', True, 'the guest hung at workload globaloom'),
+        ('VM: workload x begin\n', False, None),            # stopped, no crash, in time
+        ('VM: workload x begin\nVM: FATAL no memory controller\n', False, None),
+        (done_, False, None),
+    ]
+    for first_console, hung, why in cases:
+        consoles = [first_console, done_]
+        calls = []
 
-    def fake_boot(rundir, *a):
-        calls.append(rundir)
-        write(rundir, 'console.log', consoles[len(calls) - 1])
-        return len(calls), consoles[len(calls) - 1], False
-    real = vmsuite.boot, vmsuite.log
-    vmsuite.boot, vmsuite.log = fake_boot, lambda m: None
-    try:
-        secs, console, _, first = vmsuite.boot_twice(d, f'{d}/logs', 'k', 'data', 'ir', 'c', ['pagecache'], 9)
-        check(len(calls) == 2 and 'ALLDONE' in console and first == ['[ 3.1] Kernel panic']
-              and os.path.exists(f'{d}/logs/console-first-boot.log'),
-              f'a boot that ran no workload is retried once, its console kept: {calls}, {first}')
-        secs, console, _, first = vmsuite.boot_twice(d, f'{d}/logs', 'k', 'data', 'ir', 'c', ['x'], 9)
-        check(len(calls) == 3 and first is None, 'a boot that ran a workload is not retried')
-    finally:
-        vmsuite.boot, vmsuite.log = real
-        shutil.rmtree(d, ignore_errors=True)
+        def fake_boot(rundir, *a):
+            calls.append(rundir)
+            c = consoles[len(calls) - 1]
+            write(rundir, 'console.log', c)
+            return len(calls), c, hung and len(calls) == 1
+        real = vmsuite.boot, vmsuite.log
+        vmsuite.boot, vmsuite.log = fake_boot, lambda m: None
+        try:
+            shutil.rmtree(f'{d}/logs', ignore_errors=True)
+            secs, console, _, first = vmsuite.boot_twice(d, f'{d}/logs', 'k', 'data', 'ir', 'c', ['x'], 9)
+        finally:
+            vmsuite.boot, vmsuite.log = real
+        if why is None:
+            check(len(calls) == 1 and first is None, f'not booted again: {first_console!r}')
+        else:
+            check(len(calls) == 2 and 'ALLDONE' in console and first is not None and first[0] == why
+                  and first[1] == first_console.splitlines()[-15:]
+                  and os.path.exists(f'{d}/logs/console-first-boot.log'),
+                  f'booted once more, "{why}", the first console kept: {calls}, {first}')
+    shutil.rmtree(d, ignore_errors=True)
     done('vmsuite')
 
 
