@@ -387,6 +387,20 @@ static void test_depth(void)
 	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 10, "a shrinking list: every call at 3");
 	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 9, "a shrinking list: the later ones deeper");
 	fx_free(&f);
+	/* A list that grew (page cache read in until the group reached its
+	 * limit): the calls come at the limit and see what it grew to. 0 to
+	 * 300: priority 3 each, nothing deeper. */
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	lists(&s, 0, false, 0);
+	step3(&f, &s, NULL);
+	high_hits(&s, 'b', 10);
+	pages(&s, 'c', 800, 800);
+	lists(&s, 300, false, 0);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 10, "a growing list: every call at 3");
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 0, "a growing list: the calls see its end, none deeper");
+	fx_free(&f);
 }
 
 /* GRACE (the defaults): an interval is judged one interval late, with the

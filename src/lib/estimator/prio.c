@@ -365,12 +365,14 @@ bool vmp__est_deep_calls(const struct vmp_est *e, uint64_t calls, uint64_t S, ui
 		return false;
 	if (swapout > R / 2)
 		return false; /* mostly anonymous pages: the lists are larger than F */
-	/* The calls come one after another as the list goes from f0 to f1: call
-	 * j sees f0 + (f1 - f0) (2j + 1) / 2calls. It injects at p when
-	 * eff * F < T << p, eff = R/S: in integers, R * F < S * (T << p). */
+	/* A list that shrank over the interval was reclaimed (or pushed out)
+	 * while the calls ran: call j sees f0 - (f0 - f1) (2j + 1) / 2calls. One
+	 * that grew was filling the group, and the calls come once the group
+	 * is at its limit: they see f1. A call injects at p when eff * F < T
+	 * << p, eff = R/S: in integers, R * F < S * (T << p). */
 	__extension__ typedef unsigned __int128 u128;
 	for (uint64_t j = 0; j < calls; j++) {
-		u128 num = (u128)f0 * (2 * calls) + ((u128)f1 - (u128)f0) * (2 * j + 1);
+		u128 num = (u128)f1 * (2 * calls);
 		if (f1 < f0)
 			num = (u128)f0 * (2 * calls) - ((u128)f0 - (u128)f1) * (2 * j + 1);
 		u128 have = (u128)R * num;           /* R * F * 2calls */
