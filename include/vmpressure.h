@@ -481,10 +481,11 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
 #define VMP_ESTIMATE_PRIO_ONSET 0x10u   /* an episode's first injections meet the latest real pages */
 #define VMP_ESTIMATE_PRIO_GRACE 0x20u   /* a shortfall the next interval repays is no failure */
 #define VMP_ESTIMATE_PRIO_HIGH 0x40u    /* memory.high calls below priority 4, from the file LRU */
-#define VMP_ESTIMATE_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls (a candidate) */
+#define VMP_ESTIMATE_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls (for ONSET, classic LRU) */
 #define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
 	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
-	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE | VMP_ESTIMATE_PRIO_HIGH)
+	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE | VMP_ESTIMATE_PRIO_HIGH |             \
+	 VMP_ESTIMATE_PRIO_DEPTH_MAX)
 
 struct vmp_estimate_listen {
 	const char *group; /* "/" or "a/b" */

@@ -252,6 +252,8 @@ static void test_mglru_root(void)
 	}
 }
 
+static void lists(struct cg3 *s, uint64_t file_lru, bool swap, uint64_t swapped);
+
 /* ONSET on MGLRU: the held-back pages all meet the first injection. The
  * oom of test_standin (10 calls, 640 pages, an oom: 18 failed calls):
  * one medium window there, not four. */
@@ -278,6 +280,28 @@ static void test_mglru_onset(void)
 				   "512/0: one medium"
 				 : "classic LRU: four injections meet a batch each: four medium");
 		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], lru ? 71 : 68, "the rest critical");
+		fx_free(&f);
+	}
+	/* With the file LRU known (a large one: no call went deep), DEPTH_MAX
+	 * stands for the onset on the classic LRU: no onset windows; MGLRU
+	 * keeps its one. */
+	for (int lru = 0; lru <= 1; lru++) {
+		struct fx f;
+		struct cg3 s;
+		struct vmp_est_config cfg;
+		vmp__est_config_init(&cfg);
+		cfg.lru_gen = lru;
+		fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+		cg3_init(&s, true);
+		lists(&s, 3000, false, 0);
+		step3(&f, &s, NULL);
+		limit_hits(&s, 'b', 10);
+		pages(&s, 'c', 640, 640);
+		ooms(&s, 'b', 1);
+		step3(&f, &s, NULL);
+		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], lru ? 1 : 0,
+			     lru ? "lists known, MGLRU: the onset's one medium window"
+				 : "lists known, classic LRU: DEPTH_MAX in place of the onset, no medium");
 		fx_free(&f);
 	}
 }
@@ -354,8 +378,9 @@ static void test_depth(void)
 	struct vmp_est_config cfg;
 	vmp__est_config_init(&cfg);
 	for (int k = 0; k < 2; k++) {
-		cfg.prio = (VMP_EST_PRIO_DEFAULT | (k ? VMP_EST_PRIO_DEPTH_MAX : VMP_EST_PRIO_HIGH)) &
-			   ~(VMP_EST_PRIO_GRACE | VMP_EST_PRIO_ONSET);
+		cfg.prio = (VMP_EST_PRIO_DEFAULT & ~(VMP_EST_PRIO_GRACE | VMP_EST_PRIO_ONSET |
+						     VMP_EST_PRIO_DEPTH_MAX)) |
+			   (k ? VMP_EST_PRIO_DEPTH_MAX : VMP_EST_PRIO_HIGH);
 		cfg.lru_gen = 0;
 		fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
 		cg3_init(&s, true);

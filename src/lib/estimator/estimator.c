@@ -806,7 +806,10 @@ static void count_fails(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		struct est_memory *en = nodes[i]->mem;
 		if (!s->origin && !(s->ok && en->o.held))
 			continue; /* a held interval is judged at the next delta */
-		s->onset = vmp__est_episode_over(&en->o, now);
+		/* DEPTH_MAX stands for the deep calls that ONSET approximates,
+		 * where it can: the classic LRU with the lists known */
+		s->onset = vmp__est_episode_over(&en->o, now) &&
+			   !((e->cfg.prio & VMP_EST_PRIO_DEPTH_MAX) && s->lists && e->cfg.lru_gen != 1);
 		s->fails = vmp__est_memcg_fails(e, &en->o, now, s->calls, s->R, s->oom, s->dkill_h,
 					   s->full_share, s->stalled);
 	}

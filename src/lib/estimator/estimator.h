@@ -68,7 +68,7 @@ struct vmp_est_machine {
 
 /*
  * Which evidence stands in for the priority path (vmpressure_prio()).
- * The default is DEFICIT | OOM | LEARN | ONSET | GRACE | HIGH; any other set can be chosen
+ * The default is DEFICIT | OOM | LEARN | ONSET | GRACE | HIGH | DEPTH_MAX; any other set can be chosen
  * so that bench/v2_fidelity.c can measure the candidates side by side
  * (PSI_FULL is one only).
  */
@@ -83,10 +83,11 @@ struct vmp_est_machine {
 				    * pages straddling the sample, not failed calls */
 #define VMP_EST_PRIO_HIGH 0x40u   /* memory.high calls that met their target below
 				    * priority 4, from the file LRU (DEPTH) */
-#define VMP_EST_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls (candidate) */
+#define VMP_EST_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls; in place of
+				      * ONSET where the lists are known, classic LRU */
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
-	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH)
+	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX)
 
 /* A kernel version as vmp__est_config_kernel() reads it from a release. */
 #define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))

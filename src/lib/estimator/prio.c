@@ -98,7 +98,13 @@
  * (lru_gen: generations, not shares per priority), not where swap-out is
  * most of what the calls free (the anonymous lists are scanned too, a
  * larger F). The counters cannot show which calls of an interval went
- * deep, so they all do when its pages per call say so.
+ * deep: they take the list as it went over the interval (one that shrank
+ * by its share for each call in turn; one that grew was filling the group,
+ * and the calls come at its limit: its end). Each call's pages come before
+ * its first injection; the deeper ones meet nothing (critical). And ONSET
+ * was a stand-in for just these calls, the deep ones on the way to a
+ * failure: where DEPTH_MAX can see them (the lists known, classic LRU) it
+ * takes ONSET's place.
  *
  * The root: the same, with allocstall as the calls and vmstat
  * pgsteal_direct as the pages (global direct reclaim also has a target of
