@@ -90,9 +90,10 @@
  * R/S. It injects at p when that is still short of its target T: eff * F <
  * T << p. T is a charge batch (64 pages, MEMCG_CHARGE_BATCH) for a call at
  * memory.high (the pages charged over it) and SWAP_CLUSTER_MAX (32) at
- * memory.max. Each injection meets the pages the call freed since the one
- * before (priority p scans F >> p): a few dozen freed against 512 + that
- * scanned, a medium window. The rule needs the origin's file LRU
+ * memory.max. The call's pages meet its first injection, at priority 3
+ * (a few dozen freed against 512 + those scanned: medium); the deeper
+ * injections meet next to nothing (critical), as in the kernel's captures
+ * (docs/estimator.md, "DEPTH"). The rule needs the origin's file LRU
  * (memory.stat active_file + inactive_file) and holds only where reclaim
  * scans by priority and the file LRU is what it scans: not with MGLRU
  * (lru_gen: generations, not shares per priority), not where swap-out is
@@ -100,8 +101,7 @@
  * larger F). The counters cannot show which calls of an interval went
  * deep: they take the list as it went over the interval (one that shrank
  * by its share for each call in turn; one that grew was filling the group,
- * and the calls come at its limit: its end). Each call's pages come before
- * its first injection; the deeper ones meet nothing (critical). And ONSET
+ * and the calls come at its limit: its end). And ONSET
  * was a stand-in for just these calls, the deep ones on the way to a
  * failure: where DEPTH_MAX can see them (the lists known, classic LRU) it
  * takes ONSET's place.
@@ -375,18 +375,18 @@ bool vmp__est_deep_calls(const struct vmp_est *e, uint64_t calls, uint64_t S, ui
 	 * while the calls ran: call j sees f0 - (f0 - f1) (2j + 1) / 2calls. One
 	 * that grew was filling the group, and the calls come once the group
 	 * is at its limit: they see f1. A call injects at p when eff * F < T
-	 * << p, eff = R/S: in integers, R * F < S * (T << p). */
-	__extension__ typedef unsigned __int128 u128;
+	 * << p, eff = R/S: R * F < S * (T << p). In doubles: a threshold, and
+	 * no 128-bit integers on 32-bit machines. */
+	const double eff = (double)R / (double)S;
 	for (uint64_t j = 0; j < calls; j++) {
-		u128 num = (u128)f1 * (2 * calls);
+		double F = (double)f1;
 		if (f1 < f0)
-			num = (u128)f0 * (2 * calls) - ((u128)f0 - (u128)f1) * (2 * j + 1);
-		u128 have = (u128)R * num;           /* R * F * 2calls */
-		u128 unit = (u128)S * target * (2 * calls); /* S * T * 2calls */
-		if (have >= unit << VMP_CRIT_PRIO)
+			F = (double)f0 - (double)(f0 - f1) * (double)(2 * j + 1) / (double)(2 * calls);
+		double have = eff * F;
+		if (have >= (double)target * (1u << VMP_CRIT_PRIO))
 			continue;
 		int p = VMP_CRIT_PRIO;
-		while (p > 0 && have < unit << (p - 1))
+		while (p > 0 && have < (double)target * (1u << (p - 1)))
 			p--;
 		at[p]++;
 	}
