@@ -512,8 +512,9 @@ def boot(rundir, kdir, data, initrd, conf, workloads, timeout):
 def guest_failure(console, timed_out):
     """Why a guest stopped before its end, when the capture kernel itself
     failed: it ran no workload (seen once in CI under TCG, 6 s in), it
-    crashed (an oops in the kprobes' int3 handling under TCG, 6.12, seen
-    once in 2026-12-02's boots), or it hung (6.1, at a global OOM, once).
+    crashed (an oops in the kprobes' int3 handling under TCG, 6.12 with
+    lru_gen off, on three of four boots of 2026-12-02), or it hung (6.1, at
+    a global OOM, once).
     None when it finished or stopped for a reason of ours (VM: FATAL)."""
     if 'VM: ALLDONE' in console or 'VM: FATAL' in console:
         return None
