@@ -88,6 +88,12 @@ o() { if [ "$1" -lt 0 ]; then echo "$1"; else echo "+$1"; fi; }
 echo "VM: kprobe offsets from $HOW: css.cgroup $CGP kn $KN id $KNID work $WORK tree_scanned $TS tree_reclaimed $TR eventfd id $EFDID"
 echo 65536 > $T/buffer_size_kb
 echo mono > $T/trace_clock
+# No task names recorded (the converter needs the pid only): recording them
+# hooks the scheduler's sched_switch and sched_wakeup tracepoints whenever
+# an event is enabled, and each workload's enable and disable then patches
+# __schedule() and ttwu_do_activate() on both vCPUs; under TCG that patching
+# raced into int3 oopses there (6.12, three boots of four on 2026-12-02).
+[ -e $T/options/record-cmd ] && echo 0 > $T/options/record-cmd
 N="mc=%si:x64 cg=$(o $KNID)($(o $KN)($(o $CGP)(%si))):u64"
 echo "p:vmp vmpressure gfp=%di:x32 $N tree=%dx:u8 scanned=%cx:u64 reclaimed=%r8:u64" >> $T/kprobe_events ||
 	fail "kprobe on vmpressure"
