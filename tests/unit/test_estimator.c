@@ -332,8 +332,10 @@ static void lists(struct cg3 *s, uint64_t file_lru, bool swap, uint64_t swapped)
 	}
 }
 
+/* b's 10 calls with a file LRU of f0 pages before and f1 after them. */
 static void depth_case(const char *what, unsigned prio, int lru_gen, bool have_lists, bool local,
-		       uint64_t file_lru, uint64_t swapout, uint64_t want_medium, uint64_t want_critical)
+		       uint64_t f0, uint64_t f1, uint64_t swapout, uint64_t want_medium,
+		       uint64_t want_critical)
 {
 	struct fx f;
 	struct cg3 s;
@@ -345,12 +347,12 @@ static void depth_case(const char *what, unsigned prio, int lru_gen, bool have_l
 	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
 	cg3_init(&s, local);
 	if (have_lists)
-		lists(&s, file_lru, true, 1000);
+		lists(&s, f0, true, 1000);
 	step3(&f, &s, NULL);
 	high_hits(&s, 'b', 10);
 	pages(&s, 'c', 800, 800);
 	if (have_lists)
-		lists(&s, file_lru, true, 1000 + swapout);
+		lists(&s, f1, true, 1000 + swapout);
 	step3(&f, &s, NULL);
 	vmp__est_stats(f.est, &st);
 	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], want_medium, "%s: medium", what);
@@ -362,16 +364,16 @@ static void depth_case(const char *what, unsigned prio, int lru_gen, bool have_l
 static void test_depth(void)
 {
 	const unsigned high = VMP_EST_PRIO_DEFAULT | VMP_EST_PRIO_HIGH;
-	depth_case("file LRU 300: priority 3", high, 0, true, true, 300, 0, 10, 0);
-	depth_case("file LRU 300, events derived from the hierarchy", high, 0, true, false, 300, 0, 10, 0);
-	depth_case("file LRU 200: priorities 3 and 2", high, 0, true, true, 200, 0, 10, 10);
-	depth_case("file LRU 100: priorities 3, 2 and 1", high, 0, true, true, 100, 0, 10, 20);
-	depth_case("file LRU 3000: met above priority 4", high, 0, true, true, 3000, 0, 0, 0);
-	depth_case("swap-out most of the pages (500 of 800)", high, 0, true, true, 300, 500, 0, 0);
-	depth_case("swap-out a few pages (100 of 800)", high, 0, true, true, 300, 100, 10, 0);
-	depth_case("MGLRU: no shares per priority", high, 1, true, true, 300, 0, 0, 0);
-	depth_case("lists unknown", high, 0, false, true, 300, 0, 0, 0);
-	depth_case("HIGH off", VMP_EST_PRIO_DEFAULT & ~VMP_EST_PRIO_HIGH, 0, true, true, 300, 0, 0, 0);
+	depth_case("file LRU 300: priority 3", high, 0, true, true, 300, 300, 0, 10, 0);
+	depth_case("file LRU 300, events derived from the hierarchy", high, 0, true, false, 300, 300, 0, 10, 0);
+	depth_case("file LRU 200: priorities 3 and 2", high, 0, true, true, 200, 200, 0, 10, 10);
+	depth_case("file LRU 100: priorities 3, 2 and 1", high, 0, true, true, 100, 100, 0, 10, 20);
+	depth_case("file LRU 3000: met above priority 4", high, 0, true, true, 3000, 3000, 0, 0, 0);
+	depth_case("swap-out most of the pages (500 of 800)", high, 0, true, true, 300, 300, 500, 0, 0);
+	depth_case("swap-out a few pages (100 of 800)", high, 0, true, true, 300, 300, 100, 10, 0);
+	depth_case("MGLRU: no shares per priority", high, 1, true, true, 300, 300, 0, 0, 0);
+	depth_case("lists unknown", high, 0, false, true, 300, 300, 0, 0, 0);
+	depth_case("HIGH off", VMP_EST_PRIO_DEFAULT & ~VMP_EST_PRIO_HIGH, 0, true, true, 300, 300, 0, 0, 0);
 	/* memory.max calls are DEPTH_MAX's, not HIGH's */
 	struct fx f;
 	struct cg3 s;
@@ -398,34 +400,11 @@ static void test_depth(void)
 	 * the way. 500 to 0 pages, 10 calls: 475, 425, ... 25, so all go to
 	 * priority 3 (medium), 225 and 175 also to 2, 125 and 75 to 1, 25 to
 	 * 0: 1 + 1 + 2 + 2 + 3 critical. */
-	vmp__est_config_init(&cfg);
-	cfg.prio = (VMP_EST_PRIO_DEFAULT | VMP_EST_PRIO_HIGH) & ~VMP_EST_PRIO_GRACE;
-	cfg.lru_gen = 0;
-	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
-	cg3_init(&s, true);
-	lists(&s, 500, false, 0);
-	step3(&f, &s, NULL);
-	high_hits(&s, 'b', 10);
-	pages(&s, 'c', 800, 800);
-	lists(&s, 0, false, 0);
-	step3(&f, &s, NULL);
-	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 10, "a shrinking list: every call at 3");
-	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 9, "a shrinking list: the later ones deeper");
-	fx_free(&f);
+	depth_case("a shrinking list: the later calls deeper", high, 0, true, true, 500, 0, 0, 10, 9);
 	/* A list that grew (page cache read in until the group reached its
 	 * limit): the calls come at the limit and see what it grew to. 0 to
 	 * 300: priority 3 each, nothing deeper. */
-	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
-	cg3_init(&s, true);
-	lists(&s, 0, false, 0);
-	step3(&f, &s, NULL);
-	high_hits(&s, 'b', 10);
-	pages(&s, 'c', 800, 800);
-	lists(&s, 300, false, 0);
-	step3(&f, &s, NULL);
-	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], 10, "a growing list: every call at 3");
-	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], 0, "a growing list: the calls see its end, none deeper");
-	fx_free(&f);
+	depth_case("a growing list: the calls see its end", high, 0, true, true, 0, 300, 0, 10, 0);
 }
 
 /* GRACE (the defaults): an interval is judged one interval late, with the
