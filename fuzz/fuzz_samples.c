@@ -59,7 +59,8 @@ static bool same_cg(const struct vmp_est_cgroup *a, const struct vmp_est_cgroup 
 	       a->pgsteal_direct == b->pgsteal_direct && a->high == b->high && a->max == b->max &&
 	       a->oom == b->oom && a->oom_kill == b->oom_kill && a->have_local == b->have_local &&
 	       a->local_high == b->local_high && a->local_max == b->local_max && a->local_oom == b->local_oom &&
-	       a->have_lists == b->have_lists && a->file_lru == b->file_lru && a->have_swap == b->have_swap &&
+	       a->have_lists == b->have_lists && a->file_lru == b->file_lru && a->have_anon == b->have_anon &&
+	       a->anon_lru == b->anon_lru && a->have_swap == b->have_swap &&
 	       a->swap == b->swap && a->psi_some_total == b->psi_some_total && a->psi_full_total == b->psi_full_total && psi;
 }
 

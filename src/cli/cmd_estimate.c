@@ -41,7 +41,10 @@ static void usage(FILE *f)
 		"                                  from the file LRU (needs file_lru samples)\n"
 		"                        depth-max the same for memory.max calls (instead of onset\n"
 		"                                  where the file LRU is known, without MGLRU)\n"
-		"                      also 'default' (deficit,oom,learn,onset,grace,high,depth-max)\n"
+		"                        sweep     a call that scanned most of the LRU and freed\n"
+		"                                  nothing (needs anon_lru and file_lru samples)\n"
+		"                      also 'default' (deficit,oom,learn,onset,grace,high,depth-max,\n"
+		"                      sweep)\n"
 		"                      and 'none'; a list starting with +NAME or -NAME changes the\n"
 		"                      default set ('--prio -oom': all but the OOM stand-in)\n"
 		"  --window-pages N    pages per evaluation window (default 512, the kernel's)\n"
@@ -73,6 +76,7 @@ static const struct {
 	{"learn", VMP_ESTIMATE_PRIO_LEARN},     {"onset", VMP_ESTIMATE_PRIO_ONSET},
 	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL}, {"grace", VMP_ESTIMATE_PRIO_GRACE},
 	{"high", VMP_ESTIMATE_PRIO_HIGH},         {"depth-max", VMP_ESTIMATE_PRIO_DEPTH_MAX},
+	{"sweep", VMP_ESTIMATE_PRIO_SWEEP},
 };
 
 /* "deficit,oom", "default", "none", "-oom,+psi-full". */
@@ -97,7 +101,7 @@ static int parse_prio(const char *s, unsigned *out, char *err, size_t errlen)
 				bits = prio_names[i].bit, found = true;
 		if (!found) {
 			snprintf(err, errlen, "'%.*s' at byte %zu is not one of deficit, oom, learn, onset, "
-					      "psi-full, high, depth-max, default, none", (int)n, p, (size_t)(p - s) + 1);
+					      "psi-full, high, depth-max, sweep, default, none", (int)n, p, (size_t)(p - s) + 1);
 			return -EINVAL;
 		}
 		if (sign == '-')

@@ -22,8 +22,9 @@ vmstat() { # pgscan pgsteal allocstall
 	put "$PR/vmstat" 'nr_free_pages 1000\npgscan_kswapd %010d\npgscan_direct 0\npgsteal_kswapd %010d\npgsteal_direct 0\nallocstall_normal %010d\nallocstall_movable 0\noom_kill 0\n' \
 		"$1" "$2" "$3"
 }
-# memory.stat: the file LRU is 2000 pages (large: DEPTH leaves it alone)
-CG_STAT_FMT='anon 4096\nfile 8192000\nactive_file 4096000\ninactive_file 4096000\npgscan %010d\npgsteal %010d\npgscan_kswapd 0\npgscan_direct %010d\npgsteal_kswapd 0\npgsteal_direct %010d\n'
+# memory.stat: the file LRU is 2000 pages (large: DEPTH leaves it alone),
+# the anonymous LRU 200
+CG_STAT_FMT='anon 4096\nfile 8192000\nactive_anon 409600\ninactive_anon 409600\nactive_file 4096000\ninactive_file 4096000\npgscan %010d\npgsteal %010d\npgscan_kswapd 0\npgscan_direct %010d\npgsteal_kswapd 0\npgsteal_direct %010d\n'
 cgset() { # pgscan pgsteal max [oom oom_kill]: the stat first, the events (what wakes the source) last
 	put "$CG/a/memory.stat" "$CG_STAT_FMT" "$1" "$2" "$1" "$2"
 	put "$CG/a/memory.events" 'low 0\nhigh 0\nmax %010d\noom %010d\noom_kill %010d\noom_group_kill 0\n' "$3" "${4:-0}" "${5:-0}"

@@ -129,6 +129,7 @@ struct line_seen {
 #define SEEN_FILE 4u
 #define SEEN_SHMEM 8u
 #define SEEN_SWAP 16u
+#define SEEN_ANON 32u
 
 static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key,
 		      size_t klen, uint64_t v, struct line_seen *seen)
@@ -181,6 +182,8 @@ static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key
 		c->file_lru = v, seen->bits[gi] |= SEEN_FILE;
 	else if (IS("shmem"))
 		seen->shmem[gi] = v, seen->bits[gi] |= SEEN_SHMEM;
+	else if (IS("anon")) /* bytes, without shmem */
+		c->anon_lru = v, seen->bits[gi] |= SEEN_ANON;
 	else if (IS("memory.swap.current"))
 		c->swap = v / 4096, seen->bits[gi] |= SEEN_SWAP;
 #undef IS
@@ -246,6 +249,9 @@ static int parse_samples(struct v2s_run *run, char *buf)
 					      ? (c->file_lru - seen.shmem[g]) / 4096
 					      : 0;
 			c->have_swap = (b & SEEN_SWAP) != 0;
+			/* The anonymous LRU: anon and shmem. */
+			c->have_anon = (b & (SEEN_ANON | SEEN_SHMEM)) == (SEEN_ANON | SEEN_SHMEM);
+			c->anon_lru = c->have_anon ? (c->anon_lru + seen.shmem[g]) / 4096 : 0;
 		}
 	}
 	return run->nsamples ? 0 : -EINVAL;

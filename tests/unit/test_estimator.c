@@ -407,6 +407,57 @@ static void test_depth(void)
 	depth_case("a growing list: the calls see its end", high, 0, true, true, 0, 300, 0, 10, 0);
 }
 
+/* SWEEP: b's memory.high calls in one interval, scan/steal pages in all,
+ * with an anonymous LRU of anon pages (unknown if 0), no page cache, and
+ * the freed pages swapped out. */
+static void sweep_case(const char *what, unsigned prio, int lru_gen, uint64_t anon, uint64_t calls,
+		       uint64_t scan, uint64_t steal, bool oom, uint64_t want_medium,
+		       uint64_t want_critical)
+{
+	struct fx f;
+	struct cg3 s;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	cfg.prio = prio;
+	cfg.lru_gen = lru_gen;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	lists(&s, 0, true, 0);
+	struct vmp_est_cgroup *chain[3] = {&s.a, &s.b, &s.c};
+	for (int i = 0; i < 3; i++)
+		chain[i]->have_anon = anon != 0, chain[i]->anon_lru = anon;
+	step3(&f, &s, NULL);
+	high_hits(&s, 'b', calls);
+	pages(&s, 'c', scan, steal);
+	if (oom)
+		ooms(&s, 'b', 1);
+	lists(&s, 0, true, steal);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM], want_medium, "%s: medium", what);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], want_critical, "%s: critical", what);
+	fx_free(&f);
+}
+
+static void test_sweep(void)
+{
+	const unsigned def = VMP_EST_PRIO_DEFAULT;
+	/* 9 calls freed 1000 pages and left 6000 of an anonymous LRU of 6000
+	 * unfreed: one call swept it. Its 6000 pages are 11 windows with
+	 * nothing freed and its 4 injections (the first with the 240 left
+	 * over), all critical; the other calls' 1000 freed pages start one
+	 * window behind the held-back 128 (75 % freed: low). At the
+	 * interval's ratio (14 % freed) all 13 windows would be medium. */
+	sweep_case("a sweep of the whole list", def, 0, 6000, 9, 7000, 1000, false, 0, 15);
+	sweep_case("SWEEP off", def & ~VMP_EST_PRIO_SWEEP, 0, 6000, 9, 7000, 1000, false, 13, 0);
+	sweep_case("MGLRU: its first call ages, no sweep", def, 1, 6000, 9, 7000, 1000, false, 13, 0);
+	sweep_case("the anonymous LRU unknown", def, 0, 0, 9, 7000, 1000, false, 13, 0);
+	/* 6000 unfreed of a list of 20000: rotation over many calls, as
+	 * likely as one sweep; the interval's ratio stands */
+	sweep_case("under half of the lists", def, 0, 20000, 9, 7000, 1000, false, 13, 0);
+	/* an OOM's failed calls are OOM's and DEFICIT's, not a sweep */
+	sweep_case("an OOM in the interval", def & ~VMP_EST_PRIO_OOM, 0, 6000, 9, 7000, 1000, true, 13, 0);
+}
+
 /* GRACE (the defaults): an interval is judged one interval late, with the
  * pages of the next one its shortfall needs and the next can spare. */
 static void test_grace(void)
@@ -1262,6 +1313,7 @@ int main(int argc, char **argv)
 	test_mglru_root();
 	test_mglru_onset();
 	test_depth();
+	test_sweep();
 	test_grace();
 	test_interval();
 	test_args();

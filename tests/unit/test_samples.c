@@ -139,6 +139,9 @@ static void test_round_trip(void)
 		c.have_lists = rnd() % 2;
 		if (c.have_lists)
 			c.file_lru = rnd_u64();
+		c.have_anon = rnd() % 2;
+		if (c.have_anon)
+			c.anon_lru = rnd_u64();
 		c.have_swap = rnd() % 2;
 		if (c.have_swap)
 			c.swap = rnd_u64();
@@ -178,7 +181,8 @@ static void test_round_trip(void)
 			     a->oom == b->oom && a->oom_kill == b->oom_kill && a->have_local == b->have_local &&
 			     a->local_high == b->local_high && a->local_max == b->local_max &&
 			     a->local_oom == b->local_oom && a->have_lists == b->have_lists &&
-			     a->file_lru == b->file_lru && a->have_swap == b->have_swap && a->swap == b->swap &&
+			     a->file_lru == b->file_lru && a->have_anon == b->have_anon &&
+			     a->anon_lru == b->anon_lru && a->have_swap == b->have_swap && a->swap == b->swap &&
 			     a->psi_some_total == b->psi_some_total &&
 			     a->psi_full_total == b->psi_full_total &&
 			     (!b->valid || (same_psi(a->psi_some_avg10, b->psi_some_avg10) &&
@@ -362,7 +366,7 @@ static void test_estimate_api(void)
 
 	struct vmp_estimate_config cfg;
 	vmp_estimate_config_init(&cfg);
-	cfg.prio = 0x100;
+	cfg.prio = 0x200; /* above the last bit, VMP_ESTIMATE_PRIO_SWEEP */
 	CHECK(estimate(a.p, &cfg, NULL, NULL, &err) == -EINVAL && strstr(err.msg, "unknown bits"),
 	      "unknown prio bits: -EINVAL (%s)", err.msg);
 	vmp_estimate_config_init(&cfg);

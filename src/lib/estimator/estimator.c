@@ -162,6 +162,9 @@ struct est_scratch {
 	uint64_t calls_high, calls_max;
 	bool lists;         /* the file LRU known, at both ends of the interval */
 	uint64_t file_lru0, file_lru, swapout; /* swapout: 0 if swap is not accounted */
+	bool anon;          /* the anonymous LRU known, at the interval's end */
+	uint64_t anon_lru;
+	bool first;         /* nothing scanned in the subtree before the interval */
 	uint64_t ch_calls, ch_oom; /* children's hierarchical */
 	uint64_t dhigh_h, ch_high; /* memory.high's share of dcalls_h, ch_calls */
 	uint64_t T_s, T_r;  /* the origin's subtree pages */
@@ -525,6 +528,7 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 		const struct vmp_est_cgroup *p = &mem->prev;
 		s->ok = true;
 		s->ds_tot = c->pgscan - p->pgscan;
+		s->first = p->pgscan == 0;
 		s->dr_tot = c->pgsteal - p->pgsteal;
 		s->direct = p->have_direct && c->have_direct;
 		if (s->direct) {
@@ -548,6 +552,8 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 			s->file_lru0 = p->file_lru;
 			s->file_lru = c->file_lru;
 			s->swapout = p->have_swap && c->have_swap && c->swap > p->swap ? c->swap - p->swap : 0;
+			s->anon = c->have_anon;
+			s->anon_lru = c->anon_lru;
 		}
 		s->full_share = share(c->psi_full_total - p->psi_full_total, dt);
 		/* PSI works if it ever counted a stall; unknown: assume stall. */
@@ -920,6 +926,34 @@ static bool deep_split(const struct vmp_est *e, const struct est_scratch *s, str
 	return any;
 }
 
+/* SWEEP: the first reclaim of a group (its pgscan was 0) finds every page
+ * it faulted in referenced. Where that left unfreed more than half of all
+ * the origin's LRU pages, in an interval whose calls met their targets (no
+ * failed call, no OOM), one call walked the lists down to priority 0 and
+ * freed next to nothing: its pages are windows of their own, before the
+ * others, and it injects at priorities 3-0; the other calls keep the freed
+ * pages. Off with MGLRU, whose first call ages instead (docs/estimator.md,
+ * "SWEEP"). Returns the pages it took. */
+static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s)
+{
+	if (!(e->cfg.prio & VMP_EST_PRIO_SWEEP) || e->cfg.lru_gen == 1 || !s->first || !s->lists ||
+	    !s->anon || !s->calls || s->fails || s->oom || s->dkill_h || s->S <= s->R)
+		return 0;
+	uint64_t U = s->S - s->R;
+	uint64_t lru = s->anon_lru + s->file_lru;
+	if (U < e->window || U < lru / 2 + lru % 2)
+		return 0;
+	s->S -= U;
+	s->calls--;
+	if (s->split) { /* the sweeping call was memory.high's if there was one */
+		if (s->calls_high)
+			s->calls_high--;
+		else if (s->calls_max)
+			s->calls_max--;
+	}
+	return U;
+}
+
 /* 5. Feed the engine: real windows, then the failed calls. */
 static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const *nodes, uint64_t now,
 			const struct est_root_step *r)
@@ -929,6 +963,11 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		if (!s->origin && !s->fails)
 			continue;
 		struct est_origin *o = &nodes[i]->mem->o;
+		uint64_t swept = sweep(e, s);
+		if (swept) {
+			feed_real(e, nodes[i]->g, o, now, swept, 0);
+			vmp__est_feed_prio(e, nodes[i]->g, o, now, 1, false, 1);
+		}
 		struct deep d;
 		uint64_t S = s->S, R = s->R;
 		bool deep = deep_split(e, s, &d);

@@ -39,6 +39,11 @@ struct vmp_est_cgroup {
 	uint64_t file_lru;
 	bool have_swap;
 	uint64_t swap;
+	/* memory.stat active_anon + inactive_anon (shmem included: it is on
+	 * the anonymous LRU), in pages: with the file LRU, what a call that
+	 * went all the way down could have scanned (SWEEP). */
+	bool have_anon;
+	uint64_t anon_lru;
 	/* memory.events (hierarchical) */
 	uint64_t high, max, oom, oom_kill;
 	/* memory.events.local, if the kernel has it (v5.2+) */
@@ -68,7 +73,8 @@ struct vmp_est_machine {
 
 /*
  * Which evidence stands in for the priority path (vmpressure_prio()).
- * The default is DEFICIT | OOM | LEARN | ONSET | GRACE | HIGH | DEPTH_MAX; any other set can be chosen
+ * The default is DEFICIT | OOM | LEARN | ONSET | GRACE | HIGH | DEPTH_MAX |
+ * SWEEP; any other set can be chosen
  * so that bench/v2_fidelity.c can measure the candidates side by side
  * (PSI_FULL is one only).
  */
@@ -85,9 +91,11 @@ struct vmp_est_machine {
 				    * priority 4, from the file LRU (DEPTH) */
 #define VMP_EST_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls; in place of
 				      * ONSET where the lists are known, classic LRU */
+#define VMP_EST_PRIO_SWEEP 0x100u  /* a call that scanned most of the LRU and freed
+				     * nothing: its windows apart, and its 4 injections */
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
-	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX)
+	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX | VMP_EST_PRIO_SWEEP)
 
 /* A kernel version as vmp__est_config_kernel() reads it from a release. */
 #define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))

@@ -172,14 +172,15 @@ static void read_psi(struct live *lv, struct cg *c)
 /* One cgroup's snapshot for the estimator. */
 static void sample_cg(struct live *lv, struct cg *c, struct vmp_est_cgroup *out)
 {
-	static const char *const stat_keys[] = {"pgscan",      "pgsteal",      "pgscan_direct",
-						"pgsteal_direct", "active_file", "inactive_file"};
+	static const char *const stat_keys[] = {"pgscan",         "pgsteal",     "pgscan_direct",
+						"pgsteal_direct", "active_file", "inactive_file",
+						"active_anon",    "inactive_anon"};
 	static const char *const local_keys[] = {"high", "max", "oom"};
 	memset(out, 0, sizeof(*out));
-	uint64_t ev[4], st[6] = {0}, found = 0;
+	uint64_t ev[4], st[8] = {0}, found = 0;
 	if (read_events(lv, c, ev) != 0)
 		return; /* invalid: vanished or changed shape */
-	if (read_kv(lv, c, "memory.stat", &c->fd_stat, stat_keys, 6, st, &found) != 0 || (found & 3) != 3)
+	if (read_kv(lv, c, "memory.stat", &c->fd_stat, stat_keys, 8, st, &found) != 0 || (found & 3) != 3)
 		return;
 	out->pgscan = st[0];
 	out->pgsteal = st[1];
@@ -189,6 +190,8 @@ static void sample_cg(struct live *lv, struct cg *c, struct vmp_est_cgroup *out)
 	/* bytes in memory.stat; the estimator counts pages */
 	out->have_lists = (found & 48) == 48;
 	out->file_lru = (st[4] + st[5]) / lv->page_size;
+	out->have_anon = (found & 192) == 192;
+	out->anon_lru = (st[6] + st[7]) / lv->page_size;
 	size_t len;
 	int rc = c->no_swap ? -ENOENT : cg_read(lv, c, "memory.swap.current", &c->fd_swap, &len);
 	if (rc == -ENOENT)

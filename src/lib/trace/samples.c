@@ -127,6 +127,8 @@ int vmp__samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struc
 				  " local_oom=%" PRIu64, c->local_high, c->local_max, c->local_oom), &o, cap);
 	if (ok && c->have_lists)
 		ok = add(snprintf(buf + o, cap - o, " file_lru=%" PRIu64, c->file_lru), &o, cap);
+	if (ok && c->have_anon)
+		ok = add(snprintf(buf + o, cap - o, " anon_lru=%" PRIu64, c->anon_lru), &o, cap);
 	if (ok && c->have_swap)
 		ok = add(snprintf(buf + o, cap - o, " swap=%" PRIu64, c->swap), &o, cap);
 	ok = ok && add(fmt_psi(buf + o, cap - o, "some", c->psi_some_avg10, c->psi_some_total), &o, cap) &&
@@ -516,6 +518,10 @@ static int cgroup_line(struct parser *ps, struct vmp_span *f, size_t nf, const c
 	if (i < nf && has_key(f[i], "file_lru")) {
 		NEXT_U64("file_lru", &c->file_lru);
 		c->have_lists = true;
+	}
+	if (i < nf && has_key(f[i], "anon_lru")) {
+		NEXT_U64("anon_lru", &c->anon_lru);
+		c->have_anon = true;
 	}
 	if (i < nf && has_key(f[i], "swap")) {
 		NEXT_U64("swap", &c->swap);
