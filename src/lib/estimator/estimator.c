@@ -940,7 +940,7 @@ static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s)
 	    !s->anon || !s->calls || s->fails || s->oom || s->dkill_h || s->S <= s->R)
 		return 0;
 	uint64_t U = s->S - s->R;
-	uint64_t lru = s->anon_lru + s->file_lru;
+	uint64_t lru = s->anon_lru > UINT64_MAX - s->file_lru ? UINT64_MAX : s->anon_lru + s->file_lru;
 	if (U < e->window || U < lru / 2 + lru % 2)
 		return 0;
 	s->S -= U;
