@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 	int period = atoi(argv[1]);
 	double dur = atof(argv[2]);
 	static const char *const stat_keys[] = {"anon", "file", "shmem", "unevictable", "slab_unreclaimable",
+						"active_file", "inactive_file", "active_anon", "inactive_anon",
 						"workingset_refault_anon", "workingset_refault_file",
 						"pgscan", "pgsteal", "pgscan_direct", "pgscan_kswapd",
 						"pgsteal_direct", "pgsteal_kswapd", NULL};
