@@ -438,6 +438,41 @@ static void sweep_case(const char *what, unsigned prio, int lru_gen, uint64_t an
 	fx_free(&f);
 }
 
+/* SWEEP across two samples: b's first call has scanned `scan0` pages and
+ * freed `steal0` when the first interval ends (its one call); in the
+ * next, it ends and `calls` more free `steal` of `scan`. */
+static void sweep_straddle_case(const char *what, unsigned prio, uint64_t scan0, uint64_t steal0,
+				uint64_t calls,
+				uint64_t scan, uint64_t steal, uint64_t want_medium,
+				uint64_t want_critical)
+{
+	struct fx f;
+	struct cg3 s;
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	cfg.prio = prio;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	lists(&s, 0, true, 0);
+	struct vmp_est_cgroup *chain[3] = {&s.a, &s.b, &s.c};
+	for (int i = 0; i < 3; i++)
+		chain[i]->have_anon = true, chain[i]->anon_lru = 6000;
+	step3(&f, &s, NULL);
+	high_hits(&s, 'b', 1);
+	pages(&s, 'c', scan0, steal0);
+	step3(&f, &s, NULL);
+	uint64_t med0 = f.at_b.by_level[VMP_LEVEL_MEDIUM], crit0 = f.at_b.by_level[VMP_LEVEL_CRITICAL];
+	high_hits(&s, 'b', calls);
+	pages(&s, 'c', scan, steal);
+	lists(&s, 0, true, steal);
+	step3(&f, &s, NULL);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_MEDIUM] - med0, want_medium,
+		     "%s: medium in the second interval", what);
+	CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL] - crit0, want_critical,
+		     "%s: critical in the second interval", what);
+	fx_free(&f);
+}
+
 static void test_sweep(void)
 {
 	const unsigned def = VMP_EST_PRIO_DEFAULT;
@@ -456,6 +491,21 @@ static void test_sweep(void)
 	sweep_case("under half of the lists", def, 0, 20000, 9, 7000, 1000, false, 13, 0);
 	/* an OOM's failed calls are OOM's and DEFICIT's, not a sweep */
 	sweep_case("an OOM in the interval", def & ~VMP_EST_PRIO_OOM, 0, 6000, 9, 7000, 1000, true, 13, 0);
+	/* 800 pages scanned and none freed at the first sample (one window,
+	 * 288 left over); 5200 more unfreed and 9 calls' 1000 freed in the
+	 * next: the sweep's rest, 6000 of the 6000-page list in all, is
+	 * windows of its own (10, critical), its injections came with the
+	 * first interval's failed call, and the 368 unfreed left over meet
+	 * the first 144 freed pages (72 %: medium). */
+	sweep_straddle_case("a sweep across two samples", def, 800, 0, 9, 6200, 1000, 1, 10);
+	/* without SWEEP the second interval's windows are at its ratio (16 %
+	 * freed): medium */
+	sweep_straddle_case("across two samples, SWEEP off", def & ~VMP_EST_PRIO_SWEEP, 800, 0, 9,
+			    6200, 1000, 12, 0);
+	/* the first interval freed pages: no call still sweeping at its end,
+	 * and the next interval's windows stand at its ratio: medium, none
+	 * critical */
+	sweep_straddle_case("the first interval freed pages", def, 800, 100, 9, 6200, 1000, 11, 0);
 }
 
 /* GRACE (the defaults): an interval is judged one interval late, with the

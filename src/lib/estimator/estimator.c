@@ -165,6 +165,8 @@ struct est_scratch {
 	bool anon;          /* the anonymous LRU known, at the interval's end */
 	uint64_t anon_lru;
 	bool first;         /* nothing scanned in the subtree before the interval */
+	uint64_t swept0;    /* scanned and nothing freed before it: a first call
+			     * still running at the interval's start */
 	uint64_t ch_calls, ch_oom; /* children's hierarchical */
 	uint64_t dhigh_h, ch_high; /* memory.high's share of dcalls_h, ch_calls */
 	uint64_t T_s, T_r;  /* the origin's subtree pages */
@@ -529,6 +531,7 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 		s->ok = true;
 		s->ds_tot = c->pgscan - p->pgscan;
 		s->first = p->pgscan == 0;
+		s->swept0 = p->pgsteal == 0 ? p->pgscan : 0;
 		s->dr_tot = c->pgsteal - p->pgsteal;
 		s->direct = p->have_direct && c->have_direct;
 		if (s->direct) {
@@ -932,18 +935,25 @@ static bool deep_split(const struct vmp_est *e, const struct est_scratch *s, str
  * failed call, no OOM), one call walked the lists down to priority 0 and
  * freed next to nothing: its pages are windows of their own, before the
  * others, and it injects at priorities 3-0; the other calls keep the freed
- * pages. Off with MGLRU, whose first call ages instead (docs/estimator.md,
- * "SWEEP"). Returns the pages it took. */
-static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s)
+ * pages. A sweep that began in the last interval (it had scanned and freed
+ * nothing; *cont) was that interval's call, failed there and injected: here
+ * its rest is fed, and the calls are this interval's others. Off with
+ * MGLRU, whose first call ages instead (docs/estimator.md, "SWEEP").
+ * Returns the pages it took. */
+static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s, bool *cont)
 {
-	if (!(e->cfg.prio & VMP_EST_PRIO_SWEEP) || e->cfg.lru_gen == 1 || !s->first || !s->lists ||
-	    !s->anon || !s->calls || s->fails || s->oom || s->dkill_h || s->S <= s->R)
+	*cont = !s->first && s->swept0;
+	if (!(e->cfg.prio & VMP_EST_PRIO_SWEEP) || e->cfg.lru_gen == 1 || !(s->first || *cont) ||
+	    !s->lists || !s->anon || !s->calls || s->fails || s->oom || s->dkill_h || s->S <= s->R)
 		return 0;
 	uint64_t U = s->S - s->R;
 	uint64_t lru = s->anon_lru > UINT64_MAX - s->file_lru ? UINT64_MAX : s->anon_lru + s->file_lru;
-	if (U < e->window || U < lru / 2 + lru % 2)
+	uint64_t all = U > UINT64_MAX - s->swept0 ? UINT64_MAX : U + (*cont ? s->swept0 : 0);
+	if (U < e->window || all < lru / 2 + lru % 2)
 		return 0;
 	s->S -= U;
+	if (*cont)
+		return U;
 	s->calls--;
 	if (s->split) { /* the sweeping call was memory.high's if there was one */
 		if (s->calls_high)
@@ -963,10 +973,12 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		if (!s->origin && !s->fails)
 			continue;
 		struct est_origin *o = &nodes[i]->mem->o;
-		uint64_t swept = sweep(e, s);
+		bool cont;
+		uint64_t swept = sweep(e, s, &cont);
 		if (swept) {
 			feed_real(e, nodes[i]->g, o, now, swept, 0);
-			vmp__est_feed_prio(e, nodes[i]->g, o, now, 1, false, 1);
+			if (!cont)
+				vmp__est_feed_prio(e, nodes[i]->g, o, now, 1, false, 1);
 		}
 		struct deep d;
 		uint64_t S = s->S, R = s->R;
