@@ -130,6 +130,9 @@ struct line_seen {
 #define SEEN_SHMEM 8u
 #define SEEN_SWAP 16u
 #define SEEN_ANON 32u
+#define SEEN_LOCAL_HIGH 64u
+#define SEEN_LOCAL_MAX 128u
+#define SEEN_LOCAL_OOM 256u
 
 static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key,
 		      size_t klen, uint64_t v, struct line_seen *seen)
@@ -178,6 +181,12 @@ static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key
 		c->oom = v;
 	else if (IS("oom_kill"))
 		c->oom_kill = v;
+	else if (IS("local.high")) /* memory.events.local */
+		c->local_high = v, seen->bits[gi] |= SEEN_LOCAL_HIGH;
+	else if (IS("local.max"))
+		c->local_max = v, seen->bits[gi] |= SEEN_LOCAL_MAX;
+	else if (IS("local.oom"))
+		c->local_oom = v, seen->bits[gi] |= SEEN_LOCAL_OOM;
 	else if (IS("file")) /* bytes, tmpfs and shmem included */
 		c->file_lru = v, seen->bits[gi] |= SEEN_FILE;
 	else if (IS("shmem"))
@@ -249,6 +258,9 @@ static int parse_samples(struct v2s_run *run, char *buf)
 					      ? (c->file_lru - seen.shmem[g]) / 4096
 					      : 0;
 			c->have_swap = (b & SEEN_SWAP) != 0;
+			/* memory.events.local: high and max, as the live source */
+			c->have_local = (b & (SEEN_LOCAL_HIGH | SEEN_LOCAL_MAX)) ==
+					(SEEN_LOCAL_HIGH | SEEN_LOCAL_MAX);
 			/* The anonymous LRU: anon and shmem. */
 			c->have_anon = (b & (SEEN_ANON | SEEN_SHMEM)) == (SEEN_ANON | SEEN_SHMEM);
 			c->anon_lru = c->have_anon ? (c->anon_lru + seen.shmem[g]) / 4096 : 0;

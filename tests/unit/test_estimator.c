@@ -11,6 +11,10 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define MS 1000000ull
 #define SEC 1000000000ull
@@ -1277,6 +1281,52 @@ static void lres_str(const struct v2s_lres *l, char *buf, size_t cap)
 		 (unsigned long long)l->by_level[2], l->first[1], l->first[2]);
 }
 
+/* The VM sampler's memory.events.local fields (<tag>.local.<field>): a
+ * group's own events, as the live source reads them, where the samples
+ * have them; without them, none (the counters minus the children's). */
+static void test_samples_local(const char *dir)
+{
+	char tmp[] = "/tmp/vmp-v2s-XXXXXX", src[4096], dst[4200];
+	REQUIRE(mkdtemp(tmp) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(src, sizeof(src), "%s/v2file.vmpt", dir);
+	snprintf(dst, sizeof(dst), "%s/l.vmpt", tmp);
+	FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
+	REQUIRE(in && out, "%s -> %s", src, dst);
+	char buf[4096];
+	for (size_t n; (n = fread(buf, 1, sizeof(buf), in)) > 0;)
+		fwrite(buf, 1, n, out);
+	fclose(in);
+	fclose(out);
+	snprintf(dst, sizeof(dst), "%s/l.samples", tmp);
+	out = fopen(dst, "w");
+	REQUIRE(out, "%s", dst);
+	fputs("sample 1.0 va.pgscan 0 va.max 0 va.local.high 0 va.local.max 0 vb.pgscan 0 vb.max 0\n"
+	      "sample 1.1 va.pgscan 9 va.max 7 va.local.high 1 va.local.max 4 va.local.oom 2 vb.pgscan 9 "
+	      "vb.max 3 vb.local.max 3\n",
+	      out);
+	fclose(out);
+	struct v2s_run *run = NULL;
+	char err[512] = "";
+	int rc = v2s_load(tmp, "l", &run, err, sizeof(err));
+	CHECK(rc == 0 && run && run->nsamples == 2, "local samples load: %s", err);
+	if (rc == 0 && run && run->nsamples == 2 && run->ngroups == 2) {
+		const struct vmp_est_cgroup *va = &run->s[1].c[0], *vb = &run->s[1].c[1];
+		CHECK(!strcmp(run->group[0], "va") && !strcmp(run->group[1], "va/vb"), "the run's groups");
+		CHECK(va->have_local && va->local_high == 1 && va->local_max == 4 && va->local_oom == 2,
+		      "va's memory.events.local: high 1 max 4 oom 2 (have %d: %lu %lu %lu)", va->have_local,
+		      (unsigned long)va->local_high, (unsigned long)va->local_max,
+		      (unsigned long)va->local_oom);
+		CHECK(va->max == 7, "va.local.max is not va.max");
+		CHECK(!vb->have_local, "vb: max without high is not the file");
+	}
+	v2s_free(run);
+	snprintf(dst, sizeof(dst), "%s/l.vmpt", tmp);
+	unlink(dst);
+	snprintf(dst, sizeof(dst), "%s/l.samples", tmp);
+	unlink(dst);
+	rmdir(tmp);
+}
+
 static void test_fidelity(const char *dir)
 {
 	char **runs;
@@ -1368,8 +1418,10 @@ int main(int argc, char **argv)
 	test_interval();
 	test_args();
 	test_random();
-	if (argc > 1)
+	if (argc > 1) {
+		test_samples_local(argv[1]);
 		test_fidelity(argv[1]);
+	}
 	else
 		printf("# no v2-study directory given: fidelity not checked\n");
 	return check_done("estimator");

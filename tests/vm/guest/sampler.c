@@ -11,7 +11,8 @@
  * every key. In short: vmstat.<field> (/proc/vmstat), meminfo.<field>
  * (/proc/meminfo, kB), /[<line>] (/proc/pressure/memory), and per cgroup,
  * tagged by its last path component: its limit and usage files, the listed
- * memory.stat and memory.events fields, <leaf>[<line>] for memory.pressure
+ * memory.stat and memory.events fields (memory.events.local's as
+ * <tag>.local.<field>), <leaf>[<line>] for memory.pressure
  * (cgroup v2), or the v1 files' equivalents. A limit of "max" is written
  * as -1. A file that is absent (no swap accounting, a group removed) is
  * left out of that sample. Stops after DURATION_S or on SIGTERM.
@@ -131,6 +132,12 @@ int main(int argc, char **argv)
 				dump(tag, p, stat_keys, NULL);
 				snprintf(p, sizeof(p), "%s/memory.events", d);
 				dump(tag, p, ev_keys, NULL);
+				/* the group's own events, as the live source reads
+				 * them: no parent-minus-children between two reads */
+				char ltag[300];
+				snprintf(ltag, sizeof(ltag), "%s.local", tag);
+				snprintf(p, sizeof(p), "%s/memory.events.local", d);
+				dump(ltag, p, ev_keys, NULL);
 				snprintf(p, sizeof(p), "%s/memory.pressure", d);
 				dump(tag, p, NULL, NULL);
 			} else { /* cgroup v1 */
