@@ -948,7 +948,7 @@ static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s, bool *cont
 		return 0;
 	uint64_t U = s->S - s->R;
 	uint64_t lru = s->anon_lru > UINT64_MAX - s->file_lru ? UINT64_MAX : s->anon_lru + s->file_lru;
-	uint64_t all = U > UINT64_MAX - s->swept0 ? UINT64_MAX : U + (*cont ? s->swept0 : 0);
+	uint64_t all = U > UINT64_MAX - s->swept0 ? UINT64_MAX : U + s->swept0; /* the call's */
 	if (U < e->window || all < lru / 2 + lru % 2)
 		return 0;
 	s->S -= U;
