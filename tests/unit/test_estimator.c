@@ -411,8 +411,24 @@ static void test_depth(void)
 	depth_case("a growing list: the calls see its end", high, 0, true, true, 0, 300, 0, 10, 0);
 }
 
+/* SWEEP's fixture: a/b/c with an anonymous LRU of anon pages (unknown if
+ * 0), no page cache, baselined. */
+static void sweep_fx(struct fx *f, struct cg3 *s, unsigned prio, int lru_gen, uint64_t anon)
+{
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	cfg.prio = prio;
+	cfg.lru_gen = lru_gen;
+	fx_init(f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(s, true);
+	lists(s, 0, true, 0);
+	struct vmp_est_cgroup *chain[3] = {&s->a, &s->b, &s->c};
+	for (int i = 0; i < 3; i++)
+		chain[i]->have_anon = anon != 0, chain[i]->anon_lru = anon;
+	step3(f, s, NULL);
+}
+
 /* SWEEP: b's memory.high calls in one interval, scan/steal pages in all,
- * with an anonymous LRU of anon pages (unknown if 0), no page cache, and
  * the freed pages swapped out. */
 static void sweep_case(const char *what, unsigned prio, int lru_gen, uint64_t anon, uint64_t calls,
 		       uint64_t scan, uint64_t steal, bool oom, uint64_t want_medium,
@@ -420,17 +436,7 @@ static void sweep_case(const char *what, unsigned prio, int lru_gen, uint64_t an
 {
 	struct fx f;
 	struct cg3 s;
-	struct vmp_est_config cfg;
-	vmp__est_config_init(&cfg);
-	cfg.prio = prio;
-	cfg.lru_gen = lru_gen;
-	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
-	cg3_init(&s, true);
-	lists(&s, 0, true, 0);
-	struct vmp_est_cgroup *chain[3] = {&s.a, &s.b, &s.c};
-	for (int i = 0; i < 3; i++)
-		chain[i]->have_anon = anon != 0, chain[i]->anon_lru = anon;
-	step3(&f, &s, NULL);
+	sweep_fx(&f, &s, prio, lru_gen, anon);
 	high_hits(&s, 'b', calls);
 	pages(&s, 'c', scan, steal);
 	if (oom)
@@ -442,26 +448,17 @@ static void sweep_case(const char *what, unsigned prio, int lru_gen, uint64_t an
 	fx_free(&f);
 }
 
-/* SWEEP across two samples: b's first call has scanned `scan0` pages and
- * freed `steal0` when the first interval ends (its one call); in the
- * next, it ends and `calls` more free `steal` of `scan`. */
+/* SWEEP across two samples, a 6000-page anonymous LRU: b's first call has
+ * scanned `scan0` pages and freed `steal0` when the first interval ends
+ * (its one call); in the next, it ends and `calls` more free `steal` of
+ * `scan`. */
 static void sweep_straddle_case(const char *what, unsigned prio, uint64_t scan0, uint64_t steal0,
-				uint64_t calls,
-				uint64_t scan, uint64_t steal, uint64_t want_medium,
+				uint64_t calls, uint64_t scan, uint64_t steal, uint64_t want_medium,
 				uint64_t want_critical)
 {
 	struct fx f;
 	struct cg3 s;
-	struct vmp_est_config cfg;
-	vmp__est_config_init(&cfg);
-	cfg.prio = prio;
-	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
-	cg3_init(&s, true);
-	lists(&s, 0, true, 0);
-	struct vmp_est_cgroup *chain[3] = {&s.a, &s.b, &s.c};
-	for (int i = 0; i < 3; i++)
-		chain[i]->have_anon = true, chain[i]->anon_lru = 6000;
-	step3(&f, &s, NULL);
+	sweep_fx(&f, &s, prio, -1, 6000);
 	high_hits(&s, 'b', 1);
 	pages(&s, 'c', scan0, steal0);
 	step3(&f, &s, NULL);
