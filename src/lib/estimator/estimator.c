@@ -942,7 +942,7 @@ static bool deep_split(const struct vmp_est *e, const struct est_scratch *s, str
  * Returns the pages it took. */
 static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s, bool *cont)
 {
-	*cont = !s->first && s->swept0;
+	*cont = s->swept0 != 0; /* never at a first reclaim: pgscan was 0 there */
 	if (!(e->cfg.prio & VMP_EST_PRIO_SWEEP) || e->cfg.lru_gen == 1 || !(s->first || *cont) ||
 	    !s->lists || !s->anon || !s->calls || s->fails || s->oom || s->dkill_h || s->S <= s->R)
 		return 0;
