@@ -1278,30 +1278,32 @@ static void lres_str(const struct v2s_lres *l, char *buf, size_t cap)
 		 (unsigned long long)l->by_level[2], l->first[1], l->first[2]);
 }
 
+/* A fixture file dir/name with len bytes of buf. */
+static void put_file(const char *dir, const char *name, const char *buf, size_t len)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	REQUIRE(f && fwrite(buf, 1, len, f) == len && fclose(f) == 0, "cannot write %s", path);
+}
+
 /* The VM sampler's memory.events.local fields (<tag>.local.<field>): a
  * group's own events, as the live source reads them, where the samples
  * have them; without them, none (the counters minus the children's). */
 static void test_samples_local(const char *dir)
 {
-	char tmp[] = "/tmp/vmp-v2s-XXXXXX", src[4096], dst[4200];
+	char tmp[] = "/tmp/vmp-v2s-XXXXXX", path[4200];
 	REQUIRE(mkdtemp(tmp) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(src, sizeof(src), "%s/v2file.vmpt", dir);
-	snprintf(dst, sizeof(dst), "%s/l.vmpt", tmp);
-	FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
-	REQUIRE(in && out, "%s -> %s", src, dst);
-	char buf[4096];
-	for (size_t n; (n = fread(buf, 1, sizeof(buf), in)) > 0;)
-		fwrite(buf, 1, n, out);
-	fclose(in);
-	fclose(out);
-	snprintf(dst, sizeof(dst), "%s/l.samples", tmp);
-	out = fopen(dst, "w");
-	REQUIRE(out, "%s", dst);
-	fputs("sample 1.0 va.pgscan 0 va.max 0 va.local.high 0 va.local.max 0 vb.pgscan 0 vb.max 0\n"
-	      "sample 1.1 va.pgscan 9 va.max 7 va.local.high 1 va.local.max 4 va.local.oom 2 vb.pgscan 9 "
-	      "vb.max 3 vb.local.max 3\n",
-	      out);
-	fclose(out);
+	size_t n;
+	snprintf(path, sizeof(path), "%s/v2file.vmpt", dir);
+	char *vmpt = check_slurp(path, &n);
+	put_file(tmp, "l.vmpt", vmpt, n);
+	free(vmpt);
+	const char *samples =
+		"sample 1.0 va.pgscan 0 va.max 0 va.local.high 0 va.local.max 0 vb.pgscan 0 vb.max 0\n"
+		"sample 1.1 va.pgscan 9 va.max 7 va.local.high 1 va.local.max 4 va.local.oom 2 vb.pgscan 9 "
+		"vb.max 3 vb.local.max 3\n";
+	put_file(tmp, "l.samples", samples, strlen(samples));
 	struct v2s_run *run = NULL;
 	char err[512] = "";
 	int rc = v2s_load(tmp, "l", &run, err, sizeof(err));
@@ -1317,10 +1319,11 @@ static void test_samples_local(const char *dir)
 		CHECK(!vb->have_local, "vb: max without high is not the file");
 	}
 	v2s_free(run);
-	snprintf(dst, sizeof(dst), "%s/l.vmpt", tmp);
-	unlink(dst);
-	snprintf(dst, sizeof(dst), "%s/l.samples", tmp);
-	unlink(dst);
+	const char *names[] = {"l.vmpt", "l.samples"};
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmp, names[i]);
+		unlink(path);
+	}
 	rmdir(tmp);
 }
 
