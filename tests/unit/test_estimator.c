@@ -478,12 +478,13 @@ static void test_sweep(void)
 {
 	const unsigned def = VMP_EST_PRIO_DEFAULT;
 	/* 9 calls freed 1000 pages and left 6000 of an anonymous LRU of 6000
-	 * unfreed: one call swept it. Its 6000 pages are 11 windows with
-	 * nothing freed and its 4 injections (the first with the 240 left
-	 * over), all critical; the other calls' 1000 freed pages start one
-	 * window behind the held-back 128 (75 % freed: low). At the
-	 * interval's ratio (14 % freed) all 13 windows would be medium. */
-	sweep_case("a sweep of the whole list", def, 0, 6000, 9, 7000, 1000, false, 0, 15);
+	 * unfreed: one call swept it. Its 4 injections, then its 6000 pages
+	 * as one window (one vmpressure() call at priority 0), all critical:
+	 * 5, where 512-page pieces would give 15; the other calls' 1000 freed
+	 * pages make one window behind the held-back 128 (all freed: low).
+	 * At the interval's ratio (14 % freed) all 13 windows would be
+	 * medium. */
+	sweep_case("a sweep of the whole list", def, 0, 6000, 9, 7000, 1000, false, 0, 5);
 	sweep_case("SWEEP off", def & ~VMP_EST_PRIO_SWEEP, 0, 6000, 9, 7000, 1000, false, 13, 0);
 	sweep_case("MGLRU: its first call ages, no sweep", def, 1, 6000, 9, 7000, 1000, false, 13, 0);
 	sweep_case("the anonymous LRU unknown", def, 0, 0, 9, 7000, 1000, false, 13, 0);
@@ -492,13 +493,12 @@ static void test_sweep(void)
 	sweep_case("under half of the lists", def, 0, 20000, 9, 7000, 1000, false, 13, 0);
 	/* an OOM's failed calls are OOM's and DEFICIT's, not a sweep */
 	sweep_case("an OOM in the interval", def & ~VMP_EST_PRIO_OOM, 0, 6000, 9, 7000, 1000, true, 13, 0);
-	/* 800 pages scanned and none freed at the first sample (one window,
-	 * 288 left over); 5200 more unfreed and 9 calls' 1000 freed in the
-	 * next: the sweep's rest, 6000 of the 6000-page list in all, is
-	 * windows of its own (10, critical), its injections came with the
-	 * first interval's failed call, and the 368 unfreed left over meet
-	 * the first 144 freed pages (72 %: medium). */
-	sweep_straddle_case("a sweep across two samples", def, 800, 0, 9, 6200, 1000, 1, 10);
+	/* 800 pages scanned and none freed at the first sample; 5200 more
+	 * unfreed and 9 calls' 1000 freed in the next: the sweep's rest, 6000
+	 * of the 6000-page list in all, is one window (critical), its
+	 * injections came with the first interval's failed call, and the
+	 * freed pages after it are low. */
+	sweep_straddle_case("a sweep across two samples", def, 800, 0, 9, 6200, 1000, 0, 1);
 	/* without SWEEP the second interval's windows are at its ratio (16 %
 	 * freed): medium */
 	sweep_straddle_case("across two samples, SWEEP off", def & ~VMP_EST_PRIO_SWEEP, 800, 0, 9,

@@ -466,6 +466,26 @@ void vmp__est_feed_windows(struct vmp_est *e, vmp_group *g, struct est_origin *o
 	e->st.reclaimed += R;
 }
 
+/* S scanned / R reclaimed as one vmpressure() call: however large, one
+ * evaluation over it and the residue (spec R-8), when they reach a window. */
+static void feed_call(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t S, uint64_t R)
+{
+	if (S == 0)
+		return;
+	vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, S, R);
+	uint64_t res = o->res_s > UINT64_MAX - S ? UINT64_MAX : o->res_s + S;
+	if (res >= e->window) {
+		vmp__est_run_job(e, g);
+		o->res_s = o->res_r = 0;
+		e->st.windows++;
+	} else {
+		o->res_s = res;
+		o->res_r += R;
+	}
+	e->st.scanned += S;
+	e->st.reclaimed += R;
+}
+
 /* Real pages: all but the latest EST_ONSET_PAGES go to windows now (the
  * held-back ones first: they are older); those stay pending for the onset
  * of a failure episode, or go first into the next real windows. */
@@ -933,9 +953,9 @@ static bool deep_split(const struct vmp_est *e, const struct est_scratch *s, str
  * it faulted in referenced. Where that left unfreed more than half of all
  * the origin's LRU pages, in an interval whose calls met their targets (no
  * failed call, no OOM), one call walked the lists down to priority 0 and
- * freed next to nothing: its pages are windows of their own, before the
- * others, and it injects at priorities 3-0; the other calls keep the freed
- * pages. A sweep that began in the last interval (it had scanned and freed
+ * freed next to nothing: it injects at priorities 3-0, and its pages,
+ * scanned at priority 0 in one vmpressure() call, are one window before
+ * the others; the other calls keep the freed pages. A sweep that began in the last interval (it had scanned and freed
  * nothing; *cont) was that interval's call, failed there and injected: here
  * its rest is fed, and the calls are this interval's others. Off with
  * MGLRU, whose first call ages instead (docs/estimator.md, "SWEEP").
@@ -976,9 +996,11 @@ static void feed_engine(struct vmp_est *e, size_t n, struct vmp_est_node *const 
 		bool cont;
 		uint64_t swept = sweep(e, s, &cont);
 		if (swept) {
-			feed_real(e, nodes[i]->g, o, now, swept, 0);
+			/* Priorities 3-0 inject first; the walk's pages come at
+			 * priority 0 in one call (docs/estimator.md, "SWEEP"). */
 			if (!cont)
 				vmp__est_feed_prio(e, nodes[i]->g, o, now, 1, false, 1);
+			feed_call(e, nodes[i]->g, o, swept, 0);
 		}
 		struct deep d;
 		uint64_t S = s->S, R = s->R;
