@@ -306,7 +306,7 @@ struct vmp_source_config {
 	const char *cgroup_root;
 	const char *proc_root;
 	unsigned idle_interval_ms; /* estimator sampling when calm; 0: 1000 */
-	unsigned busy_interval_ms; /* under pressure; 0: 20 */
+	unsigned busy_interval_ms; /* under pressure; 0: 100 */
 	/* VMP_SOURCE_TRACE: the file, its speed (2.0 plays twice as fast;
 	 * 0 as fast as possible), and whether to wait for vmp_source_start(). */
 	const char *trace_path;

@@ -95,6 +95,7 @@ struct live {
 	struct vmp_est_cgroup *sc;
 	size_t scap;
 	uint64_t last_idle_check;
+	uint64_t last_step_ns; /* 0: none yet */
 	unsigned idle_checks;
 	const struct vmp_tap *tap; /* vmpressure record: drops are recorded */
 	/* Descriptors kept open, and how many we allow ourselves: half of
@@ -605,14 +606,19 @@ static void subtree_tops(struct live *lv, struct cg *c, uint64_t now)
 		subtree_tops(lv, ch, now);
 }
 
-static void arm(struct live *lv, unsigned ms)
+static void arm_ns(struct live *lv, uint64_t ns)
 {
 	struct itimerspec it = {0};
-	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-	if (!ms)
+	it.it_value.tv_sec = (time_t)(ns / 1000000000u);
+	it.it_value.tv_nsec = (long)(ns % 1000000000u);
+	if (!ns)
 		it.it_value.tv_nsec = 1;
 	timerfd_settime(lv->timer_w.fd, 0, &it, NULL);
+}
+
+static void arm(struct live *lv, unsigned ms)
+{
+	arm_ns(lv, (uint64_t)ms * 1000000u);
 }
 
 static int step(struct vmp_source *src)
@@ -632,8 +638,24 @@ static int step(struct vmp_source *src)
 	bool have_m = lv->root_subs && sample_machine(lv, &m);
 	rc = vmp__est_step(lv->est, now, have_m ? &m : NULL, n, lv->sg, lv->sc);
 	sweep_gone(lv, lv->root);
+	lv->last_step_ns = now;
 	arm(lv, vmp__est_next_interval_ms(lv->est, src->cfg.idle_interval_ms, src->cfg.busy_interval_ms));
 	return rc == -ENOMEM ? rc : 0;
+}
+
+/* An event (memory.events changed, PSI stall) steps at once out of calm;
+ * under pressure the steps keep to the busy interval, the spacing of the
+ * samples the estimator's rules were measured on (docs/estimator.md,
+ * "Sampling"), and the event only brings the next tick forward. */
+static int step_soon(struct vmp_source *src)
+{
+	struct live *lv = src->kind_data;
+	uint64_t now = vmp__mono_ns(), gap = (uint64_t)src->cfg.busy_interval_ms * 1000000u;
+	if (lv->last_step_ns && now - lv->last_step_ns < gap) {
+		arm_ns(lv, lv->last_step_ns + gap - now);
+		return 0;
+	}
+	return step(src);
 }
 
 static int timer_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t events)
@@ -672,7 +694,7 @@ static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t e
 			p += sizeof(*e) + e->len;
 		}
 	}
-	return any ? step(src) : 0;
+	return any ? step_soon(src) : 0;
 }
 
 /* ---- PSI triggers --------------------------------------------------------- */
@@ -698,7 +720,7 @@ static int psi_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t event
 	mark_hot(c, now);
 	if (c->parent)
 		descend(lv, c, now);
-	return step(src);
+	return step_soon(src);
 }
 
 /* Best effort: no trigger (no PSI, no permission, a fixture) only means

@@ -82,7 +82,7 @@ VMP_EXPORT int vmp_source_new(vmp_source **out, const struct vmp_source_config *
 	if (!c.idle_interval_ms)
 		c.idle_interval_ms = 1000;
 	if (!c.busy_interval_ms)
-		c.busy_interval_ms = 20;
+		c.busy_interval_ms = 100;
 	enum vmp_source_kind kind = c.kind;
 	if (kind == VMP_SOURCE_AUTO) {
 		int rc = vmp__source_detect(&c, &kind);
