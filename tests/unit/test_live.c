@@ -4,8 +4,8 @@
  * /proc in a temporary directory, whose counter files the test rewrites
  * (in place, as the kernel's change) while the source runs. Covers origin
  * attribution through three levels, a counter reset, a cgroup that
- * vanishes mid-run, missing files, a file that changed shape, and the
- * machine source on /proc/vmstat.
+ * vanishes mid-run, missing files, a file that changed shape, the
+ * machine source on /proc/vmstat, and the pacing of steps under pressure.
  */
 #include "../unit/check.h"
 #include "vmpressure.h"
@@ -15,6 +15,8 @@
 #include <ftw.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -302,11 +304,89 @@ static void machine(void)
 	cleanup();
 }
 
+/* The recording's text, to count its steps (`# sample` lines). */
+struct rec {
+	char *buf;
+	size_t len, cap;
+};
+
+static void on_rec(const char *text, size_t len, void *arg)
+{
+	struct rec *r = arg;
+	if (r->len + len + 1 > r->cap) {
+		size_t cap = (r->len + len + 1) * 2;
+		char *nb = realloc(r->buf, cap);
+		REQUIRE(nb, "out of memory");
+		r->buf = nb;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, text, len);
+	r->len += len;
+	r->buf[r->len] = '\0';
+}
+
+static unsigned rec_steps(const struct rec *r)
+{
+	unsigned n = 0;
+	for (const char *p = r->buf; p && (p = strstr(p, "# sample ")); p++)
+		n += p == r->buf || p[-1] == '\n';
+	return n;
+}
+
+/* memory.events changing every 5 ms: the first change wakes the source
+ * out of its 1 s idle tick at once, and the steps after it keep the busy
+ * interval (100 ms) instead of one per change. */
+static void pacing(void)
+{
+	fixture();
+	struct vmp_source_config cfg;
+	vmp_source_config_init(&cfg);
+	cfg.kind = VMP_SOURCE_V2;
+	char cg[300], pr[300];
+	snprintf(cg, sizeof(cg), "%s/cg", root);
+	snprintf(pr, sizeof(pr), "%s/proc", root);
+	cfg.cgroup_root = cg;
+	cfg.proc_root = pr;
+	cfg.idle_interval_ms = 1000;
+	cfg.busy_interval_ms = 100;
+	vmp_source *src;
+	REQUIRE(vmp_source_new(&src, &cfg, NULL) == 0, "source");
+	struct rec r = {0};
+	REQUIRE(vmp_source_record(src, on_rec, &r) == 0, "record");
+	struct got g = {0};
+	vmp_sub *sub;
+	REQUIRE(vmp_source_subscribe(src, "a/b/c", "low", on_ev, &g, &sub) == 0, "sub c");
+	pump(src, 150);
+	unsigned calm = rec_steps(&r);
+	struct counters c = {0};
+	uint64_t t0 = mono_now(), first = 0;
+	for (int i = 0; i < 80; i++) {
+		c.pgscan += 64, c.pgsteal += 32, c.max++;
+		set_cg("a/b/c", c);
+		pump(src, 5);
+		if (!first && rec_steps(&r) > calm)
+			first = mono_now();
+	}
+	unsigned steps = rec_steps(&r) - calm;
+	CHECK(first && first - t0 < 500000000u,
+	      "the first change woke the source before its idle tick (after %.0f ms)",
+	      first ? (double)(first - t0) / 1e6 : -1.0);
+	/* 80 changes over >= 400 ms: at most one step per 100 ms and the wake */
+	CHECK(steps >= 2 && steps <= 7, "steps under pressure keep the busy interval (%u for 80 changes)",
+	      steps);
+	CHECK(total(&g) > 0, "the windows were still delivered (%u)", total(&g));
+	vmp_source_unsubscribe(src, sub);
+	vmp_source_free(src);
+	free(r.buf);
+	cleanup();
+}
+
 int main(void)
 {
 	mono_at_start = mono_now();
 	attribution();
 	errors();
 	machine();
+	pacing();
 	return check_done("live sources");
 }
