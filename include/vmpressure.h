@@ -484,10 +484,12 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
 #define VMP_ESTIMATE_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls (for ONSET, classic LRU) */
 #define VMP_ESTIMATE_PRIO_SWEEP 0x100u  /* a call that scanned most of the LRU and freed nothing
 					 * (needs anon_lru and file_lru samples) */
+#define VMP_ESTIMATE_PRIO_OWNSTALL 0x400u /* an origin whose PSI stall is all an origin's below it:
+					   * its calls stalled nobody, none failed */
 #define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
 	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
 	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE | VMP_ESTIMATE_PRIO_HIGH |             \
-	 VMP_ESTIMATE_PRIO_DEPTH_MAX | VMP_ESTIMATE_PRIO_SWEEP)
+	 VMP_ESTIMATE_PRIO_DEPTH_MAX | VMP_ESTIMATE_PRIO_SWEEP | VMP_ESTIMATE_PRIO_OWNSTALL)
 
 struct vmp_estimate_listen {
 	const char *group; /* "/" or "a/b" */

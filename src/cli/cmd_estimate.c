@@ -43,8 +43,10 @@ static void usage(FILE *f)
 		"                                  where the file LRU is known, without MGLRU)\n"
 		"                        sweep     a call that scanned most of the LRU and freed\n"
 		"                                  nothing (needs anon_lru and file_lru samples)\n"
+		"                        ownstall  no failed call at an origin whose PSI stall is\n"
+		"                                  all an origin's below it\n"
 		"                      also 'default' (deficit,oom,learn,onset,grace,high,depth-max,\n"
-		"                      sweep)\n"
+		"                      sweep,ownstall)\n"
 		"                      and 'none'; a list starting with +NAME or -NAME changes the\n"
 		"                      default set ('--prio -oom': all but the OOM stand-in)\n"
 		"  --window-pages N    pages per evaluation window (default 512, the kernel's)\n"
@@ -76,7 +78,7 @@ static const struct {
 	{"learn", VMP_ESTIMATE_PRIO_LEARN},     {"onset", VMP_ESTIMATE_PRIO_ONSET},
 	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL}, {"grace", VMP_ESTIMATE_PRIO_GRACE},
 	{"high", VMP_ESTIMATE_PRIO_HIGH},         {"depth-max", VMP_ESTIMATE_PRIO_DEPTH_MAX},
-	{"sweep", VMP_ESTIMATE_PRIO_SWEEP},
+	{"sweep", VMP_ESTIMATE_PRIO_SWEEP},       {"ownstall", VMP_ESTIMATE_PRIO_OWNSTALL},
 };
 
 /* "deficit,oom", "default", "none", "-oom,+psi-full". */
@@ -101,7 +103,7 @@ static int parse_prio(const char *s, unsigned *out, char *err, size_t errlen)
 				bits = prio_names[i].bit, found = true;
 		if (!found) {
 			snprintf(err, errlen, "'%.*s' at byte %zu is not one of deficit, oom, learn, onset, "
-					      "psi-full, high, depth-max, sweep, default, none", (int)n, p, (size_t)(p - s) + 1);
+					      "psi-full, high, depth-max, sweep, ownstall, default, none", (int)n, p, (size_t)(p - s) + 1);
 			return -EINVAL;
 		}
 		if (sign == '-')

@@ -509,6 +509,45 @@ static void test_sweep(void)
 	sweep_straddle_case("the first interval freed pages", def, 800, 100, 9, 6200, 1000, 11, 0);
 }
 
+/* OWNSTALL: b's 40 calls keep 381 of 857 scanned pages (short of their
+ * 32 a call), c's 2 calls beside them free all they scan. b's stall beyond
+ * c's (PSI is hierarchical) is `own` us of the 100 ms interval. */
+static unsigned ownstall_case(unsigned prio, uint64_t own)
+{
+	struct vmp_est_config cfg;
+	vmp__est_config_init(&cfg);
+	cfg.prio = prio;
+	struct fx f;
+	struct cg3 s;
+	fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+	cg3_init(&s, true);
+	s.a.psi_some_avg10 = s.b.psi_some_avg10 = s.c.psi_some_avg10 = 0.5;
+	s.a.psi_some_total = s.b.psi_some_total = s.c.psi_some_total = 1000;
+	step3(&f, &s, NULL);
+	limit_hits(&s, 'b', 40);
+	pages(&s, 'b', 600, 100);
+	limit_hits(&s, 'c', 2);
+	pages(&s, 'c', 300, 300);
+	s.c.psi_some_total += 30000;
+	s.a.psi_some_total += 30000 + own;
+	s.b.psi_some_total += 30000 + own;
+	step3(&f, &s, NULL);
+	unsigned mc = f.at_b.by_level[VMP_LEVEL_MEDIUM] + f.at_b.by_level[VMP_LEVEL_CRITICAL];
+	fx_free(&f);
+	return mc;
+}
+
+static void test_ownstall(void)
+{
+	const unsigned base = VMP_EST_PRIO_DEFICIT, own = base | VMP_EST_PRIO_OWNSTALL;
+	CHECK(ownstall_case(own, 500) == 0,
+	      "OWNSTALL: b stalled only within c's stall (0.5 %% beyond it): no failed call at b");
+	CHECK(ownstall_case(own, 20000) > 0,
+	      "OWNSTALL: b's own tasks stalled (20 %% beyond c's): b's calls failed");
+	CHECK(ownstall_case(base, 500) > 0, "without OWNSTALL any stall at b counts: b's calls failed");
+	CHECK((VMP_EST_PRIO_DEFAULT & VMP_EST_PRIO_OWNSTALL) != 0, "OWNSTALL is in the defaults");
+}
+
 /* GRACE (the defaults): an interval is judged one interval late, with the
  * pages of the next one its shortfall needs and the next can spare. */
 static void test_grace(void)
@@ -1414,6 +1453,7 @@ int main(int argc, char **argv)
 	test_mglru_onset();
 	test_depth();
 	test_sweep();
+	test_ownstall();
 	test_grace();
 	test_interval();
 	test_args();

@@ -154,6 +154,8 @@ struct est_scratch {
 	bool origin;
 	bool children_ok;
 	bool stalled;       /* PSI shows stall in the interval, or is unknown */
+	bool psi;           /* PSI known: dsome is the interval's "some" stall */
+	uint64_t dsome, sub_some; /* us; sub_some: the most of an origin below */
 	bool onset;         /* a failure now would start an episode */
 	uint64_t ds_tot, dr_tot, ds_dir, dr_dir;
 	uint64_t dcalls_h, doom_h, dkill_h;
@@ -582,6 +584,8 @@ static bool take_deltas(struct vmp_est *e, size_t i, struct vmp_est_node *nd,
 		/* PSI works if it ever counted a stall; unknown: assume stall. */
 		bool psi = c->psi_some_avg10 >= 0 && c->psi_some_total > 0;
 		s->stalled = !psi || c->psi_some_total > p->psi_some_total;
+		s->psi = psi;
+		s->dsome = psi && c->psi_some_total > p->psi_some_total ? c->psi_some_total - p->psi_some_total : 0;
 		double some = share(c->psi_some_total - p->psi_some_total, dt);
 		active = s->ds_tot || s->dcalls_h || s->doom_h || s->dkill_h ||
 			 some >= EST_PSI_BUSY_SHARE;
@@ -776,6 +780,32 @@ static void chain_origins(struct vmp_est *e, size_t n, bool all_direct)
 		s->sub_calls += s->calls;
 		for (int k = s->origin_parent; k >= 0; k = e->scr[k].origin_parent)
 			e->scr[k].sub_calls += s->calls;
+	}
+}
+
+/* OWNSTALL: PSI is hierarchical, so an origin's stall includes the stall
+ * of the origins below it. Where all but a sliver (EST_PSI_BUSY_SHARE of
+ * the interval: two files read one after the other) of it is one
+ * descendant origin's, the tasks stalled at that origin's limit and none
+ * at this one's: its calls stalled nobody and cannot have failed
+ * (docs/estimator.md, "OWNSTALL"). */
+static void own_stall(struct vmp_est *e, size_t n, uint64_t dt)
+{
+	if (!(e->cfg.prio & VMP_EST_PRIO_OWNSTALL))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct est_scratch *s = &e->scr[i];
+		if (!s->origin || !s->psi)
+			continue;
+		for (int k = s->origin_parent; k >= 0; k = e->scr[k].origin_parent)
+			if (e->scr[k].sub_some < s->dsome)
+				e->scr[k].sub_some = s->dsome;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct est_scratch *s = &e->scr[i];
+		if (s->origin && s->psi && s->stalled && s->sub_some &&
+		    share(s->dsome > s->sub_some ? s->dsome - s->sub_some : 0, dt) < EST_PSI_BUSY_SHARE)
+			s->stalled = false;
 	}
 }
 
@@ -1062,6 +1092,7 @@ int vmp__est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine 
 	sum_children(e, n);
 	find_origins(e, n, nodes);
 	chain_origins(e, n, all_have_direct(e, n));
+	own_stall(e, n, dt);
 	claim_by_calls(e, n);
 	sum_claims_below(e, n);
 	keep_own_pages(e, n, nodes);

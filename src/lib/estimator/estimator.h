@@ -92,10 +92,13 @@ struct vmp_est_machine {
 #define VMP_EST_PRIO_DEPTH_MAX 0x80u /* the same for memory.max calls; in place of
 				      * ONSET where the lists are known, classic LRU */
 #define VMP_EST_PRIO_SWEEP 0x100u  /* a call that scanned most of the LRU and freed
-				     * nothing: its windows apart, and its 4 injections */
+				     * nothing: its walk one window, and its 4 injections */
+#define VMP_EST_PRIO_OWNSTALL 0x400u /* an origin whose stall is all an origin's
+				       * below it stalled nobody: no failed call */
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
-	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX | VMP_EST_PRIO_SWEEP)
+	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX | VMP_EST_PRIO_SWEEP | \
+	 VMP_EST_PRIO_OWNSTALL)
 
 /* A kernel version as vmp__est_config_kernel() reads it from a release. */
 #define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))
