@@ -66,6 +66,26 @@ static inline char *check_slurp(const char *path, size_t *len)
 	return b;
 }
 
+/* Text handed over in pieces (a recording's callback, vmp_record_fn),
+ * kept whole and NUL-terminated in p. Free p. */
+struct check_text {
+	char *p;
+	size_t n, cap;
+};
+
+static inline void check_text_add(const char *t, size_t len, void *arg)
+{
+	struct check_text *x = arg;
+	if (x->n + len + 1 > x->cap) {
+		x->cap = (x->n + len + 1) * 2;
+		x->p = realloc(x->p, x->cap);
+		REQUIRE(x->p, "out of memory");
+	}
+	memcpy(x->p + x->n, t, len);
+	x->n += len;
+	x->p[x->n] = 0;
+}
+
 static inline int check_done(const char *name)
 {
 	printf("1..%d\n# %s: %d checks, %d failed\n", check_count, name,

@@ -156,7 +156,7 @@ static void pump(vmp_source *src, int ms)
 	}
 }
 
-static vmp_source *new_src(enum vmp_source_kind kind)
+static vmp_source *new_src_at(enum vmp_source_kind kind, unsigned idle_ms, unsigned busy_ms)
 {
 	struct vmp_source_config cfg;
 	vmp_source_config_init(&cfg);
@@ -166,11 +166,16 @@ static vmp_source *new_src(enum vmp_source_kind kind)
 	snprintf(pr, sizeof(pr), "%s/proc", root);
 	cfg.cgroup_root = cg;
 	cfg.proc_root = pr;
-	cfg.idle_interval_ms = 100;
-	cfg.busy_interval_ms = 20;
+	cfg.idle_interval_ms = idle_ms;
+	cfg.busy_interval_ms = busy_ms;
 	vmp_source *src;
 	REQUIRE(vmp_source_new(&src, &cfg, NULL) == 0, "source");
 	return src;
+}
+
+static vmp_source *new_src(enum vmp_source_kind kind)
+{
+	return new_src_at(kind, 100, 20);
 }
 
 static unsigned total(const struct got *g)
@@ -304,32 +309,12 @@ static void machine(void)
 	cleanup();
 }
 
-/* The recording's text, to count its steps (`# sample` lines). */
-struct rec {
-	char *buf;
-	size_t len, cap;
-};
-
-static void on_rec(const char *text, size_t len, void *arg)
-{
-	struct rec *r = arg;
-	if (r->len + len + 1 > r->cap) {
-		size_t cap = (r->len + len + 1) * 2;
-		char *nb = realloc(r->buf, cap);
-		REQUIRE(nb, "out of memory");
-		r->buf = nb;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, text, len);
-	r->len += len;
-	r->buf[r->len] = '\0';
-}
-
-static unsigned rec_steps(const struct rec *r)
+/* A recording's steps: its `# sample` lines. */
+static unsigned rec_steps(const struct check_text *r)
 {
 	unsigned n = 0;
-	for (const char *p = r->buf; p && (p = strstr(p, "# sample ")); p++)
-		n += p == r->buf || p[-1] == '\n';
+	for (const char *p = r->p; p && (p = strstr(p, "# sample ")); p++)
+		n += p == r->p || p[-1] == '\n';
 	return n;
 }
 
@@ -339,20 +324,9 @@ static unsigned rec_steps(const struct rec *r)
 static void pacing(void)
 {
 	fixture();
-	struct vmp_source_config cfg;
-	vmp_source_config_init(&cfg);
-	cfg.kind = VMP_SOURCE_V2;
-	char cg[300], pr[300];
-	snprintf(cg, sizeof(cg), "%s/cg", root);
-	snprintf(pr, sizeof(pr), "%s/proc", root);
-	cfg.cgroup_root = cg;
-	cfg.proc_root = pr;
-	cfg.idle_interval_ms = 1000;
-	cfg.busy_interval_ms = 100;
-	vmp_source *src;
-	REQUIRE(vmp_source_new(&src, &cfg, NULL) == 0, "source");
-	struct rec r = {0};
-	REQUIRE(vmp_source_record(src, on_rec, &r) == 0, "record");
+	vmp_source *src = new_src_at(VMP_SOURCE_V2, 1000, 100);
+	struct check_text r = {0};
+	REQUIRE(vmp_source_record(src, check_text_add, &r) == 0, "record");
 	struct got g = {0};
 	vmp_sub *sub;
 	REQUIRE(vmp_source_subscribe(src, "a/b/c", "low", on_ev, &g, &sub) == 0, "sub c");
@@ -377,7 +351,7 @@ static void pacing(void)
 	CHECK(total(&g) > 0, "the windows were still delivered (%u)", total(&g));
 	vmp_source_unsubscribe(src, sub);
 	vmp_source_free(src);
-	free(r.buf);
+	free(r.p);
 	cleanup();
 }
 

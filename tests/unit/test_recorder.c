@@ -85,23 +85,6 @@ static void writer(void)
 
 /* ---- recording a trace source ----------------------------------------- */
 
-struct text {
-	char *p;
-	size_t n, cap;
-};
-static void on_text(const char *t, size_t len, void *arg)
-{
-	struct text *x = arg;
-	if (x->n + len + 1 > x->cap) {
-		x->cap = (x->n + len + 1) * 2;
-		x->p = realloc(x->p, x->cap);
-		REQUIRE(x->p, "oom");
-	}
-	memcpy(x->p + x->n, t, len);
-	x->n += len;
-	x->p[x->n] = 0;
-}
-
 static uint64_t seen;
 static uint64_t clock_gap;   /* time_ns - mono_ns of the first event */
 static unsigned gap_changed; /* events at another distance between the clocks */
@@ -119,7 +102,7 @@ static void on_src(const struct vmp_source_event *ev, void *arg)
 
 /* Record the playback of `path` for a listener on `group` `args`; the
  * recording's count, or UINT64_MAX. */
-static uint64_t record_trace(const char *path, const char *group, const char *args, struct text *out)
+static uint64_t record_trace(const char *path, const char *group, const char *args, struct check_text *out)
 {
 	struct vmp_source_config cfg;
 	vmp_source_config_init(&cfg);
@@ -130,8 +113,8 @@ static uint64_t record_trace(const char *path, const char *group, const char *ar
 	REQUIRE(vmp_source_new(&src, &cfg, NULL) == 0, "trace source on %s", path);
 	CHECK(vmp_source_record(src, NULL, NULL) == -EINVAL, "record without a callback: -EINVAL");
 	CHECK(vmp_source_record_end(src) == -EINVAL, "record_end when not recording: -EINVAL");
-	REQUIRE(vmp_source_record(src, on_text, out) == 0, "record");
-	CHECK(vmp_source_record(src, on_text, out) == -EBUSY, "recording twice: -EBUSY");
+	REQUIRE(vmp_source_record(src, check_text_add, out) == 0, "record");
+	CHECK(vmp_source_record(src, check_text_add, out) == -EBUSY, "recording twice: -EBUSY");
 	vmp_sub *sub;
 	seen = 0;
 	gap_changed = 0;
@@ -176,7 +159,7 @@ static uint64_t replay_count(const char *buf, size_t len, unsigned id, bool *exp
 
 static void recording(const char *path)
 {
-	struct text t = {0};
+	struct check_text t = {0};
 	uint64_t delivered = record_trace(path, "/", "low,hierarchy", &t);
 	bool ok = false;
 	uint64_t got = replay_count(t.p, t.n, 0, &ok);
@@ -188,7 +171,7 @@ static void recording(const char *path)
 	/* against the original: its own replay, with that listener alone */
 	size_t len;
 	char *orig = check_slurp(path, &len);
-	struct text alone = {0};
+	struct check_text alone = {0};
 	bool put = false;
 	for (char *line = orig, *end; line < orig + len; line = end + 1) {
 		end = memchr(line, '\n', (size_t)(orig + len - line));
@@ -198,11 +181,11 @@ static void recording(const char *path)
 		if ((n > 7 && !memcmp(line, "listen ", 7)) || (n > 7 && !memcmp(line, "expect ", 7)))
 			continue;
 		if (!put && n && line[0] != '#' && memcmp(line, "group ", 6)) {
-			on_text("listen 0 / low,hierarchy\n", 25, &alone);
+			check_text_add("listen 0 / low,hierarchy\n", 25, &alone);
 			put = true;
 		}
-		on_text(line, n, &alone);
-		on_text("\n", 1, &alone);
+		check_text_add(line, n, &alone);
+		check_text_add("\n", 1, &alone);
 	}
 	uint64_t want = replay_count(alone.p, alone.n, 0, &ok);
 	CHECK(want == delivered, "%s: ... the original's count for that listener (%llu)", path,
@@ -230,8 +213,8 @@ static void refusals(void)
 	cfg.cgroup_root = root;
 	vmp_source *src;
 	if (vmp_source_new(&src, &cfg, NULL) == 0) {
-		struct text t = {0};
-		CHECK(vmp_source_record(src, on_text, &t) == -ENOTSUP, "the v1 source: -ENOTSUP");
+		struct check_text t = {0};
+		CHECK(vmp_source_record(src, check_text_add, &t) == -ENOTSUP, "the v1 source: -ENOTSUP");
 		vmp_source_free(src);
 	} else {
 		CHECK(true, "# the v1 source does not start on a fixture here");
