@@ -643,15 +643,17 @@ static int step(struct vmp_source *src)
 	return rc == -ENOMEM ? rc : 0;
 }
 
-/* An event (memory.events changed, PSI stall) steps at once out of calm;
- * under pressure the steps keep to the busy interval, the spacing of the
- * samples the estimator's rules were measured on (docs/estimator.md,
- * "Sampling"), and the event only brings the next tick forward. */
-static int step_soon(struct vmp_source *src)
+/* An event (memory.events changed, PSI stall) at a cgroup that was calm
+ * steps at once: its baseline may be old or forgotten, and an OOM can run
+ * its course within milliseconds of the first event. At a hot one the
+ * steps keep to the busy interval, the spacing of the samples the
+ * estimator's rules were measured on (docs/estimator.md, "Sampling"), and
+ * the event only brings the next tick forward. */
+static int step_soon(struct vmp_source *src, bool was_calm)
 {
 	struct live *lv = src->kind_data;
 	uint64_t now = vmp__mono_ns(), gap = (uint64_t)src->cfg.busy_interval_ms * 1000000u;
-	if (lv->last_step_ns && now - lv->last_step_ns < gap) {
+	if (!was_calm && lv->last_step_ns && now - lv->last_step_ns < gap) {
 		arm_ns(lv, lv->last_step_ns + gap - now);
 		return 0;
 	}
@@ -674,7 +676,7 @@ static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t e
 	struct live *lv = src->kind_data;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	uint64_t now = vmp__mono_ns();
-	bool any = false;
+	bool any = false, was_calm = false;
 	for (;;) {
 		ssize_t n = read(w->fd, buf, sizeof(buf));
 		if (n <= 0)
@@ -688,13 +690,14 @@ static int inotify_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t e
 					c->wd = -1;
 					c->gone = true;
 				}
+				was_calm = was_calm || c->hot_until <= now;
 				mark_hot(c, now);
 				any = true;
 			}
 			p += sizeof(*e) + e->len;
 		}
 	}
-	return any ? step_soon(src) : 0;
+	return any ? step_soon(src, was_calm) : 0;
 }
 
 /* ---- PSI triggers --------------------------------------------------------- */
@@ -717,10 +720,11 @@ static int psi_ready(struct vmp_source *src, struct vmp_watch *w, uint32_t event
 		c->gone = c->parent != NULL;
 	}
 	uint64_t now = vmp__mono_ns();
+	bool was_calm = c->hot_until <= now;
 	mark_hot(c, now);
 	if (c->parent)
 		descend(lv, c, now);
-	return step_soon(src);
+	return step_soon(src, was_calm);
 }
 
 /* Best effort: no trigger (no PSI, no permission, a fixture) only means
