@@ -5,7 +5,8 @@
  * (in place, as the kernel's change) while the source runs. Covers origin
  * attribution through three levels, a counter reset, a cgroup that
  * vanishes mid-run, missing files, a file that changed shape, the
- * machine source on /proc/vmstat, and the pacing of steps under pressure.
+ * machine source on /proc/vmstat, the pacing of steps under pressure, and
+ * an OOM after a long calm.
  */
 #include "../unit/check.h"
 #include "vmpressure.h"
@@ -355,6 +356,30 @@ static void pacing(void)
 	cleanup();
 }
 
+/* An OOM with nothing to reclaim, after the group was calm for longer
+ * than the estimator keeps a baseline it does not see (10 s): the first
+ * sample that wakes up already holds all of it. The source samples a
+ * subscribed group every 5 s while calm, so the delta is there. */
+static void calm_then_oom(void)
+{
+	fixture();
+	vmp_source *src = new_src_at(VMP_SOURCE_V2, 1000, 100);
+	struct got g = {0};
+	vmp_sub *sub;
+	REQUIRE(vmp_source_subscribe(src, "a/b/c", "critical", on_ev, &g, &sub) == 0, "sub c");
+	pump(src, 10600);
+	CHECK(total(&g) == 0, "calm: nothing (%u)", total(&g));
+	struct counters c = {.max = 35, .oom = 1, .oom_kill = 1};
+	set_cg("a/b/c", c);
+	set_cg("a/b", c);
+	set_cg("a", c);
+	pump(src, 300);
+	CHECK(g.n[2] > 0, "an OOM after 10.6 s of calm: critical windows (%u)", g.n[2]);
+	vmp_source_unsubscribe(src, sub);
+	vmp_source_free(src);
+	cleanup();
+}
+
 int main(void)
 {
 	mono_at_start = mono_now();
@@ -362,5 +387,6 @@ int main(void)
 	errors();
 	machine();
 	pacing();
+	calm_then_oom();
 	return check_done("live sources");
 }

@@ -138,10 +138,7 @@
 
 /* PSI `some` stall share of an interval that counts as activity. */
 #define EST_PSI_BUSY_SHARE 0.01
-/* A cgroup absent from the steps keeps its baseline this long: the live
- * glue samples only the cgroups that are busy, and the delta on return
- * covers what woke them up. */
-#define EST_FORGET_NS 10000000000u
+#define EST_FORGET_NS VMP_EST_FORGET_NS
 
 /* Per group, for one step. */
 struct est_scratch {

@@ -199,6 +199,11 @@ int vmp__est_step(struct vmp_est *est, uint64_t now_ns,
 		 const struct vmp_est_machine *m, size_t n,
 		 struct vmp_est_node *const *nodes, const struct vmp_est_cgroup *c);
 
+/* A cgroup absent from the steps keeps its baseline this long: the live
+ * glue samples only the cgroups that are busy, and the delta on return
+ * covers what woke them up. */
+#define VMP_EST_FORGET_NS 10000000000u
+
 /* When to sample next: busy_ms while reclaim or stall was seen in the last
  * VMP_EST_BUSY_HOLD_MS (and before the first delta), else idle_ms. */
 #define VMP_EST_BUSY_HOLD_MS 2000u

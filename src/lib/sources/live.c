@@ -12,10 +12,12 @@
  * hierarchical and pollable: the kernel raises a file-modified event on
  * every change. So:
  *  - every cgroup of a watched subtree has an inotify watch on its
- *    memory.events: an idle machine costs no reads at all;
+ *    memory.events: an idle machine costs no reads for the subtrees;
  *  - a modified memory.events makes that cgroup "hot": it is sampled at
  *    the busy interval (memory.stat, memory.events, memory.pressure) until
  *    it has been calm for a while;
+ *  - a subscribed cgroup is also sampled every 5 s while calm, so that its
+ *    baseline is never forgotten (REFRESH_NS);
  *  - as a safety net, each idle tick reads the memory.events of every
  *    subscription's root (one read per subscription, whatever the size of
  *    the subtree) and, when it moved with no hot descendant to explain it,
@@ -50,6 +52,11 @@
 /* A cgroup sampled at the busy rate stays hot this long after its last
  * change, so that the estimator sees the tail of a burst. */
 #define HOT_HOLD_NS 2000000000u
+/* A subscribed cgroup is sampled at least this often, calm or not, so
+ * that the estimator never forgets its baseline: an OOM with nothing to
+ * reclaim is over within milliseconds of its first event, before the step
+ * it wakes can read a first sample. */
+#define REFRESH_NS (VMP_EST_FORGET_NS / 2)
 #define FILEBUF 8192
 
 /* PSI trigger: 100 ms of "some" stall within 1 s, lmkd's medium. */
@@ -69,6 +76,7 @@ struct cg {
 	unsigned watchers;       /* subscriptions whose subtree holds this cgroup */
 	unsigned direct_subs;    /* subscriptions on this very cgroup */
 	uint64_t hot_until;
+	uint64_t sampled_at;     /* the last step that sampled it; 0: none */
 	bool need_baseline;      /* sample once: new to the estimator */
 	uint64_t psi_read_at;
 	bool gone;
@@ -520,8 +528,10 @@ static void mark_hot(struct cg *c, uint64_t now)
 
 static int collect(struct live *lv, struct cg *c, uint64_t now, size_t *n)
 {
-	if (c->parent && (c->hot_until > now || c->need_baseline) && !c->gone) {
+	bool refresh = c->direct_subs && now - c->sampled_at >= REFRESH_NS;
+	if (c->parent && (c->hot_until > now || c->need_baseline || refresh) && !c->gone) {
 		c->need_baseline = false;
+		c->sampled_at = now;
 		if (*n == lv->scap) {
 			size_t ncap = lv->scap ? lv->scap * 2 : 64;
 			struct vmp_est_node **ng = realloc(lv->sg, ncap * sizeof(*ng));
