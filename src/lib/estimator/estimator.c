@@ -982,10 +982,11 @@ static bool deep_split(const struct vmp_est *e, const struct est_scratch *s, str
  * failed call, no OOM), one call walked the lists down to priority 0 and
  * freed next to nothing: it injects at priorities 3-0, and its pages,
  * scanned at priority 0 in one vmpressure() call, are one window before
- * the others; the other calls keep the freed pages. A sweep that began in the last interval (it had scanned and freed
- * nothing; *cont) was that interval's call, failed there and injected: here
- * its rest is fed, and the calls are this interval's others. Off with
- * MGLRU, whose first call ages instead (docs/estimator.md, "SWEEP").
+ * the others; the other calls keep the freed pages. A sweep that began in
+ * the last interval (it had scanned and freed nothing; *cont) was that
+ * interval's call, failed there and injected: here its rest is fed, and
+ * the calls are this interval's others. Off with MGLRU, whose first call
+ * ages instead (docs/estimator.md, "SWEEP").
  * Returns the pages it took. */
 static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s, bool *cont)
 {
