@@ -984,9 +984,9 @@ static bool deep_split(const struct vmp_est *e, const struct est_scratch *s, str
  * scanned at priority 0 in one vmpressure() call, are one window before
  * the others; the other calls keep the freed pages. A sweep that began in
  * the last interval (it had scanned and freed nothing; *cont) was that
- * interval's call, failed there and injected: here its rest is fed, and
- * the calls are this interval's others. Off with MGLRU, whose first call
- * ages instead (docs/estimator.md, "SWEEP").
+ * interval's call: here its rest is fed, without injections, and the
+ * calls are this interval's others. Off with MGLRU, whose first call ages
+ * instead (docs/estimator.md, "SWEEP").
  * Returns the pages it took. */
 static uint64_t sweep(const struct vmp_est *e, struct est_scratch *s, bool *cont)
 {
