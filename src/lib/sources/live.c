@@ -76,8 +76,8 @@ struct cg {
 	unsigned watchers;       /* subscriptions whose subtree holds this cgroup */
 	unsigned direct_subs;    /* subscriptions on this very cgroup */
 	uint64_t hot_until;
-	uint64_t sampled_at;     /* the last step that sampled it; 0: none */
-	bool need_baseline;      /* sample once: new to the estimator */
+	uint64_t sampled_at;     /* the last step that sampled it; 0: none, a
+				  * baseline is due (new to the estimator) */
 	uint64_t psi_read_at;
 	bool gone;
 	uint64_t ev_sum;         /* high+max+oom+oom_kill at the last look */
@@ -362,7 +362,6 @@ static struct cg *cg_new(struct live *lv, struct cg *parent, const char *path, v
 	if (dirfd >= 0)
 		lv->fds_open++;
 	c->g = g;
-	c->need_baseline = parent != NULL;
 	c->parent = parent;
 	if (parent) {
 		c->next = parent->child;
@@ -528,9 +527,8 @@ static void mark_hot(struct cg *c, uint64_t now)
 
 static int collect(struct live *lv, struct cg *c, uint64_t now, size_t *n)
 {
-	bool refresh = c->direct_subs && now - c->sampled_at >= REFRESH_NS;
-	if (c->parent && (c->hot_until > now || c->need_baseline || refresh) && !c->gone) {
-		c->need_baseline = false;
+	bool due = !c->sampled_at || (c->direct_subs && now - c->sampled_at >= REFRESH_NS);
+	if (c->parent && (c->hot_until > now || due) && !c->gone) {
 		c->sampled_at = now;
 		if (*n == lv->scap) {
 			size_t ncap = lv->scap ? lv->scap * 2 : 64;
