@@ -95,7 +95,7 @@ check "memory.high calls without DEPTH: low windows only" grep -q '2 low, 0 medi
 check "memory.high calls with a small file LRU (the default, high): exit 0" [ $? -eq 0 ]
 check "... one medium window per call, and critical ones as the list shrinks" \
 	grep -q '26 notifications: 0 low, 20 medium, 6 critical' "$T/high.err"
-check "... the set is named" grep -q 'prio=deficit,oom,learn,onset,grace,high,depth-max,sweep,ownstall ' "$T/high.err"
+check "... the set is named" grep -q 'prio=deficit,oom,learn,onset,grace,high,depth-max,sweep,ownstall,killseen ' "$T/high.err"
 "$V" estimate "$T/high.vmpt" --lru-gen 1 >/dev/null 2>"$T/highm.err"
 check "... not with MGLRU (no shares per priority)" grep -q '2 low, 0 medium, 0 critical' "$T/highm.err"
 sed 's/ file_lru=[0-9]*//' "$T/high.vmpt" >"$T/highn.vmpt"
@@ -159,7 +159,7 @@ check "--prio oom alone: the OOM kill's critical notifications ($(count_of "$T/o
 	[ "$(count_of "$T/oo.est" 1)" -ge 4 ]
 "$V" estimate "$F" --listen a:critical --prio none >"$T/nn.est" 2>/dev/null
 check "--prio none: no critical notification at all ($(count_of "$T/nn.est" 1))" [ "$(count_of "$T/nn.est" 1)" = 0 ]
-check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset,grace,high,depth-max,sweep,ownstall ' "$T/no.err"
+check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset,grace,high,depth-max,sweep,ownstall,killseen ' "$T/no.err"
 "$V" estimate "$F" --listen a:critical --prio deficit,learn,onset >"$T/no2.est" 2>/dev/null
 check "--prio deficit,learn,onset is --prio -oom" cmp -s "$T/no2.est" "$T/no.est"
 "$V" estimate "$F" --prio default,+psi-full >/dev/null 2>"$T/p.err"

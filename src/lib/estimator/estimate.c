@@ -46,13 +46,14 @@ _Static_assert(VMP_ESTIMATE_PRIO_DEFICIT == VMP_EST_PRIO_DEFICIT &&
 		       VMP_ESTIMATE_PRIO_DEPTH_MAX == VMP_EST_PRIO_DEPTH_MAX &&
 		       VMP_ESTIMATE_PRIO_SWEEP == VMP_EST_PRIO_SWEEP &&
 		       VMP_ESTIMATE_PRIO_OWNSTALL == VMP_EST_PRIO_OWNSTALL &&
+		       VMP_ESTIMATE_PRIO_KILLSEEN == VMP_EST_PRIO_KILLSEEN &&
 		       VMP_ESTIMATE_PRIO_DEFAULT == VMP_EST_PRIO_DEFAULT,
 	       "the public prio bits are the estimator's");
 
 #define ALL_PRIO                                                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_PSI_FULL |   \
 	 VMP_EST_PRIO_ONSET | VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX |   \
-	 VMP_EST_PRIO_SWEEP | VMP_EST_PRIO_OWNSTALL)
+	 VMP_EST_PRIO_SWEEP | VMP_EST_PRIO_OWNSTALL | VMP_EST_PRIO_KILLSEEN)
 /* Larger windows than this make no sense (a window is one evaluation). */
 #define MAX_WINDOW_PAGES (1u << 30)
 /* What one sample interval can show before the file is taken for no

@@ -95,10 +95,12 @@ struct vmp_est_machine {
 				     * nothing: its walk one window, and its 4 injections */
 #define VMP_EST_PRIO_OWNSTALL 0x400u /* an origin whose stall is all an origin's
 				       * below it stalled nobody: no failed call */
+#define VMP_EST_PRIO_KILLSEEN 0x800u /* the failed calls after an OOM kill: no
+				       * more than the interval's calls show */
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
 	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX | VMP_EST_PRIO_SWEEP | \
-	 VMP_EST_PRIO_OWNSTALL)
+	 VMP_EST_PRIO_OWNSTALL | VMP_EST_PRIO_KILLSEEN)
 
 /* A kernel version as vmp__est_config_kernel() reads it from a release. */
 #define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))

@@ -267,20 +267,32 @@ static void note_fails(struct est_origin *o, uint64_t now, uint64_t fails)
 }
 
 /* OOM: the failed calls that ooms OOM invocations (kills of them killed)
- * imply, less those already seen. */
-static uint64_t oom_fails(struct est_origin *o, uint64_t now, uint64_t ooms, uint64_t kills,
-			  uint64_t per_oom)
+ * imply, less those already seen. KILLSEEN: the calls after a kill are
+ * only those of the interval (calls) beyond the failures before the OOM
+ * that it must hold, those not seen earlier (earlier): every limit
+ * reclaim call raises `max` first, so a charge that the victim's freed
+ * memory let through shows as fewer calls. The ones still to come show
+ * as failures later, and are injected then. */
+static uint64_t oom_fails(unsigned f, struct est_origin *o, uint64_t now, uint64_t ooms,
+			  uint64_t kills, uint64_t per_oom, uint64_t calls, uint64_t earlier)
 {
 	if (kills > ooms)
 		kills = ooms;
 	uint64_t before = ooms > UINT64_MAX / per_oom ? UINT64_MAX : ooms * per_oom;
 	uint64_t after = kills > UINT64_MAX / EST_OOM_KILL_FAILS ? UINT64_MAX : kills * EST_OOM_KILL_FAILS;
+	bool seen = f & VMP_EST_PRIO_KILLSEEN;
+	if (seen) {
+		uint64_t here = before > earlier ? before - earlier : 0;
+		uint64_t beyond = calls > here ? calls - here : 0;
+		if (after > beyond)
+			after = beyond;
+	}
 	uint64_t need = before > UINT64_MAX - after ? UINT64_MAX : before + after;
 	uint64_t claim = o->unclaimed < need ? o->unclaimed : need;
 	o->unclaimed -= claim;
 	/* The calls after the kill may still be to come: seen later, they are
-	 * the ones injected now. */
-	o->prepaid = need - claim < after ? need - claim : after;
+	 * the ones injected now (not with KILLSEEN: those were seen). */
+	o->prepaid = seen ? 0 : need - claim < after ? need - claim : after;
 	o->prepaid_ns = now;
 	o->last_fail_ns = now;
 	o->had_fail = true;
@@ -293,13 +305,14 @@ static uint64_t estimate_fails(struct vmp_est *e, struct est_origin *o, uint64_t
 {
 	const unsigned f = e->cfg.prio;
 	lapse(o, now);
+	uint64_t earlier = o->unclaimed;
 	uint64_t fails = deficit_fails(f, o, calls, R, stalled, ooms != 0);
 	if ((f & VMP_EST_PRIO_PSI_FULL) && calls && full >= EST_PSI_FULL_SHARE)
 		fails++;
 	fails = less_prepaid(o, fails);
 	note_fails(o, now, fails);
 	if ((f & VMP_EST_PRIO_OOM) && ooms)
-		fails += oom_fails(o, now, ooms, kills, per_oom);
+		fails += oom_fails(f, o, now, ooms, kills, per_oom, calls, earlier);
 	return fails;
 }
 
