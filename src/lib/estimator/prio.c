@@ -31,11 +31,15 @@
  *    killed (`oom_kill` at the origin grew), the charge starts over, and
  *    when the charging task was the victim, as with one task filling its
  *    group, EST_OOM_KILL_FAILS more calls fail (a dying task gives up only
- *    then): they are added as well, and failures seen within
- *    EST_KILL_WINDOW_NS are taken as these, not added again. At the
- *    sampling interval they often share an interval with the successful
- *    calls before them, which hides them from the bound. A victim other
- *    than the charger would make these too many.
+ *    then): they are added as well (without KILLSEEN, failures seen
+ *    within EST_KILL_WINDOW_NS are taken as these, not added again). At
+ *    the sampling interval they often share an interval with the
+ *    successful calls before them, which hides them from the bound.
+ *  - KILLSEEN: a victim other than the charger frees its memory while the
+ *    charger retries, and fewer of the 17 fail. Every limit reclaim call
+ *    raises `max` first, so no more of them are taken than the
+ *    interval's calls beyond those of the 18 it must hold; retries after
+ *    the sample are failures of the next interval.
  *  - GRACE: the one call's worth of tolerance holds for one reclaimer
  *    reading slowly; with calls on several CPUs, and memory.events read
  *    apart from memory.stat, the pages of several calls counted in one
