@@ -474,7 +474,7 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
  * operation in src/lib/estimator/estimator.c:
  */
 #define VMP_ESTIMATE_PRIO_DEFICIT 0x1u  /* calls that freed under 32 pages each failed */
-#define VMP_ESTIMATE_PRIO_OOM 0x2u      /* an oom event implies 18 failed calls (+17 after a kill) */
+#define VMP_ESTIMATE_PRIO_OOM 0x2u      /* an oom event implies 18 failed calls (+ up to 17 after a kill) */
 #define VMP_ESTIMATE_PRIO_LEARN 0x4u    /* refine DEFICIT with the learned pages per call */
 #define VMP_ESTIMATE_PRIO_PSI_FULL 0x8u /* a failed call per interval of >= 7 % full stall
 					 * (a candidate, off by default) */

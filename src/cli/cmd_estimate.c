@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		"\n"
 		"  --prio LIST         the priority-path stand-ins, comma-separated:\n"
 		"                        deficit   calls that freed under 32 pages failed\n"
-		"                        oom       an oom event implies 18 failed calls (+17 after a kill)\n"
+		"                        oom       an oom event implies 18 failed calls (+ up to 17 after a kill)\n"
 		"                        learn     refine deficit with the learned pages per call\n"
 		"                        onset     an episode's first injections meet the latest pages\n"
 		"                        grace     a shortfall the next interval repays is no failure\n"
