@@ -63,7 +63,7 @@ import k2vmpt  # noqa: E402
 # its own (no table). Workloads added with --scen-dir are "external".
 TUNING_SET = ['pagecache', 'anonoom', 'nested', 'siblings', 'modes', 'root', 'global', 'mixed',
               'thrash', 'slowleak', 'shmem', 'highstream', 'burst', 'swapstream', 'swapleak',
-              'highswapread', 'fewsmall', 'pairoom']
+              'highswapread', 'fewsmall', 'pairoom', 'quadoom']
 TEST_SET = ['deep', 'tmpfs', 'sibsoom', 'fastleak', 'zramswap', 'manysmall', 'globaloom', 'stableanon',
             'stream2', 'highswap', 'creep', 'creepstream']
 V1_WORKLOADS = TUNING_SET + TEST_SET + ['e2e']
