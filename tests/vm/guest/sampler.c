@@ -9,11 +9,12 @@
  * One line per period: "sample <mono s>" then space-separated "key value"
  * pairs and bracketed PSI lines; tests/vm/README.md ("The samples") lists
  * every key. In short: vmstat.<field> (/proc/vmstat), meminfo.<field>
- * (/proc/meminfo, kB), /[<line>] (/proc/pressure/memory), and per cgroup,
+ * (/proc/meminfo, kB), stat.<field> (/proc/stat's procs_running and
+ * procs_blocked), /[<line>] (/proc/pressure/memory), and per cgroup,
  * tagged by its last path component: its limit and usage files, the listed
  * memory.stat and memory.events fields (memory.events.local's as
- * <tag>.local.<field>), <leaf>[<line>] for memory.pressure
- * (cgroup v2), or the v1 files' equivalents. A limit of "max" is written
+ * <tag>.local.<field>), <leaf>[<line>] for memory.pressure and
+ * <tag>.cpu.usage_usec from cpu.stat (cgroup v2), or the v1 files' equivalents. A limit of "max" is written
  * as -1. A file that is absent (no swap accounting, a group removed) is
  * left out of that sample. Stops after DURATION_S or on SIGTERM.
  */
@@ -104,6 +105,11 @@ int main(int argc, char **argv)
 					      "oom_kill", "pswpin", "pswpout", NULL};
 	static const char *const mi_keys[] = {"MemTotal", "MemFree", "MemAvailable", "SwapTotal", "SwapFree",
 					      NULL};
+	/* how many tasks compete for the CPUs: the kernel's deferred
+	 * vmpressure work waits behind them (docs/vm-fidelity.md, "Many
+	 * groups at once") */
+	static const char *const st_keys[] = {"procs_running", "procs_blocked", NULL};
+	static const char *const cpu_keys[] = {"usage_usec", NULL};
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	struct timespec t0, t;
@@ -115,6 +121,7 @@ int main(int argc, char **argv)
 		printf("sample %ld.%06ld", (long)t.tv_sec, t.tv_nsec / 1000);
 		dump("vmstat", "/proc/vmstat", vm_keys, NULL);
 		dump("meminfo", "/proc/meminfo", mi_keys, NULL);
+		dump("stat", "/proc/stat", st_keys, NULL);
 		dump("/", "/proc/pressure/memory", NULL, NULL);
 		for (int i = 3; i < argc; i++) {
 			char p[512];
@@ -140,6 +147,10 @@ int main(int argc, char **argv)
 				dump(ltag, p, ev_keys, NULL);
 				snprintf(p, sizeof(p), "%s/memory.pressure", d);
 				dump(tag, p, NULL, NULL);
+				char ctag[300];
+				snprintf(ctag, sizeof(ctag), "%s.cpu", tag);
+				snprintf(p, sizeof(p), "%s/cpu.stat", d);
+				dump(ctag, p, cpu_keys, NULL);
 			} else { /* cgroup v1 */
 				value(tag, d, "memory.usage_in_bytes", "usage_in_bytes");
 				value(tag, d, "memory.limit_in_bytes", "limit_in_bytes");
