@@ -85,6 +85,17 @@ MODULES = ['crc32c_generic', 'virtio_pci', 'virtio_blk', 'ext4', 'zram']
 # (kswapd on one CPU, direct reclaim on the other) the conversion could not
 # always tell which window a call fed (global, globaloom, on a loaded host).
 VCPUS = 2
+
+
+def config_vcpus(conf):
+    """The guest's CPUs: VMP_VM_VCPUS (an experiment's, 1-8), else the configuration's."""
+    v = os.environ.get('VMP_VM_VCPUS', '')
+    if v:
+        if not v.isdigit() or not 1 <= int(v) <= 8:
+            sys.exit(f'vmsuite: VMP_VM_VCPUS={v!r}: give a count of CPUs from 1 to 8')
+        return int(v)
+    return CONFIGS[conf].get('vcpus', VCPUS)
+
 KERNEL_CACHE = 2  # bump when the cached kernel's layout changes
 # The configurations: one boot each. suite: 'stable' is the kernel
 # linux-image-amd64 names in the host's own apt sources (Debian 12: 6.1);
@@ -477,7 +488,7 @@ def boot(rundir, kdir, data, initrd, conf, workloads, timeout):
     with open(outimg, 'wb') as f:
         f.truncate(512 << 20)
     run(['mkfs.ext4', '-q', '-F', '-O', '^metadata_csum,^has_journal', outimg])
-    cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '512M', '-smp', str(CONFIGS[conf].get('vcpus', VCPUS)), '-nographic',
+    cmd = ['qemu-system-x86_64', '-accel', 'tcg', '-m', '512M', '-smp', str(config_vcpus(conf)), '-nographic',
            '-no-reboot', '-kernel', f'{kdir}/vmlinuz', '-initrd', initrd,
            '-drive', f'file={data},format=raw,if=virtio,readonly=on',
            '-drive', f'file={outimg},format=raw,if=virtio',
@@ -1288,7 +1299,7 @@ def main():
     fatal = re.findall(r'VM: FATAL .*', console)
     done = 'VM: ALLDONE' in console
     lru = read(f'{out}/lru_gen').strip() or None
-    vcpus = cfg.get('vcpus', VCPUS)
+    vcpus = config_vcpus(conf)
     info = {'config': conf, 'kernel': rel, 'cgroup': cfg['cg'], 'lru_gen': lru, 'vcpus': vcpus,
             'revision': source_revision(src), 'guest_seconds': round(secs, 1)}
     diag = [f'{conf}: Debian kernel {rel}, cgroup {cgl}, lru_gen {lru or "absent"}, {vcpus} vCPUs, '
