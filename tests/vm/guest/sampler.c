@@ -10,7 +10,8 @@
  * pairs and bracketed PSI lines; tests/vm/README.md ("The samples") lists
  * every key. In short: vmstat.<field> (/proc/vmstat), meminfo.<field>
  * (/proc/meminfo, kB), stat.<field> (/proc/stat's procs_running and
- * procs_blocked), /[<line>] (/proc/pressure/memory), and per cgroup,
+ * procs_blocked), schedstat.<field> (/proc/schedstat's CPUs, and their
+ * run and wait times summed), /[<line>] (/proc/pressure/memory), and per cgroup,
  * tagged by its last path component: its limit and usage files, the listed
  * memory.stat and memory.events fields (memory.events.local's as
  * <tag>.local.<field>), <leaf>[<line>] for memory.pressure and
@@ -64,6 +65,33 @@ static void dump(const char *tag, const char *path, const char *const *keys, con
 		}
 	}
 	fclose(f);
+}
+
+/* /proc/schedstat (where the kernel has it): the time tasks ran and the
+ * time runnable tasks waited for a CPU, summed over the CPUs, in ns. Over
+ * an interval, (ran + waited) / interval is the mean count of runnable
+ * tasks, which the instantaneous procs_running only samples. */
+static void schedstat(void)
+{
+	FILE *f = fopen("/proc/schedstat", "r");
+	if (!f)
+		return;
+	char line[512];
+	unsigned long long ran = 0, waited = 0;
+	int cpus = 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v[9];
+		int cpu;
+		if (sscanf(line, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 10) {
+			ran += v[6];
+			waited += v[7];
+			cpus++;
+		}
+	}
+	fclose(f);
+	if (cpus)
+		printf(" schedstat.cpus %d schedstat.run_ns %llu schedstat.wait_ns %llu", cpus, ran, waited);
 }
 
 /* A one-value file (memory.current, memory.max, ...): " tag.key value",
@@ -122,6 +150,7 @@ int main(int argc, char **argv)
 		dump("vmstat", "/proc/vmstat", vm_keys, NULL);
 		dump("meminfo", "/proc/meminfo", mi_keys, NULL);
 		dump("stat", "/proc/stat", st_keys, NULL);
+		schedstat();
 		dump("/", "/proc/pressure/memory", NULL, NULL);
 		for (int i = 3; i < argc; i++) {
 			char p[512];
