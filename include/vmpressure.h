@@ -488,11 +488,14 @@ bool vmp_replay_kernel_timing(const vmp_replay *r);
 					   * its calls stalled nobody, none failed */
 #define VMP_ESTIMATE_PRIO_KILLSEEN 0x800u /* the failed calls after an OOM kill: no more than
 					   * the interval's reclaim calls (`max` events) show */
+#define VMP_ESTIMATE_PRIO_CROWD 0x1000u /* kernels from 6.6 with tasks waiting for the CPUs:
+					 * the kernel's job runs after fewer injections
+					 * (needs sched samples, /proc/schedstat) */
 #define VMP_ESTIMATE_PRIO_DEFAULT                                                             \
 	(VMP_ESTIMATE_PRIO_DEFICIT | VMP_ESTIMATE_PRIO_OOM | VMP_ESTIMATE_PRIO_LEARN |          \
 	 VMP_ESTIMATE_PRIO_ONSET | VMP_ESTIMATE_PRIO_GRACE | VMP_ESTIMATE_PRIO_HIGH |             \
 	 VMP_ESTIMATE_PRIO_DEPTH_MAX | VMP_ESTIMATE_PRIO_SWEEP | VMP_ESTIMATE_PRIO_OWNSTALL |    \
-	 VMP_ESTIMATE_PRIO_KILLSEEN)
+	 VMP_ESTIMATE_PRIO_KILLSEEN | VMP_ESTIMATE_PRIO_CROWD)
 
 struct vmp_estimate_listen {
 	const char *group; /* "/" or "a/b" */

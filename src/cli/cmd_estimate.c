@@ -47,8 +47,10 @@ static void usage(FILE *f)
 		"                                  all an origin's below it\n"
 		"                        killseen  the failed calls after an OOM kill: no more than\n"
 		"                                  the interval's reclaim calls show\n"
+		"                        crowd     kernels from 6.6: with tasks waiting for the CPUs,\n"
+		"                                  fewer windows (needs sched samples)\n"
 		"                      also 'default' (deficit,oom,learn,onset,grace,high,depth-max,\n"
-		"                      sweep,ownstall,killseen)\n"
+		"                      sweep,ownstall,killseen,crowd)\n"
 		"                      and 'none'; a list starting with +NAME or -NAME changes the\n"
 		"                      default set ('--prio -oom': all but the OOM stand-in)\n"
 		"  --window-pages N    pages per evaluation window (default 512, the kernel's)\n"
@@ -81,7 +83,7 @@ static const struct {
 	{"psi-full", VMP_ESTIMATE_PRIO_PSI_FULL}, {"grace", VMP_ESTIMATE_PRIO_GRACE},
 	{"high", VMP_ESTIMATE_PRIO_HIGH},         {"depth-max", VMP_ESTIMATE_PRIO_DEPTH_MAX},
 	{"sweep", VMP_ESTIMATE_PRIO_SWEEP},       {"ownstall", VMP_ESTIMATE_PRIO_OWNSTALL},
-	{"killseen", VMP_ESTIMATE_PRIO_KILLSEEN},
+	{"killseen", VMP_ESTIMATE_PRIO_KILLSEEN}, {"crowd", VMP_ESTIMATE_PRIO_CROWD},
 };
 
 /* "deficit,oom", "default", "none", "-oom,+psi-full". */
@@ -106,7 +108,7 @@ static int parse_prio(const char *s, unsigned *out, char *err, size_t errlen)
 				bits = prio_names[i].bit, found = true;
 		if (!found) {
 			snprintf(err, errlen, "'%.*s' at byte %zu is not one of deficit, oom, learn, onset, "
-					      "psi-full, high, depth-max, sweep, ownstall, killseen, default, none", (int)n, p, (size_t)(p - s) + 1);
+					      "psi-full, high, depth-max, sweep, ownstall, killseen, crowd, default, none", (int)n, p, (size_t)(p - s) + 1);
 			return -EINVAL;
 		}
 		if (sign == '-')

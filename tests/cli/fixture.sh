@@ -1,7 +1,7 @@
 # Sourced by test_record.sh and test_estimate.sh (after T is set): fixture
 # cgroup v2 (with a) and /proc trees below $T, CG and PR their paths and R
-# the options that point the sources at them, all counters 0. vmstat and
-# cgset change the counters.
+# the options that point the sources at them, all counters 0. vmstat,
+# cgset and sched change the counters.
 CG=$T/cg
 PR=$T/proc
 mkdir -p "$CG/a" "$PR/pressure"
@@ -32,6 +32,13 @@ cgset() { # pgscan pgsteal max [oom oom_kill]: the stat first, the events (what 
 printf 'some avg10=1.50 avg60=0.00 avg300=0.00 total=1000\nfull avg10=0.25 avg60=0.00 avg300=0.00 total=10\n' \
 	>"$CG/a/memory.pressure"
 echo 40960 >"$CG/a/memory.swap.current"
+# /proc/schedstat as 6.12 writes it (version 17), two CPUs: each cpu line's
+# 7th and 8th numbers are the time tasks ran and waited there, in ns
+sched() { # run wait: each CPU's
+	put "$PR/schedstat" 'version 17\ntimestamp 4295000000\ncpu0 0 0 9000 4000 7000 3000 %015d %015d 8000\ndomain0 MC 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 9000 4000 7000 3000 %015d %015d 8000\ndomain0 MC 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n' \
+		"$1" "$2" "$1" "$2"
+}
 vmstat 0 0 0
 cgset 0 0 0
+sched 1000000000 0
 R="--cgroup-root $CG --proc-root $PR"

@@ -95,7 +95,7 @@ check "memory.high calls without DEPTH: low windows only" grep -q '2 low, 0 medi
 check "memory.high calls with a small file LRU (the default, high): exit 0" [ $? -eq 0 ]
 check "... one medium window per call, and critical ones as the list shrinks" \
 	grep -q '26 notifications: 0 low, 20 medium, 6 critical' "$T/high.err"
-check "... the set is named" grep -q 'prio=deficit,oom,learn,onset,grace,high,depth-max,sweep,ownstall,killseen ' "$T/high.err"
+check "... the set is named" grep -q 'prio=deficit,oom,learn,onset,grace,high,depth-max,sweep,ownstall,killseen,crowd ' "$T/high.err"
 "$V" estimate "$T/high.vmpt" --lru-gen 1 >/dev/null 2>"$T/highm.err"
 check "... not with MGLRU (no shares per priority)" grep -q '2 low, 0 medium, 0 critical' "$T/highm.err"
 sed 's/ file_lru=[0-9]*//' "$T/high.vmpt" >"$T/highn.vmpt"
@@ -159,7 +159,7 @@ check "--prio oom alone: the OOM kill's critical notifications ($(count_of "$T/o
 	[ "$(count_of "$T/oo.est" 1)" -ge 4 ]
 "$V" estimate "$F" --listen a:critical --prio none >"$T/nn.est" 2>/dev/null
 check "--prio none: no critical notification at all ($(count_of "$T/nn.est" 1))" [ "$(count_of "$T/nn.est" 1)" = 0 ]
-check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset,grace,high,depth-max,sweep,ownstall,killseen ' "$T/no.err"
+check "--prio -oom: names the set" grep -q 'prio=deficit,learn,onset,grace,high,depth-max,sweep,ownstall,killseen,crowd ' "$T/no.err"
 "$V" estimate "$F" --listen a:critical --prio deficit,learn,onset >"$T/no2.est" 2>/dev/null
 check "--prio deficit,learn,onset is --prio -oom" cmp -s "$T/no2.est" "$T/no.est"
 "$V" estimate "$F" --prio default,+psi-full >/dev/null 2>"$T/p.err"
@@ -205,6 +205,38 @@ printf '# samples 1\n# sample 1.000000000 1 -\n' >"$T/eof.vmpt"
 "$V" estimate "$T/eof.vmpt" >/dev/null 2>"$T/err"
 check "a step cut short by the end of the file: exit 2, line 2" \
 	sh -c "[ $? -eq 2 ] && grep -q 'eof.vmpt:2: .*ends after 0' '$T/err'"
+
+bad "a scheduler reading of 0 CPUs" "$((first_cg - 1))s/ sched=[0-9]*\// sched=0\//" "cpus 1 to 1048576"
+
+# ---- CROWD: an OOM with tasks waiting for the CPUs -------------------------
+# 35 failed calls (18 + 17: the charger was the victim), 140 injections; over
+# the OOM's 100 ms the two CPUs ran and waited 600 ms: 3 runnable per CPU,
+# 2 waiting. From 6.6 the job runs after a quarter of the injections.
+cat >"$T/crowd.vmpt" <<'EOF2'
+# vmptrace 1
+group / -
+group a /
+listen 0 a low,hierarchy
+# samples 1
+# sample 0.000000000 1 - sched=2/1000000000
+# sample-cg a pgscan=0 pgsteal=0 high=0 max=0 oom=0 oom_kill=0 local_high=0 local_max=0 local_oom=0 some=-/0 full=-/0
+# sample 0.100000000 1 - sched=2/1600000000
+# sample-cg a pgscan=0 pgsteal=0 high=0 max=35 oom=1 oom_kill=1 local_high=0 local_max=35 local_oom=1 some=-/0 full=-/0
+EOF2
+for k in "6.12.95+deb12-amd64:36" "6.1.0-28-amd64:140"; do
+	"$V" estimate --kernel "${k%%:*}" "$T/crowd.vmpt" >"$T/out" 2>"$T/err"
+	check "crowd: kernel ${k%%:*}: ${k#*:} critical windows for the OOM's 140 injections" \
+		[ "$(count_of "$T/out" 0)" = "${k#*:}" ]
+	check "... all critical" grep -q ": ${k#*:} notifications: 0 low, 0 medium, ${k#*:} critical" "$T/err"
+done
+"$V" estimate --kernel 6.12.95+deb12-amd64 --prio -crowd "$T/crowd.vmpt" >"$T/out" 2>/dev/null
+check "crowd: --prio -crowd on 6.12: 140" [ "$(count_of "$T/out" 0)" = 140 ]
+sed 's/ sched=[0-9/]*//' "$T/crowd.vmpt" >"$T/nosched.vmpt"
+"$V" estimate --kernel 6.12.95+deb12-amd64 "$T/nosched.vmpt" >"$T/out" 2>/dev/null
+check "crowd: samples without the scheduler's readings on 6.12: 140" [ "$(count_of "$T/out" 0)" = 140 ]
+"$V" estimate --kernel 6.12.95+deb12-amd64 "$T/crowd.vmpt" -o "$T/crowd.out" >/dev/null 2>&1
+"$V" replay --check "$T/crowd.out" >/dev/null 2>&1
+check "crowd: the re-estimated recording replays to its counts" [ $? -eq 0 ]
 
 # ---- files without samples --------------------------------------------------
 "$V" estimate "$D/anon1.vmpt" >"$T/out" 2>"$T/err"

@@ -69,6 +69,8 @@ check "v2: the medium step gave medium notifications" grep -q '  medium  ' "$T/w
 check "machine: the medium step gave medium notifications" grep -q '  medium  ' "$T/wm.out"
 check "machine: windows at the root" grep -q '^vmpressure [0-9.]* / 1 ' "$T/m.vmpt"
 check "record's summary names the file" grep -q "records written to $T/v2.vmpt" "$T/r2.err"
+check "v2: every sample has the scheduler's reading of the fixture's two CPUs" \
+	sh -c "[ \$(grep -c '^# sample ' '$T/v2.vmpt') -ge 3 ] && ! grep '^# sample ' '$T/v2.vmpt' | grep -vq ' sched=2/2000000000\$'"
 
 # ---- playback round trips ------------------------------------------------
 # The trace source plays the file through the same engine: recording a

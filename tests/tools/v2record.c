@@ -27,7 +27,7 @@ int v2s_recording(const struct v2s_run *run, bool truth, vmp_record_fn fn, void 
 	for (size_t k = 0; k < run->nsamples; k++) {
 		const struct v2s_sample *s = &run->s[k];
 		/* the harness steps the estimator with these very times */
-		n = vmp__samples_fmt_step(buf, sizeof(buf), (uint64_t)llround(s->t * 1e9), run->ngroups, &s->m);
+		n = vmp__samples_fmt_step(buf, sizeof(buf), (uint64_t)llround(s->t * 1e9), run->ngroups, &s->m, &s->sched);
 		if (n < 0)
 			return -EINVAL;
 		fn(buf, (size_t)n, arg);

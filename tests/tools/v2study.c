@@ -160,6 +160,13 @@ static void set_field(struct v2s_run *run, struct v2s_sample *s, const char *key
 		s->m.valid = true;
 		return;
 	}
+	if (tl == 9 && memcmp(key, "schedstat", 9) == 0) {
+		if (IS("cpus"))
+			s->sched.cpus = (unsigned)v;
+		else if (IS("run_ns") || IS("wait_ns"))
+			s->sched.runq_ns += v;
+		return;
+	}
 	int gi = tag_index(run, key, tl);
 	if (gi < 0)
 		return;
@@ -671,6 +678,7 @@ int v2s_estimate_events(const struct v2s_run *run, const struct vmp_est_config *
 		}
 		ec.now = s->t - t0;
 		ec.sample = s;
+		vmp__est_set_sched(est, &s->sched);
 		rc = vmp__est_step(est, (uint64_t)llround(s->t * 1e9), &s->m, n, gs, cs);
 		if (rc)
 			break;

@@ -33,6 +33,7 @@ struct v2s_listener {
 struct v2s_sample {
 	double t;
 	struct vmp_est_machine m;
+	struct vmp_est_sched sched; /* schedstat.*: cpus 0 where not sampled */
 	struct vmp_est_cgroup c[V2S_MAXG]; /* by group index; valid if sampled */
 };
 

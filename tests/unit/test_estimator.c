@@ -223,6 +223,72 @@ static void test_fail_passes(void)
 	fx_free(&f);
 }
 
+/* CROWD: an OOM that killed its charger (35 failed calls, 140 injections)
+ * with tasks waiting for the CPUs. From 6.6, with w > 1 tasks waiting per
+ * CPU the job runs after a share 1/w^2 of the injections, the first always
+ * and the step's leftovers at its end; below, on 6.1, without readings, or
+ * when the CPUs changed between them: after every injection. */
+static void test_crowd(void)
+{
+	static const struct {
+		unsigned kernel, prio;
+		unsigned cpus0, cpus1;   /* the readings before and at the OOM (0: none) */
+		double runnable;         /* per CPU over the OOM's interval */
+		uint64_t windows;
+		const char *what;
+	} cases[] = {
+		{VMP_EST_KERNEL(6, 12), VMP_EST_PRIO_DEFAULT, 2, 2, 3.0, 36,
+		 "6.12, 2 waiting per CPU: the first, then one per 4 injections"},
+		{VMP_EST_KERNEL(6, 12), VMP_EST_PRIO_DEFAULT, 2, 2, 5.0, 10,
+		 "6.12, 4 waiting: the first, one per 16, and the last 12 at the step's end"},
+		{VMP_EST_KERNEL(6, 12), VMP_EST_PRIO_DEFAULT, 2, 2, 2.0, 140, "6.12, 1 waiting: every injection"},
+		{VMP_EST_KERNEL(6, 1), VMP_EST_PRIO_DEFAULT, 2, 2, 3.0, 140, "6.1 (CFS): every injection"},
+		{0, VMP_EST_PRIO_DEFAULT, 2, 2, 3.0, 140, "kernel unknown (6.1's rules): every injection"},
+		{VMP_EST_KERNEL(6, 12), VMP_EST_PRIO_DEFAULT & ~VMP_EST_PRIO_CROWD, 2, 2, 3.0, 140,
+		 "without CROWD: every injection"},
+		{VMP_EST_KERNEL(6, 12), VMP_EST_PRIO_DEFAULT, 0, 2, 3.0, 140, "no reading before: every injection"},
+		{VMP_EST_KERNEL(6, 12), VMP_EST_PRIO_DEFAULT, 2, 0, 3.0, 140, "no reading at the OOM: every injection"},
+		{VMP_EST_KERNEL(6, 12), VMP_EST_PRIO_DEFAULT, 4, 2, 3.0, 140,
+		 "a CPU count that changed: every injection"},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct fx f;
+		struct vmp_est_stats st;
+		struct cg3 s;
+		struct vmp_est_config cfg;
+		vmp__est_config_init(&cfg);
+		cfg.prio = cases[k].prio;
+		cfg.kernel = cases[k].kernel;
+		cfg.lru_gen = 0;
+		fx_init(&f, VMP_EXECUTOR_MANUAL, &cfg);
+		cg3_init(&s, true);
+		struct vmp_est_sched r0 = {cases[k].cpus0, 5000000000u};
+		vmp__est_set_sched(f.est, &r0);
+		step3(&f, &s, NULL);
+		limit_hits(&s, 'b', 35);
+		ooms(&s, 'b', 1);
+		s.a.oom_kill++, s.b.oom_kill++, s.c.oom_kill++;
+		unsigned cpus = cases[k].cpus1;
+		struct vmp_est_sched r1 = {
+			cpus, r0.runq_ns + (uint64_t)(cases[k].runnable * (double)cpus * 100e6)};
+		vmp__est_set_sched(f.est, &r1);
+		step3(&f, &s, NULL);
+		vmp__est_stats(f.est, &st);
+		CHECK_EQ_U64(st.prio_windows, 140, "%s: 140 injections", cases[k].what);
+		CHECK_EQ_U64(f.at_b.by_level[VMP_LEVEL_CRITICAL], cases[k].windows, "%s", cases[k].what);
+		CHECK_EQ_U64(f.at_b.n, cases[k].windows, "%s: nothing but critical", cases[k].what);
+		/* The next step without a reading: every injection again. */
+		f.now += 2 * SEC;
+		limit_hits(&s, 'b', 10);
+		uint64_t before = f.at_b.n;
+		step3(&f, &s, NULL);
+		step3(&f, &s, NULL); /* GRACE judges a shortfall one interval late */
+		CHECK_EQ_U64(f.at_b.n - before, 40, "%s; then, without a reading, 10 failed calls: 40",
+			     cases[k].what);
+		fx_free(&f);
+	}
+}
+
 /* MGLRU: the root's global-reclaim windows, kept (the default) or silent
  * as the kernel's own vmpressure there; the priority path is not silent. */
 static void test_mglru_root(void)
@@ -1473,6 +1539,7 @@ int main(int argc, char **argv)
 	test_standin();
 	test_kernel_release();
 	test_fail_passes();
+	test_crowd();
 	test_mglru_root();
 	test_mglru_onset();
 	test_depth();

@@ -83,6 +83,8 @@ struct got {
 	uint64_t t;
 	bool have_m;
 	struct vmp_est_machine m;
+	bool have_sched;
+	struct vmp_est_sched sched;
 	size_t n;
 	char path[64];
 	struct vmp_est_cgroup c;
@@ -102,6 +104,9 @@ static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_error *
 	g->have_m = r->m != NULL;
 	if (r->m)
 		g->m = *r->m;
+	g->have_sched = r->sched != NULL;
+	if (r->sched)
+		g->sched = *r->sched;
 	g->n = r->n;
 	g->line = r->line;
 	if (r->n) {
@@ -148,13 +153,15 @@ static void test_round_trip(void)
 		if (!c.valid)
 			c = (struct vmp_est_cgroup){0};
 		bool no_m = rnd() % 4 == 0;
+		struct vmp_est_sched sc = {.cpus = rnd() % 3 ? 1u + (unsigned)(rnd() % (1u << 20)) : 0,
+					   .runq_ns = rnd_u64()};
 		uint64_t t = rnd_u64() % (UINT64_MAX / 2);
 		char buf[4096];
 		struct text tx = {0};
 		puts_(&tx, "group / -\n");
 		REQUIRE(vmp__samples_fmt_header(buf, sizeof(buf)) > 0, "header");
 		puts_(&tx, buf);
-		REQUIRE(vmp__samples_fmt_step(buf, sizeof(buf), t, 1, no_m ? NULL : &m) > 0, "step");
+		REQUIRE(vmp__samples_fmt_step(buf, sizeof(buf), t, 1, no_m ? NULL : &m, &sc) > 0, "step");
 		puts_(&tx, buf);
 		REQUIRE(vmp__samples_fmt_cgroup(buf, sizeof(buf), "x/y-1", &c) > 0, "cgroup");
 		puts_(&tx, buf);
@@ -162,7 +169,8 @@ static void test_round_trip(void)
 		struct vmp_error err = {0};
 		int rc = vmp__samples_parse(tx.p, tx.n, on_rec, &g, NULL, &err);
 		bool ok = rc == 0 && g.steps == 1 && g.t == t && g.have_m == !no_m && g.n == 1 &&
-			  !strcmp(g.path, "x/y-1") && g.line == 3;
+			  !strcmp(g.path, "x/y-1") && g.line == 3 && g.have_sched == (sc.cpus != 0) &&
+			  (!sc.cpus || (g.sched.cpus == sc.cpus && g.sched.runq_ns == sc.runq_ns));
 		if (ok && !no_m) {
 			ok = g.m.valid == m.valid;
 			if (ok && m.valid)
@@ -247,7 +255,14 @@ static void test_malformed_lines(void)
 		{"# sample 1.000000000 0 - \n", 3, 26, "empty field"},
 		{"# sample 1.000000000  0 -\n", 3, 22, "empty field"},
 		{"# sample 1.000000000 0 x\n", 3, 24, "'-', 'invalid' or 'machine'"},
-		{"# sample 1.000000000 0 - x\n", 3, 26, "unexpected field"},
+		{"# sample 1.000000000 0 - x\n", 3, 26, "expected 'sched=<cpus>/"},
+		{"# sample 1.000000000 0 - sched=2\n", 3, 26, "expected 'sched=<cpus>/"},
+		{"# sample 1.000000000 0 - sched=0/5\n", 3, 32, "cpus 1 to 1048576"},
+		{"# sample 1.000000000 0 - sched=1048577/5\n", 3, 32, "cpus 1 to 1048576"},
+		{"# sample 1.000000000 0 - sched=2/x\n", 3, 34, "run+wait time"},
+		{"# sample 1.000000000 0 - sched=2/\n", 3, 26, "run+wait time"},
+		{"# sample 1.000000000 0 - sched=2/5 x\n", 3, 36, "unexpected field"},
+		{"# sample 1.000000000 0 invalid sched=2/5 x\n", 3, 42, "unexpected field"},
 		{"# sample 1.000000000 99999999999 -\n", 3, 22, "cgroup count"},
 		{"# sample 1.000000000 0 machine pgscan_kswapd=1\n", 3, 47, "ends early"},
 		{"# sample 1.000000000 0 machine pgscan_direct=1\n", 3, 32, "expected 'pgscan_kswapd="},
@@ -329,7 +344,7 @@ static void gone_text(struct text *t, bool gone)
 		struct vmp_est_cgroup c = {.valid = true, .pgscan = 4096u * (unsigned)k,
 					   .pgsteal = 2048u * (unsigned)k, .max = 64u * (unsigned)k,
 					   .psi_some_avg10 = -1, .psi_full_avg10 = -1};
-		vmp__samples_fmt_step(buf, sizeof(buf), 1000000000ull * (unsigned)(k + 1), 1, NULL);
+		vmp__samples_fmt_step(buf, sizeof(buf), 1000000000ull * (unsigned)(k + 1), 1, NULL, NULL);
 		puts_(t, buf);
 		vmp__samples_fmt_cgroup(buf, sizeof(buf), "a", &c);
 		puts_(t, buf);

@@ -47,13 +47,14 @@ _Static_assert(VMP_ESTIMATE_PRIO_DEFICIT == VMP_EST_PRIO_DEFICIT &&
 		       VMP_ESTIMATE_PRIO_SWEEP == VMP_EST_PRIO_SWEEP &&
 		       VMP_ESTIMATE_PRIO_OWNSTALL == VMP_EST_PRIO_OWNSTALL &&
 		       VMP_ESTIMATE_PRIO_KILLSEEN == VMP_EST_PRIO_KILLSEEN &&
+		       VMP_ESTIMATE_PRIO_CROWD == VMP_EST_PRIO_CROWD &&
 		       VMP_ESTIMATE_PRIO_DEFAULT == VMP_EST_PRIO_DEFAULT,
 	       "the public prio bits are the estimator's");
 
 #define ALL_PRIO                                                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_PSI_FULL |   \
 	 VMP_EST_PRIO_ONSET | VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX |   \
-	 VMP_EST_PRIO_SWEEP | VMP_EST_PRIO_OWNSTALL | VMP_EST_PRIO_KILLSEEN)
+	 VMP_EST_PRIO_SWEEP | VMP_EST_PRIO_OWNSTALL | VMP_EST_PRIO_KILLSEEN | VMP_EST_PRIO_CROWD)
 /* Larger windows than this make no sense (a window is one evaluation). */
 #define MAX_WINDOW_PAGES (1u << 30)
 /* What one sample interval can show before the file is taken for no
@@ -526,6 +527,7 @@ static int on_sample(const struct vmp_samples_rec *r, void *arg, struct vmp_erro
 			return rc == -ENOMEM ? rc : -EINVAL;
 		}
 	}
+	vmp__est_set_sched(e->est, r->sched);
 	rc = vmp__est_step(e->est, r->t_ns, r->m, r->n, e->sg, r->c);
 	if (rc) {
 		vmp__errorf(err, r->line, "the estimator refused this sample: error %d", rc);

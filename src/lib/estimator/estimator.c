@@ -658,9 +658,34 @@ static void record_sample(struct vmp_est *e, uint64_t now, const struct vmp_est_
 	if (e->tap && e->tap->sample) {
 		for (size_t i = 0; i < n; i++)
 			e->groups[i] = nodes[i]->g;
-		e->tap->sample(e->tap->arg, now, m, n, e->groups, c);
+		e->tap->sample(e->tap->arg, now, m, e->sched.cpus ? &e->sched : NULL, n, e->groups, c);
 	}
 	e->now_ns = now;
+}
+
+void vmp__est_set_sched(struct vmp_est *e, const struct vmp_est_sched *s)
+{
+	if (s && s->cpus)
+		e->sched = *s;
+	else
+		memset(&e->sched, 0, sizeof(e->sched));
+}
+
+/* CROWD's input: tasks waiting for a CPU, per CPU, over the interval since
+ * the previous reading (runnable per CPU, less the one running). Readings
+ * that went back or changed CPUs (a CPU brought up) start afresh. */
+static void crowd_step(struct vmp_est *e, uint64_t now)
+{
+	const struct vmp_est_sched *s = &e->sched, *p = &e->sched_prev;
+	e->crowd_wait = 0;
+	if (s->cpus && s->cpus == p->cpus && s->runq_ns >= p->runq_ns && now > e->sched_prev_ns) {
+		double runnable = (double)(s->runq_ns - p->runq_ns) / (double)(now - e->sched_prev_ns) /
+				  (double)s->cpus;
+		e->crowd_wait = runnable > 1 ? runnable - 1 : 0;
+	}
+	e->sched_prev = *s;
+	e->sched_prev_ns = now;
+	memset(&e->sched, 0, sizeof(e->sched));
 }
 
 /* 1. Deltas of every group. Returns whether any shows reclaim or stall. */
@@ -1083,6 +1108,7 @@ int vmp__est_step(struct vmp_est *e, uint64_t now, const struct vmp_est_machine 
 	/* From here on nothing fails. */
 	welcome_back(e, n, nodes, now);
 	record_sample(e, now, m, n, nodes, c);
+	crowd_step(e, now);
 	const uint64_t dt = e->stepped ? now - e->last_ns : 0;
 
 	bool active = take_all_deltas(e, n, nodes, c, dt);

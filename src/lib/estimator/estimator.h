@@ -71,6 +71,15 @@ struct vmp_est_machine {
 	bool valid;
 };
 
+/* The scheduler's view of the machine (/proc/schedstat), for CROWD
+ * (prio.c): its CPUs and, summed over them, the time tasks ran plus the
+ * time runnable tasks waited for a CPU. Over an interval, the growth of
+ * runq_ns over the interval is the mean count of runnable tasks. */
+struct vmp_est_sched {
+	unsigned cpus;    /* 0: not read */
+	uint64_t runq_ns;
+};
+
 /*
  * Which evidence stands in for the priority path (vmpressure_prio()).
  * The default is DEFICIT | OOM | LEARN | ONSET | GRACE | HIGH | DEPTH_MAX |
@@ -97,10 +106,12 @@ struct vmp_est_machine {
 				       * below it stalled nobody: no failed call */
 #define VMP_EST_PRIO_KILLSEEN 0x800u /* the failed calls after an OOM kill: no
 				       * more than the interval's calls show */
+#define VMP_EST_PRIO_CROWD 0x1000u /* from 6.6, with tasks waiting for the CPUs:
+				     * the kernel's job runs after fewer injections */
 #define VMP_EST_PRIO_DEFAULT                                                   \
 	(VMP_EST_PRIO_DEFICIT | VMP_EST_PRIO_OOM | VMP_EST_PRIO_LEARN | VMP_EST_PRIO_ONSET | \
 	 VMP_EST_PRIO_GRACE | VMP_EST_PRIO_HIGH | VMP_EST_PRIO_DEPTH_MAX | VMP_EST_PRIO_SWEEP | \
-	 VMP_EST_PRIO_OWNSTALL | VMP_EST_PRIO_KILLSEEN)
+	 VMP_EST_PRIO_OWNSTALL | VMP_EST_PRIO_KILLSEEN | VMP_EST_PRIO_CROWD)
 
 /* A kernel version as vmp__est_config_kernel() reads it from a release. */
 #define VMP_EST_KERNEL(major, minor) ((unsigned)(major) * 1000u + (unsigned)(minor))
@@ -200,6 +211,11 @@ int vmp__est_node_free(struct vmp_est_node *node);
 int vmp__est_step(struct vmp_est *est, uint64_t now_ns,
 		 const struct vmp_est_machine *m, size_t n,
 		 struct vmp_est_node *const *nodes, const struct vmp_est_cgroup *c);
+
+/* The scheduler reading taken with the next vmp__est_step()'s snapshots
+ * (NULL, or cpus 0: none); that step uses it and drops it. Without two
+ * readings of the same CPUs in a row CROWD assumes nobody waits. */
+void vmp__est_set_sched(struct vmp_est *est, const struct vmp_est_sched *s);
 
 /* A cgroup absent from the steps keeps its baseline this long: the live
  * glue samples only the cgroups that are busy, and the delta on return

@@ -92,6 +92,12 @@ struct vmp_est {
 	struct vmp_est_machine mprev;
 	struct est_origin root;
 
+	/* CROWD: the reading for the next step, the previous step's, and the
+	 * mean tasks waiting for a CPU, per CPU, over the step's interval. */
+	struct vmp_est_sched sched, sched_prev;
+	uint64_t sched_prev_ns;
+	double crowd_wait;
+
 	bool stepped;
 	uint64_t last_ns;
 	bool have_delta;

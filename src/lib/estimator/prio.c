@@ -85,6 +85,22 @@
  * default, which meets more goals on the tuning workloads. The root
  * keeps one loop: no tuning workload has a global OOM.
  *
+ * CROWD: each injection that fills a window queues the kernel's job on the
+ * charger's CPU, and injections made before a worker gets that CPU
+ * coalesce into one window. From 6.6 (EEVDF, where a woken worker no
+ * longer preempts the charger as CFS let it) that depends on how many tasks
+ * wait for the CPUs: on 6.12 the share of injections after which the job
+ * ran fell from about 0.8 to 0.05 as the waiting tasks per CPU went from 0
+ * to 4, on 1, 2 and 4 CPUs alike; on 6.1 it stayed 1. So, with w tasks
+ * waiting per CPU over the interval (/proc/schedstat, vmp__est_set_sched())
+ * above EST_CROWD_WAIT, the job runs after a share (EST_CROWD_WAIT / w)^2
+ * of the injections (the curve fitted on the tuning workloads: the
+ * estimator's one loop a call already stands for about half of the
+ * kernel's two). The first injection of a step still runs alone: it
+ * completes the window that real reclaim began, and merged with more it
+ * would read medium, which no crowded capture shows. The step's last
+ * coalesced windows run at its end.
+ *
  * DEPTH (memory.high calls: HIGH; memory.max calls: DEPTH_MAX). A call
  * that meets its target also goes down the priorities, and where it gets
  * below 4 the kernel injects there too, though the call succeeded. A call
@@ -153,6 +169,9 @@
 #define EST_LEARN_MIN_CALLS 8u
 #define EST_LEARN_ALPHA 0.25
 #define EST_LEARN_MAX 64.0
+/* CROWD: tasks waiting per CPU below which the job runs after every
+ * injection. */
+#define EST_CROWD_WAIT 1.0
 /* Failures seen this recently can be the ones that led to an oom event. */
 #define EST_FAIL_MEMORY_NS 5000000000u
 /* VMP_EST_PRIO_PSI_FULL: lmkd's critical threshold (70 ms of full stall per
@@ -361,22 +380,60 @@ static void onset_piece(struct vmp_est *e, vmp_group *g, struct est_origin *o, u
 	e->st.reclaimed += pr;
 }
 
+/* CROWD: the share of injections after which the kernel's job runs. */
+static double crowd_keep(const struct vmp_est *e)
+{
+	if (!(e->cfg.prio & VMP_EST_PRIO_CROWD) || e->cfg.kernel < VMP_EST_KERNEL(6, 6) ||
+	    !(e->crowd_wait > EST_CROWD_WAIT))
+		return 1;
+	double r = EST_CROWD_WAIT / e->crowd_wait;
+	return r * r;
+}
+
+/* CROWD: injections made before the job got the CPU, as the one call
+ * they add up to (one evaluation, under any executor). */
+static void feed_held(struct vmp_est *e, vmp_group *g, uint64_t *held)
+{
+	if (!*held)
+		return;
+	uint64_t s = *held > UINT64_MAX / e->window ? UINT64_MAX : *held * e->window;
+	vmp__tap_account(e->tap, e->now_ns, e->ctx, g, EST_GFP, true, s, 0);
+	vmp__est_run_job(e, g);
+	*held = 0;
+}
+
 void vmp__est_feed_prio(struct vmp_est *e, vmp_group *g, struct est_origin *o, uint64_t now,
 		   uint64_t fails, bool onset, unsigned passes)
 {
 	unsigned pieces = onset_pieces(e, o, now, fails, onset);
+	const double keep = crowd_keep(e);
+	double due = 0;
+	uint64_t held = 0;
 	for (uint64_t k = 0; k < fails; k++) {
 		for (unsigned pass = 0; pass < passes; pass++) {
 			for (int prio = VMP_CRIT_PRIO; prio >= 0; prio--) {
-				if (pieces)
-					onset_piece(e, g, o, pieces--);
-				vmp__tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
-				vmp__est_run_job(e, g);
 				e->st.prio_windows++;
+				due += keep;
+				bool first = k == 0 && pass == 0 && prio == VMP_CRIT_PRIO;
+				if (keep >= 1 || first || pieces) {
+					if (pieces)
+						onset_piece(e, g, o, pieces--);
+					vmp__tap_prio(e->tap, e->now_ns, e->ctx, g, EST_GFP, prio);
+					vmp__est_run_job(e, g);
+					if (due >= 1)
+						due -= 1;
+					continue;
+				}
+				held++;
+				if (due >= 1) {
+					due -= 1;
+					feed_held(e, g, &held);
+				}
 			}
 		}
 		o->res_s = o->res_r = 0;
 	}
+	feed_held(e, g, &held);
 	e->st.failed_calls += fails;
 }
 

@@ -126,6 +126,51 @@ static bool parse_line(const char *p, const char *end, double *avg10, uint64_t *
 	return p == end;
 }
 
+int vmp__parse_schedstat(const char *buf, size_t len, unsigned *cpus, uint64_t *runq_ns)
+{
+	unsigned n = 0;
+	uint64_t sum = 0;
+	const char *p = buf, *end = buf + len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		if (eol - p > 3 && !memcmp(p, "cpu", 3) && p[3] >= '0' && p[3] <= '9') {
+			const char *q = p + 3;
+			while (q < eol && *q >= '0' && *q <= '9')
+				q++;
+			uint64_t v[9];
+			for (int i = 0; i < 9; i++) {
+				if (q >= eol || *q != ' ')
+					return -EBADMSG;
+				q++;
+				const char *d = q;
+				uint64_t x = 0;
+				while (q < eol && *q >= '0' && *q <= '9') {
+					unsigned dig = (unsigned)(*q - '0');
+					if (x > (UINT64_MAX - dig) / 10)
+						return -EBADMSG;
+					x = x * 10 + dig;
+					q++;
+				}
+				if (q == d)
+					return -EBADMSG;
+				v[i] = x;
+			}
+			if (n == UINT32_MAX)
+				return -EBADMSG;
+			n++;
+			sum += v[6] + v[7];
+		}
+		p = eol + 1;
+	}
+	if (!n)
+		return -EBADMSG;
+	*cpus = n;
+	*runq_ns = sum;
+	return 0;
+}
+
 int vmp__parse_psi(const char *buf, size_t len, struct vmp_psi *out)
 {
 	struct vmp_psi r = {0};

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Kernel counter files: memory.stat, memory.events, /proc/vmstat ("key
- * value" lines) and PSI files ("some avg10=... total=..."). Parsers are
+ * value" lines), PSI files ("some avg10=... total=...") and
+ * /proc/schedstat. Parsers are
  * pure (fuzzed, unit-tested on fixtures); reading is one pread at offset 0
  * on a descriptor kept open, which makes cgroupfs and procfs regenerate the
  * text without a new open().
@@ -31,6 +32,13 @@ struct vmp_psi {
 
 /* -EBADMSG if the text is not PSI. */
 int vmp__parse_psi(const char *buf, size_t len, struct vmp_psi *out);
+
+/* /proc/schedstat: its "cpu<N>" lines, each at least 9 unsigned decimals
+ * of which the 7th is the time tasks ran on that CPU and the 8th the time
+ * runnable tasks waited for it (ns; schedstat versions 15 to 17). *cpus
+ * gets the count of such lines and *runq_ns the sum of both times over
+ * them. -EBADMSG if there is none, or one is short or not decimal. */
+int vmp__parse_schedstat(const char *buf, size_t len, unsigned *cpus, uint64_t *runq_ns);
 
 /* openat(dirfd, name, flags) with O_NONBLOCK and O_CLOEXEC, of a regular
  * file only: a FIFO in a fixture tree would block open() (and read())

@@ -23,7 +23,8 @@
  *    the subtree) and, when it moved with no hot descendant to explain it,
  *    walks down the children whose events moved;
  *  - global reclaim shows only in /proc/vmstat, which is read each tick
- *    while someone watches the root;
+ *    while someone watches the root; /proc/schedstat is read each tick
+ *    (the tasks waiting for the CPUs: CROWD, estimator/prio.c);
  *  - where the kernel lets us, a PSI trigger on each subscribed cgroup's
  *    memory.pressure (and /proc/pressure/memory for the root) wakes the
  *    source as soon as tasks stall, before the next tick.
@@ -91,7 +92,9 @@ struct live {
 	struct cg *root;
 	int ino_fd;
 	struct vmp_watch ino_w, timer_w;
-	int fd_vmstat, fd_mpsi;
+	int fd_vmstat, fd_mpsi, fd_sched;
+	char *sched_buf; /* /proc/schedstat grows with the CPUs: its own buffer */
+	size_t sched_cap;
 	unsigned root_subs;
 	bool v2;
 	char buf[FILEBUF];
@@ -259,6 +262,33 @@ static bool sample_machine(struct live *lv, struct vmp_est_machine *m)
 	}
 	m->valid = true;
 	return true;
+}
+
+/* /proc/schedstat's CPUs and their run + wait time; false where it cannot
+ * be read or parsed (the step goes without). */
+#define SCHED_BUF_MIN 16384u
+#define SCHED_BUF_MAX (4u << 20)
+static bool sample_sched(struct live *lv, struct vmp_est_sched *s)
+{
+	if (lv->fd_sched < 0)
+		return false;
+	for (;;) {
+		if (!lv->sched_buf) {
+			size_t cap = lv->sched_cap ? lv->sched_cap : SCHED_BUF_MIN;
+			if ((lv->sched_buf = malloc(cap)) == NULL)
+				return false;
+			lv->sched_cap = cap;
+		}
+		size_t len;
+		int rc = vmp__pread_all(lv->fd_sched, lv->sched_buf, lv->sched_cap, &len);
+		if (rc == -EFBIG && lv->sched_cap < SCHED_BUF_MAX) {
+			free(lv->sched_buf);
+			lv->sched_buf = NULL;
+			lv->sched_cap *= 2;
+			continue;
+		}
+		return rc == 0 && vmp__parse_schedstat(lv->sched_buf, len, &s->cpus, &s->runq_ns) == 0;
+	}
 }
 
 /* ---- the cgroup tree ---------------------------------------------------- */
@@ -644,6 +674,8 @@ static int step(struct vmp_source *src)
 		return rc;
 	struct vmp_est_machine m;
 	bool have_m = lv->root_subs && sample_machine(lv, &m);
+	struct vmp_est_sched sc;
+	vmp__est_set_sched(lv->est, sample_sched(lv, &sc) ? &sc : NULL);
 	rc = vmp__est_step(lv->est, now, have_m ? &m : NULL, n, lv->sg, lv->sc);
 	sweep_gone(lv, lv->root);
 	lv->last_step_ns = now;
@@ -776,10 +808,11 @@ static void live_fini(struct vmp_source *src)
 	}
 	vmp__est_free(lv->est);
 	vmp_ctx_free(lv->ctx);
-	int fds[] = {lv->ino_fd, lv->timer_w.fd, lv->fd_vmstat, lv->fd_mpsi};
-	for (size_t i = 0; i < 4; i++)
+	int fds[] = {lv->ino_fd, lv->timer_w.fd, lv->fd_vmstat, lv->fd_mpsi, lv->fd_sched};
+	for (size_t i = 0; i < 5; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	free(lv->sched_buf);
 	free(lv->sg);
 	free(lv->sc);
 	free(lv->wtab);
@@ -829,7 +862,7 @@ static int live_init(struct vmp_source *src, struct vmp_error *err)
 	if (!lv)
 		return -ENOMEM;
 	src->kind_data = lv;
-	lv->ino_fd = lv->timer_w.fd = lv->fd_vmstat = lv->fd_mpsi = -1;
+	lv->ino_fd = lv->timer_w.fd = lv->fd_vmstat = lv->fd_mpsi = lv->fd_sched = -1;
 	lv->v2 = src->kind == VMP_SOURCE_V2;
 	long ps = sysconf(_SC_PAGESIZE);
 	lv->page_size = ps > 0 ? (uint64_t)ps : 4096;
@@ -862,6 +895,12 @@ static int live_init(struct vmp_source *src, struct vmp_error *err)
 		lv->fd_mpsi = vmp__open_regular(AT_FDCWD, p, O_RDONLY);
 		if (lv->fd_mpsi < 0)
 			lv->fd_mpsi = -1;
+		free(p);
+	}
+	if (!rc && (p = vmp__path_join(src->proc_root, "schedstat", NULL)) != NULL) {
+		lv->fd_sched = vmp__open_regular(AT_FDCWD, p, O_RDONLY);
+		if (lv->fd_sched < 0)
+			lv->fd_sched = -1; /* no CONFIG_SCHEDSTATS: CROWD goes without */
 		free(p);
 	}
 	int dfd = -1;

@@ -181,15 +181,16 @@ static void samples_header(struct vmp_recorder *rec)
 	put(rec, vmp__samples_fmt_header(rec->buf, sizeof(rec->buf)));
 }
 
-static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m, size_t n,
-		      vmp_group *const *groups, const struct vmp_est_cgroup *c)
+static void on_sample(void *arg, uint64_t t_ns, const struct vmp_est_machine *m,
+		      const struct vmp_est_sched *s, size_t n, vmp_group *const *groups,
+		      const struct vmp_est_cgroup *c)
 {
 	struct vmp_recorder *rec = arg;
 	if (rec->err || rec->ended)
 		return;
 	samples_header(rec);
 	uint64_t t = t_ns > rec->t0_ns ? t_ns - rec->t0_ns : 0;
-	put(rec, vmp__samples_fmt_step(rec->buf, sizeof(rec->buf), t, n, m));
+	put(rec, vmp__samples_fmt_step(rec->buf, sizeof(rec->buf), t, n, m, s));
 	for (size_t i = 0; i < n && !rec->err; i++)
 		put(rec, vmp__samples_fmt_cgroup(rec->buf, sizeof(rec->buf), vmp_group_path(groups[i]), &c[i]));
 }

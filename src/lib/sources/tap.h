@@ -28,6 +28,7 @@ struct vmp_tap_call {
 };
 
 struct vmp_est_machine;
+struct vmp_est_sched;
 struct vmp_est_cgroup;
 
 struct vmp_tap {
@@ -37,8 +38,9 @@ struct vmp_tap {
 	/* Optional: the estimator's inputs of one vmp__est_step() that it
 	 * accepted, before its first engine call (samples.h), and a group the
 	 * live source dropped (its cgroup vanished or is no longer watched). */
-	void (*sample)(void *arg, uint64_t t_ns, const struct vmp_est_machine *m, size_t n,
-		       vmp_group *const *groups, const struct vmp_est_cgroup *c);
+	void (*sample)(void *arg, uint64_t t_ns, const struct vmp_est_machine *m,
+		       const struct vmp_est_sched *s, size_t n, vmp_group *const *groups,
+		       const struct vmp_est_cgroup *c);
 	void (*gone)(void *arg, vmp_group *g);
 	/* Optional: one line of how the estimator is set up (the kernel it
 	 * stands in for), when the tap is set; recorded as a comment. */

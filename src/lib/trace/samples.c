@@ -80,7 +80,8 @@ int vmp__samples_fmt_header(char *buf, size_t cap)
 	return done(snprintf(buf, cap, "# samples %u\n", VMP_SAMPLES_VERSION), cap);
 }
 
-int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n, const struct vmp_est_machine *m)
+int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n, const struct vmp_est_machine *m,
+			  const struct vmp_est_sched *s)
 {
 	size_t o = 0;
 	if (!cap)
@@ -99,6 +100,10 @@ int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n, const 
 				  m->allocstall, m->oom_kill), &o, cap) &&
 		     add(fmt_psi(buf + o, cap - o, "some", m->psi_some_avg10, m->psi_some_total), &o, cap) &&
 		     add(fmt_psi(buf + o, cap - o, "full", m->psi_full_avg10, m->psi_full_total), &o, cap);
+	if (s && s->cpus > (1u << 20))
+		return -EINVAL;
+	if (ok && s && s->cpus)
+		ok = add(snprintf(buf + o, cap - o, " sched=%u/%" PRIu64, s->cpus, s->runq_ns), &o, cap);
 	ok = ok && add(snprintf(buf + o, cap - o, "\n"), &o, cap);
 	return ok ? (int)o : -ENOBUFS;
 }
@@ -160,6 +165,7 @@ struct parser {
 	uint64_t t_ns;
 	bool have_m;
 	struct vmp_est_machine m;
+	struct vmp_est_sched sched; /* cpus 0: none */
 	size_t want, got;
 	struct vmp_span *paths;
 	struct vmp_est_cgroup *c;
@@ -360,6 +366,7 @@ static int finish_step(struct parser *ps, vmp_samples_fn fn, void *arg)
 		.line = ps->step_line,
 		.t_ns = ps->t_ns,
 		.m = ps->have_m ? &ps->m : NULL,
+		.sched = ps->sched.cpus ? &ps->sched : NULL,
 		.n = ps->got,
 		.paths = ps->paths,
 		.c = ps->c,
@@ -367,6 +374,36 @@ static int finish_step(struct parser *ps, vmp_samples_fn fn, void *arg)
 	ps->pending = false;
 	ps->steps++;
 	return fn ? fn(&r, arg, ps->err) : 0;
+}
+
+/* "sched=<cpus>/<runq_ns>", cpus 1..2^20. */
+static int expect_sched(struct parser *ps, struct vmp_span f)
+{
+	static const char what[] = "expected 'sched=<cpus>/<run+wait ns>' (cpus 1 to 1048576)";
+	const char *slash = f.n > 6 ? memchr(f.p, '/', f.n) : NULL;
+	uint64_t cpus, ns;
+	if (f.n <= 6 || memcmp(f.p, "sched=", 6) != 0 || !slash)
+		return bad(ps, f, what);
+	struct vmp_span c = {f.p + 6, (size_t)(slash - f.p) - 6};
+	struct vmp_span t = {slash + 1, (size_t)(f.p + f.n - slash - 1)};
+	if (!parse_u64(c.p, c.n, &cpus) || cpus == 0 || cpus > (1u << 20))
+		return bad(ps, c.n ? c : f, what);
+	if (!parse_u64(t.p, t.n, &ns))
+		return bad(ps, t.n ? t : f, "sched: the run+wait time: expected an unsigned 64-bit decimal");
+	ps->sched.cpus = (unsigned)cpus;
+	ps->sched.runq_ns = ns;
+	return 0;
+}
+
+/* The step line's optional last field. */
+static int step_tail(struct parser *ps, struct vmp_span *f, size_t nf)
+{
+	if (nf == 0)
+		return 0;
+	int rc = expect_sched(ps, f[0]);
+	if (rc)
+		return rc;
+	return nf > 1 ? extra(ps, f[1]) : 0;
 }
 
 static int machine_fields(struct parser *ps, struct vmp_span *f, size_t nf, const char *end)
@@ -395,8 +432,8 @@ static int machine_fields(struct parser *ps, struct vmp_span *f, size_t nf, cons
 	rc = expect_psi(ps, f[i++], "full", &m->psi_full_avg10, &m->psi_full_total);
 	if (rc)
 		return rc;
-	if (i < nf)
-		return extra(ps, f[i]);
+	if ((rc = step_tail(ps, f + i, nf - i)) != 0)
+		return rc;
 	m->valid = true;
 	return 0;
 }
@@ -417,13 +454,16 @@ static int step_line(struct parser *ps, struct vmp_span *f, size_t nf, const cha
 	if (!parse_u64(f[2].p, f[2].n, &n) || n > MAX_CGROUPS)
 		return bad(ps, f[2], "cgroup count: expected an unsigned decimal up to 16777216");
 	memset(&ps->m, 0, sizeof(ps->m));
+	memset(&ps->sched, 0, sizeof(ps->sched));
 	ps->have_m = false;
 	if (f[3].n == 1 && f[3].p[0] == '-') {
-		if (nf > 4)
-			return extra(ps, f[4]);
+		int rc = step_tail(ps, f + 4, nf - 4);
+		if (rc)
+			return rc;
 	} else if (f[3].n == 7 && !memcmp(f[3].p, "invalid", 7)) {
-		if (nf > 4)
-			return extra(ps, f[4]);
+		int rc = step_tail(ps, f + 4, nf - 4);
+		if (rc)
+			return rc;
 		ps->have_m = true;
 	} else if (f[3].n == 7 && !memcmp(f[3].p, "machine", 7)) {
 		int rc = machine_fields(ps, f + 4, nf - 4, end);

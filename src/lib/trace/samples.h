@@ -7,7 +7,7 @@
  * estimator again over the same input with other settings.
  *
  *   # samples 1
- *   # sample <t> <n> -|invalid|machine <machine fields>
+ *   # sample <t> <n> -|invalid|machine <machine fields> [sched=<cpus>/<ns>]
  *   # sample-cg <path> invalid|<cgroup fields>     (n of them, right after)
  *   # sample-gone <path>
  *
@@ -23,10 +23,11 @@
 
 /* One line each, ending in '\n': the length, -ENOBUFS if it does not fit,
  * -EINVAL for a path the format cannot hold. Times in ns (written with 9
- * decimals: the estimator's time, exactly). m NULL: no machine. */
+ * decimals: the estimator's time, exactly). m NULL: no machine; s NULL or
+ * cpus 0: no scheduler reading (cpus over 2^20: -EINVAL). */
 int vmp__samples_fmt_header(char *buf, size_t cap);
 int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n,
-			 const struct vmp_est_machine *m);
+			 const struct vmp_est_machine *m, const struct vmp_est_sched *s);
 int vmp__samples_fmt_cgroup(char *buf, size_t cap, const char *path, const struct vmp_est_cgroup *c);
 int vmp__samples_fmt_gone(char *buf, size_t cap, const char *path);
 
@@ -40,6 +41,7 @@ struct vmp_samples_rec {
 	unsigned long line;           /* of the `# sample` / `# sample-gone` line */
 	uint64_t t_ns;                /* step */
 	const struct vmp_est_machine *m; /* step: NULL if none */
+	const struct vmp_est_sched *sched; /* step: NULL if none */
 	size_t n;                     /* step: cgroups */
 	const struct vmp_span *paths; /* step: n paths inside the buffer */
 	const struct vmp_est_cgroup *c; /* step: n snapshots */
