@@ -5,11 +5,12 @@
  * (in place, as the kernel's change) while the source runs. Covers origin
  * attribution through three levels, a counter reset, a cgroup that
  * vanishes mid-run, missing files, a file that changed shape, the
- * machine source on /proc/vmstat, the pacing of steps under pressure, and
- * an OOM after a long calm.
+ * machine source on /proc/vmstat, /proc/schedstat's parser, the pacing of
+ * steps under pressure, and an OOM after a long calm.
  */
 #include "../unit/check.h"
 #include "vmpressure.h"
+#include "sources/cgfiles.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -378,9 +379,44 @@ static void calm_then_oom(void)
 	cleanup();
 }
 
+/* /proc/schedstat: the cpu lines' run and wait times; other lines left
+ * alone; a cpu line of another shape refuses the file. */
+static void schedstat(void)
+{
+	static const char v17[] = "version 17\ntimestamp 4295\n"
+				  "cpu0 0 0 900 400 700 300 1000 200 80\n"
+				  "domain0 MC 03 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22\n"
+				  "cpu1 0 0 900 400 700 300 3000 50 80\n"
+				  "domain0 MC 03 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22\n";
+	unsigned cpus = 0;
+	uint64_t ns = 0;
+	CHECK(vmp__parse_schedstat(v17, strlen(v17), &cpus, &ns) == 0 && cpus == 2 && ns == 4250,
+	      "two cpu lines: 2 CPUs, 1000 + 200 + 3000 + 50 ns (%u, %llu)", cpus, (unsigned long long)ns);
+	static const char no_nl[] = "cpu0 0 0 1 1 1 1 7 8 9";
+	CHECK(vmp__parse_schedstat(no_nl, strlen(no_nl), &cpus, &ns) == 0 && cpus == 1 && ns == 15,
+	      "a last line without its newline");
+	static const struct {
+		const char *text, *what;
+	} bad[] = {
+		{"version 17\ntimestamp 1\n", "no cpu line"},
+		{"cpu0 0 0 1 1 1 1 7 8\n", "8 numbers"},
+		{"cpu0 0 0 1 1 1 1 7x 8 9\n", "not decimal"},
+		{"cpu0 0 0 1 1 1 1 99999999999999999999999 8 9\n", "over 64 bits"},
+		{"cpu0  0 0 1 1 1 1 7 8 9\n", "an empty field"},
+		{"", "an empty file"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(vmp__parse_schedstat(bad[i].text, strlen(bad[i].text), &cpus, &ns) == -EBADMSG,
+		      "refused: %s", bad[i].what);
+	static const char other[] = "cpufreq 1 2\ncpu0 0 0 1 1 1 1 7 8 9 10 11\n";
+	CHECK(vmp__parse_schedstat(other, strlen(other), &cpus, &ns) == 0 && cpus == 1 && ns == 15,
+	      "'cpu' lines without a number are not CPUs; extra fields are allowed");
+}
+
 int main(void)
 {
 	mono_at_start = mono_now();
+	schedstat();
 	attribution();
 	errors();
 	machine();
