@@ -88,18 +88,19 @@
  * CROWD: each injection that fills a window queues the kernel's job on the
  * charger's CPU, and injections made before a worker gets that CPU
  * coalesce into one window. From 6.6 (EEVDF, where a woken worker no
- * longer preempts the charger as CFS let it) that depends on how many tasks
- * wait for the CPUs: on 6.12 the share of injections after which the job
- * ran fell from about 0.8 to 0.05 as the waiting tasks per CPU went from 0
- * to 4, on 1, 2 and 4 CPUs alike; on 6.1 it stayed 1. So, with w tasks
+ * longer preempts the charger as under CFS: the likely cause) that depends
+ * on how many tasks wait for the CPUs: on 6.12 the share of injections
+ * after which the job ran fell from 0.5-1 to 0.05 as the tasks waiting per
+ * CPU went from 0 to 4; on 6.1 it stayed 1. The one loop injected per
+ * failed call already stands for a share of 0.5 (PASSES), so with w tasks
  * waiting per CPU over the interval (/proc/schedstat, vmp__est_set_sched())
- * above EST_CROWD_WAIT, the job runs after a share (EST_CROWD_WAIT / w)^2
- * of the injections (the curve fitted on the tuning workloads: the
- * estimator's one loop a call already stands for about half of the
- * kernel's two). The first injection of a step still runs alone: it
- * completes the window that real reclaim began, and merged with more it
- * would read medium, which no crowded capture shows. The step's last
- * coalesced windows run at its end.
+ * above EST_CROWD_WAIT the job runs after a share (EST_CROWD_WAIT / w)^2 of
+ * the injections (the curve fitted on the tuning workloads), and those in
+ * between are fed as the one call they add up to: under the inline
+ * executor a skipped job alone would coalesce nothing. The first
+ * injection of a step still runs alone: it completes the window that real
+ * reclaim began, and merged with more would read medium, which no crowded
+ * capture shows.
  *
  * DEPTH (memory.high calls: HIGH; memory.max calls: DEPTH_MAX). A call
  * that meets its target also goes down the priorities, and where it gets
