@@ -287,7 +287,9 @@ static bool sample_sched(struct live *lv, struct vmp_est_sched *s)
 			lv->sched_cap *= 2;
 			continue;
 		}
-		return rc == 0 && vmp__parse_schedstat(lv->sched_buf, len, &s->cpus, &s->runq_ns) == 0;
+		/* The samples format holds up to 2^20 CPUs (samples.h). */
+		return rc == 0 && vmp__parse_schedstat(lv->sched_buf, len, &s->cpus, &s->runq_ns) == 0 &&
+		       s->cpus <= (1u << 20);
 	}
 }
 
