@@ -121,7 +121,7 @@ check(not bad, f"every include goes the allowed way ({len(bad)} do not)")
 def top_comment(path):
     """The first block comment of a file, SPDX lines left out."""
     with open(path, encoding="utf-8", errors="replace") as fh:
-        text = fh.read(8000)
+        text = fh.read(16000)
     text = re.sub(r"^/\*\s*SPDX-License-Identifier:[^*]*\*/\s*", "", text)
     m = re.match(r"\s*/\*(.*?)\*/", text, re.S)
     return m.group(1) if m else ""

@@ -115,10 +115,9 @@
  *    kswapd keeps scanning past the crossing, so its windows are longer
  *    than 512 and fewer than these. And an OOM's retry loop of calls that
  *    scan nothing can run to the OOM killer before the first job runs: its
- *    injections then make one window where this makes 4 per call. That
- *    depends on scheduling, not on reclaim; from 6.6, where it depends on
- *    the tasks waiting for the CPUs, /proc/schedstat shows them and CROWD
- *    (prio.c) coalesces the injections by that count.
+ *    injections then make one window where this makes 4 per call. Both
+ *    are scheduling: from 6.6 the tasks waiting for the CPUs set how many
+ *    coalesce, which CROWD (prio.c) follows.
  *
  * 6. Sampling. vmp__est_next_interval_ms() says busy (fast) for
  *    VMP_EST_BUSY_HOLD_MS after any sign of reclaim: scanning anywhere,
