@@ -106,7 +106,7 @@ static int on_rec(const struct vmp_samples_rec *r, void *arg, struct vmp_error *
 		CHECK(same_cg(&back, &r->c[i]), "the snapshot changed through the writer: %s", line);
 	}
 	if (r->sched)
-		CHECK(r->sched->cpus >= 1 && r->sched->cpus <= (1u << 20), "sched cpus %u", r->sched->cpus);
+		CHECK(r->sched->cpus >= 1 && r->sched->cpus <= VMP_EST_SCHED_MAX_CPUS, "sched cpus %u", r->sched->cpus);
 	if ((r->m && r->m->valid) || r->sched) {
 		char line[1024];
 		CHECK(vmp__samples_fmt_step(line, sizeof(line), r->t_ns, r->n, r->m, r->sched) > 0,

@@ -153,7 +153,7 @@ static void test_round_trip(void)
 		if (!c.valid)
 			c = (struct vmp_est_cgroup){0};
 		bool no_m = rnd() % 4 == 0;
-		struct vmp_est_sched sc = {.cpus = rnd() % 3 ? 1u + (unsigned)(rnd() % (1u << 20)) : 0,
+		struct vmp_est_sched sc = {.cpus = rnd() % 3 ? 1u + (unsigned)(rnd() % VMP_EST_SCHED_MAX_CPUS) : 0,
 					   .runq_ns = rnd_u64()};
 		uint64_t t = rnd_u64() % (UINT64_MAX / 2);
 		char buf[4096];

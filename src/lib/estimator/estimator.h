@@ -76,9 +76,11 @@ struct vmp_est_machine {
  * time runnable tasks waited for a CPU. Over an interval, the growth of
  * runq_ns over the interval is the mean count of runnable tasks. */
 struct vmp_est_sched {
-	unsigned cpus;    /* 0: not read */
+	unsigned cpus;    /* 0: not read; at most VMP_EST_SCHED_MAX_CPUS */
 	uint64_t runq_ns;
 };
+/* The most CPUs a reading may have (what the samples format holds). */
+#define VMP_EST_SCHED_MAX_CPUS (1u << 20)
 
 /*
  * Which evidence stands in for the priority path (vmpressure_prio()).

@@ -8,6 +8,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* An unsigned decimal that is all of p[0..n), n > 0, in 64 bits. */
+static bool parse_dec(const char *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned char)p[i] - '0';
+		if (c > 9 || v > (UINT64_MAX - c) / 10)
+			return false;
+		v = v * 10 + c;
+	}
+	*out = v;
+	return true;
+}
+
 int vmp__parse_kv(const char *buf, size_t len, const char *const *keys, size_t nkeys, uint64_t *vals,
 		 uint64_t *found)
 {
@@ -23,13 +39,9 @@ int vmp__parse_kv(const char *buf, size_t len, const char *const *keys, size_t n
 		}
 		if (!sp || sp == p || sp + 1 >= le)
 			return -EBADMSG;
-		uint64_t v = 0;
-		for (const char *d = sp + 1; d < le; d++) {
-			unsigned c = (unsigned char)*d - '0';
-			if (c > 9 || v > (UINT64_MAX - c) / 10)
-				return -EBADMSG;
-			v = v * 10 + c;
-		}
+		uint64_t v;
+		if (!parse_dec(sp + 1, (size_t)(le - sp - 1), &v))
+			return -EBADMSG;
 		size_t kl = (size_t)(sp - p);
 		for (size_t i = 0; i < nkeys && i < 64; i++)
 			if (strlen(keys[i]) == kl && memcmp(keys[i], p, kl) == 0) {
@@ -51,17 +63,7 @@ int vmp__parse_value(const char *s, size_t len, uint64_t max_value, uint64_t *ou
 		*out = max_value;
 		return 0;
 	}
-	if (!len)
-		return -EBADMSG;
-	uint64_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned c = (unsigned char)s[i] - '0';
-		if (c > 9 || v > (UINT64_MAX - c) / 10)
-			return -EBADMSG;
-		v = v * 10 + c;
-	}
-	*out = v;
-	return 0;
+	return parse_dec(s, len, out) ? 0 : -EBADMSG;
 }
 
 /* "avg10=1.23": a non-negative decimal with at most 2 fraction digits. */
@@ -143,19 +145,11 @@ int vmp__parse_schedstat(const char *buf, size_t len, unsigned *cpus, uint64_t *
 			for (int i = 0; i < 9; i++) {
 				if (q >= eol || *q != ' ')
 					return -EBADMSG;
-				q++;
-				const char *d = q;
-				uint64_t x = 0;
-				while (q < eol && *q >= '0' && *q <= '9') {
-					unsigned dig = (unsigned)(*q - '0');
-					if (x > (UINT64_MAX - dig) / 10)
-						return -EBADMSG;
-					x = x * 10 + dig;
+				const char *d = ++q;
+				while (q < eol && *q != ' ')
 					q++;
-				}
-				if (q == d)
+				if (!parse_dec(d, (size_t)(q - d), &v[i]))
 					return -EBADMSG;
-				v[i] = x;
 			}
 			if (n == UINT32_MAX)
 				return -EBADMSG;

@@ -287,9 +287,8 @@ static bool sample_sched(struct live *lv, struct vmp_est_sched *s)
 			lv->sched_cap *= 2;
 			continue;
 		}
-		/* The samples format holds up to 2^20 CPUs (samples.h). */
 		return rc == 0 && vmp__parse_schedstat(lv->sched_buf, len, &s->cpus, &s->runq_ns) == 0 &&
-		       s->cpus <= (1u << 20);
+		       s->cpus <= VMP_EST_SCHED_MAX_CPUS;
 	}
 }
 

@@ -100,7 +100,7 @@ int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n, const 
 				  m->allocstall, m->oom_kill), &o, cap) &&
 		     add(fmt_psi(buf + o, cap - o, "some", m->psi_some_avg10, m->psi_some_total), &o, cap) &&
 		     add(fmt_psi(buf + o, cap - o, "full", m->psi_full_avg10, m->psi_full_total), &o, cap);
-	if (s && s->cpus > (1u << 20))
+	if (s && s->cpus > VMP_EST_SCHED_MAX_CPUS)
 		return -EINVAL;
 	if (ok && s && s->cpus)
 		ok = add(snprintf(buf + o, cap - o, " sched=%u/%" PRIu64, s->cpus, s->runq_ns), &o, cap);
@@ -386,7 +386,7 @@ static int expect_sched(struct parser *ps, struct vmp_span f)
 		return bad(ps, f, what);
 	struct vmp_span c = {f.p + 6, (size_t)(slash - f.p) - 6};
 	struct vmp_span t = {slash + 1, (size_t)(f.p + f.n - slash - 1)};
-	if (!parse_u64(c.p, c.n, &cpus) || cpus == 0 || cpus > (1u << 20))
+	if (!parse_u64(c.p, c.n, &cpus) || cpus == 0 || cpus > VMP_EST_SCHED_MAX_CPUS)
 		return bad(ps, c.n ? c : f, what);
 	if (!parse_u64(t.p, t.n, &ns))
 		return bad(ps, t.n ? t : f, "sched: the run+wait time: expected an unsigned 64-bit decimal");

@@ -24,7 +24,7 @@
 /* One line each, ending in '\n': the length, -ENOBUFS if it does not fit,
  * -EINVAL for a path the format cannot hold. Times in ns (written with 9
  * decimals: the estimator's time, exactly). m NULL: no machine; s NULL or
- * cpus 0: no scheduler reading (cpus over 2^20: -EINVAL). */
+ * cpus 0: no scheduler reading (cpus over VMP_EST_SCHED_MAX_CPUS: -EINVAL). */
 int vmp__samples_fmt_header(char *buf, size_t cap);
 int vmp__samples_fmt_step(char *buf, size_t cap, uint64_t t_ns, size_t n,
 			 const struct vmp_est_machine *m, const struct vmp_est_sched *s);
